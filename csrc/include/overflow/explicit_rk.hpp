@@ -1,0 +1,105 @@
+// One engine for every explicit embedded Runge-Kutta tableau: stages, solution, error estimate.
+#pragma once
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "overflow/linear_combination.hpp"
+#include "overflow/tableau.hpp"
+
+namespace overflow {
+
+struct StepAttempt {
+  double error = 0.0;        // weighted RMS norm of the local error estimate; <= 1 accepts
+  bool in_domain = true;     // false: some stage left the cost's domain
+  double value_new = 0.0;    // the system's monitor (the loss) at y_new
+  int nfev = 0;
+};
+
+// A System provides: std::size_t dim(); double eval(double t, const double* y, double* dy), which
+// returns a monitor value (the loss for a gradient flow) that is non-finite outside the domain.
+class ExplicitRK {
+ public:
+  ExplicitRK(const Tableau& tab, std::size_t dim)
+      : tab_(tab), dim_(dim), K_(static_cast<std::size_t>(tab.slots()) * dim), stage_y_(dim) {
+    const int s = tab.stages;
+    for (int i = 0; i < s; ++i) rows_.push_back(detail::Terms::from_row(&tab.a[i * s], i));
+    b_ = detail::Terms::from_row(tab.b.data(), s);
+    e_ = detail::Terms::from_row(tab.e.data(), s + 1);
+    if (!tab.e_low.empty()) e_low_ = detail::Terms::from_row(tab.e_low.data(), s + 1);
+    const int width = s + 1 + tab.extra_stages;
+    for (int i = 0; i < tab.extra_stages; ++i)
+      extra_rows_.push_back(detail::Terms::from_row(&tab.extra_a[i * width], s + 1 + i));
+  }
+
+  const Tableau& tableau() const { return tab_; }
+  std::size_t dim() const { return dim_; }
+  double* slot(int i) { return K_.data() + static_cast<std::size_t>(i) * dim_; }
+  const double* slot(int i) const { return K_.data() + static_cast<std::size_t>(i) * dim_; }
+  const double* stages() const { return K_.data(); }
+
+  // One step of size h from (t, y). Slot 0 must hold f(t, y). Writes y_new and, on success,
+  // slot `stages` = f(t + h, y_new).
+  template <class System>
+  StepAttempt attempt(System& sys, double t, const double* y, double h, double rtol, double atol,
+                      double* y_new) {
+    StepAttempt out;
+    const int s = tab_.stages;
+    for (int i = 1; i < s; ++i) {
+      detail::combine(stage_y_.data(), y, h, rows_[i], K_.data(), dim_);
+      const double v = sys.eval(t + tab_.c[i] * h, stage_y_.data(), slot(i));
+      ++out.nfev;
+      if (!std::isfinite(v)) {
+        out.in_domain = false;
+        return out;
+      }
+    }
+    detail::combine(y_new, y, h, b_, K_.data(), dim_);
+    out.value_new = sys.eval(t + h, y_new, slot(s));
+    ++out.nfev;
+    if (!std::isfinite(out.value_new)) {
+      out.in_domain = false;
+      return out;
+    }
+    out.error = error_norm(y, y_new, h, rtol, atol);
+    return out;
+  }
+
+  // Evaluates the extra stages some interpolants need (DOP853) for the step just attempted.
+  // Returns the number of evaluations, or -1 if a stage left the domain.
+  template <class System>
+  int prepare_dense(System& sys, double t, const double* y, double h) {
+    const int first = tab_.stages + 1;
+    for (int i = 0; i < tab_.extra_stages; ++i) {
+      detail::combine(stage_y_.data(), y, h, extra_rows_[i], K_.data(), dim_);
+      if (!std::isfinite(sys.eval(t + tab_.extra_c[i] * h, stage_y_.data(), slot(first + i)))) return -1;
+    }
+    return tab_.extra_stages;
+  }
+
+  // The step's state becomes the next step's start: f(t + h, y_new) moves to slot 0.
+  void accept() {
+    const int s = tab_.stages;
+    std::copy(slot(s), slot(s) + dim_, slot(0));
+  }
+
+ private:
+  double error_norm(const double* y, const double* y_new, double h, double rtol, double atol) const {
+    const double n = static_cast<double>(dim_);
+    const double e2 = detail::error_sum(y, y_new, h, e_, K_.data(), dim_, rtol, atol);
+    if (e_low_.size() == 0) return std::sqrt(e2 / n);
+    // DOP853 blends its 5th- and 3rd-order estimates (Hairer's dop853.f): err5^2 / sqrt(err5^2 + 0.01 err3^2).
+    const double e3 = detail::error_sum(y, y_new, h, e_low_, K_.data(), dim_, rtol, atol);
+    if (e2 == 0.0 && e3 == 0.0) return 0.0;
+    return e2 / std::sqrt((e2 + 0.01 * e3) * n);
+  }
+
+  const Tableau& tab_;
+  std::size_t dim_;
+  std::vector<double> K_;
+  std::vector<double> stage_y_;
+  std::vector<detail::Terms> rows_, extra_rows_;
+  detail::Terms b_, e_, e_low_;
+};
+
+}  // namespace overflow

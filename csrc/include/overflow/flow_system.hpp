@@ -1,0 +1,21 @@
+// The gradient flow as a System for the integrator: the flow's RHS with its own workspace.
+#pragma once
+#include <cstddef>
+
+#include "overflow/network.hpp"
+
+namespace overflow {
+
+class FlowSystem {
+ public:
+  explicit FlowSystem(const Flow& flow) : flow_(flow), ws_(flow.network()) {}
+  std::size_t dim() const { return flow_.dim(); }
+  // dy = -grad g(y); returns the loss g(y) (non-finite outside the cost's domain).
+  double eval(double /*t*/, const double* y, double* dy) { return flow_.rhs(y, dy, ws_); }
+
+ private:
+  const Flow& flow_;
+  FlowWorkspace ws_;
+};
+
+}  // namespace overflow

@@ -1,0 +1,225 @@
+// The integration loop: owns step control, saving, termination and failure statuses. The stepper
+// (explicit_rk), the controller and dense output are separate pieces it drives.
+#pragma once
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "overflow/controller.hpp"
+#include "overflow/dense_output.hpp"
+#include "overflow/explicit_rk.hpp"
+#include "overflow/status.hpp"
+#include "overflow/tableau.hpp"
+
+namespace overflow {
+
+struct IntegrateOptions {
+  double rtol = 1e-6;
+  double atol = 1e-9;
+  double first_step = 0.0;  // <= 0: Hairer's starting-step estimate
+  double max_step = std::numeric_limits<double>::infinity();
+  std::int64_t max_steps = 100000;
+  double gtol = 0.0;        // > 0: stop as "converged" once ||grad g|| = ||dy|| <= gtol
+  double max_norm = 1e10;   // max |y_i| above which the run stops as "blowup"
+  bool save_states = true;  // false: save t, loss, ||grad g|| only (the final state is always kept)
+  ControllerOptions controller{};
+  // Polled about every 50 ms of run time; returning true stops the run as "interrupted".
+  std::function<bool()> interrupted;
+};
+
+struct Solution {
+  std::vector<double> t, states, values, grad_norms;  // the saved points
+  std::vector<double> y_final;
+  double t_final = 0.0, value_final = 0.0, grad_norm_final = 0.0;
+  Status status = Status::failed;
+  std::string message;
+  // nfev counts the evaluations that stepping and interpolation need; nvalue those made only to
+  // report the loss at t_eval points.
+  std::int64_t nfev = 0, naccept = 0, nreject = 0, ndomain = 0, nvalue = 0;
+};
+
+namespace detail {
+
+inline double rms_scaled(const double* v, const double* y, std::size_t n, double rtol, double atol) {
+  double s = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double r = v[i] / (atol + rtol * std::fabs(y[i]));
+    s += r * r;
+  }
+  return std::sqrt(s / static_cast<double>(n));
+}
+
+inline double norm2(const double* v, std::size_t n) {
+  double s = 0.0;
+  for (std::size_t i = 0; i < n; ++i) s += v[i] * v[i];
+  return std::sqrt(s);
+}
+
+// Hairer, Norsett & Wanner I, section II.4: a first step from the sizes of y0, f0 and an estimate
+// of the second derivative, so the first step's error is about the tolerance.
+template <class System>
+double initial_step(System& sys, const Tableau& tab, double t0, const double* y0, const double* f0,
+                    double span, const IntegrateOptions& opt, std::int64_t& nfev) {
+  const std::size_t n = sys.dim();
+  const double d0 = rms_scaled(y0, y0, n, opt.rtol, opt.atol);
+  const double d1 = rms_scaled(f0, y0, n, opt.rtol, opt.atol);
+  double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
+  h0 = std::min({h0, span, opt.max_step});
+  std::vector<double> y1(n), f1(n), diff(n);
+  for (int tries = 0; tries < 20; ++tries) {  // shrink until the probe point is inside the domain
+    for (std::size_t i = 0; i < n; ++i) y1[i] = y0[i] + h0 * f0[i];
+    ++nfev;
+    if (std::isfinite(sys.eval(t0 + h0, y1.data(), f1.data()))) break;
+    h0 *= 0.1;
+  }
+  for (std::size_t i = 0; i < n; ++i) diff[i] = f1[i] - f0[i];
+  const double d2 = rms_scaled(diff.data(), y0, n, opt.rtol, opt.atol) / h0;
+  double h1;
+  if (!(std::isfinite(d2)) || (d1 <= 1e-15 && d2 <= 1e-15)) {
+    h1 = std::max(1e-6, h0 * 1e-3);
+  } else {
+    h1 = std::pow(0.01 / std::max(d1, d2), 1.0 / (tab.error_order + 1));
+  }
+  return std::min({100 * h0, h1, span, opt.max_step});
+}
+
+}  // namespace detail
+
+// Integrates dy/dt = f(t, y) from t0 to t1 > t0. t_eval (sorted, inside [t0, t1]) is served by
+// dense output; when it is empty every accepted step is saved. `gradient_flow` means dy = -grad g
+// and the monitor is g, so gtol applies to ||dy||.
+template <class System>
+Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const double* y0,
+                   const std::vector<double>& t_eval, const IntegrateOptions& opt) {
+  const std::size_t n = sys.dim();
+  Solution sol;
+  if (!(t1 > t0)) throw std::invalid_argument("t_span must satisfy t0 < t1");
+  if (!(opt.rtol > 0) || !(opt.atol > 0)) throw std::invalid_argument("rtol and atol must be > 0");
+
+  ExplicitRK rk(tab, n);
+  PIController controller(tab.error_order, opt.controller);
+  std::vector<double> y(y0, y0 + n), y_new(n), out(n), out_dy(n);
+  std::size_t next_eval = 0;
+  double t = t0;
+
+  auto save = [&](double ts, const double* ys, double value, double gnorm) {
+    sol.t.push_back(ts);
+    if (opt.save_states) sol.states.insert(sol.states.end(), ys, ys + n);
+    sol.values.push_back(value);
+    sol.grad_norms.push_back(gnorm);
+  };
+  auto finish = [&](Status status, std::string message, double value, double gnorm) {
+    sol.status = status;
+    sol.message = std::move(message);
+    sol.t_final = t;
+    sol.y_final = y;
+    sol.value_final = value;
+    sol.grad_norm_final = gnorm;
+    return sol;
+  };
+
+  double value = sys.eval(t0, y.data(), rk.slot(0));
+  ++sol.nfev;
+  double gnorm = detail::norm2(rk.slot(0), n);
+  if (!std::isfinite(value)) return finish(Status::domain, "the cost is not finite at the initial point", value, gnorm);
+
+  const bool save_steps = t_eval.empty();
+  if (save_steps) save(t, y.data(), value, gnorm);
+  while (next_eval < t_eval.size() && t_eval[next_eval] <= t0) {
+    save(t_eval[next_eval], y.data(), value, gnorm);
+    ++next_eval;
+  }
+  if (opt.gtol > 0 && gnorm <= opt.gtol)
+    return finish(Status::converged, "||grad g|| <= gtol at the initial point", value, gnorm);
+
+  double h = opt.first_step > 0 ? std::min(opt.first_step, t1 - t0)
+                                : detail::initial_step(sys, tab, t0, y.data(), rk.slot(0), t1 - t0, opt, sol.nfev);
+  bool last_rejection_was_domain = false;
+  auto last_poll = std::chrono::steady_clock::now();
+
+  while (true) {
+    if (sol.naccept >= opt.max_steps)
+      return finish(Status::max_steps, "reached max_steps = " + std::to_string(opt.max_steps) + " accepted steps", value, gnorm);
+    h = std::min(h, opt.max_step);
+    const double min_step = 10.0 * (std::nextafter(t, std::numeric_limits<double>::infinity()) - t);
+    bool last = false;
+    if (t + h >= t1 || t1 - (t + h) < min_step) {
+      h = t1 - t;
+      last = true;
+    }
+    if (!(h >= min_step)) {
+      if (last_rejection_was_domain)
+        return finish(Status::domain, "the cost left its domain and the step could not be shrunk back into it (h = " + std::to_string(h) + " at t = " + std::to_string(t) + ")", value, gnorm);
+      return finish(Status::failed, "step size underflow (h = " + std::to_string(h) + " at t = " + std::to_string(t) + ")", value, gnorm);
+    }
+
+    const StepAttempt att = rk.attempt(sys, t, y.data(), h, opt.rtol, opt.atol, y_new.data());
+    sol.nfev += att.nfev;
+    if (!att.in_domain) {
+      ++sol.nreject;
+      ++sol.ndomain;
+      last_rejection_was_domain = true;
+      h *= 0.25;
+      continue;
+    }
+    if (!(att.error <= 1.0)) {  // also catches a NaN estimate
+      ++sol.nreject;
+      last_rejection_was_domain = false;
+      h *= controller.reject(att.error);
+      continue;
+    }
+
+    // Accepted: serve the t_eval points inside (t, t + h] from this step's interpolant.
+    const double t_new = last ? t1 : t + h;
+    if (next_eval < t_eval.size() && t_eval[next_eval] <= t_new) {
+      if (tab.extra_stages > 0) {
+        const int extra = rk.prepare_dense(sys, t, y.data(), h);
+        sol.nfev += extra < 0 ? tab.extra_stages : extra;
+      }
+      while (next_eval < t_eval.size() && t_eval[next_eval] <= t_new) {
+        const double te = t_eval[next_eval];
+        if (te == t_new) {
+          save(te, y_new.data(), att.value_new, detail::norm2(rk.slot(tab.stages), n));
+        } else {
+          dense_output(rk, y.data(), h, (te - t) / h, out.data());
+          ++sol.nvalue;  // the loss and ||grad g|| at an output point cost one evaluation
+          const double v = sys.eval(te, out.data(), out_dy.data());
+          save(te, out.data(), v, detail::norm2(out_dy.data(), n));
+        }
+        ++next_eval;
+      }
+    }
+    y.swap(y_new);
+    rk.accept();
+    t = t_new;
+    value = att.value_new;
+    gnorm = detail::norm2(rk.slot(0), n);
+    ++sol.naccept;
+    last_rejection_was_domain = false;
+    if (save_steps) save(t, y.data(), value, gnorm);
+    h *= controller.accept(att.error);
+
+    if (opt.gtol > 0 && gnorm <= opt.gtol)
+      return finish(Status::converged, "||grad g|| <= gtol", value, gnorm);
+    double ymax = 0.0;
+    for (std::size_t i = 0; i < n; ++i) ymax = std::max(ymax, std::fabs(y[i]));
+    if (!(ymax <= opt.max_norm))
+      return finish(Status::blowup, "max |w| exceeded max_norm = " + std::to_string(opt.max_norm), value, gnorm);
+    if (last) return finish(Status::t_end, "reached the end of t_span", value, gnorm);
+    if (opt.interrupted && (sol.naccept & 63) == 0) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_poll > std::chrono::milliseconds(50)) {
+        last_poll = now;
+        if (opt.interrupted()) return finish(Status::interrupted, "interrupted", value, gnorm);
+      }
+    }
+  }
+}
+
+}  // namespace overflow

@@ -1,0 +1,114 @@
+// Fused stage combinations out = y + sum_j c_j K_j: one pass over the state per stage instead of one
+// axpy per term (the stepper's vector work is memory-bound on wide networks).
+#pragma once
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <stdexcept>
+
+namespace overflow::detail {
+
+constexpr int kMaxFusedTerms = 16;
+
+// The nonzero terms of one weight vector over the stage slots (zeros skipped: DOP853 has many).
+// Fixed storage, so building one inside the step loop (dense output) allocates nothing.
+struct Terms {
+  std::array<int, kMaxFusedTerms> slot{};
+  std::array<double, kMaxFusedTerms> coef{};
+  int count = 0;
+
+  static Terms from_row(const double* row, int width) {
+    Terms t;
+    for (int j = 0; j < width; ++j)
+      if (row[j] != 0.0) {
+        if (t.count == kMaxFusedTerms) throw std::logic_error("tableau row has too many terms");
+        t.slot[t.count] = j;
+        t.coef[t.count] = row[j];
+        ++t.count;
+      }
+    return t;
+  }
+  int size() const { return count; }
+};
+
+template <int J>
+void combine_fixed(double* __restrict out, const double* __restrict y, const double* const* k,
+                   const double* c, std::size_t dim) {
+  const double* kp[J > 0 ? J : 1];
+  double cc[J > 0 ? J : 1];
+  for (int j = 0; j < J; ++j) {
+    kp[j] = k[j];
+    cc[j] = c[j];
+  }
+  for (std::size_t i = 0; i < dim; ++i) {
+    double acc = 0.0;
+    for (int j = 0; j < J; ++j) acc += cc[j] * kp[j][i];
+    out[i] = y[i] + acc;
+  }
+}
+
+template <int J>
+double error_sum_fixed(const double* __restrict y, const double* __restrict y_new, const double* const* k,
+                       const double* c, std::size_t dim, double rtol, double atol) {
+  const double* kp[J > 0 ? J : 1];
+  double cc[J > 0 ? J : 1];
+  for (int j = 0; j < J; ++j) {
+    kp[j] = k[j];
+    cc[j] = c[j];
+  }
+  double sum = 0.0;
+  for (std::size_t i = 0; i < dim; ++i) {
+    double acc = 0.0;
+    for (int j = 0; j < J; ++j) acc += cc[j] * kp[j][i];
+    const double scale = atol + rtol * std::fmax(std::fabs(y[i]), std::fabs(y_new[i]));
+    const double r = acc / scale;
+    sum += r * r;
+  }
+  return sum;
+}
+
+// out = y + h * sum_j terms.coef[j] * K[terms.slot[j]], K a slots x dim buffer.
+inline void combine(double* out, const double* y, double h, const Terms& terms, const double* K,
+                    std::size_t dim) {
+  const int J = terms.size();
+  const double* k[kMaxFusedTerms];
+  double c[kMaxFusedTerms];
+  for (int j = 0; j < J; ++j) {
+    k[j] = K + static_cast<std::size_t>(terms.slot[j]) * dim;
+    c[j] = h * terms.coef[j];
+  }
+  switch (J) {
+#define OVERFLOW_CASE(N) \
+  case N: combine_fixed<N>(out, y, k, c, dim); return;
+    OVERFLOW_CASE(0) OVERFLOW_CASE(1) OVERFLOW_CASE(2) OVERFLOW_CASE(3) OVERFLOW_CASE(4)
+    OVERFLOW_CASE(5) OVERFLOW_CASE(6) OVERFLOW_CASE(7) OVERFLOW_CASE(8) OVERFLOW_CASE(9)
+    OVERFLOW_CASE(10) OVERFLOW_CASE(11) OVERFLOW_CASE(12) OVERFLOW_CASE(13) OVERFLOW_CASE(14)
+    OVERFLOW_CASE(15) OVERFLOW_CASE(16)
+#undef OVERFLOW_CASE
+    default: break;
+  }
+}
+
+// sum_i (h * sum_j e_j K_j[i] / (atol + rtol * max(|y_i|, |y_new_i|)))^2
+inline double error_sum(const double* y, const double* y_new, double h, const Terms& terms, const double* K,
+                        std::size_t dim, double rtol, double atol) {
+  const int J = terms.size();
+  const double* k[kMaxFusedTerms];
+  double c[kMaxFusedTerms];
+  for (int j = 0; j < J; ++j) {
+    k[j] = K + static_cast<std::size_t>(terms.slot[j]) * dim;
+    c[j] = h * terms.coef[j];
+  }
+  switch (J) {
+#define OVERFLOW_CASE(N) \
+  case N: return error_sum_fixed<N>(y, y_new, k, c, dim, rtol, atol);
+    OVERFLOW_CASE(0) OVERFLOW_CASE(1) OVERFLOW_CASE(2) OVERFLOW_CASE(3) OVERFLOW_CASE(4)
+    OVERFLOW_CASE(5) OVERFLOW_CASE(6) OVERFLOW_CASE(7) OVERFLOW_CASE(8) OVERFLOW_CASE(9)
+    OVERFLOW_CASE(10) OVERFLOW_CASE(11) OVERFLOW_CASE(12) OVERFLOW_CASE(13) OVERFLOW_CASE(14)
+    OVERFLOW_CASE(15) OVERFLOW_CASE(16)
+#undef OVERFLOW_CASE
+    default: return 0.0;
+  }
+}
+
+}  // namespace overflow::detail

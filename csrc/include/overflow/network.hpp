@@ -1,0 +1,77 @@
+// Shapes and state layout of a deep linear network, and the gradient flow's right-hand side (eq. 4).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "overflow/cost.hpp"
+
+namespace overflow {
+
+// dims = {n, k_1, ..., k_{N-1}, m}: layer i (0-based) is W_{i+1}, of shape dims[i+1] x dims[i].
+// The state is W_1, ..., W_N, each row-major, concatenated.
+class Network {
+ public:
+  explicit Network(std::vector<std::int64_t> dims);  // throws std::invalid_argument
+
+  int depth() const { return static_cast<int>(dims_.size()) - 1; }
+  std::int64_t rows(int layer) const { return dims_[layer + 1]; }
+  std::int64_t cols(int layer) const { return dims_[layer]; }
+  std::size_t offset(int layer) const { return offsets_[layer]; }
+  std::size_t state_size() const { return offsets_.back(); }
+  std::int64_t m() const { return dims_.back(); }
+  std::int64_t n() const { return dims_.front(); }
+  std::int64_t max_dim() const { return max_dim_; }
+  const std::vector<std::int64_t>& dims() const { return dims_; }
+
+ private:
+  std::vector<std::int64_t> dims_;
+  std::vector<std::size_t> offsets_;
+  std::int64_t max_dim_ = 0;
+};
+
+// Per-thread scratch for one right-hand side: prefixes W_i...W_1, the back-propagated
+// Z_i = (W_N...W_{i+1})^T grad f(P), a transposed prefix and grad f(P). Allocated once.
+struct FlowWorkspace {
+  explicit FlowWorkspace(const Network& net);
+  std::vector<double> prefix;     // Pre_2 .. Pre_N (Pre_1 = W_1 is read in place)
+  std::vector<double> prefix_t;   // one transposed prefix, n x k
+  std::vector<double> grad;       // m x n
+  std::vector<double> z0, z1;     // k x n each
+};
+
+// The gradient flow dW_i/dt = -(W_N...W_{i+1})^T grad f(P) (W_{i-1}...W_1)^T of g = f(W_N...W_1).
+// One evaluation costs O(N k^2 n + k m n): prefixes once, then one backward sweep; the products are
+// specialised at compile time for small n (the common case), where run-time loops are 3-9x slower.
+class Flow {
+ public:
+  Flow(const Network& net, const Cost& cost);  // throws std::invalid_argument on a shape mismatch
+
+  const Network& network() const { return net_; }
+  const Cost& cost() const { return cost_; }
+  std::size_t dim() const { return net_.state_size(); }
+
+  // dy = -grad g(y); returns g(y) = f(P). A non-finite return means P left the cost's domain
+  // (dy is then unspecified).
+  double rhs(const double* y, double* dy, FlowWorkspace& ws) const;
+  // g(y) alone (the forward pass and one cost call).
+  double value(const double* y, FlowWorkspace& ws) const;
+  // Writes P = W_N...W_1 (m x n) into out.
+  void product(const double* y, double* out, FlowWorkspace& ws) const;
+
+ private:
+  using RhsKernel = double (*)(const Flow&, const double*, double*, FlowWorkspace&);
+  using ProductKernel = const double* (*)(const Flow&, const double*, FlowWorkspace&);
+  template <int NS> friend struct FlowKernels;
+
+  Network net_;
+  Cost cost_;
+  RhsKernel rhs_kernel_;
+  ProductKernel product_kernel_;
+};
+
+// The invariants C_i = W_i W_i^T - W_{i+1}^T W_{i+1} (definition 1), i = 1..N-1, each k_i x k_i,
+// concatenated row-major into out (size sum_i k_i^2).
+void invariants(const Network& net, const double* y, std::vector<double>& out);
+
+}  // namespace overflow

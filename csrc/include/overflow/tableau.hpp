@@ -1,0 +1,46 @@
+// Butcher tableaux of the explicit embedded Runge-Kutta methods, as data (DESIGN.md section 5).
+#pragma once
+#include <string>
+#include <vector>
+
+namespace overflow {
+
+// Stage slots of one step: 0..stages-1 are the stages (slot 0 = f(t, y)), slot `stages` holds
+// f(t + h, y_new) (needed by every method for the error estimate and reused as the next step's
+// slot 0), and the following `extra_stages` slots are evaluated only for dense output.
+struct Tableau {
+  std::string name;
+  int order = 0;        // order of the propagated solution
+  int error_order = 0;  // order of the embedded estimate; the step controller uses it
+  int stages = 0;
+  std::vector<double> c;        // stages
+  std::vector<double> a;        // stages x stages, row-major, strictly lower triangular
+  std::vector<double> b;        // stages
+  std::vector<double> e;        // stages + 1: local error = h * sum_i e_i K_i
+  std::vector<double> e_low;    // optional second estimate (DOP853's 3rd-order one), stages + 1
+  int extra_stages = 0;
+  std::vector<double> extra_c;  // extra_stages
+  std::vector<double> extra_a;  // extra_stages x (stages + 1 + extra_stages), row-major
+  int dense_degree = 0;
+  std::vector<double> dense;    // slots() x dense_degree: b_i(theta) = sum_p dense[i][p] theta^(p+1)
+
+  int dense_order = 0;          // order of the interpolant
+
+  int slots() const { return stages + 1 + extra_stages; }
+};
+
+enum class Method { bs3, dopri5, tsit5, dop853 };
+
+const Tableau& tableau(Method method);
+// Returns false for an unknown name.
+bool parse_method(const std::string& name, Method& out);
+std::vector<std::string> method_names();
+
+namespace detail {
+Tableau make_bs3();
+Tableau make_dopri5();
+Tableau make_tsit5();
+Tableau make_dop853();
+}  // namespace detail
+
+}  // namespace overflow

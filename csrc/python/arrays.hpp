@@ -1,0 +1,37 @@
+// Conversions between numpy arrays and the core's buffers, shared by the register_* files.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace overflow::python {
+
+namespace py = pybind11;
+using CArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+// Hands a vector's buffer to numpy without a copy.
+inline py::array_t<double> to_numpy(std::vector<double>&& v, std::vector<py::ssize_t> shape) {
+  auto* owner = new std::vector<double>(std::move(v));
+  py::capsule free_when_done(owner, [](void* p) { delete static_cast<std::vector<double>*>(p); });
+  return py::array_t<double>(shape, owner->data(), free_when_done);
+}
+
+inline void require_size(const CArray& a, std::size_t size, const char* name) {
+  if (static_cast<std::size_t>(a.size()) != size) {
+    throw std::invalid_argument(std::string(name) + " has " + std::to_string(a.size()) +
+                                " entries, expected " + std::to_string(size));
+  }
+}
+
+template <class Fn>
+Fn as_function(std::uintptr_t address, const char* name) {
+  if (address == 0) throw std::invalid_argument(std::string(name) + " is a null function address");
+  return reinterpret_cast<Fn>(address);
+}
+
+}  // namespace overflow::python

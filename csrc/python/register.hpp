@@ -1,0 +1,8 @@
+#pragma once
+#include <pybind11/pybind11.h>
+
+namespace overflow::python {
+void register_cost(pybind11::module_& m);
+void register_integrate(pybind11::module_& m);
+void register_tableau(pybind11::module_& m);
+}  // namespace overflow::python

@@ -1,0 +1,106 @@
+// Bindings that call a cost kernel or the flow's RHS once (analysis, tests, benchmarks).
+#include <chrono>
+
+#include "arrays.hpp"
+#include "overflow/network.hpp"
+#include "register.hpp"
+
+namespace overflow::python {
+
+namespace {
+
+Cost make_cost(std::uintptr_t vg, std::uintptr_t hvp, const CArray& data, std::int64_t m, std::int64_t n) {
+  Cost cost;
+  cost.value_and_grad = as_function<of_value_and_grad_fn>(vg, "value_and_grad");
+  cost.hvp = hvp ? reinterpret_cast<of_hvp_fn>(hvp) : nullptr;
+  cost.data = const_cast<double*>(data.data());
+  cost.m = m;
+  cost.n = n;
+  return cost;
+}
+
+}  // namespace
+
+void register_cost(py::module_& m) {
+  m.def(
+      "cost_value_and_grad",
+      [](std::uintptr_t vg, const CArray& data, const CArray& P) {
+        if (P.ndim() != 2) throw std::invalid_argument("P must be 2-D");
+        const auto rows = P.shape(0), cols = P.shape(1);
+        auto fn = as_function<of_value_and_grad_fn>(vg, "value_and_grad");
+        std::vector<double> grad(static_cast<std::size_t>(rows * cols));
+        double value;
+        {
+          py::gil_scoped_release release;
+          value = fn(P.data(), rows, cols, grad.data(), const_cast<double*>(data.data()));
+        }
+        return py::make_tuple(value, to_numpy(std::move(grad), {rows, cols}));
+      },
+      py::arg("vg_address"), py::arg("data"), py::arg("P"), "f(P) and grad f(P) through the cost ABI.");
+
+  m.def(
+      "cost_hvp",
+      [](std::uintptr_t hvp, const CArray& data, const CArray& P, const CArray& V) {
+        if (P.ndim() != 2) throw std::invalid_argument("P must be 2-D");
+        const auto rows = P.shape(0), cols = P.shape(1);
+        require_size(V, static_cast<std::size_t>(rows * cols), "V");
+        auto fn = as_function<of_hvp_fn>(hvp, "hvp");
+        std::vector<double> out(static_cast<std::size_t>(rows * cols));
+        {
+          py::gil_scoped_release release;
+          fn(P.data(), V.data(), rows, cols, out.data(), const_cast<double*>(data.data()));
+        }
+        return to_numpy(std::move(out), {rows, cols});
+      },
+      py::arg("hvp_address"), py::arg("data"), py::arg("P"), py::arg("V"), "Hess f(P)[V] through the cost ABI.");
+
+  m.def(
+      "flow_rhs",
+      [](std::vector<std::int64_t> dims, std::uintptr_t vg, const CArray& data, const CArray& y) {
+        Network net(dims);
+        Flow flow(net, make_cost(vg, 0, data, net.m(), net.n()));
+        require_size(y, net.state_size(), "y");
+        FlowWorkspace ws(net);
+        std::vector<double> dy(net.state_size());
+        double value;
+        {
+          py::gil_scoped_release release;
+          value = flow.rhs(y.data(), dy.data(), ws);
+        }
+        return py::make_tuple(value, to_numpy(std::move(dy), {static_cast<py::ssize_t>(net.state_size())}));
+      },
+      py::arg("dims"), py::arg("vg_address"), py::arg("data"), py::arg("y"),
+      "g(y) and dy = -grad g(y) for the flow of eq. 4.");
+
+  m.def(
+      "flow_rhs_seconds",
+      [](std::vector<std::int64_t> dims, std::uintptr_t vg, const CArray& data, const CArray& y, int repeats) {
+        Network net(dims);
+        Flow flow(net, make_cost(vg, 0, data, net.m(), net.n()));
+        require_size(y, net.state_size(), "y");
+        if (repeats < 1) throw std::invalid_argument("repeats must be >= 1");
+        FlowWorkspace ws(net);
+        std::vector<double> dy(net.state_size());
+        py::gil_scoped_release release;
+        flow.rhs(y.data(), dy.data(), ws);  // warm the caches
+        const auto start = std::chrono::steady_clock::now();
+        for (int i = 0; i < repeats; ++i) flow.rhs(y.data(), dy.data(), ws);
+        const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+        return elapsed.count() / repeats;
+      },
+      py::arg("dims"), py::arg("vg_address"), py::arg("data"), py::arg("y"), py::arg("repeats"),
+      "Seconds per evaluation of the flow's RHS (benchmarks).");
+
+  m.def(
+      "invariants",
+      [](std::vector<std::int64_t> dims, const CArray& y) {
+        Network net(dims);
+        require_size(y, net.state_size(), "y");
+        std::vector<double> out;
+        invariants(net, y.data(), out);
+        return to_numpy(std::move(out), {static_cast<py::ssize_t>(out.size())});
+      },
+      py::arg("dims"), py::arg("y"), "The invariants C_i of definition 1, concatenated.");
+}
+
+}  // namespace overflow::python

@@ -1,0 +1,72 @@
+// The flow's RHS equals -grad g for g(W) = f(W_N...W_1), checked by central differences of g, over
+// depths 1-5, unequal widths, rectangular products and both compile-time and run-time n.
+#include <cmath>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#include "check.hpp"
+#include "overflow/network.hpp"
+#include "quadratic_cost.hpp"
+
+int main() {
+  using namespace overflow;
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> normal(0.0, 0.5);
+  const std::vector<std::vector<std::int64_t>> cases = {
+      {3, 2},          {1, 5, 1},        {4, 16, 16, 4},   {2, 3, 5, 4, 7, 3}, {5, 7, 2, 6},
+      {8, 9, 8},       {6, 4, 3, 6, 2},  {4, 3, 2},        {7, 5, 5, 1},       {1, 3, 2, 4, 1}};
+  for (const auto& dims : cases) {
+    Network net(dims);
+    std::vector<double> target(static_cast<std::size_t>(net.m() * net.n()));
+    for (double& v : target) v = normal(rng);
+    Cost cost;
+    cost.value_and_grad = &quadratic_cost;
+    cost.data = target.data();
+    cost.m = net.m();
+    cost.n = net.n();
+    Flow flow(net, cost);
+    FlowWorkspace ws(net);
+    std::vector<double> y(net.state_size()), dy(net.state_size()), yp, ym, P(static_cast<std::size_t>(net.m() * net.n()));
+    for (double& v : y) v = normal(rng);
+    const double g = flow.rhs(y.data(), dy.data(), ws);
+    CHECK(std::fabs(g - flow.value(y.data(), ws)) < 1e-14 * (1 + std::fabs(g)), "value mismatch");
+    double max_err = 0.0, max_ref = 0.0;
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      yp = y;
+      ym = y;
+      const double h = 1e-5 * (1.0 + std::fabs(y[i]));
+      yp[i] += h;
+      ym[i] -= h;
+      const double fd = (flow.value(yp.data(), ws) - flow.value(ym.data(), ws)) / (2 * h);
+      max_err = std::fmax(max_err, std::fabs(-dy[i] - fd));
+      max_ref = std::fmax(max_ref, std::fabs(fd));
+    }
+    // Central differences: truncation O(h^2 g''') plus rounding O(eps g / h).
+    CHECK(max_err < 1e-7 * (1.0 + max_ref), "dims[0]=%lld depth %d: max |dy + fd| = %.3e (scale %.3e)",
+          static_cast<long long>(dims[0]), net.depth(), max_err, max_ref);
+    flow.product(y.data(), P.data(), ws);
+    CHECK(P.size() == target.size(), "product size");
+  }
+  // Shape mismatch between cost and network is an exception, not a crash.
+  Network net({3, 4, 2});
+  Cost bad;
+  bad.value_and_grad = &quadratic_cost;
+  bad.m = 3;
+  bad.n = 3;
+  bool threw = false;
+  try {
+    Flow flow(net, bad);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  CHECK(threw, "shape mismatch accepted");
+  threw = false;
+  try {
+    Network zero({3, 0, 2});
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  CHECK(threw, "zero width accepted");
+  return check_report("test_flow_rhs");
+}
