@@ -1,0 +1,17 @@
+"""overflow: the gradient flow of overparameterized problems (deep linear networks on any cost).
+
+A C++ core integrates the flow of eq. 4 with adaptive Runge-Kutta methods; costs are Numba
+kernels called through C function pointers; this package is the thin Python layer on top.
+"""
+
+from . import costs
+from .costs import Cost, cost
+from .integrate import METHODS, IntegrationInterrupted, integrate
+from .invariants import imbalance, invariants
+from .network import Network
+from .result import Result
+
+__version__ = "0.1.0"
+
+__all__ = ["Cost", "IntegrationInterrupted", "METHODS", "Network", "Result", "cost", "costs", "imbalance",
+           "integrate", "invariants"]

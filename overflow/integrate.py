@@ -1,0 +1,157 @@
+"""`integrate`: one trajectory of the gradient flow (eq. 4) by the C++ core, the GIL released."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from typing import Sequence
+
+import numpy as np
+
+from . import _core
+from .network import Network
+from .result import Result
+
+__all__ = ["integrate", "METHODS", "IntegrationInterrupted"]
+
+#: Explicit embedded Runge-Kutta pairs: name -> (order, embedded order, dense-output order).
+METHODS = {
+    "bs3": (3, 2, 3),       # Bogacki-Shampine 3(2), cubic Hermite interpolant
+    "dopri5": (5, 4, 4),    # Dormand-Prince 5(4), Shampine's quartic interpolant
+    "tsit5": (5, 4, 4),     # Tsitouras 5(4), its quartic interpolant
+    "dop853": (8, 5, 7),    # Hairer's DOP853 8(5,3), 7th-order interpolant (3 extra stages)
+}
+
+
+class IntegrationInterrupted(KeyboardInterrupt):
+    """Raised on Ctrl-C during `integrate`; ``.result`` holds everything computed until then."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__(f"integration interrupted at t = {result.t_final:.6g}")
+        self.result = result
+
+
+def _finite_float(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def _positive(value: object, name: str, allow_inf: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if math.isnan(value) or value <= 0 or (math.isinf(value) and not allow_inf):
+        raise ValueError(f"{name} must be > 0{'' if allow_inf else ' and finite'}, got {value}")
+    return value
+
+
+def _check_t_span(t_span: Sequence[float]) -> tuple[float, float]:
+    try:
+        t0, t1 = t_span
+    except (TypeError, ValueError):
+        raise ValueError(f"t_span must be a pair (t0, t1), got {t_span!r}") from None
+    t0, t1 = _finite_float(t0, "t_span[0]"), _finite_float(t1, "t_span[1]")
+    if not t1 > t0:
+        raise ValueError(f"t_span must satisfy t0 < t1 (the flow runs forward in time), got ({t0}, {t1})")
+    return t0, t1
+
+
+def _check_t_eval(t_eval: object, t0: float, t1: float) -> np.ndarray:
+    if t_eval is None:
+        return np.zeros(0)
+    te = np.asarray(t_eval, dtype=np.float64)
+    if te.ndim != 1:
+        te = te.reshape(-1) if te.ndim == 0 else te
+        if te.ndim != 1:
+            raise ValueError(f"t_eval must be 1-D, got shape {te.shape}")
+    if te.size == 0:
+        raise ValueError("t_eval is empty: pass None to save every step")
+    if not np.all(np.isfinite(te)):
+        raise ValueError("t_eval contains NaN or infinite values")
+    if np.any(np.diff(te) <= 0):
+        raise ValueError("t_eval must be strictly increasing")
+    if te[0] < t0 or te[-1] > t1:
+        raise ValueError(f"t_eval must lie inside t_span = ({t0}, {t1}), got [{te[0]}, {te[-1]}]")
+    return np.ascontiguousarray(te)
+
+
+def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Sequence[float],
+              method: str = "dopri5", rtol: float = 1e-6, atol: float = 1e-9, t_eval: Sequence[float] | None = None,
+              gtol: float | None = None, first_step: float | None = None, max_step: float = math.inf,
+              max_steps: int = 100_000, max_norm: float = 1e10, save_weights: bool = True) -> Result:
+    """Integrate the gradient flow ``dW_i/dt = -(W_N...W_{i+1})^T grad f(P) (W_{i-1}...W_1)^T`` (eq. 4).
+
+    Parameters
+    ----------
+    net : Network
+        The network and its cost.
+    Ws : list of ndarray or ndarray
+        Initial layers ``[W_1, ..., W_N]`` with ``net.shapes`` (or one flat state).
+    t_span : (float, float)
+        ``(t0, t1)`` with ``t0 < t1``.
+    method : {"bs3", "dopri5", "tsit5", "dop853"}
+        Explicit embedded Runge-Kutta pair; see `METHODS`.
+    rtol, atol : float
+        Error per step below ``atol + rtol * |y|`` in the weighted RMS norm (as scipy's ``solve_ivp``).
+    t_eval : array_like, optional
+        Strictly increasing times inside ``t_span`` at which to save, served by each method's
+        interpolant (steps are never shortened for them). None saves every accepted step.
+    gtol : float, optional
+        Stop with status ``"converged"`` once ``||grad g||_F <= gtol``.
+    first_step : float, optional
+        Initial step; by default Hairer's estimate.
+    max_step : float
+        Largest step allowed.
+    max_steps : int
+        Most accepted steps before stopping with status ``"max_steps"``.
+    max_norm : float
+        Stop with status ``"blowup"`` once some ``|w|`` exceeds it.
+    save_weights : bool
+        False saves only times, loss and gradient norm (the final weights are always kept).
+
+    Returns
+    -------
+    Result
+        ``t, weights, product, loss, grad_norm, status, message, nfev, naccept, nreject,
+        invariant_drift`` and the final state; see `Result`.
+
+    Raises
+    ------
+    IntegrationInterrupted
+        On Ctrl-C, carrying the partial `Result`.
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
+    y0 = net.flatten(Ws)
+    t0, t1 = _check_t_span(t_span)
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS)}")
+    rtol = _positive(rtol, "rtol")
+    atol = _positive(atol, "atol")
+    if rtol < 100 * np.finfo(float).eps:
+        warnings.warn(f"rtol={rtol} is below 100 * machine epsilon; using {100 * np.finfo(float).eps:.3g}", stacklevel=2)
+        rtol = 100 * np.finfo(float).eps
+    te = _check_t_eval(t_eval, t0, t1)
+    gtol_value = 0.0 if gtol is None else _positive(gtol, "gtol")
+    first = 0.0 if first_step is None else _positive(first_step, "first_step")
+    max_step = _positive(max_step, "max_step", allow_inf=True)
+    if isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral) or max_steps < 1:
+        raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
+    max_norm = _positive(max_norm, "max_norm", allow_inf=True)
+
+    value, _ = net.rhs(y0)
+    if not math.isfinite(value):
+        raise ValueError(f"the cost is not finite at the initial point: f(W_N...W_1) = {value}")
+
+    raw = _core.integrate_flow(net.dims, net.cost.vg_address, net.cost.hvp_address, net.cost.data, y0, t0, t1, te,
+                               method, rtol, atol, first, max_step, int(max_steps), gtol_value, max_norm,
+                               bool(save_weights))
+    result = Result(net, y0, raw, method)
+    if result.status == "interrupted":
+        raise IntegrationInterrupted(result)
+    return result

@@ -1,0 +1,184 @@
+"""`Network`: the shapes of a deep linear network on a cost, its state layout and initializers."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Sequence
+
+import numpy as np
+
+from . import _core
+from .costs import Cost
+
+__all__ = ["Network", "INIT_KINDS"]
+
+INIT_KINDS = ("gaussian", "balanced", "orthogonal")
+
+
+def _positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
+class Network:
+    """A depth-``N`` linear network ``P = W_N ... W_1`` trained on a cost ``f`` (paper, section 2).
+
+    ``W_1`` has shape ``(k_1, n)``, ``W_i`` shape ``(k_i, k_{i-1})`` and ``W_N`` shape ``(m, k_{N-1})``,
+    where ``(m, n)`` is the cost's shape. The flow is ``dW_i/dt = -(W_N...W_{i+1})^T grad f(P)
+    (W_{i-1}...W_1)^T`` (eq. 4), the gradient flow of ``g(W_1, ..., W_N) = f(W_N ... W_1)``.
+
+    Parameters
+    ----------
+    cost : overflow.costs.Cost
+        The cost ``f``.
+    depth : int
+        ``N >= 1``.
+    width : int, optional
+        One width ``k`` for every hidden layer.
+    widths : sequence of int, optional
+        ``[k_1, ..., k_{N-1}]``, one per hidden layer (give ``width`` or ``widths``, not both;
+        neither is needed when ``depth == 1``).
+    activation : None
+        Only ``None`` (linear) for now; nonlinear activations are issue 4.
+    """
+
+    def __init__(self, cost: Cost, depth: int, width: int | None = None,
+                 widths: Sequence[int] | None = None, activation: None = None) -> None:
+        if not isinstance(cost, Cost):
+            raise TypeError(f"cost must be an overflow.costs.Cost, got {type(cost).__name__}")
+        depth = _positive_int(depth, "depth")
+        if activation is not None:
+            raise ValueError(f"activation={activation!r} is not supported yet: only None (linear)")
+        if width is not None and widths is not None:
+            raise ValueError("give either width or widths, not both")
+        if widths is not None:
+            widths = [_positive_int(k, f"widths[{i}]") for i, k in enumerate(widths)]
+            if len(widths) != depth - 1:
+                raise ValueError(f"widths must have depth - 1 = {depth - 1} entries, got {len(widths)}")
+        elif width is not None:
+            widths = [_positive_int(width, "width")] * (depth - 1)
+        elif depth == 1:
+            widths = []
+        else:
+            raise ValueError(f"depth {depth} needs width= or widths= for its hidden layers")
+        self.cost = cost
+        self.depth = depth
+        self.widths: list[int] = list(widths)
+        m, n = cost.shape
+        self.dims: list[int] = [n, *self.widths, m]
+        self.shapes: list[tuple[int, int]] = [(self.dims[i + 1], self.dims[i]) for i in range(depth)]
+        self.state_size: int = sum(r * c for r, c in self.shapes)
+
+    def __repr__(self) -> str:
+        return f"Network({self.cost!r}, depth={self.depth}, widths={self.widths})"
+
+    # -- state layout ---------------------------------------------------------------------------
+    def flatten(self, Ws: Sequence[np.ndarray] | np.ndarray, name: str = "Ws") -> np.ndarray:
+        """Checks a list of layers (or a flat state) and returns the flat float64 state."""
+        if isinstance(Ws, np.ndarray) and Ws.ndim == 1:
+            if Ws.size != self.state_size:
+                raise ValueError(f"{name}: a flat state needs {self.state_size} entries, got {Ws.size}")
+            y = np.ascontiguousarray(Ws, dtype=np.float64)
+        else:
+            if not isinstance(Ws, (list, tuple)):
+                raise TypeError(f"{name} must be a list of {self.depth} arrays (one per layer), got {type(Ws).__name__}")
+            if len(Ws) != self.depth:
+                raise ValueError(f"{name} must have {self.depth} layers, got {len(Ws)}")
+            parts = []
+            for i, (W, shape) in enumerate(zip(Ws, self.shapes)):
+                try:
+                    A = np.asarray(W, dtype=np.float64)
+                except (TypeError, ValueError) as exc:
+                    raise TypeError(f"{name}[{i}] cannot be converted to a float64 array: {exc}") from None
+                if A.shape != shape:
+                    raise ValueError(f"{name}[{i}] (W_{i + 1}) must have shape {shape}, got {A.shape}")
+                parts.append(A.ravel())
+            y = np.concatenate(parts) if parts else np.zeros(0)
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"{name} contains NaN or infinite entries")
+        return y
+
+    def unflatten(self, y: np.ndarray) -> list[np.ndarray]:
+        """Splits a flat state (or a stack of states, shape (T, state_size)) into layers."""
+        y = np.asarray(y)
+        lead = y.shape[:-1]
+        out, pos = [], 0
+        for r, c in self.shapes:
+            out.append(y[..., pos:pos + r * c].reshape(*lead, r, c))
+            pos += r * c
+        return out
+
+    # -- initialization -------------------------------------------------------------------------
+    def init(self, seed: int | None = 0, scale: float = 0.3, kind: str = "gaussian") -> list[np.ndarray]:
+        """Random initial weights.
+
+        Parameters
+        ----------
+        seed : int or None
+            Seed of numpy's default generator.
+        scale : float
+            The layer gain: ``"gaussian"`` draws entries ``N(0, scale^2 / fan_in)`` (so ``||W x|| ~
+            scale ||x||``); ``"orthogonal"`` draws ``scale`` times a matrix with orthonormal rows or
+            columns; ``"balanced"`` gives every layer the singular values ``scale * s_j`` (``s_j``
+            those of a standard Gaussian ``m x n`` matrix divided by ``sqrt(max(m, n))``).
+        kind : {"gaussian", "balanced", "orthogonal"}
+            ``"balanced"`` makes every invariant ``C_i = W_i W_i^T - W_{i+1}^T W_{i+1}`` zero
+            (definition 1): ``W_1 = Q_1 D V^T``, ``W_i = Q_i D Q_{i-1}^T``, ``W_N = U D Q_{N-1}^T``
+            with orthonormal ``Q_i``. This is possible for every shape: the rank is
+            ``r = min(m, n, k_1, ..., k_{N-1})``, so a network narrower than ``min(m, n)``
+            gets a balanced start whose product has rank ``r``.
+        """
+        if kind not in INIT_KINDS:
+            raise ValueError(f"kind must be one of {INIT_KINDS}, got {kind!r}")
+        if not np.isfinite(scale) or scale <= 0:
+            raise ValueError(f"scale must be a positive finite number, got {scale}")
+        rng = np.random.default_rng(seed)
+        if kind == "gaussian":
+            return [rng.normal(0.0, scale / np.sqrt(c), size=(r, c)) for r, c in self.shapes]
+        if kind == "orthogonal":
+            return [scale * _semi_orthogonal(rng, r, c) for r, c in self.shapes]
+        return self._balanced(rng, scale)
+
+    def _balanced(self, rng: np.random.Generator, scale: float) -> list[np.ndarray]:
+        m, n = self.cost.shape
+        r = min(self.dims)
+        U, s, Vt = np.linalg.svd(rng.standard_normal((m, n)))
+        D = np.diag(scale * s[:r] / np.sqrt(max(m, n)))
+        Q = [_semi_orthogonal(rng, k, r) for k in self.widths]  # k_i x r, orthonormal columns
+        left = Q + [U[:, :r]]
+        right = [Vt[:r, :].T] + Q
+        return [left[i] @ D @ right[i].T for i in range(self.depth)]
+
+    # -- the flow at one point ------------------------------------------------------------------
+    def product(self, Ws: Sequence[np.ndarray]) -> np.ndarray:
+        """``P = W_N ... W_1``."""
+        y = self.flatten(Ws)
+        P = np.eye(self.dims[0])
+        for W in self.unflatten(y):
+            P = W @ P
+        return P
+
+    def loss(self, Ws: Sequence[np.ndarray]) -> float:
+        """``g(W) = f(W_N ... W_1)``."""
+        return float(self.cost.value(self.product(Ws)))
+
+    def gradient(self, Ws: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """``grad g``: the negative of eq. 4's right-hand side, one array per layer."""
+        _, dy = self.rhs(self.flatten(Ws))
+        return self.unflatten(-dy)
+
+    def rhs(self, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """``(g(y), -grad g(y))`` on a flat state, computed by the C++ core."""
+        value, dy = _core.flow_rhs(self.dims, self.cost.vg_address, self.cost.data, y)
+        return float(value), dy
+
+
+def _semi_orthogonal(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    """A ``rows x cols`` matrix with orthonormal columns (rows >= cols) or rows (rows < cols)."""
+    A = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    Q, R = np.linalg.qr(A)
+    Q = Q * np.sign(np.diag(R))  # Haar-distributed
+    return Q if rows >= cols else Q.T
