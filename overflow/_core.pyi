@@ -1,0 +1,51 @@
+"""Type stubs for overflow._core, the compiled C++ core (bindings in csrc/python)."""
+
+from typing import Sequence, TypedDict
+
+import numpy as np
+import numpy.typing as npt
+
+class _Solution(TypedDict):
+    t: npt.NDArray[np.float64]
+    states: npt.NDArray[np.float64]
+    loss: npt.NDArray[np.float64]
+    grad_norm: npt.NDArray[np.float64]
+    y_final: npt.NDArray[np.float64]
+    t_final: float
+    loss_final: float
+    grad_norm_final: float
+    status: str
+    message: str
+    nfev: int
+    naccept: int
+    nreject: int
+    ndomain: int
+    nvalue: int
+
+class _Tableau(TypedDict):
+    name: str
+    order: int
+    error_order: int
+    dense_order: int
+    stages: int
+    extra_stages: int
+    c: npt.NDArray[np.float64]
+    a: npt.NDArray[np.float64]
+    b: npt.NDArray[np.float64]
+    e: npt.NDArray[np.float64]
+    e_low: npt.NDArray[np.float64]
+    extra_c: npt.NDArray[np.float64]
+    extra_a: npt.NDArray[np.float64]
+    dense: npt.NDArray[np.float64]
+
+def cost_value_and_grad(vg_address: int, data: npt.ArrayLike, P: npt.ArrayLike) -> tuple[float, npt.NDArray[np.float64]]: ...
+def cost_hvp(hvp_address: int, data: npt.ArrayLike, P: npt.ArrayLike, V: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
+def flow_rhs(dims: Sequence[int], vg_address: int, data: npt.ArrayLike, y: npt.ArrayLike) -> tuple[float, npt.NDArray[np.float64]]: ...
+def flow_rhs_seconds(dims: Sequence[int], vg_address: int, data: npt.ArrayLike, y: npt.ArrayLike, repeats: int) -> float: ...
+def invariants(dims: Sequence[int], y: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
+def integrate_flow(dims: Sequence[int], vg_address: int, hvp_address: int, data: npt.ArrayLike, y0: npt.ArrayLike,
+                   t0: float, t1: float, t_eval: npt.ArrayLike, method: str, rtol: float, atol: float,
+                   first_step: float, max_step: float, max_steps: int, gtol: float, max_norm: float,
+                   save_states: bool) -> _Solution: ...
+def methods() -> list[str]: ...
+def tableau(name: str) -> _Tableau: ...

@@ -1,0 +1,86 @@
+"""Every way a run can end is a status with a message, and the result keeps what was computed."""
+
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+import overflow as of
+
+
+def vector_net(fn, dfn, width=3):
+    return of.Network(of.costs.scalar(fn, dfn), depth=2, width=width)
+
+
+def test_converged_when_gradient_small():
+    net = of.Network(of.costs.matrix_factorization(np.diag([3.0, 2.0, 1.0])), depth=2, width=6)
+    res = of.integrate(net, net.init(seed=1), (0, 1e4), rtol=1e-10, atol=1e-12, gtol=1e-6)
+    assert res.status == "converged", res.message
+    assert res.final_grad_norm <= 1e-6
+    assert res.t_final < 1e4
+    assert res.t[-1] == res.t_final and res.grad_norm[-1] == res.final_grad_norm
+
+
+def test_t_end():
+    net = of.Network(of.costs.matrix_factorization(np.eye(2)), depth=2, width=3)
+    res = of.integrate(net, net.init(seed=0), (0, 1.0))
+    assert res.status == "t_end" and res.success and res.t_final == 1.0
+
+
+def test_blowup_on_unbounded_cost():
+    # f(z) = -z: dz/dt = S grows exponentially, the weights leave any bound.
+    net = vector_net(lambda z: -z, lambda z: -1.0)
+    res = of.integrate(net, net.init(seed=0, scale=1.0), (0, 1e3), max_norm=1e3)
+    assert res.status == "blowup", res.message
+    assert np.max(np.abs(np.concatenate([W.ravel() for W in res.final_weights]))) > 1e3
+    assert not res.success
+
+
+def test_domain_when_flow_runs_into_the_wall():
+    # f(z) = -z on z < 1 and NaN beyond: the exact flow reaches z = 1 in finite time.
+    def fn(z):
+        return -z if z < 1.0 else np.nan
+
+    net = vector_net(fn, lambda z: -1.0 if z < 1.0 else np.nan)
+    Ws = [np.full((3, 1), 0.3), np.full((1, 3), 0.3)]
+    res = of.integrate(net, Ws, (0, 100.0))
+    assert res.status == "domain", res.message
+    assert res.ndomain > 0
+    z_final = (res.final_weights[1] @ res.final_weights[0]).item()
+    assert 0.9 < z_final < 1.0
+    assert np.isfinite(res.final_loss)
+
+
+def test_max_steps():
+    net = of.Network(of.costs.matrix_factorization(np.eye(2)), depth=2, width=3)
+    res = of.integrate(net, net.init(seed=0), (0, 100.0), max_steps=5)
+    assert res.status == "max_steps" and res.naccept == 5 and len(res.t) == 6
+    assert "max_steps" in res.message
+
+
+def test_failed_on_finite_time_singularity():
+    # f(z) = -z^3: dz/dt = 3 z^2 S explodes in finite time; with no norm bound the step size underflows.
+    net = vector_net(lambda z: -z ** 3, lambda z: -3.0 * z ** 2)
+    Ws = [np.full((3, 1), 0.5), np.full((1, 3), 0.5)]
+    res = of.integrate(net, Ws, (0, 100.0), max_norm=np.inf)
+    assert res.status in ("failed", "domain"), res.message  # domain if the cost overflows to -inf first
+    assert res.t_final < 100.0
+    assert len(res.t) == res.naccept + 1
+
+
+def test_ctrl_c_returns_partial_result():
+    f = of.costs.matrix_factorization(np.random.default_rng(0).standard_normal((8, 8)))
+    net = of.Network(f, depth=6, width=64)
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(of.IntegrationInterrupted) as info:
+            of.integrate(net, net.init(seed=0, scale=1.0), (0, 1e7), rtol=1e-12, atol=1e-14, max_steps=10**9,
+                         save_weights=False)
+    finally:
+        timer.cancel()
+    res = info.value.result
+    assert isinstance(info.value, KeyboardInterrupt)
+    assert res.status == "interrupted" and 0 < res.t_final < 1e7 and res.naccept > 0
