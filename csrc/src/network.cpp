@@ -1,6 +1,7 @@
 #include "overflow/network.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -36,47 +37,62 @@ FlowWorkspace::FlowWorkspace(const Network& net) {
 namespace {
 
 // The three products of the flow, each with the small dimension n known at compile time when
-// NS > 0 (NS == 0: run-time n). Rows are blocked by 4 (or 2) so a loaded row of the small
-// operand feeds several accumulators.
+// NS > 0 (NS == 0: run-time n). For NS a power of two, one row of an r x NS operand is one GCC/Clang
+// vector (a register for NS <= 8 with AVX-512): measured 6x faster than letting the compiler
+// vectorise plain loops (k = 128, n = 8: 6 us against 38 us). Rows are blocked by 4 so a loaded
+// row of the small operand feeds four accumulators.
+constexpr bool is_vector_width(int ns) { return ns == 1 || ns == 2 || ns == 4 || ns == 8; }
+
+template <int NS>
+struct Lanes {
+  typedef double type __attribute__((vector_size(NS * sizeof(double))));
+  static type load(const double* p) {
+    type v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+  }
+  static void store(double* p, type v) { std::memcpy(p, &v, sizeof(v)); }
+};
+
 template <int NS>
 struct Products {
   // C (r x n) = A (r x c) * B (c x n)
   static void mul(const double* __restrict A, const double* __restrict B, double* __restrict C,
                   std::int64_t r, std::int64_t c, std::int64_t n) {
-    if constexpr (NS > 0) {
+    if constexpr (is_vector_width(NS)) {
       (void)n;
+      using L = Lanes<NS>;
+      using V = typename L::type;
       std::int64_t i = 0;
       for (; i + 4 <= r; i += 4) {
-        double acc[4][NS] = {};
-        const double* a0 = A + i * c;
+        V a0{}, a1{}, a2{}, a3{};
+        const double* x = A + i * c;
         for (std::int64_t k = 0; k < c; ++k) {
-          const double* b = B + k * NS;
-          const double x0 = a0[k], x1 = a0[c + k], x2 = a0[2 * c + k], x3 = a0[3 * c + k];
-          for (int j = 0; j < NS; ++j) {
-            acc[0][j] += x0 * b[j];
-            acc[1][j] += x1 * b[j];
-            acc[2][j] += x2 * b[j];
-            acc[3][j] += x3 * b[j];
-          }
+          const V b = L::load(B + k * NS);
+          a0 += x[k] * b;
+          a1 += x[c + k] * b;
+          a2 += x[2 * c + k] * b;
+          a3 += x[3 * c + k] * b;
         }
-        for (int q = 0; q < 4; ++q)
-          for (int j = 0; j < NS; ++j) C[(i + q) * NS + j] = acc[q][j];
+        L::store(C + i * NS, a0);
+        L::store(C + (i + 1) * NS, a1);
+        L::store(C + (i + 2) * NS, a2);
+        L::store(C + (i + 3) * NS, a3);
       }
       for (; i < r; ++i) {
-        double acc[NS] = {};
-        const double* a = A + i * c;
-        for (std::int64_t k = 0; k < c; ++k)
-          for (int j = 0; j < NS; ++j) acc[j] += a[k] * B[k * NS + j];
-        for (int j = 0; j < NS; ++j) C[i * NS + j] = acc[j];
+        V a0{};
+        for (std::int64_t k = 0; k < c; ++k) a0 += A[i * c + k] * L::load(B + k * NS);
+        L::store(C + i * NS, a0);
       }
     } else {
+      const std::int64_t nn = NS > 0 ? NS : n;
       for (std::int64_t i = 0; i < r; ++i) {
-        double* ci = C + i * n;
-        std::fill(ci, ci + n, 0.0);
+        double* ci = C + i * nn;
+        std::fill(ci, ci + nn, 0.0);
         for (std::int64_t k = 0; k < c; ++k) {
           const double a = A[i * c + k];
-          const double* b = B + k * n;
-          for (std::int64_t j = 0; j < n; ++j) ci[j] += a * b[j];
+          const double* b = B + k * nn;
+          for (std::int64_t j = 0; j < nn; ++j) ci[j] += a * b[j];
         }
       }
     }
@@ -88,15 +104,17 @@ struct Products {
     const std::int64_t nn = NS > 0 ? NS : n;
     std::fill(C, C + c * nn, 0.0);
     std::int64_t a = 0;
-    if constexpr (NS > 0) {
+    if constexpr (is_vector_width(NS)) {
+      using L = Lanes<NS>;
+      using V = typename L::type;
       for (; a + 4 <= r; a += 4) {
-        const double* z0 = Z + a * NS;
+        const V z0 = L::load(Z + a * NS), z1 = L::load(Z + (a + 1) * NS);
+        const V z2 = L::load(Z + (a + 2) * NS), z3 = L::load(Z + (a + 3) * NS);
         const double* r0 = A + a * c;
         for (std::int64_t b = 0; b < c; ++b) {
-          const double x0 = r0[b], x1 = r0[c + b], x2 = r0[2 * c + b], x3 = r0[3 * c + b];
-          double* cb = C + b * NS;
-          for (int j = 0; j < NS; ++j)
-            cb[j] += x0 * z0[j] + x1 * z0[NS + j] + x2 * z0[2 * NS + j] + x3 * z0[3 * NS + j];
+          V acc = L::load(C + b * NS);
+          acc += r0[b] * z0 + r0[c + b] * z1 + r0[2 * c + b] * z2 + r0[3 * c + b] * z3;
+          L::store(C + b * NS, acc);
         }
       }
     }
