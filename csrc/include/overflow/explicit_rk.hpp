@@ -2,6 +2,7 @@
 #pragma once
 #include <cmath>
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 #include "overflow/linear_combination.hpp"
@@ -22,6 +23,7 @@ class ExplicitRK {
  public:
   ExplicitRK(const Tableau& tab, std::size_t dim)
       : tab_(tab), dim_(dim), K_(static_cast<std::size_t>(tab.slots()) * dim), stage_y_(dim) {
+    for (int i = 0; i < tab.slots(); ++i) slots_.push_back(K_.data() + static_cast<std::size_t>(i) * dim);
     const int s = tab.stages;
     for (int i = 0; i < s; ++i) rows_.push_back(detail::Terms::from_row(&tab.a[i * s], i));
     b_ = detail::Terms::from_row(tab.b.data(), s);
@@ -34,9 +36,9 @@ class ExplicitRK {
 
   const Tableau& tableau() const { return tab_; }
   std::size_t dim() const { return dim_; }
-  double* slot(int i) { return K_.data() + static_cast<std::size_t>(i) * dim_; }
-  const double* slot(int i) const { return K_.data() + static_cast<std::size_t>(i) * dim_; }
-  const double* stages() const { return K_.data(); }
+  double* slot(int i) { return slots_[i]; }
+  const double* slot(int i) const { return slots_[i]; }
+  const double* const* slots() const { return slots_.data(); }
 
   // One step of size h from (t, y). Slot 0 must hold f(t, y). Writes y_new and, on success,
   // slot `stages` = f(t + h, y_new).
@@ -46,7 +48,7 @@ class ExplicitRK {
     StepAttempt out;
     const int s = tab_.stages;
     for (int i = 1; i < s; ++i) {
-      detail::combine(stage_y_.data(), y, h, rows_[i], K_.data(), dim_);
+      detail::combine(stage_y_.data(), y, h, rows_[i], slots_.data(), dim_);
       const double v = sys.eval(t + tab_.c[i] * h, stage_y_.data(), slot(i));
       ++out.nfev;
       if (!std::isfinite(v)) {
@@ -54,7 +56,7 @@ class ExplicitRK {
         return out;
       }
     }
-    detail::combine(y_new, y, h, b_, K_.data(), dim_);
+    detail::combine(y_new, y, h, b_, slots_.data(), dim_);
     out.value_new = sys.eval(t + h, y_new, slot(s));
     ++out.nfev;
     if (!std::isfinite(out.value_new)) {
@@ -71,25 +73,23 @@ class ExplicitRK {
   int prepare_dense(System& sys, double t, const double* y, double h) {
     const int first = tab_.stages + 1;
     for (int i = 0; i < tab_.extra_stages; ++i) {
-      detail::combine(stage_y_.data(), y, h, extra_rows_[i], K_.data(), dim_);
+      detail::combine(stage_y_.data(), y, h, extra_rows_[i], slots_.data(), dim_);
       if (!std::isfinite(sys.eval(t + tab_.extra_c[i] * h, stage_y_.data(), slot(first + i)))) return -1;
     }
     return tab_.extra_stages;
   }
 
-  // The step's state becomes the next step's start: f(t + h, y_new) moves to slot 0.
-  void accept() {
-    const int s = tab_.stages;
-    std::copy(slot(s), slot(s) + dim_, slot(0));
-  }
+  // The step's end becomes the next step's start: f(t + h, y_new) becomes slot 0 (a pointer swap,
+  // not a copy of the state).
+  void accept() { std::swap(slots_[0], slots_[tab_.stages]); }
 
  private:
   double error_norm(const double* y, const double* y_new, double h, double rtol, double atol) const {
     const double n = static_cast<double>(dim_);
-    const double e2 = detail::error_sum(y, y_new, h, e_, K_.data(), dim_, rtol, atol);
+    const double e2 = detail::error_sum(y, y_new, h, e_, slots_.data(), dim_, rtol, atol);
     if (e_low_.size() == 0) return std::sqrt(e2 / n);
     // DOP853 blends its 5th- and 3rd-order estimates (Hairer's dop853.f): err5^2 / sqrt(err5^2 + 0.01 err3^2).
-    const double e3 = detail::error_sum(y, y_new, h, e_low_, K_.data(), dim_, rtol, atol);
+    const double e3 = detail::error_sum(y, y_new, h, e_low_, slots_.data(), dim_, rtol, atol);
     if (e2 == 0.0 && e3 == 0.0) return 0.0;
     return e2 / std::sqrt((e2 + 0.01 * e3) * n);
   }
@@ -97,6 +97,7 @@ class ExplicitRK {
   const Tableau& tab_;
   std::size_t dim_;
   std::vector<double> K_;
+  std::vector<double*> slots_;
   std::vector<double> stage_y_;
   std::vector<detail::Terms> rows_, extra_rows_;
   detail::Terms b_, e_, e_low_;

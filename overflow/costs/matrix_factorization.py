@@ -1,0 +1,88 @@
+"""Matrix factorization cost ``f(P) = 1/2 ||P - T||_F^2``.
+
+``data`` layout: ``[m, n, T.ravel()]`` (row-major target). The kernels are generic (one compiled
+pair for every target) and cached on disk by Numba.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import carray
+
+from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array
+
+__all__ = ["matrix_factorization"]
+
+_HEAD = 2
+
+
+def _mf_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled by Numba
+    head = carray(data_, _HEAD)
+    size = m * n
+    grad = carray(grad_, size)
+    if head[0] != m or head[1] != n:
+        for i in range(size):
+            grad[i] = np.nan
+        return np.nan
+    P = carray(P_, size)
+    d = carray(data_, _HEAD + size)
+    acc = 0.0
+    for i in range(size):
+        r = P[i] - d[_HEAD + i]
+        grad[i] = r
+        acc += r * r
+    return 0.5 * acc
+
+
+def _mf_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by Numba
+    head = carray(data_, _HEAD)
+    size = m * n
+    out = carray(out_, size)
+    ok = head[0] == m and head[1] == n
+    V = carray(V_, size)
+    for i in range(size):
+        out[i] = V[i] if ok else np.nan
+
+
+_VG = _LazyCfunc(_mf_value_and_grad, VG_SIG)
+_HVP = _LazyCfunc(_mf_hvp, HVP_SIG)
+
+
+def matrix_factorization(target: Any) -> Cost:
+    r"""Matrix factorization cost.
+
+    .. math:: f(P) = \tfrac12 \lVert P - T \rVert_F^2, \qquad
+              \nabla f(P) = P - T, \qquad \nabla^2 f(P)[V] = V.
+
+    Parameters
+    ----------
+    target : array_like, shape (m, n)
+        The finite real matrix ``T``.
+
+    Returns
+    -------
+    Cost
+        With ``shape == (m, n)``, ``f_star == 0.0`` and an exact ``hvp``.
+
+    Raises
+    ------
+    TypeError
+        If ``target`` is not a real numeric array.
+    ValueError
+        If ``target`` is not 2-D, is empty or has non-finite entries.
+    """
+    T = real_array(target, "target", (2,), "(m, n)")
+    m, n = T.shape
+    data = np.concatenate(([float(m), float(n)], T.ravel()))
+    return Cost(
+        name="matrix_factorization",
+        shape=(m, n),
+        vg_cfunc=_VG.get(),
+        hvp_cfunc=_HVP.get(),
+        data=data,
+        f_star=0.0,
+        hvp_exact=True,
+        spec=(matrix_factorization, (T,)),
+    )
