@@ -3,6 +3,7 @@
 
 #include "arrays.hpp"
 #include "overflow/network.hpp"
+#include "overflow/reference_costs.hpp"
 #include "register.hpp"
 
 namespace overflow::python {
@@ -90,6 +91,15 @@ void register_cost(py::module_& m) {
       },
       py::arg("dims"), py::arg("vg_address"), py::arg("data"), py::arg("y"), py::arg("repeats"),
       "Seconds per evaluation of the flow's RHS (benchmarks).");
+
+  m.def(
+      "reference_cost_address",
+      [](const std::string& name) -> std::uintptr_t {
+        if (name == "matrix_factorization") return reinterpret_cast<std::uintptr_t>(&matrix_factorization_cost);
+        throw std::invalid_argument("no C++ reference cost named '" + name + "'");
+      },
+      py::arg("name"),
+      "Address of a C++ cost with the same data layout as the Numba kernel of that name (benchmarks).");
 
   m.def(
       "invariants",
