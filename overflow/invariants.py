@@ -30,8 +30,11 @@ def imbalance(Ws: Sequence[np.ndarray]) -> float | np.ndarray:
 
     In the vector case (``N = 2``, ``m = n = 1``) this is ``S^2 - 4 z^2`` with
     ``S = ||w_1||^2 + ||w_2||^2`` and ``z = w_2 w_1``, so ``dz/dt = -f'(z) sqrt(c + 4 z^2)`` (eq. 19).
-    Returns a float for a depth-2 network, else an array with one value per ``C_i``.
+    For one state: a float for a depth-2 network, else an array with one value per ``C_i``. For a
+    trajectory (layers of shape ``(T, rows, cols)``): shape ``(T,)`` at depth 2, else ``(N - 1, T)``.
     """
     Cs = invariants(Ws)
     vals = np.array([2.0 * np.trace(C @ C, axis1=-2, axis2=-1) - np.trace(C, axis1=-2, axis2=-1) ** 2 for C in Cs])
-    return float(vals[0]) if vals.ndim == 1 and vals.size == 1 else vals
+    if len(Cs) == 1:
+        return float(vals[0]) if vals.ndim == 1 else vals[0]
+    return vals

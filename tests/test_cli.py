@@ -43,7 +43,8 @@ def test_console_script():
     assert "final loss" in out.stdout
 
 
-def test_module_entry():
+def test_module_entry(tmp_path):
+    # cwd away from the source tree, whose overflow/ has no compiled core
     out = subprocess.run([sys.executable, "-m", "overflow.cli", "run", "--depth", "2", "--width", "3", "--t-end", "1"],
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stderr

@@ -55,11 +55,7 @@ inline double rms_scaled(const double* v, const double* y, std::size_t n, double
   return std::sqrt(s / static_cast<double>(n));
 }
 
-inline double norm2(const double* v, std::size_t n) {
-  double s = 0.0;
-  for (std::size_t i = 0; i < n; ++i) s += v[i] * v[i];
-  return std::sqrt(s);
-}
+inline double norm2(const double* v, std::size_t n) { return std::sqrt(sum_squares(v, n)); }
 
 // Hairer, Norsett & Wanner I, section II.4: a first step from the sizes of y0, f0 and an estimate
 // of the second derivative, so the first step's error is about the tolerance.
@@ -149,7 +145,8 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
     h = std::min(h, opt.max_step);
     const double min_step = 10.0 * (std::nextafter(t, std::numeric_limits<double>::infinity()) - t);
     bool last = false;
-    if (t + h >= t1 || t1 - (t + h) < min_step) {
+    // A remainder within rounding of t1 (after many additions of h) joins this step.
+    if (t + h >= t1 || t1 - (t + h) < std::max(min_step, 1e-12 * std::max(std::fabs(t1), h))) {
       h = t1 - t;
       last = true;
     }
@@ -207,9 +204,7 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
 
     if (opt.gtol > 0 && gnorm <= opt.gtol)
       return finish(Status::converged, "||grad g|| <= gtol", value, gnorm);
-    double ymax = 0.0;
-    for (std::size_t i = 0; i < n; ++i) ymax = std::max(ymax, std::fabs(y[i]));
-    if (!(ymax <= opt.max_norm))
+    if (!(detail::max_abs(y.data(), n) <= opt.max_norm))
       return finish(Status::blowup, "max |w| exceeded max_norm = " + std::to_string(opt.max_norm), value, gnorm);
     if (last) return finish(Status::t_end, "reached the end of t_span", value, gnorm);
     if (opt.interrupted && (sol.naccept & 63) == 0) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 namespace overflow::detail {
@@ -92,6 +93,39 @@ double error_sum_fixed(const double* __restrict y, const double* __restrict y_ne
     sum += r * r;
   }
   return sum;
+}
+
+// sum_i v_i^2 and max_i |v_i| in four-lane partial results (the compiler keeps a scalar reduction
+// in order; these run once per accepted step over the whole state).
+inline double sum_squares(const double* v, std::size_t n) {
+  typedef double V4 __attribute__((vector_size(4 * sizeof(double))));
+  V4 part{};
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    V4 x;
+    std::memcpy(&x, v + i, sizeof(V4));
+    part += x * x;
+  }
+  double s = (part[0] + part[1]) + (part[2] + part[3]);
+  for (; i < n; ++i) s += v[i] * v[i];
+  return s;
+}
+
+// A NaN entry gives infinity, so a state with NaN never passes a bound.
+inline double max_abs(const double* v, std::size_t n) {
+  typedef double V4 __attribute__((vector_size(4 * sizeof(double))));
+  V4 part{};
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    V4 x;
+    std::memcpy(&x, v + i, sizeof(V4));
+    const V4 a = x < 0 ? -x : x;
+    part = (a > part) | (a != a) ? a : part;  // keeps NaN
+  }
+  double m = 0.0;
+  for (int q = 0; q < 4; ++q) m = (part[q] > m || std::isnan(part[q])) ? part[q] : m;
+  for (; i < n; ++i) m = (std::fabs(v[i]) > m || std::isnan(v[i])) ? std::fabs(v[i]) : m;
+  return std::isnan(m) ? std::numeric_limits<double>::infinity() : m;
 }
 
 // out = y + h * sum_j terms.coef[j] * K[terms.slot[j]], K[i] the stage slots.

@@ -1,0 +1,61 @@
+"""Our DOP853 against scipy's DOP853 on an independent numpy right-hand side of eq. 4: depth 1 to 5,
+unequal widths, rectangular products (m > n and m < n), both built-in data costs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import overflow as of
+from helpers import flow_rhs, reference, regression_problem, factorization_problem, rel_err, states, unflatten
+
+WIDTHS = {1: (), 2: (4,), 3: (3, 5), 4: (2, 3, 4), 5: (3, 5, 2, 4)}
+SHAPES = [(3, 2), (2, 4)]  # (m, n): m > n and m < n
+T_END = 2.0
+T_EVAL = np.linspace(0.0, T_END, 6)
+# Both solvers run at rtol 1e-12 on a contracting flow: each is within ~1e-10 (relative) of the
+# exact solution, so they agree to 1e-8 with a 100x margin.
+AGREE = 1e-8
+
+
+def build(cost_kind, m, n, widths, seed):
+    if cost_kind == "factorization":
+        return factorization_problem(m=m, n=n, widths=widths, seed=seed, scale=0.7)
+    return regression_problem(m=m, n=n, widths=widths, samples=6, seed=seed, scale=0.7)
+
+
+@pytest.mark.parametrize("cost_kind", ["factorization", "regression"])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("depth", sorted(WIDTHS))
+def test_dop853_matches_scipy(depth, shape, cost_kind):
+    m, n = shape
+    net, Ws, grad_f = build(cost_kind, m, n, WIDTHS[depth], seed=depth)
+    assert net.dims == [n, *WIDTHS[depth], m]
+    ref = reference(net.dims, grad_f, Ws, T_EVAL, rtol=1e-12, atol=1e-14)
+    res = of.integrate(net, Ws, (0.0, T_END), method="dop853", rtol=1e-12, atol=1e-14, t_eval=T_EVAL)
+    assert res.status == "t_end"
+    np.testing.assert_array_equal(res.t, T_EVAL)
+    assert rel_err(states(res), ref) < AGREE
+    # the product and the loss at the saved points, from the reference states
+    P_ref = []
+    for y in ref:
+        P = np.eye(n)
+        for W in unflatten(net.dims, y):
+            P = W @ P
+        P_ref.append(P)
+    P_ref = np.array(P_ref)
+    assert rel_err(res.product, P_ref) < AGREE
+    loss_ref = np.array([net.cost.value(P) for P in P_ref])
+    np.testing.assert_allclose(res.loss, loss_ref, rtol=AGREE, atol=AGREE)
+    # the flow really moved (the test is not comparing two copies of the initial point)
+    assert res.loss[-1] < 0.9 * res.loss[0]
+
+
+@pytest.mark.parametrize("depth", sorted(WIDTHS))
+def test_rhs_matches_numpy(depth):
+    # The core's right-hand side at one point against the numpy one (rounding-level agreement).
+    net, Ws, grad_f = build("regression", 2, 4, WIDTHS[depth], seed=10 + depth)
+    y = net.flatten(Ws)
+    value, dy = net.rhs(y)
+    np.testing.assert_allclose(dy, flow_rhs(net.dims, grad_f)(0.0, y), rtol=1e-12, atol=1e-13)
+    assert value == pytest.approx(net.loss(Ws), rel=1e-13)
