@@ -107,19 +107,37 @@ def run_overflow(p, method):
 
 
 def time_overflow_rhs(p, repeats=1000):
-    """HOOK for the core's RHS micro-benchmark: ``of.bench_rhs(net, Ws, repeats)`` returns the
-    seconds per evaluation (expected to wrap ``overflow._core.rhs_benchmark``). Returns None and
-    prints 'not available' when overflow or the hook is missing."""
+    """Seconds per evaluation of the core's flow RHS (``overflow._core.flow_rhs_seconds``: the
+    compiled loop, no Python per call). None, with a printed reason, when overflow is missing."""
     of, why = overflow_status()
     if of is None:
         print(f"    overflow RHS: not available ({why})")
         return None
-    try:
-        net = p["net"] if p.get("net") is not None else pb.build_network(p)
-        return float(of.bench_rhs(net, p["Ws"], repeats))
-    except AttributeError as exc:
-        print(f"    overflow RHS: not available ({exc})")
+    from overflow import _core
+
+    net = p["net"] if p.get("net") is not None else pb.build_network(p)
+    return float(_core.flow_rhs_seconds(net.dims, net.cost.vg_address, net.cost.data, net.flatten(p["Ws"]), repeats))
+
+
+def cfunc_overhead(p, method="dopri5", repeats=20):
+    """Time of one trajectory with the Numba cfunc cost against the same cost written in C++
+    (``_core.reference_cost_address``), both called through a function pointer by the core.
+    Returns (numba_s, cxx_s) best-of, or None where the problem's cost has no C++ twin."""
+    of, why = overflow_status()
+    if of is None or not p["title"].lower().count("factorization"):
         return None
+    from overflow import _core
+
+    net = p["net"] if p.get("net") is not None else pb.build_network(p)
+    y0 = net.flatten(p["Ws"])
+    t0, t1 = p["t_span"]
+    best = {}
+    for name, addr in [("numba", net.cost.vg_address), ("c++", _core.reference_cost_address("matrix_factorization"))] * repeats:
+        tic = time.perf_counter()
+        _core.integrate_flow(net.dims, addr, 0, net.cost.data, y0, t0, t1, np.array([t1]), method, p["rtol"], p["atol"],
+                             0.0, np.inf, 10**6, 0.0, 1e10, True)
+        best[name] = min(best.get(name, np.inf), time.perf_counter() - tic)
+    return best["numba"], best["c++"]
 
 
 # ------------------------------------------------------------------------------------ running
@@ -256,6 +274,10 @@ def main():
             if "skipped" not in r:
                 r["err_ref"] = float(np.max(np.abs(r["y_final"] - ref["y_final"])))
         print_table(p, rows, ref)
+        overhead = cfunc_overhead(p, repeats=3 if name == "c" or ARGS.quick else 20)
+        if overhead is not None:
+            print(f"    cost through the Numba cfunc pointer: {overhead[0] * 1e3:.3f} ms vs the same cost in C++ "
+                  f"{overhead[1] * 1e3:.3f} ms (dopri5, best of repeats): {100 * (overhead[0] / overhead[1] - 1):+.1f}%")
         rhs = rhs_report(p, peak, ARGS.quick)
         everything["problems"][name] = dict(
             title=p["title"], rhs_s=rhs, rhs_flops=pb.rhs_flops(p),
