@@ -100,7 +100,9 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         Error per step below ``atol + rtol * |y|`` in the weighted RMS norm (as scipy's ``solve_ivp``).
     t_eval : array_like, optional
         Strictly increasing times inside ``t_span`` at which to save, served by each method's
-        interpolant (steps are never shortened for them). None saves every accepted step.
+        interpolant (steps are never shortened for them). None saves every accepted step. After an
+        early stop (``gtol`` met, blow-up, ...) the later points are not saved; the final state is
+        always in ``Result.final_weights``.
     gtol : float, optional
         Stop with status ``"converged"`` once ``||grad g||_F <= gtol``.
     first_step : float, optional

@@ -68,6 +68,7 @@ def test_failed_on_finite_time_singularity():
     assert res.status in ("failed", "domain"), res.message  # domain if the cost overflows to -inf first
     assert res.t_final < 100.0
     assert len(res.t) == res.naccept + 1
+    assert "h = " in res.message and "0.000000" not in res.message  # the step size is readable
 
 
 def test_ctrl_c_returns_partial_result():

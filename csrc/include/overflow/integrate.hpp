@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <stdexcept>
@@ -56,6 +57,13 @@ inline double rms_scaled(const double* v, const double* y, std::size_t n, double
 }
 
 inline double norm2(const double* v, std::size_t n) { return std::sqrt(sum_squares(v, n)); }
+
+// %.6g: std::to_string prints 1e-15 as "0.000000".
+inline std::string fmt(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return buf;
+}
 
 // Hairer, Norsett & Wanner I, section II.4: a first step from the sizes of y0, f0 and an estimate
 // of the second derivative, so the first step's error is about the tolerance.
@@ -152,8 +160,8 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
     }
     if (!(h >= min_step)) {
       if (last_rejection_was_domain)
-        return finish(Status::domain, "the cost left its domain and the step could not be shrunk back into it (h = " + std::to_string(h) + " at t = " + std::to_string(t) + ")", value, gnorm);
-      return finish(Status::failed, "step size underflow (h = " + std::to_string(h) + " at t = " + std::to_string(t) + ")", value, gnorm);
+        return finish(Status::domain, "the cost left its domain and the step could not be shrunk back into it (h = " + detail::fmt(h) + " at t = " + detail::fmt(t) + ")", value, gnorm);
+      return finish(Status::failed, "step size underflow (h = " + detail::fmt(h) + " at t = " + detail::fmt(t) + ")", value, gnorm);
     }
 
     const StepAttempt att = rk.attempt(sys, t, y.data(), h, opt.rtol, opt.atol, y_new.data());
@@ -205,7 +213,7 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
     if (opt.gtol > 0 && gnorm <= opt.gtol)
       return finish(Status::converged, "||grad g|| <= gtol", value, gnorm);
     if (!(detail::max_abs(y.data(), n) <= opt.max_norm))
-      return finish(Status::blowup, "max |w| exceeded max_norm = " + std::to_string(opt.max_norm), value, gnorm);
+      return finish(Status::blowup, "max |w| exceeded max_norm = " + detail::fmt(opt.max_norm) + " at t = " + detail::fmt(t), value, gnorm);
     if (last) return finish(Status::t_end, "reached the end of t_span", value, gnorm);
     if (opt.interrupted && (sol.naccept & 63) == 0) {
       const auto now = std::chrono::steady_clock::now();
