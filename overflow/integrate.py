@@ -146,13 +146,12 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
     max_norm = _positive(max_norm, "max_norm", allow_inf=True)
 
-    value, _ = net.rhs(y0)
-    if not math.isfinite(value):
-        raise ValueError(f"the cost is not finite at the initial point: f(W_N...W_1) = {value}")
-
     raw = _core.integrate_flow(net.dims, net.cost.vg_address, net.cost.hvp_address, net.cost.data, y0, t0, t1, te,
                                method, rtol, atol, first, max_step, int(max_steps), gtol_value, max_norm,
                                bool(save_weights))
+    # Every accepted state has a finite loss, so a non-finite one can only be the initial point.
+    if not math.isfinite(raw["loss_final"]):
+        raise ValueError(f"the cost is not finite at the initial point: f(W_N...W_1) = {raw['loss_final']}")
     result = Result(net, y0, raw, method)
     if result.status == "interrupted":
         raise IntegrationInterrupted(result)
