@@ -516,14 +516,21 @@ RUN = {"scipy": run_scipy, "numbalsoda": run_numbalsoda, "diffrax": run_diffrax}
 
 # =============================================================================== matmul peak
 def matmul_peak(nmat=1024, repeats=5):
-    """Single-core float64 matmul rate (GFLOP/s) of numpy, best of ``repeats``."""
-    from threadpoolctl import threadpool_limits
+    """Single-core float64 matmul rate (GFLOP/s) of numpy, best of ``repeats``. One BLAS thread:
+    threadpoolctl where installed, else the thread variables compare.py sets before numpy loads."""
+    import contextlib
+
+    try:
+        from threadpoolctl import threadpool_limits
+        one_thread = threadpool_limits(limits=1)
+    except ImportError:
+        one_thread = contextlib.nullcontext()
 
     rng = np.random.default_rng(0)
     a = rng.standard_normal((nmat, nmat))
     b = rng.standard_normal((nmat, nmat))
     c = np.empty((nmat, nmat))
-    with threadpool_limits(limits=1):
+    with one_thread:
         np.matmul(a, b, out=c)
         best = np.inf
         for _ in range(repeats):
