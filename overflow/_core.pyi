@@ -26,6 +26,7 @@ class _Tableau(TypedDict):
     name: str
     order: int
     error_order: int
+    control_order: int
     dense_order: int
     stages: int
     extra_stages: int

@@ -58,6 +58,8 @@ def _check_t_span(t_span: Sequence[float]) -> tuple[float, float]:
     t0, t1 = _finite_float(t0, "t_span[0]"), _finite_float(t1, "t_span[1]")
     if not t1 > t0:
         raise ValueError(f"t_span must satisfy t0 < t1 (the flow runs forward in time), got ({t0}, {t1})")
+    if t1 - t0 <= 10 * np.spacing(max(abs(t0), abs(t1))):
+        raise ValueError(f"t_span ({t0!r}, {t1!r}) is shorter than 10 units of rounding of t: no step can resolve it")
     return t0, t1
 
 

@@ -85,3 +85,56 @@ def test_ctrl_c_returns_partial_result():
     res = info.value.result
     assert isinstance(info.value, KeyboardInterrupt)
     assert res.status == "interrupted" and 0 < res.t_final < 1e7 and res.naccept > 0
+
+
+def _affine_user_cost(hole):
+    """f(p) = p (gradient 1) on a 1x1 network of depth 1, NaN on the open interval `hole`."""
+    lo, hi = hole
+
+    @of.cost(shape=(1, 1))
+    def affine(P, grad):
+        p = P[0, 0]
+        if lo < p < hi:
+            return np.nan
+        grad[0, 0] = 1.0
+        return p
+
+    return of.Network(affine, depth=1)
+
+
+def test_rejected_step_that_reaches_t_end_does_not_loop_forever():
+    # The domain wall p <= 0.5 is reached when t = 0.5; the span ends 6e-13 later, so the last
+    # step is stretched to t1, rejected, shrunk, and must not be stretched back again.
+    net = _affine_user_cost((-np.inf, 0.5 + 1e-300))
+    res = of.integrate(net, [np.ones((1, 1))], (0, 0.5 + 6e-13))
+    assert res.status == "domain", res.message
+    res = of.integrate(net, [np.ones((1, 1))], (1e6, 1e6 + 0.5 + 1.1e-6))
+    assert res.status == "domain", res.message
+
+
+def test_dop853_extra_stage_outside_domain_rejects_the_step():
+    # Only the interpolant's extra stage at c = 0.1 of a unit step lands in the hole around 0.9:
+    # the step must be rejected, not interpolated with stale stages. Exact solution p = 1 - t.
+    net = _affine_user_cost((0.8999, 0.9001))
+    res = of.integrate(net, [np.array([[1.0]])], (0, 1.0), method="dop853", first_step=1.0, t_eval=[0.05, 0.5, 1.0])
+    assert res.status == "t_end" and res.ndomain >= 1
+    np.testing.assert_allclose(res.weights[0].ravel(), 1.0 - res.t, atol=1e-12)
+
+
+def test_tiny_first_step_and_span():
+    net = of.Network(of.costs.matrix_factorization(np.eye(2)), depth=2, width=2)
+    Ws = net.init(seed=0)
+    res = of.integrate(net, Ws, (1e9, 1e9 + 10), first_step=1e-9)
+    assert res.status == "t_end", res.message
+    with pytest.raises(ValueError, match="rounding"):
+        of.integrate(net, Ws, (1.0, 1.0 + 1e-15))
+
+
+def test_non_finite_gradient_is_reported():
+    @of.cost(shape=(1, 1))
+    def bad_gradient(P, grad):
+        grad[0, 0] = np.nan
+        return 1.0
+
+    res = of.integrate(of.Network(bad_gradient, depth=1), [np.ones((1, 1))], (0, 1))
+    assert res.status == "failed" and "not finite" in res.message

@@ -82,7 +82,9 @@ def dop853():
         poly = np.array([np.pad(p, (0, width - len(p))) for p in poly])
     assert np.allclose(poly[:, 0], 0.0)
     dense = poly[:, 1:]
-    return dict(order=8, error_order=5, stages=s, c=d853.C[:s], a=d853.A[:s, :s], b=d853.B,
+    # DOP853's blended estimate err5^2 / sqrt(err5^2 + 0.01 err3^2) scales like h^8: Hairer's
+    # dop853.f steers it with exponent 1/8, i.e. as an order-7 estimate.
+    return dict(order=8, error_order=5, control_order=7, stages=s, c=d853.C[:s], a=d853.A[:s, :s], b=d853.B,
                 e=d853.E5, e_low=d853.E3, extra_c=d853.C[s + 1:],
                 extra_a=d853.A[s + 1:, :], dense=dense, dense_order=7)
 
@@ -112,6 +114,7 @@ Tableau make_{name}() {{
   t.name = "{name}";
   t.order = {t['order']};
   t.error_order = {t['error_order']};
+  t.control_order = {t.get('control_order', t['error_order'])};
   t.stages = {s};
   t.c = {fmt(t['c'])};
   t.a = {fmt(a)};

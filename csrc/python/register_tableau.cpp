@@ -21,6 +21,7 @@ void register_tableau(py::module_& m) {
         d["name"] = t.name;
         d["order"] = t.order;
         d["error_order"] = t.error_order;
+        d["control_order"] = t.control_order;
         d["dense_order"] = t.dense_order;
         d["stages"] = t.stages;
         d["extra_stages"] = t.extra_stages;

@@ -8,6 +8,7 @@ Tableau make_bs3() {
   t.name = "bs3";
   t.order = 3;
   t.error_order = 2;
+  t.control_order = 2;
   t.stages = 3;
   t.c = {
     0.0, 0.5, 0.75,
@@ -42,6 +43,7 @@ Tableau make_dopri5() {
   t.name = "dopri5";
   t.order = 5;
   t.error_order = 4;
+  t.control_order = 4;
   t.stages = 6;
   t.c = {
     0.0, 0.2, 0.3, 0.8,
@@ -89,6 +91,7 @@ Tableau make_tsit5() {
   t.name = "tsit5";
   t.order = 5;
   t.error_order = 4;
+  t.control_order = 4;
   t.stages = 6;
   t.c = {
     0.0, 0.161, 0.327, 0.9,
@@ -136,6 +139,7 @@ Tableau make_dop853() {
   t.name = "dop853";
   t.order = 8;
   t.error_order = 5;
+  t.control_order = 7;
   t.stages = 12;
   t.c = {
     0.0, 0.05260015195876773, 0.0789002279381516, 0.1183503419072274,

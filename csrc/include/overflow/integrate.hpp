@@ -88,7 +88,7 @@ double initial_step(System& sys, const Tableau& tab, double t0, const double* y0
   if (!(std::isfinite(d2)) || (d1 <= 1e-15 && d2 <= 1e-15)) {
     h1 = std::max(1e-6, h0 * 1e-3);
   } else {
-    h1 = std::pow(0.01 / std::max(d1, d2), 1.0 / (tab.error_order + 1));
+    h1 = std::pow(0.01 / std::max(d1, d2), 1.0 / (tab.control_order + 1));
   }
   return std::min({100 * h0, h1, span, opt.max_step});
 }
@@ -107,7 +107,7 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
   if (!(opt.rtol > 0) || !(opt.atol > 0)) throw std::invalid_argument("rtol and atol must be > 0");
 
   ExplicitRK rk(tab, n);
-  PIController controller(tab.error_order, opt.controller);
+  PIController controller(tab.control_order, opt.controller);
   std::vector<double> y(y0, y0 + n), y_new(n), out(n), out_dy(n);
   std::size_t next_eval = 0;
   double t = t0;
@@ -127,11 +127,14 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
     sol.grad_norm_final = gnorm;
     return sol;
   };
+  auto ulps10 = [](double x) { return 10.0 * (std::nextafter(x, std::numeric_limits<double>::infinity()) - x); };
 
   double value = sys.eval(t0, y.data(), rk.slot(0));
   ++sol.nfev;
   double gnorm = detail::norm2(rk.slot(0), n);
   if (!std::isfinite(value)) return finish(Status::domain, "the cost is not finite at the initial point", value, gnorm);
+  if (!std::isfinite(gnorm))
+    return finish(Status::failed, "the right-hand side is not finite at the initial point (a finite cost with a non-finite gradient?)", value, gnorm);
 
   const bool save_steps = t_eval.empty();
   if (save_steps) save(t, y.data(), value, gnorm);
@@ -144,61 +147,86 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
 
   double h = opt.first_step > 0 ? std::min(opt.first_step, t1 - t0)
                                 : detail::initial_step(sys, tab, t0, y.data(), rk.slot(0), t1 - t0, opt, sol.nfev);
-  bool last_rejection_was_domain = false;
+  h = std::max(h, ulps10(t0));  // a first step below rounding of t0 would be an instant "underflow"
+  enum class Rejection { none, domain, error, not_finite } last_rejection = Rejection::none;
+  // A step stretched to reach t1 that gets rejected must not be stretched again: the shrunk step
+  // would leave a remainder small enough to be joined back, and the same step would repeat forever.
+  bool may_stretch = true;
+  std::int64_t attempts = 0;
   auto last_poll = std::chrono::steady_clock::now();
 
   while (true) {
     if (sol.naccept >= opt.max_steps)
       return finish(Status::max_steps, "reached max_steps = " + std::to_string(opt.max_steps) + " accepted steps", value, gnorm);
+    // Ctrl-C is honoured while steps are being rejected too.
+    if (opt.interrupted && (++attempts & 63) == 0) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_poll > std::chrono::milliseconds(50)) {
+        last_poll = now;
+        if (opt.interrupted()) return finish(Status::interrupted, "interrupted", value, gnorm);
+      }
+    }
+    const double min_step = ulps10(t);
+    if (t1 - t < min_step) {
+      // What is left of the span is below the rounding of t: the run has reached t1.
+      for (; next_eval < t_eval.size(); ++next_eval) save(t_eval[next_eval], y.data(), value, gnorm);
+      return finish(Status::t_end, "reached the end of t_span", value, gnorm);
+    }
     h = std::min(h, opt.max_step);
-    const double min_step = 10.0 * (std::nextafter(t, std::numeric_limits<double>::infinity()) - t);
     bool last = false;
     // A remainder within rounding of t1 (after many additions of h) joins this step.
-    if (t + h >= t1 || t1 - (t + h) < std::max(min_step, 1e-12 * std::max(std::fabs(t1), h))) {
+    const double join = may_stretch ? std::max(min_step, 1e-12 * std::max(std::fabs(t1), h)) : 0.0;
+    if (t + h >= t1 || t1 - (t + h) < join) {
       h = t1 - t;
       last = true;
     }
     if (!(h >= min_step)) {
-      if (last_rejection_was_domain)
-        return finish(Status::domain, "the cost left its domain and the step could not be shrunk back into it (h = " + detail::fmt(h) + " at t = " + detail::fmt(t) + ")", value, gnorm);
-      return finish(Status::failed, "step size underflow (h = " + detail::fmt(h) + " at t = " + detail::fmt(t) + ")", value, gnorm);
+      const std::string where = " (h = " + detail::fmt(h) + " at t = " + detail::fmt(t) + ")";
+      if (last_rejection == Rejection::domain)
+        return finish(Status::domain, "the cost left its domain and the step could not be shrunk back into it" + where, value, gnorm);
+      if (last_rejection == Rejection::not_finite)
+        return finish(Status::failed, "step size underflow: the error estimate is not finite (a non-finite gradient?)" + where, value, gnorm);
+      return finish(Status::failed, "step size underflow" + where, value, gnorm);
     }
 
     const StepAttempt att = rk.attempt(sys, t, y.data(), h, opt.rtol, opt.atol, y_new.data());
     sol.nfev += att.nfev;
-    if (!att.in_domain) {
-      ++sol.nreject;
-      ++sol.ndomain;
-      last_rejection_was_domain = true;
-      h *= 0.25;
-      continue;
+    bool in_domain = att.in_domain;
+    const bool accepted = in_domain && att.error <= 1.0;  // false for a NaN estimate too
+    const double t_new = last ? t1 : t + h;
+    // Interpolants with extra stages (DOP853) need them before anything is saved; a stage outside
+    // the domain rejects the step like any other.
+    if (accepted && tab.extra_stages > 0 && next_eval < t_eval.size() && t_eval[next_eval] <= t_new) {
+      const int extra = rk.prepare_dense(sys, t, y.data(), h);
+      sol.nfev += extra < 0 ? tab.extra_stages : extra;
+      in_domain = extra >= 0;
     }
-    if (!(att.error <= 1.0)) {  // also catches a NaN estimate
+    if (!in_domain || !accepted) {
       ++sol.nreject;
-      last_rejection_was_domain = false;
-      h *= controller.reject(att.error);
+      if (last) may_stretch = false;
+      if (!in_domain) {
+        ++sol.ndomain;
+        last_rejection = Rejection::domain;
+        h *= 0.25;
+      } else {
+        last_rejection = std::isfinite(att.error) ? Rejection::error : Rejection::not_finite;
+        h *= controller.reject(att.error);
+      }
       continue;
     }
 
     // Accepted: serve the t_eval points inside (t, t + h] from this step's interpolant.
-    const double t_new = last ? t1 : t + h;
-    if (next_eval < t_eval.size() && t_eval[next_eval] <= t_new) {
-      if (tab.extra_stages > 0) {
-        const int extra = rk.prepare_dense(sys, t, y.data(), h);
-        sol.nfev += extra < 0 ? tab.extra_stages : extra;
+    while (next_eval < t_eval.size() && t_eval[next_eval] <= t_new) {
+      const double te = t_eval[next_eval];
+      if (te == t_new) {
+        save(te, y_new.data(), att.value_new, detail::norm2(rk.slot(tab.stages), n));
+      } else {
+        dense_output(rk, y.data(), h, (te - t) / h, out.data());
+        ++sol.nvalue;  // the loss and ||grad g|| at an output point cost one evaluation
+        const double v = sys.eval(te, out.data(), out_dy.data());
+        save(te, out.data(), v, detail::norm2(out_dy.data(), n));
       }
-      while (next_eval < t_eval.size() && t_eval[next_eval] <= t_new) {
-        const double te = t_eval[next_eval];
-        if (te == t_new) {
-          save(te, y_new.data(), att.value_new, detail::norm2(rk.slot(tab.stages), n));
-        } else {
-          dense_output(rk, y.data(), h, (te - t) / h, out.data());
-          ++sol.nvalue;  // the loss and ||grad g|| at an output point cost one evaluation
-          const double v = sys.eval(te, out.data(), out_dy.data());
-          save(te, out.data(), v, detail::norm2(out_dy.data(), n));
-        }
-        ++next_eval;
-      }
+      ++next_eval;
     }
     y.swap(y_new);
     rk.accept();
@@ -206,7 +234,8 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
     value = att.value_new;
     gnorm = detail::norm2(rk.slot(0), n);
     ++sol.naccept;
-    last_rejection_was_domain = false;
+    last_rejection = Rejection::none;
+    may_stretch = true;
     if (save_steps) save(t, y.data(), value, gnorm);
     h *= controller.accept(att.error);
 
@@ -215,13 +244,6 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
     if (!(detail::max_abs(y.data(), n) <= opt.max_norm))
       return finish(Status::blowup, "max |w| exceeded max_norm = " + detail::fmt(opt.max_norm) + " at t = " + detail::fmt(t), value, gnorm);
     if (last) return finish(Status::t_end, "reached the end of t_span", value, gnorm);
-    if (opt.interrupted && (sol.naccept & 63) == 0) {
-      const auto now = std::chrono::steady_clock::now();
-      if (now - last_poll > std::chrono::milliseconds(50)) {
-        last_poll = now;
-        if (opt.interrupted()) return finish(Status::interrupted, "interrupted", value, gnorm);
-      }
-    }
   }
 }
 

@@ -11,7 +11,8 @@ namespace overflow {
 struct Tableau {
   std::string name;
   int order = 0;        // order of the propagated solution
-  int error_order = 0;  // order of the embedded estimate; the step controller uses it
+  int error_order = 0;    // order of the embedded estimate
+  int control_order = 0;  // the estimate behaves like h^(control_order + 1): step control uses it
   int stages = 0;
   std::vector<double> c;        // stages
   std::vector<double> a;        // stages x stages, row-major, strictly lower triangular
