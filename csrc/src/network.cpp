@@ -139,6 +139,16 @@ struct Products {
   // C (c x n) = A^T Z with A (r x c), Z (r x n)
   static void mul_t(const double* __restrict A, const double* __restrict Z, double* __restrict C,
                     std::int64_t r, std::int64_t c, std::int64_t n) {
+    if constexpr (is_vector_width(NS)) {
+      // A in L1 (r c <= 4096): four output rows live in registers over the whole sweep of a (even
+      // and odd a apart: eight FMA chains). Larger A: stream its rows once and update C in memory,
+      // which reads A in whole cache lines (k = 128: 2.3 us against 3.9 us register-blocked,
+      // k = 16: 0.042 us against 0.032 us).
+      if (r * c <= 4096) {
+        mul_t_registers(A, Z, C, r, c);
+        return;
+      }
+    }
     const std::int64_t nn = NS > 0 ? NS : n;
     std::fill(C, C + c * nn, 0.0);
     std::int64_t a = 0;
@@ -164,6 +174,47 @@ struct Products {
         double* cb = C + b * nn;
         for (std::int64_t j = 0; j < nn; ++j) cb[j] += x * za[j];
       }
+    }
+  }
+
+  static void mul_t_registers(const double* __restrict A, const double* __restrict Z, double* __restrict C,
+                              std::int64_t r, std::int64_t c) {
+    using L = Lanes<NS>;
+    using V = typename L::type;
+    std::int64_t b = 0;
+    for (; b + 4 <= c; b += 4) {
+      V c0{}, c1{}, c2{}, c3{}, d0{}, d1{}, d2{}, d3{};
+      std::int64_t a = 0;
+      for (; a + 2 <= r; a += 2) {
+        const V z = L::load(Z + a * NS), w = L::load(Z + (a + 1) * NS);
+        const double* x = A + a * c + b;
+        const double* y = x + c;
+        c0 += x[0] * z;
+        c1 += x[1] * z;
+        c2 += x[2] * z;
+        c3 += x[3] * z;
+        d0 += y[0] * w;
+        d1 += y[1] * w;
+        d2 += y[2] * w;
+        d3 += y[3] * w;
+      }
+      if (a < r) {
+        const V z = L::load(Z + a * NS);
+        const double* x = A + a * c + b;
+        c0 += x[0] * z;
+        c1 += x[1] * z;
+        c2 += x[2] * z;
+        c3 += x[3] * z;
+      }
+      L::store(C + b * NS, c0 + d0);
+      L::store(C + (b + 1) * NS, c1 + d1);
+      L::store(C + (b + 2) * NS, c2 + d2);
+      L::store(C + (b + 3) * NS, c3 + d3);
+    }
+    for (; b < c; ++b) {
+      V acc{};
+      for (std::int64_t a = 0; a < r; ++a) acc += A[a * c + b] * L::load(Z + a * NS);
+      L::store(C + b * NS, acc);
     }
   }
 

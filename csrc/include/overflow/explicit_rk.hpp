@@ -14,6 +14,8 @@ struct StepAttempt {
   double error = 0.0;        // weighted RMS norm of the local error estimate; <= 1 accepts
   bool in_domain = true;     // false: some stage left the cost's domain
   double value_new = 0.0;    // the system's monitor (the loss) at y_new
+  double max_abs_new = 0.0;  // max |y_new_i|
+  double f_new_norm = 0.0;   // ||f(t + h, y_new)||_2 (||grad g|| for a gradient flow)
   int nfev = 0;
 };
 
@@ -63,7 +65,19 @@ class ExplicitRK {
       out.in_domain = false;
       return out;
     }
-    out.error = error_norm(y, y_new, h, rtol, atol);
+    const double n = static_cast<double>(dim_);
+    const detail::ErrorPass pass = detail::error_pass(y, y_new, h, e_, slots_.data(), slot(s), dim_, rtol, atol);
+    out.max_abs_new = pass.max_abs_new;
+    out.f_new_norm = std::sqrt(pass.f_new_sq);
+    if (e_low_.size() == 0) {
+      out.error = std::sqrt(pass.error_sum / n);
+    } else {
+      // DOP853 blends its 5th- and 3rd-order estimates (Hairer's dop853.f):
+      // err5^2 / sqrt(err5^2 + 0.01 err3^2).
+      const double e2 = pass.error_sum;
+      const double e3 = detail::error_pass(y, y_new, h, e_low_, slots_.data(), slot(s), dim_, rtol, atol).error_sum;
+      out.error = (e2 == 0.0 && e3 == 0.0) ? 0.0 : e2 / std::sqrt((e2 + 0.01 * e3) * n);
+    }
     return out;
   }
 
@@ -84,16 +98,6 @@ class ExplicitRK {
   void accept() { std::swap(slots_[0], slots_[tab_.stages]); }
 
  private:
-  double error_norm(const double* y, const double* y_new, double h, double rtol, double atol) const {
-    const double n = static_cast<double>(dim_);
-    const double e2 = detail::error_sum(y, y_new, h, e_, slots_.data(), dim_, rtol, atol);
-    if (e_low_.size() == 0) return std::sqrt(e2 / n);
-    // DOP853 blends its 5th- and 3rd-order estimates (Hairer's dop853.f): err5^2 / sqrt(err5^2 + 0.01 err3^2).
-    const double e3 = detail::error_sum(y, y_new, h, e_low_, slots_.data(), dim_, rtol, atol);
-    if (e2 == 0.0 && e3 == 0.0) return 0.0;
-    return e2 / std::sqrt((e2 + 0.01 * e3) * n);
-  }
-
   const Tableau& tab_;
   std::size_t dim_;
   std::vector<double> K_;

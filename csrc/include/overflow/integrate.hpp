@@ -232,7 +232,7 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
     rk.accept();
     t = t_new;
     value = att.value_new;
-    gnorm = detail::norm2(rk.slot(0), n);
+    gnorm = att.f_new_norm;
     ++sol.naccept;
     last_rejection = Rejection::none;
     may_stretch = true;
@@ -241,7 +241,7 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
 
     if (opt.gtol > 0 && gnorm <= opt.gtol)
       return finish(Status::converged, "||grad g|| <= gtol", value, gnorm);
-    if (!(detail::max_abs(y.data(), n) <= opt.max_norm))
+    if (!(att.max_abs_new <= opt.max_norm))
       return finish(Status::blowup, "max |w| exceeded max_norm = " + detail::fmt(opt.max_norm) + " at t = " + detail::fmt(t), value, gnorm);
     if (last) return finish(Status::t_end, "reached the end of t_span", value, gnorm);
   }

@@ -60,43 +60,63 @@ void combine_fixed(double* __restrict out, const double* __restrict y, const dou
   }
 }
 
+// One pass over the step's end: the weighted error sum, and (because the pass reads y_new and
+// f(y_new) anyway) max |y_new| and ||f(y_new)||^2, which the loop needs on acceptance.
+struct ErrorPass {
+  double error_sum = 0.0;   // sum_i (h sum_j e_j K_j[i] / (atol + rtol max(|y_i|, |y_new_i|)))^2
+  double max_abs_new = 0.0; // max_i |y_new_i| (infinite if some entry is NaN)
+  double f_new_sq = 0.0;    // sum_i f(y_new)_i^2
+};
+
 template <int J>
-double error_sum_fixed(const double* __restrict y, const double* __restrict y_new, const double* const* k,
-                       const double* c, std::size_t dim, double rtol, double atol) {
+ErrorPass error_pass_fixed(const double* __restrict y, const double* __restrict y_new, const double* const* k,
+                           const double* c, const double* __restrict f_new, std::size_t dim, double rtol,
+                           double atol) {
   const double* kp[J > 0 ? J : 1];
   double cc[J > 0 ? J : 1];
   for (int j = 0; j < J; ++j) {
     kp[j] = k[j];
     cc[j] = c[j];
   }
-  // Four partial sums in one vector: a reduction the compiler may not reorder by itself.
-  typedef double V4 __attribute__((vector_size(4 * sizeof(double))));
-  V4 part{};
+  // Eight-lane partial results: reductions the compiler may not reorder by itself.
+  typedef double V8 __attribute__((vector_size(8 * sizeof(double))));
+  V8 part{}, big{}, fsq{};
   std::size_t i = 0;
-  for (; i + 4 <= dim; i += 4) {
-    V4 acc{}, yi, yn, kv;
-    std::memcpy(&yi, y + i, sizeof(V4));
-    std::memcpy(&yn, y_new + i, sizeof(V4));
+  for (; i + 8 <= dim; i += 8) {
+    V8 acc{}, yi, yn, fv, kv;
+    std::memcpy(&yi, y + i, sizeof(V8));
+    std::memcpy(&yn, y_new + i, sizeof(V8));
+    std::memcpy(&fv, f_new + i, sizeof(V8));
     for (int j = 0; j < J; ++j) {
-      std::memcpy(&kv, kp[j] + i, sizeof(V4));
+      std::memcpy(&kv, kp[j] + i, sizeof(V8));
       acc += cc[j] * kv;
     }
-    const V4 ay = yi < 0 ? -yi : yi, an = yn < 0 ? -yn : yn;
-    const V4 r = acc / (atol + rtol * (ay > an ? ay : an));
+    const V8 ay = yi < 0 ? -yi : yi, an = yn < 0 ? -yn : yn;
+    const V8 r = acc / (atol + rtol * (ay > an ? ay : an));
     part += r * r;
+    big = (an > big) | (an != an) ? an : big;  // keeps NaN
+    fsq += fv * fv;
   }
-  double sum = part[0] + part[1] + part[2] + part[3];
+  ErrorPass out;
+  for (int q = 0; q < 8; ++q) {
+    out.error_sum += part[q];
+    out.f_new_sq += fsq[q];
+    out.max_abs_new = (big[q] > out.max_abs_new || std::isnan(big[q])) ? big[q] : out.max_abs_new;
+  }
   for (; i < dim; ++i) {
     double acc = 0.0;
     for (int j = 0; j < J; ++j) acc += cc[j] * kp[j][i];
-    const double r = acc / (atol + rtol * std::fmax(std::fabs(y[i]), std::fabs(y_new[i])));
-    sum += r * r;
+    const double an = std::fabs(y_new[i]);
+    const double r = acc / (atol + rtol * std::fmax(std::fabs(y[i]), an));
+    out.error_sum += r * r;
+    out.f_new_sq += f_new[i] * f_new[i];
+    out.max_abs_new = (an > out.max_abs_new || std::isnan(an)) ? an : out.max_abs_new;
   }
-  return sum;
+  if (std::isnan(out.max_abs_new)) out.max_abs_new = std::numeric_limits<double>::infinity();
+  return out;
 }
 
-// sum_i v_i^2 and max_i |v_i| in four-lane partial results (the compiler keeps a scalar reduction
-// in order; these run once per accepted step over the whole state).
+// sum_i v_i^2 in four-lane partial sums (the compiler keeps a scalar reduction in order).
 inline double sum_squares(const double* v, std::size_t n) {
   typedef double V4 __attribute__((vector_size(4 * sizeof(double))));
   V4 part{};
@@ -109,23 +129,6 @@ inline double sum_squares(const double* v, std::size_t n) {
   double s = (part[0] + part[1]) + (part[2] + part[3]);
   for (; i < n; ++i) s += v[i] * v[i];
   return s;
-}
-
-// A NaN entry gives infinity, so a state with NaN never passes a bound.
-inline double max_abs(const double* v, std::size_t n) {
-  typedef double V4 __attribute__((vector_size(4 * sizeof(double))));
-  V4 part{};
-  std::size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    V4 x;
-    std::memcpy(&x, v + i, sizeof(V4));
-    const V4 a = x < 0 ? -x : x;
-    part = (a > part) | (a != a) ? a : part;  // keeps NaN
-  }
-  double m = 0.0;
-  for (int q = 0; q < 4; ++q) m = (part[q] > m || std::isnan(part[q])) ? part[q] : m;
-  for (; i < n; ++i) m = (std::fabs(v[i]) > m || std::isnan(v[i])) ? std::fabs(v[i]) : m;
-  return std::isnan(m) ? std::numeric_limits<double>::infinity() : m;
 }
 
 // out = y + h * sum_j terms.coef[j] * K[terms.slot[j]], K[i] the stage slots.
@@ -150,9 +153,10 @@ inline void combine(double* out, const double* y, double h, const Terms& terms, 
   }
 }
 
-// sum_i (h * sum_j e_j K_j[i] / (atol + rtol * max(|y_i|, |y_new_i|)))^2
-inline double error_sum(const double* y, const double* y_new, double h, const Terms& terms,
-                        const double* const* K, std::size_t dim, double rtol, double atol) {
+// The error pass over the nonzero terms of an error-weight vector (see ErrorPass).
+inline ErrorPass error_pass(const double* y, const double* y_new, double h, const Terms& terms,
+                            const double* const* K, const double* f_new, std::size_t dim, double rtol,
+                            double atol) {
   const int J = terms.size();
   const double* k[kMaxFusedTerms];
   double c[kMaxFusedTerms];
@@ -162,13 +166,13 @@ inline double error_sum(const double* y, const double* y_new, double h, const Te
   }
   switch (J) {
 #define OVERFLOW_CASE(N) \
-  case N: return error_sum_fixed<N>(y, y_new, k, c, dim, rtol, atol);
+  case N: return error_pass_fixed<N>(y, y_new, k, c, f_new, dim, rtol, atol);
     OVERFLOW_CASE(0) OVERFLOW_CASE(1) OVERFLOW_CASE(2) OVERFLOW_CASE(3) OVERFLOW_CASE(4)
     OVERFLOW_CASE(5) OVERFLOW_CASE(6) OVERFLOW_CASE(7) OVERFLOW_CASE(8) OVERFLOW_CASE(9)
     OVERFLOW_CASE(10) OVERFLOW_CASE(11) OVERFLOW_CASE(12) OVERFLOW_CASE(13) OVERFLOW_CASE(14)
     OVERFLOW_CASE(15) OVERFLOW_CASE(16)
 #undef OVERFLOW_CASE
-    default: return 0.0;
+    default: return ErrorPass{};
   }
 }
 
