@@ -29,8 +29,12 @@ class ExplicitRK {
     const int s = tab.stages;
     for (int i = 0; i < s; ++i) rows_.push_back(detail::Terms::from_row(&tab.a[i * s], i));
     b_ = detail::Terms::from_row(tab.b.data(), s);
-    e_ = detail::Terms::from_row(tab.e.data(), s + 1);
-    if (!tab.e_low.empty()) e_low_ = detail::Terms::from_row(tab.e_low.data(), s + 1);
+    // The error pass runs over the slots where e or e_low is nonzero (e_low read per slot).
+    std::vector<double> either(tab.e);
+    for (std::size_t j = 0; j < tab.e_low.size(); ++j)
+      if (either[j] == 0.0 && tab.e_low[j] != 0.0) either[j] = 1.0;
+    e_ = detail::Terms::from_row(either.data(), s + 1);
+    for (int j = 0; j < e_.size(); ++j) e_.coef[j] = tab.e[e_.slot[j]];
     const int width = s + 1 + tab.extra_stages;
     for (int i = 0; i < tab.extra_stages; ++i)
       extra_rows_.push_back(detail::Terms::from_row(&tab.extra_a[i * width], s + 1 + i));
@@ -66,16 +70,16 @@ class ExplicitRK {
       return out;
     }
     const double n = static_cast<double>(dim_);
-    const detail::ErrorPass pass = detail::error_pass(y, y_new, h, e_, slots_.data(), slot(s), dim_, rtol, atol);
+    const double* low = tab_.e_low.empty() ? nullptr : tab_.e_low.data();
+    const detail::ErrorPass pass = detail::error_pass(y, y_new, h, e_, low, slots_.data(), slot(s), dim_, rtol, atol);
     out.max_abs_new = pass.max_abs_new;
     out.f_new_norm = std::sqrt(pass.f_new_sq);
-    if (e_low_.size() == 0) {
+    if (!low) {
       out.error = std::sqrt(pass.error_sum / n);
     } else {
       // DOP853 blends its 5th- and 3rd-order estimates (Hairer's dop853.f):
       // err5^2 / sqrt(err5^2 + 0.01 err3^2).
-      const double e2 = pass.error_sum;
-      const double e3 = detail::error_pass(y, y_new, h, e_low_, slots_.data(), slot(s), dim_, rtol, atol).error_sum;
+      const double e2 = pass.error_sum, e3 = pass.error_sum_low;
       out.error = (e2 == 0.0 && e3 == 0.0) ? 0.0 : e2 / std::sqrt((e2 + 0.01 * e3) * n);
     }
     return out;
@@ -104,7 +108,7 @@ class ExplicitRK {
   std::vector<double*> slots_;
   std::vector<double> stage_y_;
   std::vector<detail::Terms> rows_, extra_rows_;
-  detail::Terms b_, e_, e_low_;
+  detail::Terms b_, e_;
 };
 
 }  // namespace overflow

@@ -64,51 +64,66 @@ void combine_fixed(double* __restrict out, const double* __restrict y, const dou
 // f(y_new) anyway) max |y_new| and ||f(y_new)||^2, which the loop needs on acceptance.
 struct ErrorPass {
   double error_sum = 0.0;   // sum_i (h sum_j e_j K_j[i] / (atol + rtol max(|y_i|, |y_new_i|)))^2
+  double error_sum_low = 0.0;  // the same for a second weight vector (DOP853's 3rd-order one)
   double max_abs_new = 0.0; // max_i |y_new_i| (infinite if some entry is NaN)
   double f_new_sq = 0.0;    // sum_i f(y_new)_i^2
 };
 
-template <int J>
+// c2 == nullptr: one estimate; else a second weight vector over the same slots (error_sum_low),
+// sharing the loads and the one division by the scale.
+template <int J, bool Dual>
 ErrorPass error_pass_fixed(const double* __restrict y, const double* __restrict y_new, const double* const* k,
-                           const double* c, const double* __restrict f_new, std::size_t dim, double rtol,
-                           double atol) {
+                           const double* c, const double* c2, const double* __restrict f_new, std::size_t dim,
+                           double rtol, double atol) {
   const double* kp[J > 0 ? J : 1];
-  double cc[J > 0 ? J : 1];
+  double cc[J > 0 ? J : 1], cc2[J > 0 ? J : 1];
   for (int j = 0; j < J; ++j) {
     kp[j] = k[j];
     cc[j] = c[j];
+    cc2[j] = Dual ? c2[j] : 0.0;
   }
   // Eight-lane partial results: reductions the compiler may not reorder by itself.
   typedef double V8 __attribute__((vector_size(8 * sizeof(double))));
-  V8 part{}, big{}, fsq{};
+  V8 part{}, part2{}, big{}, fsq{};
   std::size_t i = 0;
   for (; i + 8 <= dim; i += 8) {
-    V8 acc{}, yi, yn, fv, kv;
+    V8 acc{}, acc2{}, yi, yn, fv, kv;
     std::memcpy(&yi, y + i, sizeof(V8));
     std::memcpy(&yn, y_new + i, sizeof(V8));
     std::memcpy(&fv, f_new + i, sizeof(V8));
     for (int j = 0; j < J; ++j) {
       std::memcpy(&kv, kp[j] + i, sizeof(V8));
       acc += cc[j] * kv;
+      if constexpr (Dual) acc2 += cc2[j] * kv;
     }
     const V8 ay = yi < 0 ? -yi : yi, an = yn < 0 ? -yn : yn;
-    const V8 r = acc / (atol + rtol * (ay > an ? ay : an));
+    const V8 inv = 1.0 / (atol + rtol * (ay > an ? ay : an));
+    const V8 r = acc * inv;
     part += r * r;
+    if constexpr (Dual) {
+      const V8 r2 = acc2 * inv;
+      part2 += r2 * r2;
+    }
     big = (an > big) | (an != an) ? an : big;  // keeps NaN
     fsq += fv * fv;
   }
   ErrorPass out;
   for (int q = 0; q < 8; ++q) {
     out.error_sum += part[q];
+    out.error_sum_low += part2[q];
     out.f_new_sq += fsq[q];
     out.max_abs_new = (big[q] > out.max_abs_new || std::isnan(big[q])) ? big[q] : out.max_abs_new;
   }
   for (; i < dim; ++i) {
-    double acc = 0.0;
-    for (int j = 0; j < J; ++j) acc += cc[j] * kp[j][i];
+    double acc = 0.0, acc2 = 0.0;
+    for (int j = 0; j < J; ++j) {
+      acc += cc[j] * kp[j][i];
+      acc2 += cc2[j] * kp[j][i];
+    }
     const double an = std::fabs(y_new[i]);
-    const double r = acc / (atol + rtol * std::fmax(std::fabs(y[i]), an));
-    out.error_sum += r * r;
+    const double inv = 1.0 / (atol + rtol * std::fmax(std::fabs(y[i]), an));
+    out.error_sum += (acc * inv) * (acc * inv);
+    out.error_sum_low += (acc2 * inv) * (acc2 * inv);
     out.f_new_sq += f_new[i] * f_new[i];
     out.max_abs_new = (an > out.max_abs_new || std::isnan(an)) ? an : out.max_abs_new;
   }
@@ -153,20 +168,24 @@ inline void combine(double* out, const double* y, double h, const Terms& terms, 
   }
 }
 
-// The error pass over the nonzero terms of an error-weight vector (see ErrorPass).
-inline ErrorPass error_pass(const double* y, const double* y_new, double h, const Terms& terms,
+// The error pass (see ErrorPass) over the slots of `terms`; `low`, when given, holds a second
+// weight per slot of `terms` (zeros allowed).
+inline ErrorPass error_pass(const double* y, const double* y_new, double h, const Terms& terms, const double* low,
                             const double* const* K, const double* f_new, std::size_t dim, double rtol,
                             double atol) {
   const int J = terms.size();
   const double* k[kMaxFusedTerms];
-  double c[kMaxFusedTerms];
+  double c[kMaxFusedTerms], c2[kMaxFusedTerms];
   for (int j = 0; j < J; ++j) {
     k[j] = K[terms.slot[j]];
     c[j] = h * terms.coef[j];
+    c2[j] = low ? h * low[terms.slot[j]] : 0.0;
   }
   switch (J) {
-#define OVERFLOW_CASE(N) \
-  case N: return error_pass_fixed<N>(y, y_new, k, c, f_new, dim, rtol, atol);
+#define OVERFLOW_CASE(N)                                                                       \
+  case N:                                                                                      \
+    return low ? error_pass_fixed<N, true>(y, y_new, k, c, c2, f_new, dim, rtol, atol)         \
+               : error_pass_fixed<N, false>(y, y_new, k, c, nullptr, f_new, dim, rtol, atol);
     OVERFLOW_CASE(0) OVERFLOW_CASE(1) OVERFLOW_CASE(2) OVERFLOW_CASE(3) OVERFLOW_CASE(4)
     OVERFLOW_CASE(5) OVERFLOW_CASE(6) OVERFLOW_CASE(7) OVERFLOW_CASE(8) OVERFLOW_CASE(9)
     OVERFLOW_CASE(10) OVERFLOW_CASE(11) OVERFLOW_CASE(12) OVERFLOW_CASE(13) OVERFLOW_CASE(14)
