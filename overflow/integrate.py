@@ -63,19 +63,24 @@ def _check_t_span(t_span: Sequence[float]) -> tuple[float, float]:
     return t0, t1
 
 
+_NO_T_EVAL = np.zeros(0)
+
+
 def _check_t_eval(t_eval: object, t0: float, t1: float) -> np.ndarray:
     if t_eval is None:
-        return np.zeros(0)
+        return _NO_T_EVAL
     te = np.asarray(t_eval, dtype=np.float64)
+    if te.ndim == 0:
+        te = te.reshape(1)
     if te.ndim != 1:
-        te = te.reshape(-1) if te.ndim == 0 else te
-        if te.ndim != 1:
-            raise ValueError(f"t_eval must be 1-D, got shape {te.shape}")
+        raise ValueError(f"t_eval must be 1-D, got shape {te.shape}")
     if te.size == 0:
         raise ValueError("t_eval is empty: pass None to save every step")
-    if not np.all(np.isfinite(te)):
-        raise ValueError("t_eval contains NaN or infinite values")
-    if np.any(np.diff(te) <= 0):
+    # Fast path: strictly increasing with finite ends means every entry is finite (NaN fails every
+    # comparison); only on failure work out which rule was broken.
+    if not ((te.size == 1 or (te[1:] > te[:-1]).all()) and math.isfinite(te[0]) and math.isfinite(te[-1])):
+        if not np.all(np.isfinite(te)):
+            raise ValueError("t_eval contains NaN or infinite values")
         raise ValueError("t_eval must be strictly increasing")
     if te[0] < t0 or te[-1] > t1:
         raise ValueError(f"t_eval must lie inside t_span = ({t0}, {t1}), got [{te[0]}, {te[-1]}]")
