@@ -86,13 +86,17 @@ class ExplicitRK {
   }
 
   // Evaluates the extra stages some interpolants need (DOP853) for the step just attempted.
-  // Returns the number of evaluations, or -1 if a stage left the domain.
+  // Returns the number of evaluations made; `in_domain` is false if a stage left the domain.
   template <class System>
-  int prepare_dense(System& sys, double t, const double* y, double h) {
+  int prepare_dense(System& sys, double t, const double* y, double h, bool& in_domain) {
     const int first = tab_.stages + 1;
+    in_domain = true;
     for (int i = 0; i < tab_.extra_stages; ++i) {
       detail::combine(stage_y_.data(), y, h, extra_rows_[i], slots_.data(), dim_);
-      if (!std::isfinite(sys.eval(t + tab_.extra_c[i] * h, stage_y_.data(), slot(first + i)))) return -1;
+      if (!std::isfinite(sys.eval(t + tab_.extra_c[i] * h, stage_y_.data(), slot(first + i)))) {
+        in_domain = false;
+        return i + 1;
+      }
     }
     return tab_.extra_stages;
   }

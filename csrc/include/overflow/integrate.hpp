@@ -96,8 +96,8 @@ double initial_step(System& sys, const Tableau& tab, double t0, const double* y0
 }  // namespace detail
 
 // Integrates dy/dt = f(t, y) from t0 to t1 > t0. t_eval (sorted, inside [t0, t1]) is served by
-// dense output; when it is empty every accepted step is saved. `gradient_flow` means dy = -grad g
-// and the monitor is g, so gtol applies to ||dy||.
+// dense output; when it is empty every accepted step is saved. The System's monitor is the loss g
+// of a gradient flow, where dy = -grad g, so gtol applies to ||dy||.
 template <class System>
 Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const double* y0,
                    const std::vector<double>& t_eval, const IntegrateOptions& opt) {
@@ -197,9 +197,7 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
     // Interpolants with extra stages (DOP853) need them before anything is saved; a stage outside
     // the domain rejects the step like any other.
     if (accepted && tab.extra_stages > 0 && next_eval < t_eval.size() && t_eval[next_eval] <= t_new) {
-      const int extra = rk.prepare_dense(sys, t, y.data(), h);
-      sol.nfev += extra < 0 ? tab.extra_stages : extra;
-      in_domain = extra >= 0;
+      sol.nfev += rk.prepare_dense(sys, t, y.data(), h, in_domain);
     }
     if (!in_domain || !accepted) {
       ++sol.nreject;
