@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compare  # noqa: E402
 import peers  # noqa: E402
 import problems as pb  # noqa: E402
 
@@ -71,18 +72,8 @@ def _overflow():
 @pytest.mark.parametrize("method", OVERFLOW_METHODS)
 @pytest.mark.parametrize("name", pb.PROBLEMS)
 def test_overflow(benchmark, name, method):
-    of = _overflow()
-    p = _problem(name)
-    net = p["net"] if p.get("net") is not None else pb.build_network(p)
-    t0, t1 = p["t_span"]
-
-    def go():
-        res = of.integrate(net, p["Ws"], t_span=(t0, t1), method=method, rtol=p["rtol"],
-                           atol=p["atol"], t_eval=[t1])
-        y = np.concatenate([np.asarray(w)[-1].ravel() for w in res.weights])
-        return dict(nfev=int(res.nfev), y_final=y, loss_final=float(res.loss[-1]), status=str(res.status))
-
-    go()  # warm-up
+    _overflow()
+    go = compare.prepare_overflow(_problem(name), method)  # includes the untimed warm-up call
     benchmark.group = f"problem {name}"
     _bench(benchmark, name, go, dict(package="overflow", method=method))
 
