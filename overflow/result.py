@@ -48,13 +48,12 @@ class Result:
         self.method = method
         self.t: np.ndarray = raw["t"]
         self._states: np.ndarray = raw["states"]
-        self.weights: list[np.ndarray] = net.unflatten(self._states)
         self.loss: np.ndarray = raw["loss"]
         self.grad_norm: np.ndarray = raw["grad_norm"]
         self.status: str = raw["status"]
         self.message: str = raw["message"]
         self.t_final: float = float(raw["t_final"])
-        self.final_weights: list[np.ndarray] = net.unflatten(raw["y_final"])
+        self._y_final: np.ndarray = raw["y_final"]
         self.final_loss: float = float(raw["loss_final"])
         self.final_grad_norm: float = float(raw["grad_norm_final"])
         self.nfev: int = int(raw["nfev"])
@@ -63,6 +62,16 @@ class Result:
         self.ndomain: int = int(raw["ndomain"])
         self.nvalue: int = int(raw["nvalue"])
         self._y0 = y0
+
+    @cached_property
+    def weights(self) -> list[np.ndarray]:
+        """One array per layer, shape ``(T, rows, cols)`` (views of the saved states)."""
+        return self.network.unflatten(self._states)
+
+    @cached_property
+    def final_weights(self) -> list[np.ndarray]:
+        """The layers at ``t_final``."""
+        return self.network.unflatten(self._y_final)
 
     @property
     def success(self) -> bool:
