@@ -149,6 +149,18 @@ struct Products {
         return;
       }
     }
+    if constexpr (NS == 1) {
+      // A^T z: the first row of A initialises C (saves a pass of zeros in the vector case).
+      (void)n;
+      const double z0 = Z[0];
+      for (std::int64_t b = 0; b < c; ++b) C[b] = A[b] * z0;
+      for (std::int64_t a = 1; a < r; ++a) {
+        const double za = Z[a];
+        const double* ra = A + a * c;
+        for (std::int64_t b = 0; b < c; ++b) C[b] += ra[b] * za;
+      }
+      return;
+    }
     const std::int64_t nn = NS > 0 ? NS : n;
     std::fill(C, C + c * nn, 0.0);
     std::int64_t a = 0;
@@ -317,10 +329,18 @@ struct FlowKernels {
         pre_t = ws.prefix_t.data();
       }
       P::neg_mul_nt(z, pre_t, dy + net.offset(l), r, c, n);
+      if (l == 1) {
+        // dW_1 = -Z_1 = W_2^T (-Z_2): negate the small Z_2 (r x n) instead of the result (k_1 x n).
+        double* neg = zbuf[which];
+        for (std::int64_t i = 0; i < r * n; ++i) neg[i] = -z[i];
+        P::mul_t(y + net.offset(1), neg, dy, r, c, n);
+        return value;
+      }
       P::mul_t(y + net.offset(l), z, zbuf[which], r, c, n);
       z = zbuf[which];
       which ^= 1;
     }
+    // Depth 1: dW_1 = -grad f(P).
     const std::int64_t size0 = net.rows(0) * n;
     for (std::int64_t i = 0; i < size0; ++i) dy[i] = -z[i];
     return value;
