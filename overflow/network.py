@@ -79,6 +79,8 @@ class Network:
     def flatten(self, Ws: Sequence[np.ndarray] | np.ndarray, name: str = "Ws") -> np.ndarray:
         """Checks a list of layers (or a flat state) and returns the flat float64 state."""
         if isinstance(Ws, np.ndarray) and Ws.ndim == 1:
+            if np.iscomplexobj(Ws):
+                raise TypeError(f"{name} is complex; the weights must be real")
             if Ws.size != self.state_size:
                 raise ValueError(f"{name}: a flat state needs {self.state_size} entries, got {Ws.size}")
             y = np.ascontiguousarray(Ws, dtype=np.float64)
@@ -89,6 +91,8 @@ class Network:
                 raise ValueError(f"{name} must have {self.depth} layers, got {len(Ws)}")
             parts = []
             for i, (W, shape) in enumerate(zip(Ws, self.shapes)):
+                if np.iscomplexobj(W):  # float64 conversion would silently drop the imaginary part
+                    raise TypeError(f"{name}[{i}] is complex; the weights must be real")
                 try:
                     A = np.asarray(W, dtype=np.float64)
                 except (TypeError, ValueError) as exc:

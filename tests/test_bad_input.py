@@ -51,6 +51,11 @@ def test_integer_and_non_contiguous_arrays_are_converted(net, Ws):
         np.testing.assert_array_equal(res.final_weights[0], ref.final_weights[0])
 
 
+def test_complex_weights_are_refused(net, Ws):
+    with pytest.raises(TypeError, match=r"Ws\[1\] is complex"):
+        of.integrate(net, [Ws[0], Ws[1] + 1j, Ws[2]], (0, 1))
+
+
 def test_non_numeric_weights(net):
     with pytest.raises(TypeError, match=r"Ws\[0\]"):
         of.integrate(net, [np.array([["a"] * 2] * 4), np.zeros((4, 4)), np.zeros((2, 4))], (0, 1))
