@@ -1,5 +1,7 @@
 #include "overflow/network.hpp"
 
+#include "row_sweep.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -23,15 +25,17 @@ Network::Network(std::vector<std::int64_t> dims) : dims_(std::move(dims)) {
 }
 
 FlowWorkspace::FlowWorkspace(const Network& net) {
-  const std::size_t n = static_cast<std::size_t>(net.n());
-  std::size_t prefix_size = 0;
+  const std::size_t n = static_cast<std::size_t>(net.n()), m = static_cast<std::size_t>(net.m());
+  // Sized for both sweeps: prefixes W_i...W_1 (n columns) or suffixes W_N...W_i (m rows).
+  std::size_t prefix_size = 0, suffix_size = 0;
   for (int l = 1; l < net.depth(); ++l) prefix_size += static_cast<std::size_t>(net.rows(l)) * n;
+  for (int l = 0; l + 1 < net.depth(); ++l) suffix_size += m * static_cast<std::size_t>(net.cols(l));
   const std::size_t k = static_cast<std::size_t>(net.max_dim());
-  prefix.assign(std::max<std::size_t>(prefix_size, 1), 0.0);
+  prefix.assign(std::max<std::size_t>({prefix_size, suffix_size, 1}), 0.0);
   prefix_t.assign(k * n, 0.0);
-  grad.assign(static_cast<std::size_t>(net.m()) * n, 0.0);
-  z0.assign(k * n, 0.0);
-  z1.assign(k * n, 0.0);
+  grad.assign(m * n, 0.0);
+  z0.assign(k * std::max(m, n), 0.0);
+  z1.assign(k * std::max(m, n), 0.0);
 }
 
 namespace {
@@ -375,6 +379,10 @@ Flow::Flow(const Network& net, const Cost& cost) : net_(net), cost_(cost) {
     throw std::invalid_argument("cost shape (" + std::to_string(cost.m) + ", " + std::to_string(cost.n) +
                                 ") does not match the network's product shape (" +
                                 std::to_string(net.m()) + ", " + std::to_string(net.n()) + ")");
+  }
+  if (net.m() < net.n()) {
+    detail::select_row_sweep(net.m(), rhs_kernel_, product_kernel_);
+    return;
   }
   switch (net.n()) {
 #define OVERFLOW_CASE(K)                         \

@@ -15,7 +15,10 @@ int main() {
   std::normal_distribution<double> normal(0.0, 0.5);
   const std::vector<std::vector<std::int64_t>> cases = {
       {3, 2},          {1, 5, 1},        {4, 16, 16, 4},   {2, 3, 5, 4, 7, 3}, {5, 7, 2, 6},
-      {8, 9, 8},       {6, 4, 3, 6, 2},  {4, 3, 2},        {7, 5, 5, 1},       {1, 3, 2, 4, 1}};
+      {8, 9, 8},       {6, 4, 3, 6, 2},  {4, 3, 2},        {7, 5, 5, 1},       {1, 3, 2, 4, 1},
+      // m < n: the sweep along m, for m = 1..4 (compile time) and 5 (run time)
+      {9, 4, 4, 4, 2}, {12, 6, 1},       {10, 7, 3},       {8, 5, 9, 4},       {11, 3, 6, 5},
+      {6, 1},          {9, 2, 7, 1, 3}};
   for (const auto& dims : cases) {
     Network net(dims);
     std::vector<double> target(static_cast<std::size_t>(net.m() * net.n()));

@@ -30,19 +30,21 @@ class Network {
   std::int64_t max_dim_ = 0;
 };
 
-// Per-thread scratch for one right-hand side: prefixes W_i...W_1, the back-propagated
-// Z_i = (W_N...W_{i+1})^T grad f(P), a transposed prefix and grad f(P). Allocated once.
+// Per-thread scratch for one right-hand side: prefixes W_i...W_1 (or suffixes W_N...W_i), the
+// propagated gradients, a transposed prefix and grad f(P). Allocated once.
 struct FlowWorkspace {
   explicit FlowWorkspace(const Network& net);
-  std::vector<double> prefix;     // Pre_2 .. Pre_N (Pre_1 = W_1 is read in place)
+  std::vector<double> prefix;     // Pre_2 .. Pre_N (Pre_1 = W_1 is read in place), or the suffixes
   std::vector<double> prefix_t;   // one transposed prefix, n x k
   std::vector<double> grad;       // m x n
-  std::vector<double> z0, z1;     // k x n each
+  std::vector<double> z0, z1;     // k x max(m, n) each
 };
 
 // The gradient flow dW_i/dt = -(W_N...W_{i+1})^T grad f(P) (W_{i-1}...W_1)^T of g = f(W_N...W_1).
-// One evaluation costs O(N k^2 n + k m n): prefixes once, then one backward sweep; the products are
-// specialised at compile time for small n (the common case), where run-time loops are 3-9x slower.
+// One evaluation costs O(N k^2 min(m, n) + k m n): for m >= n, prefixes W_i...W_1 once, then one
+// backward sweep; for m < n (regression onto few outputs) the mirror image, suffixes W_N...W_i
+// then one forward sweep (row_sweep.cpp). The products are specialised at compile time for the
+// small dimension, where run-time loops are 3-9x slower.
 class Flow {
  public:
   Flow(const Network& net, const Cost& cost);  // throws std::invalid_argument on a shape mismatch
@@ -59,9 +61,10 @@ class Flow {
   // Writes P = W_N...W_1 (m x n) into out.
   void product(const double* y, double* out, FlowWorkspace& ws) const;
 
- private:
   using RhsKernel = double (*)(const Flow&, const double*, double*, FlowWorkspace&);
   using ProductKernel = const double* (*)(const Flow&, const double*, FlowWorkspace&);
+
+ private:
   template <int NS> friend struct FlowKernels;
 
   Network net_;
