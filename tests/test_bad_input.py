@@ -124,7 +124,7 @@ def test_cost_not_finite_at_initial_point():
 def test_user_kernel_with_wrong_signature():
     with pytest.raises(TypeError, match=r"fn\(P, grad\)"):
         @of.cost(shape=(2, 2))
-        def one_arg(P):
+        def three_args(P, grad, extra):
             return 0.0
 
 

@@ -7,14 +7,26 @@ disk by Numba; nothing is compiled at import.
 
 - `matrix_factorization` -- ``1/2 ||P - T||_F^2``
 - `linear_regression` -- ``1/2 ||P X - Y||_F^2 / s``
+- `ridge` -- linear regression plus ``lam/2 ||P||_F^2``
+- `logistic` -- binary logistic regression, labels +-1, mean log-loss
+- `softmax_cross_entropy` -- multi-class logistic regression
+- `matrix_sensing` -- ``1/2 sum_i (<A_i, P> - b_i)^2``
+- `log_cosh` -- robust regression ``sum log cosh(P X - Y) / s``
 - `scalar` -- a 1x1 cost from scalar functions ``f, f', f''``
-- `cost` -- decorator for a user kernel ``fn(P, grad) -> float``
+- `cost` -- decorator for a user kernel ``fn(P) -> float`` or ``fn(P, grad) -> float``, with
+  complex-step derivatives where none are given
 """
 
 from .base import Cost
 from .linear_regression import linear_regression
+from .log_cosh import log_cosh
+from .logistic import logistic
 from .matrix_factorization import matrix_factorization
+from .matrix_sensing import matrix_sensing
+from .ridge import ridge
 from .scalar import scalar
+from .softmax import softmax_cross_entropy
 from .user import cost
 
-__all__ = ["Cost", "cost", "linear_regression", "matrix_factorization", "scalar"]
+__all__ = ["Cost", "cost", "linear_regression", "log_cosh", "logistic", "matrix_factorization", "matrix_sensing",
+           "ridge", "scalar", "softmax_cross_entropy"]
