@@ -23,10 +23,14 @@ with open(sys.argv[2], "wb") as fh:
 """
 
 
+_SYSTEM = (np.array([[1.0, 1.0], [0.0, 1.0]]), np.array([[0.0], [1.0]]), np.eye(2), np.eye(1))
+
+
 def _costs():
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((3, 12)), rng.standard_normal((2, 12))
     y = np.where(rng.standard_normal(12) > 0, 1.0, -1.0)
+    A, Bm = np.array([[1.0, 1.0], [0.0, 1.0]]), np.array([[0.0], [1.0]])  # open-loop unstable
     return {
         "matrix_factorization": of.costs.matrix_factorization(rng.standard_normal((2, 3))),
         "linear_regression": of.costs.linear_regression(X, Y),
@@ -35,6 +39,8 @@ def _costs():
         "softmax_cross_entropy": of.costs.softmax_cross_entropy(X, rng.integers(0, 4, 12)),
         "matrix_sensing": of.costs.matrix_sensing(rng.standard_normal((5, 2, 3)), rng.standard_normal(5)),
         "log_cosh": of.costs.log_cosh(X, Y),
+        "lqr": of.costs.lqr(A, Bm, np.eye(2), np.eye(1), np.eye(2)),
+        "dlqr": of.costs.dlqr(0.5 * A, Bm, np.eye(2), np.eye(1), np.eye(2)),
     }
 
 
@@ -42,6 +48,9 @@ def test_round_trip_in_a_fresh_process(tmp_path):
     costs = _costs()
     rng = np.random.default_rng(1)
     points = {name: rng.standard_normal(c.shape) for name, c in costs.items()}
+    # gains near the optimum, inside the stabilizing set
+    points["lqr"] = of.costs.lqr_optimal(*_SYSTEM) + 0.05
+    points["dlqr"] = of.costs.dlqr_optimal(0.5 * _SYSTEM[0], *_SYSTEM[1:]) + 0.05
     src, dst = tmp_path / "in.pkl", tmp_path / "out.pkl"
     with open(src, "wb") as fh:
         pickle.dump((costs, points), fh)

@@ -12,6 +12,8 @@ disk by Numba; nothing is compiled at import.
 - `softmax_cross_entropy` -- multi-class logistic regression
 - `matrix_sensing` -- ``1/2 sum_i (<A_i, P> - b_i)^2``
 - `log_cosh` -- robust regression ``sum log cosh(P X - Y) / s``
+- `lqr`, `dlqr` -- LQR policy optimisation ``tr(P_K Sigma0)`` on the stabilizing gains (NaN outside);
+  `lqr_optimal`, `dlqr_optimal` give the optimal gain from scipy's Riccati solvers for checks
 - `scalar` -- a 1x1 cost from scalar functions ``f, f', f''``
 - `cost` -- decorator for a user kernel ``fn(P) -> float`` or ``fn(P, grad) -> float``, with
   complex-step derivatives where none are given
@@ -21,6 +23,7 @@ from .base import Cost
 from .linear_regression import linear_regression
 from .log_cosh import log_cosh
 from .logistic import logistic
+from .lqr import dlqr, dlqr_optimal, lqr, lqr_optimal
 from .matrix_factorization import matrix_factorization
 from .matrix_sensing import matrix_sensing
 from .ridge import ridge
@@ -28,5 +31,5 @@ from .scalar import scalar
 from .softmax import softmax_cross_entropy
 from .user import cost
 
-__all__ = ["Cost", "cost", "linear_regression", "log_cosh", "logistic", "matrix_factorization", "matrix_sensing",
-           "ridge", "scalar", "softmax_cross_entropy"]
+__all__ = ["Cost", "cost", "dlqr", "dlqr_optimal", "linear_regression", "log_cosh", "logistic", "lqr", "lqr_optimal",
+           "matrix_factorization", "matrix_sensing", "ridge", "scalar", "softmax_cross_entropy"]
