@@ -358,3 +358,20 @@ def test_flow_logistic_separable_diverges_slowly():
     assert norms[4] > norms[3] > norms[2] > norms[1]
     # every sample correctly classified at the end
     assert np.all(y * (res.product[-1] @ X)[0] > 0)
+
+
+def test_flow_logistic_separable_long_runs_end():
+    """No minimiser, yet a run to t = 1e9 ends: the gradient decays like 1/t, so steps grow and the
+    run takes few of them ("t_end"); with gtol it stops as "converged" once ||grad g|| <= gtol,
+    with the loss still positive and ||P|| large (the flow only approaches the infimum 0)."""
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((3, 20))
+    y = np.sign(np.array([1.0, -2.0, 0.5]) @ X)
+    net = of.Network(logistic(X, y), depth=2, width=4)
+    Ws = net.init(seed=0, scale=0.5)
+    long = of.integrate(net, Ws, (0, 1e9), rtol=1e-8, atol=1e-10, save_weights=False)
+    assert long.status == "t_end" and long.naccept < 20_000, (long.status, long.naccept)
+    assert 0 < long.final_loss < 1e-6
+    early = of.integrate(net, Ws, (0, 1e9), rtol=1e-8, atol=1e-10, gtol=1e-4, save_weights=False)
+    assert early.status == "converged" and early.t_final < 1e9
+    assert early.final_loss > long.final_loss > 0
