@@ -110,3 +110,54 @@ def test_value_only_kernel_drives_the_same_flow():
     assert a.naccept == b.naccept
     for Wa, Wb in zip(a.final_weights, b.final_weights):
         np.testing.assert_allclose(Wa, Wb, rtol=1e-12, atol=1e-13)
+
+
+def test_scalar_costs_derive_what_is_missing():
+    def f(z):
+        return np.log(np.cosh(z - 1.0)) + 0.1 * z * z * z
+
+    def df(z):
+        return np.tanh(z - 1.0) + 0.3 * z * z
+
+    def d2f(z):
+        return 1.0 / np.cosh(z - 1.0) ** 2 + 0.6 * z
+
+    value_only = of.costs.scalar(f)  # f' by complex step, f'' by a central difference of it
+    with_derivative = of.costs.scalar(f, df)  # f'' by complex step of f'
+    assert not value_only.hvp_exact and with_derivative.hvp_exact
+    for z in (-1.3, 0.2, 2.5):
+        v, g = value_only.value_and_grad(z)
+        assert v == f(z) and g[0, 0] == pytest.approx(df(z), rel=1e-15, abs=1e-15)
+        assert with_derivative.hvp(z, 1.0)[0, 0] == pytest.approx(d2f(z), rel=1e-14)
+        assert value_only.hvp(z, 1.0)[0, 0] == pytest.approx(d2f(z), rel=1e-8)
+
+    with pytest.raises(TypeError, match="without dfn.*cannot run on complex input"):
+        of.costs.scalar(lambda z: z if z > 0 else -z)
+
+
+def test_faithless_complex_arithmetic_is_caught():
+    # Numba's complex z**3 goes through polar form: it compiles, but its imaginary part at
+    # -1.3 + 1e-20i is rounding noise, so a complex step through it would be wrong.
+    with pytest.raises(TypeError, match=r"disagrees with a central difference.*z\*z\*z"):
+        of.costs.scalar(lambda z: z ** 3)
+
+    def cube_sum(P):
+        return np.sum(P ** 3)
+
+    with pytest.raises(TypeError, match="disagrees with a central difference"):
+        of.cost(shape=(2, 2))(cube_sum)
+
+    def cube_grad(P, grad):
+        grad[:] = 3.0 * P ** 2
+        return np.sum(P ** 3)
+
+    # ** 2 is exact in complex arithmetic, ** 3 in the value does not matter for the hvp
+    assert of.cost(shape=(2, 2))(cube_grad).hvp_exact
+
+    def cube_grad_bad(P, grad):
+        grad[:] = P ** 3
+        return 0.25 * np.sum(P * P * P * P)
+
+    assert not of.cost(shape=(2, 2))(cube_grad_bad).hvp_exact  # "auto" fell back to differences
+    with pytest.raises(TypeError, match="disagrees"):
+        of.cost(shape=(2, 2), hvp="complex-step")(cube_grad_bad)

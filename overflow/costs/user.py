@@ -64,7 +64,11 @@ def cost(
     analytic continuation of ``f``: only analytic operations of ``P`` (+, -, *, /, powers, exp,
     log, trig and hyperbolic functions, sums, matrix products). ``abs``, ``real``, ``imag``,
     ``conj``, ``max``/``min`` and branches on values of ``P`` are not analytic and give wrong
-    derivatives; comparisons on complex values do not compile, which is reported here.
+    derivatives; comparisons on complex values do not compile, which is reported here. At
+    construction every complex-step derivative is also checked against a central difference at a
+    test point, which catches non-analytic kernels that do compile and complex operations that
+    lose the tiny imaginary part (Numba's complex ``z**3``: write ``z*z*z``). A value-only kernel
+    that fails is refused; ``hvp="auto"`` falls back to the central difference.
 
     Parameters
     ----------
@@ -167,10 +171,12 @@ def _build(fn: Any, shape: tuple[int, int], hvp: Any, f_star: Any) -> Cost:
     name = callable_name(fn)
     if arity == 1:
         why = _complex_ready(kernel, 1, name, True)
+        if why is None:
+            grad_into = _complex_step_gradient(kernel, m, n)
+            why = _probe_gradient(grad_into, kernel, shape, name)
         if why is not None:
             raise TypeError(f"cost: the gradient of a value-only kernel is derived by complex step, but the {why}; "
                             f"write it as {_VG_EXPECTED} instead")
-        grad_into = _complex_step_gradient(kernel, m, n)
     else:
         grad_into = _given_gradient(kernel)
 
@@ -179,10 +185,13 @@ def _build(fn: Any, shape: tuple[int, int], hvp: Any, f_star: Any) -> Cost:
         hvp_into, exact = _given_hvp(hvp_kernel), True
     else:
         why = "it has no gradient kernel to differentiate" if arity == 1 else _complex_ready(kernel, 2, name, False)
+        if why is None and hvp != "central-difference":
+            hvp_into = _complex_step_hvp(kernel, m, n)
+            why = _probe_hvp(hvp_into, grad_into, shape, name)
         if hvp == "complex-step" and why is not None:
             raise TypeError(f"cost: hvp='complex-step' needs the kernel on complex input, but {why}")
         if hvp != "central-difference" and why is None:
-            hvp_into, exact = _complex_step_hvp(kernel, m, n), True
+            exact = True
         else:
             hvp_into, exact = _central_difference_hvp(grad_into, m, n), False
 
@@ -220,6 +229,65 @@ def _build(fn: Any, shape: tuple[int, int], hvp: Any, f_star: Any) -> Cost:
         repr_args=name,
         spec=(_rebuild, (fn, shape, hvp, f_star)),
     )
+
+
+# -- probes: complex step agrees with a central difference at a test point ----------------------
+# A kernel can compile for complex input and still lose the tiny imaginary part: Numba's complex
+# z**3 goes through polar form (its imaginary part at z = -1.3 + 1e-20i is rounding noise), and
+# abs/real-valued branches are not analytic. Such kernels are caught here, at construction.
+
+_PROBE_RTOL = 1e-5  # central differences with h ~ 1e-6 agree to ~1e-10 relative; garbage is far off
+_FD_PROBE = 1e-6
+
+
+def _probe_points(shape: tuple[int, int]) -> list[np.ndarray]:
+    rng = np.random.default_rng(20260)
+    return [0.5 * rng.standard_normal(shape), np.full(shape, 0.1), np.zeros(shape)]
+
+
+def _disagree(cs: np.ndarray, fd: np.ndarray) -> bool:
+    scale = 1.0 + float(np.max(np.abs(fd)))
+    return bool(np.max(np.abs(cs - fd)) > _PROBE_RTOL * scale)
+
+
+def _probe_gradient(grad_into: Any, kernel: Any, shape: tuple[int, int], name: str) -> str | None:
+    for P in _probe_points(shape):
+        G = np.empty(shape)
+        if not np.isfinite(grad_into(P, G)) or not np.all(np.isfinite(G)):
+            continue  # outside the domain: try another point
+        fd = np.empty(shape)
+        for idx in np.ndindex(*shape):
+            h = _FD_PROBE * max(1.0, abs(P[idx]))
+            Pp, Pm = P.copy(), P.copy()
+            Pp[idx] += h
+            Pm[idx] -= h
+            fd[idx] = (float(kernel(Pp)) - float(kernel(Pm))) / (Pp[idx] - Pm[idx])
+        if np.all(np.isfinite(fd)) and _disagree(G, fd):
+            return (f"complex step through kernel {name!r} disagrees with a central difference at a test point "
+                    f"(max gap {np.max(np.abs(G - fd)):.3g}): it is not analytic in complex arithmetic (abs, real, "
+                    "max or branches on P) or a complex operation loses the imaginary part (write integer powers as "
+                    "products, z*z*z rather than z**3)")
+        return None
+    return None
+
+
+def _probe_hvp(hvp_into: Any, grad_into: Any, shape: tuple[int, int], name: str) -> str | None:
+    V = np.random.default_rng(20261).standard_normal(shape)
+    for P in _probe_points(shape):
+        out, Gp, Gm = np.empty(shape), np.empty(shape), np.empty(shape)
+        hvp_into(P, V, out)
+        h = _FD_PROBE * max(1.0, float(np.linalg.norm(P))) / float(np.linalg.norm(V))
+        fp, fm = grad_into(P + h * V, Gp), grad_into(P - h * V, Gm)
+        if not (np.isfinite(fp) and np.isfinite(fm) and np.all(np.isfinite(out))):
+            continue
+        fd = (Gp - Gm) / (2 * h)
+        if _disagree(out, fd):
+            return (f"the complex-step Hessian-vector product through kernel {name!r} disagrees with a central "
+                    f"difference at a test point (max gap {np.max(np.abs(out - fd)):.3g}): the gradient kernel is "
+                    "not analytic in complex arithmetic, or a complex operation loses the imaginary part (write "
+                    "integer powers as products)")
+        return None
+    return None
 
 
 # -- the pieces, each a Numba function of (m, n) arrays ------------------------------------------
