@@ -5,6 +5,7 @@ kernels called through C function pointers; this package is the thin Python laye
 """
 
 from . import costs
+from .analysis import critical_point, linearization
 from .costs import Cost, cost
 from .integrate import METHODS, IntegrationInterrupted, integrate
 from .invariants import imbalance, invariants
@@ -13,5 +14,5 @@ from .result import Result
 
 __version__ = "0.1.0"
 
-__all__ = ["Cost", "IntegrationInterrupted", "METHODS", "Network", "Result", "cost", "costs", "imbalance",
-           "integrate", "invariants"]
+__all__ = ["Cost", "IntegrationInterrupted", "METHODS", "Network", "Result", "cost", "costs", "critical_point",
+           "imbalance", "integrate", "invariants", "linearization"]

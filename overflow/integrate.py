@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _core
 from .network import Network
+from .reduced import integrate_reduced
 from .result import Result
 
 __all__ = ["integrate", "METHODS", "IntegrationInterrupted"]
@@ -106,8 +107,11 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         Initial layers ``[W_1, ..., W_N]`` with ``net.shapes`` (or one flat state).
     t_span : (float, float)
         ``(t0, t1)`` with ``t0 < t1``.
-    method : {"bs3", "dopri5", "tsit5", "dop853"}
-        Explicit embedded Runge-Kutta pair; see `METHODS`.
+    method : {"bs3", "dopri5", "tsit5", "dop853", "reduced"}
+        Explicit embedded Runge-Kutta pair; see `METHODS`. ``"reduced"`` is exact for the vector
+        case (depth 2, 1x1 cost): DOP853 on eq. 19's two variables (z, int f'), the weights rebuilt
+        from the u, v coordinates of section 3, at a cost independent of the width (there
+        ``max_norm`` bounds ``|z|`` and ``|int f'|``).
     rtol, atol : float
         Error per step below ``atol + rtol * |y|`` in the weighted RMS norm (as scipy's ``solve_ivp``).
     t_eval : array_like, optional
@@ -143,8 +147,8 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
     y0 = net.flatten(Ws)
     t0, t1 = _check_t_span(t_span)
-    if not isinstance(method, str) or method not in METHODS:
-        raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS)}")
+    if not isinstance(method, str) or (method not in METHODS and method != "reduced"):
+        raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS) + ['reduced']}")
     rtol = _positive(rtol, "rtol")
     atol = _positive(atol, "atol")
     if rtol < 100 * np.finfo(float).eps:
@@ -158,9 +162,13 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
     max_norm = _positive(max_norm, "max_norm", allow_inf=True)
 
-    raw = _core.integrate_flow(net.dims, net.cost.vg_address, net.cost.hvp_address, net.cost.data, y0, t0, t1, te,
-                               method, rtol, atol, first, max_step, int(max_steps), gtol_value, max_norm,
-                               bool(save_weights))
+    if method == "reduced":
+        raw = integrate_reduced(net, y0, t0, t1, te, rtol, atol, first, max_step, int(max_steps), gtol_value,
+                                max_norm, bool(save_weights))
+    else:
+        raw = _core.integrate_flow(net.dims, net.cost.vg_address, net.cost.hvp_address, net.cost.data, y0, t0, t1,
+                                   te, method, rtol, atol, first, max_step, int(max_steps), gtol_value, max_norm,
+                                   bool(save_weights))
     # Every accepted state has a finite loss, so a non-finite one can only be the initial point.
     if not math.isfinite(raw["loss_final"]):
         raise ValueError(f"the cost is not finite at the initial point: f(W_N...W_1) = {raw['loss_final']}")

@@ -1,40 +1,34 @@
-// overflow._core.integrate_flow: one trajectory of the gradient flow, the GIL released throughout.
+// overflow._core.integrate_flow / integrate_reduced: one trajectory, the GIL released throughout.
 #include <Python.h>
 
 #include "arrays.hpp"
 #include "overflow/flow_system.hpp"
 #include "overflow/integrate.hpp"
+#include "overflow/reduced_vector.hpp"
 #include "register.hpp"
 
 namespace overflow::python {
 
 namespace {
 
-py::dict integrate_flow(std::vector<std::int64_t> dims, std::uintptr_t vg, std::uintptr_t hvp, const CArray& data,
-                        const CArray& y0, double t0, double t1, const CArray& t_eval, const std::string& method,
-                        double rtol, double atol, double first_step, double max_step, std::int64_t max_steps,
-                        double gtol, double max_norm, bool save_states) {
-  Method m;
-  if (!parse_method(method, m)) throw std::invalid_argument("unknown method '" + method + "'");
-  Network net(dims);
-  Cost cost;
-  cost.value_and_grad = as_function<of_value_and_grad_fn>(vg, "value_and_grad");
-  cost.hvp = hvp ? reinterpret_cast<of_hvp_fn>(hvp) : nullptr;
-  cost.data = const_cast<double*>(data.data());
-  cost.m = net.m();
-  cost.n = net.n();
-  Flow flow(net, cost);
-  require_size(y0, net.state_size(), "y0");
+struct RunArgs {
+  std::string method;
+  double rtol, atol, first_step, max_step;
+  std::int64_t max_steps;
+  double gtol, max_norm;
+  bool save_states;
+};
 
+IntegrateOptions make_options(const RunArgs& a) {
   IntegrateOptions opt;
-  opt.rtol = rtol;
-  opt.atol = atol;
-  opt.first_step = first_step;
-  opt.max_step = max_step;
-  opt.max_steps = max_steps;
-  opt.gtol = gtol;
-  opt.max_norm = max_norm;
-  opt.save_states = save_states;
+  opt.rtol = a.rtol;
+  opt.atol = a.atol;
+  opt.first_step = a.first_step;
+  opt.max_step = a.max_step;
+  opt.max_steps = a.max_steps;
+  opt.gtol = a.gtol;
+  opt.max_norm = a.max_norm;
+  opt.save_states = a.save_states;
   // Ctrl-C: poll Python's signal handlers now and then; the partial solution is returned.
   opt.interrupted = [] {
     py::gil_scoped_acquire acquire;
@@ -44,19 +38,40 @@ py::dict integrate_flow(std::vector<std::int64_t> dims, std::uintptr_t vg, std::
     }
     return false;
   };
-  std::vector<double> te(t_eval.data(), t_eval.data() + t_eval.size());
+  return opt;
+}
 
+const Tableau& method_tableau(const std::string& name) {
+  Method m;
+  if (!parse_method(name, m)) throw std::invalid_argument("unknown method '" + name + "'");
+  return tableau(m);
+}
+
+Cost make_cost(std::uintptr_t vg, std::uintptr_t hvp, const CArray& data, std::int64_t m, std::int64_t n) {
+  Cost cost;
+  cost.value_and_grad = as_function<of_value_and_grad_fn>(vg, "value_and_grad");
+  cost.hvp = hvp ? reinterpret_cast<of_hvp_fn>(hvp) : nullptr;
+  cost.data = const_cast<double*>(data.data());
+  cost.m = m;
+  cost.n = n;
+  return cost;
+}
+
+template <class System>
+py::dict run(System& sys, const Tableau& tab, const CArray& y0, double t0, double t1, const CArray& t_eval,
+             const RunArgs& args) {
+  const IntegrateOptions opt = make_options(args);
+  std::vector<double> te(t_eval.data(), t_eval.data() + t_eval.size());
   Solution sol;
   {
     py::gil_scoped_release release;
-    FlowSystem sys(flow);
-    sol = integrate(sys, tableau(m), t0, t1, y0.data(), te, opt);
+    sol = integrate(sys, tab, t0, t1, y0.data(), te, opt);
   }
   const auto T = static_cast<py::ssize_t>(sol.t.size());
-  const auto dim = static_cast<py::ssize_t>(net.state_size());
+  const auto dim = static_cast<py::ssize_t>(sys.dim());
   py::dict out;
   out["t"] = to_numpy(std::move(sol.t), {T});
-  out["states"] = to_numpy(std::move(sol.states), {save_states ? T : 0, dim});
+  out["states"] = to_numpy(std::move(sol.states), {args.save_states ? T : 0, dim});
   out["loss"] = to_numpy(std::move(sol.values), {T});
   out["grad_norm"] = to_numpy(std::move(sol.grad_norms), {T});
   out["y_final"] = to_numpy(std::move(sol.y_final), {dim});
@@ -73,6 +88,33 @@ py::dict integrate_flow(std::vector<std::int64_t> dims, std::uintptr_t vg, std::
   return out;
 }
 
+py::dict integrate_flow(std::vector<std::int64_t> dims, std::uintptr_t vg, std::uintptr_t hvp, const CArray& data,
+                        const CArray& y0, double t0, double t1, const CArray& t_eval, const std::string& method,
+                        double rtol, double atol, double first_step, double max_step, std::int64_t max_steps,
+                        double gtol, double max_norm, bool save_states) {
+  const Tableau& tab = method_tableau(method);
+  Network net(dims);
+  Flow flow(net, make_cost(vg, hvp, data, net.m(), net.n()));
+  require_size(y0, net.state_size(), "y0");
+  FlowSystem sys(flow);
+  return run(sys, tab, y0, t0, t1, t_eval,
+             RunArgs{method, rtol, atol, first_step, max_step, max_steps, gtol, max_norm, save_states});
+}
+
+py::dict integrate_reduced(std::uintptr_t vg, const CArray& data, double z0, double imbalance, double t0, double t1,
+                           const CArray& t_eval, const std::string& method, double rtol, double atol,
+                           double first_step, double max_step, std::int64_t max_steps, double gtol,
+                           double max_norm) {
+  const Tableau& tab = method_tableau(method);
+  if (!(imbalance >= 0.0)) throw std::invalid_argument("imbalance must be >= 0");
+  ReducedVectorSystem sys(make_cost(vg, 0, data, 1, 1), imbalance);
+  CArray y0(2);
+  y0.mutable_at(0) = z0;
+  y0.mutable_at(1) = 0.0;
+  return run(sys, tab, y0, t0, t1, t_eval,
+             RunArgs{method, rtol, atol, first_step, max_step, max_steps, gtol, max_norm, true});
+}
+
 }  // namespace
 
 void register_integrate(py::module_& m) {
@@ -81,6 +123,12 @@ void register_integrate(py::module_& m) {
         py::arg("rtol"), py::arg("atol"), py::arg("first_step"), py::arg("max_step"), py::arg("max_steps"),
         py::arg("gtol"), py::arg("max_norm"), py::arg("save_states"),
         "Integrate the gradient flow (eq. 4) of a network; arguments are validated by overflow.integrate.");
+  m.def("integrate_reduced", &integrate_reduced, py::arg("vg_address"), py::arg("data"), py::arg("z0"),
+        py::arg("imbalance"), py::arg("t0"), py::arg("t1"), py::arg("t_eval"), py::arg("method"), py::arg("rtol"),
+        py::arg("atol"), py::arg("first_step"), py::arg("max_step"), py::arg("max_steps"), py::arg("gtol"),
+        py::arg("max_norm"),
+        "Integrate the vector case's reduction (eq. 19): y = (z, F) with dz/dt = -f'(z) sqrt(c + 4 z^2), "
+        "dF/dt = f'(z); states are (T, 2).");
 }
 
 }  // namespace overflow::python

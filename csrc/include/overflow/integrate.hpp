@@ -10,6 +10,8 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "overflow/controller.hpp"
@@ -57,6 +59,28 @@ inline double rms_scaled(const double* v, const double* y, std::size_t n, double
 }
 
 inline double norm2(const double* v, std::size_t n) { return std::sqrt(sum_squares(v, n)); }
+
+// ||grad g|| at a point: the norm of dy for a gradient flow; a System whose state is not the
+// network's weights (the reduced vector case) supplies gradient_norm(y, dy) itself.
+template <class System, class = void>
+struct HasGradientNorm : std::false_type {};
+template <class System>
+struct HasGradientNorm<System, std::void_t<decltype(std::declval<const System&>().gradient_norm(
+                                   static_cast<const double*>(nullptr), static_cast<const double*>(nullptr)))>>
+    : std::true_type {};
+
+template <class System>
+double gradient_norm(const System& sys, const double* y, const double* dy, double dy_norm) {
+  if constexpr (HasGradientNorm<System>::value) {
+    (void)dy_norm;
+    return sys.gradient_norm(y, dy);
+  } else {
+    (void)sys;
+    (void)y;
+    (void)dy;
+    return dy_norm;
+  }
+}
 
 // %.6g: std::to_string prints 1e-15 as "0.000000".
 inline std::string fmt(double x) {
@@ -131,7 +155,7 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
 
   double value = sys.eval(t0, y.data(), rk.slot(0));
   ++sol.nfev;
-  double gnorm = detail::norm2(rk.slot(0), n);
+  double gnorm = detail::gradient_norm(sys, y.data(), rk.slot(0), detail::norm2(rk.slot(0), n));
   if (!std::isfinite(value)) return finish(Status::domain, "the cost is not finite at the initial point", value, gnorm);
   if (!std::isfinite(gnorm))
     return finish(Status::failed, "the right-hand side is not finite at the initial point (a finite cost with a non-finite gradient?)", value, gnorm);
@@ -217,12 +241,13 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
     while (next_eval < t_eval.size() && t_eval[next_eval] <= t_new) {
       const double te = t_eval[next_eval];
       if (te == t_new) {
-        save(te, y_new.data(), att.value_new, detail::norm2(rk.slot(tab.stages), n));
+        save(te, y_new.data(), att.value_new,
+             detail::gradient_norm(sys, y_new.data(), rk.slot(tab.stages), att.f_new_norm));
       } else {
         dense_output(rk, y.data(), h, (te - t) / h, out.data());
         ++sol.nvalue;  // the loss and ||grad g|| at an output point cost one evaluation
         const double v = sys.eval(te, out.data(), out_dy.data());
-        save(te, out.data(), v, detail::norm2(out_dy.data(), n));
+        save(te, out.data(), v, detail::gradient_norm(sys, out.data(), out_dy.data(), detail::norm2(out_dy.data(), n)));
       }
       ++next_eval;
     }
@@ -230,7 +255,7 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
     rk.accept();
     t = t_new;
     value = att.value_new;
-    gnorm = att.f_new_norm;
+    gnorm = detail::gradient_norm(sys, y.data(), rk.slot(0), att.f_new_norm);
     ++sol.naccept;
     last_rejection = Rejection::none;
     may_stretch = true;
