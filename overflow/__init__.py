@@ -4,7 +4,7 @@ A C++ core integrates the flow of eq. 4 with adaptive Runge-Kutta methods; costs
 kernels called through C function pointers; this package is the thin Python layer on top.
 """
 
-from . import costs
+from . import costs, vector
 from .analysis import critical_point, linearization
 from .costs import Cost, cost
 from .integrate import METHODS, IntegrationInterrupted, integrate
@@ -15,4 +15,4 @@ from .result import Result
 __version__ = "0.1.0"
 
 __all__ = ["Cost", "IntegrationInterrupted", "METHODS", "Network", "Result", "cost", "costs", "critical_point",
-           "imbalance", "integrate", "invariants", "linearization"]
+           "imbalance", "integrate", "invariants", "linearization", "vector"]
