@@ -168,7 +168,7 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
     else:
         raw = _core.integrate_flow(net.dims, net.cost.vg_address, net.cost.hvp_address, net.cost.data, y0, t0, t1,
                                    te, method, rtol, atol, first, max_step, int(max_steps), gtol_value, max_norm,
-                                   bool(save_weights))
+                                   bool(save_weights), net.activation or "none")
     # Every accepted state has a finite loss, so a non-finite one can only be the initial point.
     if not math.isfinite(raw["loss_final"]):
         raise ValueError(f"the cost is not finite at the initial point: f(W_N...W_1) = {raw['loss_final']}")

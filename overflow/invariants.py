@@ -9,16 +9,37 @@ import numpy as np
 __all__ = ["invariants", "imbalance"]
 
 
-def invariants(Ws: Sequence[np.ndarray]) -> list[np.ndarray]:
+# h with h' = 2 sigma / sigma' for each activation: a_j^2 - h(b_j) is conserved per neuron.
+_H = {
+    "isru": lambda b: 0.5 * (1.0 + b * b) ** 2,  # sigma' = (1 + b^2)^(-3/2): h' = 2 b (1 + b^2)
+    "tanh": lambda b: 0.5 * np.cosh(2.0 * b),     # h' = 2 tanh / sech^2 = sinh(2b)
+}
+
+
+def invariants(Ws: Sequence[np.ndarray], activation: str | None = None) -> list[np.ndarray]:
     """``[C_1, ..., C_{N-1}]`` with ``C_i = W_i W_i^T - W_{i+1}^T W_{i+1}`` (definition 1).
 
     Each ``C_i`` is constant along exact solutions of the flow (proposition 2). Accepts one
     network state (a list of 2-D layers) or a trajectory (a list of 3-D arrays ``(T, rows, cols)``,
     as in ``Result.weights``), in which case each ``C_i`` has shape ``(T, k_i, k_i)``.
+
+    With ``activation="isru"`` or ``"tanh"`` (one hidden layer on one input: ``W_1`` of shape
+    ``(k, 1)``), returns ``[c]`` with the per-neuron invariants ``c_j = sum_i a_ij^2 - h(b_j)``,
+    ``a = W_2``, ``b = W_1``, ``h' = 2 sigma / sigma'`` (section 4): for isru
+    ``h(b) = (1 + b^2)^2 / 2``, so width 1 gives eq. 10's ``C = w_2^2 - (1 + w_1^2)^2 / 2``; for tanh
+    ``h(b) = cosh(2b) / 2``.
     """
     Ws = [np.asarray(W, dtype=np.float64) for W in Ws]
     if not Ws:
         raise ValueError("Ws must hold at least one layer")
+    if activation is not None:
+        if activation not in _H:
+            raise ValueError(f"activation must be None or one of {tuple(_H)}, got {activation!r}")
+        if len(Ws) != 2 or Ws[0].shape[-1] != 1 or Ws[1].shape[-1] != Ws[0].shape[-2]:
+            raise ValueError("per-neuron invariants exist for one hidden layer on one input: Ws = [W_1 (k, 1), "
+                             f"W_2 (m, k)], got shapes {[W.shape for W in Ws]}")
+        b = Ws[0][..., 0]
+        return [np.sum(Ws[1] ** 2, axis=-2) - _H[activation](b)]
     for i in range(len(Ws) - 1):
         if Ws[i].shape[-2] != Ws[i + 1].shape[-1]:
             raise ValueError(f"layers {i + 1} and {i + 2} do not chain: shapes {Ws[i].shape} and {Ws[i + 1].shape}")

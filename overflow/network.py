@@ -10,9 +10,14 @@ import numpy as np
 from . import _core
 from .costs import Cost
 
-__all__ = ["Network", "INIT_KINDS"]
+__all__ = ["Network", "INIT_KINDS", "ACTIVATIONS"]
 
 INIT_KINDS = ("gaussian", "balanced", "orthogonal")
+#: Activations between layers: sigma and its derivative, elementwise.
+ACTIVATIONS = {
+    "isru": (lambda x: x / np.sqrt(1.0 + x * x), lambda x: (1.0 + x * x) ** -1.5),
+    "tanh": (np.tanh, lambda x: 1.0 - np.tanh(x) ** 2),
+}
 
 
 def _positive_int(value: object, name: str) -> int:
@@ -41,17 +46,20 @@ class Network:
     widths : sequence of int, optional
         ``[k_1, ..., k_{N-1}]``, one per hidden layer (give ``width`` or ``widths``, not both;
         neither is needed when ``depth == 1``).
-    activation : None
-        Only ``None`` (linear) for now; nonlinear activations are issue 4.
+    activation : {None, "isru", "tanh"}
+        None is the linear network. Otherwise ``sigma`` is applied between layers and the network
+        is evaluated on the identity input, ``P = W_N sigma(W_{N-1} ... sigma(W_1))`` (section 4;
+        isru is ``sigma(x) = x / sqrt(1 + x^2)``, eq. 9), integrated by the same core.
     """
 
     def __init__(self, cost: Cost, depth: int, width: int | None = None,
-                 widths: Sequence[int] | None = None, activation: None = None) -> None:
+                 widths: Sequence[int] | None = None, activation: str | None = None) -> None:
         if not isinstance(cost, Cost):
             raise TypeError(f"cost must be an overflow.costs.Cost, got {type(cost).__name__}")
         depth = _positive_int(depth, "depth")
-        if activation is not None:
-            raise ValueError(f"activation={activation!r} is not supported yet: only None (linear)")
+        if activation is not None and activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be None or one of {tuple(ACTIVATIONS)}, got {activation!r}")
+        self.activation: str | None = activation
         if width is not None and widths is not None:
             raise ValueError("give either width or widths, not both")
         if widths is not None:
@@ -73,7 +81,8 @@ class Network:
         self.state_size: int = sum(r * c for r, c in self.shapes)
 
     def __repr__(self) -> str:
-        return f"Network({self.cost!r}, depth={self.depth}, widths={self.widths})"
+        act = f", activation={self.activation!r}" if self.activation else ""
+        return f"Network({self.cost!r}, depth={self.depth}, widths={self.widths}{act})"
 
     # -- state layout ---------------------------------------------------------------------------
     def flatten(self, Ws: Sequence[np.ndarray] | np.ndarray, name: str = "Ws") -> np.ndarray:
@@ -158,11 +167,16 @@ class Network:
 
     # -- the flow at one point ------------------------------------------------------------------
     def product(self, Ws: Sequence[np.ndarray]) -> np.ndarray:
-        """``P = W_N ... W_1``."""
-        y = self.flatten(Ws)
-        P = np.eye(self.dims[0])
-        for W in self.unflatten(y):
-            P = W @ P
+        """``P = W_N ... W_1`` (with an activation, ``W_N sigma(... sigma(W_1))``)."""
+        return self.output(self.unflatten(self.flatten(Ws)))
+
+    def output(self, layers: Sequence[np.ndarray]) -> np.ndarray:
+        """The network's product (or activated output) for layers of shape ``(..., rows, cols)``:
+        one state or a whole trajectory at once."""
+        sigma = ACTIVATIONS[self.activation][0] if self.activation else None
+        P = layers[0]
+        for W in layers[1:]:
+            P = W @ (sigma(P) if sigma is not None else P)
         return P
 
     def loss(self, Ws: Sequence[np.ndarray]) -> float:
@@ -176,7 +190,7 @@ class Network:
 
     def rhs(self, y: np.ndarray) -> tuple[float, np.ndarray]:
         """``(g(y), -grad g(y))`` on a flat state, computed by the C++ core."""
-        value, dy = _core.flow_rhs(self.dims, self.cost.vg_address, self.cost.data, y)
+        value, dy = _core.flow_rhs(self.dims, self.cost.vg_address, self.cost.data, y, self.activation or "none")
         return float(value), dy
 
 

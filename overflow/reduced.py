@@ -24,9 +24,9 @@ def integrate_reduced(net: Network, y0: np.ndarray, t0: float, t1: float, t_eval
 
     ``max_norm`` bounds ``|z|`` and ``|F|`` here (the weights grow like ``e^{|F|}``).
     """
-    if net.depth != 2 or net.cost.shape != (1, 1):
-        raise ValueError(f"method='reduced' needs the vector case (depth 2, a 1x1 cost), got depth {net.depth} "
-                         f"and a cost of shape {net.cost.shape}")
+    if net.depth != 2 or net.cost.shape != (1, 1) or net.activation is not None:
+        raise ValueError(f"method='reduced' needs the linear vector case (depth 2, a 1x1 cost, no activation), got "
+                         f"depth {net.depth}, a cost of shape {net.cost.shape} and activation {net.activation!r}")
     k = net.widths[0]
     w1, w2 = y0[:k], y0[k:]
     z0 = float(w2 @ w1)

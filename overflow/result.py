@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Result", "STATUSES"]
 
+from .invariants import invariants  # noqa: E402
+
 _BLOCK = 1 << 22  # entries of C computed at once
 
 
@@ -103,10 +105,7 @@ class Result:
         """``P(t) = W_N ... W_1`` at the saved times, shape ``(T, m, n)``."""
         if not self.weights or self.weights[0].shape[0] == 0:
             return np.zeros((0, *self.network.cost.shape))
-        P = self.weights[0]
-        for W in self.weights[1:]:
-            P = W @ P
-        return P
+        return self.network.output(self.weights)
 
     @cached_property
     def invariant_drift(self) -> float:
@@ -116,6 +115,19 @@ class Result:
         if self.network.depth < 2:
             return 0.0
         start = self.network.unflatten(self._y0)
+        if self.network.activation is not None:
+            # Per-neuron invariants a_j^2 - h(b_j) (section 4); none are known for other shapes.
+            act = self.network.activation
+            try:
+                c0 = invariants(start, activation=act)[0]
+            except ValueError:
+                return float("nan")
+            drift = 0.0
+            for Ws in ([W for W in self.weights] if self._states.shape[0] else None,
+                       [W[None] for W in self.final_weights]):
+                if Ws is not None:
+                    drift = max(drift, float(np.max(np.abs(invariants(Ws, activation=act)[0] - c0))))
+            return drift
         trajectories = [W for W in self.weights] if self._states.shape[0] else None
         finals = [W[None] for W in self.final_weights]
         drift = 0.0

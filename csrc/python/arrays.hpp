@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "overflow/network.hpp"
+
 namespace overflow::python {
 
 namespace py = pybind11;
@@ -27,6 +29,14 @@ inline void require_size(const CArray& a, std::size_t size, const char* name) {
     throw std::invalid_argument(std::string(name) + " has " + std::to_string(a.size()) +
                                 " entries, expected " + std::to_string(size));
   }
+}
+
+// "none" | "isru" | "tanh"
+inline Activation parse_activation(const std::string& name) {
+  if (name == "none") return Activation::none;
+  if (name == "isru") return Activation::isru;
+  if (name == "tanh") return Activation::tanh;
+  throw std::invalid_argument("unknown activation '" + name + "': expected none, isru or tanh");
 }
 
 template <class Fn>

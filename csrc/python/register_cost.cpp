@@ -57,9 +57,10 @@ void register_cost(py::module_& m) {
 
   m.def(
       "flow_rhs",
-      [](std::vector<std::int64_t> dims, std::uintptr_t vg, const CArray& data, const CArray& y) {
+      [](std::vector<std::int64_t> dims, std::uintptr_t vg, const CArray& data, const CArray& y,
+         const std::string& activation) {
         Network net(dims);
-        Flow flow(net, make_cost(vg, 0, data, net.m(), net.n()));
+        Flow flow(net, make_cost(vg, 0, data, net.m(), net.n()), parse_activation(activation));
         require_size(y, net.state_size(), "y");
         FlowWorkspace ws(net);
         std::vector<double> dy(net.state_size());
@@ -70,8 +71,8 @@ void register_cost(py::module_& m) {
         }
         return py::make_tuple(value, to_numpy(std::move(dy), {static_cast<py::ssize_t>(net.state_size())}));
       },
-      py::arg("dims"), py::arg("vg_address"), py::arg("data"), py::arg("y"),
-      "g(y) and dy = -grad g(y) for the flow of eq. 4.");
+      py::arg("dims"), py::arg("vg_address"), py::arg("data"), py::arg("y"), py::arg("activation") = "none",
+      "g(y) and dy = -grad g(y) for the flow of eq. 4 (or its activated network).");
 
   m.def(
       "flow_rhs_seconds",

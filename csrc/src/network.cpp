@@ -1,5 +1,6 @@
 #include "overflow/network.hpp"
 
+#include "activated_sweep.hpp"
 #include "row_sweep.hpp"
 
 #include <algorithm>
@@ -36,6 +37,10 @@ FlowWorkspace::FlowWorkspace(const Network& net) {
   grad.assign(m * n, 0.0);
   z0.assign(k * std::max(m, n), 0.0);
   z1.assign(k * std::max(m, n), 0.0);
+  std::size_t hidden = 0;
+  for (int l = 0; l + 1 < net.depth(); ++l) hidden += static_cast<std::size_t>(net.rows(l)) * n;
+  pre_act.assign(std::max<std::size_t>(hidden, 1), 0.0);
+  if (prefix.size() < hidden) prefix.assign(hidden, 0.0);
 }
 
 namespace {
@@ -373,12 +378,17 @@ struct FlowKernels {
   }
 };
 
-Flow::Flow(const Network& net, const Cost& cost) : net_(net), cost_(cost) {
+Flow::Flow(const Network& net, const Cost& cost, Activation activation)
+    : net_(net), cost_(cost), activation_(activation) {
   if (cost.value_and_grad == nullptr) throw std::invalid_argument("cost.value_and_grad is null");
   if (cost.m != net.m() || cost.n != net.n()) {
     throw std::invalid_argument("cost shape (" + std::to_string(cost.m) + ", " + std::to_string(cost.n) +
                                 ") does not match the network's product shape (" +
                                 std::to_string(net.m()) + ", " + std::to_string(net.n()) + ")");
+  }
+  if (activation != Activation::none && net.depth() > 1) {
+    detail::select_activated_sweep(activation, rhs_kernel_, product_kernel_);
+    return;
   }
   if (net.m() < net.n()) {
     detail::select_row_sweep(net.m(), rhs_kernel_, product_kernel_);

@@ -51,6 +51,38 @@ int main() {
     flow.product(y.data(), P.data(), ws);
     CHECK(P.size() == target.size(), "product size");
   }
+  // Activated networks (section 4): the same finite-difference check for isru and tanh.
+  for (Activation act : {Activation::isru, Activation::tanh}) {
+    for (const std::vector<std::int64_t>& dims :
+         std::vector<std::vector<std::int64_t>>{{1, 1, 1}, {1, 5, 1}, {3, 4, 2}, {2, 3, 5, 4}, {4, 6, 3, 2, 5}}) {
+      Network net(dims);
+      std::vector<double> target(static_cast<std::size_t>(net.m() * net.n()));
+      for (double& v : target) v = normal(rng);
+      Cost cost;
+      cost.value_and_grad = &quadratic_cost;
+      cost.data = target.data();
+      cost.m = net.m();
+      cost.n = net.n();
+      Flow flow(net, cost, act);
+      FlowWorkspace ws(net);
+      std::vector<double> y(net.state_size()), dy(net.state_size()), yp, ym;
+      for (double& v : y) v = normal(rng);
+      flow.rhs(y.data(), dy.data(), ws);
+      double max_err = 0.0, max_ref = 0.0;
+      for (std::size_t i = 0; i < y.size(); ++i) {
+        yp = y;
+        ym = y;
+        const double h = 1e-5 * (1.0 + std::fabs(y[i]));
+        yp[i] += h;
+        ym[i] -= h;
+        const double fd = (flow.value(yp.data(), ws) - flow.value(ym.data(), ws)) / (2 * h);
+        max_err = std::fmax(max_err, std::fabs(-dy[i] - fd));
+        max_ref = std::fmax(max_ref, std::fabs(fd));
+      }
+      CHECK(max_err < 1e-7 * (1.0 + max_ref), "activation %d depth %d: max |dy + fd| = %.3e", static_cast<int>(act),
+            net.depth(), max_err);
+    }
+  }
   // Shape mismatch between cost and network is an exception, not a crash.
   Network net({3, 4, 2});
   Cost bad;

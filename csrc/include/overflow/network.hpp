@@ -38,6 +38,8 @@ struct FlowWorkspace {
   std::vector<double> prefix_t;   // one transposed prefix, n x k
   std::vector<double> grad;       // m x n
   std::vector<double> z0, z1;     // k x max(m, n) each
+  std::vector<double> pre_act;    // activated networks: W_i H_{i-1} of every hidden layer (H = sigma of it
+                                  // is kept in `prefix`)
 };
 
 // The gradient flow dW_i/dt = -(W_N...W_{i+1})^T grad f(P) (W_{i-1}...W_1)^T of g = f(W_N...W_1).
@@ -45,12 +47,19 @@ struct FlowWorkspace {
 // backward sweep; for m < n (regression onto few outputs) the mirror image, suffixes W_N...W_i
 // then one forward sweep (row_sweep.cpp). The products are specialised at compile time for the
 // small dimension, where run-time loops are 3-9x slower.
+// Elementwise activation between layers (section 4): none (the linear network of eq. 4), isru
+// sigma(x) = x / sqrt(1 + x^2), or tanh. The output layer is linear.
+enum class Activation { none, isru, tanh };
+
 class Flow {
  public:
-  Flow(const Network& net, const Cost& cost);  // throws std::invalid_argument on a shape mismatch
+  // Throws std::invalid_argument on a shape mismatch. With an activation the network is evaluated
+  // on the identity input: P = W_N sigma(W_{N-1} ... sigma(W_1)).
+  Flow(const Network& net, const Cost& cost, Activation activation = Activation::none);
 
   const Network& network() const { return net_; }
   const Cost& cost() const { return cost_; }
+  Activation activation() const { return activation_; }
   std::size_t dim() const { return net_.state_size(); }
 
   // dy = -grad g(y); returns g(y) = f(P). A non-finite return means P left the cost's domain
@@ -69,6 +78,7 @@ class Flow {
 
   Network net_;
   Cost cost_;
+  Activation activation_;
   RhsKernel rhs_kernel_;
   ProductKernel product_kernel_;
 };
