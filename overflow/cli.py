@@ -1,4 +1,5 @@
-"""Command line: ``overflow run`` integrates one flow and prints a summary table."""
+"""Command line: ``overflow run`` integrates one flow and prints a summary table; ``overflow paper``
+checks the paper's claims and writes a report."""
 
 from __future__ import annotations
 
@@ -51,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--scale", type=float, default=0.3, help="initial layer gain")
     run.add_argument("--init", choices=INIT_KINDS, default="gaussian")
+    paper = sub.add_parser("paper", help="check the paper's claims numerically and write a report",
+                           description="Check each claim of the paper (prop. 2 to lemma 17) on random costs and "
+                                       "initializations; write DIR/report.md and the figures; exit 1 if a check fails.")
+    paper.add_argument("--out", required=True, metavar="DIR", help="folder for report.md and the PNG figures")
+    paper.add_argument("--quick", action="store_true", help="fewer seeds and starts")
     return p
 
 
@@ -93,6 +99,10 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "paper":
+            from .paper import main as paper_main  # matplotlib and the checks load only here
+
+            return paper_main(args.out, quick=args.quick)
         return _run(args)
     except (ValueError, TypeError) as exc:
         print(f"overflow: error: {exc}", file=sys.stderr)

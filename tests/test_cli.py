@@ -48,3 +48,10 @@ def test_module_entry(tmp_path):
     out = subprocess.run([sys.executable, "-m", "overflow.cli", "run", "--depth", "2", "--width", "3", "--t-end", "1"],
                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
+
+
+def test_paper_command(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    assert main(["paper", "--out", str(tmp_path / "report"), "--quick"]) == 0
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "lemma 17" in report.lower() and "fail" not in report.lower()
