@@ -11,8 +11,9 @@ from .integrate import METHODS, IntegrationInterrupted, integrate
 from .invariants import imbalance, invariants
 from .network import Network
 from .result import Result
+from .solve_ivp import OdeResult, solve_ivp
 
 __version__ = "0.1.0"
 
 __all__ = ["Cost", "IntegrationInterrupted", "METHODS", "Network", "Result", "cost", "costs", "critical_point",
-           "imbalance", "integrate", "invariants", "linearization", "vector"]
+           "imbalance", "integrate", "invariants", "linearization", "OdeResult", "solve_ivp", "vector"]

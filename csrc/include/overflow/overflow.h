@@ -17,6 +17,10 @@ typedef double (*of_value_and_grad_fn)(const double* P, int64_t m, int64_t n, do
 typedef void (*of_hvp_fn)(const double* P, const double* V, int64_t m, int64_t n, double* out,
                           void* data);
 
+/* A generic right-hand side dy = f(t, y) of n equations (n is fixed when the solver is made).
+   Non-finite entries of dy reject the step. */
+typedef void (*of_rhs_fn)(double t, const double* y, double* dy, void* data);
+
 #ifdef __cplusplus
 }
 #endif
