@@ -45,4 +45,15 @@ Fn as_function(std::uintptr_t address, const char* name) {
   return reinterpret_cast<Fn>(address);
 }
 
+// A Cost over the float64 parameter array `data` (kept alive by the caller for the whole call).
+inline Cost make_cost(std::uintptr_t vg, std::uintptr_t hvp, const CArray& data, std::int64_t m, std::int64_t n) {
+  Cost cost;
+  cost.value_and_grad = as_function<of_value_and_grad_fn>(vg, "value_and_grad");
+  cost.hvp = hvp ? reinterpret_cast<of_hvp_fn>(hvp) : nullptr;
+  cost.data = const_cast<double*>(data.data());
+  cost.m = m;
+  cost.n = n;
+  return cost;
+}
+
 }  // namespace overflow::python

@@ -8,20 +8,6 @@
 
 namespace overflow::python {
 
-namespace {
-
-Cost make_cost(std::uintptr_t vg, std::uintptr_t hvp, const CArray& data, std::int64_t m, std::int64_t n) {
-  Cost cost;
-  cost.value_and_grad = as_function<of_value_and_grad_fn>(vg, "value_and_grad");
-  cost.hvp = hvp ? reinterpret_cast<of_hvp_fn>(hvp) : nullptr;
-  cost.data = const_cast<double*>(data.data());
-  cost.m = m;
-  cost.n = n;
-  return cost;
-}
-
-}  // namespace
-
 void register_cost(py::module_& m) {
   m.def(
       "cost_value_and_grad",

@@ -48,16 +48,6 @@ const Tableau& method_tableau(const std::string& name) {
   return tableau(m);
 }
 
-Cost make_cost(std::uintptr_t vg, std::uintptr_t hvp, const CArray& data, std::int64_t m, std::int64_t n) {
-  Cost cost;
-  cost.value_and_grad = as_function<of_value_and_grad_fn>(vg, "value_and_grad");
-  cost.hvp = hvp ? reinterpret_cast<of_hvp_fn>(hvp) : nullptr;
-  cost.data = const_cast<double*>(data.data());
-  cost.m = m;
-  cost.n = n;
-  return cost;
-}
-
 template <class System>
 py::dict run(System& sys, const Tableau& tab, const CArray& y0, double t0, double t1, const CArray& t_eval,
              const RunArgs& args) {

@@ -9,6 +9,28 @@
 #include "overflow/network.hpp"
 #include "quadratic_cost.hpp"
 
+namespace {
+
+// max_i |dy_i + dg/dy_i|, dg/dy_i by central differences of Flow::value; max_ref gets max |dg/dy_i|.
+double fd_error(const overflow::Flow& flow, overflow::FlowWorkspace& ws, const std::vector<double>& y,
+                const std::vector<double>& dy, double& max_ref) {
+  double max_err = 0.0;
+  std::vector<double> yp, ym;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    yp = y;
+    ym = y;
+    const double h = 1e-5 * (1.0 + std::fabs(y[i]));
+    yp[i] += h;
+    ym[i] -= h;
+    const double fd = (flow.value(yp.data(), ws) - flow.value(ym.data(), ws)) / (2 * h);
+    max_err = std::fmax(max_err, std::fabs(-dy[i] - fd));
+    max_ref = std::fmax(max_ref, std::fabs(fd));
+  }
+  return max_err;
+}
+
+}  // namespace
+
 int main() {
   using namespace overflow;
   std::mt19937_64 rng(7);
@@ -30,21 +52,12 @@ int main() {
     cost.n = net.n();
     Flow flow(net, cost);
     FlowWorkspace ws(net);
-    std::vector<double> y(net.state_size()), dy(net.state_size()), yp, ym, P(static_cast<std::size_t>(net.m() * net.n()));
+    std::vector<double> y(net.state_size()), dy(net.state_size()), P(static_cast<std::size_t>(net.m() * net.n()));
     for (double& v : y) v = normal(rng);
     const double g = flow.rhs(y.data(), dy.data(), ws);
     CHECK(std::fabs(g - flow.value(y.data(), ws)) < 1e-14 * (1 + std::fabs(g)), "value mismatch");
-    double max_err = 0.0, max_ref = 0.0;
-    for (std::size_t i = 0; i < y.size(); ++i) {
-      yp = y;
-      ym = y;
-      const double h = 1e-5 * (1.0 + std::fabs(y[i]));
-      yp[i] += h;
-      ym[i] -= h;
-      const double fd = (flow.value(yp.data(), ws) - flow.value(ym.data(), ws)) / (2 * h);
-      max_err = std::fmax(max_err, std::fabs(-dy[i] - fd));
-      max_ref = std::fmax(max_ref, std::fabs(fd));
-    }
+    double max_ref = 0.0;
+    const double max_err = fd_error(flow, ws, y, dy, max_ref);
     // Central differences: truncation O(h^2 g''') plus rounding O(eps g / h).
     CHECK(max_err < 1e-7 * (1.0 + max_ref), "dims[0]=%lld depth %d: max |dy + fd| = %.3e (scale %.3e)",
           static_cast<long long>(dims[0]), net.depth(), max_err, max_ref);
@@ -65,20 +78,11 @@ int main() {
       cost.n = net.n();
       Flow flow(net, cost, act);
       FlowWorkspace ws(net);
-      std::vector<double> y(net.state_size()), dy(net.state_size()), yp, ym;
+      std::vector<double> y(net.state_size()), dy(net.state_size());
       for (double& v : y) v = normal(rng);
       flow.rhs(y.data(), dy.data(), ws);
-      double max_err = 0.0, max_ref = 0.0;
-      for (std::size_t i = 0; i < y.size(); ++i) {
-        yp = y;
-        ym = y;
-        const double h = 1e-5 * (1.0 + std::fabs(y[i]));
-        yp[i] += h;
-        ym[i] -= h;
-        const double fd = (flow.value(yp.data(), ws) - flow.value(ym.data(), ws)) / (2 * h);
-        max_err = std::fmax(max_err, std::fabs(-dy[i] - fd));
-        max_ref = std::fmax(max_ref, std::fabs(fd));
-      }
+      double max_ref = 0.0;
+      const double max_err = fd_error(flow, ws, y, dy, max_ref);
       CHECK(max_err < 1e-7 * (1.0 + max_ref), "activation %d depth %d: max |dy + fd| = %.3e", static_cast<int>(act),
             net.depth(), max_err);
     }
