@@ -580,7 +580,7 @@ _PROBE = (
     """
     import numpy as np
     import overflow.costs as oc
-    mods = [sys.modules["overflow.costs." + k] for k in ("matrix_factorization", "linear_regression")]
+    mods = [sys.modules["overflow.costs." + k] for k in ("matrix_factorization", "ridge")]
     print("compiled_at_import", any(k.compiled for m in mods for k in (m._VG, m._HVP)))
     mf = oc.matrix_factorization(np.ones((2, 2)))
     lr = oc.linear_regression(np.ones((2, 3)), np.ones((1, 3)))

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 from numba import carray
 
-from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array
+from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc
+from .ridge import samples
 
 __all__ = ["log_cosh"]
 
@@ -133,19 +134,9 @@ def log_cosh(X: Any, Y: Any) -> Cost:
     ``f_star`` is left ``None``: the minimiser has no closed form in general. (When ``P X = Y`` is
     solvable the minimum is 0, attained at that solution.)
     """
-    Xa = real_array(X, "X", (1, 2), "(n, s)")
-    Ya = real_array(Y, "Y", (1, 2), "(m, s)")
-    if Xa.ndim == 1:
-        Xa = Xa.reshape(1, -1)
-    if Ya.ndim == 1:
-        Ya = Ya.reshape(1, -1)
+    Xa, Ya = samples(X, Y)
     n, s = Xa.shape
     m = Ya.shape[0]
-    if Ya.shape[1] != s:
-        raise ValueError(
-            f"Y must have shape (m, s) = (m, {s}) to match X of shape (n, s) = {Xa.shape}, "
-            f"got Y of shape {Ya.shape}"
-        )
     data = np.concatenate(([float(m), float(n), float(s)], Xa.T.ravel(), Ya.ravel()))
     return Cost(
         name="log_cosh",

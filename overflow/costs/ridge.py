@@ -17,7 +17,7 @@ from numba import carray
 
 from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array
 
-__all__ = ["ridge"]
+__all__ = ["ridge", "samples", "least_squares"]
 
 _HEAD = 4
 
@@ -130,20 +130,33 @@ def ridge(X: Any, Y: Any, lam: float) -> Cost:
         If a shape is wrong, the sample counts differ, an entry is not finite, or ``lam`` is
         negative or not finite.
     """
+    Xa, Ya = samples(X, Y)
+    lam = _check_lam(lam)
+    return least_squares(Xa, Ya, lam, name="ridge", repr_args=f"samples={Xa.shape[1]}, lam={lam!r}",
+                         spec=(ridge, (Xa, Ya, lam)))
+
+
+def samples(X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``X`` (n, s) and ``Y`` (m, s) as finite float64 arrays with the same number of samples ``s``
+    (1-D arrays are read as one row), or a ValueError/TypeError naming the argument."""
     Xa = real_array(X, "X", (1, 2), "(n, s)")
     Ya = real_array(Y, "Y", (1, 2), "(m, s)")
-    lam = _check_lam(lam)
     if Xa.ndim == 1:
         Xa = Xa.reshape(1, -1)
     if Ya.ndim == 1:
         Ya = Ya.reshape(1, -1)
-    n, s = Xa.shape
-    m = Ya.shape[0]
-    if Ya.shape[1] != s:
+    if Ya.shape[1] != Xa.shape[1]:
         raise ValueError(
-            f"Y must have shape (m, s) = (m, {s}) to match X of shape (n, s) = {Xa.shape}, "
+            f"Y must have shape (m, s) = (m, {Xa.shape[1]}) to match X of shape (n, s) = {Xa.shape}, "
             f"got Y of shape {Ya.shape}"
         )
+    return Xa, Ya
+
+
+def least_squares(Xa: np.ndarray, Ya: np.ndarray, lam: float, *, name: str, repr_args: str, spec: Any) -> Cost:
+    """The ridge kernels on checked data; ``lam == 0`` is `linear_regression`."""
+    n, s = Xa.shape
+    m = Ya.shape[0]
     H = (Xa @ Xa.T) / s + lam * np.eye(n)
     data = np.concatenate(
         ([float(m), float(n), float(s), lam], Xa.T.ravel(), Ya.ravel(), H.ravel())
@@ -156,13 +169,13 @@ def ridge(X: Any, Y: Any, lam: float) -> Cost:
     R = Pstar @ Xa - Ya
     f_star = 0.5 * float(np.sum(R * R)) / s + 0.5 * lam * float(np.sum(Pstar * Pstar))
     return Cost(
-        name="ridge",
+        name=name,
         shape=(m, n),
         vg_cfunc=_VG.get(),
         hvp_cfunc=_HVP.get(),
         data=data,
         f_star=f_star,
         hvp_exact=True,
-        repr_args=f"samples={s}, lam={lam!r}",
-        spec=(ridge, (Xa, Ya, lam)),
+        repr_args=repr_args,
+        spec=spec,
     )
