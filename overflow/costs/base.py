@@ -25,7 +25,7 @@ import numba
 import numpy as np
 from numba import types
 
-__all__ = ["Cost", "VG_SIG", "HVP_SIG"]
+__all__ = ["Cost", "VG_SIG", "HVP_SIG", "shape_mismatch"]
 
 _DPTR = types.CPointer(types.float64)
 
@@ -37,6 +37,20 @@ HVP_SIG = types.void(_DPTR, _DPTR, types.int64, types.int64, _DPTR, _DPTR)
 #: Numba type of the (m, n) views the kernels build with ``numba.carray``.
 MATRIX = types.Array(types.float64, 2, "C")
 
+
+
+@numba.njit(cache=True)
+def shape_mismatch(data_: Any, m: int, n: int, out_: Any) -> bool:  # pragma: no cover - compiled by Numba
+    """True, with the ``m * n`` entries of ``out_`` set to NaN, when the core calls a generic kernel
+    with an ``(m, n)`` other than the cost's own (``data[0], data[1]``): the guard every generic
+    kernel starts with, so a mismatched call never reads past its parameter array."""
+    head = numba.carray(data_, 2)
+    if head[0] == m and head[1] == n:
+        return False
+    out = numba.carray(out_, m * n)
+    for i in range(m * n):
+        out[i] = np.nan
+    return True
 
 
 class _LazyCfunc:

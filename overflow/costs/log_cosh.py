@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numba import carray
 
-from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc
+from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, shape_mismatch
 from .ridge import samples
 
 __all__ = ["log_cosh"]
@@ -25,10 +25,7 @@ _LOG2 = math.log(2.0)
 def _lc_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled by Numba
     head = carray(data_, _HEAD)
     grad = carray(grad_, (m, n))
-    if head[0] != m or head[1] != n:
-        for i in range(m):
-            for j in range(n):
-                grad[i, j] = np.nan
+    if shape_mismatch(data_, m, n, grad_):
         return np.nan
     s = np.int64(head[2])
     ox = _HEAD
@@ -60,10 +57,7 @@ def _lc_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled b
 def _lc_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by Numba
     head = carray(data_, _HEAD)
     out = carray(out_, (m, n))
-    if head[0] != m or head[1] != n:
-        for i in range(m):
-            for j in range(n):
-                out[i, j] = np.nan
+    if shape_mismatch(data_, m, n, out_):
         return
     s = np.int64(head[2])
     ox = _HEAD

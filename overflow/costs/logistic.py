@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numba import carray
 
-from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array
+from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
 
 __all__ = ["logistic"]
 
@@ -23,9 +23,7 @@ _HEAD = 3
 def _logistic_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled by Numba
     head = carray(data_, _HEAD)
     grad = carray(grad_, n * m)
-    if head[0] != m or head[1] != n:
-        for j in range(m * n):
-            grad[j] = np.nan
+    if shape_mismatch(data_, m, n, grad_):
         return np.nan
     s = np.int64(head[2])
     d = carray(data_, _HEAD + s * n)
@@ -56,9 +54,7 @@ def _logistic_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - comp
 def _logistic_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by Numba
     head = carray(data_, _HEAD)
     out = carray(out_, n * m)
-    if head[0] != m or head[1] != n:
-        for j in range(m * n):
-            out[j] = np.nan
+    if shape_mismatch(data_, m, n, out_):
         return
     s = np.int64(head[2])
     d = carray(data_, _HEAD + s * n)

@@ -28,7 +28,7 @@ import numba
 import numpy as np
 from numba import carray
 
-from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array
+from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
 from .lyapunov import continuous_operator, discrete_operator, is_positive_definite, lu_factor, solve_matrix
 
 __all__ = ["lqr", "dlqr", "lqr_optimal", "dlqr_optimal"]
@@ -98,10 +98,8 @@ def _solve(K, A, B, Q, R, S, discrete):  # pragma: no cover - compiled by Numba
 
 @numba.njit(**_JIT)
 def _vg_body(K_, m, n, grad_, data_, discrete):  # pragma: no cover - compiled by Numba
-    head = carray(data_, _HEAD)
     grad = carray(grad_, (m, n))
-    if head[0] != m or head[1] != n:
-        _fill_nan(grad)
+    if shape_mismatch(data_, m, n, grad_):
         return np.nan
     A, B, Q, R, S = _unpack(data_, m, n)
     K = carray(K_, (m, n))
@@ -122,10 +120,8 @@ def _vg_body(K_, m, n, grad_, data_, discrete):  # pragma: no cover - compiled b
 
 @numba.njit(**_JIT)
 def _hvp_body(K_, V_, m, n, out_, data_, discrete):  # pragma: no cover - compiled by Numba
-    head = carray(data_, _HEAD)
     out = carray(out_, (m, n))
-    if head[0] != m or head[1] != n:
-        _fill_nan(out)
+    if shape_mismatch(data_, m, n, out_):
         return
     A, B, Q, R, S = _unpack(data_, m, n)
     K = carray(K_, (m, n))

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from numba import carray
 
-from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array
+from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
 
 __all__ = ["matrix_factorization"]
 
@@ -19,12 +19,9 @@ _HEAD = 2
 
 
 def _mf_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled by Numba
-    head = carray(data_, _HEAD)
     size = m * n
     grad = carray(grad_, size)
-    if head[0] != m or head[1] != n:
-        for i in range(size):
-            grad[i] = np.nan
+    if shape_mismatch(data_, m, n, grad_):
         return np.nan
     P = carray(P_, size)
     d = carray(data_, _HEAD + size)
@@ -54,13 +51,13 @@ def _mf_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled b
 
 
 def _mf_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by Numba
-    head = carray(data_, _HEAD)
     size = m * n
     out = carray(out_, size)
-    ok = head[0] == m and head[1] == n
+    if shape_mismatch(data_, m, n, out_):
+        return
     V = carray(V_, size)
     for i in range(size):
-        out[i] = V[i] if ok else np.nan
+        out[i] = V[i]
 
 
 _VG = _LazyCfunc(_mf_value_and_grad, VG_SIG)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from numba import carray
 
-from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array
+from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
 
 __all__ = ["matrix_sensing"]
 
@@ -22,9 +22,7 @@ def _ms_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled b
     head = carray(data_, _HEAD)
     size = m * n
     grad = carray(grad_, size)
-    if head[0] != m or head[1] != n:
-        for j in range(size):
-            grad[j] = np.nan
+    if shape_mismatch(data_, m, n, grad_):
         return np.nan
     r = np.int64(head[2])
     ob = _HEAD + r * size
@@ -48,9 +46,7 @@ def _ms_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by Numba
     head = carray(data_, _HEAD)
     size = m * n
     out = carray(out_, size)
-    if head[0] != m or head[1] != n:
-        for j in range(size):
-            out[j] = np.nan
+    if shape_mismatch(data_, m, n, out_):
         return
     r = np.int64(head[2])
     d = carray(data_, _HEAD + r * size + r)

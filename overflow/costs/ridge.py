@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numba import carray
 
-from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array
+from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
 
 __all__ = ["ridge", "samples", "least_squares"]
 
@@ -25,10 +25,7 @@ _HEAD = 4
 def _ridge_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled by Numba
     head = carray(data_, _HEAD)
     grad = carray(grad_, (m, n))
-    if head[0] != m or head[1] != n:
-        for i in range(m):
-            for j in range(n):
-                grad[i, j] = np.nan
+    if shape_mismatch(data_, m, n, grad_):
         return np.nan
     s = np.int64(head[2])
     lam = head[3]
@@ -62,10 +59,7 @@ def _ridge_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compile
 def _ridge_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by Numba
     head = carray(data_, _HEAD)
     out = carray(out_, (m, n))
-    if head[0] != m or head[1] != n:
-        for i in range(m):
-            for j in range(n):
-                out[i, j] = np.nan
+    if shape_mismatch(data_, m, n, out_):
         return
     s = np.int64(head[2])
     oh = _HEAD + s * n + m * s
