@@ -9,11 +9,13 @@ from .analysis import critical_point, linearization
 from .costs import Cost, cost
 from .integrate import METHODS, IntegrationInterrupted, integrate
 from .invariants import imbalance, invariants
+from .montecarlo import MCResult, MonteCarloInterrupted, monte_carlo, samplers
 from .network import Network
 from .result import Result
 from .solve_ivp import OdeResult, solve_ivp
 
 __version__ = "0.1.0"
 
-__all__ = ["Cost", "IntegrationInterrupted", "METHODS", "Network", "Result", "cost", "costs", "critical_point",
-           "imbalance", "integrate", "invariants", "linearization", "OdeResult", "solve_ivp", "vector"]
+__all__ = ["Cost", "IntegrationInterrupted", "MCResult", "METHODS", "MonteCarloInterrupted", "Network", "Result", "cost",
+           "costs", "critical_point", "imbalance", "integrate", "invariants", "linearization", "monte_carlo",
+           "OdeResult", "samplers", "solve_ivp", "vector"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -93,6 +93,44 @@ def _check_t_eval(t_eval: object, t0: float, t1: float) -> np.ndarray:
     return np.ascontiguousarray(te)
 
 
+class RunOptions(NamedTuple):
+    """Validated integration options, as the core takes them (0 means "not set" for gtol and first_step)."""
+
+    t0: float
+    t1: float
+    method: str
+    rtol: float
+    atol: float
+    t_eval: np.ndarray
+    gtol: float
+    first_step: float
+    max_step: float
+    max_steps: int
+    max_norm: float
+
+
+def check_options(t_span: Sequence[float], method: str, rtol: float, atol: float, t_eval: Sequence[float] | None,
+                  gtol: float | None, first_step: float | None, max_step: float, max_steps: int, max_norm: float,
+                  extra_methods: tuple[str, ...] = ()) -> RunOptions:
+    """Checks the options shared by `integrate` and ``monte_carlo``; raises naming the bad argument."""
+    t0, t1 = _check_t_span(t_span)
+    if not isinstance(method, str) or (method not in METHODS and method not in extra_methods):
+        raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS) + list(extra_methods)}")
+    rtol = _positive(rtol, "rtol")
+    atol = _positive(atol, "atol")
+    if rtol < 100 * np.finfo(float).eps:
+        warnings.warn(f"rtol={rtol} is below 100 * machine epsilon; using {100 * np.finfo(float).eps:.3g}", stacklevel=3)
+        rtol = 100 * np.finfo(float).eps
+    te = _check_t_eval(t_eval, t0, t1)
+    gtol_value = 0.0 if gtol is None else _positive(gtol, "gtol")
+    first = 0.0 if first_step is None else _positive(first_step, "first_step")
+    max_step = _positive(max_step, "max_step", allow_inf=True)
+    if isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral) or max_steps < 1:
+        raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
+    max_norm = _positive(max_norm, "max_norm", allow_inf=True)
+    return RunOptions(t0, t1, method, rtol, atol, te, gtol_value, first, max_step, int(max_steps), max_norm)
+
+
 def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Sequence[float],
               method: str = "dopri5", rtol: float = 1e-6, atol: float = 1e-9, t_eval: Sequence[float] | None = None,
               gtol: float | None = None, first_step: float | None = None, max_step: float = math.inf,
@@ -146,28 +184,17 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
     if not isinstance(net, Network):
         raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
     y0 = net.flatten(Ws)
-    t0, t1 = _check_t_span(t_span)
-    if not isinstance(method, str) or (method not in METHODS and method != "reduced"):
-        raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS) + ['reduced']}")
-    rtol = _positive(rtol, "rtol")
-    atol = _positive(atol, "atol")
-    if rtol < 100 * np.finfo(float).eps:
-        warnings.warn(f"rtol={rtol} is below 100 * machine epsilon; using {100 * np.finfo(float).eps:.3g}", stacklevel=2)
-        rtol = 100 * np.finfo(float).eps
-    te = _check_t_eval(t_eval, t0, t1)
-    gtol_value = 0.0 if gtol is None else _positive(gtol, "gtol")
-    first = 0.0 if first_step is None else _positive(first_step, "first_step")
-    max_step = _positive(max_step, "max_step", allow_inf=True)
-    if isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral) or max_steps < 1:
-        raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
-    max_norm = _positive(max_norm, "max_norm", allow_inf=True)
+    o = check_options(t_span, method, rtol, atol, t_eval, gtol, first_step, max_step, max_steps, max_norm,
+                      extra_methods=("reduced",))
+    t0, t1, te, rtol, atol = o.t0, o.t1, o.t_eval, o.rtol, o.atol
+    gtol_value, first, max_step, max_steps, max_norm = o.gtol, o.first_step, o.max_step, o.max_steps, o.max_norm
 
     if method == "reduced":
-        raw = integrate_reduced(net, y0, t0, t1, te, rtol, atol, first, max_step, int(max_steps), gtol_value,
+        raw = integrate_reduced(net, y0, t0, t1, te, rtol, atol, first, max_step, max_steps, gtol_value,
                                 max_norm, bool(save_weights))
     else:
         raw = _core.integrate_flow(net.dims, net.cost.vg_address, net.cost.hvp_address, net.cost.data, y0, t0, t1,
-                                   te, method, rtol, atol, first, max_step, int(max_steps), gtol_value, max_norm,
+                                   te, method, rtol, atol, first, max_step, max_steps, gtol_value, max_norm,
                                    bool(save_weights), net.activation or "none")
     # Every accepted state has a finite loss, so a non-finite one can only be the initial point.
     if not math.isfinite(raw["loss_final"]):

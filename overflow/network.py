@@ -155,15 +155,17 @@ class Network:
             return [scale * _semi_orthogonal(rng, r, c) for r, c in self.shapes]
         return self._balanced(rng, scale)
 
-    def _balanced(self, rng: np.random.Generator, scale: float) -> list[np.ndarray]:
+    def _balanced(self, rng: np.random.Generator, scale: float, batch: tuple[int, ...] = ()) -> list[np.ndarray]:
+        """Balanced layers (see `init`); with ``batch``, a stack of independent draws, each layer of
+        shape ``(*batch, rows, cols)``."""
         m, n = self.cost.shape
         r = min(self.dims)
-        U, s, Vt = np.linalg.svd(rng.standard_normal((m, n)))
-        D = np.diag(scale * s[:r] / np.sqrt(max(m, n)))
-        Q = [_semi_orthogonal(rng, k, r) for k in self.widths]  # k_i x r, orthonormal columns
-        left = Q + [U[:, :r]]
-        right = [Vt[:r, :].T] + Q
-        return [left[i] @ D @ right[i].T for i in range(self.depth)]
+        U, s, Vt = np.linalg.svd(rng.standard_normal((*batch, m, n)))
+        D = scale * s[..., :r] / np.sqrt(max(m, n))  # the singular values, (*batch, r)
+        Q = [_semi_orthogonal(rng, k, r, batch) for k in self.widths]  # k_i x r, orthonormal columns
+        left = Q + [U[..., :, :r]]
+        right = [np.swapaxes(Vt[..., :r, :], -1, -2)] + Q
+        return [(left[i] * D[..., None, :]) @ np.swapaxes(right[i], -1, -2) for i in range(self.depth)]
 
     # -- the flow at one point ------------------------------------------------------------------
     def product(self, Ws: Sequence[np.ndarray]) -> np.ndarray:
@@ -194,9 +196,10 @@ class Network:
         return float(value), dy
 
 
-def _semi_orthogonal(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
-    """A ``rows x cols`` matrix with orthonormal columns (rows >= cols) or rows (rows < cols)."""
-    A = rng.standard_normal((max(rows, cols), min(rows, cols)))
+def _semi_orthogonal(rng: np.random.Generator, rows: int, cols: int, batch: tuple[int, ...] = ()) -> np.ndarray:
+    """A ``rows x cols`` matrix with orthonormal columns (rows >= cols) or rows (rows < cols), Haar
+    distributed; with ``batch``, a stack of independent ones of shape ``(*batch, rows, cols)``."""
+    A = rng.standard_normal((*batch, max(rows, cols), min(rows, cols)))
     Q, R = np.linalg.qr(A)
-    Q = Q * np.sign(np.diag(R))  # Haar-distributed
-    return Q if rows >= cols else Q.T
+    Q = Q * np.sign(np.diagonal(R, axis1=-2, axis2=-1))[..., None, :]
+    return Q if rows >= cols else np.swapaxes(Q, -1, -2)

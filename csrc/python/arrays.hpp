@@ -18,10 +18,11 @@ namespace py = pybind11;
 using CArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 
 // Hands a vector's buffer to numpy without a copy.
-inline py::array_t<double> to_numpy(std::vector<double>&& v, std::vector<py::ssize_t> shape) {
-  auto* owner = new std::vector<double>(std::move(v));
-  py::capsule free_when_done(owner, [](void* p) { delete static_cast<std::vector<double>*>(p); });
-  return py::array_t<double>(shape, owner->data(), free_when_done);
+template <class T>
+py::array_t<T> to_numpy(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
+  auto* owner = new std::vector<T>(std::move(v));
+  py::capsule free_when_done(owner, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+  return py::array_t<T>(shape, owner->data(), free_when_done);
 }
 
 inline void require_size(const CArray& a, std::size_t size, const char* name) {

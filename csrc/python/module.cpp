@@ -4,6 +4,7 @@
 PYBIND11_MODULE(_core, m) {
   m.doc() = "overflow's compiled core: the gradient flow's RHS, explicit RK steppers, integration loop";
   overflow::python::register_cost(m);
+  overflow::python::register_ensemble(m);
   overflow::python::register_integrate(m);
   overflow::python::register_tableau(m);
 }

@@ -1,52 +1,15 @@
 // overflow._core.integrate_flow / integrate_reduced: one trajectory, the GIL released throughout.
-#include <Python.h>
-
 #include "arrays.hpp"
 #include "overflow/flow_system.hpp"
 #include "overflow/generic_system.hpp"
 #include "overflow/integrate.hpp"
 #include "overflow/reduced_vector.hpp"
 #include "register.hpp"
+#include "run_options.hpp"
 
 namespace overflow::python {
 
 namespace {
-
-struct RunArgs {
-  std::string method;
-  double rtol, atol, first_step, max_step;
-  std::int64_t max_steps;
-  double gtol, max_norm;
-  bool save_states;
-};
-
-IntegrateOptions make_options(const RunArgs& a) {
-  IntegrateOptions opt;
-  opt.rtol = a.rtol;
-  opt.atol = a.atol;
-  opt.first_step = a.first_step;
-  opt.max_step = a.max_step;
-  opt.max_steps = a.max_steps;
-  opt.gtol = a.gtol;
-  opt.max_norm = a.max_norm;
-  opt.save_states = a.save_states;
-  // Ctrl-C: poll Python's signal handlers now and then; the partial solution is returned.
-  opt.interrupted = [] {
-    py::gil_scoped_acquire acquire;
-    if (PyErr_CheckSignals() != 0) {
-      PyErr_Clear();
-      return true;
-    }
-    return false;
-  };
-  return opt;
-}
-
-const Tableau& method_tableau(const std::string& name) {
-  Method m;
-  if (!parse_method(name, m)) throw std::invalid_argument("unknown method '" + name + "'");
-  return tableau(m);
-}
 
 template <class System>
 py::dict run(System& sys, const Tableau& tab, const CArray& y0, double t0, double t1, const CArray& t_eval,

@@ -31,6 +31,7 @@ struct IntegrateOptions {
   double gtol = 0.0;        // > 0: stop as "converged" once ||grad g|| = ||dy|| <= gtol
   double max_norm = 1e10;   // max |y_i| above which the run stops as "blowup"
   bool save_states = true;  // false: save t, loss, ||grad g|| only (the final state is always kept)
+  bool save_steps = true;   // false: without t_eval nothing is saved (ensembles keep the end only)
   ControllerOptions controller{};
   // Polled about every 50 ms of run time; returning true stops the run as "interrupted".
   std::function<bool()> interrupted;
@@ -160,7 +161,7 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
   if (!std::isfinite(gnorm))
     return finish(Status::failed, "the right-hand side is not finite at the initial point (a finite cost with a non-finite gradient?)", value, gnorm);
 
-  const bool save_steps = t_eval.empty();
+  const bool save_steps = opt.save_steps && t_eval.empty();
   if (save_steps) save(t, y.data(), value, gnorm);
   while (next_eval < t_eval.size() && t_eval[next_eval] <= t0) {
     save(t_eval[next_eval], y.data(), value, gnorm);

@@ -1,0 +1,137 @@
+// Many trajectories of one system, each with its own adaptive steps, over a pool of threads.
+// Work is handed out one trajectory at a time from an atomic counter (run times differ by orders
+// of magnitude), and every trajectory runs the same code on its own buffers, so the results do
+// not depend on the number of workers or on which worker ran what.
+#pragma once
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "overflow/integrate.hpp"
+
+namespace overflow {
+
+// One row per trajectory; the per-point arrays are row-major (trajectory, t_eval point[, state]).
+struct EnsembleResult {
+  std::vector<std::int8_t> status;  // Status codes; -1 for a trajectory never started (interrupted run)
+  std::vector<double> t_final, value_final, grad_norm_final;
+  std::vector<std::int64_t> nfev, naccept, nreject;
+  std::vector<double> y_final;      // count x dim
+  std::vector<double> values_at;    // count x T: the loss at t_eval, NaN after an early stop
+  std::vector<double> states_at;    // count x T x dim, only with EnsembleOptions::keep_states
+  bool interrupted = false;
+};
+
+struct EnsembleOptions {
+  int workers = 1;          // threads, the calling one included
+  bool keep_states = false;
+  // Polled by the calling thread about every 50 ms; true stops every worker ("interrupted").
+  std::function<bool()> interrupted;
+};
+
+// make_system() builds one System per worker (each owns its workspace). y0s is count x dim.
+template <class MakeSystem>
+EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, double t0, double t1,
+                                  const double* y0s, std::size_t count, std::size_t dim,
+                                  const std::vector<double>& t_eval, const IntegrateOptions& options,
+                                  const EnsembleOptions& eopt) {
+  const std::size_t T = t_eval.size();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EnsembleResult res;
+  res.status.assign(count, -1);
+  res.t_final.assign(count, nan);
+  res.value_final.assign(count, nan);
+  res.grad_norm_final.assign(count, nan);
+  res.nfev.assign(count, 0);
+  res.naccept.assign(count, 0);
+  res.nreject.assign(count, 0);
+  res.y_final.assign(count * dim, nan);
+  res.values_at.assign(count * T, nan);
+  if (eopt.keep_states) res.states_at.assign(count * T * dim, nan);
+
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> stop{false};
+  int running = 0;  // guarded by done_mutex
+  std::mutex done_mutex;
+  std::condition_variable done;
+  std::exception_ptr error;
+  std::mutex error_mutex;
+
+  IntegrateOptions opt = options;
+  opt.save_steps = false;
+  opt.save_states = eopt.keep_states;
+  opt.interrupted = [&stop] { return stop.load(std::memory_order_relaxed); };
+
+  auto run_one = [&](auto& sys, std::size_t i, const IntegrateOptions& o) {
+    Solution sol = integrate(sys, tab, t0, t1, y0s + i * dim, t_eval, o);
+    res.status[i] = static_cast<std::int8_t>(sol.status);
+    res.t_final[i] = sol.t_final;
+    res.value_final[i] = sol.value_final;
+    res.grad_norm_final[i] = sol.grad_norm_final;
+    res.nfev[i] = sol.nfev + sol.nvalue;
+    res.naccept[i] = sol.naccept;
+    res.nreject[i] = sol.nreject;
+    std::copy(sol.y_final.begin(), sol.y_final.end(), res.y_final.begin() + i * dim);
+    std::copy(sol.values.begin(), sol.values.end(), res.values_at.begin() + i * T);
+    if (eopt.keep_states) std::copy(sol.states.begin(), sol.states.end(), res.states_at.begin() + i * T * dim);
+  };
+  auto work = [&](const IntegrateOptions& o) {
+    try {
+      auto sys = make_system();
+      for (std::size_t i; !stop.load(std::memory_order_relaxed) && (i = next.fetch_add(1)) < count;)
+        run_one(sys, i, o);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+      stop = true;
+    }
+  };
+
+  // The calling thread is worker 0: it alone may poll the caller's interrupt check (Python's
+  // signal handlers run on the main thread only), and it raises the shared stop flag.
+  IntegrateOptions opt0 = opt;
+  if (eopt.interrupted) {
+    opt0.interrupted = [&] {
+      if (!stop.load(std::memory_order_relaxed) && eopt.interrupted()) stop = true;
+      return stop.load(std::memory_order_relaxed);
+    };
+  }
+  const int workers = std::max(1, std::min<int>(eopt.workers, static_cast<int>(std::max<std::size_t>(count, 1))));
+  std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(workers - 1));
+  running = workers - 1;
+  for (int w = 1; w < workers; ++w) {
+    pool.emplace_back([&] {
+      work(opt);
+      std::lock_guard<std::mutex> lock(done_mutex);
+      --running;
+      done.notify_one();
+    });
+  }
+  work(opt0);
+  // Worker 0 ran out of trajectories; keep honouring Ctrl-C until the others finish theirs.
+  {
+    std::unique_lock<std::mutex> lock(done_mutex);
+    while (running > 0) {
+      if (done.wait_for(lock, std::chrono::milliseconds(50)) == std::cv_status::timeout && eopt.interrupted) {
+        lock.unlock();
+        if (eopt.interrupted()) stop = true;
+        lock.lock();
+      }
+    }
+  }
+  for (auto& th : pool) th.join();
+  if (error) std::rethrow_exception(error);
+  res.interrupted = stop.load();
+  return res;
+}
+
+}  // namespace overflow

@@ -1,0 +1,54 @@
+// Integration options from Python arguments, shared by the single-run and ensemble bindings.
+#pragma once
+#include <Python.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "overflow/integrate.hpp"
+#include "overflow/tableau.hpp"
+
+namespace overflow::python {
+
+struct RunArgs {
+  std::string method;
+  double rtol, atol, first_step, max_step;
+  std::int64_t max_steps;
+  double gtol, max_norm;
+  bool save_states;
+};
+
+// True once Ctrl-C (or another signal whose handler raises) reached Python; the error is cleared
+// because the caller reports the interruption as a status.
+inline bool python_interrupted() {
+  pybind11::gil_scoped_acquire acquire;
+  if (PyErr_CheckSignals() != 0) {
+    PyErr_Clear();
+    return true;
+  }
+  return false;
+}
+
+inline IntegrateOptions make_options(const RunArgs& a) {
+  IntegrateOptions opt;
+  opt.rtol = a.rtol;
+  opt.atol = a.atol;
+  opt.first_step = a.first_step;
+  opt.max_step = a.max_step;
+  opt.max_steps = a.max_steps;
+  opt.gtol = a.gtol;
+  opt.max_norm = a.max_norm;
+  opt.save_states = a.save_states;
+  opt.interrupted = python_interrupted;
+  return opt;
+}
+
+inline const Tableau& method_tableau(const std::string& name) {
+  Method m;
+  if (!parse_method(name, m)) throw std::invalid_argument("unknown method '" + name + "'");
+  return tableau(m);
+}
+
+}  // namespace overflow::python

@@ -1,0 +1,141 @@
+"""One chunk of a Monte Carlo run: draw its initial states, integrate them in the core's thread
+pool, and reduce each trajectory to its summary. The same function runs in-process (threads
+backend) and as a Dask task, which is what makes the two backends agree bit for bit."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from ..invariants import invariants
+from ..network import Network
+from .samplers import Sampler
+
+__all__ = ["MCSpec", "run_chunk", "chunk_bounds", "FIELDS"]
+
+#: The per-trajectory arrays of a chunk (and of `MCResult`), always present.
+FIELDS = ("status_code", "t_final", "final_loss", "final_grad_norm", "t_converged", "nfev", "naccept", "nreject",
+          "invariant_drift", "imbalance_trace", "imbalance_fro", "imbalance")
+
+
+@dataclasses.dataclass
+class MCSpec:
+    """Everything that determines a run's numbers (``workers`` and the backend do not)."""
+
+    net: Network
+    sampler: Sampler
+    n: int
+    seed: int
+    chunk: int
+    t_span: tuple[float, float]
+    method: str
+    rtol: float
+    atol: float
+    gtol: float
+    first_step: float
+    max_step: float
+    max_steps: int
+    max_norm: float
+    t_eval: np.ndarray
+    keep_final: bool
+    keep_trajectories: bool
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.n // self.chunk)
+
+    def describe(self) -> dict[str, Any]:
+        """The run's parameters as JSON-able data; two runs with equal descriptions give equal results."""
+        cost = self.net.cost
+        return {
+            "network": {"dims": self.net.dims, "activation": self.net.activation},
+            "cost": {"repr": repr(cost), "shape": list(cost.shape),
+                     "data_sha256": hashlib.sha256(np.ascontiguousarray(cost.data).tobytes()).hexdigest()},
+            "sampler": self.sampler.describe(),
+            "n": self.n, "seed": self.seed, "chunk": self.chunk, "t_span": list(self.t_span),
+            "method": self.method, "rtol": self.rtol, "atol": self.atol, "gtol": self.gtol,
+            "first_step": self.first_step, "max_step": _json_float(self.max_step), "max_steps": self.max_steps,
+            "max_norm": self.max_norm, "t_eval": [float(t) for t in self.t_eval],
+            "keep_final": self.keep_final, "keep_trajectories": self.keep_trajectories,
+        }
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(self.describe(), sort_keys=True).encode()).hexdigest()
+
+
+def _json_float(x: float) -> float | str:
+    return x if np.isfinite(x) else str(x)
+
+
+def chunk_bounds(spec: MCSpec, index: int) -> tuple[int, int]:
+    return index * spec.chunk, min(spec.n, (index + 1) * spec.chunk)
+
+
+def run_chunk(spec: MCSpec, index: int, workers: int = 1) -> dict[str, np.ndarray]:
+    """Integrate chunk ``index`` on ``workers`` threads; returns its per-trajectory arrays.
+
+    The key ``"interrupted"`` (a 0-d bool array) is true when Ctrl-C stopped the chunk early; its
+    arrays are then incomplete and must not be kept.
+    """
+    start, stop = chunk_bounds(spec, index)
+    net = spec.net
+    y0s = np.ascontiguousarray(spec.sampler.states(net, spec.seed, start, stop))
+    cost = net.cost
+    r = _core.integrate_ensemble(
+        net.dims, cost.vg_address, cost.hvp_address, cost.data, y0s, spec.t_span[0], spec.t_span[1], spec.t_eval,
+        spec.method, spec.rtol, spec.atol, spec.first_step, spec.max_step, spec.max_steps, spec.gtol,
+        spec.max_norm, net.activation or "none", workers, spec.keep_trajectories)
+    converged = r["status"] == _STATUS_CODES["converged"]
+    out: dict[str, np.ndarray] = {
+        "status_code": r["status"],
+        "t_final": r["t_final"],
+        "final_loss": r["loss_final"],
+        "final_grad_norm": r["grad_norm_final"],
+        "t_converged": np.where(converged, r["t_final"], np.nan),
+        "nfev": r["nfev"],
+        "naccept": r["naccept"],
+        "nreject": r["nreject"],
+        "interrupted": np.array(r["interrupted"]),
+    }
+    out.update(_invariant_summaries(net, y0s, r["y_final"]))
+    if spec.keep_final:
+        out["final"] = r["y_final"]
+    if len(spec.t_eval):
+        out["loss_at"] = r["loss_at"]
+    if spec.keep_trajectories:
+        out["states_at"] = r["states_at"]
+    return out
+
+
+def _invariant_summaries(net: Network, y0s: np.ndarray, y_final: np.ndarray) -> dict[str, np.ndarray]:
+    """Invariant drift (max |C_i(end) - C_i(0)| over all entries) and the initial imbalance: trace and
+    Frobenius norm of each ``C_i(0)`` and ``c = 2 tr(C^2) - tr(C)^2``, shape ``(count, N - 1)``
+    (with an activation, the per-neuron invariants' sum and norm, and ``c`` NaN)."""
+    count = y0s.shape[0]
+    if net.depth < 2:
+        empty = np.zeros((count, 0))
+        return {"invariant_drift": np.zeros(count), "imbalance_trace": empty, "imbalance_fro": empty,
+                "imbalance": empty.copy()}
+    C0 = invariants(net.unflatten(y0s), net.activation)
+    C1 = invariants(net.unflatten(y_final), net.activation)
+    drift = np.zeros(count)
+    for a, b in zip(C0, C1):
+        d = np.abs(b - a).reshape(count, -1).max(axis=1)
+        drift = np.fmax(drift, d)
+    drift[~np.all(np.isfinite(y_final), axis=1)] = np.nan
+    if net.activation is None:
+        trace = np.stack([np.trace(C, axis1=-2, axis2=-1) for C in C0], axis=1)
+    else:  # per-neuron invariants: the "trace" is their sum
+        trace = np.stack([C.sum(axis=-1) for C in C0], axis=1)
+    fro = np.stack([np.sqrt(np.sum(C.reshape(count, -1) ** 2, axis=1)) for C in C0], axis=1)
+    c = 2.0 * fro ** 2 - trace ** 2 if net.activation is None else np.full_like(fro, np.nan)
+    return {"invariant_drift": drift, "imbalance_trace": trace, "imbalance_fro": fro, "imbalance": c}
+
+
+STATUS_NAMES: tuple[str, ...] = tuple(_core.status_names())
+_STATUS_CODES = {name: i for i, name in enumerate(STATUS_NAMES)}

@@ -1,0 +1,253 @@
+"""`monte_carlo`: many initializations of one network, on a thread pool or a Dask cluster."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..integrate import check_options
+from ..network import Network
+from . import samplers as _samplers
+from .chunks import FIELDS, MCSpec, run_chunk
+from .result import MCResult
+from .store import ChunkStore, read_params
+
+__all__ = ["monte_carlo", "load", "MonteCarloInterrupted", "global_minimum"]
+
+BACKENDS = ("threads", "dask")
+
+
+class MonteCarloInterrupted(KeyboardInterrupt):
+    """Raised on Ctrl-C; ``.result`` holds the chunks finished before it (``.result.params["chunks_done"]``)."""
+
+    def __init__(self, result: MCResult, message: str) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def global_minimum(net: Network) -> float | None:
+    """``min g`` over all weights when it is known: the cost's ``f_star`` for a linear network whose
+    narrowest layer is at least ``min(m, n)`` wide (then every ``P`` is a product ``W_N ... W_1``);
+    None otherwise (a bottleneck, an activation, or a cost that does not know its minimum)."""
+    f_star = net.cost.f_star
+    m, n = net.cost.shape
+    if f_star is None or net.activation is not None or min(net.dims) < min(m, n):
+        return None
+    return float(f_star)
+
+
+def _count(value: Any, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _samplers.Sampler | None = None,
+                seed: int = 0, method: str = "dopri5", rtol: float = 1e-6, atol: float = 1e-9,
+                gtol: float | None = None, t_eval: Sequence[float] | None = None, first_step: float | None = None,
+                max_step: float = math.inf, max_steps: int = 100_000, max_norm: float = 1e10,
+                workers: int | None = None, backend: str = "threads", client: Any = None, chunk: int | None = None,
+                progress: bool = True, out: str | os.PathLike[str] | None = None, keep_final: bool = False,
+                keep_trajectories: bool = False) -> MCResult:
+    """Integrate the flow (eq. 4) from ``n`` random initial states and summarise each trajectory.
+
+    Every trajectory has its own adaptive steps; trajectories are handed out one at a time to a
+    pool of threads in the C++ core (the GIL released), or chunk by chunk to Dask workers. Results
+    are bit-identical for any ``workers``, ``chunk`` size or backend: trajectory ``i``'s start
+    depends only on ``(seed, i)`` (see `overflow.samplers`) and its integration only on that start.
+
+    Parameters
+    ----------
+    net : Network
+        The network and cost.
+    n : int
+        Number of trajectories.
+    t_span : (float, float)
+        Integration interval of every trajectory.
+    sampler : overflow.samplers.Sampler, optional
+        Initial-state distribution; default ``samplers.gaussian(scale=0.3)``.
+    seed : int
+        Seed (``>= 0``) of the sampler's random blocks.
+    method, rtol, atol, gtol, t_eval, first_step, max_step, max_steps, max_norm
+        As in `overflow.integrate`. With ``gtol`` a run stops as ``"converged"`` and its
+        ``t_converged`` is recorded. ``t_eval`` records the loss there (``MCResult.loss_at``).
+    workers : int, optional
+        Threads (default: the CPUs this process may use). With Dask, threads per task (default 1).
+    backend : {"threads", "dask"}
+        ``"dask"`` submits each chunk as a task to ``client`` (a ``dask.distributed.Client``;
+        default the current one); the cost travels by its description and is rebuilt on workers.
+    chunk : int, optional
+        Trajectories per chunk, the unit of progress, streaming and Dask tasks. The default depends
+        on ``n`` only (so a resumed run finds the same chunks): ``clip(ceil(n / 64), 256, 8192)``.
+    progress : bool
+        Show a tqdm bar (trajectories/s and ETA).
+    out : path, optional
+        Directory to stream finished chunks to (``params.json`` + ``chunk_NNNNNN.npz``). If it
+        already holds chunks of the same run, only the missing ones are computed: an interrupted
+        run (Ctrl-C, a killed process) resumes and ends with the same numbers as an uninterrupted
+        one. A directory holding a run with other parameters is refused (`store.ResumeMismatch`).
+    keep_final : bool
+        Keep each final state (``MCResult.final``, ``n x state_size`` floats).
+    keep_trajectories : bool
+        Keep the states at ``t_eval`` (``MCResult.states_at``, ``n x len(t_eval) x state_size``).
+
+    Returns
+    -------
+    MCResult
+
+    Raises
+    ------
+    MonteCarloInterrupted
+        On Ctrl-C, carrying the finished chunks.
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
+    n = _count(n, "n")
+    o = check_options(t_span, method, rtol, atol, t_eval, gtol, first_step, max_step, max_steps, max_norm)
+    sampler = _samplers.gaussian(0.3) if sampler is None else sampler
+    if not isinstance(sampler, _samplers.Sampler):
+        raise TypeError(f"sampler must be one of overflow.samplers (gaussian(scale), ...), got {type(sampler).__name__}")
+    sampler.check(net, n)
+    seed = _count(seed, "seed", minimum=0)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if client is not None and backend != "dask":
+        raise ValueError("client is only used with backend='dask'")
+    if workers is None:
+        workers = _default_workers() if backend == "threads" else 1
+    workers = _count(workers, "workers")
+    chunk = int(np.clip(-(-n // 64), 256, 8192)) if chunk is None else _count(chunk, "chunk")
+    if keep_trajectories and not len(o.t_eval):
+        raise ValueError("keep_trajectories=True needs t_eval (the times at which to keep the states)")
+    spec = MCSpec(net=net, sampler=sampler, n=n, seed=seed, chunk=min(chunk, n), t_span=(o.t0, o.t1),
+                  method=o.method, rtol=o.rtol, atol=o.atol, gtol=o.gtol, first_step=o.first_step,
+                  max_step=o.max_step, max_steps=o.max_steps, max_norm=o.max_norm, t_eval=o.t_eval,
+                  keep_final=bool(keep_final), keep_trajectories=bool(keep_trajectories))
+    gmin = global_minimum(net)
+    store = ChunkStore(out, spec.describe(), {"global_minimum": gmin}) if out is not None else None
+
+    done: dict[int, dict[str, np.ndarray]] = {}
+    if store is not None:
+        for i in sorted(store.done()):
+            if i < spec.n_chunks:
+                done[i] = store.load(i)
+    todo = [i for i in range(spec.n_chunks) if i not in done]
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=n, initial=sum(len(a["t_final"]) for a in done.values()), unit="traj", disable=not progress,
+               desc="monte_carlo", smoothing=0.1)
+
+    def finished(i: int, arrays: dict[str, np.ndarray]) -> None:
+        arrays.pop("interrupted", None)
+        if store is not None:
+            store.save(i, arrays)
+        done[i] = arrays
+        bar.update(len(arrays["t_final"]))
+
+    try:
+        if backend == "threads":
+            _run_threads(spec, todo, workers, finished)
+        else:
+            _run_dask(spec, todo, client, workers, finished)
+    except KeyboardInterrupt:
+        bar.close()
+        partial = _assemble(spec, done, gmin, complete=False)
+        raise MonteCarloInterrupted(partial, f"monte_carlo interrupted: {len(done)} of {spec.n_chunks} chunks "
+                                             f"finished{' and saved' if store is not None else ''}") from None
+    bar.close()
+    return _assemble(spec, done, gmin, complete=True)
+
+
+def _run_threads(spec: MCSpec, todo: list[int], workers: int,
+                 finished: Callable[[int, dict[str, np.ndarray]], None]) -> None:
+    for i in todo:
+        arrays = run_chunk(spec, i, workers)
+        if arrays["interrupted"]:
+            raise KeyboardInterrupt
+        finished(i, arrays)
+
+
+def _run_dask(spec: MCSpec, todo: list[int], client: Any, workers: int,
+              finished: Callable[[int, dict[str, np.ndarray]], None]) -> None:
+    try:
+        from dask.distributed import as_completed, get_client
+    except ImportError:
+        raise ImportError("backend='dask' needs dask.distributed: pip install 'overflow[dask]'") from None
+    if client is None:
+        try:
+            client = get_client()
+        except ValueError:
+            raise ValueError("backend='dask' needs a client: pass client=dask.distributed.Client(...)") from None
+    try:
+        import pickle
+
+        pickle.dumps(spec.net)
+    except Exception as exc:
+        raise TypeError(f"backend='dask' sends the network to other processes, but it cannot be pickled: {exc}") from exc
+    if not todo:
+        return
+    spec_future = client.scatter(spec, broadcast=True, hash=False)
+    fp = spec.fingerprint()[:16]
+    futures = {client.submit(run_chunk, spec_future, i, workers, key=f"overflow-mc-{fp}-{i}"): i for i in todo}
+    try:
+        for fut in as_completed(list(futures)):
+            arrays = fut.result()
+            if arrays["interrupted"]:  # a worker's own Ctrl-C: the chunk is incomplete
+                raise RuntimeError(f"chunk {futures[fut]} was interrupted on its Dask worker")
+            finished(futures[fut], arrays)
+    except BaseException:
+        client.cancel(list(futures))
+        raise
+
+
+def _assemble(spec: MCSpec, done: dict[int, dict[str, np.ndarray]], gmin: float | None,
+              complete: bool) -> MCResult:
+    order = sorted(done)
+    params = spec.describe()
+    params["chunks_done"] = len(order)
+    if not order:
+        arrays = {k: np.zeros((0,) + _trailing(spec, k)) for k in FIELDS}
+    else:
+        arrays = {k: np.concatenate([done[i][k] for i in order]) for k in done[order[0]]}
+    if complete and order != list(range(spec.n_chunks)):
+        raise RuntimeError(f"internal error: chunks {sorted(set(range(spec.n_chunks)) - set(order))} are missing")
+    return MCResult(arrays, params, gmin, spec.t_eval)
+
+
+def _trailing(spec: MCSpec, name: str) -> tuple[int, ...]:
+    return (spec.net.depth - 1,) if name.startswith("imbalance") else ()
+
+
+def load(path: str | os.PathLike[str]) -> MCResult:
+    """The `MCResult` of a finished run streamed to ``path`` (``monte_carlo(..., out=path)``)."""
+    meta = read_params(path)
+    run = meta["run"]
+    n, chunk = int(run["n"]), int(run["chunk"])
+    n_chunks = -(-n // chunk)
+    store_files = [os.path.join(path, f"chunk_{i:06d}.npz") for i in range(n_chunks)]
+    missing = [i for i, f in enumerate(store_files) if not os.path.exists(f)]
+    if missing:
+        raise ValueError(f"{str(path)!r} holds {n_chunks - len(missing)} of {n_chunks} chunks; call monte_carlo "
+                         "again with the same arguments and out= to finish the run")
+    parts = []
+    for f in store_files:
+        with np.load(f) as z:
+            parts.append({k: z[k] for k in z.files})
+    arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    run["chunks_done"] = n_chunks
+    return MCResult(arrays, run, meta.get("global_minimum"), np.asarray(run["t_eval"], dtype=float))
+
