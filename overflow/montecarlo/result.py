@@ -124,6 +124,13 @@ class MCResult:
             max_invariant_drift=float(np.max(drift)) if drift.size else math.nan,
         )
 
+    def plot(self, path: Any = None) -> Any:
+        """Convergence time against imbalance and the histogram of final losses (see
+        `overflow.montecarlo.plot.plot_mc`); needs matplotlib."""
+        from .plot import plot_mc
+
+        return plot_mc(self, path)
+
     def to_dataframe(self) -> Any:
         """One row per trajectory (pandas ``DataFrame``; needs pandas). Per-invariant columns are
         named ``imbalance_1``, ``imbalance_trace_1``, ... for ``C_1``, ..."""

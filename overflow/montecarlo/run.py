@@ -192,10 +192,10 @@ def _run_dask(spec: MCSpec, todo: list[int], client: Any, workers: int,
             client = get_client()
         except ValueError:
             raise ValueError("backend='dask' needs a client: pass client=dask.distributed.Client(...)") from None
-    try:
-        import pickle
+    try:  # Dask pickles with cloudpickle where plain pickle fails (lambdas, closures)
+        import cloudpickle
 
-        pickle.dumps(spec.net)
+        cloudpickle.dumps(spec.net)
     except Exception as exc:
         raise TypeError(f"backend='dask' sends the network to other processes, but it cannot be pickled: {exc}") from exc
     if not todo:

@@ -118,6 +118,61 @@ double initial_step(System& sys, const Tableau& tab, double t0, const double* y0
   return std::min({100 * h0, h1, span, opt.max_step});
 }
 
+struct Crossing {
+  double theta = 1.0;  // fraction of the step where ||grad g|| = gtol (1: the step's end)
+  double value = 0.0, gnorm = 0.0;
+};
+
+// The first theta in (0, 1] with ||grad g(y(t + theta h))|| <= gtol on the step's interpolant,
+// given ||grad g|| = g0 > gtol at its start and g1 <= gtol at its end. Illinois regula falsi on
+// log(||grad g|| / gtol), nearly linear in t where the flow converges exponentially; the bracket's
+// right end is returned, so the reported point always satisfies ||grad g|| <= gtol. On return
+// y_out/dy_out hold that point and its right-hand side (unless theta = 1).
+template <class System>
+Crossing locate_crossing(System& sys, const ExplicitRK& rk, double t, const double* y, double h, double gtol,
+                         double g0, double g1, double* y_out, double* dy_out, std::int64_t& nfev) {
+  Crossing best;
+  best.gnorm = g1;
+  if (!(g0 > gtol) || !(g1 <= gtol) || g1 == gtol) return best;
+  const std::size_t n = rk.dim();
+  double lo = 0.0, hi = 1.0, f_lo = std::log(g0 / gtol), f_hi = std::log(std::max(g1, 1e-300) / gtol);
+  int side = 0;
+  bool probe_is_best = false;  // y_out/dy_out hold `best`
+  for (int it = 0; it < 40 && hi - lo > 1e-9; ++it) {
+    double th = lo + f_lo * (hi - lo) / (f_lo - f_hi);
+    if (!(th > lo && th < hi)) th = 0.5 * (lo + hi);
+    dense_output(rk, y, h, th, y_out);
+    ++nfev;
+    const double v = sys.eval(t + th * h, y_out, dy_out);
+    const double g = gradient_norm(sys, y_out, dy_out, norm2(dy_out, n));
+    if (!std::isfinite(v) || !std::isfinite(g)) break;  // off the domain: keep the step's end
+    const double f = std::log(std::max(g, 1e-300) / gtol);
+    if (f <= 0.0) {
+      hi = th;
+      f_hi = f;
+      best = Crossing{th, v, g};
+      probe_is_best = true;
+      if (f > -1e-9) break;  // ||grad g|| = gtol to 1e-9 relative
+      if (side == -1) f_lo *= 0.5;
+      side = -1;
+    } else {
+      lo = th;
+      f_lo = f;
+      probe_is_best = false;
+      if (side == 1) f_hi *= 0.5;
+      side = 1;
+    }
+  }
+  // y_out must hold the returned point: recompute it when the last probe was on the other side.
+  if (best.theta < 1.0 && !probe_is_best) {
+    dense_output(rk, y, h, best.theta, y_out);
+    ++nfev;
+    best.value = sys.eval(t + best.theta * h, y_out, dy_out);
+    best.gnorm = gradient_norm(sys, y_out, dy_out, norm2(dy_out, n));
+  }
+  return best;
+}
+
 }  // namespace detail
 
 // Integrates dy/dt = f(t, y) from t0 to t1 > t0. t_eval (sorted, inside [t0, t1]) is served by
@@ -133,7 +188,7 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
 
   ExplicitRK rk(tab, n);
   PIController controller(tab.control_order, opt.controller);
-  std::vector<double> y(y0, y0 + n), y_new(n), out(n), out_dy(n);
+  std::vector<double> y(y0, y0 + n), y_new(n), out(n), out_at(n), out_dy(n);
   std::size_t next_eval = 0;
   double t = t0;
 
@@ -151,6 +206,22 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
     sol.value_final = value;
     sol.grad_norm_final = gnorm;
     return sol;
+  };
+  // Saves the t_eval points in (t_start, t_end] from the last step's interpolant; the point at
+  // t_end itself is (y_end, v_end, g_end).
+  auto serve = [&](double t_end, const double* y_start, double h_step, double t_start, const double* y_end,
+                   double v_end, double g_end) {
+    for (; next_eval < t_eval.size() && t_eval[next_eval] <= t_end; ++next_eval) {
+      const double te = t_eval[next_eval];
+      if (te == t_end) {
+        save(te, y_end, v_end, g_end);
+        continue;
+      }
+      dense_output(rk, y_start, h_step, (te - t_start) / h_step, out_at.data());
+      ++sol.nvalue;  // the loss and ||grad g|| at an output point cost one evaluation
+      const double v = sys.eval(te, out_at.data(), out_dy.data());
+      save(te, out_at.data(), v, detail::gradient_norm(sys, out_at.data(), out_dy.data(), detail::norm2(out_dy.data(), n)));
+    }
   };
   auto ulps10 = [](double x) { return 10.0 * (std::nextafter(x, std::numeric_limits<double>::infinity()) - x); };
 
@@ -238,33 +309,43 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
       continue;
     }
 
-    // Accepted: serve the t_eval points inside (t, t + h] from this step's interpolant.
-    while (next_eval < t_eval.size() && t_eval[next_eval] <= t_new) {
-      const double te = t_eval[next_eval];
-      if (te == t_new) {
-        save(te, y_new.data(), att.value_new,
-             detail::gradient_norm(sys, y_new.data(), rk.slot(tab.stages), att.f_new_norm));
-      } else {
-        dense_output(rk, y.data(), h, (te - t) / h, out.data());
-        ++sol.nvalue;  // the loss and ||grad g|| at an output point cost one evaluation
-        const double v = sys.eval(te, out.data(), out_dy.data());
-        save(te, out.data(), v, detail::gradient_norm(sys, out.data(), out_dy.data(), detail::norm2(out_dy.data(), n)));
+    // Accepted. ||grad g|| fell to gtol inside this step: the run ends where it crossed, located
+    // on the interpolant, so t_converged is not rounded up to the end of a (possibly long) step.
+    const double gnorm_new = detail::gradient_norm(sys, y_new.data(), rk.slot(tab.stages), att.f_new_norm);
+    if (opt.gtol > 0 && gnorm_new <= opt.gtol) {
+      ++sol.naccept;
+      if (tab.extra_stages > 0 && !(next_eval < t_eval.size() && t_eval[next_eval] <= t_new))
+        sol.nfev += rk.prepare_dense(sys, t, y.data(), h, in_domain);
+      double theta = 1.0, v_end = att.value_new, g_end = gnorm_new;
+      if (in_domain) {
+        const detail::Crossing c = detail::locate_crossing(sys, rk, t, y.data(), h, opt.gtol, gnorm, gnorm_new,
+                                                            out.data(), out_dy.data(), sol.nfev);
+        if (c.theta < 1.0) {
+          theta = c.theta;
+          v_end = c.value;
+          g_end = c.gnorm;
+          y_new.swap(out);
+        }
       }
-      ++next_eval;
+      const double t_c = theta < 1.0 ? t + theta * h : t_new;
+      serve(t_c, y.data(), h, t, y_new.data(), v_end, g_end);
+      t = t_c;
+      y.swap(y_new);
+      if (save_steps) save(t, y.data(), v_end, g_end);
+      return finish(Status::converged, "||grad g|| <= gtol", v_end, g_end);
     }
+    serve(t_new, y.data(), h, t, y_new.data(), att.value_new, gnorm_new);
     y.swap(y_new);
     rk.accept();
     t = t_new;
     value = att.value_new;
-    gnorm = detail::gradient_norm(sys, y.data(), rk.slot(0), att.f_new_norm);
+    gnorm = gnorm_new;
     ++sol.naccept;
     last_rejection = Rejection::none;
     may_stretch = true;
     if (save_steps) save(t, y.data(), value, gnorm);
     h *= controller.accept(att.error);
 
-    if (opt.gtol > 0 && gnorm <= opt.gtol)
-      return finish(Status::converged, "||grad g|| <= gtol", value, gnorm);
     if (!(att.max_abs_new <= opt.max_norm))
       return finish(Status::blowup, "max |w| exceeded max_norm = " + detail::fmt(opt.max_norm) + " at t = " + detail::fmt(t), value, gnorm);
     if (last) return finish(Status::t_end, "reached the end of t_span", value, gnorm);
