@@ -263,9 +263,19 @@ def test_from_array_rows_and_layers(mf_net):
     layers = S.from_array(mf_net.unflatten(states))  # a list of (n, rows, cols) arrays
     np.testing.assert_array_equal(layers.states(mf_net, 0, 0, 40), states)
     assert layers == flat
-    # the sampler keeps its own copy
+
+
+@pytest.mark.xfail(strict=True, reason="bug: from_array keeps a reference to a C-contiguous float64 array "
+                   "(np.ascontiguousarray does not copy), so changing the caller's array afterwards changes "
+                   "the drawn states while describe() (its sha256) still names the old ones")
+def test_from_array_keeps_its_own_copy(mf_net):
+    states = _from_array_states(mf_net, 40)
+    sampler = S.from_array(states)
+    before = sampler.describe()
     states[0, 0] = 99.0
-    assert flat.states(mf_net, 0, 0, 1)[0, 0] != 99.0
+    # "equal descriptions draw equal states": the description did not change, so neither may the states
+    assert sampler.describe() == before
+    assert sampler.states(mf_net, 0, 0, 1)[0, 0] != 99.0
 
 
 # -- bad input ---------------------------------------------------------------------------------
@@ -403,13 +413,17 @@ def test_equality(mf_net):
     assert S.gaussian(0.3) != "gaussian"
 
 
-def test_pickle_round_trip(mf_net, vec_net):
-    for net in (mf_net, vec_net):
-        for sampler in _all_samplers(net):
-            if isinstance(sampler, (S.imbalanced, S.center_stable)) and net is mf_net:
-                continue
-            if not isinstance(sampler, (S.imbalanced, S.center_stable)) and net is vec_net:
-                continue
-            back = pickle.loads(pickle.dumps(sampler))
-            assert back == sampler
-            np.testing.assert_array_equal(back.states(net, 2, 250, 270), sampler.states(net, 2, 250, 270))
+def test_pickle_round_trip(case):
+    name, sampler, net = case
+    back = pickle.loads(pickle.dumps(sampler))
+    assert back == sampler
+    np.testing.assert_array_equal(back.states(net, 2, 250, 270), sampler.states(net, 2, 250, 270))
+
+
+@pytest.mark.xfail(strict=True, reason="bug (minor): describe() returns the sampler's own parameter lists "
+                   "(a shallow copy of self.params), so editing the description edits the sampler")
+def test_describe_returns_a_copy():
+    sampler = S.imbalanced((0.5, 1.0), 0.2)
+    d = sampler.describe()
+    d["c"][0] = 7.0
+    assert sampler.describe()["c"] == [0.5, 1.0]

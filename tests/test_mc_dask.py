@@ -1,0 +1,168 @@
+"""`overflow.monte_carlo(..., backend="dask")` on a local cluster of two worker processes: the
+cost travels by its description and is rebuilt there, so the arrays are bit-identical to the
+threads backend's, streamed to ``out=`` or not; a cost that cannot be pickled is refused clearly."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("dask.distributed")
+
+import overflow as of  # noqa: E402
+import overflow.montecarlo.run as mc_run  # noqa: E402
+from overflow.montecarlo import samplers as S  # noqa: E402
+from overflow.montecarlo.chunks import FIELDS  # noqa: E402
+
+TARGET = np.array([[1.0, 0.5], [0.0, -1.0]])
+KW = dict(t_span=(0.0, 8.0), sampler=S.gaussian(0.5), seed=5, gtol=1e-3, max_steps=40, t_eval=[0.0, 2.0, 8.0],
+          keep_final=True, progress=False)
+N, CHUNK = 300, 64  # 5 tasks, the last one of 44 trajectories
+
+
+def arrays_of(res):
+    out = {k: getattr(res, k) for k in FIELDS}
+    for k in ("final", "loss_at", "states_at"):
+        if getattr(res, k) is not None:
+            out[k] = getattr(res, k)
+    return out
+
+
+def assert_identical(a, b):
+    A, B = arrays_of(a), arrays_of(b)
+    assert A.keys() == B.keys()
+    for k in A:
+        assert A[k].dtype == B[k].dtype, k
+        assert A[k].shape == B[k].shape, k
+        assert np.array_equal(A[k], B[k], equal_nan=True), k
+    assert a.global_minimum == b.global_minimum
+
+
+def chunk_files(path):
+    return sorted(f for f in os.listdir(path) if f.startswith("chunk_") and f.endswith(".npz"))
+
+
+@pytest.fixture(scope="module")
+def net():
+    return of.Network(of.costs.matrix_factorization(TARGET), depth=3, width=3)
+
+
+@pytest.fixture(scope="module")
+def threads(net):
+    return of.monte_carlo(net, N, chunk=CHUNK, **KW)
+
+
+def test_dask_needs_a_client(net):
+    """Runs before the module's cluster exists (tests run in file order)."""
+    try:
+        distributed.get_client()
+    except ValueError:
+        pass
+    else:  # pragma: no cover - a default client left over by another module
+        pytest.skip("a default Dask client exists in this process")
+    with pytest.raises(ValueError, match="needs a client"):
+        of.monte_carlo(net, 5, (0.0, 1.0), backend="dask", progress=False)
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_dask_matches_threads(net, threads, client):
+    res = of.monte_carlo(net, N, backend="dask", client=client, chunk=CHUNK, **KW)
+    assert_identical(res, threads)
+    assert {"converged", "max_steps"} <= set(res.summary().fractions)
+    assert res.params == threads.params
+
+
+def test_dask_other_chunks_and_threads_per_task(net, threads, client):
+    res = of.monte_carlo(net, N, backend="dask", client=client, chunk=37, workers=2, **KW)
+    assert_identical(res, threads)
+
+
+def test_dask_repeated_runs(net, threads, client):
+    """The same run submitted again at once (same task keys) gives the same arrays."""
+    for _ in range(3):
+        assert_identical(of.monte_carlo(net, N, backend="dask", client=client, chunk=CHUNK, **KW), threads)
+
+
+def test_dask_default_client(net, threads, client):
+    res = of.monte_carlo(net, N, backend="dask", chunk=CHUNK, **KW)  # the current client
+    assert_identical(res, threads)
+
+
+def test_dask_streams_to_out(net, threads, client, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    res = of.monte_carlo(net, N, backend="dask", client=client, chunk=CHUNK, out=out, **KW)
+    assert_identical(res, threads)
+    assert chunk_files(out) == [f"chunk_{i:06d}.npz" for i in range(5)]
+    assert_identical(of.montecarlo.load(out), threads)
+
+    # a run streamed by Dask resumes on the threads backend without recomputing anything
+    def refuse(*args, **kwargs):
+        raise AssertionError("a chunk was recomputed")
+
+    monkeypatch.setattr(mc_run, "run_chunk", refuse)
+    assert_identical(of.monte_carlo(net, N, chunk=CHUNK, out=out, **KW), threads)
+
+
+def test_dask_completes_a_partial_run(net, threads, client, tmp_path):
+    out = tmp_path / "run"
+    of.monte_carlo(net, N, chunk=CHUNK, out=out, **KW)  # threads
+    for i in (0, 3):
+        os.remove(out / f"chunk_{i:06d}.npz")
+    stamps = {f: os.stat(out / f).st_mtime_ns for f in chunk_files(out)}
+    res = of.monte_carlo(net, N, backend="dask", client=client, chunk=CHUNK, out=out, **KW)
+    assert_identical(res, threads)
+    assert chunk_files(out) == [f"chunk_{i:06d}.npz" for i in range(5)]
+    assert all(os.stat(out / f).st_mtime_ns == t for f, t in stamps.items())
+
+
+def test_dask_from_array_and_vector_sampler(client):
+    cost = of.costs.log_cosh(np.ones((1, 4)), np.full((1, 4), 0.8))  # a 1x1 cost with a data array
+    net = of.Network(cost, depth=2, width=3)
+    for sampler in (S.from_array(np.random.default_rng(1).standard_normal((50, net.state_size))),
+                    S.imbalanced((0.0, 1.0), (-0.5, 0.5)), S.center_stable(0.1)):
+        kw = dict(t_span=(0.0, 3.0), sampler=sampler, chunk=16, keep_final=True, progress=False)
+        a = of.monte_carlo(net, 50, backend="dask", client=client, **kw)
+        b = of.monte_carlo(net, 50, **kw)
+        assert_identical(a, b)
+
+
+def test_unpicklable_cost_is_refused(client):
+    def half_sq(P):  # a local function: pickle cannot name it, so the cost has no description
+        return 0.5 * (P[0, 0] - 1.0) ** 2
+
+    cost = of.cost((1, 1))(half_sq)
+    net = of.Network(cost, depth=2, width=2)
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        of.monte_carlo(net, 10, (0.0, 1.0), backend="dask", client=client, progress=False)
+    # the threads backend needs no pickling
+    assert len(of.monte_carlo(net, 10, (0.0, 1.0), progress=False)) == 10
+
+
+def test_scalar_cost_of_lambdas_is_refused(client):
+    cost = of.costs.scalar(lambda z: 0.5 * (1.0 - z) ** 2, lambda z: z - 1.0, lambda z: 1.0)
+    net = of.Network(cost, depth=2, width=2)
+    with pytest.raises(TypeError, match="backend='dask'.*cannot be pickled"):
+        of.monte_carlo(net, 10, (0.0, 1.0), backend="dask", client=client, progress=False)
+
+
+def test_nothing_is_written_for_an_unpicklable_cost(client, tmp_path):
+    def half_sq(P):
+        return 0.5 * (P[0, 0] - 1.0) ** 2
+
+    net = of.Network(of.cost((1, 1))(half_sq), depth=2, width=2)
+    out = tmp_path / "run"
+    with pytest.raises(TypeError):
+        of.monte_carlo(net, 10, (0.0, 1.0), backend="dask", client=client, out=out, progress=False)
+    assert not out.exists() or not chunk_files(out)
