@@ -90,6 +90,15 @@ def test_seed_changes_the_starts(net, mixed):
     assert_identical(same, mixed)
 
 
+def test_from_array_of_the_same_states_gives_the_same_run(net, mixed):
+    """Only the starts matter: from_array with the gaussian sampler's states (more rows than n)
+    reproduces the gaussian run."""
+    states = SAMPLER.states(net, 3, 0, 75)
+    res = mc(net, 60, sampler=S.from_array(states), seed=0, t_eval=T_EVAL, keep_final=True, workers=2, chunk=16,
+             **MIX)
+    assert_identical(res, mixed)
+
+
 def test_default_sampler_is_gaussian_03(net):
     a = mc(net, 20, t_span=(0.0, 2.0))
     b = mc(net, 20, t_span=(0.0, 2.0), sampler=S.gaussian(0.3))
@@ -125,9 +134,6 @@ def test_nfev_matches_integrate_without_t_eval(net, method):
         assert res.status[i] == one.status
 
 
-@pytest.mark.xfail(strict=True, reason="inconsistency: with t_eval, MCResult.nfev is the core's nfev + nvalue "
-                   "(register: res.nfev[i] = sol.nfev + sol.nvalue), while Result.nfev of of.integrate excludes "
-                   "the nvalue evaluations made only to report the loss at t_eval; MCResult documents neither")
 def test_nfev_matches_integrate_with_t_eval(net, mixed):
     for i in (0, 17, 59):
         res = of.integrate(net, SAMPLER(net, 3, i), t_eval=T_EVAL, **MIX)

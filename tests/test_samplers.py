@@ -265,9 +265,6 @@ def test_from_array_rows_and_layers(mf_net):
     assert layers == flat
 
 
-@pytest.mark.xfail(strict=True, reason="bug: from_array keeps a reference to a C-contiguous float64 array "
-                   "(np.ascontiguousarray does not copy), so changing the caller's array afterwards changes "
-                   "the drawn states while describe() (its sha256) still names the old ones")
 def test_from_array_keeps_its_own_copy(mf_net):
     states = _from_array_states(mf_net, 40)
     sampler = S.from_array(states)
@@ -320,7 +317,8 @@ def test_imbalanced_bad_ranges(kwargs, exc, name):
         S.imbalanced(**kwargs)
 
 
-@pytest.mark.parametrize("sampler", [S.imbalanced(1.0, 0.5), S.center_stable(0.1)], ids=["imbalanced", "center_stable"])
+@pytest.mark.parametrize("sampler", [S.imbalanced(1.0, 0.5), S.center_stable(0.1)],
+                         ids=["imbalanced", "center_stable"])
 def test_vector_samplers_refuse_other_networks(mf_net, half_cost, sampler):
     deep = of.Network(half_cost, depth=3, width=2)
     for net in (mf_net, deep):
@@ -420,8 +418,6 @@ def test_pickle_round_trip(case):
     np.testing.assert_array_equal(back.states(net, 2, 250, 270), sampler.states(net, 2, 250, 270))
 
 
-@pytest.mark.xfail(strict=True, reason="bug (minor): describe() returns the sampler's own parameter lists "
-                   "(a shallow copy of self.params), so editing the description edits the sampler")
 def test_describe_returns_a_copy():
     sampler = S.imbalanced((0.5, 1.0), 0.2)
     d = sampler.describe()

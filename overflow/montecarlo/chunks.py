@@ -14,6 +14,7 @@ import numpy as np
 from .. import _core
 from ..invariants import invariants
 from ..network import Network
+from .fingerprint import cost_fingerprint
 from .samplers import Sampler
 
 __all__ = ["MCSpec", "run_chunk", "chunk_bounds", "FIELDS"]
@@ -54,8 +55,7 @@ class MCSpec:
         cost = self.net.cost
         return {
             "network": {"dims": self.net.dims, "activation": self.net.activation},
-            "cost": {"repr": repr(cost), "shape": list(cost.shape),
-                     "data_sha256": hashlib.sha256(np.ascontiguousarray(cost.data).tobytes()).hexdigest()},
+            "cost": {"repr": repr(cost), "shape": list(cost.shape), "sha256": cost_fingerprint(cost)},
             "sampler": self.sampler.describe(),
             "n": self.n, "seed": self.seed, "chunk": self.chunk, "t_span": list(self.t_span),
             "method": self.method, "rtol": self.rtol, "atol": self.atol, "gtol": self.gtol,

@@ -58,6 +58,8 @@ class MCResult:
     t_converged : ndarray
         Time at which ``||grad g|| <= gtol`` was met; NaN where it was not (or gtol was not set).
     nfev, naccept, nreject : ndarray of int64
+        As `Result.nfev` etc.: evaluations made by stepping (and locating the gtol crossing), not
+        those made only to report the loss at ``t_eval``.
     invariant_drift : ndarray
         ``max |C_i(t_final) - C_i(0)|`` over all entries of all invariants (definition 1).
     imbalance_trace, imbalance_fro, imbalance : ndarray, shape (n, N - 1)

@@ -11,6 +11,7 @@ be saved beside its results and a chunk regenerated on a Dask worker.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from typing import Any
@@ -72,7 +73,7 @@ class Sampler:
 
     def describe(self) -> dict[str, Any]:
         """``{"kind": ..., **params}``, JSON-serialisable; equal descriptions draw equal states."""
-        return {"kind": self.kind, **self.params}
+        return copy.deepcopy({"kind": self.kind, **self.params})
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
@@ -236,7 +237,7 @@ class from_array(Sampler):
             if not layers or any(W.ndim != 3 or W.shape[0] != layers[0].shape[0] for W in layers):
                 raise ValueError("states as a list needs one (n, rows, cols) array per layer, all with the same n")
             states = np.concatenate([W.reshape(W.shape[0], -1) for W in layers], axis=1)
-        arr = np.ascontiguousarray(states, dtype=np.float64)
+        arr = np.array(states, dtype=np.float64, order="C", copy=True)  # the caller may change theirs later
         if arr.ndim != 2:
             raise ValueError(f"states must have shape (n, state_size), got {arr.shape}")
         if not np.all(np.isfinite(arr)):

@@ -76,7 +76,7 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
     res.t_final[i] = sol.t_final;
     res.value_final[i] = sol.value_final;
     res.grad_norm_final[i] = sol.grad_norm_final;
-    res.nfev[i] = sol.nfev + sol.nvalue;
+    res.nfev[i] = sol.nfev;  // as Result.nfev: without the evaluations that only report the loss at t_eval
     res.naccept[i] = sol.naccept;
     res.nreject[i] = sol.nreject;
     std::copy(sol.y_final.begin(), sol.y_final.end(), res.y_final.begin() + i * dim);

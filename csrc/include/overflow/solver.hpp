@@ -1,0 +1,282 @@
+// A stateful adaptive solver: one accepted step at a time, with dense output inside the last step.
+// integrate() drives it to a final time; embedding programs (the C ABI, overflow.Solver) drive it
+// step by step between their own events.
+#pragma once
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "overflow/controller.hpp"
+#include "overflow/dense_output.hpp"
+#include "overflow/explicit_rk.hpp"
+#include "overflow/linear_combination.hpp"
+#include "overflow/tableau.hpp"
+
+namespace overflow {
+
+struct StepOptions {
+  double rtol = 1e-6;
+  double atol = 1e-9;
+  double first_step = 0.0;  // <= 0: Hairer's starting-step estimate
+  double max_step = std::numeric_limits<double>::infinity();
+  ControllerOptions controller{};
+  // Polled about every 50 ms of stepping; returning true ends step() with StepOutcome::interrupted.
+  std::function<bool()> interrupted;
+};
+
+enum class StepOutcome {
+  accepted,     // one step taken; t() advanced
+  domain,       // the cost left its domain and the step could not be shrunk back into it
+  failed,       // step-size underflow
+  not_finite,   // step-size underflow with a non-finite error estimate (a non-finite gradient?)
+  interrupted,  // StepOptions::interrupted returned true; nothing changed
+};
+
+namespace detail {
+
+inline double rms_scaled(const double* v, const double* y, std::size_t n, double rtol, double atol) {
+  double s = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double r = v[i] / (atol + rtol * std::fabs(y[i]));
+    s += r * r;
+  }
+  return std::sqrt(s / static_cast<double>(n));
+}
+
+inline double norm2(const double* v, std::size_t n) { return std::sqrt(sum_squares(v, n)); }
+
+// ||grad g|| at a point: the norm of dy for a gradient flow; a System whose state is not the
+// network's weights (the reduced vector case) supplies gradient_norm(y, dy) itself.
+template <class System, class = void>
+struct HasGradientNorm : std::false_type {};
+template <class System>
+struct HasGradientNorm<System, std::void_t<decltype(std::declval<const System&>().gradient_norm(
+                                   static_cast<const double*>(nullptr), static_cast<const double*>(nullptr)))>>
+    : std::true_type {};
+
+template <class System>
+double gradient_norm(const System& sys, const double* y, const double* dy, double dy_norm) {
+  if constexpr (HasGradientNorm<System>::value) {
+    (void)dy_norm;
+    return sys.gradient_norm(y, dy);
+  } else {
+    (void)sys;
+    (void)y;
+    (void)dy;
+    return dy_norm;
+  }
+}
+
+inline double ulps10(double x) { return 10.0 * (std::nextafter(x, std::numeric_limits<double>::infinity()) - x); }
+
+}  // namespace detail
+
+template <class System>
+class Solver {
+ public:
+  Solver(System& sys, const Tableau& tab, const StepOptions& opt)
+      : sys_(sys), tab_(tab), opt_(opt), rk_(tab, sys.dim()), controller_(tab.control_order, opt.controller),
+        y_(sys.dim()), y_prev_(sys.dim()), y_new_(sys.dim()) {
+    if (!(opt.rtol > 0) || !(opt.atol > 0)) throw std::invalid_argument("rtol and atol must be > 0");
+    if (!(opt.max_step > 0)) throw std::invalid_argument("max_step must be > 0");
+  }
+
+  // Starts at (t0, y0) with one evaluation. Returns the loss there (non-finite: outside the domain,
+  // and the solver cannot step); ||grad g|| is grad_norm() (non-finite: a broken gradient).
+  double init(double t0, const double* y0) {
+    const std::size_t n = dim();
+    std::copy(y0, y0 + n, y_.begin());
+    t_ = t_prev_ = t0;
+    h_ = h_last_ = 0.0;
+    pending_accept_ = false;
+    have_step_ = false;
+    controller_ = PIController(tab_.control_order, opt_.controller);
+    last_rejection_ = Rejection::none;
+    may_stretch_ = true;
+    value_ = sys_.eval(t0, y_.data(), rk_.slot(0));
+    ++nfev_;
+    gnorm_ = detail::gradient_norm(sys_, y_.data(), rk_.slot(0), detail::norm2(rk_.slot(0), n));
+    ready_ = std::isfinite(value_) && std::isfinite(gnorm_);
+    return value_;
+  }
+
+  // Takes one accepted step towards t_bound (> t()), never past it; rejected attempts are retried
+  // with smaller steps inside. With an interpolant that needs extra stages (DOP853), they are
+  // computed as part of the step when it ends at or after dense_before.
+  StepOutcome step(double t_bound, double dense_before = std::numeric_limits<double>::infinity()) {
+    if (!ready_) throw std::logic_error("the solver is not initialised at a point where the flow is finite");
+    if (!(t_bound > t_)) throw std::invalid_argument("t_bound must be > t");
+    if (pending_accept_) {
+      rk_.accept();
+      pending_accept_ = false;
+    }
+    if (h_ <= 0.0) {
+      h_ = opt_.first_step > 0 ? std::min(opt_.first_step, t_bound - t_) : initial_step(t_bound - t_);
+      h_ = std::max(h_, detail::ulps10(t_));  // a first step below rounding of t0 would be an instant "underflow"
+    }
+    double h = h_;
+    while (true) {
+      if (opt_.interrupted && (++attempts_ & 63) == 0) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_poll_ > std::chrono::milliseconds(50)) {
+          last_poll_ = now;
+          if (opt_.interrupted()) {
+            h_ = h;
+            return StepOutcome::interrupted;
+          }
+        }
+      }
+      const double min_step = detail::ulps10(t_);
+      h = std::min(h, opt_.max_step);
+      bool last = false;
+      // A remainder within rounding of t_bound (after many additions of h) joins this step.
+      const double join = may_stretch_ ? std::max(min_step, 1e-12 * std::max(std::fabs(t_bound), h)) : 0.0;
+      if (t_ + h >= t_bound || t_bound - (t_ + h) < join) {
+        h = t_bound - t_;
+        last = true;
+      }
+      if (!(h >= min_step)) {
+        h_ = h;
+        underflow_h_ = h;
+        if (last_rejection_ == Rejection::domain) return StepOutcome::domain;
+        if (last_rejection_ == Rejection::not_finite) return StepOutcome::not_finite;
+        return StepOutcome::failed;
+      }
+      const StepAttempt att = rk_.attempt(sys_, t_, y_.data(), h, opt_.rtol, opt_.atol, y_new_.data());
+      nfev_ += att.nfev;
+      bool in_domain = att.in_domain;
+      const bool accepted = in_domain && att.error <= 1.0;  // false for a NaN estimate too
+      const double t_new = last ? t_bound : t_ + h;
+      dense_ready_ = tab_.extra_stages == 0;
+      // Interpolants with extra stages need them before anything is read off the step; a stage
+      // outside the domain rejects the step like any other.
+      if (accepted && !dense_ready_ && dense_before <= t_new) {
+        nfev_ += rk_.prepare_dense(sys_, t_, y_.data(), h, in_domain);
+        dense_ready_ = in_domain;
+      }
+      if (!in_domain || !accepted) {
+        ++nreject_;
+        if (last) may_stretch_ = false;
+        if (!in_domain) {
+          ++ndomain_;
+          last_rejection_ = Rejection::domain;
+          h *= 0.25;
+        } else {
+          last_rejection_ = std::isfinite(att.error) ? Rejection::error : Rejection::not_finite;
+          h *= controller_.reject(att.error);
+        }
+        continue;
+      }
+      // Accepted. The stepper's slots keep this step's stages (for dense output) until the next
+      // step starts, which is when slot `stages` (f at the new point) rotates into slot 0.
+      y_prev_.swap(y_);
+      y_.swap(y_new_);
+      pending_accept_ = true;
+      have_step_ = true;
+      t_prev_ = t_;
+      t_ = t_new;
+      h_last_ = h;
+      value_ = att.value_new;
+      max_abs_ = att.max_abs_new;
+      gnorm_ = detail::gradient_norm(sys_, y_.data(), rk_.slot(tab_.stages), att.f_new_norm);
+      ++naccept_;
+      last_rejection_ = Rejection::none;
+      may_stretch_ = true;
+      h_ = h * controller_.accept(att.error);
+      return StepOutcome::accepted;
+    }
+  }
+
+  // Evaluates the interpolant's extra stages (DOP853) if the last step did not; false if one of
+  // them left the domain (dense output inside that step is then unavailable).
+  bool prepare_dense() {
+    if (dense_ready_ || !have_step_ || !pending_accept_) return dense_ready_;
+    bool in_domain = true;
+    nfev_ += rk_.prepare_dense(sys_, t_prev_, y_prev_.data(), h_last_, in_domain);
+    dense_ready_ = in_domain;
+    return dense_ready_;
+  }
+
+  // The solution at theta in [0, 1] of the last step (t_prev() + theta h_last()). Needs
+  // prepare_dense() to have succeeded; valid until the next step().
+  void dense_theta(double theta, double* out) const { dense_output(rk_, y_prev_.data(), h_last_, theta, out); }
+
+  // True when dense output over [t_prev(), t()] is available (a step was taken since init and the
+  // next one has not started).
+  bool has_step() const { return have_step_ && pending_accept_; }
+
+  System& system() { return sys_; }
+  const ExplicitRK& stepper() const { return rk_; }
+  std::size_t dim() const { return rk_.dim(); }
+  bool ready() const { return ready_; }
+  double t() const { return t_; }
+  double t_prev() const { return t_prev_; }
+  double h_last() const { return h_last_; }
+  double h_next() const { return h_; }
+  double underflow_step() const { return underflow_h_; }
+  const double* y() const { return y_.data(); }
+  const double* y_prev() const { return y_prev_.data(); }
+  // f(t, y) at the current point.
+  const double* f() const { return pending_accept_ ? rk_.slot(tab_.stages) : rk_.slot(0); }
+  double value() const { return value_; }
+  double grad_norm() const { return gnorm_; }
+  double max_abs() const { return max_abs_; }
+  std::int64_t nfev() const { return nfev_; }
+  std::int64_t naccept() const { return naccept_; }
+  std::int64_t nreject() const { return nreject_; }
+  std::int64_t ndomain() const { return ndomain_; }
+  void count_evaluations(std::int64_t k) { nfev_ += k; }
+
+ private:
+  enum class Rejection { none, domain, error, not_finite };
+
+  // Hairer, Norsett & Wanner I, section II.4: a first step from the sizes of y0, f0 and an estimate
+  // of the second derivative, so the first step's error is about the tolerance.
+  double initial_step(double span) {
+    const std::size_t n = dim();
+    const double* y0 = y_.data();
+    const double* f0 = rk_.slot(0);
+    const double d0 = detail::rms_scaled(y0, y0, n, opt_.rtol, opt_.atol);
+    const double d1 = detail::rms_scaled(f0, y0, n, opt_.rtol, opt_.atol);
+    double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
+    h0 = std::min({h0, span, opt_.max_step});
+    std::vector<double> y1(n), f1(n), diff(n);
+    for (int tries = 0; tries < 20; ++tries) {  // shrink until the probe point is inside the domain
+      for (std::size_t i = 0; i < n; ++i) y1[i] = y0[i] + h0 * f0[i];
+      ++nfev_;
+      if (std::isfinite(sys_.eval(t_ + h0, y1.data(), f1.data()))) break;
+      h0 *= 0.1;
+    }
+    for (std::size_t i = 0; i < n; ++i) diff[i] = f1[i] - f0[i];
+    const double d2 = detail::rms_scaled(diff.data(), y0, n, opt_.rtol, opt_.atol) / h0;
+    double h1;
+    if (!(std::isfinite(d2)) || (d1 <= 1e-15 && d2 <= 1e-15)) {
+      h1 = std::max(1e-6, h0 * 1e-3);
+    } else {
+      h1 = std::pow(0.01 / std::max(d1, d2), 1.0 / (tab_.control_order + 1));
+    }
+    return std::min({100 * h0, h1, span, opt_.max_step});
+  }
+
+  System& sys_;
+  const Tableau& tab_;
+  StepOptions opt_;
+  ExplicitRK rk_;
+  PIController controller_;
+  std::vector<double> y_, y_prev_, y_new_;
+  double t_ = 0.0, t_prev_ = 0.0, h_ = 0.0, h_last_ = 0.0, underflow_h_ = 0.0;
+  double value_ = 0.0, gnorm_ = 0.0, max_abs_ = 0.0;
+  bool ready_ = false, pending_accept_ = false, have_step_ = false, dense_ready_ = false, may_stretch_ = true;
+  Rejection last_rejection_ = Rejection::none;
+  std::int64_t nfev_ = 0, naccept_ = 0, nreject_ = 0, ndomain_ = 0, attempts_ = 0;
+  std::chrono::steady_clock::time_point last_poll_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace overflow
