@@ -104,42 +104,42 @@ Crossing locate_crossing(Solver<System>& solver, double gtol, double g0, double 
 
 }  // namespace detail
 
-// Integrates dy/dt = f(t, y) from t0 to t1 > t0. t_eval (sorted, inside [t0, t1]) is served by
-// dense output; when it is empty every accepted step is saved. The System's monitor is the loss g
-// of a gradient flow, where dy = -grad g, so gtol applies to ||dy||.
-template <class System>
-Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const double* y0,
-                   const std::vector<double>& t_eval, const IntegrateOptions& opt) {
-  const std::size_t n = sys.dim();
-  Solution sol;
-  if (!(t1 > t0)) throw std::invalid_argument("t_span must satisfy t0 < t1");
-  Solver<System> solver(sys, tab, opt);
+// Where and why a run ended. y points at the final state (the solver's, or a buffer of advance()
+// when the run stopped inside a step, at a gtol crossing) and stays valid until the next call.
+struct RunEnd {
+  Status status = Status::failed;
+  std::string message;
+  double t = 0.0, value = 0.0, grad_norm = 0.0;
+  const double* y = nullptr;
+  std::int64_t nvalue = 0;  // evaluations made only to report the loss at t_eval points
+};
+
+// Steps an initialised solver to t1, serving the t_eval points (sorted, > solver.t()) by dense
+// output, or every accepted step when save_steps (and t_eval is empty), through
+// save(t, y, loss, ||grad g||) -> bool; false stops the run as "interrupted". Stops early on gtol
+// (at the crossing), blow-up, max_steps accepted steps in this call, or a failed step.
+template <class System, class Save>
+RunEnd advance(Solver<System>& solver, double t1, const std::vector<double>& t_eval, bool save_steps,
+               const IntegrateOptions& opt, Save&& save, std::vector<double>& y_end_buffer) {
+  System& sys = solver.system();
+  const std::size_t n = solver.dim();
   std::vector<double> out(n), out_dy(n);
   std::size_t next_eval = 0;
-  std::int64_t nvalue = 0;
-
-  auto save = [&](double ts, const double* ys, double value, double gnorm) {
-    sol.t.push_back(ts);
-    if (opt.save_states) sol.states.insert(sol.states.end(), ys, ys + n);
-    sol.values.push_back(value);
-    sol.grad_norms.push_back(gnorm);
-  };
-  auto finish = [&](Status status, std::string message, const double* y, double t, double value, double gnorm) {
-    sol.status = status;
-    sol.message = std::move(message);
-    sol.t_final = t;
-    sol.y_final.assign(y, y + n);
-    sol.value_final = value;
-    sol.grad_norm_final = gnorm;
-    sol.nfev = solver.nfev();
-    sol.naccept = solver.naccept();
-    sol.nreject = solver.nreject();
-    sol.ndomain = solver.ndomain();
-    sol.nvalue = nvalue;
-    return sol;
+  while (next_eval < t_eval.size() && t_eval[next_eval] <= solver.t()) ++next_eval;
+  const std::int64_t accepted_before = solver.naccept();
+  RunEnd end;
+  bool keep_going = true;
+  auto emit = [&](double t, const double* y, double v, double g) {
+    if (keep_going && !save(t, y, v, g)) keep_going = false;
   };
   auto stop = [&](Status status, std::string message) {
-    return finish(status, std::move(message), solver.y(), solver.t(), solver.value(), solver.grad_norm());
+    end.status = status;
+    end.message = std::move(message);
+    end.t = solver.t();
+    end.value = solver.value();
+    end.grad_norm = solver.grad_norm();
+    end.y = solver.y();
+    return end;
   };
   // Saves the t_eval points in (t_prev, t_end] from the last step's interpolant; the point at
   // t_end itself is (y_end, v_end, g_end).
@@ -147,35 +147,24 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
     for (; next_eval < t_eval.size() && t_eval[next_eval] <= t_end; ++next_eval) {
       const double te = t_eval[next_eval];
       if (te == t_end) {
-        save(te, y_end, v_end, g_end);
+        emit(te, y_end, v_end, g_end);
         continue;
       }
       solver.dense_theta((te - solver.t_prev()) / solver.h_last(), out.data());
-      ++nvalue;  // the loss and ||grad g|| at an output point cost one evaluation
+      ++end.nvalue;  // the loss and ||grad g|| at an output point cost one evaluation
       const double v = sys.eval(te, out.data(), out_dy.data());
-      save(te, out.data(), v, detail::gradient_norm(sys, out.data(), out_dy.data(), detail::norm2(out_dy.data(), n)));
+      emit(te, out.data(), v, detail::gradient_norm(sys, out.data(), out_dy.data(), detail::norm2(out_dy.data(), n)));
     }
   };
 
-  solver.init(t0, y0);
-  if (!std::isfinite(solver.value())) return stop(Status::domain, "the cost is not finite at the initial point");
-  if (!std::isfinite(solver.grad_norm()))
-    return stop(Status::failed, "the right-hand side is not finite at the initial point (a finite cost with a non-finite gradient?)");
-
-  const bool save_steps = opt.save_steps && t_eval.empty();
-  if (save_steps) save(t0, solver.y(), solver.value(), solver.grad_norm());
-  for (; next_eval < t_eval.size() && t_eval[next_eval] <= t0; ++next_eval)
-    save(t_eval[next_eval], solver.y(), solver.value(), solver.grad_norm());
-  if (opt.gtol > 0 && solver.grad_norm() <= opt.gtol)
-    return stop(Status::converged, "||grad g|| <= gtol at the initial point");
-
   while (true) {
-    if (solver.naccept() >= opt.max_steps)
+    if (!keep_going) return stop(Status::interrupted, "stopped by the save callback");
+    if (solver.naccept() - accepted_before >= opt.max_steps)
       return stop(Status::max_steps, "reached max_steps = " + std::to_string(opt.max_steps) + " accepted steps");
     const double t = solver.t();
     if (t1 - t < detail::ulps10(t)) {
       // What is left of the span is below the rounding of t: the run has reached t1.
-      for (; next_eval < t_eval.size(); ++next_eval) save(t_eval[next_eval], solver.y(), solver.value(), solver.grad_norm());
+      for (; next_eval < t_eval.size(); ++next_eval) emit(t_eval[next_eval], solver.y(), solver.value(), solver.grad_norm());
       return stop(Status::t_end, "reached the end of t_span");
     }
     const double g_start = solver.grad_norm();
@@ -199,21 +188,82 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
           detail::locate_crossing(solver, opt.gtol, g_start, solver.grad_norm(), out.data(), out_dy.data());
       if (c.theta < 1.0) {
         const double t_c = solver.t_prev() + c.theta * solver.h_last();
-        std::vector<double> y_c(out);  // serve() reuses `out`
-        serve(t_c, y_c.data(), c.value, c.gnorm);
-        if (save_steps) save(t_c, y_c.data(), c.value, c.gnorm);
-        return finish(Status::converged, "||grad g|| <= gtol", y_c.data(), t_c, c.value, c.gnorm);
+        y_end_buffer.assign(out.begin(), out.end());  // serve() reuses `out`
+        serve(t_c, y_end_buffer.data(), c.value, c.gnorm);
+        if (save_steps) emit(t_c, y_end_buffer.data(), c.value, c.gnorm);
+        stop(Status::converged, "||grad g|| <= gtol");
+        end.t = t_c;
+        end.value = c.value;
+        end.grad_norm = c.gnorm;
+        end.y = y_end_buffer.data();
+        return end;
       }
       serve(solver.t(), solver.y(), solver.value(), solver.grad_norm());
-      if (save_steps) save(solver.t(), solver.y(), solver.value(), solver.grad_norm());
+      if (save_steps) emit(solver.t(), solver.y(), solver.value(), solver.grad_norm());
       return stop(Status::converged, "||grad g|| <= gtol");
     }
     serve(solver.t(), solver.y(), solver.value(), solver.grad_norm());
-    if (save_steps) save(solver.t(), solver.y(), solver.value(), solver.grad_norm());
+    if (save_steps) emit(solver.t(), solver.y(), solver.value(), solver.grad_norm());
     if (!(solver.max_abs() <= opt.max_norm))
       return stop(Status::blowup, "max |w| exceeded max_norm = " + detail::fmt(opt.max_norm) + " at t = " + detail::fmt(solver.t()));
     if (solver.t() == t1) return stop(Status::t_end, "reached the end of t_span");
   }
+}
+
+// Integrates dy/dt = f(t, y) from t0 to t1 > t0. t_eval (sorted, inside [t0, t1]) is served by
+// dense output; when it is empty every accepted step is saved. The System's monitor is the loss g
+// of a gradient flow, where dy = -grad g, so gtol applies to ||dy||.
+template <class System>
+Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const double* y0,
+                   const std::vector<double>& t_eval, const IntegrateOptions& opt) {
+  const std::size_t n = sys.dim();
+  Solution sol;
+  if (!(t1 > t0)) throw std::invalid_argument("t_span must satisfy t0 < t1");
+  Solver<System> solver(sys, tab, opt);
+  auto save = [&](double ts, const double* ys, double value, double gnorm) {
+    sol.t.push_back(ts);
+    if (opt.save_states) sol.states.insert(sol.states.end(), ys, ys + n);
+    sol.values.push_back(value);
+    sol.grad_norms.push_back(gnorm);
+    return true;
+  };
+  auto finish = [&](const RunEnd& end) {
+    sol.status = end.status;
+    sol.message = end.message;
+    sol.t_final = end.t;
+    sol.y_final.assign(end.y, end.y + n);
+    sol.value_final = end.value;
+    sol.grad_norm_final = end.grad_norm;
+    sol.nfev = solver.nfev();
+    sol.naccept = solver.naccept();
+    sol.nreject = solver.nreject();
+    sol.ndomain = solver.ndomain();
+    sol.nvalue = end.nvalue;
+    return sol;
+  };
+  auto stop_at_start = [&](Status status, const char* message) {
+    RunEnd end;
+    end.status = status;
+    end.message = message;
+    end.t = t0;
+    end.value = solver.value();
+    end.grad_norm = solver.grad_norm();
+    end.y = solver.y();
+    return finish(end);
+  };
+
+  solver.init(t0, y0);
+  if (!std::isfinite(solver.value())) return stop_at_start(Status::domain, "the cost is not finite at the initial point");
+  if (!std::isfinite(solver.grad_norm()))
+    return stop_at_start(Status::failed, "the right-hand side is not finite at the initial point (a finite cost with a non-finite gradient?)");
+  const bool save_steps = opt.save_steps && t_eval.empty();
+  if (save_steps) save(t0, solver.y(), solver.value(), solver.grad_norm());
+  for (std::size_t i = 0; i < t_eval.size() && t_eval[i] <= t0; ++i)
+    save(t_eval[i], solver.y(), solver.value(), solver.grad_norm());
+  if (opt.gtol > 0 && solver.grad_norm() <= opt.gtol)
+    return stop_at_start(Status::converged, "||grad g|| <= gtol at the initial point");
+  std::vector<double> y_end;
+  return finish(advance(solver, t1, t_eval, save_steps, opt, save, y_end));
 }
 
 }  // namespace overflow

@@ -21,6 +21,105 @@ typedef void (*of_hvp_fn)(const double* P, const double* V, int64_t m, int64_t n
    Non-finite entries of dy reject the step. */
 typedef void (*of_rhs_fn)(double t, const double* y, double* dy, void* data);
 
+/* ---------------------------------------------------------------------------------------------
+   The embedding API (libovercore, target overflow::core). Every function returns OF_OK (0) or a
+   negative error code, never crashes on bad arguments, and never lets a C++ exception out;
+   of_last_error() gives the message of the last error on the calling thread. Handles are opaque
+   and independent: different handles may be used from different threads at once, one handle
+   from one thread at a time.
+   --------------------------------------------------------------------------------------------- */
+
+enum of_error {
+  OF_OK = 0,
+  OF_ERROR_NULL = -1,      /* a required pointer is NULL */
+  OF_ERROR_ARGUMENT = -2,  /* a value out of range: dims, method, tolerance, time, size */
+  OF_ERROR_STATE = -3,     /* the call does not fit the handle's state (stepping before init, ...) */
+  OF_ERROR_RANGE = -4,     /* dense output requested outside the last step */
+  OF_ERROR_MEMORY = -5,    /* allocation failed */
+  OF_ERROR_INTERNAL = -6   /* anything else (a bug: please report the message) */
+};
+
+enum of_method { OF_BS3 = 0, OF_DOPRI5 = 1, OF_TSIT5 = 2, OF_DOP853 = 3 };
+enum of_activation { OF_LINEAR = 0, OF_ISRU = 1, OF_TANH = 2 };
+
+/* How a step or an integration ended (DESIGN.md section 3; the order of overflow's statuses). */
+enum of_status {
+  OF_CONVERGED = 0,  /* ||grad g|| <= gtol */
+  OF_T_END = 1,      /* reached the requested time */
+  OF_EVENT = 2,
+  OF_BLOWUP = 3,     /* max |y_i| exceeded max_norm */
+  OF_DOMAIN = 4,     /* the cost left its domain and the step could not be shrunk back into it */
+  OF_MAX_STEPS = 5,
+  OF_FAILED = 6,     /* step-size underflow */
+  OF_INTERRUPTED = 7,
+  OF_STEPPED = 8     /* of_solver_step: one step taken, the bound not yet reached */
+};
+
+typedef struct of_flow of_flow;      /* a network (dims, activation) on a cost */
+typedef struct of_solver of_solver;  /* an adaptive solver on a flow or on an of_rhs_fn */
+
+typedef struct of_stats {
+  int64_t nfev, naccept, nreject;
+} of_stats;
+
+/* The message of the last error on this thread ("" if none). Valid until the next call that fails. */
+const char* of_last_error(void);
+const char* of_version(void);
+
+/* A flow of `depth` layers: dims = {n, k_1, ..., k_{depth-1}, m} (dims_len must be depth + 1),
+   W_i of shape dims[i] x dims[i-1], the state W_1..W_N row-major and concatenated. The cost
+   (value_and_grad, optional hvp, data) must outlive the flow. */
+int of_flow_create(int32_t depth, const int64_t* dims, int64_t dims_len, int32_t activation,
+                   of_value_and_grad_fn value_and_grad, of_hvp_fn hvp, void* data, of_flow** out);
+void of_flow_destroy(of_flow* flow); /* NULL is ignored */
+int of_flow_state_size(const of_flow* flow, int64_t* size);
+/* dy = -grad g(y); *loss = g(y) (non-finite outside the cost's domain). loss may be NULL. */
+int of_flow_rhs(const of_flow* flow, const double* y, double* dy, double* loss);
+/* Number of doubles of the invariants C_i = W_i W_i^T - W_{i+1}^T W_{i+1}: sum_i k_i^2. */
+int of_flow_invariants_size(const of_flow* flow, int64_t* size);
+int of_flow_invariants(const of_flow* flow, const double* y, double* out, int64_t out_len);
+
+/* A solver on a flow (which must outlive it) or on a generic right-hand side of n equations.
+   max_step <= 0 or infinite: no limit. gtol > 0 stops of_solver_integrate as OF_CONVERGED once
+   ||grad g|| <= gtol (flows only; 0 disables it). */
+int of_solver_create_flow(const of_flow* flow, int32_t method, double rtol, double atol, double max_step,
+                          of_solver** out);
+int of_solver_create_rhs(of_rhs_fn rhs, void* data, int64_t n, int32_t method, double rtol, double atol,
+                         double max_step, of_solver** out);
+void of_solver_destroy(of_solver* solver); /* NULL is ignored */
+
+/* Starts at (t0, y0). OF_ERROR_ARGUMENT if the right-hand side is not finite there. */
+int of_solver_init(of_solver* solver, double t0, const double* y0);
+/* One adaptive step towards t_bound > t, never past it. *status: OF_STEPPED, OF_T_END (t reached
+   t_bound), OF_DOMAIN or OF_FAILED (the state is unchanged). */
+int of_solver_step(of_solver* solver, double t_bound, int32_t* status);
+/* y(t) for t inside the last step [t_prev, t], from the method's interpolant (n doubles). */
+int of_solver_dense(of_solver* solver, double t, double* y_out);
+/* Steps to t_end. After each accepted step save(t, y, loss, user) is called if save != NULL; a
+   nonzero return stops the run with OF_INTERRUPTED. *status: OF_T_END, OF_CONVERGED (gtol),
+   OF_BLOWUP (max |y_i| > 1e10), OF_DOMAIN, OF_FAILED, OF_MAX_STEPS (max_steps accepted steps in
+   this call; <= 0: no limit) or OF_INTERRUPTED. */
+typedef int (*of_save_fn)(double t, const double* y, double loss, void* user);
+int of_solver_integrate(of_solver* solver, double t_end, double gtol, int64_t max_steps, of_save_fn save,
+                        void* user, int32_t* status);
+
+int of_solver_dim(const of_solver* solver, int64_t* n);
+int of_solver_t(const of_solver* solver, double* t);
+int of_solver_state(const of_solver* solver, double* y_out); /* n doubles */
+/* The loss g at the current point (flows; 0 for a generic right-hand side). */
+int of_solver_loss(const of_solver* solver, double* loss);
+/* ||f(t, y)||_2 at the current point: ||grad g|| for a flow. */
+int of_solver_grad_norm(const of_solver* solver, double* grad_norm);
+int of_solver_stats(const of_solver* solver, of_stats* stats);
+
+/* Integrates the flow from each row of y0s (count x state size) over [t0, t1] on `workers`
+   threads (<= 0: one per hardware thread). Per trajectory: status (of_status codes), t_final,
+   loss_final, grad_norm_final, nfev; y_final (count x state size) may be NULL. Trajectories do
+   not depend on the number of workers. */
+int of_ensemble(const of_flow* flow, int32_t method, double rtol, double atol, double gtol, double t0, double t1,
+                const double* y0s, int64_t count, int32_t workers, int8_t* status, double* t_final,
+                double* loss_final, double* grad_norm_final, int64_t* nfev, double* y_final);
+
 #ifdef __cplusplus
 }
 #endif
