@@ -22,7 +22,7 @@ typedef void (*of_hvp_fn)(const double* P, const double* V, int64_t m, int64_t n
 typedef void (*of_rhs_fn)(double t, const double* y, double* dy, void* data);
 
 /* ---------------------------------------------------------------------------------------------
-   The embedding API (libovercore, target overflow::core). Every function returns OF_OK (0) or a
+   The embedding API (the library of CMake target overflow::core; csrc/src/capi.cpp). Every function returns OF_OK (0) or a
    negative error code, never crashes on bad arguments, and never lets a C++ exception out;
    of_last_error() gives the message of the last error on the calling thread. Handles are opaque
    and independent: different handles may be used from different threads at once, one handle
@@ -96,7 +96,9 @@ int of_solver_step(of_solver* solver, double t_bound, int32_t* status);
 /* y(t) for t inside the last step [t_prev, t], from the method's interpolant (n doubles). */
 int of_solver_dense(of_solver* solver, double t, double* y_out);
 /* Steps to t_end. After each accepted step save(t, y, loss, user) is called if save != NULL; a
-   nonzero return stops the run with OF_INTERRUPTED. *status: OF_T_END, OF_CONVERGED (gtol),
+   nonzero return stops the run with OF_INTERRUPTED. With gtol > 0 the run stops where ||grad g||
+   crosses gtol (located on the interpolant; the last save call is at that point, while the solver
+   itself stands at the end of the step that crossed). *status: OF_T_END, OF_CONVERGED (gtol),
    OF_BLOWUP (max |y_i| > 1e10), OF_DOMAIN, OF_FAILED, OF_MAX_STEPS (max_steps accepted steps in
    this call; <= 0: no limit) or OF_INTERRUPTED. */
 typedef int (*of_save_fn)(double t, const double* y, double loss, void* user);

@@ -1,0 +1,434 @@
+// The C ABI of overflow.h: opaque handles over Flow, Solver and the ensemble. Every entry point
+// validates its arguments, catches every exception and reports through of_last_error().
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "overflow/ensemble.hpp"
+#include "overflow/flow_system.hpp"
+#include "overflow/generic_system.hpp"
+#include "overflow/integrate.hpp"
+#include "overflow/network.hpp"
+#include "overflow/overflow.h"
+
+struct of_flow {
+  overflow::Flow flow;
+};
+
+namespace {
+
+using overflow::Status;
+
+thread_local std::string last_error;
+
+int fail(int code, std::string message) {
+  last_error = std::move(message);
+  return code;
+}
+
+// Runs body() and turns every exception into an error code and message.
+template <class Body>
+int guarded(const char* function, Body&& body) {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return fail(OF_ERROR_MEMORY, std::string(function) + ": out of memory");
+  } catch (const std::invalid_argument& e) {
+    return fail(OF_ERROR_ARGUMENT, std::string(function) + ": " + e.what());
+  } catch (const std::logic_error& e) {
+    return fail(OF_ERROR_STATE, std::string(function) + ": " + e.what());
+  } catch (const std::exception& e) {
+    return fail(OF_ERROR_INTERNAL, std::string(function) + ": " + e.what());
+  } catch (...) {
+    return fail(OF_ERROR_INTERNAL, std::string(function) + ": unknown exception");
+  }
+}
+
+#define OF_REQUIRE(ptr)                                                                                  \
+  do {                                                                                                   \
+    if ((ptr) == nullptr) return fail(OF_ERROR_NULL, std::string(__func__) + ": " #ptr " is NULL");      \
+  } while (0)
+
+bool parse_method(int32_t code, overflow::Method& out) {
+  switch (code) {
+    case OF_BS3: out = overflow::Method::bs3; return true;
+    case OF_DOPRI5: out = overflow::Method::dopri5; return true;
+    case OF_TSIT5: out = overflow::Method::tsit5; return true;
+    case OF_DOP853: out = overflow::Method::dop853; return true;
+    default: return false;
+  }
+}
+
+overflow::IntegrateOptions make_options(double rtol, double atol, double max_step) {
+  if (!(rtol > 0) || !std::isfinite(rtol) || !(atol > 0) || !std::isfinite(atol))
+    throw std::invalid_argument(std::string("rtol and atol must be finite and > 0, got ") + std::to_string(rtol) +
+                                " and " + std::to_string(atol));
+  if (std::isnan(max_step)) throw std::invalid_argument("max_step is NaN");
+  overflow::IntegrateOptions opt;
+  opt.rtol = rtol;
+  opt.atol = atol;
+  opt.max_step = max_step > 0 ? max_step : std::numeric_limits<double>::infinity();
+  return opt;
+}
+
+// The solver behind an of_solver handle: the same Solver on a flow or on a generic RHS.
+class AnySolver {
+ public:
+  virtual ~AnySolver() = default;
+  virtual std::size_t dim() const = 0;
+  virtual void init(double t0, const double* y0) = 0;
+  virtual bool initialised() const = 0;
+  virtual int step(double t_bound, int32_t* status) = 0;
+  virtual int dense(double t, double* out) = 0;
+  virtual int integrate(double t_end, double gtol, int64_t max_steps, of_save_fn save, void* user,
+                        int32_t* status) = 0;
+  virtual double t() const = 0;
+  virtual const double* y() const = 0;
+  virtual double loss() const = 0;
+  virtual double grad_norm() const = 0;
+  virtual of_stats stats() const = 0;
+  virtual bool is_flow() const = 0;
+};
+
+template <class System>
+class SolverOn final : public AnySolver {
+ public:
+  SolverOn(System sys, const overflow::Tableau& tab, const overflow::IntegrateOptions& opt)
+      : sys_(std::move(sys)), opt_(opt), solver_(sys_, tab, opt_) {}
+
+  std::size_t dim() const override { return solver_.dim(); }
+  bool initialised() const override { return initialised_; }
+
+  void init(double t0, const double* y0) override {
+    if (!std::isfinite(t0)) throw std::invalid_argument("t0 must be finite");
+    for (std::size_t i = 0; i < dim(); ++i)
+      if (!std::isfinite(y0[i])) throw std::invalid_argument("y0[" + std::to_string(i) + "] is not finite");
+    initialised_ = false;
+    solver_.init(t0, y0);
+    if (!std::isfinite(solver_.value()))
+      throw std::invalid_argument("the cost is not finite at y0 (outside its domain)");
+    if (!std::isfinite(solver_.grad_norm())) throw std::invalid_argument("the right-hand side is not finite at y0");
+    initialised_ = true;
+  }
+
+  int step(double t_bound, int32_t* status) override {
+    if (!initialised_) return fail(OF_ERROR_STATE, "of_solver_step: the solver is not initialised (call of_solver_init)");
+    if (!(t_bound > solver_.t()))
+      return fail(OF_ERROR_ARGUMENT, "of_solver_step: t_bound = " + std::to_string(t_bound) + " must be > t = " +
+                                         std::to_string(solver_.t()));
+    switch (solver_.step(t_bound)) {
+      case overflow::StepOutcome::accepted: *status = solver_.t() == t_bound ? OF_T_END : OF_STEPPED; break;
+      case overflow::StepOutcome::domain: *status = OF_DOMAIN; break;
+      case overflow::StepOutcome::interrupted: *status = OF_INTERRUPTED; break;
+      default: *status = OF_FAILED; break;
+    }
+    return OF_OK;
+  }
+
+  int dense(double t, double* out) override {
+    if (!initialised_) return fail(OF_ERROR_STATE, "of_solver_dense: the solver is not initialised");
+    if (!solver_.has_step()) return fail(OF_ERROR_STATE, "of_solver_dense: no step has been taken since of_solver_init");
+    const double a = solver_.t_prev(), b = solver_.t();
+    if (!(t >= a && t <= b))
+      return fail(OF_ERROR_RANGE, "of_solver_dense: t = " + std::to_string(t) + " is outside the last step [" +
+                                      std::to_string(a) + ", " + std::to_string(b) + "]");
+    if (t == b) {
+      std::memcpy(out, solver_.y(), dim() * sizeof(double));
+      return OF_OK;
+    }
+    if (!solver_.prepare_dense())
+      return fail(OF_ERROR_STATE, "of_solver_dense: the interpolant's extra stages left the cost's domain");
+    solver_.dense_theta((t - a) / solver_.h_last(), out);
+    return OF_OK;
+  }
+
+  int integrate(double t_end, double gtol, int64_t max_steps, of_save_fn save, void* user, int32_t* status) override {
+    if (!initialised_) return fail(OF_ERROR_STATE, "of_solver_integrate: the solver is not initialised");
+    if (!(t_end > solver_.t()))
+      return fail(OF_ERROR_ARGUMENT, "of_solver_integrate: t_end = " + std::to_string(t_end) + " must be > t = " +
+                                         std::to_string(solver_.t()));
+    if (!(gtol >= 0)) return fail(OF_ERROR_ARGUMENT, "of_solver_integrate: gtol must be >= 0");
+    overflow::IntegrateOptions opt = opt_;
+    opt.gtol = gtol;
+    opt.max_steps = max_steps > 0 ? max_steps : std::numeric_limits<std::int64_t>::max();
+    auto sink = [&](double t, const double* y, double value, double /*gnorm*/) {
+      return save == nullptr || save(t, y, value, user) == 0;
+    };
+    std::vector<double> y_end;
+    const overflow::RunEnd end = overflow::advance(solver_, t_end, {}, save != nullptr, opt, sink, y_end);
+    *status = static_cast<int32_t>(end.status);
+    return OF_OK;
+  }
+
+  double t() const override { return solver_.t(); }
+  const double* y() const override { return solver_.y(); }
+  double loss() const override { return solver_.value(); }
+  double grad_norm() const override { return solver_.grad_norm(); }
+  of_stats stats() const override { return of_stats{solver_.nfev(), solver_.naccept(), solver_.nreject()}; }
+  bool is_flow() const override { return std::is_same<System, overflow::FlowSystem>::value; }
+
+ private:
+  System sys_;
+  overflow::IntegrateOptions opt_;
+  overflow::Solver<System> solver_;
+  bool initialised_ = false;
+};
+
+}  // namespace
+
+struct of_solver {
+  std::unique_ptr<AnySolver> impl;
+};
+
+extern "C" {
+
+const char* of_last_error(void) { return last_error.c_str(); }
+
+const char* of_version(void) { return "0.1.0"; }
+
+int of_flow_create(int32_t depth, const int64_t* dims, int64_t dims_len, int32_t activation,
+                   of_value_and_grad_fn value_and_grad, of_hvp_fn hvp, void* data, of_flow** out) {
+  OF_REQUIRE(out);
+  *out = nullptr;
+  OF_REQUIRE(dims);
+  OF_REQUIRE(value_and_grad);
+  if (depth < 1) return fail(OF_ERROR_ARGUMENT, "of_flow_create: depth must be >= 1, got " + std::to_string(depth));
+  if (dims_len != static_cast<int64_t>(depth) + 1)
+    return fail(OF_ERROR_ARGUMENT, "of_flow_create: dims must have depth + 1 = " + std::to_string(depth + 1) +
+                                       " entries, got dims_len = " + std::to_string(dims_len));
+  overflow::Activation act;
+  switch (activation) {
+    case OF_LINEAR: act = overflow::Activation::none; break;
+    case OF_ISRU: act = overflow::Activation::isru; break;
+    case OF_TANH: act = overflow::Activation::tanh; break;
+    default: return fail(OF_ERROR_ARGUMENT, "of_flow_create: unknown activation code " + std::to_string(activation));
+  }
+  return guarded("of_flow_create", [&] {
+    overflow::Network net(std::vector<std::int64_t>(dims, dims + dims_len));
+    overflow::Cost cost;
+    cost.value_and_grad = value_and_grad;
+    cost.hvp = hvp;
+    cost.data = data;
+    cost.m = net.m();
+    cost.n = net.n();
+    *out = new of_flow{overflow::Flow(net, cost, act)};
+    return OF_OK;
+  });
+}
+
+void of_flow_destroy(of_flow* flow) { delete flow; }
+
+int of_flow_state_size(const of_flow* flow, int64_t* size) {
+  OF_REQUIRE(flow);
+  OF_REQUIRE(size);
+  *size = static_cast<int64_t>(flow->flow.dim());
+  return OF_OK;
+}
+
+int of_flow_rhs(const of_flow* flow, const double* y, double* dy, double* loss) {
+  OF_REQUIRE(flow);
+  OF_REQUIRE(y);
+  OF_REQUIRE(dy);
+  return guarded("of_flow_rhs", [&] {
+    overflow::FlowWorkspace ws(flow->flow.network());
+    const double v = flow->flow.rhs(y, dy, ws);
+    if (loss) *loss = v;
+    return OF_OK;
+  });
+}
+
+int of_flow_invariants_size(const of_flow* flow, int64_t* size) {
+  OF_REQUIRE(flow);
+  OF_REQUIRE(size);
+  const auto& dims = flow->flow.network().dims();
+  int64_t total = 0;
+  for (std::size_t i = 1; i + 1 < dims.size(); ++i) total += dims[i] * dims[i];
+  *size = total;
+  return OF_OK;
+}
+
+int of_flow_invariants(const of_flow* flow, const double* y, double* out, int64_t out_len) {
+  OF_REQUIRE(flow);
+  OF_REQUIRE(y);
+  int64_t size = 0;
+  of_flow_invariants_size(flow, &size);
+  if (out_len != size)
+    return fail(OF_ERROR_ARGUMENT, "of_flow_invariants: out_len must be " + std::to_string(size) + ", got " +
+                                       std::to_string(out_len));
+  if (size > 0) OF_REQUIRE(out);
+  return guarded("of_flow_invariants", [&] {
+    std::vector<double> c;
+    overflow::invariants(flow->flow.network(), y, c);
+    std::copy(c.begin(), c.end(), out);
+    return OF_OK;
+  });
+}
+
+int of_solver_create_flow(const of_flow* flow, int32_t method, double rtol, double atol, double max_step,
+                          of_solver** out) {
+  OF_REQUIRE(out);
+  *out = nullptr;
+  OF_REQUIRE(flow);
+  overflow::Method m;
+  if (!parse_method(method, m))
+    return fail(OF_ERROR_ARGUMENT, "of_solver_create_flow: unknown method code " + std::to_string(method) +
+                                       " (OF_BS3, OF_DOPRI5, OF_TSIT5 or OF_DOP853)");
+  return guarded("of_solver_create_flow", [&] {
+    const overflow::IntegrateOptions opt = make_options(rtol, atol, max_step);
+    auto impl = std::make_unique<SolverOn<overflow::FlowSystem>>(overflow::FlowSystem(flow->flow),
+                                                                 overflow::tableau(m), opt);
+    *out = new of_solver{std::move(impl)};
+    return OF_OK;
+  });
+}
+
+int of_solver_create_rhs(of_rhs_fn rhs, void* data, int64_t n, int32_t method, double rtol, double atol,
+                         double max_step, of_solver** out) {
+  OF_REQUIRE(out);
+  *out = nullptr;
+  OF_REQUIRE(rhs);
+  if (n < 1) return fail(OF_ERROR_ARGUMENT, "of_solver_create_rhs: n must be >= 1, got " + std::to_string(n));
+  overflow::Method m;
+  if (!parse_method(method, m))
+    return fail(OF_ERROR_ARGUMENT, "of_solver_create_rhs: unknown method code " + std::to_string(method) +
+                                       " (OF_BS3, OF_DOPRI5, OF_TSIT5 or OF_DOP853)");
+  return guarded("of_solver_create_rhs", [&] {
+    const overflow::IntegrateOptions opt = make_options(rtol, atol, max_step);
+    auto impl = std::make_unique<SolverOn<overflow::GenericSystem>>(
+        overflow::GenericSystem(rhs, data, static_cast<std::size_t>(n)), overflow::tableau(m), opt);
+    *out = new of_solver{std::move(impl)};
+    return OF_OK;
+  });
+}
+
+void of_solver_destroy(of_solver* solver) { delete solver; }
+
+int of_solver_init(of_solver* solver, double t0, const double* y0) {
+  OF_REQUIRE(solver);
+  OF_REQUIRE(y0);
+  return guarded("of_solver_init", [&] {
+    solver->impl->init(t0, y0);
+    return OF_OK;
+  });
+}
+
+int of_solver_step(of_solver* solver, double t_bound, int32_t* status) {
+  OF_REQUIRE(solver);
+  OF_REQUIRE(status);
+  return guarded("of_solver_step", [&] { return solver->impl->step(t_bound, status); });
+}
+
+int of_solver_dense(of_solver* solver, double t, double* y_out) {
+  OF_REQUIRE(solver);
+  OF_REQUIRE(y_out);
+  return guarded("of_solver_dense", [&] { return solver->impl->dense(t, y_out); });
+}
+
+int of_solver_integrate(of_solver* solver, double t_end, double gtol, int64_t max_steps, of_save_fn save, void* user,
+                        int32_t* status) {
+  OF_REQUIRE(solver);
+  OF_REQUIRE(status);
+  return guarded("of_solver_integrate",
+                 [&] { return solver->impl->integrate(t_end, gtol, max_steps, save, user, status); });
+}
+
+int of_solver_dim(const of_solver* solver, int64_t* n) {
+  OF_REQUIRE(solver);
+  OF_REQUIRE(n);
+  *n = static_cast<int64_t>(solver->impl->dim());
+  return OF_OK;
+}
+
+#define OF_REQUIRE_INIT(solver)                                                                             \
+  do {                                                                                                      \
+    if (!(solver)->impl->initialised())                                                                     \
+      return fail(OF_ERROR_STATE, std::string(__func__) + ": the solver is not initialised (call of_solver_init)"); \
+  } while (0)
+
+int of_solver_t(const of_solver* solver, double* t) {
+  OF_REQUIRE(solver);
+  OF_REQUIRE(t);
+  OF_REQUIRE_INIT(solver);
+  *t = solver->impl->t();
+  return OF_OK;
+}
+
+int of_solver_state(const of_solver* solver, double* y_out) {
+  OF_REQUIRE(solver);
+  OF_REQUIRE(y_out);
+  OF_REQUIRE_INIT(solver);
+  std::memcpy(y_out, solver->impl->y(), solver->impl->dim() * sizeof(double));
+  return OF_OK;
+}
+
+int of_solver_loss(const of_solver* solver, double* loss) {
+  OF_REQUIRE(solver);
+  OF_REQUIRE(loss);
+  OF_REQUIRE_INIT(solver);
+  *loss = solver->impl->loss();
+  return OF_OK;
+}
+
+int of_solver_grad_norm(const of_solver* solver, double* grad_norm) {
+  OF_REQUIRE(solver);
+  OF_REQUIRE(grad_norm);
+  OF_REQUIRE_INIT(solver);
+  *grad_norm = solver->impl->grad_norm();
+  return OF_OK;
+}
+
+int of_solver_stats(const of_solver* solver, of_stats* stats) {
+  OF_REQUIRE(solver);
+  OF_REQUIRE(stats);
+  *stats = solver->impl->stats();
+  return OF_OK;
+}
+
+int of_ensemble(const of_flow* flow, int32_t method, double rtol, double atol, double gtol, double t0, double t1,
+                const double* y0s, int64_t count, int32_t workers, int8_t* status, double* t_final,
+                double* loss_final, double* grad_norm_final, int64_t* nfev, double* y_final) {
+  OF_REQUIRE(flow);
+  OF_REQUIRE(status);
+  OF_REQUIRE(t_final);
+  OF_REQUIRE(loss_final);
+  OF_REQUIRE(grad_norm_final);
+  OF_REQUIRE(nfev);
+  if (count < 0) return fail(OF_ERROR_ARGUMENT, "of_ensemble: count must be >= 0");
+  if (count > 0) OF_REQUIRE(y0s);
+  overflow::Method m;
+  if (!parse_method(method, m))
+    return fail(OF_ERROR_ARGUMENT, "of_ensemble: unknown method code " + std::to_string(method));
+  if (!(std::isfinite(t0) && std::isfinite(t1) && t1 > t0))
+    return fail(OF_ERROR_ARGUMENT, "of_ensemble: need finite t0 < t1");
+  if (!(gtol >= 0)) return fail(OF_ERROR_ARGUMENT, "of_ensemble: gtol must be >= 0");
+  return guarded("of_ensemble", [&] {
+    overflow::IntegrateOptions opt = make_options(rtol, atol, 0.0);
+    opt.gtol = gtol;
+    overflow::EnsembleOptions eopt;
+    const unsigned hw = std::thread::hardware_concurrency();
+    eopt.workers = workers > 0 ? workers : static_cast<int>(hw > 0 ? hw : 1);
+    const std::size_t dim = flow->flow.dim(), n = static_cast<std::size_t>(count);
+    const overflow::Flow& f = flow->flow;
+    const overflow::EnsembleResult r = overflow::integrate_ensemble(
+        [&f] { return overflow::FlowSystem(f); }, overflow::tableau(m), t0, t1, y0s, n, dim, {}, opt, eopt);
+    for (std::size_t i = 0; i < n; ++i) {
+      status[i] = r.status[i];
+      t_final[i] = r.t_final[i];
+      loss_final[i] = r.value_final[i];
+      grad_norm_final[i] = r.grad_norm_final[i];
+      nfev[i] = r.nfev[i];
+    }
+    if (y_final) std::copy(r.y_final.begin(), r.y_final.end(), y_final);
+    return OF_OK;
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,258 @@
+/* The C ABI from C: a flow on a cost written in C, stepping, dense output, integration with a save
+   callback, a generic right-hand side against its closed form, the ensemble, and every kind of bad
+   input answered by an error code and a message (never a crash). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "overflow/overflow.h"
+
+static int failures = 0;
+#define CHECK(cond, ...)                                               \
+  do {                                                                 \
+    if (!(cond)) {                                                     \
+      printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);           \
+      printf(__VA_ARGS__);                                             \
+      printf("\n");                                                    \
+      ++failures;                                                      \
+    }                                                                  \
+  } while (0)
+/* A call that must fail with `code` and leave a message naming `what`. */
+#define CHECK_ERROR(call, code, what)                                                                      \
+  do {                                                                                                     \
+    int rc_ = (call);                                                                                      \
+    CHECK(rc_ == (code), "%s returned %d, expected %d (%s)", #call, rc_, (int)(code), of_last_error());    \
+    CHECK(strstr(of_last_error(), (what)) != NULL, "%s: message '%s' does not mention '%s'", #call,        \
+          of_last_error(), (what));                                                                        \
+  } while (0)
+
+/* f(P) = 1/2 ||P - T||_F^2, T in data (m x n). */
+static double quadratic(const double* P, int64_t m, int64_t n, double* grad, void* data) {
+  const double* T = (const double*)data;
+  double v = 0.0;
+  for (int64_t i = 0; i < m * n; ++i) {
+    grad[i] = P[i] - T[i];
+    v += 0.5 * grad[i] * grad[i];
+  }
+  return v;
+}
+
+/* f(P) = -log(P) for a 1x1 P > 0: NaN outside the domain. */
+static double neg_log(const double* P, int64_t m, int64_t n, double* grad, void* data) {
+  (void)m;
+  (void)n;
+  (void)data;
+  grad[0] = -1.0 / P[0];
+  return P[0] > 0 ? -log(P[0]) : NAN;
+}
+
+/* The harmonic oscillator y0' = y1, y1' = -y0. */
+static void oscillator(double t, const double* y, double* dy, void* data) {
+  (void)t;
+  (void)data;
+  dy[0] = y[1];
+  dy[1] = -y[0];
+}
+
+static int count_calls(double t, const double* y, double loss, void* user) {
+  (void)t;
+  (void)y;
+  (void)loss;
+  ++*(int*)user;
+  return 0;
+}
+
+static int stop_after_three(double t, const double* y, double loss, void* user) {
+  (void)t;
+  (void)y;
+  (void)loss;
+  return ++*(int*)user >= 3;
+}
+
+static void fill(double* y, int64_t n, unsigned seed) {
+  for (int64_t i = 0; i < n; ++i) {
+    seed = seed * 1103515245u + 12345u;
+    y[i] = 0.3 * ((double)(seed >> 8) / (double)(1u << 24) - 0.5);
+  }
+}
+
+static void test_flow(void) {
+  double T[6] = {1.5, 0.0, -0.5, 0.2, 1.0, 0.7}; /* 2 x 3 */
+  const int64_t dims[4] = {3, 5, 4, 2};
+  of_flow* flow = NULL;
+  CHECK(of_flow_create(3, dims, 4, OF_LINEAR, quadratic, NULL, T, &flow) == OF_OK, "%s", of_last_error());
+  int64_t size = 0, csize = 0;
+  of_flow_state_size(flow, &size);
+  of_flow_invariants_size(flow, &csize);
+  CHECK(size == 5 * 3 + 4 * 5 + 2 * 4 && csize == 25 + 16, "size %lld, invariants %lld", (long long)size,
+        (long long)csize);
+  double y0[43], y[43], dy[43], c0[41], c1[41], loss0 = 0.0, loss = 0.0, gnorm = 0.0;
+  fill(y0, size, 1u);
+  CHECK(of_flow_rhs(flow, y0, dy, &loss0) == OF_OK && loss0 > 0, "rhs: %s", of_last_error());
+  of_flow_invariants(flow, y0, c0, csize);
+
+  of_solver* s = NULL;
+  CHECK(of_solver_create_flow(flow, OF_DOP853, 1e-10, 1e-12, 0.0, &s) == OF_OK, "%s", of_last_error());
+  CHECK(of_solver_init(s, 0.0, y0) == OF_OK, "%s", of_last_error());
+  /* Step by step to t = 1, checking dense output at each step's midpoint against a second solver
+     integrated exactly to that time. */
+  int32_t status = -1;
+  int steps = 0;
+  double t = 0.0;
+  while (status != OF_T_END && steps < 10000) {
+    double t_prev = t;
+    CHECK(of_solver_step(s, 1.0, &status) == OF_OK, "%s", of_last_error());
+    of_solver_t(s, &t);
+    ++steps;
+    if (steps == 3) {
+      double mid = 0.5 * (t_prev + t), ym[43], yr[43];
+      CHECK(of_solver_dense(s, mid, ym) == OF_OK, "%s", of_last_error());
+      of_solver* r = NULL;
+      of_solver_create_flow(flow, OF_DOP853, 1e-12, 1e-14, 0.0, &r);
+      of_solver_init(r, 0.0, y0);
+      int32_t st;
+      of_solver_integrate(r, mid, 0.0, 0, NULL, NULL, &st);
+      of_solver_state(r, yr);
+      double err = 0.0;
+      for (int64_t i = 0; i < size; ++i) err = fmax(err, fabs(ym[i] - yr[i]));
+      /* DOP853's 7th-order interpolant at rtol 1e-10: error ~1e-10, far below 1e-8. */
+      CHECK(st == OF_T_END && err < 1e-8, "dense output off by %g", err);
+      of_solver_destroy(r);
+      CHECK_ERROR(of_solver_dense(s, t + 1.0, ym), OF_ERROR_RANGE, "outside the last step");
+      CHECK_ERROR(of_solver_dense(s, t_prev - 1e-3, ym), OF_ERROR_RANGE, "outside the last step");
+    }
+  }
+  CHECK(status == OF_T_END && t == 1.0, "status %d at t = %g after %d steps", status, t, steps);
+  of_solver_state(s, y);
+  of_solver_loss(s, &loss);
+  of_solver_grad_norm(s, &gnorm);
+  CHECK(loss < loss0 && gnorm > 0, "loss %g -> %g", loss0, loss);
+  of_flow_invariants(flow, y, c1, csize);
+  double drift = 0.0;
+  for (int64_t i = 0; i < csize; ++i) drift = fmax(drift, fabs(c1[i] - c0[i]));
+  CHECK(drift < 1e-8, "invariant drift %g", drift);
+  CHECK_ERROR(of_solver_step(s, 1.0, &status), OF_ERROR_ARGUMENT, "t_bound");
+
+  /* integrate with a save callback and gtol; a callback returning nonzero stops the run. */
+  int calls = 0;
+  CHECK(of_solver_integrate(s, 200.0, 1e-6, 0, count_calls, &calls, &status) == OF_OK, "%s", of_last_error());
+  of_solver_grad_norm(s, &gnorm);
+  CHECK(status == OF_CONVERGED && calls > 0, "status %d, %d calls", status, calls);
+  of_stats st;
+  of_solver_stats(s, &st);
+  CHECK(st.naccept > steps && st.nfev > 12 * st.naccept, "stats %lld %lld", (long long)st.naccept,
+        (long long)st.nfev);
+  of_solver_init(s, 0.0, y0);
+  calls = 0;
+  CHECK(of_solver_integrate(s, 50.0, 0.0, 0, stop_after_three, &calls, &status) == OF_OK && status == OF_INTERRUPTED &&
+            calls == 3,
+        "status %d after %d calls", status, calls);
+  of_solver_init(s, 0.0, y0);
+  CHECK(of_solver_integrate(s, 50.0, 0.0, 5, NULL, NULL, &status) == OF_OK && status == OF_MAX_STEPS, "status %d",
+        status);
+  of_solver_destroy(s);
+
+  /* The ensemble: the same numbers for 1 and 3 workers. */
+  enum { COUNT = 9 };
+  double starts[COUNT * 43], tf[2][COUNT], lf[2][COUNT], gf[2][COUNT], yf[2][COUNT * 43];
+  int8_t sf[2][COUNT];
+  int64_t nf[2][COUNT];
+  for (int i = 0; i < COUNT; ++i) fill(starts + i * size, size, 10u + (unsigned)i);
+  for (int w = 0; w < 2; ++w)
+    CHECK(of_ensemble(flow, OF_DOPRI5, 1e-8, 1e-10, 1e-6, 0.0, 100.0, starts, COUNT, w == 0 ? 1 : 3, sf[w], tf[w],
+                      lf[w], gf[w], nf[w], yf[w]) == OF_OK,
+          "%s", of_last_error());
+  CHECK(memcmp(tf[0], tf[1], sizeof tf[0]) == 0 && memcmp(yf[0], yf[1], sizeof yf[0]) == 0 &&
+            memcmp(nf[0], nf[1], sizeof nf[0]) == 0,
+        "ensemble differs between 1 and 3 workers");
+  for (int i = 0; i < COUNT; ++i) CHECK(sf[0][i] == OF_CONVERGED && gf[0][i] <= 1e-6, "trajectory %d: status %d", i, sf[0][i]);
+
+  /* Bad input on a flow. */
+  CHECK_ERROR(of_flow_invariants(flow, y0, c1, csize - 1), OF_ERROR_ARGUMENT, "out_len");
+  CHECK_ERROR(of_flow_rhs(flow, NULL, dy, NULL), OF_ERROR_NULL, "y");
+  CHECK_ERROR(of_solver_create_flow(flow, 17, 1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT, "method");
+  CHECK(s == NULL, "a failed create must leave *out NULL");
+  CHECK_ERROR(of_solver_create_flow(flow, OF_DOPRI5, -1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT, "rtol");
+  CHECK_ERROR(of_solver_create_flow(flow, OF_DOPRI5, 1e-6, NAN, 0.0, &s), OF_ERROR_ARGUMENT, "atol");
+  CHECK_ERROR(of_solver_create_flow(NULL, OF_DOPRI5, 1e-6, 1e-9, 0.0, &s), OF_ERROR_NULL, "flow");
+  CHECK_ERROR(of_ensemble(flow, OF_DOPRI5, 1e-6, 1e-9, 0.0, 1.0, 0.0, starts, COUNT, 1, sf[0], tf[0], lf[0], gf[0],
+                          nf[0], NULL),
+              OF_ERROR_ARGUMENT, "t0 < t1");
+  CHECK_ERROR(of_ensemble(flow, OF_DOPRI5, 1e-6, 1e-9, 0.0, 0.0, 1.0, starts, COUNT, 1, NULL, tf[0], lf[0], gf[0],
+                          nf[0], NULL),
+              OF_ERROR_NULL, "status");
+  of_flow_destroy(flow);
+}
+
+static void test_bad_flows(void) {
+  double T[4] = {1, 0, 0, 1};
+  const int64_t dims[3] = {2, 3, 2};
+  const int64_t bad_dims[3] = {2, -3, 2};
+  of_flow* flow = (of_flow*)&flow; /* must be reset to NULL on failure */
+  CHECK_ERROR(of_flow_create(2, dims, 2, OF_LINEAR, quadratic, NULL, T, &flow), OF_ERROR_ARGUMENT, "dims_len");
+  CHECK(flow == NULL, "*out not reset");
+  CHECK_ERROR(of_flow_create(0, dims, 1, OF_LINEAR, quadratic, NULL, T, &flow), OF_ERROR_ARGUMENT, "depth");
+  CHECK_ERROR(of_flow_create(2, bad_dims, 3, OF_LINEAR, quadratic, NULL, T, &flow), OF_ERROR_ARGUMENT, "of_flow_create");
+  CHECK_ERROR(of_flow_create(2, NULL, 3, OF_LINEAR, quadratic, NULL, T, &flow), OF_ERROR_NULL, "dims");
+  CHECK_ERROR(of_flow_create(2, dims, 3, OF_LINEAR, NULL, NULL, T, &flow), OF_ERROR_NULL, "value_and_grad");
+  CHECK_ERROR(of_flow_create(2, dims, 3, 9, quadratic, NULL, T, &flow), OF_ERROR_ARGUMENT, "activation");
+  CHECK_ERROR(of_flow_create(2, dims, 3, OF_LINEAR, quadratic, NULL, T, NULL), OF_ERROR_NULL, "out");
+  CHECK_ERROR(of_flow_state_size(NULL, NULL), OF_ERROR_NULL, "flow");
+  of_flow_destroy(NULL);
+  of_solver_destroy(NULL);
+
+  /* Stepping an uninitialised solver, and a start outside the cost's domain. */
+  const int64_t sdims[3] = {1, 1, 1};
+  CHECK(of_flow_create(2, sdims, 3, OF_LINEAR, neg_log, NULL, NULL, &flow) == OF_OK, "%s", of_last_error());
+  of_solver* s = NULL;
+  of_solver_create_flow(flow, OF_DOPRI5, 1e-6, 1e-9, 0.0, &s);
+  int32_t status;
+  double y[2] = {1.0, -1.0}, t;
+  CHECK_ERROR(of_solver_step(s, 1.0, &status), OF_ERROR_STATE, "not initialised");
+  CHECK_ERROR(of_solver_dense(s, 0.5, y), OF_ERROR_STATE, "not initialised");
+  CHECK_ERROR(of_solver_t(s, &t), OF_ERROR_STATE, "not initialised");
+  CHECK_ERROR(of_solver_integrate(s, 1.0, 0.0, 0, NULL, NULL, &status), OF_ERROR_STATE, "not initialised");
+  CHECK_ERROR(of_solver_init(s, 0.0, y), OF_ERROR_ARGUMENT, "domain"); /* P = -1: -log undefined */
+  CHECK_ERROR(of_solver_step(s, 1.0, &status), OF_ERROR_STATE, "not initialised");
+  y[1] = 1.0;
+  double bad[2] = {1.0, NAN};
+  CHECK_ERROR(of_solver_init(s, 0.0, bad), OF_ERROR_ARGUMENT, "y0[1]");
+  CHECK_ERROR(of_solver_init(s, NAN, y), OF_ERROR_ARGUMENT, "t0");
+  CHECK(of_solver_init(s, 0.0, y) == OF_OK, "%s", of_last_error());
+  CHECK_ERROR(of_solver_dense(s, 0.0, y), OF_ERROR_STATE, "no step");
+  CHECK_ERROR(of_solver_step(s, 0.0, &status), OF_ERROR_ARGUMENT, "t_bound");
+  CHECK_ERROR(of_solver_step(s, 1.0, NULL), OF_ERROR_NULL, "status");
+  /* -log z: the flow drives P = w2 w1 up for ever; a finite run must end normally. */
+  CHECK(of_solver_integrate(s, 2.0, 0.0, 0, NULL, NULL, &status) == OF_OK && status == OF_T_END, "status %d", status);
+  of_solver_destroy(s);
+  of_flow_destroy(flow);
+}
+
+static void test_generic_rhs(void) {
+  const int32_t methods[4] = {OF_BS3, OF_DOPRI5, OF_TSIT5, OF_DOP853};
+  for (int k = 0; k < 4; ++k) {
+    of_solver* s = NULL;
+    CHECK(of_solver_create_rhs(oscillator, NULL, 2, methods[k], 1e-10, 1e-12, 0.0, &s) == OF_OK, "%s", of_last_error());
+    double y[2] = {1.0, 0.0};
+    of_solver_init(s, 0.0, y);
+    int32_t status;
+    of_solver_integrate(s, 10.0, 0.0, 0, NULL, NULL, &status);
+    of_solver_state(s, y);
+    /* Global error of an rtol-1e-10 run over ~1.6 periods: ~1e-9; 1e-7 leaves margin. */
+    CHECK(status == OF_T_END && fabs(y[0] - cos(10.0)) < 1e-7 && fabs(y[1] + sin(10.0)) < 1e-7,
+          "method %d: (%.12f, %.12f)", (int)methods[k], y[0], y[1]);
+    of_solver_destroy(s);
+  }
+  of_solver* s = NULL;
+  CHECK_ERROR(of_solver_create_rhs(oscillator, NULL, 0, OF_DOPRI5, 1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT, "n");
+  CHECK_ERROR(of_solver_create_rhs(NULL, NULL, 2, OF_DOPRI5, 1e-6, 1e-9, 0.0, &s), OF_ERROR_NULL, "rhs");
+  CHECK_ERROR(of_solver_create_rhs(oscillator, NULL, 2, -1, 1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT, "method");
+}
+
+int main(void) {
+  test_flow();
+  test_bad_flows();
+  test_generic_rhs();
+  printf("test_capi: %s (%d failures)\n", failures ? "FAILED" : "passed", failures);
+  return failures ? 1 : 0;
+}
