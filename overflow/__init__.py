@@ -16,6 +16,16 @@ from .solve_ivp import OdeResult, solve_ivp
 
 __version__ = "0.1.0"
 
-__all__ = ["Cost", "IntegrationInterrupted", "MCResult", "METHODS", "MonteCarloInterrupted", "Network", "Result", "cost",
+
+def cmake_prefix_path() -> str:
+    """The prefix to give CMake (``-DCMAKE_PREFIX_PATH=...``) so that ``find_package(overflow)`` finds
+    the C++ core this package was built with: target ``overflow::core``, headers ``overflow/*.hpp``
+    and the C ABI ``overflow/overflow.h`` (see examples/)."""
+    import os
+
+    return os.path.dirname(os.path.abspath(__file__))
+
+
+__all__ = ["cmake_prefix_path", "Cost", "IntegrationInterrupted", "MCResult", "METHODS", "MonteCarloInterrupted", "Network", "Result", "cost",
            "costs", "critical_point", "imbalance", "integrate", "invariants", "linearization", "monte_carlo",
            "OdeResult", "samplers", "solve_ivp", "vector"]
