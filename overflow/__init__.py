@@ -13,6 +13,7 @@ from .montecarlo import MCResult, MonteCarloInterrupted, monte_carlo, samplers
 from .network import Network
 from .result import Result
 from .solve_ivp import OdeResult, solve_ivp
+from .solver import Solver
 
 __version__ = "0.1.0"
 
@@ -28,4 +29,4 @@ def cmake_prefix_path() -> str:
 
 __all__ = ["cmake_prefix_path", "Cost", "IntegrationInterrupted", "MCResult", "METHODS", "MonteCarloInterrupted", "Network", "Result", "cost",
            "costs", "critical_point", "imbalance", "integrate", "invariants", "linearization", "monte_carlo",
-           "OdeResult", "samplers", "solve_ivp", "vector"]
+           "OdeResult", "samplers", "solve_ivp", "Solver", "vector"]

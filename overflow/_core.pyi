@@ -58,3 +58,49 @@ def integrate_reduced(vg_address: int, data: npt.ArrayLike, z0: float, imbalance
 def integrate_rhs(rhs_address: int, data: npt.ArrayLike, y0: npt.ArrayLike, t0: float, t1: float,
                   t_eval: npt.ArrayLike, method: str, rtol: float, atol: float, first_step: float, max_step: float,
                   max_steps: int, max_norm: float, save_states: bool) -> _Solution: ...
+
+class _Ensemble(TypedDict):
+    status: npt.NDArray[np.int8]
+    t_final: npt.NDArray[np.float64]
+    loss_final: npt.NDArray[np.float64]
+    grad_norm_final: npt.NDArray[np.float64]
+    nfev: npt.NDArray[np.int64]
+    naccept: npt.NDArray[np.int64]
+    nreject: npt.NDArray[np.int64]
+    y_final: npt.NDArray[np.float64]
+    loss_at: npt.NDArray[np.float64]
+    states_at: npt.NDArray[np.float64]
+    interrupted: bool
+
+def integrate_ensemble(dims: Sequence[int], vg_address: int, hvp_address: int, data: npt.ArrayLike,
+                       y0s: npt.ArrayLike, t0: float, t1: float, t_eval: npt.ArrayLike, method: str, rtol: float,
+                       atol: float, first_step: float, max_step: float, max_steps: int, gtol: float,
+                       max_norm: float, activation: str, workers: int, keep_states: bool) -> _Ensemble: ...
+def status_names() -> list[str]: ...
+
+class _Stats(TypedDict):
+    nfev: int
+    naccept: int
+    nreject: int
+
+class FlowSolver:
+    def __init__(self, dims: Sequence[int], vg_address: int, hvp_address: int, data: npt.ArrayLike,
+                 activation: str, method: str, rtol: float, atol: float, first_step: float,
+                 max_step: float) -> None: ...
+    def init(self, t0: float, y0: npt.ArrayLike) -> None: ...
+    def step(self, t_bound: float) -> str: ...
+    def dense(self, t: float) -> npt.NDArray[np.float64]: ...
+    @property
+    def y(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def t(self) -> float: ...
+    @property
+    def t_prev(self) -> float: ...
+    @property
+    def h_next(self) -> float: ...
+    @property
+    def loss(self) -> float: ...
+    @property
+    def grad_norm(self) -> float: ...
+    @property
+    def stats(self) -> _Stats: ...

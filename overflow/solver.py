@@ -1,0 +1,134 @@
+"""`Solver`: the flow of eq. 4 advanced one adaptive step at a time, for a user's own loop."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from . import _core
+from .integrate import METHODS, _finite_float, _positive
+from .network import Network
+
+__all__ = ["Solver"]
+
+
+class Solver:
+    """The core's adaptive solver on ``net``'s flow, driven by the caller (like scipy's
+    ``RK45(fun, t0, y0, t_bound)`` objects, without a fixed end).
+
+    ``step(t_bound)`` takes one accepted step towards ``t_bound`` (rejected attempts are retried
+    inside), never past it; ``step_to(t)`` steps until ``t`` is reached exactly; ``dense(t)`` reads
+    the method's interpolant anywhere inside the last step. A run of ``step(t1)`` calls from ``t0``
+    takes exactly the steps of ``overflow.integrate(net, Ws, (t0, t1), method=...)``.
+
+    Parameters
+    ----------
+    net : Network
+    Ws : list of ndarray or ndarray
+        Initial layers (or a flat state).
+    t0 : float
+        Initial time.
+    method : {"bs3", "dopri5", "tsit5", "dop853"}
+    rtol, atol, first_step, max_step
+        As in `overflow.integrate`.
+
+    Attributes
+    ----------
+    t, t_prev : float
+        Current time and the start of the last step.
+    y : ndarray
+        Current flat state (a copy); `weights` splits it into layers.
+    loss, grad_norm : float
+        ``g`` and ``||grad g||_F`` at ``t``.
+    stats : dict
+        ``nfev``, ``naccept``, ``nreject`` so far.
+    status : str
+        ``"ready"`` after construction, then what the last step returned: ``"stepped"``,
+        ``"t_end"`` (``t_bound`` reached), ``"domain"`` or ``"failed"`` (the state did not change).
+    """
+
+    def __init__(self, net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t0: float = 0.0, method: str = "dopri5",
+                 rtol: float = 1e-6, atol: float = 1e-9, first_step: float | None = None,
+                 max_step: float = math.inf) -> None:
+        if not isinstance(net, Network):
+            raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
+        if not isinstance(method, str) or method not in METHODS:
+            raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS)}")
+        y0 = net.flatten(Ws)
+        cost = net.cost
+        self.net = net
+        self.method = method
+        self._core = _core.FlowSolver(net.dims, cost.vg_address, cost.hvp_address, cost.data, net.activation or "none",
+                                      method, _positive(rtol, "rtol"), _positive(atol, "atol"),
+                                      0.0 if first_step is None else _positive(first_step, "first_step"),
+                                      _positive(max_step, "max_step", allow_inf=True))
+        self._core.init(_finite_float(t0, "t0"), y0)
+        self.status = "ready"
+
+    def step(self, t_bound: float = math.inf) -> str:
+        """One accepted step towards ``t_bound`` (default: no bound); returns and sets `status`.
+
+        Ctrl-C during the step raises KeyboardInterrupt with the solver unchanged."""
+        t_bound = float(t_bound)
+        if math.isnan(t_bound) or not t_bound > self.t:
+            raise ValueError(f"t_bound must be > t = {self.t}, got {t_bound}")
+        status = self._core.step(t_bound)
+        if status == "interrupted":
+            raise KeyboardInterrupt("Solver.step interrupted")
+        self.status = status
+        return status
+
+    def step_to(self, t: float) -> str:
+        """Steps until ``t`` (> current time) is reached exactly, or a step fails; returns `status`."""
+        t = _finite_float(t, "t")
+        if not t > self.t:
+            raise ValueError(f"t must be > the current time {self.t}, got {t}")
+        while True:
+            status = self.step(t)
+            if status != "stepped":
+                return status
+
+    def dense(self, t: float) -> list[np.ndarray]:
+        """The layers at time ``t`` inside the last step ``[t_prev, t]``, from the method's interpolant
+        (order 3, 4, 4 and 7 for bs3, dopri5, tsit5, dop853)."""
+        t = _finite_float(t, "t")
+        try:
+            y = self._core.dense(t)
+        except IndexError as exc:  # std::out_of_range
+            raise ValueError(str(exc)) from None
+        except RuntimeError as exc:
+            raise ValueError(str(exc)) from None
+        return self.net.unflatten(y)
+
+    @property
+    def t(self) -> float:
+        return self._core.t
+
+    @property
+    def t_prev(self) -> float:
+        return self._core.t_prev
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._core.y
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return self.net.unflatten(self._core.y)
+
+    @property
+    def loss(self) -> float:
+        return self._core.loss
+
+    @property
+    def grad_norm(self) -> float:
+        return self._core.grad_norm
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return dict(self._core.stats)
+
+    def __repr__(self) -> str:
+        return f"Solver({self.method}, t={self.t:.6g}, loss={self.loss:.6g}, status={self.status!r})"
