@@ -142,3 +142,29 @@ def rel_err(a, b):
 def slope(hs, errs):
     """Least-squares slope of log(err) against log(h)."""
     return float(np.polyfit(np.log(hs), np.log(errs), 1)[0])
+
+
+# --------------------------------------------------------------------------------------------
+# Monte Carlo results
+
+
+def mc_arrays(res):
+    """The per-trajectory arrays of an MCResult, by name (optional ones where present)."""
+    from overflow.montecarlo.chunks import FIELDS
+
+    out = {k: getattr(res, k) for k in FIELDS}
+    for k in ("final", "loss_at", "states_at"):
+        if getattr(res, k) is not None:
+            out[k] = getattr(res, k)
+    return out
+
+
+def assert_mc_identical(a, b):
+    """Two MCResults hold bit-identical arrays (NaN equal to NaN) and the same global minimum."""
+    A, B = mc_arrays(a), mc_arrays(b)
+    assert A.keys() == B.keys()
+    for k in A:
+        assert A[k].dtype == B[k].dtype, k
+        assert A[k].shape == B[k].shape, k
+        assert np.array_equal(A[k], B[k], equal_nan=True), k
+    assert a.global_minimum == b.global_minimum

@@ -14,30 +14,12 @@ distributed = pytest.importorskip("dask.distributed")
 import overflow as of  # noqa: E402
 import overflow.montecarlo.run as mc_run  # noqa: E402
 from overflow.montecarlo import samplers as S  # noqa: E402
-from overflow.montecarlo.chunks import FIELDS  # noqa: E402
+from helpers import assert_mc_identical  # noqa: E402
 
 TARGET = np.array([[1.0, 0.5], [0.0, -1.0]])
 KW = dict(t_span=(0.0, 8.0), sampler=S.gaussian(0.5), seed=5, gtol=1e-3, max_steps=40, t_eval=[0.0, 2.0, 8.0],
           keep_final=True, progress=False)
 N, CHUNK = 300, 64  # 5 tasks, the last one of 44 trajectories
-
-
-def arrays_of(res):
-    out = {k: getattr(res, k) for k in FIELDS}
-    for k in ("final", "loss_at", "states_at"):
-        if getattr(res, k) is not None:
-            out[k] = getattr(res, k)
-    return out
-
-
-def assert_identical(a, b):
-    A, B = arrays_of(a), arrays_of(b)
-    assert A.keys() == B.keys()
-    for k in A:
-        assert A[k].dtype == B[k].dtype, k
-        assert A[k].shape == B[k].shape, k
-        assert np.array_equal(A[k], B[k], equal_nan=True), k
-    assert a.global_minimum == b.global_minimum
 
 
 def chunk_files(path):
@@ -79,40 +61,40 @@ def client():
 
 def test_dask_matches_threads(net, threads, client):
     res = of.monte_carlo(net, N, backend="dask", client=client, chunk=CHUNK, **KW)
-    assert_identical(res, threads)
+    assert_mc_identical(res, threads)
     assert {"converged", "max_steps"} <= set(res.summary().fractions)
     assert res.params == threads.params
 
 
 def test_dask_other_chunks_and_threads_per_task(net, threads, client):
     res = of.monte_carlo(net, N, backend="dask", client=client, chunk=37, workers=2, **KW)
-    assert_identical(res, threads)
+    assert_mc_identical(res, threads)
 
 
 def test_dask_repeated_runs(net, threads, client):
     """The same run submitted again at once (same task keys) gives the same arrays."""
     for _ in range(3):
-        assert_identical(of.monte_carlo(net, N, backend="dask", client=client, chunk=CHUNK, **KW), threads)
+        assert_mc_identical(of.monte_carlo(net, N, backend="dask", client=client, chunk=CHUNK, **KW), threads)
 
 
 def test_dask_default_client(net, threads, client):
     res = of.monte_carlo(net, N, backend="dask", chunk=CHUNK, **KW)  # the current client
-    assert_identical(res, threads)
+    assert_mc_identical(res, threads)
 
 
 def test_dask_streams_to_out(net, threads, client, tmp_path, monkeypatch):
     out = tmp_path / "run"
     res = of.monte_carlo(net, N, backend="dask", client=client, chunk=CHUNK, out=out, **KW)
-    assert_identical(res, threads)
+    assert_mc_identical(res, threads)
     assert chunk_files(out) == [f"chunk_{i:06d}.npz" for i in range(5)]
-    assert_identical(of.montecarlo.load(out), threads)
+    assert_mc_identical(of.montecarlo.load(out), threads)
 
     # a run streamed by Dask resumes on the threads backend without recomputing anything
     def refuse(*args, **kwargs):
         raise AssertionError("a chunk was recomputed")
 
     monkeypatch.setattr(mc_run, "run_chunk", refuse)
-    assert_identical(of.monte_carlo(net, N, chunk=CHUNK, out=out, **KW), threads)
+    assert_mc_identical(of.monte_carlo(net, N, chunk=CHUNK, out=out, **KW), threads)
 
 
 def test_dask_completes_a_partial_run(net, threads, client, tmp_path):
@@ -122,7 +104,7 @@ def test_dask_completes_a_partial_run(net, threads, client, tmp_path):
         os.remove(out / f"chunk_{i:06d}.npz")
     stamps = {f: os.stat(out / f).st_mtime_ns for f in chunk_files(out)}
     res = of.monte_carlo(net, N, backend="dask", client=client, chunk=CHUNK, out=out, **KW)
-    assert_identical(res, threads)
+    assert_mc_identical(res, threads)
     assert chunk_files(out) == [f"chunk_{i:06d}.npz" for i in range(5)]
     assert all(os.stat(out / f).st_mtime_ns == t for f, t in stamps.items())
 
@@ -135,7 +117,7 @@ def test_dask_from_array_and_vector_sampler(client):
         kw = dict(t_span=(0.0, 3.0), sampler=sampler, chunk=16, keep_final=True, progress=False)
         a = of.monte_carlo(net, 50, backend="dask", client=client, **kw)
         b = of.monte_carlo(net, 50, **kw)
-        assert_identical(a, b)
+        assert_mc_identical(a, b)
 
 
 def _undescribed_cost():
@@ -171,4 +153,4 @@ def test_costs_of_local_python_functions_travel_by_value(client):
     for cost in (user, scalar):
         net = of.Network(cost, depth=2, width=2)
         kw = dict(t_span=(0.0, 2.0), chunk=10, keep_final=True, progress=False)
-        assert_identical(of.monte_carlo(net, 20, backend="dask", client=client, **kw), of.monte_carlo(net, 20, **kw))
+        assert_mc_identical(of.monte_carlo(net, 20, backend="dask", client=client, **kw), of.monte_carlo(net, 20, **kw))

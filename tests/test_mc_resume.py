@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 
 import overflow as of
+
+from helpers import assert_mc_identical
 import overflow.montecarlo.run as mc_run
 from overflow.montecarlo import samplers as S
-from overflow.montecarlo.chunks import FIELDS
 
 TARGET = np.array([[1.0, 0.5], [0.0, -1.0]])
 KW = dict(t_span=(0.0, 8.0), sampler=S.gaussian(0.5), seed=2, gtol=1e-3, t_eval=[0.0, 1.0, 4.0], chunk=30,
@@ -31,22 +32,8 @@ def net():
     return of.Network(of.costs.matrix_factorization(TARGET), depth=3, width=3)
 
 
-def arrays_of(res):
-    out = {k: getattr(res, k) for k in FIELDS}
-    for k in ("final", "loss_at", "states_at"):
-        if getattr(res, k) is not None:
-            out[k] = getattr(res, k)
-    return out
-
-
 def assert_identical(a, b):
-    A, B = arrays_of(a), arrays_of(b)
-    assert A.keys() == B.keys()
-    for k in A:
-        assert A[k].dtype == B[k].dtype, k
-        assert A[k].shape == B[k].shape, k
-        assert np.array_equal(A[k], B[k], equal_nan=True), k
-    assert a.global_minimum == b.global_minimum
+    assert_mc_identical(a, b)
     if a.t_eval is None:
         assert b.t_eval is None
     else:

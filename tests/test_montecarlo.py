@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 
 import overflow as of
+
+from helpers import assert_mc_identical, mc_arrays
 from overflow.montecarlo import samplers as S
-from overflow.montecarlo.chunks import FIELDS, STATUS_NAMES
+from overflow.montecarlo.chunks import STATUS_NAMES
 
 TARGET = np.array([[1.0, 0.5], [0.0, -1.0]])
 SAMPLER = S.gaussian(0.5)
@@ -31,23 +33,6 @@ def net():
 def mc(net, n, **kw):
     kw.setdefault("progress", False)
     return of.monte_carlo(net, n, **kw)
-
-
-def arrays_of(res):
-    out = {k: getattr(res, k) for k in FIELDS}
-    for k in ("final", "loss_at", "states_at"):
-        if getattr(res, k) is not None:
-            out[k] = getattr(res, k)
-    return out
-
-
-def assert_identical(a, b):
-    A, B = arrays_of(a), arrays_of(b)
-    assert A.keys() == B.keys()
-    for k in A:
-        assert A[k].dtype == B[k].dtype, k
-        assert A[k].shape == B[k].shape, k
-        assert np.array_equal(A[k], B[k], equal_nan=True), k
 
 
 @pytest.fixture(scope="module")
@@ -67,27 +52,27 @@ def test_mixed_run_has_several_statuses(mixed):
 @pytest.mark.parametrize("chunk", [1, 7, None])
 def test_bit_identical_for_workers_and_chunks(net, mixed, workers, chunk):
     res = mc(net, 60, sampler=SAMPLER, seed=3, t_eval=T_EVAL, keep_final=True, workers=workers, chunk=chunk, **MIX)
-    assert_identical(res, mixed)
+    assert_mc_identical(res, mixed)
 
 
 def test_chunk_larger_than_n(net, mixed):
     res = mc(net, 60, sampler=SAMPLER, seed=3, t_eval=T_EVAL, keep_final=True, workers=2, chunk=1000, **MIX)
-    assert_identical(res, mixed)
+    assert_mc_identical(res, mixed)
     assert res.params["chunk"] == 60
 
 
 def test_prefix_of_a_larger_run(net, mixed):
     """Trajectory i depends on (seed, i) only: the first 60 of 300 are the 60 of a run of 60."""
     res = mc(net, 300, sampler=SAMPLER, seed=3, t_eval=T_EVAL, keep_final=True, workers=2, chunk=50, **MIX)
-    for k, v in arrays_of(mixed).items():
-        assert np.array_equal(arrays_of(res)[k][:60], v, equal_nan=True), k
+    for k, v in mc_arrays(mixed).items():
+        assert np.array_equal(mc_arrays(res)[k][:60], v, equal_nan=True), k
 
 
 def test_seed_changes_the_starts(net, mixed):
     other = mc(net, 60, sampler=SAMPLER, seed=4, t_eval=T_EVAL, keep_final=True, **MIX)
     assert not np.any(other.imbalance_fro[:, 0] == mixed.imbalance_fro[:, 0])
     same = mc(net, 60, sampler=SAMPLER, seed=np.int64(3), t_eval=T_EVAL, keep_final=True, **MIX)
-    assert_identical(same, mixed)
+    assert_mc_identical(same, mixed)
 
 
 def test_from_array_of_the_same_states_gives_the_same_run(net, mixed):
@@ -96,13 +81,13 @@ def test_from_array_of_the_same_states_gives_the_same_run(net, mixed):
     states = SAMPLER.states(net, 3, 0, 75)
     res = mc(net, 60, sampler=S.from_array(states), seed=0, t_eval=T_EVAL, keep_final=True, workers=2, chunk=16,
              **MIX)
-    assert_identical(res, mixed)
+    assert_mc_identical(res, mixed)
 
 
 def test_default_sampler_is_gaussian_03(net):
     a = mc(net, 20, t_span=(0.0, 2.0))
     b = mc(net, 20, t_span=(0.0, 2.0), sampler=S.gaussian(0.3))
-    assert_identical(a, b)
+    assert_mc_identical(a, b)
     assert a.params["sampler"] == {"kind": "gaussian", "scale": 0.3}
 
 
@@ -262,7 +247,7 @@ def test_progress_bar(net, capsys):
     res = mc(net, 30, t_span=(0.0, 1.0), progress=True, chunk=10)
     err = capsys.readouterr().err
     assert "monte_carlo" in err and "30/30" in err
-    assert_identical(res, mc(net, 30, t_span=(0.0, 1.0)))
+    assert_mc_identical(res, mc(net, 30, t_span=(0.0, 1.0)))
 
 
 # -- the paper's predictions ---------------------------------------------------------------------
