@@ -31,8 +31,9 @@ def _net():
 
 def test_sigint_stops_the_run_and_keeps_finished_chunks(tmp_path):
     out = tmp_path / "run"
+    # cwd away from the checkout: there `import overflow` would find the sources, not the install
     proc = subprocess.Popen([sys.executable, "-c", _SCRIPT, str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, cwd=tmp_path)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not (out.exists() and any(out.glob("chunk_*.npz"))):
