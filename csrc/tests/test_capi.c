@@ -2,6 +2,7 @@
    callback, a generic right-hand side against its closed form, the ensemble, and every kind of bad
    input answered by an error code and a message (never a crash). */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -249,8 +250,65 @@ static void test_generic_rhs(void) {
   CHECK_ERROR(of_solver_create_rhs(oscillator, NULL, 2, -1, 1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT, "method");
 }
 
+/* Different handles on different threads at once: each thread integrates its own flow and must get
+   what a lone run gets; each thread's of_last_error is its own. */
+typedef struct {
+  unsigned seed;
+  double y[43];
+  int bad_call_rc;
+  char message[256];
+} thread_job;
+
+static void run_job(thread_job* job, int provoke_error) {
+  double T[6] = {1.5, 0.0, -0.5, 0.2, 1.0, 0.7};
+  const int64_t dims[4] = {3, 5, 4, 2};
+  of_flow* flow = NULL;
+  of_solver* s = NULL;
+  int32_t status;
+  of_flow_create(3, dims, 4, OF_LINEAR, quadratic, NULL, T, &flow);
+  of_solver_create_flow(flow, OF_DOPRI5, 1e-9, 1e-11, 0.0, &s);
+  fill(job->y, 43, job->seed);
+  of_solver_init(s, 0.0, job->y);
+  for (int k = 1; k <= 20; ++k) of_solver_integrate(s, 0.25 * k, 0.0, 0, NULL, NULL, &status);
+  of_solver_state(s, job->y);
+  job->bad_call_rc = provoke_error ? of_solver_step(s, -1.0, &status) : OF_OK;
+  snprintf(job->message, sizeof job->message, "%s", provoke_error ? of_last_error() : "");
+  of_solver_destroy(s);
+  of_flow_destroy(flow);
+}
+
+static void* thread_main(void* arg) {
+  thread_job* job = (thread_job*)arg;
+  run_job(job, job->seed % 2 == 0);
+  return NULL;
+}
+
+static void test_threads(void) {
+  enum { THREADS = 4 };
+  thread_job jobs[THREADS], alone[THREADS];
+  pthread_t threads[THREADS];
+  for (int i = 0; i < THREADS; ++i) {
+    jobs[i].seed = alone[i].seed = 100u + (unsigned)i;
+    run_job(&alone[i], 0);
+  }
+  of_flow_state_size(NULL, NULL); /* this thread's own error, which the others must not overwrite */
+  char mine[256];
+  snprintf(mine, sizeof mine, "%s", of_last_error());
+  for (int i = 0; i < THREADS; ++i) pthread_create(&threads[i], NULL, thread_main, &jobs[i]);
+  for (int i = 0; i < THREADS; ++i) pthread_join(threads[i], NULL);
+  CHECK(strcmp(mine, of_last_error()) == 0 && strstr(mine, "of_flow_state_size"), "main thread's error became '%s'",
+        of_last_error());
+  for (int i = 0; i < THREADS; ++i) {
+    CHECK(memcmp(jobs[i].y, alone[i].y, sizeof jobs[i].y) == 0, "thread %d: the state differs from a lone run", i);
+    if (jobs[i].seed % 2 == 0)
+      CHECK(jobs[i].bad_call_rc == OF_ERROR_ARGUMENT && strstr(jobs[i].message, "t_bound"), "thread %d: '%s'", i,
+            jobs[i].message);
+  }
+}
+
 int main(void) {
   test_flow();
+  test_threads();
   test_bad_flows();
   test_generic_rhs();
   printf("test_capi: %s (%d failures)\n", failures ? "FAILED" : "passed", failures);
