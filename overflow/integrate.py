@@ -14,7 +14,7 @@ from .network import Network
 from .reduced import integrate_reduced
 from .result import Result
 
-__all__ = ["integrate", "METHODS", "IntegrationInterrupted"]
+__all__ = ["integrate", "METHODS", "IMPLICIT_METHODS", "IntegrationInterrupted"]
 
 #: Explicit embedded Runge-Kutta pairs: name -> (order, embedded order, dense-output order).
 METHODS = {
@@ -22,6 +22,12 @@ METHODS = {
     "dopri5": (5, 4, 4),    # Dormand-Prince 5(4), Shampine's quartic interpolant
     "tsit5": (5, 4, 4),     # Tsitouras 5(4), its quartic interpolant
     "dop853": (8, 5, 7),    # Hairer's DOP853 8(5,3), 7th-order interpolant (3 extra stages)
+}
+#: Implicit methods: Gauss-Legendre collocation (order, error-estimate order, dense-output order).
+#: They conserve the invariants C_i to rounding; linear networks only (they need the flow's Jacobian).
+IMPLICIT_METHODS = {
+    "gauss4": (4, 4, 5),    # 2 stages; error by step doubling; quintic Hermite interpolant
+    "gauss6": (6, 6, 5),    # 3 stages
 }
 
 
@@ -93,6 +99,15 @@ def _check_t_eval(t_eval: object, t0: float, t1: float) -> np.ndarray:
     return np.ascontiguousarray(te)
 
 
+def _check_implicit(net: Network, method: str) -> None:
+    if net.activation is not None:
+        raise ValueError(f"method {method!r} needs the flow's Jacobian, implemented for linear networks only "
+                         f"(activation={net.activation!r})")
+    if net.state_size > 3000:
+        raise ValueError(f"method {method!r} assembles the {net.state_size} x {net.state_size} Jacobian densely; "
+                         "networks above 3000 weights are not supported yet (use an explicit method)")
+
+
 class RunOptions(NamedTuple):
     """Validated integration options, as the core takes them (0 means "not set" for gtol and first_step)."""
 
@@ -145,11 +160,16 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         Initial layers ``[W_1, ..., W_N]`` with ``net.shapes`` (or one flat state).
     t_span : (float, float)
         ``(t0, t1)`` with ``t0 < t1``.
-    method : {"bs3", "dopri5", "tsit5", "dop853", "reduced"}
-        Explicit embedded Runge-Kutta pair; see `METHODS`. ``"reduced"`` is exact for the vector
-        case (depth 2, 1x1 cost): DOP853 on eq. 19's two variables (z, int f'), the weights rebuilt
-        from the u, v coordinates of section 3, at a cost independent of the width (there
-        ``max_norm`` bounds ``|z|`` and ``|int f'|``).
+    method : {"bs3", "dopri5", "tsit5", "dop853", "gauss4", "gauss6", "reduced"}
+        Explicit embedded Runge-Kutta pair; see `METHODS`. ``"gauss4"``, ``"gauss6"``: Gauss-Legendre
+        collocation (2 and 3 implicit stages, orders 4 and 6), the stages solved by simplified
+        Newton with the flow's exact Jacobian (through the cost's Hessian-vector product, assembled
+        densely) to rounding level (corrections below 1e-15 (1 + max|w|), or stalled within 1e3
+        times that), so every invariant ``C_i`` is conserved to rounding whatever ``rtol``; the
+        error is estimated by step doubling. Linear networks up to 3000 weights. ``"reduced"`` is
+        exact for the vector case (depth 2, 1x1 cost): DOP853 on eq. 19's two variables (z,
+        int f'), the weights rebuilt from the u, v coordinates of section 3, at a cost independent
+        of the width (there ``max_norm`` bounds ``|z|`` and ``|int f'|``).
     rtol, atol : float
         Error per step below ``atol + rtol * |y|`` in the weighted RMS norm (as scipy's ``solve_ivp``).
     t_eval : array_like, optional
@@ -188,7 +208,9 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
     y0 = net.flatten(Ws)
     o = check_options(t_span, method, rtol, atol, t_eval, gtol, first_step, max_step, max_steps, max_norm,
-                      extra_methods=("reduced",))
+                      extra_methods=("reduced", *IMPLICIT_METHODS))
+    if method in IMPLICIT_METHODS:
+        _check_implicit(net, method)
     t0, t1, te, rtol, atol = o.t0, o.t1, o.t_eval, o.rtol, o.atol
     gtol_value, first, max_step, max_steps, max_norm = o.gtol, o.first_step, o.max_step, o.max_steps, o.max_norm
 

@@ -83,6 +83,7 @@ class Result:
         self.nreject: int = int(raw["nreject"])
         self.ndomain: int = int(raw["ndomain"])
         self.nvalue: int = int(raw["nvalue"])
+        self.njvp: int = int(raw.get("njvp", 0))
         self._y0 = y0
 
     @cached_property

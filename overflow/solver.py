@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from . import _core
-from .integrate import METHODS, _finite_float, _positive
+from .integrate import IMPLICIT_METHODS, METHODS, _check_implicit, _finite_float, _positive
 from .network import Network
 
 __all__ = ["Solver"]
@@ -30,7 +30,7 @@ class Solver:
         Initial layers (or a flat state).
     t0 : float
         Initial time.
-    method : {"bs3", "dopri5", "tsit5", "dop853"}
+    method : {"bs3", "dopri5", "tsit5", "dop853", "gauss4", "gauss6"}
     rtol, atol, first_step, max_step
         As in `overflow.integrate`.
 
@@ -54,8 +54,10 @@ class Solver:
                  max_step: float = math.inf) -> None:
         if not isinstance(net, Network):
             raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
-        if not isinstance(method, str) or method not in METHODS:
-            raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS)}")
+        if not isinstance(method, str) or (method not in METHODS and method not in IMPLICIT_METHODS):
+            raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS) + sorted(IMPLICIT_METHODS)}")
+        if method in IMPLICIT_METHODS:
+            _check_implicit(net, method)
         y0 = net.flatten(Ws)
         cost = net.cost
         self.net = net

@@ -61,6 +61,24 @@ void register_cost(py::module_& m) {
       "g(y) and dy = -grad g(y) for the flow of eq. 4 (or its activated network).");
 
   m.def(
+      "flow_jvp",
+      [](std::vector<std::int64_t> dims, std::uintptr_t vg, std::uintptr_t hvp, const CArray& data, const CArray& y,
+         const CArray& v) {
+        Network net(dims);
+        Flow flow(net, make_cost(vg, hvp, data, net.m(), net.n()));
+        require_size(y, net.state_size(), "y");
+        require_size(v, net.state_size(), "v");
+        std::vector<double> out(net.state_size());
+        {
+          py::gil_scoped_release release;
+          flow.jvp(y.data(), v.data(), out.data());
+        }
+        return to_numpy(std::move(out), {static_cast<py::ssize_t>(net.state_size())});
+      },
+      py::arg("dims"), py::arg("vg_address"), py::arg("hvp_address"), py::arg("data"), py::arg("y"), py::arg("v"),
+      "J(y) v for the Jacobian J of the flow's right-hand side (linear networks), exact through the cost's hvp.");
+
+  m.def(
       "flow_rhs_seconds",
       [](std::vector<std::int64_t> dims, std::uintptr_t vg, const CArray& data, const CArray& y, int repeats) {
         Network net(dims);

@@ -38,6 +38,7 @@ py::dict run(System& sys, const Tableau& tab, const CArray& y0, double t0, doubl
   out["naccept"] = sol.naccept;
   out["nreject"] = sol.nreject;
   out["ndomain"] = sol.ndomain;
+  out["njvp"] = sol.njvp;
   out["nvalue"] = sol.nvalue;
   return out;
 }

@@ -9,7 +9,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..integrate import check_options
+from ..integrate import IMPLICIT_METHODS, _check_implicit, check_options
 from ..network import Network
 from . import samplers as _samplers
 from .chunks import FIELDS, MCSpec, run_chunk
@@ -116,7 +116,10 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
     if not isinstance(net, Network):
         raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
     n = _count(n, "n")
-    o = check_options(t_span, method, rtol, atol, t_eval, gtol, first_step, max_step, max_steps, max_norm)
+    o = check_options(t_span, method, rtol, atol, t_eval, gtol, first_step, max_step, max_steps, max_norm,
+                      extra_methods=tuple(IMPLICIT_METHODS))
+    if method in IMPLICIT_METHODS:
+        _check_implicit(net, method)
     sampler = _samplers.gaussian(0.3) if sampler is None else sampler
     if not isinstance(sampler, _samplers.Sampler):
         raise TypeError(f"sampler must be one of overflow.samplers (gaussian(scale), ...), got {type(sampler).__name__}")

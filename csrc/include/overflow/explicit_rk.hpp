@@ -17,6 +17,7 @@ struct StepAttempt {
   double max_abs_new = 0.0;  // max |y_new_i|
   double f_new_norm = 0.0;   // ||f(t + h, y_new)||_2 (||grad g|| for a gradient flow)
   int nfev = 0;
+  int njvp = 0;              // Jacobian-vector products (implicit methods)
 };
 
 // A System provides: std::size_t dim(); double eval(double t, const double* y, double* dy), which
@@ -104,6 +105,12 @@ class ExplicitRK {
   // The step's end becomes the next step's start: f(t + h, y_new) becomes slot 0 (a pointer swap,
   // not a copy of the state).
   void accept() { std::swap(slots_[0], slots_[tab_.stages]); }
+
+  // The stepper interface Solver uses (shared with GaussLegendre).
+  int control_order() const { return tab_.control_order; }
+  bool dense_needs_stages() const { return tab_.extra_stages > 0; }
+  double* f0() { return slot(0); }
+  const double* f_new() const { return slot(tab_.stages); }
 
  private:
   const Tableau& tab_;

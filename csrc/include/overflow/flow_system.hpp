@@ -12,6 +12,8 @@ class FlowSystem {
   std::size_t dim() const { return flow_.dim(); }
   // dy = -grad g(y); returns the loss g(y) (non-finite outside the cost's domain).
   double eval(double /*t*/, const double* y, double* dy) { return flow_.rhs(y, dy, ws_); }
+  // out = J(y) v, the Jacobian of the right-hand side (implicit methods).
+  double jvp(double /*t*/, const double* y, const double* v, double* out) { return flow_.jvp(y, v, out); }
 
  private:
   const Flow& flow_;

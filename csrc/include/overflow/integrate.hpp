@@ -37,6 +37,7 @@ struct Solution {
   // nfev counts the evaluations that stepping and interpolation need; nvalue those made only to
   // report the loss at t_eval points.
   std::int64_t nfev = 0, naccept = 0, nreject = 0, ndomain = 0, nvalue = 0;
+  std::int64_t njvp = 0;  // Jacobian-vector products (implicit methods)
 };
 
 namespace detail {
@@ -238,6 +239,7 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
     sol.naccept = solver.naccept();
     sol.nreject = solver.nreject();
     sol.ndomain = solver.ndomain();
+    sol.njvp = solver.njvp();
     sol.nvalue = end.nvalue;
     return sol;
   };

@@ -69,6 +69,9 @@ class Flow {
   double value(const double* y, FlowWorkspace& ws) const;
   // Writes P = W_N...W_1 (m x n) into out.
   void product(const double* y, double* out, FlowWorkspace& ws) const;
+  // out = J(y) v, J the Jacobian of y -> -grad g(y), exact through the cost's hvp (flow_jvp.cpp);
+  // returns g(y). Linear networks only; throws std::invalid_argument otherwise or without an hvp.
+  double jvp(const double* y, const double* v, double* out) const;
 
   using RhsKernel = double (*)(const Flow&, const double*, double*, FlowWorkspace&);
   using ProductKernel = const double* (*)(const Flow&, const double*, FlowWorkspace&);

@@ -39,7 +39,8 @@ enum of_error {
   OF_ERROR_INTERNAL = -6   /* anything else (a bug: please report the message) */
 };
 
-enum of_method { OF_BS3 = 0, OF_DOPRI5 = 1, OF_TSIT5 = 2, OF_DOP853 = 3 };
+/* OF_GAUSS4, OF_GAUSS6: implicit Gauss-Legendre (flows of linear networks only), conserving the invariants. */
+enum of_method { OF_BS3 = 0, OF_DOPRI5 = 1, OF_TSIT5 = 2, OF_DOP853 = 3, OF_GAUSS4 = 4, OF_GAUSS6 = 5 };
 enum of_activation { OF_LINEAR = 0, OF_ISRU = 1, OF_TANH = 2 };
 
 /* How a step or an integration ended (DESIGN.md section 3; the order of overflow's statuses). */

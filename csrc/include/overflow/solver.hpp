@@ -11,11 +11,13 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "overflow/controller.hpp"
 #include "overflow/dense_output.hpp"
 #include "overflow/explicit_rk.hpp"
+#include "overflow/gauss_legendre.hpp"
 #include "overflow/linear_combination.hpp"
 #include "overflow/tableau.hpp"
 
@@ -82,8 +84,8 @@ template <class System>
 class Solver {
  public:
   Solver(System& sys, const Tableau& tab, const StepOptions& opt)
-      : sys_(sys), tab_(tab), opt_(opt), rk_(tab, sys.dim()), controller_(tab.control_order, opt.controller),
-        y_(sys.dim()), y_prev_(sys.dim()), y_new_(sys.dim()) {
+      : sys_(sys), tab_(tab), opt_(opt), stepper_(make_stepper(tab, sys.dim())),
+        controller_(tab.control_order, opt.controller), y_(sys.dim()), y_prev_(sys.dim()), y_new_(sys.dim()) {
     if (!(opt.rtol > 0) || !(opt.atol > 0)) throw std::invalid_argument("rtol and atol must be > 0");
     if (!(opt.max_step > 0)) throw std::invalid_argument("max_step must be > 0");
   }
@@ -98,11 +100,14 @@ class Solver {
     pending_accept_ = false;
     have_step_ = false;
     controller_ = PIController(tab_.control_order, opt_.controller);
+    // Nothing carried over from a previous run (the implicit stepper caches J and factorisations).
+    if (tab_.implicit) stepper_.template emplace<GaussLegendre>(tab_, n);
     last_rejection_ = Rejection::none;
     may_stretch_ = true;
-    value_ = sys_.eval(t0, y_.data(), rk_.slot(0));
+    double* f0 = visit([](auto& st) { return st.f0(); });
+    value_ = sys_.eval(t0, y_.data(), f0);
     ++nfev_;
-    gnorm_ = detail::gradient_norm(sys_, y_.data(), rk_.slot(0), detail::norm2(rk_.slot(0), n));
+    gnorm_ = detail::gradient_norm(sys_, y_.data(), f0, detail::norm2(f0, n));
     ready_ = std::isfinite(value_) && std::isfinite(gnorm_);
     return value_;
   }
@@ -114,7 +119,7 @@ class Solver {
     if (!ready_) throw std::logic_error("the solver is not initialised at a point where the flow is finite");
     if (!(t_bound > t_)) throw std::invalid_argument("t_bound must be > t");
     if (pending_accept_) {
-      rk_.accept();
+      visit([](auto& st) { st.accept(); });
       pending_accept_ = false;
     }
     if (h_ <= 0.0) {
@@ -149,16 +154,18 @@ class Solver {
         if (last_rejection_ == Rejection::not_finite) return StepOutcome::not_finite;
         return StepOutcome::failed;
       }
-      const StepAttempt att = rk_.attempt(sys_, t_, y_.data(), h, opt_.rtol, opt_.atol, y_new_.data());
+      const StepAttempt att =
+          visit([&](auto& st) { return st.attempt(sys_, t_, y_.data(), h, opt_.rtol, opt_.atol, y_new_.data()); });
       nfev_ += att.nfev;
+      njvp_ += att.njvp;
       bool in_domain = att.in_domain;
       const bool accepted = in_domain && att.error <= 1.0;  // false for a NaN estimate too
       const double t_new = last ? t_bound : t_ + h;
-      dense_ready_ = tab_.extra_stages == 0;
+      dense_ready_ = !visit([](auto& st) { return st.dense_needs_stages(); });
       // Interpolants with extra stages need them before anything is read off the step; a stage
       // outside the domain rejects the step like any other.
       if (accepted && !dense_ready_ && dense_before <= t_new) {
-        nfev_ += rk_.prepare_dense(sys_, t_, y_.data(), h, in_domain);
+        nfev_ += visit([&](auto& st) { return st.prepare_dense(sys_, t_, y_.data(), h, in_domain); });
         dense_ready_ = in_domain;
       }
       if (!in_domain || !accepted) {
@@ -185,7 +192,7 @@ class Solver {
       h_last_ = h;
       value_ = att.value_new;
       max_abs_ = att.max_abs_new;
-      gnorm_ = detail::gradient_norm(sys_, y_.data(), rk_.slot(tab_.stages), att.f_new_norm);
+      gnorm_ = detail::gradient_norm(sys_, y_.data(), f(), att.f_new_norm);
       ++naccept_;
       last_rejection_ = Rejection::none;
       may_stretch_ = true;
@@ -199,22 +206,27 @@ class Solver {
   bool prepare_dense() {
     if (dense_ready_ || !have_step_ || !pending_accept_) return dense_ready_;
     bool in_domain = true;
-    nfev_ += rk_.prepare_dense(sys_, t_prev_, y_prev_.data(), h_last_, in_domain);
+    nfev_ += visit([&](auto& st) { return st.prepare_dense(sys_, t_prev_, y_prev_.data(), h_last_, in_domain); });
     dense_ready_ = in_domain;
     return dense_ready_;
   }
 
   // The solution at theta in [0, 1] of the last step (t_prev() + theta h_last()). Needs
   // prepare_dense() to have succeeded; valid until the next step().
-  void dense_theta(double theta, double* out) const { dense_output(rk_, y_prev_.data(), h_last_, theta, out); }
+  void dense_theta(double theta, double* out) const {
+    if (const auto* rk = std::get_if<ExplicitRK>(&stepper_)) {
+      dense_output(*rk, y_prev_.data(), h_last_, theta, out);
+    } else {
+      std::get<GaussLegendre>(stepper_).dense(y_prev_.data(), h_last_, theta, out);
+    }
+  }
 
   // True when dense output over [t_prev(), t()] is available (a step was taken since init and the
   // next one has not started).
   bool has_step() const { return have_step_ && pending_accept_; }
 
   System& system() { return sys_; }
-  const ExplicitRK& stepper() const { return rk_; }
-  std::size_t dim() const { return rk_.dim(); }
+  std::size_t dim() const { return y_.size(); }
   bool ready() const { return ready_; }
   double t() const { return t_; }
   double t_prev() const { return t_prev_; }
@@ -224,7 +236,11 @@ class Solver {
   const double* y() const { return y_.data(); }
   const double* y_prev() const { return y_prev_.data(); }
   // f(t, y) at the current point.
-  const double* f() const { return pending_accept_ ? rk_.slot(tab_.stages) : rk_.slot(0); }
+  const double* f() const {
+    return std::visit([&](const auto& st) -> const double* {
+      return pending_accept_ ? st.f_new() : const_cast<std::decay_t<decltype(st)>&>(st).f0();
+    }, stepper_);
+  }
   double value() const { return value_; }
   double grad_norm() const { return gnorm_; }
   double max_abs() const { return max_abs_; }
@@ -232,6 +248,7 @@ class Solver {
   std::int64_t naccept() const { return naccept_; }
   std::int64_t nreject() const { return nreject_; }
   std::int64_t ndomain() const { return ndomain_; }
+  std::int64_t njvp() const { return njvp_; }
   void count_evaluations(std::int64_t k) { nfev_ += k; }
 
  private:
@@ -242,7 +259,7 @@ class Solver {
   double initial_step(double span) {
     const std::size_t n = dim();
     const double* y0 = y_.data();
-    const double* f0 = rk_.slot(0);
+    const double* f0 = f();
     const double d0 = detail::rms_scaled(y0, y0, n, opt_.rtol, opt_.atol);
     const double d1 = detail::rms_scaled(f0, y0, n, opt_.rtol, opt_.atol);
     double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
@@ -268,14 +285,24 @@ class Solver {
   System& sys_;
   const Tableau& tab_;
   StepOptions opt_;
-  ExplicitRK rk_;
+  using Stepper = std::variant<ExplicitRK, GaussLegendre>;
+  static Stepper make_stepper(const Tableau& tab, std::size_t dim) {
+    if (tab.implicit) return Stepper(std::in_place_type<GaussLegendre>, tab, dim);
+    return Stepper(std::in_place_type<ExplicitRK>, tab, dim);
+  }
+  template <class F>
+  decltype(auto) visit(F&& fn) {
+    return std::visit(std::forward<F>(fn), stepper_);
+  }
+
+  Stepper stepper_;
   PIController controller_;
   std::vector<double> y_, y_prev_, y_new_;
   double t_ = 0.0, t_prev_ = 0.0, h_ = 0.0, h_last_ = 0.0, underflow_h_ = 0.0;
   double value_ = 0.0, gnorm_ = 0.0, max_abs_ = 0.0;
   bool ready_ = false, pending_accept_ = false, have_step_ = false, dense_ready_ = false, may_stretch_ = true;
   Rejection last_rejection_ = Rejection::none;
-  std::int64_t nfev_ = 0, naccept_ = 0, nreject_ = 0, ndomain_ = 0, attempts_ = 0;
+  std::int64_t nfev_ = 0, naccept_ = 0, nreject_ = 0, ndomain_ = 0, njvp_ = 0, attempts_ = 0;
   std::chrono::steady_clock::time_point last_poll_ = std::chrono::steady_clock::now();
 };
 

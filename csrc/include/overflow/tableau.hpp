@@ -26,22 +26,26 @@ struct Tableau {
   std::vector<double> dense;    // slots() x dense_degree: b_i(theta) = sum_p dense[i][p] theta^(p+1)
 
   int dense_order = 0;          // order of the interpolant
+  bool implicit = false;        // a full (not strictly lower) a: the stages are solved by Newton
+
 
   int slots() const { return stages + 1 + extra_stages; }
 };
 
-enum class Method { bs3, dopri5, tsit5, dop853 };
+enum class Method { bs3, dopri5, tsit5, dop853, gauss4, gauss6 };
 
 const Tableau& tableau(Method method);
 // Returns false for an unknown name.
 bool parse_method(const std::string& name, Method& out);
-std::vector<std::string> method_names();
+std::vector<std::string> method_names();           // the explicit methods
+std::vector<std::string> implicit_method_names();  // Gauss-Legendre collocation
 
 namespace detail {
 Tableau make_bs3();
 Tableau make_dopri5();
 Tableau make_tsit5();
 Tableau make_dop853();
+Tableau make_gauss(int stages);  // Gauss-Legendre, 2 or 3 stages (orders 4 and 6)
 }  // namespace detail
 
 }  // namespace overflow

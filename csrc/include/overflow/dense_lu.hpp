@@ -1,0 +1,25 @@
+// A dense LU factorisation with partial pivoting behind a plain interface, so that headers (and
+// programs that embed the core) need no Eigen: the implementation is in dense_lu.cpp.
+#pragma once
+#include <cstddef>
+#include <memory>
+
+namespace overflow {
+
+class DenseLU {
+ public:
+  DenseLU();
+  ~DenseLU();
+  DenseLU(DenseLU&&) noexcept;
+  DenseLU& operator=(DenseLU&&) noexcept;
+  // Factorises the n x n column-major matrix M.
+  void compute(const double* M, std::size_t n);
+  // x = M^-1 b in place (b has n entries).
+  void solve(double* b) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace overflow

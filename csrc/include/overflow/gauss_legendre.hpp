@@ -1,0 +1,213 @@
+// Gauss-Legendre collocation as a stepper for Solver: s implicit stages solved by a simplified
+// Newton iteration with the flow's exact Jacobian (J v through the cost's Hessian-vector product,
+// assembled densely from dim products and LU-factorised), to rounding level, so the quadratic
+// invariants C_i are conserved to rounding whatever the tolerance.
+//
+// Error estimate: step doubling. One step of h and two of h/2 from the same point; the two halves
+// are kept (both Gauss steps, so conservation holds) and (y_{h/2,h/2} - y_h) / (2^p - 1)
+// estimates their error, which behaves like h^(p+1). Dense output: the quintic Hermite
+// interpolant through the start, the middle and the end of the step (order 5).
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "overflow/dense_lu.hpp"
+#include "overflow/explicit_rk.hpp"
+#include "overflow/tableau.hpp"
+
+namespace overflow {
+
+namespace detail {
+template <class System, class = void>
+struct HasJvp : std::false_type {};
+template <class System>
+struct HasJvp<System, std::void_t<decltype(std::declval<System&>().jvp(0.0, static_cast<const double*>(nullptr),
+                                                                      static_cast<const double*>(nullptr),
+                                                                      static_cast<double*>(nullptr)))>>
+    : std::true_type {};
+}  // namespace detail
+
+class GaussLegendre {
+ public:
+  // Newton stops once a correction is below this times (1 + max|y|), or stops shrinking there.
+  static constexpr double kNewtonTolerance = 1e-15;
+  static constexpr int kMaxNewtonIterations = 40;
+
+  GaussLegendre(const Tableau& tab, std::size_t dim)
+      : tab_(tab), dim_(dim), s_(tab.stages), f0_(dim), f1_(dim), fmid_(dim), ymid_(dim), J_(dim * dim),
+        Z_(static_cast<std::size_t>(tab.stages) * dim), F_(Z_.size()), G_(Z_.size()), stage_(dim), y_half_(dim),
+        y_big_(dim) {
+    if (!tab.implicit) throw std::invalid_argument("GaussLegendre needs an implicit (collocation) tableau");
+    // y_new = y + sum_i d_i Z_i with d^T = b^T A^-1 (no extra evaluation of f at the stages).
+    std::vector<double> At(static_cast<std::size_t>(s_ * s_));
+    for (int i = 0; i < s_; ++i)
+      for (int j = 0; j < s_; ++j) At[static_cast<std::size_t>(i + j * s_)] = tab.a[static_cast<std::size_t>(j * s_ + i)];
+    d_ = tab.b;
+    DenseLU lu;
+    lu.compute(At.data(), static_cast<std::size_t>(s_));  // column-major A^T
+    lu.solve(d_.data());
+  }
+
+  std::size_t dim() const { return dim_; }
+  int control_order() const { return tab_.control_order; }
+  bool dense_needs_stages() const { return false; }
+  double* f0() { return f0_.data(); }
+  const double* f_new() const { return f1_.data(); }
+  void accept() {
+    f0_.swap(f1_);
+    jacobian_ready_ = false;  // J, and the Newton matrices built from it, belong to the old point
+    lu_h_[0] = lu_h_[1] = 0.0;
+  }
+  int newton_iterations() const { return newton_total_; }
+
+  template <class System>
+  int prepare_dense(System&, double, const double*, double, bool& in_domain) {
+    in_domain = true;
+    return 0;
+  }
+
+  // y(t + theta h) from the quintic Hermite interpolant on (0, y, f0), (1/2, ymid, fmid), (1, y1, f1);
+  // valid after an accepted attempt and until the next step starts.
+  void dense(const double* y, double h, double theta, double* out) const {
+    const double L0 = 2.0 * (theta - 0.5) * (theta - 1.0), L1 = -4.0 * theta * (theta - 1.0),
+                 L2 = 2.0 * theta * (theta - 0.5);
+    const double a0 = (1.0 + 6.0 * theta) * L0 * L0, b0 = h * theta * L0 * L0;
+    const double a1 = L1 * L1, b1 = h * (theta - 0.5) * L1 * L1;
+    const double a2 = (1.0 - 6.0 * (theta - 1.0)) * L2 * L2, b2 = h * (theta - 1.0) * L2 * L2;
+    for (std::size_t i = 0; i < dim_; ++i)
+      out[i] = a0 * y[i] + b0 * f0_[i] + a1 * ymid_[i] + b1 * fmid_[i] + a2 * y_end_[i] + b2 * f1_[i];
+  }
+
+  template <class System>
+  StepAttempt attempt(System& sys, double t, const double* y, double h, double rtol, double atol, double* y_new) {
+    StepAttempt out;
+    if constexpr (!detail::HasJvp<System>::value) {
+      (void)sys, (void)t, (void)y, (void)h, (void)rtol, (void)atol, (void)y_new;
+      throw std::invalid_argument("the Gauss-Legendre methods need the system's Jacobian (gradient flows only)");
+    } else {
+      if (!jacobian_ready_) {
+        for (std::size_t j = 0; j < dim_; ++j) {  // J e_j, one column at a time
+          std::fill(stage_.begin(), stage_.end(), 0.0);
+          stage_[j] = 1.0;
+          sys.jvp(t, y, stage_.data(), J_.data() + j * dim_);  // column j (column-major J)
+        }
+        out.njvp += static_cast<int>(dim_);
+        jacobian_ready_ = true;
+      }
+      const bool ok = gauss_step(sys, t, y, h, 0, y_big_.data(), out.nfev) &&
+                      gauss_step(sys, t, y, 0.5 * h, 1, y_half_.data(), out.nfev) &&
+                      gauss_step(sys, t + 0.5 * h, y_half_.data(), 0.5 * h, 1, y_new, out.nfev);
+      if (!ok) {
+        out.in_domain = true;
+        out.error = std::numeric_limits<double>::infinity();  // Newton failed: shrink the step
+        return out;
+      }
+      const double scale = 1.0 / (std::pow(2.0, tab_.order) - 1.0);
+      double err = 0.0, max_abs = 0.0;
+      for (std::size_t i = 0; i < dim_; ++i) {
+        const double e = scale * (y_new[i] - y_big_[i]);
+        const double sc = atol + rtol * std::max(std::fabs(y[i]), std::fabs(y_new[i]));
+        err += (e / sc) * (e / sc);
+        max_abs = std::max(max_abs, std::fabs(y_new[i]));
+      }
+      out.error = std::sqrt(err / static_cast<double>(dim_));
+      out.max_abs_new = max_abs;
+      // f at the middle and the end: the interpolant's slopes (and the next step's f0).
+      const double vmid = sys.eval(t + 0.5 * h, y_half_.data(), fmid_.data());
+      out.value_new = sys.eval(t + h, y_new, f1_.data());
+      out.nfev += 2;
+      if (!std::isfinite(vmid) || !std::isfinite(out.value_new)) {
+        out.in_domain = false;
+        return out;
+      }
+      std::copy(y_half_.begin(), y_half_.end(), ymid_.begin());
+      y_end_.assign(y_new, y_new + dim_);
+      double fsq = 0.0;
+      for (double v : f1_) fsq += v * v;
+      out.f_new_norm = std::sqrt(fsq);
+      return out;
+    }
+  }
+
+ private:
+  // One Gauss step of size h from (t, y): the stage increments Z_i = h sum_j a_ij f(t + c_j h, y + Z_j)
+  // by simplified Newton with (I - h A (x) J) factorised once. False if Newton does not converge or a
+  // stage leaves the domain.
+  // `which` picks one of two cached factorisations (the whole step and its halves).
+  template <class System>
+  bool gauss_step(System& sys, double t, const double* y, double h, int which, double* y_out, int& nfev) {
+    const std::size_t n = dim_, S = static_cast<std::size_t>(s_) * n;
+    DenseLU& lu = lu_[which];
+    if (h != lu_h_[which]) {  // I - h A (x) J, column-major, stage-major blocks
+      std::vector<double> M(S * S, 0.0);
+      for (int i = 0; i < s_; ++i)
+        for (int j = 0; j < s_; ++j) {
+          const double w = h * tab_.a[static_cast<std::size_t>(i * s_ + j)];
+          for (std::size_t col = 0; col < n; ++col)
+            for (std::size_t row = 0; row < n; ++row)
+              M[(j * n + col) * S + i * n + row] -= w * J_[col * n + row];
+        }
+      for (std::size_t k = 0; k < S; ++k) M[k * S + k] += 1.0;
+      lu.compute(M.data(), S);
+      lu_h_[which] = h;
+    }
+    double ymax = 0.0;
+    for (std::size_t i = 0; i < dim_; ++i) ymax = std::max(ymax, std::fabs(y[i]));
+    const double tol = kNewtonTolerance * (1.0 + ymax);
+    std::fill(Z_.begin(), Z_.end(), 0.0);
+    double previous = std::numeric_limits<double>::infinity();
+    for (int it = 0; it < kMaxNewtonIterations; ++it) {
+      ++newton_total_;
+      for (int i = 0; i < s_; ++i) {
+        for (std::size_t k = 0; k < dim_; ++k) stage_[k] = y[k] + Z_[i * dim_ + k];
+        ++nfev;
+        if (!std::isfinite(sys.eval(t + tab_.c[i] * h, stage_.data(), &F_[i * dim_]))) return false;
+      }
+      // G = -(Z - h (A (x) I) F); the correction solves (I - h A (x) J) dZ = G.
+      for (int i = 0; i < s_; ++i)
+        for (std::size_t k = 0; k < dim_; ++k) {
+          double acc = 0.0;
+          for (int j = 0; j < s_; ++j) acc += tab_.a[static_cast<std::size_t>(i * s_ + j)] * F_[j * dim_ + k];
+          G_[i * dim_ + k] = h * acc - Z_[i * dim_ + k];
+        }
+      lu.solve(G_.data());  // G_ becomes the correction dZ
+      double change = 0.0;
+      for (std::size_t k = 0; k < S; ++k) {
+        if (!std::isfinite(G_[k])) return false;
+        change = std::max(change, std::fabs(G_[k]));
+        Z_[k] += G_[k];
+      }
+      if (change <= tol) break;
+      // Converged to rounding: the corrections stopped shrinking at the level of a few ulps.
+      if (change >= 0.5 * previous && change <= 1e3 * tol) break;
+      if (it >= 3 && change > previous && change > 1e6 * tol) return false;  // diverging
+      if (it == kMaxNewtonIterations - 1) return false;
+      previous = change;
+    }
+    for (std::size_t k = 0; k < dim_; ++k) {
+      double acc = y[k];
+      for (int i = 0; i < s_; ++i) acc += d_[i] * Z_[i * dim_ + k];
+      y_out[k] = acc;
+    }
+    return true;
+  }
+
+  const Tableau& tab_;
+  std::size_t dim_;
+  int s_;
+  std::vector<double> f0_, f1_, fmid_, ymid_, y_end_;
+  std::vector<double> J_;  // dim x dim, column-major
+  std::vector<double> d_;
+  DenseLU lu_[2];
+  double lu_h_[2] = {0.0, 0.0};
+  bool jacobian_ready_ = false;
+  std::vector<double> Z_, F_, G_, stage_, y_half_, y_big_;
+  int newton_total_ = 0;
+};
+
+}  // namespace overflow
