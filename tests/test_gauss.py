@@ -1,0 +1,124 @@
+"""The implicit Gauss-Legendre methods (gauss4, gauss6): the flow's Jacobian they use, their order,
+their agreement with the explicit methods, and exact conservation of the invariants C_i
+(definition 1, proposition 2), which every Gauss method keeps as quadratic invariants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import overflow as of
+from overflow import _core
+from helpers import (balanced_scalar_problem, factorization_problem, reference, regression_problem, rel_err, slope,
+                     states)
+
+GAUSS = sorted(of.IMPLICIT_METHODS)
+
+
+def _drift(Ws0, Ws1):
+    """max |C_i(end) - C_i(0)| relative to max ||C_i(0)||_F."""
+    C0, C1 = of.invariants(Ws0), of.invariants(Ws1)
+    return max(np.max(np.abs(a - b)) for a, b in zip(C0, C1)) / max(np.linalg.norm(c) for c in C0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: factorization_problem(3, 2, widths=(4, 5), seed=1),
+    lambda: factorization_problem(2, 4, widths=(3,), seed=2),   # m < n
+    lambda: regression_problem(2, 3, widths=(4,), seed=3),
+    lambda: (lambda net: (net, net.init(seed=4, scale=0.7), None))(
+        of.Network(of.costs.logistic(np.random.default_rng(5).standard_normal((3, 20)),
+                                     np.sign(np.random.default_rng(6).standard_normal(20))), depth=3, width=4)),
+])
+def test_jacobian_vector_product_matches_finite_differences(make):
+    net, Ws, _ = make()
+    y = net.flatten(Ws)
+    rng = np.random.default_rng(0)
+    f = net.cost
+    for _ in range(3):
+        v = rng.standard_normal(y.size)
+        jv = _core.flow_jvp(net.dims, f.vg_address, f.hvp_address, f.data, y, v)
+        eps = 1e-5
+        fd = (net.rhs(y + eps * v)[1] - net.rhs(y - eps * v)[1]) / (2 * eps)
+        # central differences: error ~ eps^2 |third derivative| ~ 1e-10 here
+        assert np.max(np.abs(jv - fd)) < 1e-7 * max(1.0, np.max(np.abs(jv)))
+
+
+@pytest.mark.parametrize("method", GAUSS)
+@pytest.mark.parametrize("rtol", [1e-3, 1e-6, 1e-9])
+def test_invariants_conserved_to_rounding_over_a_long_run(method, rtol):
+    # The claim of the issue: drift <= 1e-10 relative to ||C(0)|| over t in [0, 1000], whatever rtol
+    # (the Newton iteration runs to rounding level). Explicit methods drift by ~rtol instead.
+    net, Ws, _ = factorization_problem(3, 3, widths=(4, 4), seed=7, scale=0.8)
+    res = of.integrate(net, Ws, (0, 1000), method=method, rtol=rtol, atol=rtol * 1e-2)
+    assert res.status == "t_end"
+    assert _drift(Ws, res.final_weights) < 1e-10
+    net, Ws, _ = regression_problem(2, 3, widths=(5,), seed=8)
+    res = of.integrate(net, Ws, (0, 1000), method=method, rtol=rtol, atol=rtol * 1e-2)
+    assert _drift(Ws, res.final_weights) < 1e-10
+
+
+def test_explicit_methods_do_drift_where_gauss_does_not():
+    net, Ws, _ = factorization_problem(3, 3, widths=(4, 4), seed=7, scale=0.8)
+    explicit = of.integrate(net, Ws, (0, 1000), method="dopri5", rtol=1e-4, atol=1e-6)
+    gauss = of.integrate(net, Ws, (0, 1000), method="gauss4", rtol=1e-4, atol=1e-6)
+    assert _drift(Ws, explicit.final_weights) > 1e4 * _drift(Ws, gauss.final_weights)
+
+
+@pytest.mark.parametrize("method,steps", [("gauss4", [4, 6, 8, 12, 16]), ("gauss6", [4, 6, 8, 12])])
+def test_fixed_step_order(method, steps):
+    # Fixed steps h = T / n (first_step = max_step = h, tolerances that accept every step); each
+    # step is two Gauss steps of h/2, so the global error goes like h^order. Closed form: the
+    # balanced scalar factorization is a logistic equation.
+    net, Ws, exact = balanced_scalar_problem(1.0, (0.12, -0.16))
+    T = 3.0
+    errs = []
+    for n in steps:
+        h = T / n
+        res = of.integrate(net, Ws, (0.0, T), method=method, rtol=1e3, atol=1e3, first_step=h, max_step=h,
+                           t_eval=[T])
+        assert res.naccept == n and res.nreject == 0
+        errs.append(np.max(np.abs(states(res) - exact([T]))))
+    errs = np.array(errs)
+    assert np.all(errs > 1e-15), errs
+    order = of.IMPLICIT_METHODS[method][0]
+    assert abs(slope(T / np.array(steps), errs) - order) < 0.3, errs
+
+
+@pytest.mark.parametrize("method", GAUSS)
+def test_agrees_with_scipy_and_the_explicit_methods_at_tight_tolerance(method):
+    net, Ws, grad_f = factorization_problem(3, 2, widths=(4, 3), seed=9)
+    t_eval = np.linspace(0, 4, 9)
+    res = of.integrate(net, Ws, (0, 4), method=method, rtol=1e-10, atol=1e-12, t_eval=t_eval)
+    ref = reference(net.dims, grad_f, Ws, t_eval)
+    # t_eval points come from the quintic Hermite interpolant: its error at steps of ~0.1-0.5 and
+    # rtol 1e-10 is ~1e-9; the step ends are at ~1e-10.
+    assert rel_err(states(res), ref) < 1e-7
+    explicit = of.integrate(net, Ws, (0, 4), method="dop853", rtol=1e-12, atol=1e-14)
+    assert abs(res.final_loss - explicit.final_loss) <= 1e-9 * max(1.0, abs(explicit.final_loss))
+
+
+@pytest.mark.parametrize("method", GAUSS)
+def test_gtol_stepping_and_monte_carlo(method):
+    net, Ws, _ = factorization_problem(2, 2, widths=(3,), seed=10)
+    res = of.integrate(net, Ws, (0, 500), method=method, rtol=1e-8, atol=1e-10, gtol=1e-7)
+    assert res.status == "converged" and res.final_grad_norm <= 1e-7
+    assert res.njvp > 0
+    s = of.Solver(net, Ws, method=method, rtol=1e-8, atol=1e-10)
+    ref = of.integrate(net, Ws, (0, 5), method=method, rtol=1e-8, atol=1e-10)
+    while s.step(5.0) == "stepped":
+        pass
+    np.testing.assert_array_equal(s.y, net.flatten(ref.final_weights))
+    mc = of.monte_carlo(net, 6, (0, 50), method=method, rtol=1e-8, atol=1e-10, progress=False, workers=2)
+    assert np.all(mc.status == "t_end") and np.max(mc.invariant_drift) < 1e-12
+
+
+def test_gauss_refuses_what_it_cannot_do():
+    f = of.costs.matrix_factorization(np.eye(2))
+    sig = of.Network(f, depth=2, width=3, activation="isru")
+    with pytest.raises(ValueError, match="linear networks"):
+        of.integrate(sig, sig.init(seed=0), (0, 1), method="gauss4")
+    big = of.Network(f, depth=3, width=60)
+    with pytest.raises(ValueError, match="3000"):
+        of.integrate(big, big.init(seed=0), (0, 1), method="gauss6")
+    with pytest.raises(ValueError, match="unknown method"):
+        of.solve_ivp(lambda t, y: -y, (0, 1), [1.0], method="gauss4")
