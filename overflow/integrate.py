@@ -28,6 +28,7 @@ METHODS = {
 IMPLICIT_METHODS = {
     "gauss4": (4, 4, 5),    # 2 stages; error by step doubling; quintic Hermite interpolant
     "gauss6": (6, 6, 5),    # 3 stages
+    "rodas4": (4, 3, 3),    # Hairer & Wanner's RODAS: L-stable Rosenbrock, for stiff flows; cubic Hermite
 }
 
 
@@ -160,13 +161,15 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         Initial layers ``[W_1, ..., W_N]`` with ``net.shapes`` (or one flat state).
     t_span : (float, float)
         ``(t0, t1)`` with ``t0 < t1``.
-    method : {"bs3", "dopri5", "tsit5", "dop853", "gauss4", "gauss6", "reduced"}
+    method : {"bs3", "dopri5", "tsit5", "dop853", "gauss4", "gauss6", "rodas4", "reduced"}
         Explicit embedded Runge-Kutta pair; see `METHODS`. ``"gauss4"``, ``"gauss6"``: Gauss-Legendre
         collocation (2 and 3 implicit stages, orders 4 and 6), the stages solved by simplified
         Newton with the flow's exact Jacobian (through the cost's Hessian-vector product, assembled
         densely) to rounding level (corrections below 1e-15 (1 + max|w|), or stalled within 1e3
         times that), so every invariant ``C_i`` is conserved to rounding whatever ``rtol``; the
-        error is estimated by step doubling. Linear networks up to 3000 weights. ``"reduced"`` is
+        error is estimated by step doubling. ``"rodas4"``: Hairer & Wanner's L-stable Rosenbrock
+        method of order 4(3) with the same exact Jacobian, for stiff flows (large imbalance).
+        The implicit methods need linear networks up to 3000 weights. ``"reduced"`` is
         exact for the vector case (depth 2, 1x1 cost): DOP853 on eq. 19's two variables (z,
         int f'), the weights rebuilt from the u, v coordinates of section 3, at a cost independent
         of the width (there ``max_norm`` bounds ``|z|`` and ``|int f'|``).

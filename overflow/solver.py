@@ -30,7 +30,7 @@ class Solver:
         Initial layers (or a flat state).
     t0 : float
         Initial time.
-    method : {"bs3", "dopri5", "tsit5", "dop853", "gauss4", "gauss6"}
+    method : {"bs3", "dopri5", "tsit5", "dop853", "gauss4", "gauss6", "rodas4"}
     rtol, atol, first_step, max_step
         As in `overflow.integrate`.
 

@@ -65,6 +65,7 @@ bool parse_method(int32_t code, overflow::Method& out) {
     case OF_DOP853: out = overflow::Method::dop853; return true;
     case OF_GAUSS4: out = overflow::Method::gauss4; return true;
     case OF_GAUSS6: out = overflow::Method::gauss6; return true;
+    case OF_RODAS4: out = overflow::Method::rodas4; return true;
     default: return false;
   }
 }
@@ -302,7 +303,7 @@ int of_solver_create_rhs(of_rhs_fn rhs, void* data, int64_t n, int32_t method, d
   if (!parse_method(method, m))
     return fail(OF_ERROR_ARGUMENT, "of_solver_create_rhs: unknown method code " + std::to_string(method) +
                                        " (OF_BS3, OF_DOPRI5, OF_TSIT5 or OF_DOP853)");
-  if (overflow::tableau(m).implicit)
+  if (overflow::tableau(m).implicit())
     return fail(OF_ERROR_ARGUMENT, "of_solver_create_rhs: the implicit methods need a Jacobian, which a generic "
                                    "right-hand side does not provide: use OF_BS3, OF_DOPRI5, OF_TSIT5 or OF_DOP853");
   return guarded("of_solver_create_rhs", [&] {

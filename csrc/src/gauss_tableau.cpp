@@ -10,7 +10,7 @@ namespace overflow::detail {
 
 Tableau make_gauss(int stages) {
   Tableau t;
-  t.implicit = true;
+  t.scheme = Tableau::Scheme::gauss;
   t.stages = stages;
   t.order = 2 * stages;
   // Step doubling estimates the error (gauss_legendre.hpp): it behaves like h^(order + 1).

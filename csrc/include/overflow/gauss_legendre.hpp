@@ -18,19 +18,11 @@
 
 #include "overflow/dense_lu.hpp"
 #include "overflow/explicit_rk.hpp"
+#include "overflow/jacobian.hpp"
 #include "overflow/tableau.hpp"
 
 namespace overflow {
 
-namespace detail {
-template <class System, class = void>
-struct HasJvp : std::false_type {};
-template <class System>
-struct HasJvp<System, std::void_t<decltype(std::declval<System&>().jvp(0.0, static_cast<const double*>(nullptr),
-                                                                      static_cast<const double*>(nullptr),
-                                                                      static_cast<double*>(nullptr)))>>
-    : std::true_type {};
-}  // namespace detail
 
 class GaussLegendre {
  public:
@@ -42,7 +34,7 @@ class GaussLegendre {
       : tab_(tab), dim_(dim), s_(tab.stages), f0_(dim), f1_(dim), fmid_(dim), ymid_(dim), J_(dim * dim),
         Z_(static_cast<std::size_t>(tab.stages) * dim), F_(Z_.size()), G_(Z_.size()), stage_(dim), y_half_(dim),
         y_big_(dim) {
-    if (!tab.implicit) throw std::invalid_argument("GaussLegendre needs an implicit (collocation) tableau");
+    if (tab.scheme != Tableau::Scheme::gauss) throw std::invalid_argument("GaussLegendre needs a collocation tableau");
     // y_new = y + sum_i d_i Z_i with d^T = b^T A^-1 (no extra evaluation of f at the stages).
     std::vector<double> At(static_cast<std::size_t>(s_ * s_));
     for (int i = 0; i < s_; ++i)
@@ -91,11 +83,7 @@ class GaussLegendre {
       throw std::invalid_argument("the Gauss-Legendre methods need the system's Jacobian (gradient flows only)");
     } else {
       if (!jacobian_ready_) {
-        for (std::size_t j = 0; j < dim_; ++j) {  // J e_j, one column at a time
-          std::fill(stage_.begin(), stage_.end(), 0.0);
-          stage_[j] = 1.0;
-          sys.jvp(t, y, stage_.data(), J_.data() + j * dim_);  // column j (column-major J)
-        }
+        detail::assemble_jacobian(sys, t, y, dim_, J_.data(), stage_);
         out.njvp += static_cast<int>(dim_);
         jacobian_ready_ = true;
       }

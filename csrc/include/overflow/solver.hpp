@@ -18,6 +18,7 @@
 #include "overflow/dense_output.hpp"
 #include "overflow/explicit_rk.hpp"
 #include "overflow/gauss_legendre.hpp"
+#include "overflow/rosenbrock.hpp"
 #include "overflow/linear_combination.hpp"
 #include "overflow/tableau.hpp"
 
@@ -101,7 +102,8 @@ class Solver {
     have_step_ = false;
     controller_ = PIController(tab_.control_order, opt_.controller);
     // Nothing carried over from a previous run (the implicit stepper caches J and factorisations).
-    if (tab_.implicit) stepper_.template emplace<GaussLegendre>(tab_, n);
+    if (tab_.scheme == Tableau::Scheme::gauss) stepper_.template emplace<GaussLegendre>(tab_, n);
+    if (tab_.scheme == Tableau::Scheme::rosenbrock) stepper_.template emplace<Rosenbrock>(tab_, n);
     last_rejection_ = Rejection::none;
     may_stretch_ = true;
     double* f0 = visit([](auto& st) { return st.f0(); });
@@ -216,8 +218,10 @@ class Solver {
   void dense_theta(double theta, double* out) const {
     if (const auto* rk = std::get_if<ExplicitRK>(&stepper_)) {
       dense_output(*rk, y_prev_.data(), h_last_, theta, out);
+    } else if (const auto* gl = std::get_if<GaussLegendre>(&stepper_)) {
+      gl->dense(y_prev_.data(), h_last_, theta, out);
     } else {
-      std::get<GaussLegendre>(stepper_).dense(y_prev_.data(), h_last_, theta, out);
+      std::get<Rosenbrock>(stepper_).dense(y_prev_.data(), h_last_, theta, out);
     }
   }
 
@@ -285,9 +289,10 @@ class Solver {
   System& sys_;
   const Tableau& tab_;
   StepOptions opt_;
-  using Stepper = std::variant<ExplicitRK, GaussLegendre>;
+  using Stepper = std::variant<ExplicitRK, GaussLegendre, Rosenbrock>;
   static Stepper make_stepper(const Tableau& tab, std::size_t dim) {
-    if (tab.implicit) return Stepper(std::in_place_type<GaussLegendre>, tab, dim);
+    if (tab.scheme == Tableau::Scheme::gauss) return Stepper(std::in_place_type<GaussLegendre>, tab, dim);
+    if (tab.scheme == Tableau::Scheme::rosenbrock) return Stepper(std::in_place_type<Rosenbrock>, tab, dim);
     return Stepper(std::in_place_type<ExplicitRK>, tab, dim);
   }
   template <class F>

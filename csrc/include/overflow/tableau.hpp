@@ -26,19 +26,25 @@ struct Tableau {
   std::vector<double> dense;    // slots() x dense_degree: b_i(theta) = sum_p dense[i][p] theta^(p+1)
 
   int dense_order = 0;          // order of the interpolant
-  bool implicit = false;        // a full (not strictly lower) a: the stages are solved by Newton
+  // explicit_rk: the explicit engine; gauss: a full a, stages solved by Newton (gauss_legendre.hpp);
+  // rosenbrock: linearly implicit stages with (I/(h gamma) - J), a strictly lower a, the matrix
+  // gamma_c of the Jacobian terms and m the solution weights (rosenbrock.hpp).
+  enum class Scheme { explicit_rk, gauss, rosenbrock } scheme = Scheme::explicit_rk;
+  bool implicit() const { return scheme != Scheme::explicit_rk; }
+  double gamma = 0.0;
+  std::vector<double> gamma_c;  // stages x stages, strictly lower triangular (Hairer's C_ij)
 
 
   int slots() const { return stages + 1 + extra_stages; }
 };
 
-enum class Method { bs3, dopri5, tsit5, dop853, gauss4, gauss6 };
+enum class Method { bs3, dopri5, tsit5, dop853, gauss4, gauss6, rodas4 };
 
 const Tableau& tableau(Method method);
 // Returns false for an unknown name.
 bool parse_method(const std::string& name, Method& out);
 std::vector<std::string> method_names();           // the explicit methods
-std::vector<std::string> implicit_method_names();  // Gauss-Legendre collocation
+std::vector<std::string> implicit_method_names();  // Gauss-Legendre collocation, Rosenbrock
 
 namespace detail {
 Tableau make_bs3();
@@ -46,6 +52,7 @@ Tableau make_dopri5();
 Tableau make_tsit5();
 Tableau make_dop853();
 Tableau make_gauss(int stages);  // Gauss-Legendre, 2 or 3 stages (orders 4 and 6)
+Tableau make_rodas4();           // Hairer & Wanner's RODAS (order 4(3), L-stable)
 }  // namespace detail
 
 }  // namespace overflow

@@ -1,0 +1,138 @@
+// A Rosenbrock (linearly implicit) stepper for Solver, for stiff flows: each stage solves
+//   (I / (h gamma) - J) k_i = f(t + c_i h, y + sum_{j<i} a_ij k_j) + sum_{j<i} (C_ij / h) k_j
+// with J the flow's exact Jacobian at the step's start (assembled densely from Jacobian-vector
+// products through the cost's Hessian-vector product), one LU per step size. Hairer & Wanner's
+// formulation (rodas.f); y_new = y + sum_i b_i k_i, error = sum_i e_i k_i. Dense output: cubic
+// Hermite through the step's ends.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include "overflow/dense_lu.hpp"
+#include "overflow/explicit_rk.hpp"
+#include "overflow/jacobian.hpp"
+#include "overflow/tableau.hpp"
+
+namespace overflow {
+
+class Rosenbrock {
+ public:
+  Rosenbrock(const Tableau& tab, std::size_t dim)
+      : tab_(tab), dim_(dim), s_(tab.stages), K_(static_cast<std::size_t>(tab.stages) * dim), f0_(dim), f1_(dim),
+        stage_(dim), rhs_(dim), y_end_(dim), J_(dim * dim), E_(dim * dim) {
+    if (tab.scheme != Tableau::Scheme::rosenbrock) throw std::invalid_argument("Rosenbrock needs a Rosenbrock tableau");
+  }
+
+  std::size_t dim() const { return dim_; }
+  int control_order() const { return tab_.control_order; }
+  bool dense_needs_stages() const { return false; }
+  double* f0() { return f0_.data(); }
+  const double* f_new() const { return f1_.data(); }
+  void accept() {
+    f0_.swap(f1_);
+    jacobian_ready_ = false;
+    lu_h_ = 0.0;
+  }
+
+  template <class System>
+  int prepare_dense(System&, double, const double*, double, bool& in_domain) {
+    in_domain = true;
+    return 0;
+  }
+
+  void dense(const double* y, double h, double theta, double* out) const {
+    const double t2 = theta * theta, t3 = t2 * theta;
+    const double h00 = 2 * t3 - 3 * t2 + 1, h10 = t3 - 2 * t2 + theta, h01 = -2 * t3 + 3 * t2, h11 = t3 - t2;
+    for (std::size_t i = 0; i < dim_; ++i)
+      out[i] = h00 * y[i] + h * h10 * f0_[i] + h01 * y_end_[i] + h * h11 * f1_[i];
+  }
+
+  template <class System>
+  StepAttempt attempt(System& sys, double t, const double* y, double h, double rtol, double atol, double* y_new) {
+    StepAttempt out;
+    if constexpr (!detail::HasJvp<System>::value) {
+      (void)sys, (void)t, (void)y, (void)h, (void)rtol, (void)atol, (void)y_new;
+      throw std::invalid_argument("the Rosenbrock methods need the system's Jacobian (gradient flows only)");
+    } else {
+      const std::size_t n = dim_;
+      if (!jacobian_ready_) {
+        detail::assemble_jacobian(sys, t, y, n, J_.data(), stage_);
+        out.njvp += static_cast<int>(n);
+        jacobian_ready_ = true;
+      }
+      if (h != lu_h_) {
+        const double diag = 1.0 / (h * tab_.gamma);
+        for (std::size_t k = 0; k < n * n; ++k) E_[k] = -J_[k];
+        for (std::size_t k = 0; k < n; ++k) E_[k * n + k] += diag;
+        lu_.compute(E_.data(), n);
+        lu_h_ = h;
+      }
+      for (int i = 0; i < s_; ++i) {
+        const double* F = f0_.data();
+        if (i > 0) {
+          for (std::size_t k = 0; k < n; ++k) {
+            double acc = y[k];
+            for (int j = 0; j < i; ++j) acc += a(i, j) * K_[j * n + k];
+            stage_[k] = acc;
+          }
+          ++out.nfev;
+          if (!std::isfinite(sys.eval(t + tab_.c[i] * h, stage_.data(), rhs_.data()))) {
+            out.in_domain = false;
+            return out;
+          }
+          F = rhs_.data();
+        }
+        double* k_i = &K_[i * n];
+        for (std::size_t k = 0; k < n; ++k) {
+          double acc = F[k];
+          for (int j = 0; j < i; ++j) acc += (c(i, j) / h) * K_[j * n + k];
+          k_i[k] = acc;
+        }
+        lu_.solve(k_i);
+      }
+      double err = 0.0, max_abs = 0.0;
+      for (std::size_t k = 0; k < n; ++k) {
+        double yn = y[k], e = 0.0;
+        for (int i = 0; i < s_; ++i) {
+          yn += tab_.b[i] * K_[i * n + k];
+          e += tab_.e[i] * K_[i * n + k];
+        }
+        y_new[k] = yn;
+        const double sc = atol + rtol * std::max(std::fabs(y[k]), std::fabs(yn));
+        err += (e / sc) * (e / sc);
+        max_abs = std::max(max_abs, std::fabs(yn));
+      }
+      out.error = std::sqrt(err / static_cast<double>(n));
+      out.max_abs_new = max_abs;
+      out.value_new = sys.eval(t + h, y_new, f1_.data());
+      ++out.nfev;
+      if (!std::isfinite(out.value_new)) {
+        out.in_domain = false;
+        return out;
+      }
+      y_end_.assign(y_new, y_new + n);
+      double fsq = 0.0;
+      for (double v : f1_) fsq += v * v;
+      out.f_new_norm = std::sqrt(fsq);
+      return out;
+    }
+  }
+
+ private:
+  double a(int i, int j) const { return tab_.a[static_cast<std::size_t>(i * s_ + j)]; }
+  double c(int i, int j) const { return tab_.gamma_c[static_cast<std::size_t>(i * s_ + j)]; }
+
+  const Tableau& tab_;
+  std::size_t dim_;
+  int s_;
+  std::vector<double> K_, f0_, f1_, stage_, rhs_, y_end_;
+  std::vector<double> J_, E_;  // column-major
+  DenseLU lu_;
+  double lu_h_ = 0.0;
+  bool jacobian_ready_ = false;
+};
+
+}  // namespace overflow
