@@ -22,6 +22,7 @@ class _Solution(TypedDict):
     ndomain: int
     nvalue: int
     njvp: int
+    max_projection: float
 
 class _Tableau(TypedDict):
     name: str
@@ -52,7 +53,7 @@ def invariants(dims: Sequence[int], y: npt.ArrayLike) -> npt.NDArray[np.float64]
 def integrate_flow(dims: Sequence[int], vg_address: int, hvp_address: int, data: npt.ArrayLike, y0: npt.ArrayLike,
                    t0: float, t1: float, t_eval: npt.ArrayLike, method: str, rtol: float, atol: float,
                    first_step: float, max_step: float, max_steps: int, gtol: float, max_norm: float,
-                   save_states: bool, activation: str = "none") -> _Solution: ...
+                   save_states: bool, activation: str = "none", project: bool = False) -> _Solution: ...
 def methods() -> list[str]: ...
 def tableau(name: str) -> _Tableau: ...
 def integrate_reduced(vg_address: int, data: npt.ArrayLike, z0: float, imbalance: float, t0: float, t1: float,
@@ -78,7 +79,8 @@ class _Ensemble(TypedDict):
 def integrate_ensemble(dims: Sequence[int], vg_address: int, hvp_address: int, data: npt.ArrayLike,
                        y0s: npt.ArrayLike, t0: float, t1: float, t_eval: npt.ArrayLike, method: str, rtol: float,
                        atol: float, first_step: float, max_step: float, max_steps: int, gtol: float,
-                       max_norm: float, activation: str, workers: int, keep_states: bool) -> _Ensemble: ...
+                       max_norm: float, activation: str, workers: int, keep_states: bool,
+                       project: bool = False) -> _Ensemble: ...
 def status_names() -> list[str]: ...
 
 class _Stats(TypedDict):

@@ -84,6 +84,7 @@ class Result:
         self.ndomain: int = int(raw["ndomain"])
         self.nvalue: int = int(raw["nvalue"])
         self.njvp: int = int(raw.get("njvp", 0))
+        self.projection: float = float(raw.get("max_projection", 0.0))
         self._y0 = y0
 
     @cached_property

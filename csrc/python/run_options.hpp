@@ -18,6 +18,7 @@ struct RunArgs {
   std::int64_t max_steps;
   double gtol, max_norm;
   bool save_states;
+  bool project = false;
 };
 
 // True once Ctrl-C (or another signal whose handler raises) reached Python; the error is cleared
@@ -41,6 +42,7 @@ inline IntegrateOptions make_options(const RunArgs& a) {
   opt.gtol = a.gtol;
   opt.max_norm = a.max_norm;
   opt.save_states = a.save_states;
+  opt.project = a.project;
   opt.interrupted = python_interrupted;
   return opt;
 }

@@ -45,6 +45,7 @@ class MCSpec:
     t_eval: np.ndarray
     keep_final: bool
     keep_trajectories: bool
+    project: bool = False
 
     @property
     def n_chunks(self) -> int:
@@ -61,7 +62,7 @@ class MCSpec:
             "method": self.method, "rtol": self.rtol, "atol": self.atol, "gtol": self.gtol,
             "first_step": self.first_step, "max_step": _json_float(self.max_step), "max_steps": self.max_steps,
             "max_norm": self.max_norm, "t_eval": [float(t) for t in self.t_eval],
-            "keep_final": self.keep_final, "keep_trajectories": self.keep_trajectories,
+            "keep_final": self.keep_final, "keep_trajectories": self.keep_trajectories, "project": self.project,
         }
 
     def fingerprint(self) -> str:
@@ -89,7 +90,7 @@ def run_chunk(spec: MCSpec, index: int, workers: int = 1) -> dict[str, np.ndarra
     r = _core.integrate_ensemble(
         net.dims, cost.vg_address, cost.hvp_address, cost.data, y0s, spec.t_span[0], spec.t_span[1], spec.t_eval,
         spec.method, spec.rtol, spec.atol, spec.first_step, spec.max_step, spec.max_steps, spec.gtol,
-        spec.max_norm, net.activation or "none", workers, spec.keep_trajectories)
+        spec.max_norm, net.activation or "none", workers, spec.keep_trajectories, spec.project)
     converged = r["status"] == _STATUS_CODES["converged"]
     out: dict[str, np.ndarray] = {
         "status_code": r["status"],

@@ -61,7 +61,7 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
                 max_step: float = math.inf, max_steps: int = 100_000, max_norm: float = 1e10,
                 workers: int | None = None, backend: str = "threads", client: Any = None, chunk: int | None = None,
                 progress: bool = True, out: str | os.PathLike[str] | None = None, keep_final: bool = False,
-                keep_trajectories: bool = False) -> MCResult:
+                keep_trajectories: bool = False, project: bool = False) -> MCResult:
     """Integrate the flow (eq. 4) from ``n`` random initial states and summarise each trajectory.
 
     Every trajectory has its own adaptive steps; trajectories are handed out one at a time to a
@@ -103,6 +103,8 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
         Keep each final state (``MCResult.final``, ``n x state_size`` floats).
     keep_trajectories : bool
         Keep the states at ``t_eval`` (``MCResult.states_at``, ``n x len(t_eval) x state_size``).
+    project : bool
+        Project every trajectory back onto its invariant set after each step (as in `integrate`).
 
     Returns
     -------
@@ -138,7 +140,9 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
     spec = MCSpec(net=net, sampler=sampler, n=n, seed=seed, chunk=min(chunk, n), t_span=(o.t0, o.t1),
                   method=o.method, rtol=o.rtol, atol=o.atol, gtol=o.gtol, first_step=o.first_step,
                   max_step=o.max_step, max_steps=o.max_steps, max_norm=o.max_norm, t_eval=o.t_eval,
-                  keep_final=bool(keep_final), keep_trajectories=bool(keep_trajectories))
+                  keep_final=bool(keep_final), keep_trajectories=bool(keep_trajectories), project=bool(project))
+    if project and net.activation is not None:
+        raise ValueError("project=True needs a linear network (activation=None)")
     gmin = global_minimum(net)
     store = ChunkStore(out, spec.describe(), {"global_minimum": gmin}) if out is not None else None
 

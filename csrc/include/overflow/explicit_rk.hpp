@@ -111,6 +111,7 @@ class ExplicitRK {
   bool dense_needs_stages() const { return tab_.extra_stages > 0; }
   double* f0() { return slot(0); }
   const double* f_new() const { return slot(tab_.stages); }
+  double* f_new() { return slot(tab_.stages); }
 
  private:
   const Tableau& tab_;

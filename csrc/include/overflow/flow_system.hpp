@@ -1,7 +1,11 @@
 // The gradient flow as a System for the integrator: the flow's RHS with its own workspace.
 #pragma once
 #include <cstddef>
+#include <stdexcept>
 
+#include <vector>
+
+#include "overflow/invariant_projection.hpp"
 #include "overflow/network.hpp"
 
 namespace overflow {
@@ -14,6 +18,13 @@ class FlowSystem {
   double eval(double /*t*/, const double* y, double* dy) { return flow_.rhs(y, dy, ws_); }
   // out = J(y) v, the Jacobian of the right-hand side (implicit methods).
   double jvp(double /*t*/, const double* y, const double* v, double* out) { return flow_.jvp(y, v, out); }
+  // The invariants C_i at y, and the projection of y back onto {C_i = C0} (StepOptions::project).
+  void invariants(const double* y, std::vector<double>& out) const {
+    if (flow_.activation() != Activation::none)
+      throw std::invalid_argument("projection onto the invariants is implemented for linear networks");
+    overflow::invariants(flow_.network(), y, out);
+  }
+  ProjectionResult project(double* y, const double* C0) const { return project_onto_invariants(flow_.network(), y, C0); }
 
  private:
   const Flow& flow_;

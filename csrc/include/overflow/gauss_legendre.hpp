@@ -50,6 +50,7 @@ class GaussLegendre {
   bool dense_needs_stages() const { return false; }
   double* f0() { return f0_.data(); }
   const double* f_new() const { return f1_.data(); }
+  double* f_new() { return f1_.data(); }
   void accept() {
     f0_.swap(f1_);
     jacobian_ready_ = false;  // J, and the Newton matrices built from it, belong to the old point

@@ -38,6 +38,7 @@ struct Solution {
   // report the loss at t_eval points.
   std::int64_t nfev = 0, naccept = 0, nreject = 0, ndomain = 0, nvalue = 0;
   std::int64_t njvp = 0;  // Jacobian-vector products (implicit methods)
+  double max_projection = 0.0;  // largest correction made by StepOptions::project
 };
 
 namespace detail {
@@ -240,6 +241,7 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
     sol.nreject = solver.nreject();
     sol.ndomain = solver.ndomain();
     sol.njvp = solver.njvp();
+    sol.max_projection = solver.max_projection();
     sol.nvalue = end.nvalue;
     return sol;
   };

@@ -31,6 +31,7 @@ class Rosenbrock {
   bool dense_needs_stages() const { return false; }
   double* f0() { return f0_.data(); }
   const double* f_new() const { return f1_.data(); }
+  double* f_new() { return f1_.data(); }
   void accept() {
     f0_.swap(f1_);
     jacobian_ready_ = false;

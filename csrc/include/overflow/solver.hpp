@@ -30,6 +30,10 @@ struct StepOptions {
   double first_step = 0.0;  // <= 0: Hairer's starting-step estimate
   double max_step = std::numeric_limits<double>::infinity();
   ControllerOptions controller{};
+  // After each accepted step, move the state back onto {C_i = C_i(t0)} (a minimal-norm Newton
+  // correction; gradient flows of linear networks only). The next step starts from the projected
+  // state; dense output inside the step still interpolates the unprojected one.
+  bool project = false;
   // Polled about every 50 ms of stepping; returning true ends step() with StepOutcome::interrupted.
   std::function<bool()> interrupted;
 };
@@ -43,6 +47,13 @@ enum class StepOutcome {
 };
 
 namespace detail {
+
+template <class System, class = void>
+struct HasProject : std::false_type {};
+template <class System>
+struct HasProject<System, std::void_t<decltype(std::declval<System&>().project(static_cast<double*>(nullptr),
+                                                                             static_cast<const double*>(nullptr)))>>
+    : std::true_type {};
 
 inline double rms_scaled(const double* v, const double* y, std::size_t n, double rtol, double atol) {
   double s = 0.0;
@@ -111,6 +122,14 @@ class Solver {
     ++nfev_;
     gnorm_ = detail::gradient_norm(sys_, y_.data(), f0, detail::norm2(f0, n));
     ready_ = std::isfinite(value_) && std::isfinite(gnorm_);
+    max_projection_ = 0.0;
+    if (opt_.project) {
+      if constexpr (detail::HasProject<System>::value) {
+        sys_.invariants(y_.data(), invariants0_);
+      } else {
+        throw std::invalid_argument("project=True needs a gradient flow (the invariants C_i)");
+      }
+    }
     return value_;
   }
 
@@ -199,6 +218,7 @@ class Solver {
       last_rejection_ = Rejection::none;
       may_stretch_ = true;
       h_ = h * controller_.accept(att.error);
+      if (opt_.project) project_state();
       return StepOutcome::accepted;
     }
   }
@@ -253,10 +273,25 @@ class Solver {
   std::int64_t nreject() const { return nreject_; }
   std::int64_t ndomain() const { return ndomain_; }
   std::int64_t njvp() const { return njvp_; }
+  // The largest correction (max |entry|) the projection has made since init (0 without project).
+  double max_projection() const { return max_projection_; }
   void count_evaluations(std::int64_t k) { nfev_ += k; }
 
  private:
   enum class Rejection { none, domain, error, not_finite };
+
+  void project_state() {
+    if constexpr (detail::HasProject<System>::value) {
+      const auto p = sys_.project(y_.data(), invariants0_.data());
+      max_projection_ = std::max(max_projection_, p.size);
+      if (p.size > 0.0) {  // f and the loss at the projected point
+        double* f_new = visit([](auto& st) { return st.f_new(); });
+        value_ = sys_.eval(t_, y_.data(), f_new);
+        ++nfev_;
+        gnorm_ = detail::gradient_norm(sys_, y_.data(), f_new, detail::norm2(f_new, dim()));
+      }
+    }
+  }
 
   // Hairer, Norsett & Wanner I, section II.4: a first step from the sizes of y0, f0 and an estimate
   // of the second derivative, so the first step's error is about the tolerance.
@@ -304,7 +339,8 @@ class Solver {
   PIController controller_;
   std::vector<double> y_, y_prev_, y_new_;
   double t_ = 0.0, t_prev_ = 0.0, h_ = 0.0, h_last_ = 0.0, underflow_h_ = 0.0;
-  double value_ = 0.0, gnorm_ = 0.0, max_abs_ = 0.0;
+  double value_ = 0.0, gnorm_ = 0.0, max_abs_ = 0.0, max_projection_ = 0.0;
+  std::vector<double> invariants0_;
   bool ready_ = false, pending_accept_ = false, have_step_ = false, dense_ready_ = false, may_stretch_ = true;
   Rejection last_rejection_ = Rejection::none;
   std::int64_t nfev_ = 0, naccept_ = 0, nreject_ = 0, ndomain_ = 0, njvp_ = 0, attempts_ = 0;
