@@ -53,3 +53,17 @@ def test_projection_refuses_what_it_cannot_do():
     with pytest.raises(TypeError, match="project"):
         of.integrate(of.Network(f, depth=2, width=3), of.Network(f, depth=2, width=3).init(seed=0), (0, 1),
                      project="yes")
+
+
+def test_projection_with_dependent_constraints_in_the_vector_case():
+    # C_1 = w1 w1^T - w2^T w2 is k x k of rank 2: k(k+1)/2 constraints on 2k weights, most of them
+    # dependent; the minimal-norm least-squares correction must still converge (a Newton step on
+    # the normal equations alone diverged here).
+    f = of.costs.scalar(lambda z: (1.0 - z) ** 2, lambda z: -2.0 * (1.0 - z), lambda z: 2.0, f_star=0.0)
+    net = of.Network(f, depth=2, width=30)
+    Ws = net.init(seed=0, scale=0.3)
+    ref = of.integrate(net, Ws, (0, 20), method="dop853", rtol=1e-12, atol=1e-14)
+    res = of.integrate(net, Ws, (0, 20), method="dopri5", rtol=1e-8, atol=1e-10, project=True)
+    assert res.status == "t_end"
+    assert _drift(Ws, res.final_weights) < 1e-13
+    assert np.max(np.abs(net.flatten(res.final_weights) - net.flatten(ref.final_weights))) < 1e-7

@@ -1,8 +1,11 @@
-// Projection of a state back onto the invariant set {C_i(W) = C_i(0)} (definition 1): Newton on
-// the constraints with the minimal-norm correction W <- W - Jc^T (Jc Jc^T)^-1 (C(W) - C0), the
-// normal equations solved matrix-free by conjugate gradients over symmetric matrices.
+// Projection of a state back onto the invariant set {C_i(W) = C_i(0)} (definition 1): Gauss-Newton
+// on the constraints with the minimal-norm correction (the pseudo-inverse of their Jacobian Jc
+// applied to C(W) - C0), computed matrix-free by CGLS; a step that does not reduce the residual
+// is undone.
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "overflow/invariant_projection.hpp"
@@ -69,7 +72,7 @@ ProjectionResult project_onto_invariants(const Network& net, double* y, const do
                                          int max_newton) {
   ProjectionResult result;
   if (net.depth() < 2) return result;
-  std::vector<double> start(y, y + net.state_size());
+  std::vector<double> start(y, y + net.state_size()), before = start;
   double scale = 1.0;
   {
     std::size_t total = 0;
@@ -80,34 +83,42 @@ ProjectionResult project_onto_invariants(const Network& net, double* y, const do
     for (std::size_t i = 0; i < net.state_size(); ++i) wmax = std::max(wmax, std::fabs(y[i]));
     scale = std::max({1.0, c0, wmax * wmax});
   }
+  double previous = std::numeric_limits<double>::infinity();
   for (int it = 0; it < max_newton; ++it) {
     Constraints c{net, y};
     const Sym r = c.residual(C0);
     double rmax = 0.0;
     for (const auto& m : r) rmax = std::max(rmax, m.cwiseAbs().maxCoeff());
+    if (!(rmax < previous)) {  // Newton stopped helping (or the residual is not finite): undo that step
+      if (it > 0) std::copy(before.begin(), before.end(), y);
+      break;
+    }
     result.residual = rmax;
+    previous = rmax;
     if (rmax <= tolerance * scale) break;
-    // CG on (Jc Jc^T) L = r over symmetric matrices.
-    Sym L(r.size()), R = r, P = r;
-    for (std::size_t i = 0; i < r.size(); ++i) L[i] = Mat::Zero(r[i].rows(), r[i].cols());
-    double rr = dot(R, R);
-    const double stop = rr * 1e-28;
-    for (int k = 0; k < 200 && rr > stop; ++k) {
-      const Sym AP = c.apply(c.transpose_apply(P));
-      const double pap = dot(P, AP);
-      if (!(pap > 0)) break;
-      const double alpha = rr / pap;
-      for (std::size_t i = 0; i < r.size(); ++i) {
-        L[i] += alpha * P[i];
-        R[i] -= alpha * AP[i];
-      }
-      const double rr_new = dot(R, R);
-      for (std::size_t i = 0; i < r.size(); ++i) P[i] = R[i] + (rr_new / rr) * P[i];
-      rr = rr_new;
+    // CGLS: the minimal-norm least-squares x of Jc x = r, so that constraints that are dependent
+    // (C_i is k x k but may have rank 2, as in the vector case) or slightly inconsistent are fine.
+    std::vector<double> x(net.state_size(), 0.0), p = c.transpose_apply(r), q = p;
+    Sym s = r;
+    double gamma = 0.0;
+    for (double v : q) gamma += v * v;
+    const double stop = gamma * 1e-28;
+    for (int k = 0; k < 200 && gamma > stop; ++k) {
+      const Sym t = c.apply(p);
+      const double tt = dot(t, t);
+      if (!(tt > 0)) break;
+      const double alpha = gamma / tt;
+      for (std::size_t i = 0; i < x.size(); ++i) x[i] += alpha * p[i];
+      for (std::size_t i = 0; i < s.size(); ++i) s[i] -= alpha * t[i];
+      q = c.transpose_apply(s);
+      double gamma_new = 0.0;
+      for (double v : q) gamma_new += v * v;
+      for (std::size_t i = 0; i < p.size(); ++i) p[i] = q[i] + (gamma_new / gamma) * p[i];
+      gamma = gamma_new;
       ++result.cg_iterations;
     }
-    const std::vector<double> step = c.transpose_apply(L);
-    for (std::size_t i = 0; i < step.size(); ++i) y[i] -= step[i];
+    before.assign(y, y + net.state_size());
+    for (std::size_t i = 0; i < x.size(); ++i) y[i] -= x[i];
     ++result.newton_iterations;
   }
   double size = 0.0;
