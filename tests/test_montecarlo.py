@@ -48,7 +48,7 @@ def test_mixed_run_has_several_statuses(mixed):
     assert {"converged", "max_steps", "t_end"} <= set(mixed.summary().fractions)
 
 
-@pytest.mark.parametrize("workers", [1, 2, 3])
+@pytest.mark.parametrize("workers", [1, 2, 3, 16])
 @pytest.mark.parametrize("chunk", [1, 7, None])
 def test_bit_identical_for_workers_and_chunks(net, mixed, workers, chunk):
     res = mc(net, 60, sampler=SAMPLER, seed=3, t_eval=T_EVAL, keep_final=True, workers=workers, chunk=chunk, **MIX)
