@@ -134,5 +134,21 @@ int main() {
           CHECK(std::fabs(w[i] - b[i]) < 1e-12, "%s: b_%d(1) = %.17g, b = %.17g", name.c_str(), i, w[i], b[i]);
     }
   }
+  // Gauss-Legendre collocation: the same Butcher conditions with a full a; s stages give order 2s.
+  for (Method m : {Method::gauss4, Method::gauss6}) {
+    const Tableau& t = tableau(m);
+    const auto phi = elementary_weights(trees, t.a, t.stages);
+    const int order = observed_order(trees, phi, t.b, max_order, 1.0, 1e-12);
+    CHECK(order == t.order, "%s: order %d, expected %d", t.name.c_str(), order, t.order);
+  }
+  // RODAS's order conditions involve gamma and C (Hairer & Wanner II, IV.7); its order 4 is measured
+  // by the fixed-step test in tests/test_implicit.py. Here its structure: stiffly accurate, the last
+  // stage's input is the embedded solution.
+  {
+    const Tableau& t = tableau(Method::rodas4);
+    CHECK(t.scheme == Tableau::Scheme::rosenbrock && t.gamma == 0.25 && t.stages == 6, "rodas4 tableau");
+    // Stiff accuracy: the last row of a plus the last stage reproduces the solution weights.
+    for (int j = 0; j < 5; ++j) CHECK(t.a[5 * 6 + j] == t.b[j], "rodas4: a_6%d != b_%d", j + 1, j + 1);
+  }
   return check_report("test_tableau");
 }
