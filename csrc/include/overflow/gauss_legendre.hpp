@@ -17,23 +17,21 @@
 #include <vector>
 
 #include "overflow/dense_lu.hpp"
-#include "overflow/explicit_rk.hpp"
-#include "overflow/jacobian.hpp"
+#include "overflow/jacobian_stepper.hpp"
 #include "overflow/tableau.hpp"
 
 namespace overflow {
 
 
-class GaussLegendre {
+class GaussLegendre : public JacobianStepper {
  public:
   // Newton stops once a correction is below this times (1 + max|y|), or stops shrinking there.
   static constexpr double kNewtonTolerance = 1e-15;
   static constexpr int kMaxNewtonIterations = 40;
 
   GaussLegendre(const Tableau& tab, std::size_t dim)
-      : tab_(tab), dim_(dim), s_(tab.stages), f0_(dim), f1_(dim), fmid_(dim), ymid_(dim), J_(dim * dim),
-        Z_(static_cast<std::size_t>(tab.stages) * dim), F_(Z_.size()), G_(Z_.size()), stage_(dim), y_half_(dim),
-        y_big_(dim) {
+      : JacobianStepper(tab, dim), s_(tab.stages), fmid_(dim), ymid_(dim), Z_(static_cast<std::size_t>(tab.stages) * dim),
+        F_(Z_.size()), G_(Z_.size()), stage_(dim), y_half_(dim), y_big_(dim) {
     if (tab.scheme != Tableau::Scheme::gauss) throw std::invalid_argument("GaussLegendre needs a collocation tableau");
     // y_new = y + sum_i d_i Z_i with d^T = b^T A^-1 (no extra evaluation of f at the stages).
     std::vector<double> At(static_cast<std::size_t>(s_ * s_));
@@ -45,24 +43,11 @@ class GaussLegendre {
     lu.solve(d_.data());
   }
 
-  std::size_t dim() const { return dim_; }
-  int control_order() const { return tab_.control_order; }
-  bool dense_needs_stages() const { return false; }
-  double* f0() { return f0_.data(); }
-  const double* f_new() const { return f1_.data(); }
-  double* f_new() { return f1_.data(); }
   void accept() {
-    f0_.swap(f1_);
-    jacobian_ready_ = false;  // J, and the Newton matrices built from it, belong to the old point
-    lu_h_[0] = lu_h_[1] = 0.0;
+    rotate();
+    lu_h_[0] = lu_h_[1] = 0.0;  // the Newton matrices were built from the old J
   }
   int newton_iterations() const { return newton_total_; }
-
-  template <class System>
-  int prepare_dense(System&, double, const double*, double, bool& in_domain) {
-    in_domain = true;
-    return 0;
-  }
 
   // y(t + theta h) from the quintic Hermite interpolant on (0, y, f0), (1/2, ymid, fmid), (1, y1, f1);
   // valid after an accepted attempt and until the next step starts.
@@ -83,11 +68,7 @@ class GaussLegendre {
       (void)sys, (void)t, (void)y, (void)h, (void)rtol, (void)atol, (void)y_new;
       throw std::invalid_argument("the Gauss-Legendre methods need the system's Jacobian (gradient flows only)");
     } else {
-      if (!jacobian_ready_) {
-        detail::assemble_jacobian(sys, t, y, dim_, J_.data(), stage_);
-        out.njvp += static_cast<int>(dim_);
-        jacobian_ready_ = true;
-      }
+      ensure_jacobian(sys, t, y, out);
       const bool ok = gauss_step(sys, t, y, h, 0, y_big_.data(), out.nfev) &&
                       gauss_step(sys, t, y, 0.5 * h, 1, y_half_.data(), out.nfev) &&
                       gauss_step(sys, t + 0.5 * h, y_half_.data(), 0.5 * h, 1, y_new, out.nfev);
@@ -107,18 +88,13 @@ class GaussLegendre {
       out.error = std::sqrt(err / static_cast<double>(dim_));
       out.max_abs_new = max_abs;
       // f at the middle and the end: the interpolant's slopes (and the next step's f0).
-      const double vmid = sys.eval(t + 0.5 * h, y_half_.data(), fmid_.data());
-      out.value_new = sys.eval(t + h, y_new, f1_.data());
-      out.nfev += 2;
-      if (!std::isfinite(vmid) || !std::isfinite(out.value_new)) {
+      ++out.nfev;
+      if (!std::isfinite(sys.eval(t + 0.5 * h, y_half_.data(), fmid_.data()))) {
         out.in_domain = false;
         return out;
       }
       std::copy(y_half_.begin(), y_half_.end(), ymid_.begin());
-      y_end_.assign(y_new, y_new + dim_);
-      double fsq = 0.0;
-      for (double v : f1_) fsq += v * v;
-      out.f_new_norm = std::sqrt(fsq);
+      finish(sys, t + h, y_new, out);
       return out;
     }
   }
@@ -186,15 +162,11 @@ class GaussLegendre {
     return true;
   }
 
-  const Tableau& tab_;
-  std::size_t dim_;
   int s_;
-  std::vector<double> f0_, f1_, fmid_, ymid_, y_end_;
-  std::vector<double> J_;  // dim x dim, column-major
+  std::vector<double> fmid_, ymid_;
   std::vector<double> d_;
   DenseLU lu_[2];
   double lu_h_[2] = {0.0, 0.0};
-  bool jacobian_ready_ = false;
   std::vector<double> Z_, F_, G_, stage_, y_half_, y_big_;
   int newton_total_ = 0;
 };

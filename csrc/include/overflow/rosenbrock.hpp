@@ -12,36 +12,22 @@
 #include <vector>
 
 #include "overflow/dense_lu.hpp"
-#include "overflow/explicit_rk.hpp"
-#include "overflow/jacobian.hpp"
+#include "overflow/jacobian_stepper.hpp"
 #include "overflow/tableau.hpp"
 
 namespace overflow {
 
-class Rosenbrock {
+class Rosenbrock : public JacobianStepper {
  public:
   Rosenbrock(const Tableau& tab, std::size_t dim)
-      : tab_(tab), dim_(dim), s_(tab.stages), K_(static_cast<std::size_t>(tab.stages) * dim), f0_(dim), f1_(dim),
-        stage_(dim), rhs_(dim), y_end_(dim), J_(dim * dim), E_(dim * dim) {
+      : JacobianStepper(tab, dim), s_(tab.stages), K_(static_cast<std::size_t>(tab.stages) * dim), stage_(dim),
+        rhs_(dim), E_(dim * dim) {
     if (tab.scheme != Tableau::Scheme::rosenbrock) throw std::invalid_argument("Rosenbrock needs a Rosenbrock tableau");
   }
 
-  std::size_t dim() const { return dim_; }
-  int control_order() const { return tab_.control_order; }
-  bool dense_needs_stages() const { return false; }
-  double* f0() { return f0_.data(); }
-  const double* f_new() const { return f1_.data(); }
-  double* f_new() { return f1_.data(); }
   void accept() {
-    f0_.swap(f1_);
-    jacobian_ready_ = false;
+    rotate();
     lu_h_ = 0.0;
-  }
-
-  template <class System>
-  int prepare_dense(System&, double, const double*, double, bool& in_domain) {
-    in_domain = true;
-    return 0;
   }
 
   void dense(const double* y, double h, double theta, double* out) const {
@@ -59,11 +45,7 @@ class Rosenbrock {
       throw std::invalid_argument("the Rosenbrock methods need the system's Jacobian (gradient flows only)");
     } else {
       const std::size_t n = dim_;
-      if (!jacobian_ready_) {
-        detail::assemble_jacobian(sys, t, y, n, J_.data(), stage_);
-        out.njvp += static_cast<int>(n);
-        jacobian_ready_ = true;
-      }
+      ensure_jacobian(sys, t, y, out);
       if (h != lu_h_) {
         const double diag = 1.0 / (h * tab_.gamma);
         for (std::size_t k = 0; k < n * n; ++k) E_[k] = -J_[k];
@@ -108,16 +90,7 @@ class Rosenbrock {
       }
       out.error = std::sqrt(err / static_cast<double>(n));
       out.max_abs_new = max_abs;
-      out.value_new = sys.eval(t + h, y_new, f1_.data());
-      ++out.nfev;
-      if (!std::isfinite(out.value_new)) {
-        out.in_domain = false;
-        return out;
-      }
-      y_end_.assign(y_new, y_new + n);
-      double fsq = 0.0;
-      for (double v : f1_) fsq += v * v;
-      out.f_new_norm = std::sqrt(fsq);
+      finish(sys, t + h, y_new, out);
       return out;
     }
   }
@@ -126,14 +99,11 @@ class Rosenbrock {
   double a(int i, int j) const { return tab_.a[static_cast<std::size_t>(i * s_ + j)]; }
   double c(int i, int j) const { return tab_.gamma_c[static_cast<std::size_t>(i * s_ + j)]; }
 
-  const Tableau& tab_;
-  std::size_t dim_;
   int s_;
-  std::vector<double> K_, f0_, f1_, stage_, rhs_, y_end_;
-  std::vector<double> J_, E_;  // column-major
+  std::vector<double> K_, stage_, rhs_;
+  std::vector<double> E_;  // column-major
   DenseLU lu_;
   double lu_h_ = 0.0;
-  bool jacobian_ready_ = false;
 };
 
 }  // namespace overflow

@@ -1,0 +1,71 @@
+// What the implicit steppers (Gauss-Legendre, Rosenbrock) share: f at both ends of the step, the
+// dense Jacobian at its start, and the stepper interface Solver calls.
+#pragma once
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "overflow/explicit_rk.hpp"
+#include "overflow/jacobian.hpp"
+#include "overflow/tableau.hpp"
+
+namespace overflow {
+
+class JacobianStepper {
+ public:
+  JacobianStepper(const Tableau& tab, std::size_t dim)
+      : tab_(tab), dim_(dim), f0_(dim), f1_(dim), y_end_(dim), J_(dim * dim) {}
+
+  std::size_t dim() const { return dim_; }
+  int control_order() const { return tab_.control_order; }
+  bool dense_needs_stages() const { return false; }
+  double* f0() { return f0_.data(); }
+  const double* f_new() const { return f1_.data(); }
+  double* f_new() { return f1_.data(); }
+
+  template <class System>
+  int prepare_dense(System&, double, const double*, double, bool& in_domain) {
+    in_domain = true;
+    return 0;
+  }
+
+ protected:
+  // The step's end becomes the next start; J belongs to the old point.
+  void rotate() {
+    f0_.swap(f1_);
+    jacobian_ready_ = false;
+  }
+
+  // J at the step's start, once per point (rejected attempts from it reuse it).
+  template <class System>
+  void ensure_jacobian(System& sys, double t, const double* y, StepAttempt& out) {
+    if (jacobian_ready_) return;
+    detail::assemble_jacobian(sys, t, y, dim_, J_.data(), scratch_);
+    out.njvp += static_cast<int>(dim_);
+    jacobian_ready_ = true;
+  }
+
+  // f and the loss at the accepted end y_new (the next step's f0, the interpolant's end).
+  template <class System>
+  void finish(System& sys, double t_end, const double* y_new, StepAttempt& out) {
+    out.value_new = sys.eval(t_end, y_new, f1_.data());
+    ++out.nfev;
+    if (!std::isfinite(out.value_new)) {
+      out.in_domain = false;
+      return;
+    }
+    y_end_.assign(y_new, y_new + dim_);
+    double fsq = 0.0;
+    for (double v : f1_) fsq += v * v;
+    out.f_new_norm = std::sqrt(fsq);
+  }
+
+  const Tableau& tab_;
+  std::size_t dim_;
+  std::vector<double> f0_, f1_, y_end_;
+  std::vector<double> J_;  // dim x dim, column-major
+  std::vector<double> scratch_;
+  bool jacobian_ready_ = false;
+};
+
+}  // namespace overflow
