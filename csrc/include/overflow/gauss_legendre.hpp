@@ -69,9 +69,9 @@ class GaussLegendre : public JacobianStepper {
       throw std::invalid_argument("the Gauss-Legendre methods need the system's Jacobian (gradient flows only)");
     } else {
       ensure_jacobian(sys, t, y, out);
-      const bool ok = gauss_step(sys, t, y, h, 0, y_big_.data(), out.nfev) &&
-                      gauss_step(sys, t, y, 0.5 * h, 1, y_half_.data(), out.nfev) &&
-                      gauss_step(sys, t + 0.5 * h, y_half_.data(), 0.5 * h, 1, y_new, out.nfev);
+      const bool ok = gauss_step(sys, t, y, h, 0, y_big_.data(), out) &&
+                      gauss_step(sys, t, y, 0.5 * h, 1, y_half_.data(), out) &&
+                      gauss_step(sys, t + 0.5 * h, y_half_.data(), 0.5 * h, 1, y_new, out);
       if (!ok) {
         out.in_domain = true;
         out.error = std::numeric_limits<double>::infinity();  // Newton failed: shrink the step
@@ -105,10 +105,11 @@ class GaussLegendre : public JacobianStepper {
   // stage leaves the domain.
   // `which` picks one of two cached factorisations (the whole step and its halves).
   template <class System>
-  bool gauss_step(System& sys, double t, const double* y, double h, int which, double* y_out, int& nfev) {
+  bool gauss_step(System& sys, double t, const double* y, double h, int which, double* y_out, StepAttempt& out) {
+    int& nfev = out.nfev;
     const std::size_t n = dim_, S = static_cast<std::size_t>(s_) * n;
     DenseLU& lu = lu_[which];
-    if (h != lu_h_[which]) {  // I - h A (x) J, column-major, stage-major blocks
+    if (!matrix_free_ && h != lu_h_[which]) {  // I - h A (x) J, column-major, stage-major blocks
       std::vector<double> M(S * S, 0.0);
       for (int i = 0; i < s_; ++i)
         for (int j = 0; j < s_; ++j) {
@@ -140,7 +141,11 @@ class GaussLegendre : public JacobianStepper {
           for (int j = 0; j < s_; ++j) acc += tab_.a[static_cast<std::size_t>(i * s_ + j)] * F_[j * dim_ + k];
           G_[i * dim_ + k] = h * acc - Z_[i * dim_ + k];
         }
-      lu.solve(G_.data());  // G_ becomes the correction dZ
+      if (matrix_free_) {
+        solve_matrix_free(sys, t, y, h, out);
+      } else {
+        lu.solve(G_.data());  // G_ becomes the correction dZ
+      }
       double change = 0.0;
       for (std::size_t k = 0; k < S; ++k) {
         if (!std::isfinite(G_[k])) return false;
@@ -162,8 +167,30 @@ class GaussLegendre : public JacobianStepper {
     return true;
   }
 
+  // (I - h A (x) J) dZ = G_ by GMRES on products J v at (t, y), to 1e-6 relative: an inexact
+  // Newton step, which the outer iteration corrects to rounding level. G_ becomes dZ.
+  template <class System>
+  void solve_matrix_free(System& sys, double t, const double* y, double h, StepAttempt& out) {
+    const std::size_t n = dim_;
+    rhs_.assign(G_.begin(), G_.end());
+    dZ_.assign(G_.size(), 0.0);
+    jv_.resize(G_.size());
+    auto apply = [&](const std::vector<double>& v, std::vector<double>& w) {
+      for (int j = 0; j < s_; ++j) sys.jvp(t, y, &v[j * n], &jv_[j * n]);
+      out.njvp += s_;
+      for (int i = 0; i < s_; ++i)
+        for (std::size_t k = 0; k < n; ++k) {
+          double acc = 0.0;
+          for (int j = 0; j < s_; ++j) acc += tab_.a[static_cast<std::size_t>(i * s_ + j)] * jv_[j * n + k];
+          w[i * n + k] = v[i * n + k] - h * acc;
+        }
+    };
+    gmres(apply, rhs_, dZ_, 1e-6, 400);
+    G_.assign(dZ_.begin(), dZ_.end());
+  }
+
   int s_;
-  std::vector<double> fmid_, ymid_;
+  std::vector<double> fmid_, ymid_, rhs_, dZ_, jv_;
   std::vector<double> d_;
   DenseLU lu_[2];
   double lu_h_[2] = {0.0, 0.0};

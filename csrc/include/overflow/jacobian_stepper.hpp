@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "overflow/explicit_rk.hpp"
+#include "overflow/gmres.hpp"
 #include "overflow/jacobian.hpp"
 #include "overflow/tableau.hpp"
 
@@ -13,8 +14,14 @@ namespace overflow {
 
 class JacobianStepper {
  public:
+  // Above this many unknowns the Jacobian is not assembled: linear systems are solved by GMRES on
+  // Jacobian-vector products (matrix-free); below, by a dense LU.
+  static constexpr std::size_t kDenseLimit = 1500;
+
   JacobianStepper(const Tableau& tab, std::size_t dim)
-      : tab_(tab), dim_(dim), f0_(dim), f1_(dim), y_end_(dim), J_(dim * dim) {}
+      : tab_(tab), dim_(dim), matrix_free_(dim > kDenseLimit), f0_(dim), f1_(dim), y_end_(dim),
+        J_(matrix_free_ ? 0 : dim * dim) {}
+  bool matrix_free() const { return matrix_free_; }
 
   std::size_t dim() const { return dim_; }
   int control_order() const { return tab_.control_order; }
@@ -39,7 +46,7 @@ class JacobianStepper {
   // J at the step's start, once per point (rejected attempts from it reuse it).
   template <class System>
   void ensure_jacobian(System& sys, double t, const double* y, StepAttempt& out) {
-    if (jacobian_ready_) return;
+    if (jacobian_ready_ || matrix_free_) return;
     detail::assemble_jacobian(sys, t, y, dim_, J_.data(), scratch_);
     out.njvp += static_cast<int>(dim_);
     jacobian_ready_ = true;
@@ -62,6 +69,7 @@ class JacobianStepper {
 
   const Tableau& tab_;
   std::size_t dim_;
+  bool matrix_free_;
   std::vector<double> f0_, f1_, y_end_;
   std::vector<double> J_;  // dim x dim, column-major
   std::vector<double> scratch_;
