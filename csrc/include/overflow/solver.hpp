@@ -102,8 +102,9 @@ class Solver {
     if (!(opt.max_step > 0)) throw std::invalid_argument("max_step must be > 0");
   }
 
-  // Starts at (t0, y0) with one evaluation. Returns the loss there (non-finite: outside the domain,
-  // and the solver cannot step); ||grad g|| is grad_norm() (non-finite: a broken gradient).
+  // Starts at (t0, y0) with one evaluation, resetting the statistics. Returns the loss there
+  // (non-finite: outside the domain, and the solver cannot step); ||grad g|| is grad_norm()
+  // (non-finite: a broken gradient).
   double init(double t0, const double* y0) {
     const std::size_t n = dim();
     std::copy(y0, y0 + n, y_.begin());
@@ -117,6 +118,7 @@ class Solver {
     if (tab_.scheme == Tableau::Scheme::rosenbrock) stepper_.template emplace<Rosenbrock>(tab_, n);
     last_rejection_ = Rejection::none;
     may_stretch_ = true;
+    nfev_ = naccept_ = nreject_ = ndomain_ = njvp_ = 0;  // the statistics count from this start
     double* f0 = visit([](auto& st) { return st.f0(); });
     value_ = sys_.eval(t0, y_.data(), f0);
     ++nfev_;
