@@ -102,7 +102,7 @@ ProjectionResult project_onto_invariants(const Network& net, double* y, const do
     Sym s = r;
     double gamma = 0.0;
     for (double v : q) gamma += v * v;
-    const double stop = gamma * 1e-28;
+    const double stop = gamma * 1e-16;  // 1e-8 relative: the outer Newton steps finish the job
     for (int k = 0; k < 200 && gamma > stop; ++k) {
       const Sym t = c.apply(p);
       const double tt = dot(t, t);
