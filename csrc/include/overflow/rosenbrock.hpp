@@ -21,7 +21,7 @@ class Rosenbrock : public JacobianStepper {
  public:
   Rosenbrock(const Tableau& tab, std::size_t dim)
       : JacobianStepper(tab, dim), s_(tab.stages), K_(static_cast<std::size_t>(tab.stages) * dim), stage_(dim),
-        rhs_(dim), E_(dim * dim) {
+        rhs_(dim), E_(matrix_free_ ? 0 : dim * dim) {  // no dense matrix on the matrix-free path
     if (tab.scheme != Tableau::Scheme::rosenbrock) throw std::invalid_argument("Rosenbrock needs a Rosenbrock tableau");
   }
 
