@@ -31,8 +31,8 @@ class Solver:
     t0 : float
         Initial time.
     method : {"bs3", "dopri5", "tsit5", "dop853", "gauss4", "gauss6", "rodas4"}
-    rtol, atol, first_step, max_step
-        As in `overflow.integrate`.
+    rtol, atol, first_step, max_step, project
+        As in `overflow.integrate` (`projection` is the largest correction ``project`` made).
 
     Attributes
     ----------
@@ -51,13 +51,17 @@ class Solver:
 
     def __init__(self, net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t0: float = 0.0, method: str = "dopri5",
                  rtol: float = 1e-6, atol: float = 1e-9, first_step: float | None = None,
-                 max_step: float = math.inf) -> None:
+                 max_step: float = math.inf, project: bool = False) -> None:
         if not isinstance(net, Network):
             raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
         if not isinstance(method, str) or (method not in METHODS and method not in IMPLICIT_METHODS):
             raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS) + sorted(IMPLICIT_METHODS)}")
         if method in IMPLICIT_METHODS:
             _check_implicit(net, method)
+        if not isinstance(project, (bool, np.bool_)):
+            raise TypeError(f"project must be a bool, got {type(project).__name__}")
+        if project and net.activation is not None:
+            raise ValueError("project=True needs a linear network (activation=None)")
         y0 = net.flatten(Ws)
         cost = net.cost
         self.net = net
@@ -65,7 +69,7 @@ class Solver:
         self._core = _core.FlowSolver(net.dims, cost.vg_address, cost.hvp_address, cost.data, net.activation or "none",
                                       method, _positive(rtol, "rtol"), _positive(atol, "atol"),
                                       0.0 if first_step is None else _positive(first_step, "first_step"),
-                                      _positive(max_step, "max_step", allow_inf=True))
+                                      _positive(max_step, "max_step", allow_inf=True), bool(project))
         self._core.init(_finite_float(t0, "t0"), y0)
         self.status = "ready"
 
@@ -127,6 +131,10 @@ class Solver:
     @property
     def grad_norm(self) -> float:
         return self._core.grad_norm
+
+    @property
+    def projection(self) -> float:
+        return self._core.max_projection
 
     @property
     def stats(self) -> dict[str, int]:

@@ -105,3 +105,13 @@ def test_bad_arguments():
         s.dense(s.t + 1.0)
     with pytest.raises(ValueError, match="must be >"):
         s.step_to(s.t)
+
+
+def test_stepping_with_projection_matches_integrate():
+    net, Ws = _net()
+    ref = of.integrate(net, Ws, (0, 5), method="bs3", rtol=1e-5, atol=1e-7, project=True)
+    s = of.Solver(net, Ws, method="bs3", rtol=1e-5, atol=1e-7, project=True)
+    while s.step(5.0) == "stepped":
+        pass
+    np.testing.assert_array_equal(s.y, net.flatten(ref.final_weights))
+    assert s.projection == ref.projection > 0

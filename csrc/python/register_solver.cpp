@@ -17,11 +17,11 @@ class FlowSolver {
  public:
   FlowSolver(std::vector<std::int64_t> dims, std::uintptr_t vg, std::uintptr_t hvp, const CArray& data,
              const std::string& activation, const std::string& method, double rtol, double atol, double first_step,
-             double max_step)
+             double max_step, bool project)
       : data_(data),
         flow_(Network(dims), make_cost(vg, hvp, data_, dims.back(), dims.front()), parse_activation(activation)),
         system_(flow_),
-        solver_(system_, method_tableau(method), options(rtol, atol, first_step, max_step)) {}
+        solver_(system_, method_tableau(method), options(rtol, atol, first_step, max_step, project)) {}
 
   // Returns the loss at y0 (non-finite: outside the cost's domain).
   void init(double t0, const CArray& y0) {
@@ -73,6 +73,7 @@ class FlowSolver {
   double h_next() const { return solver_.h_next(); }
   double loss() const { return solver_.value(); }
   double grad_norm() const { return solver_.grad_norm(); }
+  double max_projection() const { return solver_.max_projection(); }
   py::dict stats() const {
     py::dict d;
     d["nfev"] = solver_.nfev();
@@ -82,13 +83,14 @@ class FlowSolver {
   }
 
  private:
-  static StepOptions options(double rtol, double atol, double first_step, double max_step) {
+  static StepOptions options(double rtol, double atol, double first_step, double max_step, bool project) {
     StepOptions opt;
     opt.rtol = rtol;
     opt.atol = atol;
     opt.first_step = first_step;
     opt.max_step = max_step;
     opt.interrupted = python_interrupted;
+    opt.project = project;
     return opt;
   }
 
@@ -103,9 +105,10 @@ class FlowSolver {
 void register_solver(py::module_& m) {
   py::class_<FlowSolver>(m, "FlowSolver", "The core's adaptive solver on a network's flow, one step at a time.")
       .def(py::init<std::vector<std::int64_t>, std::uintptr_t, std::uintptr_t, const CArray&, const std::string&,
-                    const std::string&, double, double, double, double>(),
+                    const std::string&, double, double, double, double, bool>(),
            py::arg("dims"), py::arg("vg_address"), py::arg("hvp_address"), py::arg("data"), py::arg("activation"),
-           py::arg("method"), py::arg("rtol"), py::arg("atol"), py::arg("first_step"), py::arg("max_step"))
+           py::arg("method"), py::arg("rtol"), py::arg("atol"), py::arg("first_step"), py::arg("max_step"),
+           py::arg("project") = false)
       .def("init", &FlowSolver::init, py::arg("t0"), py::arg("y0"))
       .def("step", &FlowSolver::step, py::arg("t_bound"),
            "One accepted step towards t_bound; returns 'stepped', 't_end' (t reached t_bound), 'domain', "
@@ -117,6 +120,7 @@ void register_solver(py::module_& m) {
       .def_property_readonly("h_next", &FlowSolver::h_next)
       .def_property_readonly("loss", &FlowSolver::loss)
       .def_property_readonly("grad_norm", &FlowSolver::grad_norm)
+      .def_property_readonly("max_projection", &FlowSolver::max_projection)
       .def_property_readonly("stats", &FlowSolver::stats);
 }
 
