@@ -6,7 +6,7 @@ reference (dop853 at rtol 1e-12) and the invariants' drift relative to ||C(0)||.
     python bench/implicit.py            # problems a, b and the stiff case (c only for explicit rows)
     python bench/implicit.py --quick    # one repeat
 
-The implicit methods assemble the flow's Jacobian densely up to 1500 weights and use GMRES on
+The implicit methods assemble the flow's Jacobian densely up to 100 weights and use GMRES on
 Jacobian-vector products above; on problem (c) (67,584 weights) that is slow, so those rows run
 only with --large.
 """

@@ -163,7 +163,7 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         Explicit embedded Runge-Kutta pair; see `METHODS`. ``"gauss4"``, ``"gauss6"``: Gauss-Legendre
         collocation (2 and 3 implicit stages, orders 4 and 6), the stages solved by simplified
         Newton with the flow's exact Jacobian (through the cost's Hessian-vector product:
-        assembled and LU-factorised up to 1500 weights, matrix-free GMRES on Jacobian-vector
+        assembled and LU-factorised up to 100 weights, matrix-free GMRES on Jacobian-vector
         products above) to rounding level (corrections below 1e-15 (1 + max|w|), or stalled
         within 1e3 times that), so every invariant ``C_i`` is conserved to rounding whatever
         ``rtol``; the error is estimated by step doubling. ``"rodas4"``: Hairer & Wanner's L-stable Rosenbrock
