@@ -185,3 +185,16 @@ def test_matrix_free_path_on_a_large_network(method):
     assert np.max(np.abs(net.flatten(res.final_weights) - net.flatten(ref.final_weights))) < 1e-6
     if method in GAUSS:
         assert _drift(Ws, res.final_weights) < 1e-12
+
+
+def test_rodas4_on_a_stiff_flow_matrix_free():
+    # Same stiff vector case, width 80 (160 weights): GMRES must cope with eigenvalues ~ -1e3.
+    f = of.costs.scalar(lambda z: 0.5 * (z - 1.0) ** 2, lambda z: z - 1.0, lambda z: 1.0, f_star=0.0)
+    net = of.Network(f, depth=2, width=80)
+    Ws = list(of.vector.init_with(0.2, 1e6, 80, seed=0))
+    ref = net.flatten(of.integrate(net, Ws, (0, 10), method="dop853", rtol=1e-12, atol=1e-12).final_weights)
+    explicit = of.integrate(net, Ws, (0, 10), method="dopri5", rtol=1e-6, atol=1e-9)
+    for method in IMPLICIT:
+        res = of.integrate(net, Ws, (0, 10), method=method, rtol=1e-6, atol=1e-9)
+        assert res.status == "t_end" and 10 * res.naccept <= explicit.naccept, (method, res.naccept)
+        assert np.max(np.abs(net.flatten(res.final_weights) - ref)) <= 1e-7
