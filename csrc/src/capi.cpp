@@ -99,6 +99,8 @@ class AnySolver {
   virtual double grad_norm() const = 0;
   virtual of_stats stats() const = 0;
   virtual bool is_flow() const = 0;
+  virtual void set_project(bool on) = 0;
+  virtual double projection() const = 0;
 };
 
 template <class System>
@@ -177,6 +179,11 @@ class SolverOn final : public AnySolver {
   double grad_norm() const override { return solver_.grad_norm(); }
   of_stats stats() const override { return of_stats{solver_.nfev(), solver_.naccept(), solver_.nreject()}; }
   bool is_flow() const override { return std::is_same<System, overflow::FlowSystem>::value; }
+  void set_project(bool on) override {
+    initialised_ = false;  // takes effect at the next init
+    solver_.set_project(on);
+  }
+  double projection() const override { return solver_.max_projection(); }
 
  private:
   System sys_;
@@ -316,6 +323,21 @@ int of_solver_create_rhs(of_rhs_fn rhs, void* data, int64_t n, int32_t method, d
 }
 
 void of_solver_destroy(of_solver* solver) { delete solver; }
+
+int of_solver_set_projection(of_solver* solver, int enable) {
+  OF_REQUIRE(solver);
+  if (enable && !solver->impl->is_flow())
+    return fail(OF_ERROR_ARGUMENT, "of_solver_set_projection: a generic right-hand side has no invariants to keep");
+  solver->impl->set_project(enable != 0);
+  return OF_OK;
+}
+
+int of_solver_projection(const of_solver* solver, double* max_correction) {
+  OF_REQUIRE(solver);
+  OF_REQUIRE(max_correction);
+  *max_correction = solver->impl->projection();
+  return OF_OK;
+}
 
 int of_solver_init(of_solver* solver, double t0, const double* y0) {
   OF_REQUIRE(solver);

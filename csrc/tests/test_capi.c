@@ -38,6 +38,13 @@ static double quadratic(const double* P, int64_t m, int64_t n, double* grad, voi
   return v;
 }
 
+/* Hess f(P)[V] = V for the quadratic cost. */
+static void quadratic_hvp(const double* P, const double* V, int64_t m, int64_t n, double* out, void* data) {
+  (void)P;
+  (void)data;
+  for (int64_t i = 0; i < m * n; ++i) out[i] = V[i];
+}
+
 /* f(P) = -log(P) for a 1x1 P > 0: NaN outside the domain. */
 static double neg_log(const double* P, int64_t m, int64_t n, double* grad, void* data) {
   (void)m;
@@ -153,6 +160,45 @@ static void test_flow(void) {
         status);
   of_solver_destroy(s);
 
+  /* Projection keeps the invariants at rounding level where a loose tolerance lets them drift. */
+  for (int project = 0; project <= 1; ++project) {
+    double yp[43], cp[41], correction = -1.0, dmax = 0.0;
+    of_solver_create_flow(flow, OF_BS3, 1e-3, 1e-5, 0.0, &s);
+    CHECK(of_solver_set_projection(s, project) == OF_OK, "%s", of_last_error());
+    of_solver_init(s, 0.0, y0);
+    of_solver_integrate(s, 20.0, 0.0, 0, NULL, NULL, &status);
+    of_solver_state(s, yp);
+    of_solver_projection(s, &correction);
+    of_flow_invariants(flow, yp, cp, csize);
+    for (int64_t i = 0; i < csize; ++i) dmax = fmax(dmax, fabs(cp[i] - c0[i]));
+    if (project)
+      CHECK(dmax < 1e-13 && correction > 0, "projected drift %g, correction %g", dmax, correction);
+    else
+      CHECK(dmax > 1e-8 && correction == 0.0, "unprojected drift %g, correction %g", dmax, correction);
+    of_solver_destroy(s);
+  }
+
+  /* Gauss-Legendre through the C ABI: it needs the cost's hvp, and then conserves the invariants. */
+  {
+    of_flow* with_hvp = NULL;
+    double yg[43], cg[41], dmax = 0.0;
+    of_flow_create(3, dims, 4, OF_LINEAR, quadratic, quadratic_hvp, T, &with_hvp);
+    of_solver_create_flow(with_hvp, OF_GAUSS6, 1e-4, 1e-6, 0.0, &s);
+    of_solver_init(s, 0.0, y0);
+    CHECK(of_solver_integrate(s, 100.0, 0.0, 0, NULL, NULL, &status) == OF_OK && status == OF_T_END, "gauss6: %d %s",
+          status, of_last_error());
+    of_solver_state(s, yg);
+    of_flow_invariants(with_hvp, yg, cg, csize);
+    for (int64_t i = 0; i < csize; ++i) dmax = fmax(dmax, fabs(cg[i] - c0[i]));
+    CHECK(dmax < 1e-12, "gauss6 drift %g", dmax);
+    of_solver_destroy(s);
+    of_flow_destroy(with_hvp);
+    of_solver_create_flow(flow, OF_GAUSS4, 1e-6, 1e-9, 0.0, &s); /* `flow` has no hvp */
+    of_solver_init(s, 0.0, y0);
+    CHECK_ERROR(of_solver_step(s, 1.0, &status), OF_ERROR_ARGUMENT, "Hessian-vector product");
+    of_solver_destroy(s);
+  }
+
   /* The ensemble: the same numbers for 1 and 3 workers. */
   enum { COUNT = 9 };
   double starts[COUNT * 43], tf[2][COUNT], lf[2][COUNT], gf[2][COUNT], yf[2][COUNT * 43];
@@ -248,6 +294,10 @@ static void test_generic_rhs(void) {
   CHECK_ERROR(of_solver_create_rhs(oscillator, NULL, 0, OF_DOPRI5, 1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT, "n");
   CHECK_ERROR(of_solver_create_rhs(NULL, NULL, 2, OF_DOPRI5, 1e-6, 1e-9, 0.0, &s), OF_ERROR_NULL, "rhs");
   CHECK_ERROR(of_solver_create_rhs(oscillator, NULL, 2, -1, 1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT, "method");
+  CHECK_ERROR(of_solver_create_rhs(oscillator, NULL, 2, OF_GAUSS4, 1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT, "Jacobian");
+  of_solver_create_rhs(oscillator, NULL, 2, OF_DOPRI5, 1e-6, 1e-9, 0.0, &s);
+  CHECK_ERROR(of_solver_set_projection(s, 1), OF_ERROR_ARGUMENT, "invariants");
+  of_solver_destroy(s);
 }
 
 /* Different handles on different threads at once: each thread integrates its own flow and must get

@@ -90,6 +90,12 @@ int of_solver_create_rhs(of_rhs_fn rhs, void* data, int64_t n, int32_t method, d
                          double max_step, of_solver** out);
 void of_solver_destroy(of_solver* solver); /* NULL is ignored */
 
+/* Project the state back onto the invariant set {C_i = C_i(t0)} after every accepted step (flows of
+   linear networks; nonzero enable turns it on), from the next of_solver_init on. of_solver_projection
+   gives the largest correction made since init. */
+int of_solver_set_projection(of_solver* solver, int enable);
+int of_solver_projection(const of_solver* solver, double* max_correction);
+
 /* Starts at (t0, y0). OF_ERROR_ARGUMENT if the right-hand side is not finite there. */
 int of_solver_init(of_solver* solver, double t0, const double* y0);
 /* One adaptive step towards t_bound > t, never past it. *status: OF_STEPPED, OF_T_END (t reached

@@ -275,6 +275,8 @@ class Solver {
   std::int64_t nreject() const { return nreject_; }
   std::int64_t ndomain() const { return ndomain_; }
   std::int64_t njvp() const { return njvp_; }
+  // Turns StepOptions::project on or off from the next init() on.
+  void set_project(bool on) { opt_.project = on; }
   // The largest correction (max |entry|) the projection has made since init (0 without project).
   double max_projection() const { return max_projection_; }
   void count_evaluations(std::int64_t k) { nfev_ += k; }
