@@ -102,8 +102,11 @@ ProjectionResult project_onto_invariants(const Network& net, double* y, const do
     Sym s = r;
     double gamma = 0.0;
     for (double v : q) gamma += v * v;
-    const double stop = gamma * 1e-16;  // 1e-8 relative: the outer Newton steps finish the job
-    for (int k = 0; k < 200 && gamma > stop; ++k) {
+    // Stop once the linearised residual (Frobenius) is at the target (what this Newton step needs), or
+    // the normal equations are solved to 1e-12 (dependent or inconsistent constraints: no lower
+    // residual exists).
+    const double target = tolerance * scale, stop = gamma * 1e-24;
+    for (int k = 0; k < 500 && gamma > stop && std::sqrt(dot(s, s)) > target; ++k) {
       const Sym t = c.apply(p);
       const double tt = dot(t, t);
       if (!(tt > 0)) break;
