@@ -12,7 +12,7 @@ namespace overflow::python {
 
 namespace {
 
-// A FlowSystem that owns nothing but its workspace; the Flow is shared read-only by the workers.
+// Each worker builds its own FlowSystem (its own workspace); the Flow is shared read-only.
 py::dict integrate_ensemble(std::vector<std::int64_t> dims, std::uintptr_t vg, std::uintptr_t hvp,
                             const CArray& data, const CArray& y0s, double t0, double t1, const CArray& t_eval,
                             const std::string& method, double rtol, double atol, double first_step,
