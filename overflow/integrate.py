@@ -197,7 +197,7 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
     project : bool
         After every accepted step, move the weights back onto the invariant set
         ``{C_i = C_i(0)}`` by the minimal-norm Newton correction (conjugate gradients on the
-        constraints' normal equations, to ~1e-14 relative), so explicit methods keep the invariants
+        constraints' normal equations, to ~1e-15 relative), so explicit methods keep the invariants
         at rounding level. ``Result.projection`` is the largest correction made. Linear networks;
         each projection costs a few tens of right-hand sides' worth of work.
 

@@ -102,11 +102,13 @@ ProjectionResult project_onto_invariants(const Network& net, double* y, const do
     Sym s = r;
     double gamma = 0.0;
     for (double v : q) gamma += v * v;
-    // Stop once the linearised residual (Frobenius) is at the target (what this Newton step needs), or
-    // the normal equations are solved to 1e-12 (dependent or inconsistent constraints: no lower
+    // Stop once the linearised residual's RMS entry is at the target (what this Newton step needs),
+    // or the normal equations are solved to 1e-12 (dependent or inconsistent constraints: no lower
     // residual exists).
-    const double target = tolerance * scale, stop = gamma * 1e-24;
-    for (int k = 0; k < 500 && gamma > stop && std::sqrt(dot(s, s)) > target; ++k) {
+    double entries = 0.0;
+    for (const auto& m : r) entries += static_cast<double>(m.size());
+    const double target_sq = tolerance * scale * tolerance * scale * entries, stop = gamma * 1e-24;
+    for (int k = 0; k < 500 && gamma > stop && dot(s, s) > target_sq; ++k) {
       const Sym t = c.apply(p);
       const double tt = dot(t, t);
       if (!(tt > 0)) break;

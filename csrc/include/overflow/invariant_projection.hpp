@@ -13,7 +13,7 @@ struct ProjectionResult {
 
 // Moves y (in place, by the minimal-norm Newton correction) until max |C_i(y) - C0| <= tolerance *
 // max(1, max |C0|, max |y|^2), at most max_newton steps. C0 as `invariants` writes it.
-ProjectionResult project_onto_invariants(const Network& net, double* y, const double* C0, double tolerance = 1e-14,
+ProjectionResult project_onto_invariants(const Network& net, double* y, const double* C0, double tolerance = 1e-15,
                                          int max_newton = 3);
 
 }  // namespace overflow
