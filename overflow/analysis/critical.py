@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
-from .hessian import _Point, dense_hessian, hessian_operator
+from .hessian import _Point, _tested_point, dense_hessian, hessian_operator
 
 __all__ = ["CriticalPoint", "critical_point", "lemma17_direction", "DENSE_LIMIT"]
 
@@ -187,15 +187,7 @@ def critical_point(net, Ws: Sequence[np.ndarray], tol: float = 1e-8, scale: floa
     ValueError
         Wrong layer shapes, non-finite weights, a product outside the cost's domain, or a bad ``tol``.
     """
-    if not np.isfinite(tol) or tol < 0:
-        raise ValueError(f"tol must be a finite number >= 0, got {tol}")
-    point = _Point(net, Ws)
-    if scale is None:
-        scale = max(1.0, float(np.linalg.norm(point.P)))
-    elif not np.isfinite(scale) or scale <= 0:
-        raise ValueError(f"scale must be a positive finite number, got {scale}")
-    thr = tol * scale
-    grad_norm = float(np.linalg.norm(_flat(net.gradient(point.Ws))))
+    point, scale, thr, grad_norm = _tested_point(net, Ws, tol, scale)
     f_grad_norm = float(np.linalg.norm(point.G))
     lam, v = _min_eig(net, point, dense_limit)
     direction = [np.array(d) for d in net.unflatten(v)] if lam < -thr else None
@@ -207,7 +199,7 @@ def critical_point(net, Ws: Sequence[np.ndarray], tol: float = 1e-8, scale: floa
         kind = "strict_saddle"
     else:
         kind = "degenerate"
-    result = CriticalPoint(kind, grad_norm, f_grad_norm, lam, direction, float(scale))
+    result = CriticalPoint(kind, grad_norm, f_grad_norm, lam, direction, scale)
     if net.depth == 2 and kind in ("strict_saddle", "degenerate"):
         D, curv, sigma = lemma17_direction(net, None, point)
         result.lemma17_direction, result.lemma17_curvature, result.lemma17_sigma = D, curv, sigma

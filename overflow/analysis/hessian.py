@@ -34,6 +34,21 @@ def _layers(net, Ws, name: str) -> list[np.ndarray]:
     return [np.array(W) for W in net.unflatten(net.flatten(Ws, name))]
 
 
+def _tested_point(net, Ws: Sequence[np.ndarray], tol: float, scale: float | None
+                  ) -> tuple["_Point", float, float, float]:
+    """The point, the scale of the tests (default ``max(1, ||P||_F)``), the threshold ``tol * scale``
+    and ``||grad g||_F`` there: what `critical_point` and `linearization` both start from."""
+    if not np.isfinite(tol) or tol < 0:
+        raise ValueError(f"tol must be a finite number >= 0, got {tol}")
+    point = _Point(net, Ws)
+    if scale is None:
+        scale = max(1.0, float(np.linalg.norm(point.P)))
+    elif not np.isfinite(scale) or scale <= 0:
+        raise ValueError(f"scale must be a positive finite number, got {scale}")
+    grad_norm = float(np.linalg.norm(np.concatenate([g.ravel() for g in net.gradient(point.Ws)])))
+    return point, float(scale), tol * scale, grad_norm
+
+
 class _Point:
     """Prefixes, suffixes, ``P`` and ``grad f(P)`` at one point, reused by many HVPs."""
 

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .hessian import _Point, dense_hessian
+from .hessian import _tested_point, dense_hessian
 
 __all__ = ["Linearization", "linearization"]
 
@@ -57,15 +57,7 @@ def linearization(net, Ws: Sequence[np.ndarray], tol: float = 1e-9,
     ValueError
         If ``||grad g(W)||_F > tol * scale`` (not an equilibrium), or on wrong layer shapes.
     """
-    if not np.isfinite(tol) or tol < 0:
-        raise ValueError(f"tol must be a finite number >= 0, got {tol}")
-    point = _Point(net, Ws)
-    if scale is None:
-        scale = max(1.0, float(np.linalg.norm(point.P)))
-    elif not np.isfinite(scale) or scale <= 0:
-        raise ValueError(f"scale must be a positive finite number, got {scale}")
-    thr = tol * scale
-    grad_norm = float(np.linalg.norm(np.concatenate([g.ravel() for g in net.gradient(point.Ws)])))
+    point, scale, thr, grad_norm = _tested_point(net, Ws, tol, scale)
     if grad_norm > thr:
         raise ValueError(f"not an equilibrium: ||grad g||_F = {grad_norm:.3e} > tol*scale = {thr:.3e}")
     w, V = np.linalg.eigh(-dense_hessian(net, None, point))
@@ -76,5 +68,5 @@ def linearization(net, Ws: Sequence[np.ndarray], tol: float = 1e-9,
         centre=int(np.sum(np.abs(w) <= thr)),
         unstable=int(np.sum(w > thr)),
         grad_norm=grad_norm,
-        scale=float(scale),
+        scale=scale,
     )
