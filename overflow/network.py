@@ -20,11 +20,12 @@ ACTIVATIONS = {
 }
 
 
-def _positive_int(value: object, name: str) -> int:
+def _integer(value: object, name: str, minimum: int = 1) -> int:
+    """``value`` as an int, TypeError unless it is an integer (bool excluded), ValueError below ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
 
 
@@ -56,18 +57,18 @@ class Network:
                  widths: Sequence[int] | None = None, activation: str | None = None) -> None:
         if not isinstance(cost, Cost):
             raise TypeError(f"cost must be an overflow.costs.Cost, got {type(cost).__name__}")
-        depth = _positive_int(depth, "depth")
+        depth = _integer(depth, "depth")
         if activation is not None and activation not in ACTIVATIONS:
             raise ValueError(f"activation must be None or one of {tuple(ACTIVATIONS)}, got {activation!r}")
         self.activation: str | None = activation
         if width is not None and widths is not None:
             raise ValueError("give either width or widths, not both")
         if widths is not None:
-            widths = [_positive_int(k, f"widths[{i}]") for i, k in enumerate(widths)]
+            widths = [_integer(k, f"widths[{i}]") for i, k in enumerate(widths)]
             if len(widths) != depth - 1:
                 raise ValueError(f"widths must have depth - 1 = {depth - 1} entries, got {len(widths)}")
         elif width is not None:
-            widths = [_positive_int(width, "width")] * (depth - 1)
+            widths = [_integer(width, "width")] * (depth - 1)
         elif depth == 1:
             widths = []
         else:

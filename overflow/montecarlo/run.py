@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..integrate import IMPLICIT_METHODS, _check_implicit, check_options
-from ..network import Network
+from ..network import Network, _integer
 from . import samplers as _samplers
 from .chunks import FIELDS, MCSpec, run_chunk
 from .result import MCResult
-from .store import ChunkStore, read_params
+from .store import ChunkStore, chunk_file, read_chunk, read_params
 
 __all__ = ["monte_carlo", "load", "MonteCarloInterrupted", "global_minimum"]
 
@@ -40,19 +39,11 @@ def global_minimum(net: Network) -> float | None:
     return float(f_star)
 
 
-def _count(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 def _default_workers() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        return os.cpu_integer() or 1
 
 
 def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _samplers.Sampler | None = None,
@@ -117,7 +108,7 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
     """
     if not isinstance(net, Network):
         raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
-    n = _count(n, "n")
+    n = _integer(n, "n")
     o = check_options(t_span, method, rtol, atol, t_eval, gtol, first_step, max_step, max_steps, max_norm,
                       extra_methods=tuple(IMPLICIT_METHODS))
     if method in IMPLICIT_METHODS:
@@ -126,15 +117,15 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
     if not isinstance(sampler, _samplers.Sampler):
         raise TypeError(f"sampler must be one of overflow.samplers (gaussian(scale), ...), got {type(sampler).__name__}")
     sampler.check(net, n)
-    seed = _count(seed, "seed", minimum=0)
+    seed = _integer(seed, "seed", minimum=0)
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if client is not None and backend != "dask":
         raise ValueError("client is only used with backend='dask'")
     if workers is None:
         workers = _default_workers() if backend == "threads" else 1
-    workers = _count(workers, "workers")
-    chunk = int(np.clip(-(-n // 64), 256, 8192)) if chunk is None else _count(chunk, "chunk")
+    workers = _integer(workers, "workers")
+    chunk = int(np.clip(-(-n // 64), 256, 8192)) if chunk is None else _integer(chunk, "chunk")
     if keep_trajectories and not len(o.t_eval):
         raise ValueError("keep_trajectories=True needs t_eval (the times at which to keep the states)")
     spec = MCSpec(net=net, sampler=sampler, n=n, seed=seed, chunk=min(chunk, n), t_span=(o.t0, o.t1),
@@ -245,15 +236,12 @@ def load(path: str | os.PathLike[str]) -> MCResult:
     run = meta["run"]
     n, chunk = int(run["n"]), int(run["chunk"])
     n_chunks = -(-n // chunk)
-    store_files = [os.path.join(path, f"chunk_{i:06d}.npz") for i in range(n_chunks)]
-    missing = [i for i, f in enumerate(store_files) if not os.path.exists(f)]
+    store_files = [chunk_file(path, i) for i in range(n_chunks)]
+    missing = [i for i, f in enumerate(store_files) if not f.exists()]
     if missing:
         raise ValueError(f"{str(path)!r} holds {n_chunks - len(missing)} of {n_chunks} chunks; call monte_carlo "
                          "again with the same arguments and out= to finish the run")
-    parts = []
-    for f in store_files:
-        with np.load(f) as z:
-            parts.append({k: z[k] for k in z.files})
+    parts = [read_chunk(f) for f in store_files]
     arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     run["chunks_done"] = n_chunks
     return MCResult(arrays, run, meta.get("global_minimum"), np.asarray(run["t_eval"], dtype=float))

@@ -9,11 +9,11 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
-__all__ = ["ChunkStore", "ResumeMismatch"]
+__all__ = ["ChunkStore", "ResumeMismatch", "chunk_file", "read_chunk", "read_params"]
 
 _FORMAT = 1
 _CHUNK = re.compile(r"^chunk_(\d{6,})\.npz$")
@@ -41,32 +41,31 @@ class ChunkStore:
                     f"out = {str(self.path)!r} holds a run with other parameters ({'; '.join(diffs[:6])}); "
                     "resume with the same arguments, or give another directory")
         else:
-            _write_atomic(meta, json.dumps({"format": _FORMAT, "run": self.params, **(extra or {})},
-                                           indent=1, sort_keys=True).encode())
+            content = json.dumps({"format": _FORMAT, "run": self.params, **(extra or {})}, indent=1, sort_keys=True)
+            _write_atomic(meta, lambda fh: fh.write(content.encode()))
 
     def done(self) -> set[int]:
         """Indices of the chunks already on disk."""
         return {int(m.group(1)) for name in os.listdir(self.path) if (m := _CHUNK.match(name))}
 
     def chunk_path(self, index: int) -> Path:
-        return self.path / f"chunk_{index:06d}.npz"
+        return chunk_file(self.path, index)
 
     def load(self, index: int) -> dict[str, np.ndarray]:
-        with np.load(self.chunk_path(index)) as z:
-            return {k: z[k] for k in z.files}
+        return read_chunk(self.chunk_path(index))
 
     def save(self, index: int, arrays: dict[str, np.ndarray]) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".chunk_", suffix=".tmp", dir=self.path)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.chunk_path(index))
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        _write_atomic(self.chunk_path(index), lambda fh: np.savez(fh, **arrays))
+
+
+def chunk_file(path: str | os.PathLike[str], index: int) -> Path:
+    """Where chunk ``index`` of the run in directory ``path`` lives."""
+    return Path(path) / f"chunk_{index:06d}.npz"
+
+
+def read_chunk(file: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    with np.load(file) as z:
+        return {k: z[k] for k in z.files}
 
 
 def read_params(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -82,11 +81,20 @@ def read_params(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-def _write_atomic(path: Path, content: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".params_", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(content)
-    os.replace(tmp, path)
+def _write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """write(fh) into a temporary file beside ``path``, flushed to disk, then renamed onto ``path``:
+    readers (and a resumed run) see the whole file or none of it."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}_", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def _differences(saved: Any, now: Any, where: str = "") -> list[str]:
