@@ -110,6 +110,7 @@ class ExplicitRK {
   int control_order() const { return tab_.control_order; }
   bool dense_needs_stages() const { return tab_.extra_stages > 0; }
   double* f0() { return slot(0); }
+  const double* f0() const { return slot(0); }
   const double* f_new() const { return slot(tab_.stages); }
   double* f_new() { return slot(tab_.stages); }
 

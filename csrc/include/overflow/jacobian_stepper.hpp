@@ -28,6 +28,7 @@ class JacobianStepper {
   int control_order() const { return tab_.control_order; }
   bool dense_needs_stages() const { return false; }
   double* f0() { return f0_.data(); }
+  const double* f0() const { return f0_.data(); }
   const double* f_new() const { return f1_.data(); }
   double* f_new() { return f1_.data(); }
 

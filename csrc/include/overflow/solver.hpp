@@ -263,9 +263,7 @@ class Solver {
   const double* y_prev() const { return y_prev_.data(); }
   // f(t, y) at the current point.
   const double* f() const {
-    return std::visit([&](const auto& st) -> const double* {
-      return pending_accept_ ? st.f_new() : const_cast<std::decay_t<decltype(st)>&>(st).f0();
-    }, stepper_);
+    return std::visit([&](const auto& st) { return pending_accept_ ? st.f_new() : st.f0(); }, stepper_);
   }
   double value() const { return value_; }
   double grad_norm() const { return gnorm_; }
