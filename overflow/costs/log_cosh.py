@@ -32,9 +32,7 @@ def _lc_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled b
     oy = ox + s * n
     d = carray(data_, oy + m * s)
     P = carray(P_, (m, n))
-    for i in range(m):
-        for j in range(n):
-            grad[i, j] = 0.0
+    grad[:, :] = 0.0
     acc = 0.0
     for i in range(m):
         for k in range(s):
@@ -48,9 +46,7 @@ def _lc_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled b
             for j in range(n):
                 grad[i, j] += t * d[xk + j]
     inv = 1.0 / s
-    for i in range(m):
-        for j in range(n):
-            grad[i, j] *= inv
+    grad *= inv
     return acc * inv
 
 
@@ -65,9 +61,7 @@ def _lc_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by Numba
     d = carray(data_, oy + m * s)
     P = carray(P_, (m, n))
     V = carray(V_, (m, n))
-    for i in range(m):
-        for j in range(n):
-            out[i, j] = 0.0
+    out[:, :] = 0.0
     for i in range(m):
         for k in range(s):
             xk = ox + k * n
@@ -81,9 +75,7 @@ def _lc_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by Numba
             for j in range(n):
                 out[i, j] += c * d[xk + j]
     inv = 1.0 / s
-    for i in range(m):
-        for j in range(n):
-            out[i, j] *= inv
+    out *= inv
 
 
 _VG = _LazyCfunc(_lc_value_and_grad, VG_SIG)

@@ -28,8 +28,7 @@ def _logistic_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - comp
     s = np.int64(head[2])
     d = carray(data_, _HEAD + s * n)
     P = carray(P_, n)
-    for j in range(n):
-        grad[j] = 0.0
+    grad[:] = 0.0
     acc = 0.0
     for k in range(s):
         uk = _HEAD + k * n
@@ -46,8 +45,7 @@ def _logistic_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - comp
         for j in range(n):
             grad[j] -= w * d[uk + j]
     inv = 1.0 / s
-    for j in range(n):
-        grad[j] *= inv
+    grad *= inv
     return acc * inv
 
 
@@ -60,8 +58,7 @@ def _logistic_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by 
     d = carray(data_, _HEAD + s * n)
     P = carray(P_, n)
     V = carray(V_, n)
-    for j in range(n):
-        out[j] = 0.0
+    out[:] = 0.0
     for k in range(s):
         uk = _HEAD + k * n
         z = 0.0
@@ -74,8 +71,7 @@ def _logistic_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by 
         for j in range(n):
             out[j] += c * d[uk + j]
     inv = 1.0 / s
-    for j in range(n):
-        out[j] *= inv
+    out *= inv
 
 
 _VG = _LazyCfunc(_logistic_value_and_grad, VG_SIG)

@@ -28,8 +28,7 @@ def _ms_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled b
     ob = _HEAD + r * size
     d = carray(data_, ob + r)
     P = carray(P_, size)
-    for j in range(size):
-        grad[j] = 0.0
+    grad[:] = 0.0
     acc = 0.0
     for i in range(r):
         ai = _HEAD + i * size
@@ -51,8 +50,7 @@ def _ms_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by Numba
     r = np.int64(head[2])
     d = carray(data_, _HEAD + r * size + r)
     V = carray(V_, size)
-    for j in range(size):
-        out[j] = 0.0
+    out[:] = 0.0
     for i in range(r):
         ai = _HEAD + i * size
         a = 0.0

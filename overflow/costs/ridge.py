@@ -33,9 +33,7 @@ def _ridge_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compile
     oy = ox + s * n
     d = carray(data_, oy + m * s + n * n)
     P = carray(P_, (m, n))
-    for i in range(m):
-        for j in range(n):
-            grad[i, j] = 0.0
+    grad[:, :] = 0.0
     acc = 0.0
     for i in range(m):
         for k in range(s):

@@ -32,9 +32,7 @@ def _softmax_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compi
     d = carray(data_, ol + s)
     P = carray(P_, (m, n))
     z = np.empty(m)
-    for i in range(m):
-        for j in range(n):
-            grad[i, j] = 0.0
+    grad[:, :] = 0.0
     acc = 0.0
     for k in range(s):
         xk = ox + k * n
@@ -61,9 +59,7 @@ def _softmax_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compi
             for j in range(n):
                 grad[i, j] += g * d[xk + j]
     inv = 1.0 / s
-    for i in range(m):
-        for j in range(n):
-            grad[i, j] *= inv
+    grad *= inv
     return acc * inv
 
 
@@ -79,9 +75,7 @@ def _softmax_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by N
     V = carray(V_, (m, n))
     p = np.empty(m)
     a = np.empty(m)
-    for i in range(m):
-        for j in range(n):
-            out[i, j] = 0.0
+    out[:, :] = 0.0
     for k in range(s):
         xk = ox + k * n
         zmax = -np.inf
@@ -108,9 +102,7 @@ def _softmax_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by N
             for j in range(n):
                 out[i, j] += c * d[xk + j]
     inv = 1.0 / s
-    for i in range(m):
-        for j in range(n):
-            out[i, j] *= inv
+    out *= inv
 
 
 _VG = _LazyCfunc(_softmax_value_and_grad, VG_SIG)
