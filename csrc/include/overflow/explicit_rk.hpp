@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "overflow/aligned_vector.hpp"
 #include "overflow/linear_combination.hpp"
 #include "overflow/tableau.hpp"
 
@@ -25,15 +26,22 @@ struct StepAttempt {
 class ExplicitRK {
  public:
   ExplicitRK(const Tableau& tab, std::size_t dim)
-      : tab_(tab), dim_(dim), K_(static_cast<std::size_t>(tab.slots()) * dim), stage_y_(dim) {
-    for (int i = 0; i < tab.slots(); ++i) slots_.push_back(K_.data() + static_cast<std::size_t>(i) * dim);
+      : tab_(tab), dim_(dim), K_(static_cast<std::size_t>(tab.slots()) * padded_length(dim)), stage_y_(dim) {
+    for (int i = 0; i < tab.slots(); ++i) slots_.push_back(K_.data() + static_cast<std::size_t>(i) * padded_length(dim));
     const int s = tab.stages;
     for (int i = 0; i < s; ++i) rows_.push_back(detail::Terms::from_row(&tab.a[i * s], i));
     b_ = detail::Terms::from_row(tab.b.data(), s);
-    // The error pass runs over the slots where e or e_low is nonzero (e_low read per slot).
+    // An estimate without f(y_new) (DOP853's) is computed in the pass that writes y_new, over the
+    // slots where b, e or e_low is nonzero; otherwise the error pass runs after f(y_new) over the
+    // slots where e or e_low is nonzero. The weights other than e are read per slot.
+    const bool low_uses_f_new = !tab.e_low.empty() && tab.e_low[s] != 0.0;
+    fused_ = tab.e[s] == 0.0 && !low_uses_f_new;
     std::vector<double> either(tab.e);
     for (std::size_t j = 0; j < tab.e_low.size(); ++j)
       if (either[j] == 0.0 && tab.e_low[j] != 0.0) either[j] = 1.0;
+    if (fused_)
+      for (int j = 0; j < s; ++j)
+        if (either[j] == 0.0 && tab.b[j] != 0.0) either[j] = 1.0;
     e_ = detail::Terms::from_row(either.data(), s + 1);
     for (int j = 0; j < e_.size(); ++j) e_.coef[j] = tab.e[e_.slot[j]];
     const int width = s + 1 + tab.extra_stages;
@@ -63,25 +71,30 @@ class ExplicitRK {
         return out;
       }
     }
-    detail::combine(y_new, y, h, b_, slots_.data(), dim_);
+    const double* low = tab_.e_low.empty() ? nullptr : tab_.e_low.data();
+    if (fused_) {
+      const detail::ErrorPass pass =
+          detail::error_pass(y, y_new, h, e_, low, tab_.b.data(), slots_.data(), nullptr, dim_, rtol, atol);
+      out.max_abs_new = pass.max_abs_new;
+      out.error = error_norm(pass);
+      if (!(out.error <= 1.0)) return out;  // rejected: f(y_new) is not needed
+    } else {
+      detail::combine(y_new, y, h, b_, slots_.data(), dim_);
+    }
     out.value_new = sys.eval(t + h, y_new, slot(s));
     ++out.nfev;
     if (!std::isfinite(out.value_new)) {
       out.in_domain = false;
       return out;
     }
-    const double n = static_cast<double>(dim_);
-    const double* low = tab_.e_low.empty() ? nullptr : tab_.e_low.data();
-    const detail::ErrorPass pass = detail::error_pass(y, y_new, h, e_, low, slots_.data(), slot(s), dim_, rtol, atol);
-    out.max_abs_new = pass.max_abs_new;
-    out.f_new_norm = std::sqrt(pass.f_new_sq);
-    if (!low) {
-      out.error = std::sqrt(pass.error_sum / n);
+    if (fused_) {
+      out.f_new_norm = std::sqrt(detail::sum_squares(slot(s), dim_));
     } else {
-      // DOP853 blends its 5th- and 3rd-order estimates (Hairer's dop853.f):
-      // err5^2 / sqrt(err5^2 + 0.01 err3^2).
-      const double e2 = pass.error_sum, e3 = pass.error_sum_low;
-      out.error = (e2 == 0.0 && e3 == 0.0) ? 0.0 : e2 / std::sqrt((e2 + 0.01 * e3) * n);
+      const detail::ErrorPass pass =
+          detail::error_pass(y, y_new, h, e_, low, nullptr, slots_.data(), slot(s), dim_, rtol, atol);
+      out.max_abs_new = pass.max_abs_new;
+      out.f_new_norm = std::sqrt(pass.f_new_sq);
+      out.error = error_norm(pass);
     }
     return out;
   }
@@ -115,13 +128,23 @@ class ExplicitRK {
   double* f_new() { return slot(tab_.stages); }
 
  private:
+  double error_norm(const detail::ErrorPass& pass) const {
+    const double n = static_cast<double>(dim_);
+    if (tab_.e_low.empty()) return std::sqrt(pass.error_sum / n);
+    // DOP853 blends its 5th- and 3rd-order estimates (Hairer's dop853.f):
+    // err5^2 / sqrt(err5^2 + 0.01 err3^2).
+    const double e2 = pass.error_sum, e3 = pass.error_sum_low;
+    return (e2 == 0.0 && e3 == 0.0) ? 0.0 : e2 / std::sqrt((e2 + 0.01 * e3) * n);
+  }
+
   const Tableau& tab_;
   std::size_t dim_;
-  std::vector<double> K_;
+  AlignedVector K_;  // the slots, each starting on a cache line
   std::vector<double*> slots_;
-  std::vector<double> stage_y_;
+  AlignedVector stage_y_;
   std::vector<detail::Terms> rows_, extra_rows_;
   detail::Terms b_, e_;
+  bool fused_ = false;  // the error estimate does not use f(y_new): one pass writes y_new and the error
 };
 
 }  // namespace overflow

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "overflow/aligned_vector.hpp"
 #include "overflow/controller.hpp"
 #include "overflow/dense_output.hpp"
 #include "overflow/explicit_rk.hpp"
@@ -339,7 +340,7 @@ class Solver {
 
   Stepper stepper_;
   PIController controller_;
-  std::vector<double> y_, y_prev_, y_new_;
+  AlignedVector y_, y_prev_, y_new_;
   double t_ = 0.0, t_prev_ = 0.0, h_ = 0.0, h_last_ = 0.0, underflow_h_ = 0.0;
   double value_ = 0.0, gnorm_ = 0.0, max_abs_ = 0.0, max_projection_ = 0.0;
   std::vector<double> invariants0_;
