@@ -31,6 +31,9 @@ def _parse():
     ap.add_argument("--repeats", type=int, default=None, help="override the number of repeats")
     ap.add_argument("--no-peers", action="store_true", help="overflow rows only (plus the reference)")
     ap.add_argument("--json", default=None, help="write the rows to this JSON file")
+    ap.add_argument("--team", type=int, default=2,
+                    help="problem (c) also on this many threads: overflow threads=N against scipy with N BLAS "
+                         "threads (threadpoolctl); 1 turns it off (default 2)")
     return ap.parse_args()
 
 
@@ -82,9 +85,9 @@ def overflow_status():
     return of, None
 
 
-def prepare_overflow(p, method):
-    """Returns ``go()`` running one overflow trajectory; one untimed warm-up call is made here
-    (JIT of the cost kernels, first-touch allocations)."""
+def prepare_overflow(p, method, threads=1):
+    """Returns ``go()`` running one overflow trajectory (on ``threads`` threads); one untimed
+    warm-up call is made here (JIT of the cost kernels, first-touch allocations)."""
     of, why = overflow_status()
     if of is None:
         raise peers.PeerUnavailable(why)
@@ -93,7 +96,7 @@ def prepare_overflow(p, method):
 
     def go():
         res = of.integrate(net, p["Ws"], t_span=(t0, t1), method=method, rtol=p["rtol"],
-                           atol=p["atol"], t_eval=[t1])
+                           atol=p["atol"], t_eval=[t1], threads=threads)
         y = np.concatenate([np.asarray(w)[-1].ravel() for w in res.weights])
         return dict(nfev=int(res.nfev), y_final=y, loss_final=float(res.loss[-1]),
                     package="overflow", status=str(res.status))
@@ -141,9 +144,20 @@ def cfunc_overhead(p, method="dopri5", repeats=20):
 
 
 # ------------------------------------------------------------------------------------ running
-def _prepare(p, package, method):
+def _prepare(p, package, method, threads=1):
     if package == "overflow":
-        return prepare_overflow(p, method)
+        return prepare_overflow(p, method, threads)
+    if threads > 1:  # scipy's numpy RHS and its stage sums (np.dot) on `threads` BLAS threads
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            raise peers.PeerUnavailable("threadpoolctl is not installed (pip install threadpoolctl)") from None
+        go1 = _prepare(p, package, method)
+
+        def go():
+            with threadpool_limits(limits=threads, user_api="blas"):
+                return go1()
+        return go
     if package == "scipy":
         return peers.prepare_scipy(p, method)
     if package == "scipy+numba":
@@ -151,11 +165,11 @@ def _prepare(p, package, method):
     return peers.PREPARE[package](p, method)
 
 
-def measure(p, package, method, repeats):
+def measure(p, package, method, repeats, threads=1):
     """Prepare (compile, warm up: untimed), then ``repeats`` timed trajectories.
     Returns a row dict, or one with 'skipped' and the reason."""
     try:
-        go = _prepare(p, package, method)
+        go = _prepare(p, package, method, threads)
         times, out = [], None
         for _ in range(repeats):
             tic = time.perf_counter()
@@ -205,6 +219,34 @@ def print_table(p, rows, ref):
         nfev = "-" if r["nfev"] is None else str(r["nfev"])
         print(f"    {r['ofmethod']:<8} {r['package']:<20} {r['method']:<11} {_fmt_t(r['median_s'])} "
               f"{_fmt_t(r['best_s'])} {nfev:>8} {r['loss_final']:12.4e} {r['err_ref']:11.2e} {rtxt:>13}")
+
+
+def team_section(p, ref, reps, threads):
+    """Problem (c) as one trajectory on `threads` threads: overflow ``threads=N`` (the RHS products
+    and the stepper's vector passes split) against scipy with N BLAS threads, same methods."""
+    if ARGS.threads != 1:
+        print(f"\n    on {threads} threads: skipped (run with --threads 1 so that the one-thread rows are one-thread)")
+        return []
+    print(f"\n    one trajectory on {threads} threads (overflow threads={threads}; scipy with {threads} BLAS threads):")
+    rows = []
+    for m, peer in (("dopri5", "RK45"), ("dop853", "DOP853")):
+        r_of = measure(p, "overflow", m, reps, threads)
+        r_sp = measure(p, "scipy", peer, reps, threads)
+        for r, pkg in ((r_of, f"overflow[{threads}]"), (r_sp, f"scipy[{threads} BLAS]")):
+            r.update(ofmethod=m, package=pkg)
+            if "skipped" not in r:
+                r["err_ref"] = float(np.max(np.abs(r["y_final"] - ref["y_final"])))
+        if "skipped" not in r_of and "skipped" not in r_sp:
+            r_sp["ratio"] = r_sp["median_s"] / r_of["median_s"]
+        rows += [r_of, r_sp]
+    for r in rows:
+        if "skipped" in r:
+            print(f"    {r['ofmethod']:<8} {r['package']:<20} skipped: {r['skipped']}")
+            continue
+        rtxt = "-" if r.get("ratio") is None else f"{r['ratio']:8.2f}x"
+        print(f"    {r['ofmethod']:<8} {r['package']:<20} {r['method']:<11} {_fmt_t(r['median_s'])} "
+              f"{_fmt_t(r['best_s'])} {r['nfev']:>8} {r['loss_final']:12.4e} {r['err_ref']:11.2e} {rtxt:>13}")
+    return rows
 
 
 def rhs_report(p, peak_gflops, quick):
@@ -274,6 +316,8 @@ def main():
             if "skipped" not in r:
                 r["err_ref"] = float(np.max(np.abs(r["y_final"] - ref["y_final"])))
         print_table(p, rows, ref)
+        if name == "c" and ARGS.team > 1:
+            rows += team_section(p, ref, reps, ARGS.team)
         overhead = cfunc_overhead(p, repeats=3 if name == "c" or ARGS.quick else 20)
         if overhead is not None:
             print(f"    cost through the Numba cfunc pointer: {overhead[0] * 1e3:.3f} ms vs the same cost in C++ "

@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--scale", type=float, default=0.3, help="initial layer gain")
     run.add_argument("--init", choices=INIT_KINDS, default="gaussian")
+    run.add_argument("--threads", type=int, default=1,
+                     help="threads for the one trajectory (wide networks; see overflow.integrate)")
     mc = sub.add_parser("mc", help="Monte Carlo over initializations: summary table and plots",
                         description="Integrate the flow from N random initial states (threads, or a Dask scheduler), "
                                     "print the summary (fractions by status, convergence-time quantiles, fraction at "
@@ -190,7 +192,7 @@ def _run(args: argparse.Namespace) -> int:
     Ws = net.init(seed=args.seed, scale=args.scale, kind=args.init)
     start = time.perf_counter()
     res = integrate(net, Ws, t_span=(0.0, args.t_end), method=args.method, rtol=args.rtol, atol=args.atol,
-                    gtol=args.gtol, save_weights=False)
+                    gtol=args.gtol, save_weights=False, threads=args.threads)
     wall = time.perf_counter() - start
     rows = [
         ("problem", what),

@@ -10,7 +10,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from . import _core
-from .network import Network
+from .network import Network, _integer
 from .reduced import integrate_reduced
 from .result import Result
 
@@ -148,7 +148,7 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
               method: str = "dopri5", rtol: float = 1e-6, atol: float = 1e-9, t_eval: Sequence[float] | None = None,
               gtol: float | None = None, first_step: float | None = None, max_step: float = math.inf,
               max_steps: int = 100_000, max_norm: float = 1e10, save_weights: bool = True,
-              project: bool = False) -> Result:
+              project: bool = False, threads: int = 1) -> Result:
     """Integrate the gradient flow ``dW_i/dt = -(W_N...W_{i+1})^T grad f(P) (W_{i-1}...W_1)^T`` (eq. 4).
 
     Parameters
@@ -200,6 +200,14 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         constraints' normal equations, to ~1e-15 relative), so explicit methods keep the invariants
         at rounding level. ``Result.projection`` is the largest correction made. Linear networks;
         each projection costs a few tens of right-hand sides' worth of work.
+    threads : int
+        Threads for this one trajectory (default 1). Above 1, each right-hand side splits its
+        layer products across them (linear networks with ``m >= n``, products of at least 16,384
+        multiply-adds) and the explicit methods split their vector passes (states of at least
+        16,384 weights); smaller work stays on the calling thread. Worth it for wide networks
+        only: on 2 cores, depth 6 and width 128 (67,584 weights) ran 1.5x faster. The result
+        equals the one-thread run up to the order of the error norm's sums (bitwise where nothing
+        is split). For many trajectories, parallelise over them instead (`monte_carlo`).
 
     Returns
     -------
@@ -223,6 +231,7 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         raise TypeError(f"project must be a bool, got {type(project).__name__}")
     if project and (net.activation is not None or method == "reduced"):
         raise ValueError("project=True needs a linear network (activation=None) and a method other than 'reduced'")
+    threads = _integer(threads, "threads", minimum=1)
     t0, t1, te, rtol, atol = o.t0, o.t1, o.t_eval, o.rtol, o.atol
     gtol_value, first, max_step, max_steps, max_norm = o.gtol, o.first_step, o.max_step, o.max_steps, o.max_norm
 
@@ -232,7 +241,7 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
     else:
         raw = _core.integrate_flow(net.dims, net.cost.vg_address, net.cost.hvp_address, net.cost.data, y0, t0, t1,
                                    te, method, rtol, atol, first, max_step, max_steps, gtol_value, max_norm,
-                                   bool(save_weights), net.activation or "none", bool(project))
+                                   bool(save_weights), net.activation or "none", bool(project), threads)
     # Every accepted state has a finite loss, so a non-finite one can only be the initial point.
     if not math.isfinite(raw["loss_final"]):
         raise ValueError(f"the cost is not finite at the initial point: f(W_N...W_1) = {raw['loss_final']}")

@@ -160,7 +160,11 @@ def test_flow_converges_to_optimal_gain(discrete, i, depth):
     net = of.Network(f, depth=depth, width=4)
     Ws = _factor(K0, depth, 4, seed=i)
     np.testing.assert_allclose(np.linalg.multi_dot(Ws[::-1]), K0, atol=1e-14)
-    res = of.integrate(net, Ws, (0, 2000), method="dop853", rtol=1e-10, atol=1e-12, gtol=1e-9)
+    # Near the minimum the flow is stiff and dop853 runs at its stability limit, where ||grad g||
+    # has a floor of about (largest Hessian eigenvalue) x atol: with atol 1e-12 it sat at 3.8e-9
+    # from t ~ 1000 on in one case, so gtol 1e-9 was met only by chance dips. atol 1e-14 and
+    # gtol 1e-8 converge in every case by t ~ 25 (product within 1.2e-8 of the optimal gain).
+    res = of.integrate(net, Ws, (0, 2000), method="dop853", rtol=1e-10, atol=1e-14, gtol=1e-8)
     assert res.status == "converged", res.message
     assert np.max(np.abs(res.product[-1] - Ks)) < 1e-6
     assert res.loss[-1] == pytest.approx(f.f_star, rel=1e-9)

@@ -1,9 +1,13 @@
 // overflow._core.integrate_flow / integrate_reduced: one trajectory, the GIL released throughout.
+#include <memory>
+#include <string>
+
 #include "arrays.hpp"
 #include "overflow/flow_system.hpp"
 #include "overflow/generic_system.hpp"
 #include "overflow/integrate.hpp"
 #include "overflow/reduced_vector.hpp"
+#include "overflow/thread_team.hpp"
 #include "register.hpp"
 #include "run_options.hpp"
 
@@ -48,14 +52,18 @@ py::dict integrate_flow(std::vector<std::int64_t> dims, std::uintptr_t vg, std::
                         const CArray& y0, double t0, double t1, const CArray& t_eval, const std::string& method,
                         double rtol, double atol, double first_step, double max_step, std::int64_t max_steps,
                         double gtol, double max_norm, bool save_states, const std::string& activation,
-                        bool project) {
+                        bool project, int threads) {
   const Tableau& tab = method_tableau(method);
   Network net(dims);
   Flow flow(net, make_cost(vg, hvp, data, net.m(), net.n()), parse_activation(activation));
   require_size(y0, net.state_size(), "y0");
-  FlowSystem sys(flow);
+  if (threads < 1) throw std::invalid_argument("threads must be >= 1, got " + std::to_string(threads));
+  std::unique_ptr<ThreadTeam> team;
+  if (threads > 1) team = std::make_unique<ThreadTeam>(threads);
+  FlowSystem sys(flow, team.get());
   return run(sys, tab, y0, t0, t1, t_eval,
-             RunArgs{method, rtol, atol, first_step, max_step, max_steps, gtol, max_norm, save_states, project});
+             RunArgs{method, rtol, atol, first_step, max_step, max_steps, gtol, max_norm, save_states, project,
+                     team.get()});
 }
 
 py::dict integrate_reduced(std::uintptr_t vg, const CArray& data, double z0, double imbalance, double t0, double t1,
@@ -94,7 +102,7 @@ void register_integrate(py::module_& m) {
         py::arg("data"), py::arg("y0"), py::arg("t0"), py::arg("t1"), py::arg("t_eval"), py::arg("method"),
         py::arg("rtol"), py::arg("atol"), py::arg("first_step"), py::arg("max_step"), py::arg("max_steps"),
         py::arg("gtol"), py::arg("max_norm"), py::arg("save_states"), py::arg("activation") = "none",
-        py::arg("project") = false,
+        py::arg("project") = false, py::arg("threads") = 1,
         "Integrate the gradient flow (eq. 4) of a network; arguments are validated by overflow.integrate.");
   m.def("integrate_reduced", &integrate_reduced, py::arg("vg_address"), py::arg("data"), py::arg("z0"),
         py::arg("imbalance"), py::arg("t0"), py::arg("t1"), py::arg("t_eval"), py::arg("method"), py::arg("rtol"),

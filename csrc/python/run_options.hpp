@@ -19,6 +19,7 @@ struct RunArgs {
   double gtol, max_norm;
   bool save_states;
   bool project = false;
+  ThreadTeam* team = nullptr;  // splits one trajectory's work across threads (not owned)
 };
 
 // True once Ctrl-C (or another signal whose handler raises) reached Python; the error is cleared
@@ -43,6 +44,7 @@ inline IntegrateOptions make_options(const RunArgs& a) {
   opt.max_norm = a.max_norm;
   opt.save_states = a.save_states;
   opt.project = a.project;
+  opt.team = a.team;
   opt.interrupted = python_interrupted;
   return opt;
 }

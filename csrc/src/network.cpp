@@ -2,6 +2,7 @@
 
 #include "activated_sweep.hpp"
 #include "row_sweep.hpp"
+#include "overflow/thread_team.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -25,7 +26,7 @@ Network::Network(std::vector<std::int64_t> dims) : dims_(std::move(dims)) {
   }
 }
 
-FlowWorkspace::FlowWorkspace(const Network& net) {
+FlowWorkspace::FlowWorkspace(const Network& net, ThreadTeam* team_) : team(team_) {
   const std::size_t n = static_cast<std::size_t>(net.n()), m = static_cast<std::size_t>(net.m());
   // Sized for both sweeps: prefixes W_i...W_1 (n columns) or suffixes W_N...W_i (m rows).
   std::size_t prefix_size = 0, suffix_size = 0;
@@ -33,13 +34,17 @@ FlowWorkspace::FlowWorkspace(const Network& net) {
   for (int l = 0; l + 1 < net.depth(); ++l) suffix_size += m * static_cast<std::size_t>(net.cols(l));
   const std::size_t k = static_cast<std::size_t>(net.max_dim());
   prefix.assign(std::max<std::size_t>({prefix_size, suffix_size, 1}), 0.0);
-  prefix_t.assign(k * n, 0.0);
+  std::size_t transposed = k * n;
+  if (net.depth() > 1) transposed = std::max(transposed, prefix_size + static_cast<std::size_t>(net.cols(1)) * n);
+  prefix_t.assign(transposed, 0.0);
   grad.assign(m * n, 0.0);
   z0.assign(k * std::max(m, n), 0.0);
   z1.assign(k * std::max(m, n), 0.0);
   std::size_t hidden = 0;
   for (int l = 0; l + 1 < net.depth(); ++l) hidden += static_cast<std::size_t>(net.rows(l)) * n;
   pre_act.assign(std::max<std::size_t>(hidden, 1), 0.0);
+  team_prefixes.assign(static_cast<std::size_t>(net.depth()), nullptr);
+  team_transposed.assign(static_cast<std::size_t>(net.depth()), nullptr);
   if (prefix.size() < hidden) prefix.assign(hidden, 0.0);
 }
 
@@ -145,16 +150,17 @@ struct Products {
     }
   }
 
-  // C (c x n) = A^T Z with A (r x c), Z (r x n)
+  // C (c x n) = A^T Z with A (r x c, rows lda apart: a column block of a wider matrix when a
+  // thread team splits C), Z (r x n)
   static void mul_t(const double* __restrict A, const double* __restrict Z, double* __restrict C,
-                    std::int64_t r, std::int64_t c, std::int64_t n) {
+                    std::int64_t r, std::int64_t c, std::int64_t n, std::int64_t lda) {
     if constexpr (is_vector_width(NS)) {
       // A in L1 (r c <= 4096): four output rows live in registers over the whole sweep of a (even
       // and odd a apart: eight FMA chains). Larger A: stream its rows once and update C in memory,
       // which reads A in whole cache lines (k = 128: 2.3 us against 3.9 us register-blocked,
       // k = 16: 0.042 us against 0.032 us).
       if (r * c <= 4096) {
-        mul_t_registers(A, Z, C, r, c);
+        mul_t_registers(A, Z, C, r, c, lda);
         return;
       }
     }
@@ -165,7 +171,7 @@ struct Products {
       for (std::int64_t b = 0; b < c; ++b) C[b] = A[b] * z0;
       for (std::int64_t a = 1; a < r; ++a) {
         const double za = Z[a];
-        const double* ra = A + a * c;
+        const double* ra = A + a * lda;
         for (std::int64_t b = 0; b < c; ++b) C[b] += ra[b] * za;
       }
       return;
@@ -179,17 +185,17 @@ struct Products {
       for (; a + 4 <= r; a += 4) {
         const V z0 = L::load(Z + a * NS), z1 = L::load(Z + (a + 1) * NS);
         const V z2 = L::load(Z + (a + 2) * NS), z3 = L::load(Z + (a + 3) * NS);
-        const double* r0 = A + a * c;
+        const double* r0 = A + a * lda;
         for (std::int64_t b = 0; b < c; ++b) {
           V acc = L::load(C + b * NS);
-          acc += r0[b] * z0 + r0[c + b] * z1 + r0[2 * c + b] * z2 + r0[3 * c + b] * z3;
+          acc += r0[b] * z0 + r0[lda + b] * z1 + r0[2 * lda + b] * z2 + r0[3 * lda + b] * z3;
           L::store(C + b * NS, acc);
         }
       }
     }
     for (; a < r; ++a) {
       const double* za = Z + a * nn;
-      const double* ra = A + a * c;
+      const double* ra = A + a * lda;
       for (std::int64_t b = 0; b < c; ++b) {
         const double x = ra[b];
         double* cb = C + b * nn;
@@ -199,7 +205,7 @@ struct Products {
   }
 
   static void mul_t_registers(const double* __restrict A, const double* __restrict Z, double* __restrict C,
-                              std::int64_t r, std::int64_t c) {
+                              std::int64_t r, std::int64_t c, std::int64_t lda) {
     using L = Lanes<NS>;
     using V = typename L::type;
     std::int64_t b = 0;
@@ -208,8 +214,8 @@ struct Products {
       std::int64_t a = 0;
       for (; a + 2 <= r; a += 2) {
         const V z = L::load(Z + a * NS), w = L::load(Z + (a + 1) * NS);
-        const double* x = A + a * c + b;
-        const double* y = x + c;
+        const double* x = A + a * lda + b;
+        const double* y = x + lda;
         c0 += x[0] * z;
         c1 += x[1] * z;
         c2 += x[2] * z;
@@ -221,7 +227,7 @@ struct Products {
       }
       if (a < r) {
         const V z = L::load(Z + a * NS);
-        const double* x = A + a * c + b;
+        const double* x = A + a * lda + b;
         c0 += x[0] * z;
         c1 += x[1] * z;
         c2 += x[2] * z;
@@ -234,7 +240,7 @@ struct Products {
     }
     for (; b < c; ++b) {
       V acc{};
-      for (std::int64_t a = 0; a < r; ++a) acc += A[a * c + b] * L::load(Z + a * NS);
+      for (std::int64_t a = 0; a < r; ++a) acc += A[a * lda + b] * L::load(Z + a * NS);
       L::store(C + b * NS, acc);
     }
   }
@@ -315,6 +321,21 @@ inline void transpose(const double* __restrict A, double* __restrict T, std::int
     for (std::int64_t j = 0; j < nn; ++j) T[j * r + i] = A[i * nn + j];
 }
 
+// Products smaller than this many multiply-adds stay on the calling thread (about a microsecond of
+// work, the cost of one job on the team).
+constexpr std::int64_t kTeamMinWork = 16384;
+constexpr std::size_t kRowGrain = 8;
+
+// Runs job(rank, size) on the team, or job(0, 1) on this thread when the work is small.
+template <class Job>
+void split_rows(ThreadTeam& team, std::int64_t work, Job&& job) {
+  if (work < kTeamMinWork) {
+    job(0, 1);
+    return;
+  }
+  team.run([&](int rank) { job(rank, team.size()); });
+}
+
 }  // namespace
 
 template <int NS>
@@ -336,6 +357,7 @@ struct FlowKernels {
   }
 
   static double rhs(const Flow& f, const double* y, double* dy, FlowWorkspace& ws) {
+    if (ws.team && ws.team->size() > 1) return rhs_team(f, y, dy, ws);
     const Network& net = f.net_;
     const std::int64_t n = net.n();
     const double* prod = forward(f, y, ws);
@@ -364,16 +386,91 @@ struct FlowKernels {
         // dW_1 = -Z_1 = W_2^T (-Z_2): negate the small Z_2 (r x n) instead of the result (k_1 x n).
         double* neg = zbuf[which];
         for (std::int64_t i = 0; i < r * (NS > 0 ? NS : n); ++i) neg[i] = -z[i];
-        P::mul_t(y + net.offset(1), neg, dy, r, c, n);
+        P::mul_t(y + net.offset(1), neg, dy, r, c, n, c);
         return value;
       }
-      P::mul_t(y + net.offset(l), z, zbuf[which], r, c, n);
+      P::mul_t(y + net.offset(l), z, zbuf[which], r, c, n, c);
       z = zbuf[which];
       which ^= 1;
     }
     // Depth 1: dW_1 = -grad f(P).
     const std::int64_t size0 = net.rows(0) * n;
     for (std::int64_t i = 0; i < size0; ++i) dy[i] = -z[i];
+    return value;
+  }
+
+  // rhs() with each product split across ws.team: the rows of the prefixes and of the layer
+  // gradients, the columns of W_l^T Z, on whole 8-row blocks. One job per layer and sweep (each
+  // product needs all of the previous one); the cost and the small products run on this thread.
+  static double rhs_team(const Flow& f, const double* y, double* dy, FlowWorkspace& ws) {
+    const Network& net = f.net_;
+    ThreadTeam& team = *ws.team;
+    const std::int64_t n = net.n(), nn = NS > 0 ? NS : n;
+    const int depth = net.depth();
+    // Pre_l, the product of layers 0..l-1 (cols(l) x n), the input of layer l's gradient.
+    std::vector<const double*>& pre = ws.team_prefixes;
+    if (depth > 1) pre[1] = y;
+    double* out = ws.prefix.data();
+    for (int l = 1; l < depth; ++l) {
+      const std::int64_t r = net.rows(l), c = net.cols(l);
+      const double* w = y + net.offset(l);
+      const double* in = pre[static_cast<std::size_t>(l)];
+      split_rows(team, r * c * nn, [&](int rank, int size) {
+        const auto [i0, i1] = team_share(static_cast<std::size_t>(r), rank, size, kRowGrain);
+        const auto a = static_cast<std::int64_t>(i0), b = static_cast<std::int64_t>(i1);
+        if (b > a) P::mul(w + a * c, in, out + a * nn, b - a, c, n);
+      });
+      if (l + 1 < depth) pre[static_cast<std::size_t>(l + 1)] = out;
+      out += r * nn;
+    }
+    const double* prod = depth > 1 ? out - net.m() * nn : y;
+    const double value = f.cost_.value_and_grad(prod, net.m(), n, ws.grad.data(), f.cost_.data);
+    if (!(value - value == 0.0)) return value;  // NaN or inf: outside the domain
+    const double* z = ws.grad.data();
+    if (depth == 1) {
+      for (std::int64_t i = 0; i < net.rows(0) * nn; ++i) dy[i] = -z[i];
+      return value;
+    }
+    // Every prefix transposed up front (an r x 1 prefix is its own transpose), stacked.
+    std::vector<const double*>& pre_t = ws.team_transposed;
+    double* tbuf = ws.prefix_t.data();
+    for (int l = 1; l < depth; ++l) {
+      const std::int64_t c = net.cols(l);
+      if constexpr (NS == 1) {
+        pre_t[static_cast<std::size_t>(l)] = pre[static_cast<std::size_t>(l)];
+      } else {
+        transpose<NS>(pre[static_cast<std::size_t>(l)], tbuf, c, n);
+        pre_t[static_cast<std::size_t>(l)] = tbuf;
+        tbuf += c * nn;
+      }
+    }
+    // Backward sweep as in rhs(): dW_l = -Z_l Pre_l^T (rows split) and Z_{l-1} = W_l^T Z_l
+    // (columns split) in the same job; dW_1 = W_2^T (-Z_2) goes straight into dy.
+    double* zbuf[2] = {ws.z0.data(), ws.z1.data()};
+    int which = 0;
+    for (int l = depth - 1; l >= 1; --l) {
+      const std::int64_t r = net.rows(l), c = net.cols(l);
+      const double* w = y + net.offset(l);
+      const double* zin = z;
+      double* zout = zbuf[which];
+      if (l == 1) {
+        for (std::int64_t i = 0; i < r * nn; ++i) zout[i] = -z[i];
+        zin = zout;
+        zout = dy;
+      }
+      const double* tp = pre_t[static_cast<std::size_t>(l)];
+      double* grad_l = dy + net.offset(l);
+      split_rows(team, r * c * nn, [&](int rank, int size) {
+        const auto [i0, i1] = team_share(static_cast<std::size_t>(r), rank, size, kRowGrain);
+        const auto a0 = static_cast<std::int64_t>(i0), a1 = static_cast<std::int64_t>(i1);
+        if (a1 > a0) P::neg_mul_nt(z + a0 * nn, tp, grad_l + a0 * c, a1 - a0, c, n);
+        const auto [j0, j1] = team_share(static_cast<std::size_t>(c), rank, size, kRowGrain);
+        const auto b0 = static_cast<std::int64_t>(j0), b1 = static_cast<std::int64_t>(j1);
+        if (b1 > b0) P::mul_t(w + b0, zin, zout + b0 * nn, r, b1 - b0, n, c);
+      });
+      z = zout;
+      which ^= 1;
+    }
     return value;
   }
 };

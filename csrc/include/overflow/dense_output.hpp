@@ -19,7 +19,7 @@ inline void dense_output(const ExplicitRK& rk, const double* y, double h, double
     weights[i] = acc * theta;
   }
   const detail::Terms terms = detail::Terms::from_row(weights, slots);
-  detail::combine(out, y, h, terms, rk.slots(), rk.dim());
+  detail::combine(out, y, h, terms, rk.slots(), 0, rk.dim());
 }
 
 }  // namespace overflow

@@ -12,7 +12,8 @@ namespace overflow {
 
 class FlowSystem {
  public:
-  explicit FlowSystem(const Flow& flow) : flow_(flow), ws_(flow.network()) {}
+  // With a team, each RHS evaluation splits its products across it (linear networks, m >= n).
+  explicit FlowSystem(const Flow& flow, ThreadTeam* team = nullptr) : flow_(flow), ws_(flow.network(), team) {}
   std::size_t dim() const { return flow_.dim(); }
   // dy = -grad g(y); returns the loss g(y) (non-finite outside the cost's domain).
   double eval(double /*t*/, const double* y, double* dy) { return flow_.rhs(y, dy, ws_); }

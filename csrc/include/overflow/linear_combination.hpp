@@ -67,6 +67,14 @@ struct ErrorPass {
   double error_sum_low = 0.0;  // the same for a second weight vector (DOP853's 3rd-order one)
   double max_abs_new = 0.0; // max_i |y_new_i| (infinite if some entry is NaN)
   double f_new_sq = 0.0;    // sum_i f(y_new)_i^2 (not computed by the pass that writes y_new)
+
+  // Adds the result of the same pass over another part of the state.
+  void merge(const ErrorPass& part) {
+    error_sum += part.error_sum;
+    error_sum_low += part.error_sum_low;
+    f_new_sq += part.f_new_sq;
+    max_abs_new = std::fmax(max_abs_new, part.max_abs_new);  // infinity stands for NaN
+  }
 };
 
 // c2 == nullptr: one estimate; else a second weight vector over the same slots (error_sum_low),
@@ -174,16 +182,20 @@ inline double sum_squares(const double* v, std::size_t n) {
   return s;
 }
 
-// out = y + h * sum_j terms.coef[j] * K[terms.slot[j]], K[i] the stage slots.
+// out = y + h * sum_j terms.coef[j] * K[terms.slot[j]], K[i] the stage slots, over the entries
+// [begin, end) (a thread team splits the state).
 inline void combine(double* out, const double* y, double h, const Terms& terms, const double* const* K,
-                    std::size_t dim) {
+                    std::size_t begin, std::size_t end) {
   const int J = terms.size();
   const double* k[kMaxFusedTerms];
   double c[kMaxFusedTerms];
   for (int j = 0; j < J; ++j) {
-    k[j] = K[terms.slot[j]];
+    k[j] = K[terms.slot[j]] + begin;
     c[j] = h * terms.coef[j];
   }
+  out += begin;
+  y += begin;
+  const std::size_t dim = end - begin;
   switch (J) {
 #define OVERFLOW_CASE(N) \
   case N: combine_fixed<N>(out, y, k, c, dim); return;
@@ -199,19 +211,23 @@ inline void combine(double* out, const double* y, double h, const Terms& terms, 
 // The error pass (see ErrorPass) over the slots of `terms`, whose coefficients are the error
 // weights; `low`, when given, holds a second weight per slot (zeros allowed). With `solution`
 // (weights per slot) the pass writes y_new = y + h sum solution_j K_j instead of reading it, and
-// f_new is not read.
+// f_new is not read. Covers the entries [begin, end).
 inline ErrorPass error_pass(const double* y, double* y_new, double h, const Terms& terms, const double* low,
-                            const double* solution, const double* const* K, const double* f_new, std::size_t dim,
-                            double rtol, double atol) {
+                            const double* solution, const double* const* K, const double* f_new, std::size_t begin,
+                            std::size_t end, double rtol, double atol) {
   const int J = terms.size();
   const double* k[kMaxFusedTerms];
   double c[kMaxFusedTerms], c2[kMaxFusedTerms], cb[kMaxFusedTerms];
   for (int j = 0; j < J; ++j) {
-    k[j] = K[terms.slot[j]];
+    k[j] = K[terms.slot[j]] + begin;
     c[j] = h * terms.coef[j];
     c2[j] = low ? h * low[terms.slot[j]] : 0.0;
     cb[j] = solution ? h * solution[terms.slot[j]] : 0.0;
   }
+  y += begin;
+  y_new += begin;
+  if (f_new) f_new += begin;
+  const std::size_t dim = end - begin;
   switch (J) {
 #define OVERFLOW_CASE(N)                                                                                 \
   case N:                                                                                                \

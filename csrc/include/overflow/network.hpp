@@ -8,6 +8,8 @@
 
 namespace overflow {
 
+class ThreadTeam;
+
 // dims = {n, k_1, ..., k_{N-1}, m}: layer i (0-based) is W_{i+1}, of shape dims[i+1] x dims[i].
 // The state is W_1, ..., W_N, each row-major, concatenated.
 class Network {
@@ -33,13 +35,17 @@ class Network {
 // Per-thread scratch for one right-hand side: prefixes W_i...W_1 (or suffixes W_N...W_i), the
 // propagated gradients, a transposed prefix and grad f(P). Allocated once.
 struct FlowWorkspace {
-  explicit FlowWorkspace(const Network& net);
+  explicit FlowWorkspace(const Network& net, ThreadTeam* team = nullptr);
   std::vector<double> prefix;     // Pre_2 .. Pre_N (Pre_1 = W_1 is read in place), or the suffixes
-  std::vector<double> prefix_t;   // one transposed prefix, n x k
+  std::vector<double> prefix_t;   // the transposed prefixes Pre_1^T .. Pre_{N-1}^T, n x k_i each
   std::vector<double> grad;       // m x n
   std::vector<double> z0, z1;     // k x max(m, n) each
   std::vector<double> pre_act;    // activated networks: W_i H_{i-1} of every hidden layer (H = sigma of it
                                   // is kept in `prefix`)
+  // Linear networks with m >= n: the products of one evaluation are split across this team (not
+  // owned; null or a team of one: all on the calling thread).
+  ThreadTeam* team = nullptr;
+  std::vector<const double*> team_prefixes, team_transposed;  // per layer, set by the split evaluation
 };
 
 // The gradient flow dW_i/dt = -(W_N...W_{i+1})^T grad f(P) (W_{i-1}...W_1)^T of g = f(W_N...W_1).

@@ -22,6 +22,7 @@
 #include "overflow/rosenbrock.hpp"
 #include "overflow/linear_combination.hpp"
 #include "overflow/tableau.hpp"
+#include "overflow/thread_team.hpp"
 
 namespace overflow {
 
@@ -37,6 +38,8 @@ struct StepOptions {
   bool project = false;
   // Polled about every 50 ms of stepping; returning true ends step() with StepOutcome::interrupted.
   std::function<bool()> interrupted;
+  // Splits the explicit stepper's vector passes across this team (not owned; large states only).
+  ThreadTeam* team = nullptr;
 };
 
 enum class StepOutcome {
@@ -97,7 +100,7 @@ template <class System>
 class Solver {
  public:
   Solver(System& sys, const Tableau& tab, const StepOptions& opt)
-      : sys_(sys), tab_(tab), opt_(opt), stepper_(make_stepper(tab, sys.dim())),
+      : sys_(sys), tab_(tab), opt_(opt), stepper_(make_stepper(tab, sys.dim(), opt.team)),
         controller_(tab.control_order, opt.controller), y_(sys.dim()), y_prev_(sys.dim()), y_new_(sys.dim()) {
     if (!(opt.rtol > 0) || !(opt.atol > 0)) throw std::invalid_argument("rtol and atol must be > 0");
     if (!(opt.max_step > 0)) throw std::invalid_argument("max_step must be > 0");
@@ -328,10 +331,10 @@ class Solver {
   const Tableau& tab_;
   StepOptions opt_;
   using Stepper = std::variant<ExplicitRK, GaussLegendre, Rosenbrock>;
-  static Stepper make_stepper(const Tableau& tab, std::size_t dim) {
+  static Stepper make_stepper(const Tableau& tab, std::size_t dim, ThreadTeam* team) {
     if (tab.scheme == Tableau::Scheme::gauss) return Stepper(std::in_place_type<GaussLegendre>, tab, dim);
     if (tab.scheme == Tableau::Scheme::rosenbrock) return Stepper(std::in_place_type<Rosenbrock>, tab, dim);
-    return Stepper(std::in_place_type<ExplicitRK>, tab, dim);
+    return Stepper(std::in_place_type<ExplicitRK>, tab, dim, team);
   }
   template <class F>
   decltype(auto) visit(F&& fn) {

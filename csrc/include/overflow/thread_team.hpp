@@ -1,0 +1,66 @@
+// A fixed team of threads that runs one job at a time on all its members (fork-join), for one
+// trajectory whose state is too large for one core: the stepper's vector passes and the RHS
+// products are split across the team. Helpers spin briefly between jobs (a DOP853 step on a
+// 67,584-entry state is ~150 jobs, a few microseconds each) and then sleep.
+#pragma once
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace overflow {
+
+class ThreadTeam {
+ public:
+  // size >= 1 members: the calling thread (rank 0) and size - 1 helper threads.
+  explicit ThreadTeam(int size);
+  ~ThreadTeam();
+  ThreadTeam(const ThreadTeam&) = delete;
+  ThreadTeam& operator=(const ThreadTeam&) = delete;
+
+  int size() const { return size_; }
+
+  // Runs fn(rank) for every rank in [0, size()), rank 0 on the calling thread, and returns when
+  // all have finished. fn must not throw (a helper cannot hand an exception back).
+  template <class F>
+  void run(F&& fn) {
+    if (size_ == 1) {
+      fn(0);
+      return;
+    }
+    using Fn = std::remove_reference_t<F>;
+    dispatch([](void* ctx, int rank) { (*static_cast<Fn*>(ctx))(rank); }, const_cast<void*>(static_cast<const void*>(&fn)));
+  }
+
+ private:
+  void dispatch(void (*call)(void*, int), void* ctx);
+  void helper(int rank);
+
+  int size_;
+  std::vector<std::thread> threads_;
+  void (*call_)(void*, int) = nullptr;
+  void* ctx_ = nullptr;
+  alignas(64) std::atomic<std::uint64_t> generation_{0};  // one increment per job
+  alignas(64) std::atomic<int> pending_{0};               // helpers still running the job
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+};
+
+// The part [begin, end) of [0, n) that `rank` of `size` takes: contiguous, the boundaries on
+// multiples of `grain` (cache lines of the state, row blocks of a product).
+inline std::pair<std::size_t, std::size_t> team_share(std::size_t n, int rank, int size, std::size_t grain) {
+  const std::size_t blocks = (n + grain - 1) / grain;
+  const auto r = static_cast<std::size_t>(rank), s = static_cast<std::size_t>(size);
+  const std::size_t b0 = blocks * r / s, b1 = blocks * (r + 1) / s;
+  return {std::min(n, b0 * grain), std::min(n, b1 * grain)};
+}
+
+}  // namespace overflow
