@@ -43,13 +43,8 @@ int main() {
       {6, 1},          {9, 2, 7, 1, 3}};
   for (const auto& dims : cases) {
     Network net(dims);
-    std::vector<double> target(static_cast<std::size_t>(net.m() * net.n()));
-    for (double& v : target) v = normal(rng);
-    Cost cost;
-    cost.value_and_grad = &quadratic_cost;
-    cost.data = target.data();
-    cost.m = net.m();
-    cost.n = net.n();
+    std::vector<double> target = random_vector(static_cast<std::size_t>(net.m() * net.n()), rng, normal);
+    const Cost cost = quadratic_cost_on(target.data(), net.m(), net.n());
     Flow flow(net, cost);
     FlowWorkspace ws(net);
     std::vector<double> y(net.state_size()), dy(net.state_size()), P(static_cast<std::size_t>(net.m() * net.n()));
@@ -69,13 +64,8 @@ int main() {
     for (const std::vector<std::int64_t>& dims :
          std::vector<std::vector<std::int64_t>>{{1, 1, 1}, {1, 5, 1}, {3, 4, 2}, {2, 3, 5, 4}, {4, 6, 3, 2, 5}}) {
       Network net(dims);
-      std::vector<double> target(static_cast<std::size_t>(net.m() * net.n()));
-      for (double& v : target) v = normal(rng);
-      Cost cost;
-      cost.value_and_grad = &quadratic_cost;
-      cost.data = target.data();
-      cost.m = net.m();
-      cost.n = net.n();
+      std::vector<double> target = random_vector(static_cast<std::size_t>(net.m() * net.n()), rng, normal);
+      const Cost cost = quadratic_cost_on(target.data(), net.m(), net.n());
       Flow flow(net, cost, act);
       FlowWorkspace ws(net);
       std::vector<double> y(net.state_size()), dy(net.state_size());

@@ -78,13 +78,8 @@ void check_rhs() {
   ThreadTeam team(3);
   for (const auto& dims : cases) {
     Network net(dims);
-    std::vector<double> target(static_cast<std::size_t>(net.m() * net.n()));
-    for (double& v : target) v = normal(rng);
-    Cost cost;
-    cost.value_and_grad = &quadratic_cost;
-    cost.data = target.data();
-    cost.m = net.m();
-    cost.n = net.n();
+    std::vector<double> target = random_vector(static_cast<std::size_t>(net.m() * net.n()), rng, normal);
+    const Cost cost = quadratic_cost_on(target.data(), net.m(), net.n());
     Flow flow(net, cost);
     FlowWorkspace alone(net), split(net, &team);
     std::vector<double> y(net.state_size()), dy1(net.state_size()), dy2(net.state_size(), -1.0);
@@ -104,11 +99,7 @@ void check_integration() {
   Network net({8, 128, 128, 8});  // 18,432 weights: the stepper's passes are split too
   std::vector<double> target(64, 0.0);
   for (int i = 0; i < 8; ++i) target[static_cast<std::size_t>(i * 9)] = 2.0 - 0.2 * i;
-  Cost cost;
-  cost.value_and_grad = &quadratic_cost;
-  cost.data = target.data();
-  cost.m = 8;
-  cost.n = 8;
+  const Cost cost = quadratic_cost_on(target.data(), 8, 8);
   Flow flow(net, cost);
   std::normal_distribution<double> normal(0.0, 0.3 / std::sqrt(128.0));
   std::vector<double> y0(net.state_size());
