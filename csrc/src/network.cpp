@@ -43,8 +43,7 @@ FlowWorkspace::FlowWorkspace(const Network& net, ThreadTeam* team_) : team(team_
   std::size_t hidden = 0;
   for (int l = 0; l + 1 < net.depth(); ++l) hidden += static_cast<std::size_t>(net.rows(l)) * n;
   pre_act.assign(std::max<std::size_t>(hidden, 1), 0.0);
-  team_prefixes.assign(static_cast<std::size_t>(net.depth()), nullptr);
-  team_transposed.assign(static_cast<std::size_t>(net.depth()), nullptr);
+  transposed_at.assign(static_cast<std::size_t>(net.depth()), nullptr);
   if (prefix.size() < hidden) prefix.assign(hidden, 0.0);
 }
 
@@ -150,104 +149,62 @@ struct Products {
     }
   }
 
-  // C (c x n) = A^T Z with A (r x c, rows lda apart: a column block of a wider matrix when a
-  // thread team splits C), Z (r x n)
-  static void mul_t(const double* __restrict A, const double* __restrict Z, double* __restrict C,
-                    std::int64_t r, std::int64_t c, std::int64_t n, std::int64_t lda) {
-    if constexpr (is_vector_width(NS)) {
-      // A in L1 (r c <= 4096): four output rows live in registers over the whole sweep of a (even
-      // and odd a apart: eight FMA chains). Larger A: stream its rows once and update C in memory,
-      // which reads A in whole cache lines (k = 128: 2.3 us against 3.9 us register-blocked,
-      // k = 16: 0.042 us against 0.032 us).
-      if (r * c <= 4096) {
-        mul_t_registers(A, Z, C, r, c, lda);
-        return;
-      }
-    }
-    if constexpr (NS == 1) {
-      // A^T z: the first row of A initialises C (saves a pass of zeros in the vector case).
-      (void)n;
-      const double z0 = Z[0];
-      for (std::int64_t b = 0; b < c; ++b) C[b] = A[b] * z0;
-      for (std::int64_t a = 1; a < r; ++a) {
-        const double za = Z[a];
-        const double* ra = A + a * lda;
-        for (std::int64_t b = 0; b < c; ++b) C[b] += ra[b] * za;
-      }
-      return;
-    }
+  // Ct (n x c) = Zt (n x r) A (r x c): the backward sweep's W^T Z, kept transposed so that the
+  // vectors run along the rows of A (A's rows lda apart and Ct's ldc apart: a block of columns
+  // when a thread team splits them; Zt's rows r apart). A block of columns holds 8 / NS vectors
+  // per row of Ct: eight independent FMA chains. NegT: writes -Ct transposed instead (c x n, rows n
+  // apart; ldc unused), which is dW_1 = -Z_1 at the end of the sweep.
+  template <bool NegT = false>
+  static void left_mul(const double* __restrict Zt, const double* __restrict A, double* __restrict Ct,
+                       std::int64_t r, std::int64_t c, std::int64_t n, std::int64_t lda, std::int64_t ldc) {
     const std::int64_t nn = NS > 0 ? NS : n;
-    std::fill(C, C + c * nn, 0.0);
-    std::int64_t a = 0;
-    if constexpr (is_vector_width(NS)) {
-      using L = Lanes<NS>;
-      using V = typename L::type;
-      for (; a + 4 <= r; a += 4) {
-        const V z0 = L::load(Z + a * NS), z1 = L::load(Z + (a + 1) * NS);
-        const V z2 = L::load(Z + (a + 2) * NS), z3 = L::load(Z + (a + 3) * NS);
-        const double* r0 = A + a * lda;
-        for (std::int64_t b = 0; b < c; ++b) {
-          V acc = L::load(C + b * NS);
-          acc += r0[b] * z0 + r0[lda + b] * z1 + r0[2 * lda + b] * z2 + r0[3 * lda + b] * z3;
-          L::store(C + b * NS, acc);
+    std::int64_t b = 0;
+    if constexpr (NS > 0) {
+      constexpr int kBlocks = NS >= 8 ? 1 : 8 / NS;  // vectors of 8 columns per block
+      for (; b + 8 * kBlocks <= c; b += 8 * kBlocks) left_mul_block<kBlocks, NegT>(Zt, A, Ct, r, lda, ldc, b);
+      for (; b + 8 <= c; b += 8) left_mul_block<1, NegT>(Zt, A, Ct, r, lda, ldc, b);
+    }
+    for (std::int64_t j = 0; j < nn; ++j) {
+      const double* z = Zt + j * r;
+      for (std::int64_t q = b; q < c; ++q) {
+        double sum = 0.0;
+        for (std::int64_t a = 0; a < r; ++a) sum += z[a] * A[a * lda + q];
+        if constexpr (NegT) {
+          Ct[q * nn + j] = -sum;
+        } else {
+          Ct[j * ldc + q] = sum;
         }
       }
     }
-    for (; a < r; ++a) {
-      const double* za = Z + a * nn;
-      const double* ra = A + a * lda;
-      for (std::int64_t b = 0; b < c; ++b) {
-        const double x = ra[b];
-        double* cb = C + b * nn;
-        for (std::int64_t j = 0; j < nn; ++j) cb[j] += x * za[j];
-      }
-    }
   }
 
-  static void mul_t_registers(const double* __restrict A, const double* __restrict Z, double* __restrict C,
-                              std::int64_t r, std::int64_t c, std::int64_t lda) {
-    using L = Lanes<NS>;
-    using V = typename L::type;
-    std::int64_t b = 0;
-    for (; b + 4 <= c; b += 4) {
-      V c0{}, c1{}, c2{}, c3{}, d0{}, d1{}, d2{}, d3{};
-      std::int64_t a = 0;
-      for (; a + 2 <= r; a += 2) {
-        const V z = L::load(Z + a * NS), w = L::load(Z + (a + 1) * NS);
-        const double* x = A + a * lda + b;
-        const double* y = x + lda;
-        c0 += x[0] * z;
-        c1 += x[1] * z;
-        c2 += x[2] * z;
-        c3 += x[3] * z;
-        d0 += y[0] * w;
-        d1 += y[1] * w;
-        d2 += y[2] * w;
-        d3 += y[3] * w;
+  template <int kBlocks, bool NegT>
+  static void left_mul_block(const double* __restrict Zt, const double* __restrict A, double* __restrict Ct,
+                             std::int64_t r, std::int64_t lda, std::int64_t ldc, std::int64_t b) {
+    typedef double V8 __attribute__((vector_size(8 * sizeof(double))));
+    V8 acc[NS][kBlocks] = {};
+    for (std::int64_t a = 0; a < r; ++a) {
+      V8 w[kBlocks];
+      for (int q = 0; q < kBlocks; ++q) std::memcpy(&w[q], A + a * lda + b + 8 * q, sizeof(V8));
+      for (int j = 0; j < NS; ++j) {
+        const double z = Zt[j * r + a];
+        for (int q = 0; q < kBlocks; ++q) acc[j][q] += z * w[q];
       }
-      if (a < r) {
-        const V z = L::load(Z + a * NS);
-        const double* x = A + a * lda + b;
-        c0 += x[0] * z;
-        c1 += x[1] * z;
-        c2 += x[2] * z;
-        c3 += x[3] * z;
+    }
+    for (int q = 0; q < kBlocks; ++q)
+      for (int j = 0; j < NS; ++j) {
+        if constexpr (NegT) {
+          for (int e = 0; e < 8; ++e) Ct[(b + 8 * q + e) * NS + j] = -acc[j][q][e];
+        } else {
+          std::memcpy(Ct + j * ldc + b + 8 * q, &acc[j][q], sizeof(V8));
+        }
       }
-      L::store(C + b * NS, c0 + d0);
-      L::store(C + (b + 1) * NS, c1 + d1);
-      L::store(C + (b + 2) * NS, c2 + d2);
-      L::store(C + (b + 3) * NS, c3 + d3);
-    }
-    for (; b < c; ++b) {
-      V acc{};
-      for (std::int64_t a = 0; a < r; ++a) acc += A[a * lda + b] * L::load(Z + a * NS);
-      L::store(C + b * NS, acc);
-    }
   }
 
-  // D (r x c) = -Z (r x n) * T (n x c), T the transposed prefix
-  static void neg_mul_nt(const double* __restrict Z, const double* __restrict T, double* __restrict D,
-                         std::int64_t r, std::int64_t c, std::int64_t n) {
+  // D (r x c) = -Z (r x n) * T (n x c), T the transposed prefix, Z given transposed: Z's entry
+  // (a, j) is Zt[j * ldz + a] (ldz > r: a block of Z's rows, when a thread team splits them).
+  static void neg_mul_nt(const double* __restrict Zt, std::int64_t ldz, const double* __restrict T,
+                         double* __restrict D, std::int64_t r, std::int64_t c, std::int64_t n) {
     if constexpr (is_vector_width(NS)) {
       // Eight columns of T held in NS registers, streamed against every row of Z: each output
       // vector costs NS FMAs and one store (k = 16, n = 4: 1.4x the per-row-pair loop).
@@ -258,16 +215,15 @@ struct Products {
         V8 t[NS];
         for (int j = 0; j < NS; ++j) std::memcpy(&t[j], T + j * c + b, sizeof(V8));
         for (std::int64_t a = 0; a < r; ++a) {
-          const double* za = Z + a * NS;
-          V8 acc = -za[0] * t[0];
-          for (int j = 1; j < NS; ++j) acc -= za[j] * t[j];
+          V8 acc = -Zt[a] * t[0];
+          for (int j = 1; j < NS; ++j) acc -= Zt[j * ldz + a] * t[j];
           std::memcpy(D + a * c + b, &acc, sizeof(V8));
         }
       }
       for (; b < c; ++b)
         for (std::int64_t a = 0; a < r; ++a) {
           double sum = 0.0;
-          for (int j = 0; j < NS; ++j) sum -= Z[a * NS + j] * T[j * c + b];
+          for (int j = 0; j < NS; ++j) sum -= Zt[j * ldz + a] * T[j * c + b];
           D[a * c + b] = sum;
         }
     } else if constexpr (NS > 0) {
@@ -276,8 +232,8 @@ struct Products {
       for (; a + 2 <= r; a += 2) {
         double z0[NS], z1[NS];
         for (int j = 0; j < NS; ++j) {
-          z0[j] = -Z[a * NS + j];
-          z1[j] = -Z[(a + 1) * NS + j];
+          z0[j] = -Zt[j * ldz + a];
+          z1[j] = -Zt[j * ldz + a + 1];
         }
         double* d0 = D + a * c;
         double* d1 = d0 + c;
@@ -295,7 +251,7 @@ struct Products {
         double* d = D + a * c;
         for (std::int64_t b = 0; b < c; ++b) {
           double s = 0.0;
-          for (int j = 0; j < NS; ++j) s -= Z[a * NS + j] * T[j * c + b];
+          for (int j = 0; j < NS; ++j) s -= Zt[j * ldz + a] * T[j * c + b];
           d[b] = s;
         }
       }
@@ -304,7 +260,7 @@ struct Products {
         double* d = D + a * c;
         std::fill(d, d + c, 0.0);
         for (std::int64_t j = 0; j < n; ++j) {
-          const double z = -Z[a * n + j];
+          const double z = -Zt[j * ldz + a];
           const double* t = T + j * c;
           for (std::int64_t b = 0; b < c; ++b) d[b] += z * t[b];
         }
@@ -326,14 +282,9 @@ inline void transpose(const double* __restrict A, double* __restrict T, std::int
 constexpr std::int64_t kTeamMinWork = 16384;
 constexpr std::size_t kRowGrain = 8;
 
-// Runs job(rank, size) on the team, or job(0, 1) on this thread when the work is small.
-template <class Job>
-void split_rows(ThreadTeam& team, std::int64_t work, Job&& job) {
-  if (work < kTeamMinWork) {
-    job(0, 1);
-    return;
-  }
-  team.run([&](int rank) { job(rank, team.size()); });
+// Whether a product of `work` multiply-adds is split across the team (null: no team).
+inline bool use_team(const ThreadTeam* team, std::int64_t work) {
+  return team != nullptr && team->size() > 1 && work >= kTeamMinWork;
 }
 
 }  // namespace
@@ -345,130 +296,106 @@ struct FlowKernels {
   // Forward pass: returns a pointer to P = W_N...W_1 (inside y when N = 1, else in ws.prefix).
   static const double* forward(const Flow& f, const double* y, FlowWorkspace& ws) {
     const Network& net = f.net_;
-    const std::int64_t n = net.n();
     const double* prev = y;  // Pre_1 = W_1
     double* out = ws.prefix.data();
     for (int l = 1; l < net.depth(); ++l) {
-      P::mul(y + net.offset(l), prev, out, net.rows(l), net.cols(l), n);
+      forward_layer(net, y, l, prev, out, ws.team);
       prev = out;
-      out += net.rows(l) * n;
+      out += net.rows(l) * net.n();
     }
     return prev;
   }
 
-  static double rhs(const Flow& f, const double* y, double* dy, FlowWorkspace& ws) {
-    if (ws.team && ws.team->size() > 1) return rhs_team(f, y, dy, ws);
-    const Network& net = f.net_;
-    const std::int64_t n = net.n();
-    const double* prod = forward(f, y, ws);
-    const double value = f.cost_.value_and_grad(prod, net.m(), n, ws.grad.data(), f.cost_.data);
-    if (!(value - value == 0.0)) return value;  // NaN or inf: outside the domain
-
-    // Backward sweep: Z_N = grad f(P); dW_l = -Z_l Pre_{l-1}^T; Z_{l-1} = W_l^T Z_l.
-    const double* z = ws.grad.data();
-    double* zbuf[2] = {ws.z0.data(), ws.z1.data()};
-    int which = 0;
-    // Prefixes are stacked in ws.prefix in order (W_1 itself is read from y), so walking back
-    // from P, the prefix needed by layer l sits just before the one needed by layer l + 1.
-    const double* later = prod;
-    for (int l = net.depth() - 1; l >= 1; --l) {
-      const std::int64_t r = net.rows(l), c = net.cols(l);
-      const double* pre = (l == 1) ? y : later - c * n;
-      later = pre;
-      // An r x 1 prefix is its own transpose in memory.
-      const double* pre_t = pre;
-      if constexpr (NS != 1) {
-        transpose<NS>(pre, ws.prefix_t.data(), c, n);
-        pre_t = ws.prefix_t.data();
-      }
-      P::neg_mul_nt(z, pre_t, dy + net.offset(l), r, c, n);
-      if (l == 1) {
-        // dW_1 = -Z_1 = W_2^T (-Z_2): negate the small Z_2 (r x n) instead of the result (k_1 x n).
-        double* neg = zbuf[which];
-        for (std::int64_t i = 0; i < r * (NS > 0 ? NS : n); ++i) neg[i] = -z[i];
-        P::mul_t(y + net.offset(1), neg, dy, r, c, n, c);
-        return value;
-      }
-      P::mul_t(y + net.offset(l), z, zbuf[which], r, c, n, c);
-      z = zbuf[which];
-      which ^= 1;
+  // Pre_{l+1} = W_l Pre_l (layer l 0-based, Pre_l = `in`, cols(l) x n) into `out`, rows split
+  // across the team when there is one and the product is large.
+  static void forward_layer(const Network& net, const double* y, int l, const double* in, double* out,
+                            ThreadTeam* team) {
+    const std::int64_t r = net.rows(l), c = net.cols(l), n = net.n(), nn = NS > 0 ? NS : n;
+    const double* w = y + net.offset(l);
+    // Direct calls on one thread: through the job's closure the (a) RHS took 15% longer.
+    if (!use_team(team, r * c * nn)) {
+      P::mul(w, in, out, r, c, n);
+      return;
     }
-    // Depth 1: dW_1 = -grad f(P).
-    const std::int64_t size0 = net.rows(0) * n;
-    for (std::int64_t i = 0; i < size0; ++i) dy[i] = -z[i];
-    return value;
+    team->run([&](int rank) {
+      const auto [i0, i1] = team_share(static_cast<std::size_t>(r), rank, team->size(), kRowGrain);
+      const auto a = static_cast<std::int64_t>(i0), b = static_cast<std::int64_t>(i1);
+      if (b > a) P::mul(w + a * c, in, out + a * nn, b - a, c, n);
+    });
   }
 
-  // rhs() with each product split across ws.team: the rows of the prefixes and of the layer
-  // gradients, the columns of W_l^T Z, on whole 8-row blocks. One job per layer and sweep (each
-  // product needs all of the previous one); the cost and the small products run on this thread.
-  static double rhs_team(const Flow& f, const double* y, double* dy, FlowWorkspace& ws) {
-    const Network& net = f.net_;
-    ThreadTeam& team = *ws.team;
-    const std::int64_t n = net.n(), nn = NS > 0 ? NS : n;
-    const int depth = net.depth();
-    // Pre_l, the product of layers 0..l-1 (cols(l) x n), the input of layer l's gradient.
-    std::vector<const double*>& pre = ws.team_prefixes;
-    if (depth > 1) pre[1] = y;
-    double* out = ws.prefix.data();
-    for (int l = 1; l < depth; ++l) {
-      const std::int64_t r = net.rows(l), c = net.cols(l);
-      const double* w = y + net.offset(l);
-      const double* in = pre[static_cast<std::size_t>(l)];
-      split_rows(team, r * c * nn, [&](int rank, int size) {
-        const auto [i0, i1] = team_share(static_cast<std::size_t>(r), rank, size, kRowGrain);
-        const auto a = static_cast<std::int64_t>(i0), b = static_cast<std::int64_t>(i1);
-        if (b > a) P::mul(w + a * c, in, out + a * nn, b - a, c, n);
-      });
-      if (l + 1 < depth) pre[static_cast<std::size_t>(l + 1)] = out;
-      out += r * nn;
+  // Layer l of the backward sweep: rows [a0, a1) of dW_l = -Z_l Pre_l^T and columns [b0, b1) of
+  // Z_{l-1}^T = Z_l^T W_l (for l = 0... written as dW_1 = -Z_1 straight into dy).
+  static void backward_part(const double* zt, const double* w, const double* pre_t, double* grad_l, double* znext,
+                            double* dy, bool first_layer, std::int64_t r, std::int64_t c, std::int64_t n,
+                            std::int64_t a0, std::int64_t a1, std::int64_t b0, std::int64_t b1) {
+    const std::int64_t nn = NS > 0 ? NS : n;
+    if (a1 > a0) P::neg_mul_nt(zt + a0, r, pre_t, grad_l + a0 * c, a1 - a0, c, n);
+    if (b1 <= b0) return;
+    if (first_layer) {
+      P::template left_mul<true>(zt, w + b0, dy + b0 * nn, r, b1 - b0, n, c, c);
+    } else {
+      P::left_mul(zt, w + b0, znext + b0, r, b1 - b0, n, c, c);
     }
-    const double* prod = depth > 1 ? out - net.m() * nn : y;
-    const double value = f.cost_.value_and_grad(prod, net.m(), n, ws.grad.data(), f.cost_.data);
+  }
+
+  // dy = -grad g(y). Backward sweep with Z_l = (W_N...W_{l+1})^T grad f(P) kept transposed (n x k_l):
+  // dW_l = -Z_l Pre_l^T and Z_{l-1}^T = Z_l^T W_l, both with the vectors along the rows of W_l.
+  // With a team in ws, each product is split: rows of dW_l, columns of Z_{l-1}^T (one job per layer
+  // and sweep, since each needs all of the previous product); the cost runs on this thread.
+  static double rhs(const Flow& f, const double* y, double* dy, FlowWorkspace& ws) {
+    const Network& net = f.net_;
+    ThreadTeam* team = ws.team && ws.team->size() > 1 ? ws.team : nullptr;
+    const std::int64_t n = net.n(), m = net.m(), nn = NS > 0 ? NS : n;
+    const int depth = net.depth();
+    const double* prod = forward(f, y, ws);
+    double* grad = ws.grad.data();
+    const double value = f.cost_.value_and_grad(prod, m, n, grad, f.cost_.data);
     if (!(value - value == 0.0)) return value;  // NaN or inf: outside the domain
-    const double* z = ws.grad.data();
     if (depth == 1) {
-      for (std::int64_t i = 0; i < net.rows(0) * nn; ++i) dy[i] = -z[i];
+      for (std::int64_t i = 0; i < m * nn; ++i) dy[i] = -grad[i];
       return value;
     }
-    // Every prefix transposed up front (an r x 1 prefix is its own transpose), stacked.
-    std::vector<const double*>& pre_t = ws.team_transposed;
-    double* tbuf = ws.prefix_t.data();
-    for (int l = 1; l < depth; ++l) {
-      const std::int64_t c = net.cols(l);
-      if constexpr (NS == 1) {
-        pre_t[static_cast<std::size_t>(l)] = pre[static_cast<std::size_t>(l)];
-      } else {
-        transpose<NS>(pre[static_cast<std::size_t>(l)], tbuf, c, n);
-        pre_t[static_cast<std::size_t>(l)] = tbuf;
-        tbuf += c * nn;
+    // Pre_l (cols(l) x n, the product of the layers before l) transposed, every l at once and
+    // stacked; W_1 = Pre_1 is read in place. An r x 1 prefix is its own transpose.
+    std::vector<const double*>& pre_t = ws.transposed_at;
+    {
+      const double* pre = y;
+      double* tbuf = ws.prefix_t.data();
+      for (int l = 1; l < depth; ++l) {
+        const std::int64_t c = net.cols(l);
+        if constexpr (NS == 1) {
+          pre_t[static_cast<std::size_t>(l)] = pre;
+        } else {
+          transpose<NS>(pre, tbuf, c, n);
+          pre_t[static_cast<std::size_t>(l)] = tbuf;
+          tbuf += c * nn;
+        }
+        pre = (l == 1 ? ws.prefix.data() : pre + c * nn);
       }
     }
-    // Backward sweep as in rhs(): dW_l = -Z_l Pre_l^T (rows split) and Z_{l-1} = W_l^T Z_l
-    // (columns split) in the same job; dW_1 = W_2^T (-Z_2) goes straight into dy.
     double* zbuf[2] = {ws.z0.data(), ws.z1.data()};
-    int which = 0;
+    // Z_N^T = grad f(P)^T (n x m).
+    double* z = zbuf[0];
+    transpose<NS>(grad, z, m, n);
+    int which = 1;
     for (int l = depth - 1; l >= 1; --l) {
       const std::int64_t r = net.rows(l), c = net.cols(l);
       const double* w = y + net.offset(l);
-      const double* zin = z;
-      double* zout = zbuf[which];
-      if (l == 1) {
-        for (std::int64_t i = 0; i < r * nn; ++i) zout[i] = -z[i];
-        zin = zout;
-        zout = dy;
-      }
       const double* tp = pre_t[static_cast<std::size_t>(l)];
       double* grad_l = dy + net.offset(l);
-      split_rows(team, r * c * nn, [&](int rank, int size) {
-        const auto [i0, i1] = team_share(static_cast<std::size_t>(r), rank, size, kRowGrain);
-        const auto a0 = static_cast<std::int64_t>(i0), a1 = static_cast<std::int64_t>(i1);
-        if (a1 > a0) P::neg_mul_nt(z + a0 * nn, tp, grad_l + a0 * c, a1 - a0, c, n);
-        const auto [j0, j1] = team_share(static_cast<std::size_t>(c), rank, size, kRowGrain);
-        const auto b0 = static_cast<std::int64_t>(j0), b1 = static_cast<std::int64_t>(j1);
-        if (b1 > b0) P::mul_t(w + b0, zin, zout + b0 * nn, r, b1 - b0, n, c);
-      });
-      z = zout;
+      double* znext = zbuf[which];  // Z_{l-1}^T, n x c
+      if (!use_team(team, r * c * nn)) {
+        backward_part(z, w, tp, grad_l, znext, dy, l == 1, r, c, n, 0, r, 0, c);
+      } else {
+        team->run([&](int rank) {
+          const auto [a0, a1] = team_share(static_cast<std::size_t>(r), rank, team->size(), kRowGrain);
+          const auto [b0, b1] = team_share(static_cast<std::size_t>(c), rank, team->size(), kRowGrain);
+          backward_part(z, w, tp, grad_l, znext, dy, l == 1, r, c, n, static_cast<std::int64_t>(a0),
+                        static_cast<std::int64_t>(a1), static_cast<std::int64_t>(b0), static_cast<std::int64_t>(b1));
+        });
+      }
+      z = znext;
       which ^= 1;
     }
     return value;

@@ -45,7 +45,7 @@ struct FlowWorkspace {
   // Linear networks with m >= n: the products of one evaluation are split across this team (not
   // owned; null or a team of one: all on the calling thread).
   ThreadTeam* team = nullptr;
-  std::vector<const double*> team_prefixes, team_transposed;  // per layer, set by the split evaluation
+  std::vector<const double*> transposed_at;  // per layer: where its transposed prefix is
 };
 
 // The gradient flow dW_i/dt = -(W_N...W_{i+1})^T grad f(P) (W_{i-1}...W_1)^T of g = f(W_N...W_1).

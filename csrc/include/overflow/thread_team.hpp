@@ -57,6 +57,7 @@ class ThreadTeam {
 // The part [begin, end) of [0, n) that `rank` of `size` takes: contiguous, the boundaries on
 // multiples of `grain` (cache lines of the state, row blocks of a product).
 inline std::pair<std::size_t, std::size_t> team_share(std::size_t n, int rank, int size, std::size_t grain) {
+  if (size == 1) return {0, n};  // no divisions on the one-thread path
   const std::size_t blocks = (n + grain - 1) / grain;
   const auto r = static_cast<std::size_t>(rank), s = static_cast<std::size_t>(size);
   const std::size_t b0 = blocks * r / s, b1 = blocks * (r + 1) / s;
