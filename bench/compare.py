@@ -97,8 +97,7 @@ def prepare_overflow(p, method, threads=1):
     def go():
         res = of.integrate(net, p["Ws"], t_span=(t0, t1), method=method, rtol=p["rtol"],
                            atol=p["atol"], t_eval=[t1], threads=threads)
-        y = np.concatenate([np.asarray(w)[-1].ravel() for w in res.weights])
-        return dict(nfev=int(res.nfev), y_final=y, loss_final=float(res.loss[-1]),
+        return dict(nfev=int(res.nfev), y_final=res.final_state, loss_final=float(res.loss[-1]),
                     package="overflow", status=str(res.status))
 
     go()

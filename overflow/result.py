@@ -57,6 +57,9 @@ class Result:
         Why it stopped.
     t_final, final_weights, final_loss, final_grad_norm
         The last accepted state, whatever was saved.
+    final_state : ndarray, shape (state_size,)
+        The same final weights as one flat vector (``W_1, ..., W_N`` row-major, concatenated: the
+        layout ``Network.flatten`` returns and every ``Ws`` argument accepts).
     nfev, naccept, nreject : int
         Right-hand side evaluations (stepping and interpolation), accepted and rejected steps.
     ndomain : int
@@ -91,6 +94,13 @@ class Result:
     def weights(self) -> list[np.ndarray]:
         """One array per layer, shape ``(T, rows, cols)`` (views of the saved states)."""
         return self.network.unflatten(self._states)
+
+    @property
+    def final_state(self) -> np.ndarray:
+        """The final weights as one flat vector (a read-only view)."""
+        view = self._y_final.view()
+        view.flags.writeable = False
+        return view
 
     @cached_property
     def final_weights(self) -> list[np.ndarray]:

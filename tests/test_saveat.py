@@ -81,6 +81,12 @@ def test_save_weights_false(problem):
     # the final state is always kept, and is the same run's
     assert [W.shape for W in lean.final_weights] == net.shapes
     np.testing.assert_array_equal(flat(lean.final_weights), flat(full.final_weights))
+    # ... also as one flat, read-only vector in Network.flatten's layout, which restarts the flow
+    np.testing.assert_array_equal(lean.final_state, net.flatten(lean.final_weights))
+    with pytest.raises(ValueError):
+        lean.final_state[0] = 1.0
+    again = of.integrate(net, full.final_state, (T_END, T_END + 1.0), rtol=1e-8, atol=1e-10)
+    assert again.status == "t_end" and again.loss[0] == full.final_loss
     assert lean.final_loss == full.final_loss
     assert (lean.naccept, lean.nreject) == (full.naccept, full.nreject)
 

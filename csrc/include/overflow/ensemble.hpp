@@ -66,6 +66,7 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
   std::mutex error_mutex;
 
   IntegrateOptions opt = options;
+  opt.team = nullptr;  // the ensemble is parallel over trajectories; one team cannot serve many solvers
   opt.save_steps = false;
   opt.save_states = eopt.keep_states;
   opt.interrupted = [&stop] { return stop.load(std::memory_order_relaxed); };

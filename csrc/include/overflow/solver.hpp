@@ -39,6 +39,7 @@ struct StepOptions {
   // Polled about every 50 ms of stepping; returning true ends step() with StepOutcome::interrupted.
   std::function<bool()> interrupted;
   // Splits the explicit stepper's vector passes across this team (not owned; large states only).
+  // A team runs one job at a time: it may serve one solver (and its system) only. Ensembles ignore it.
   ThreadTeam* team = nullptr;
 };
 
