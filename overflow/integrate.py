@@ -71,12 +71,13 @@ def _check_t_span(t_span: Sequence[float]) -> tuple[float, float]:
     t0, t1 = _finite_float(t0, "t_span[0]"), _finite_float(t1, "t_span[1]")
     if not t1 > t0:
         raise ValueError(f"t_span must satisfy t0 < t1 (the flow runs forward in time), got ({t0}, {t1})")
-    if t1 - t0 <= 10 * np.spacing(max(abs(t0), abs(t1))):
+    if t1 - t0 <= 10 * math.ulp(max(abs(t0), abs(t1))):
         raise ValueError(f"t_span ({t0!r}, {t1!r}) is shorter than 10 units of rounding of t: no step can resolve it")
     return t0, t1
 
 
 _NO_T_EVAL = np.zeros(0)
+_RTOL_FLOOR = 100 * float(np.finfo(float).eps)
 
 
 def _check_t_eval(t_eval: object, t0: float, t1: float) -> np.ndarray:
@@ -131,14 +132,16 @@ def check_options(t_span: Sequence[float], method: str, rtol: float, atol: float
         raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS) + list(extra_methods)}")
     rtol = _positive(rtol, "rtol")
     atol = _positive(atol, "atol")
-    if rtol < 100 * np.finfo(float).eps:
-        warnings.warn(f"rtol={rtol} is below 100 * machine epsilon; using {100 * np.finfo(float).eps:.3g}", stacklevel=3)
-        rtol = 100 * np.finfo(float).eps
+    if rtol < _RTOL_FLOOR:
+        warnings.warn(f"rtol={rtol} is below 100 * machine epsilon; using {_RTOL_FLOOR:.3g}", stacklevel=3)
+        rtol = _RTOL_FLOOR
     te = _check_t_eval(t_eval, t0, t1)
     gtol_value = 0.0 if gtol is None else _positive(gtol, "gtol")
     first = 0.0 if first_step is None else _positive(first_step, "first_step")
     max_step = _positive(max_step, "max_step", allow_inf=True)
-    if isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral) or max_steps < 1:
+    # int first: the numbers.Integral ABC check costs more than the rest of the validation
+    integral = type(max_steps) is int or (not isinstance(max_steps, bool) and isinstance(max_steps, numbers.Integral))
+    if not integral or max_steps < 1:
         raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
     max_norm = _positive(max_norm, "max_norm", allow_inf=True)
     return RunOptions(t0, t1, method, rtol, atol, te, gtol_value, first, max_step, int(max_steps), max_norm)

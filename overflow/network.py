@@ -23,7 +23,7 @@ ACTIVATIONS = {
 
 def _integer(value: object, name: str, minimum: int = 1) -> int:
     """``value`` as an int, TypeError unless it is an integer (bool excluded), ValueError below ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if type(value) is not int and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
