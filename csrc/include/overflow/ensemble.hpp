@@ -71,8 +71,8 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
   opt.save_states = eopt.keep_states;
   opt.interrupted = [&stop] { return stop.load(std::memory_order_relaxed); };
 
-  auto run_one = [&](auto& sys, std::size_t i, const IntegrateOptions& o) {
-    Solution sol = integrate(sys, tab, t0, t1, y0s + i * dim, t_eval, o);
+  auto run_one = [&](auto& solver, std::size_t i, const IntegrateOptions& o) {
+    Solution sol = integrate(solver, t0, t1, y0s + i * dim, t_eval, o);
     res.status[i] = static_cast<std::int8_t>(sol.status);
     res.t_final[i] = sol.t_final;
     res.value_final[i] = sol.value_final;
@@ -87,8 +87,9 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
   auto work = [&](const IntegrateOptions& o) {
     try {
       auto sys = make_system();
+      Solver<decltype(sys)> solver(sys, tab, o);  // reused: init() resets it for each start
       for (std::size_t i; !stop.load(std::memory_order_relaxed) && (i = next.fetch_add(1)) < count;)
-        run_one(sys, i, o);
+        run_one(solver, i, o);
     } catch (...) {
       std::lock_guard<std::mutex> lock(error_mutex);
       if (!error) error = std::current_exception();

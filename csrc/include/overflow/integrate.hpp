@@ -215,13 +215,14 @@ RunEnd advance(Solver<System>& solver, double t1, const std::vector<double>& t_e
 // Integrates dy/dt = f(t, y) from t0 to t1 > t0. t_eval (sorted, inside [t0, t1]) is served by
 // dense output; when it is empty every accepted step is saved. The System's monitor is the loss g
 // of a gradient flow, where dy = -grad g, so gtol applies to ||dy||.
+// This form runs on a solver built once with these options and reused (init() resets it): an
+// ensemble runs its starts on one solver per worker instead of allocating one per trajectory.
 template <class System>
-Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const double* y0,
-                   const std::vector<double>& t_eval, const IntegrateOptions& opt) {
-  const std::size_t n = sys.dim();
+Solution integrate(Solver<System>& solver, double t0, double t1, const double* y0, const std::vector<double>& t_eval,
+                   const IntegrateOptions& opt) {
+  const std::size_t n = solver.dim();
   Solution sol;
   if (!(t1 > t0)) throw std::invalid_argument("t_span must satisfy t0 < t1");
-  Solver<System> solver(sys, tab, opt);
   auto save = [&](double ts, const double* ys, double value, double gnorm) {
     sol.t.push_back(ts);
     if (opt.save_states) sol.states.insert(sol.states.end(), ys, ys + n);
@@ -268,6 +269,15 @@ Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const 
     return stop_at_start(Status::converged, "||grad g|| <= gtol at the initial point");
   std::vector<double> y_end;
   return finish(advance(solver, t1, t_eval, save_steps, opt, save, y_end));
+}
+
+// The same on a solver of its own.
+template <class System>
+Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const double* y0,
+                   const std::vector<double>& t_eval, const IntegrateOptions& opt) {
+  if (!(t1 > t0)) throw std::invalid_argument("t_span must satisfy t0 < t1");
+  Solver<System> solver(sys, tab, opt);
+  return integrate(solver, t0, t1, y0, t_eval, opt);
 }
 
 }  // namespace overflow
