@@ -210,7 +210,10 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         16,384 weights); smaller work stays on the calling thread. Worth it for wide networks
         only: on 2 cores, depth 6 and width 128 (67,584 weights) ran 1.5x faster. The result
         equals the one-thread run up to the order of the error norm's sums (bitwise where nothing
-        is split). For many trajectories, parallelise over them instead (`monte_carlo`).
+        is split). The team's threads wait for each other by spinning, so they need free cores:
+        other busy threads in the process (OpenBLAS's pool spins for ~0.1 s after a multi-threaded
+        BLAS call; ``OPENBLAS_NUM_THREADS=1`` avoids that) can make ``threads=k`` slower than one
+        thread. For many trajectories, parallelise over them instead (`monte_carlo`).
 
     Returns
     -------
