@@ -45,7 +45,7 @@ def test_other_shapes_and_methods(case):
         net = of.Network(of.costs.scalar(lambda z: (1.0 - z) ** 2, lambda z: 2.0 * (z - 1.0), lambda z: 2.0),
                          depth=2, width=20000)
         t_end = 0.5
-    elif case == "m < n":  # the sweep along m, which stays on the calling thread
+    elif case == "m < n":  # the sweep along m (suffixes first), split the same way
         net = of.Network(of.costs.matrix_factorization(rng.standard_normal((3, 9))), depth=3, widths=[200, 200])
     elif case == "depth 1":
         net = of.Network(of.costs.matrix_factorization(rng.standard_normal((8, 8))), depth=1)

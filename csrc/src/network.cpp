@@ -292,15 +292,7 @@ inline void transpose(const double* __restrict A, double* __restrict T, std::int
     for (std::int64_t j = 0; j < nn; ++j) T[j * r + i] = A[i * nn + j];
 }
 
-// Products smaller than this many multiply-adds stay on the calling thread (about a microsecond of
-// work, the cost of one job on the team).
-constexpr std::int64_t kTeamMinWork = 16384;
-constexpr std::size_t kRowGrain = 8;
-
-// Whether a product of `work` multiply-adds is split across the team (null: no team).
-inline bool use_team(const ThreadTeam* team, std::int64_t work) {
-  return team != nullptr && team->size() > 1 && work >= kTeamMinWork;
-}
+constexpr std::size_t kRowGrain = 8;  // team shares of a product's rows or columns
 
 }  // namespace
 

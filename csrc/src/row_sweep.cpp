@@ -3,42 +3,47 @@
 #include <algorithm>
 #include <cstring>
 
+#include "overflow/thread_team.hpp"
+
 namespace overflow::detail {
 
 namespace {
 
 // The m-sweep's three products, m known at compile time when MS > 0. The long dimension is the
-// contiguous one in every loop, so the compiler vectorises it.
+// contiguous one in every loop, so the compiler vectorises it. The leading dimensions let a thread
+// team give each thread a block of columns or rows.
 template <int MS>
 struct RowProducts {
-  // C (m x c) = S (m x r) * W (r x c): rows of W streamed four at a time into each row of C.
+  // C (m x c) = S (m x r) * W (r x c): rows of W streamed four at a time into each row of C. W's
+  // and C's rows are ld apart.
   static void left_mul(const double* __restrict S, const double* __restrict W, double* __restrict C,
-                       std::int64_t m, std::int64_t r, std::int64_t c) {
+                       std::int64_t m, std::int64_t r, std::int64_t c, std::int64_t ld) {
     const std::int64_t mm = MS > 0 ? MS : m;
     for (std::int64_t q = 0; q < mm; ++q) {
-      double* cq = C + q * c;
+      double* cq = C + q * ld;
       const double* sq = S + q * r;
       std::fill(cq, cq + c, 0.0);
       std::int64_t a = 0;
       for (; a + 4 <= r; a += 4) {
         const double s0 = sq[a], s1 = sq[a + 1], s2 = sq[a + 2], s3 = sq[a + 3];
-        const double* w0 = W + a * c;
-        const double* w1 = w0 + c;
-        const double* w2 = w1 + c;
-        const double* w3 = w2 + c;
+        const double* w0 = W + a * ld;
+        const double* w1 = w0 + ld;
+        const double* w2 = w1 + ld;
+        const double* w3 = w2 + ld;
         for (std::int64_t b = 0; b < c; ++b) cq[b] += s0 * w0[b] + s1 * w1[b] + s2 * w2[b] + s3 * w3[b];
       }
       for (; a < r; ++a) {
         const double s = sq[a];
-        const double* w = W + a * c;
+        const double* w = W + a * ld;
         for (std::int64_t b = 0; b < c; ++b) cq[b] += s * w[b];
       }
     }
   }
 
   // C (m x r) = Y (m x c) * W^T with W (r x c): dot products of rows, in four-lane partial sums.
+  // C's rows are ldc apart.
   static void mul_wt(const double* __restrict Y, const double* __restrict W, double* __restrict C,
-                     std::int64_t m, std::int64_t r, std::int64_t c) {
+                     std::int64_t m, std::int64_t r, std::int64_t c, std::int64_t ldc) {
     typedef double V4 __attribute__((vector_size(4 * sizeof(double))));
     const std::int64_t mm = MS > 0 ? MS : m;
     for (std::int64_t q = 0; q < mm; ++q) {
@@ -59,21 +64,21 @@ struct RowProducts {
         p0 += p1;
         double s = (p0[0] + p0[1]) + (p0[2] + p0[3]);
         for (; b < c; ++b) s += yq[b] * w[b];
-        C[q * r + a] = s;
+        C[q * ldc + a] = s;
       }
     }
   }
 
-  // D (r x c) = -S^T Y with S (m x r), Y (m x c).
+  // D (r x c) = -S^T Y with S (m x r, rows lds apart), Y (m x c).
   static void neg_mul_tn(const double* __restrict S, const double* __restrict Y, double* __restrict D,
-                         std::int64_t m, std::int64_t r, std::int64_t c) {
+                         std::int64_t m, std::int64_t r, std::int64_t c, std::int64_t lds) {
     const std::int64_t mm = MS > 0 ? MS : m;
     for (std::int64_t a = 0; a < r; ++a) {
       double* d = D + a * c;
       const double s0 = -S[a];
       for (std::int64_t b = 0; b < c; ++b) d[b] = s0 * Y[b];
       for (std::int64_t q = 1; q < mm; ++q) {
-        const double s = -S[q * r + a];
+        const double s = -S[q * lds + a];
         const double* yq = Y + q * c;
         for (std::int64_t b = 0; b < c; ++b) d[b] += s * yq[b];
       }
@@ -84,6 +89,7 @@ struct RowProducts {
 template <int MS>
 struct RowSweep {
   using RP = RowProducts<MS>;
+  static constexpr std::size_t kGrain = 8;  // team shares of rows or columns
 
   // Suffixes S_l = W_N...W_{l+1} (0-based layer l: the product of layers l..N-1, m x cols(l)).
   // S_{N-1} is the last layer itself; S_0 .. S_{N-2} are stacked in ws.prefix in order of l.
@@ -97,8 +103,18 @@ struct RowSweep {
     double* out = ws.prefix.data() + total;
     const double* next = y + net.offset(N - 1);
     for (int l = N - 2; l >= 0; --l) {
-      out -= m * net.cols(l);
-      RP::left_mul(next, y + net.offset(l), out, m, net.rows(l), net.cols(l));
+      const std::int64_t r = net.rows(l), c = net.cols(l);
+      out -= m * c;
+      const double* w = y + net.offset(l);
+      if (!use_team(ws.team, m * r * c)) {
+        RP::left_mul(next, w, out, m, r, c, c);
+      } else {  // columns split
+        ThreadTeam& team = *ws.team;
+        team.run([&](int rank) {
+          const auto [b0, b1] = team_share(static_cast<std::size_t>(c), rank, team.size(), kGrain);
+          if (b1 > b0) RP::left_mul(next, w + b0, out + b0, m, r, static_cast<std::int64_t>(b1 - b0), c);
+        });
+      }
       next = out;
     }
     return next;
@@ -125,9 +141,22 @@ struct RowSweep {
         break;
       }
       const double* s_next = (l + 1 == N - 1) ? y + net.offset(N - 1) : s_l + m * c;
-      RP::neg_mul_tn(s_next, Y, d, m, r, c);
-      RP::mul_wt(Y, y + net.offset(l), ybuf[which], m, r, c);
-      Y = ybuf[which];
+      const double* w = y + net.offset(l);
+      double* y_next = ybuf[which];
+      if (!use_team(ws.team, m * r * c)) {
+        RP::neg_mul_tn(s_next, Y, d, m, r, c, r);
+        RP::mul_wt(Y, w, y_next, m, r, c, r);
+      } else {  // rows of dW_l and of W_l (the columns of Y_{l+1}) split
+        ThreadTeam& team = *ws.team;
+        team.run([&](int rank) {
+          const auto [a0, a1] = team_share(static_cast<std::size_t>(r), rank, team.size(), kGrain);
+          if (a1 <= a0) return;
+          const auto rows = static_cast<std::int64_t>(a1 - a0);
+          RP::neg_mul_tn(s_next + a0, Y, d + a0 * c, m, rows, c, r);
+          RP::mul_wt(Y, w + a0 * c, y_next + a0, m, rows, c, r);
+        });
+      }
+      Y = y_next;
       which ^= 1;
       s_l = s_next;
     }

@@ -12,7 +12,7 @@ namespace overflow {
 
 class FlowSystem {
  public:
-  // With a team, each RHS evaluation splits its products across it (linear networks, m >= n).
+  // With a team, each RHS evaluation splits its products across it (linear networks).
   explicit FlowSystem(const Flow& flow, ThreadTeam* team = nullptr) : flow_(flow), ws_(flow.network(), team) {}
   std::size_t dim() const { return flow_.dim(); }
   // dy = -grad g(y); returns the loss g(y) (non-finite outside the cost's domain).

@@ -42,8 +42,8 @@ struct FlowWorkspace {
   std::vector<double> z0, z1;     // k x max(m, n) each
   std::vector<double> pre_act;    // activated networks: W_i H_{i-1} of every hidden layer (H = sigma of it
                                   // is kept in `prefix`)
-  // Linear networks with m >= n: the products of one evaluation are split across this team (not
-  // owned; null or a team of one: all on the calling thread).
+  // Linear networks: the products of one evaluation are split across this team (not owned; null
+  // or a team of one: all on the calling thread).
   ThreadTeam* team = nullptr;
   std::vector<const double*> transposed_at;  // per layer: where its transposed prefix is
 };

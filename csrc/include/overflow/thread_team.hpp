@@ -54,6 +54,15 @@ class ThreadTeam {
   std::condition_variable wake_;
 };
 
+// Products smaller than this many multiply-adds stay on the calling thread (about a microsecond of
+// work, the cost of one job on the team).
+constexpr std::int64_t kTeamMinWork = 16384;
+
+// Whether a product of `work` multiply-adds is split across the team (null: no team).
+inline bool use_team(const ThreadTeam* team, std::int64_t work) {
+  return team != nullptr && team->size() > 1 && work >= kTeamMinWork;
+}
+
 // The part [begin, end) of [0, n) that `rank` of `size` takes: contiguous, the boundaries on
 // multiples of `grain` (cache lines of the state, row blocks of a product).
 inline std::pair<std::size_t, std::size_t> team_share(std::size_t n, int rank, int size, std::size_t grain) {
