@@ -18,6 +18,7 @@
 #include "overflow/integrate.hpp"
 #include "overflow/network.hpp"
 #include "overflow/overflow.h"
+#include "overflow/thread_team.hpp"
 
 struct of_flow {
   overflow::Flow flow;
@@ -106,8 +107,10 @@ class AnySolver {
 template <class System>
 class SolverOn final : public AnySolver {
  public:
-  SolverOn(System sys, const overflow::Tableau& tab, const overflow::IntegrateOptions& opt)
-      : sys_(std::move(sys)), opt_(opt), solver_(sys_, tab, opt_) {}
+  // team: the threads sys was built on (owned here, so it outlives the system and the solver).
+  SolverOn(System sys, const overflow::Tableau& tab, const overflow::IntegrateOptions& opt,
+           std::unique_ptr<overflow::ThreadTeam> team = nullptr)
+      : team_(std::move(team)), sys_(std::move(sys)), opt_(with_team(opt, team_.get())), solver_(sys_, tab, opt_) {}
 
   std::size_t dim() const override { return solver_.dim(); }
   bool initialised() const override { return initialised_; }
@@ -186,6 +189,12 @@ class SolverOn final : public AnySolver {
   double projection() const override { return solver_.max_projection(); }
 
  private:
+  static overflow::IntegrateOptions with_team(overflow::IntegrateOptions opt, overflow::ThreadTeam* team) {
+    opt.team = team;
+    return opt;
+  }
+
+  std::unique_ptr<overflow::ThreadTeam> team_;
   System sys_;
   overflow::IntegrateOptions opt_;
   overflow::Solver<System> solver_;
@@ -284,6 +293,11 @@ int of_flow_invariants(const of_flow* flow, const double* y, double* out, int64_
 
 int of_solver_create_flow(const of_flow* flow, int32_t method, double rtol, double atol, double max_step,
                           of_solver** out) {
+  return of_solver_create_flow_threads(flow, method, rtol, atol, max_step, 1, out);
+}
+
+int of_solver_create_flow_threads(const of_flow* flow, int32_t method, double rtol, double atol, double max_step,
+                                  int32_t threads, of_solver** out) {
   OF_REQUIRE(out);
   *out = nullptr;
   OF_REQUIRE(flow);
@@ -291,10 +305,15 @@ int of_solver_create_flow(const of_flow* flow, int32_t method, double rtol, doub
   if (!parse_method(method, m))
     return fail(OF_ERROR_ARGUMENT, "of_solver_create_flow: unknown method code " + std::to_string(method) +
                                        " (OF_BS3, OF_DOPRI5, OF_TSIT5 or OF_DOP853)");
+  if (threads < 1)
+    return fail(OF_ERROR_ARGUMENT, "of_solver_create_flow_threads: threads must be >= 1, got " + std::to_string(threads));
   return guarded("of_solver_create_flow", [&] {
     const overflow::IntegrateOptions opt = make_options(rtol, atol, max_step);
-    auto impl = std::make_unique<SolverOn<overflow::FlowSystem>>(overflow::FlowSystem(flow->flow),
-                                                                 overflow::tableau(m), opt);
+    std::unique_ptr<overflow::ThreadTeam> team;
+    if (threads > 1) team = std::make_unique<overflow::ThreadTeam>(threads);
+    overflow::FlowSystem sys(flow->flow, team.get());
+    auto impl = std::make_unique<SolverOn<overflow::FlowSystem>>(std::move(sys), overflow::tableau(m), opt,
+                                                                 std::move(team));
     *out = new of_solver{std::move(impl)};
     return OF_OK;
   });

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "overflow/overflow.h"
@@ -356,8 +357,56 @@ static void test_threads(void) {
   }
 }
 
+/* One trajectory of a wide flow on a team of 2 threads: the same steps as on one, states equal to
+   rounding (the error norm's partial sums are added in another order). */
+static void test_team(void) {
+  enum { K = 128, N = 8 };
+  const int64_t dims[] = {N, K, K, N};
+  static double target[N * N];
+  for (int i = 0; i < N; ++i) target[i * N + i] = 2.0 - 0.2 * i;
+  of_flow* flow = NULL;
+  CHECK(of_flow_create(3, dims, 4, OF_LINEAR, quadratic, NULL, target, &flow) == OF_OK, "%s", of_last_error());
+  int64_t size = 0;
+  of_flow_state_size(flow, &size);
+  double* y0 = (double*)malloc((size_t)size * sizeof(double));
+  double* a = (double*)malloc((size_t)size * sizeof(double));
+  double* b = (double*)malloc((size_t)size * sizeof(double));
+  unsigned state = 12345u;
+  for (int64_t i = 0; i < size; ++i) {
+    state = state * 1103515245u + 12345u;
+    y0[i] = 0.05 * ((double)(state >> 8) / 16777216.0 - 0.5);
+  }
+  of_stats sa = {0, 0, 0}, sb = {0, 0, 0};
+  for (int threads = 1; threads <= 2; ++threads) {
+    of_solver* s = NULL;
+    CHECK(of_solver_create_flow_threads(flow, OF_DOP853, 1e-8, 1e-10, 0.0, threads, &s) == OF_OK, "%s", of_last_error());
+    int32_t status = -1;
+    CHECK(of_solver_init(s, 0.0, y0) == OF_OK, "%s", of_last_error());
+    CHECK(of_solver_integrate(s, 2.0, 0.0, 0, NULL, NULL, &status) == OF_OK && status == OF_T_END, "status %d", status);
+    of_solver_state(s, threads == 1 ? a : b);
+    of_solver_stats(s, threads == 1 ? &sa : &sb);
+    of_solver_destroy(s);
+  }
+  double diff = 0.0, scale = 0.0;
+  for (int64_t i = 0; i < size; ++i) {
+    diff = fmax(diff, fabs(a[i] - b[i]));
+    scale = fmax(scale, fabs(a[i]));
+  }
+  CHECK(sa.naccept == sb.naccept && sa.nfev == sb.nfev, "steps %lld/%lld, evaluations %lld/%lld", (long long)sa.naccept,
+        (long long)sb.naccept, (long long)sa.nfev, (long long)sb.nfev);
+  CHECK(diff <= 1e-13 * scale, "states differ by %.3e (scale %.3e)", diff, scale);
+  of_solver* s = NULL;
+  CHECK_ERROR(of_solver_create_flow_threads(flow, OF_DOPRI5, 1e-6, 1e-9, 0.0, 0, &s), OF_ERROR_ARGUMENT, "threads");
+  CHECK(s == NULL, "a solver was returned on error");
+  free(y0);
+  free(a);
+  free(b);
+  of_flow_destroy(flow);
+}
+
 int main(void) {
   test_flow();
+  test_team();
   test_threads();
   test_bad_flows();
   test_generic_rhs();

@@ -86,6 +86,12 @@ int of_flow_invariants(const of_flow* flow, const double* y, double* out, int64_
    ||grad g|| <= gtol (flows only; 0 disables it). */
 int of_solver_create_flow(const of_flow* flow, int32_t method, double rtol, double atol, double max_step,
                           of_solver** out);
+/* The same on `threads` >= 1 threads of its own (threads - 1 helpers, created here): each
+   right-hand side splits its layer products across them and the explicit methods their vector
+   passes, for wide networks (work below about 16,384 multiply-adds or weights stays on the calling
+   thread). The solver's calls must come from one thread at a time; the helpers need free cores. */
+int of_solver_create_flow_threads(const of_flow* flow, int32_t method, double rtol, double atol, double max_step,
+                                  int32_t threads, of_solver** out);
 int of_solver_create_rhs(of_rhs_fn rhs, void* data, int64_t n, int32_t method, double rtol, double atol,
                          double max_step, of_solver** out);
 void of_solver_destroy(of_solver* solver); /* NULL is ignored */
