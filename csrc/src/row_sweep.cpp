@@ -89,7 +89,6 @@ struct RowProducts {
 template <int MS>
 struct RowSweep {
   using RP = RowProducts<MS>;
-  static constexpr std::size_t kGrain = 8;  // team shares of rows or columns
 
   // Suffixes S_l = W_N...W_{l+1} (0-based layer l: the product of layers l..N-1, m x cols(l)).
   // S_{N-1} is the last layer itself; S_0 .. S_{N-2} are stacked in ws.prefix in order of l.
@@ -111,7 +110,7 @@ struct RowSweep {
       } else {  // columns split
         ThreadTeam& team = *ws.team;
         team.run([&](int rank) {
-          const auto [b0, b1] = team_share(static_cast<std::size_t>(c), rank, team.size(), kGrain);
+          const auto [b0, b1] = team_share(static_cast<std::size_t>(c), rank, team.size(), kTeamGrain);
           if (b1 > b0) RP::left_mul(next, w + b0, out + b0, m, r, static_cast<std::int64_t>(b1 - b0), c);
         });
       }
@@ -149,7 +148,7 @@ struct RowSweep {
       } else {  // rows of dW_l and of W_l (the columns of Y_{l+1}) split
         ThreadTeam& team = *ws.team;
         team.run([&](int rank) {
-          const auto [a0, a1] = team_share(static_cast<std::size_t>(r), rank, team.size(), kGrain);
+          const auto [a0, a1] = team_share(static_cast<std::size_t>(r), rank, team.size(), kTeamGrain);
           if (a1 <= a0) return;
           const auto rows = static_cast<std::int64_t>(a1 - a0);
           RP::neg_mul_tn(s_next + a0, Y, d + a0 * c, m, rows, c, r);

@@ -58,6 +58,9 @@ class ThreadTeam {
 // work, the cost of one job on the team).
 constexpr std::int64_t kTeamMinWork = 16384;
 
+// Team shares of a product's rows or columns are whole blocks of this many (the kernels' blocking).
+constexpr std::size_t kTeamGrain = 8;
+
 // Whether a product of `work` multiply-adds is split across the team (null: no team).
 inline bool use_team(const ThreadTeam* team, std::int64_t work) {
   return team != nullptr && team->size() > 1 && work >= kTeamMinWork;
