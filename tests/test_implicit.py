@@ -144,14 +144,20 @@ def test_rodas4_fixed_step_order():
     assert abs(slope(T / np.array(steps), np.array(errs)) - 4) < 0.3, errs
 
 
-def test_rodas4_on_a_stiff_flow_takes_ten_times_fewer_steps_than_dopri5():
-    # Vector case with imbalance c = 1e6: the linearization's eigenvalues grow like sqrt(c) (~ -1e3
-    # here), so an explicit method's steps are capped by stability at ~3e-3 whatever the tolerance.
+def _stiff_vector_case(width):
+    """Vector case with imbalance c = 1e6: the linearization's eigenvalues grow like sqrt(c) (~ -1e3
+    here), so an explicit method's steps are capped by stability at ~3e-3 whatever the tolerance.
+    Returns the network, the start, a tight dop853 reference at t = 10 and a dopri5 run."""
     f = of.costs.scalar(lambda z: 0.5 * (z - 1.0) ** 2, lambda z: z - 1.0, lambda z: 1.0, f_star=0.0)
-    net = of.Network(f, depth=2, width=4)
-    Ws = list(of.vector.init_with(0.2, 1e6, 4, seed=0))
+    net = of.Network(f, depth=2, width=width)
+    Ws = list(of.vector.init_with(0.2, 1e6, width, seed=0))
     ref = net.flatten(of.integrate(net, Ws, (0, 10), method="dop853", rtol=1e-12, atol=1e-12).final_weights)
     explicit = of.integrate(net, Ws, (0, 10), method="dopri5", rtol=1e-6, atol=1e-9)
+    return net, Ws, ref, explicit
+
+
+def test_rodas4_on_a_stiff_flow_takes_ten_times_fewer_steps_than_dopri5():
+    net, Ws, ref, explicit = _stiff_vector_case(4)
     stiff = of.integrate(net, Ws, (0, 10), method="rodas4", rtol=1e-6, atol=1e-9)
     err_explicit = np.max(np.abs(net.flatten(explicit.final_weights) - ref))
     err_stiff = np.max(np.abs(net.flatten(stiff.final_weights) - ref))
@@ -189,11 +195,7 @@ def test_matrix_free_path_on_a_large_network(method):
 
 def test_rodas4_on_a_stiff_flow_matrix_free():
     # Same stiff vector case, width 80 (160 weights): GMRES must cope with eigenvalues ~ -1e3.
-    f = of.costs.scalar(lambda z: 0.5 * (z - 1.0) ** 2, lambda z: z - 1.0, lambda z: 1.0, f_star=0.0)
-    net = of.Network(f, depth=2, width=80)
-    Ws = list(of.vector.init_with(0.2, 1e6, 80, seed=0))
-    ref = net.flatten(of.integrate(net, Ws, (0, 10), method="dop853", rtol=1e-12, atol=1e-12).final_weights)
-    explicit = of.integrate(net, Ws, (0, 10), method="dopri5", rtol=1e-6, atol=1e-9)
+    net, Ws, ref, explicit = _stiff_vector_case(80)
     for method in IMPLICIT:
         res = of.integrate(net, Ws, (0, 10), method=method, rtol=1e-6, atol=1e-9)
         assert res.status == "t_end" and 10 * res.naccept <= explicit.naccept, (method, res.naccept)
