@@ -439,3 +439,16 @@ def test_nothing_is_written_on_bad_input(net, tmp_path):
     with pytest.raises(ValueError):
         of.monte_carlo(net, 5, (0.0, 1.0), workers=0, out=out, progress=False)
     assert not out.exists()
+
+
+def test_default_workers_without_sched_getaffinity(monkeypatch):
+    # macOS and Windows have no os.sched_getaffinity: workers=None falls back to os.cpu_count().
+    import os
+
+    from overflow.montecarlo import run
+
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    assert run._default_workers() == 3
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert run._default_workers() == 1

@@ -43,7 +43,7 @@ def _default_workers() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_integer() or 1
+        return os.cpu_count() or 1
 
 
 def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _samplers.Sampler | None = None,
