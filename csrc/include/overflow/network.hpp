@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "overflow/aligned_vector.hpp"
 #include "overflow/cost.hpp"
 
 namespace overflow {
@@ -36,11 +37,11 @@ class Network {
 // propagated gradients, a transposed prefix and grad f(P). Allocated once.
 struct FlowWorkspace {
   explicit FlowWorkspace(const Network& net, ThreadTeam* team = nullptr);
-  std::vector<double> prefix;     // Pre_2 .. Pre_N (Pre_1 = W_1 is read in place), or the suffixes
-  std::vector<double> prefix_t;   // the transposed prefixes Pre_1^T .. Pre_{N-1}^T, n x k_i each
-  std::vector<double> grad;       // m x n
-  std::vector<double> z0, z1;     // k x max(m, n) each
-  std::vector<double> pre_act;    // activated networks: W_i H_{i-1} of every hidden layer (H = sigma of it
+  AlignedVector prefix;     // Pre_2 .. Pre_N (Pre_1 = W_1 is read in place), or the suffixes
+  AlignedVector prefix_t;   // the transposed prefixes Pre_1^T .. Pre_{N-1}^T, n x k_i each
+  AlignedVector grad;       // m x n
+  AlignedVector z0, z1;     // k x max(m, n) each
+  AlignedVector pre_act;    // activated networks: W_i H_{i-1} of every hidden layer (H = sigma of it
                                   // is kept in `prefix`)
   // Linear networks: the products of one evaluation are split across this team (not owned; null
   // or a team of one: all on the calling thread).
