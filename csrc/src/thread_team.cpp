@@ -23,6 +23,7 @@ constexpr int kPollsBeforeYield = 2000;
 
 ThreadTeam::ThreadTeam(int size) : size_(size) {
   if (size < 1) throw std::invalid_argument("threads must be >= 1, got " + std::to_string(size));
+  claims_ = std::make_unique<Claim[]>(static_cast<std::size_t>(size));
   threads_.reserve(static_cast<std::size_t>(size - 1));
   for (int rank = 1; rank < size; ++rank) threads_.emplace_back([this, rank] { helper(rank); });
 }
@@ -43,12 +44,18 @@ void ThreadTeam::dispatch(void (*call)(void*, int), void* ctx) {
   pending_.store(size_ - 1, std::memory_order_relaxed);
   // Sequentially consistent with the helper's sleepers_ increment and generation_ re-check: either
   // the helper sees the new job, or this thread sees it asleep and wakes it under the mutex.
-  generation_.fetch_add(1);
+  const std::uint64_t generation = generation_.fetch_add(1) + 1;
   if (sleepers_.load() > 0) {
     std::lock_guard<std::mutex> lock(mutex_);
     wake_.notify_all();
   }
   call(ctx, 0);
+  for (int part = 1; part < size_; ++part) {
+    if (claim(part, generation)) {
+      call(ctx, part);
+      pending_.fetch_sub(1, std::memory_order_release);
+    }
+  }
   int polls = 0;
   while (pending_.load(std::memory_order_acquire) != 0) {
     // More threads than free cores: a helper may be waiting for this core, so give it up.
@@ -85,9 +92,18 @@ void ThreadTeam::helper(int rank) {
     }
     seen = now;
     if (stop_.load()) return;
+    // A failed claim: the caller has run this part (and may have finished the job, so call_ and
+    // ctx_ are not read then).
+    if (!claim(rank, now)) continue;
     call_(ctx_, rank);
     pending_.fetch_sub(1, std::memory_order_release);
   }
+}
+
+bool ThreadTeam::claim(int part, std::uint64_t generation) {
+  std::atomic<std::uint64_t>& taken = claims_[static_cast<std::size_t>(part)].generation;
+  std::uint64_t last = taken.load(std::memory_order_relaxed);
+  return last < generation && taken.compare_exchange_strong(last, generation, std::memory_order_acq_rel);
 }
 
 }  // namespace overflow

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -26,8 +27,11 @@ class ThreadTeam {
 
   int size() const { return size_; }
 
-  // Runs fn(rank) for every rank in [0, size()), rank 0 on the calling thread, and returns when
-  // all have finished. fn must not throw (a helper cannot hand an exception back).
+  // Runs fn(part) for every part in [0, size()) and returns when all have finished: part 0 on the
+  // calling thread, part r on helper r, unless helper r has not started it by the time the calling
+  // thread is done with its own, which then runs it itself (a helper that is descheduled or asleep
+  // delays the job by nothing instead of by its whole absence). fn must not throw (a helper cannot
+  // hand an exception back) and must not depend on which thread runs a part.
   template <class F>
   void run(F&& fn) {
     if (size_ == 1) {
@@ -41,13 +45,20 @@ class ThreadTeam {
  private:
   void dispatch(void (*call)(void*, int), void* ctx);
   void helper(int rank);
+  // Takes part `part` of job `generation` for the calling thread; false if another thread has.
+  bool claim(int part, std::uint64_t generation);
+
+  struct alignas(64) Claim {
+    std::atomic<std::uint64_t> generation{0};  // the last job whose part this is taken in
+  };
 
   int size_;
   std::vector<std::thread> threads_;
   void (*call_)(void*, int) = nullptr;
   void* ctx_ = nullptr;
   alignas(64) std::atomic<std::uint64_t> generation_{0};  // one increment per job
-  alignas(64) std::atomic<int> pending_{0};               // helpers still running the job
+  alignas(64) std::atomic<int> pending_{0};               // parts 1..size-1 not finished
+  std::unique_ptr<Claim[]> claims_;                       // per part
   std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
   std::mutex mutex_;
