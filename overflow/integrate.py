@@ -205,14 +205,17 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         each projection costs a few tens of right-hand sides' worth of work.
     threads : int
         Threads for this one trajectory (default 1). Above 1, each right-hand side splits its
-        layer products across them (linear networks, products of at least 16,384 multiply-adds) and the explicit methods split their vector passes (states of at least
+        layer products across them (linear networks, products of at least 16,384
+        multiply-adds) and the explicit methods split their vector passes (states of at least
         16,384 weights); smaller work stays on the calling thread. Worth it for wide networks
-        only: on 2 cores, depth 6 and width 128 (67,584 weights) ran 1.5x faster. The result
+        only: on 2 cores, depth 6 and width 128 (67,584 weights) ran 1.4x faster. The result
         equals the one-thread run up to the order of the error norm's sums (bitwise where nothing
-        is split). The team's threads wait for each other by spinning, so they need free cores:
-        other busy threads in the process (OpenBLAS's pool spins for ~0.1 s after a multi-threaded
-        BLAS call; ``OPENBLAS_NUM_THREADS=1`` avoids that) can make ``threads=k`` slower than one
-        thread. For many trajectories, parallelise over them instead (`monte_carlo`).
+        is split). The team needs free cores: a share a helper thread has not started when the
+        calling thread is done with its own runs on the calling thread, but one preempted midway
+        is waited for, so with the other core busy (another process, or OpenBLAS's pool, which
+        spins for ~0.1 s after a multi-threaded BLAS call; ``OPENBLAS_NUM_THREADS=1`` avoids
+        that) ``threads=2`` measured 1.1-1.3x slower than one thread. For many trajectories,
+        parallelise over them instead (`monte_carlo`).
 
     Returns
     -------
