@@ -41,8 +41,8 @@ struct FlowWorkspace {
   AlignedVector prefix_t;   // the transposed prefixes Pre_1^T .. Pre_{N-1}^T, n x k_i each
   AlignedVector grad;       // m x n
   AlignedVector z0, z1;     // k x max(m, n) each
-  AlignedVector pre_act;    // activated networks: W_i H_{i-1} of every hidden layer (H = sigma of it
-                                  // is kept in `prefix`)
+  AlignedVector pre_act;    // activated networks: W_i H_{i-1} of every hidden layer (H = sigma of
+                            // it is kept in `prefix`)
   // Linear networks: the products of one evaluation are split across this team (not owned; null
   // or a team of one: all on the calling thread).
   ThreadTeam* team = nullptr;
