@@ -210,14 +210,19 @@ def print_table(p, rows, ref):
     print(hdr)
     print("    " + "-" * (len(hdr) - 4))
     for r in rows:
-        if "skipped" in r:
-            print(f"    {r['ofmethod']:<8} {r['package']:<20} {r['method']:<11} skipped: {r['skipped']}")
-            continue
-        ratio = r.get("ratio")
-        rtxt = "-" if ratio is None else (f"{ratio:8.2f}x" + ("" if r.get("exact", True) else " ~"))
-        nfev = "-" if r["nfev"] is None else str(r["nfev"])
-        print(f"    {r['ofmethod']:<8} {r['package']:<20} {r['method']:<11} {_fmt_t(r['median_s'])} "
-              f"{_fmt_t(r['best_s'])} {nfev:>8} {r['loss_final']:12.4e} {r['err_ref']:11.2e} {rtxt:>13}")
+        print_row(r)
+
+
+def print_row(r):
+    """One row of a problem's table (a timed run, or why it was skipped)."""
+    if "skipped" in r:
+        print(f"    {r['ofmethod']:<8} {r['package']:<20} {r['method']:<11} skipped: {r['skipped']}")
+        return
+    ratio = r.get("ratio")
+    rtxt = "-" if ratio is None else (f"{ratio:8.2f}x" + ("" if r.get("exact", True) else " ~"))
+    nfev = "-" if r["nfev"] is None else str(r["nfev"])
+    print(f"    {r['ofmethod']:<8} {r['package']:<20} {r['method']:<11} {_fmt_t(r['median_s'])} "
+          f"{_fmt_t(r['best_s'])} {nfev:>8} {r['loss_final']:12.4e} {r['err_ref']:11.2e} {rtxt:>13}")
 
 
 def team_section(p, ref, reps, threads):
@@ -239,12 +244,7 @@ def team_section(p, ref, reps, threads):
             r_sp["ratio"] = r_sp["median_s"] / r_of["median_s"]
         rows += [r_of, r_sp]
     for r in rows:
-        if "skipped" in r:
-            print(f"    {r['ofmethod']:<8} {r['package']:<20} skipped: {r['skipped']}")
-            continue
-        rtxt = "-" if r.get("ratio") is None else f"{r['ratio']:8.2f}x"
-        print(f"    {r['ofmethod']:<8} {r['package']:<20} {r['method']:<11} {_fmt_t(r['median_s'])} "
-              f"{_fmt_t(r['best_s'])} {r['nfev']:>8} {r['loss_final']:12.4e} {r['err_ref']:11.2e} {rtxt:>13}")
+        print_row(r)
     return rows
 
 

@@ -76,6 +76,12 @@ def _check_t_span(t_span: Sequence[float]) -> tuple[float, float]:
     return t0, t1
 
 
+def _check_bool(value: object, name: str) -> None:
+    """TypeError unless ``value`` is a bool (numpy's included)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+
+
 _NO_T_EVAL = np.zeros(0)
 _RTOL_FLOOR = 100 * float(np.finfo(float).eps)
 
@@ -235,8 +241,7 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
                       extra_methods=("reduced", *IMPLICIT_METHODS))
     if method in IMPLICIT_METHODS:
         _check_implicit(net, method)
-    if not isinstance(project, (bool, np.bool_)):
-        raise TypeError(f"project must be a bool, got {type(project).__name__}")
+    _check_bool(project, "project")
     if project and (net.activation is not None or method == "reduced"):
         raise ValueError("project=True needs a linear network (activation=None) and a method other than 'reduced'")
     threads = _integer(threads, "threads", minimum=1)

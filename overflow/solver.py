@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from . import _core
-from .integrate import IMPLICIT_METHODS, METHODS, _check_implicit, _finite_float, _positive
+from .integrate import IMPLICIT_METHODS, METHODS, _check_bool, _check_implicit, _finite_float, _positive
 from .network import Network
 
 __all__ = ["Solver"]
@@ -58,8 +58,7 @@ class Solver:
             raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS) + sorted(IMPLICIT_METHODS)}")
         if method in IMPLICIT_METHODS:
             _check_implicit(net, method)
-        if not isinstance(project, (bool, np.bool_)):
-            raise TypeError(f"project must be a bool, got {type(project).__name__}")
+        _check_bool(project, "project")
         if project and net.activation is not None:
             raise ValueError("project=True needs a linear network (activation=None)")
         y0 = net.flatten(Ws)
