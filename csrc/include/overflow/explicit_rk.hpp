@@ -7,6 +7,7 @@
 
 #include "overflow/aligned_vector.hpp"
 #include "overflow/linear_combination.hpp"
+#include "overflow/stage_schedule.hpp"
 #include "overflow/tableau.hpp"
 #include "overflow/thread_team.hpp"
 
@@ -34,10 +35,11 @@ class ExplicitRK {
   ExplicitRK(const Tableau& tab, std::size_t dim, ThreadTeam* team = nullptr)
       : tab_(tab), dim_(dim), K_(static_cast<std::size_t>(tab.slots()) * padded_length(dim)), stage_y_(dim),
         team_(team && team->size() > 1 && dim >= kTeamMinDim ? team : nullptr),
-        parts_(team_ ? static_cast<std::size_t>(team_->size()) : 1) {
+        parts_(team_ ? static_cast<std::size_t>(team_->size()) : 1),
+        schedule_(detail::StageSchedule::from_tableau(tab.a, tab.stages)),
+        partials_(static_cast<std::size_t>(schedule_.buffers) * padded_length(dim)) {
     for (int i = 0; i < tab.slots(); ++i) slots_.push_back(K_.data() + static_cast<std::size_t>(i) * padded_length(dim));
     const int s = tab.stages;
-    for (int i = 0; i < s; ++i) rows_.push_back(detail::Terms::from_row(&tab.a[i * s], i));
     b_ = detail::Terms::from_row(tab.b.data(), s);
     // An estimate without f(y_new) (DOP853's) is computed in the pass that writes y_new, over the
     // slots where b, e or e_low is nonzero; otherwise the error pass runs after f(y_new) over the
@@ -71,8 +73,8 @@ class ExplicitRK {
     StepAttempt out;
     const int s = tab_.stages;
     for (int i = 1; i < s; ++i) {
-      combine(stage_y_.data(), y, h, rows_[i]);
-      const double v = sys.eval(t + tab_.c[i] * h, stage_y_.data(), slot(i));
+      const double* input = stage_input(i, y, h);
+      const double v = sys.eval(t + tab_.c[i] * h, input, slot(i));
       ++out.nfev;
       if (!std::isfinite(v)) {
         out.in_domain = false;
@@ -153,6 +155,34 @@ class ExplicitRK {
     });
   }
 
+  double* partial(int buffer) { return partials_.data() + static_cast<std::size_t>(buffer) * padded_length(dim_); }
+
+  // Forms the input of stage i by its pass of the schedule and returns where it is: stage_y_, or
+  // the stage's partial sum completed in place. The first stage of a group also writes its group's
+  // partial sums, chunk by chunk so that y and the stages come from L3 once and from L1 after.
+  const double* stage_input(int i, const double* y, double h) {
+    const detail::StagePass& pass = schedule_.passes[i];
+    if (pass.partial >= 0) {
+      double* input = partial(pass.partial);
+      combine(input, input, h, pass.terms);
+      return input;
+    }
+    if (pass.partials.empty()) {
+      combine(stage_y_.data(), y, h, pass.terms);
+      return stage_y_.data();
+    }
+    constexpr std::size_t kChunk = 512;  // 4 KB of each vector: DOP853's widest pass (11 vectors) fits L1
+    over_state([&](std::size_t begin, std::size_t end, int) {
+      for (std::size_t lo = begin; lo < end; lo += kChunk) {
+        const std::size_t hi = lo + kChunk < end ? lo + kChunk : end;
+        detail::combine(stage_y_.data(), y, h, pass.terms, slots_.data(), lo, hi);
+        for (const auto& [buffer, terms] : pass.partials)
+          detail::combine(partial(buffer), y, h, terms, slots_.data(), lo, hi);
+      }
+    });
+    return stage_y_.data();
+  }
+
   void combine(double* out, const double* y, double h, const detail::Terms& terms) {
     over_state([&](std::size_t begin, std::size_t end, int) { detail::combine(out, y, h, terms, slots_.data(), begin, end); });
   }
@@ -181,11 +211,13 @@ class ExplicitRK {
   AlignedVector K_;  // the slots, each starting on a cache line
   std::vector<double*> slots_;
   AlignedVector stage_y_;
-  std::vector<detail::Terms> rows_, extra_rows_;
+  std::vector<detail::Terms> extra_rows_;
   detail::Terms b_, e_;
   bool fused_ = false;  // the error estimate does not use f(y_new): one pass writes y_new and the error
   ThreadTeam* team_;    // null: every pass on the calling thread
   std::vector<detail::ErrorPass> parts_;  // one per rank of the team
+  detail::StageSchedule schedule_;        // how the stage inputs are formed
+  AlignedVector partials_;                // the schedule's partial sums, one buffer each
 };
 
 }  // namespace overflow

@@ -43,7 +43,9 @@ struct Terms {
   int size() const { return count; }
 };
 
-template <int J>
+// InPlace: out += sum_j c_j k_j (y unused), so that a partial sum becomes its stage's input where
+// it lies instead of in another buffer (whose lines would first be fetched).
+template <int J, bool InPlace>
 void combine_fixed(double* __restrict out, const double* __restrict y, const double* const* k,
                    const double* c, std::size_t dim) {
   const double* kp[J > 0 ? J : 1];
@@ -56,7 +58,7 @@ void combine_fixed(double* __restrict out, const double* __restrict y, const dou
   for (std::size_t i = 0; i < dim; ++i) {
     double acc = 0.0;
     for (int j = 0; j < J; ++j) acc += cc[j] * kp[j][i];
-    out[i] = y[i] + acc;
+    out[i] = (InPlace ? out[i] : y[i]) + acc;
   }
 }
 
@@ -183,7 +185,7 @@ inline double sum_squares(const double* v, std::size_t n) {
 }
 
 // out = y + h * sum_j terms.coef[j] * K[terms.slot[j]], K[i] the stage slots, over the entries
-// [begin, end) (a thread team splits the state).
+// [begin, end) (a thread team splits the state). out == y updates out in place.
 inline void combine(double* out, const double* y, double h, const Terms& terms, const double* const* K,
                     std::size_t begin, std::size_t end) {
   const int J = terms.size();
@@ -196,9 +198,12 @@ inline void combine(double* out, const double* y, double h, const Terms& terms, 
   out += begin;
   y += begin;
   const std::size_t dim = end - begin;
+  const bool in_place = out == y;
   switch (J) {
-#define OVERFLOW_CASE(N) \
-  case N: combine_fixed<N>(out, y, k, c, dim); return;
+#define OVERFLOW_CASE(N)                                                               \
+  case N:                                                                              \
+    in_place ? combine_fixed<N, true>(out, nullptr, k, c, dim) : combine_fixed<N, false>(out, y, k, c, dim); \
+    return;
     OVERFLOW_CASE(0) OVERFLOW_CASE(1) OVERFLOW_CASE(2) OVERFLOW_CASE(3) OVERFLOW_CASE(4)
     OVERFLOW_CASE(5) OVERFLOW_CASE(6) OVERFLOW_CASE(7) OVERFLOW_CASE(8) OVERFLOW_CASE(9)
     OVERFLOW_CASE(10) OVERFLOW_CASE(11) OVERFLOW_CASE(12) OVERFLOW_CASE(13) OVERFLOW_CASE(14)
