@@ -2,6 +2,7 @@
 
 #include "activated_sweep.hpp"
 #include "row_sweep.hpp"
+#include "stage_correction.hpp"
 #include "overflow/thread_team.hpp"
 
 #include <algorithm>
@@ -46,6 +47,8 @@ FlowWorkspace::FlowWorkspace(const Network& net, ThreadTeam* team_) : team(team_
   pre_act.assign(std::max<std::size_t>(hidden, 1), 0.0);
   transposed_at.assign(static_cast<std::size_t>(net.depth()), nullptr);
   if (prefix.size() < hidden) prefix.assign(hidden, 0.0);
+  grams.assign(static_cast<std::size_t>(detail::kMaxFusedTerms) * n * n, 0.0);
+  correction_scratch.assign(k * n, 0.0);
 }
 
 namespace {
@@ -318,43 +321,78 @@ template <int NS>
 struct FlowKernels {
   using P = Products<NS>;
 
+  // The factors of layer l in each term of a stage correction: Zrow_j (rows x n) and PreT_j.
+  struct TermFactors {
+    const double* zrow[detail::kMaxFusedTerms];
+    const double* pre_t[detail::kMaxFusedTerms];
+    int count = 0;
+    const double* coef = nullptr;
+  };
+
+  // Whether layer l is read as base + corrections in this evaluation (then `out` gets its factors).
+  static bool factored(const Flow& f, const FlowWorkspace& ws, int l, TermFactors& out) {
+    const StageCorrection* corr = ws.correction;
+    const std::size_t at = f.factor_at_[static_cast<std::size_t>(l)];
+    if (corr == nullptr || at == Flow::kUnfactored) return false;
+    const std::size_t zsize = static_cast<std::size_t>(f.net_.rows(l) * f.net_.n());
+    out.count = corr->terms->count;
+    out.coef = corr->terms->coef.data();
+    for (int j = 0; j < out.count; ++j) {
+      out.zrow[j] = corr->terms->factors[static_cast<std::size_t>(j)] + at;
+      out.pre_t[j] = out.zrow[j] + zsize;
+    }
+    return true;
+  }
+
   // Forward pass: returns a pointer to P = W_N...W_1 (inside y when N = 1, else in ws.prefix).
   static const double* forward(const Flow& f, const double* y, FlowWorkspace& ws) {
     const Network& net = f.net_;
     const double* prev = y;  // Pre_1 = W_1
     double* out = ws.prefix.data();
     for (int l = 1; l < net.depth(); ++l) {
-      forward_layer(net, y, l, prev, out, ws.team);
+      TermFactors terms;
+      const bool fac = factored(f, ws, l, terms);
+      const double* w = (fac ? ws.correction->base : y) + net.offset(l);
+      forward_layer(net, w, l, prev, out, ws, fac ? &terms : nullptr);
       prev = out;
       out += net.rows(l) * net.n();
     }
     return prev;
   }
 
-  // Pre_{l+1} = W_l Pre_l (layer l 0-based, Pre_l = `in`, cols(l) x n) into `out`, rows split
-  // across the team when there is one and the product is large.
-  static void forward_layer(const Network& net, const double* y, int l, const double* in, double* out,
-                            ThreadTeam* team) {
+  // Pre_{l+1} = W_l Pre_l (layer l 0-based, weights w, Pre_l = `in`, cols(l) x n) into `out`, rows
+  // split across the team when there is one and the product is large. With terms, W_l is
+  // w - sum_j c_j Zrow_j PreT_j: the product with w, then the correction through n x n Grams.
+  static void forward_layer(const Network& net, const double* w, int l, const double* in, double* out,
+                            FlowWorkspace& ws, const TermFactors* terms) {
     const std::int64_t r = net.rows(l), c = net.cols(l), n = net.n(), nn = NS > 0 ? NS : n;
-    const double* w = y + net.offset(l);
+    ThreadTeam* team = ws.team;
+    double* grams = ws.grams.data();
+    if (terms) detail::forward_grams<NS>(terms->pre_t, terms->coef, terms->count, in, grams, c, n);
     // Direct calls on one thread: through the job's closure the (a) RHS took 15% longer.
     if (!use_team(team, r * c * nn)) {
       P::mul(w, in, out, r, c, n);
+      if (terms) detail::forward_correct<NS>(terms->zrow, grams, terms->count, out, 0, r, n);
       return;
     }
     team->run([&](int rank) {
       const auto [i0, i1] = team_share(static_cast<std::size_t>(r), rank, team->size(), kTeamGrain);
       const auto a = static_cast<std::int64_t>(i0), b = static_cast<std::int64_t>(i1);
-      if (b > a) P::mul(w + a * c, in, out + a * nn, b - a, c, n);
+      if (b <= a) return;
+      P::mul(w + a * c, in, out + a * nn, b - a, c, n);
+      if (terms) detail::forward_correct<NS>(terms->zrow, grams, terms->count, out, a, b, n);
     });
   }
 
   // Layer l of the backward sweep: rows [a0, a1) of dW_l = -Z_l Pre_l^T and columns [b0, b1) of
   // Z_{l-1}^T = Z_l^T W_l. For l = 1 (first_layer) that is the input layer's gradient dW_0 = -Z_0,
   // written negated and transposed straight into dy.
+  // With terms (a factored stage input), Z_l^T W_l is corrected by -sum_j N_j PreT_j, the Grams N_j
+  // in `grams`.
   static void backward_part(const double* zt, const double* w, const double* pre_t, double* grad_l, double* znext,
                             double* dy, bool first_layer, std::int64_t r, std::int64_t c, std::int64_t n,
-                            std::int64_t a0, std::int64_t a1, std::int64_t b0, std::int64_t b1) {
+                            std::int64_t a0, std::int64_t a1, std::int64_t b0, std::int64_t b1,
+                            const TermFactors* terms, const double* grams, double* scratch) {
     const std::int64_t nn = NS > 0 ? NS : n;
     if (a1 > a0) P::neg_mul_nt(zt + a0, r, pre_t, grad_l + a0 * c, a1 - a0, c, n);
     if (b1 <= b0) return;
@@ -363,6 +401,9 @@ struct FlowKernels {
     } else {
       P::left_mul(zt, w + b0, znext + b0, r, b1 - b0, n, c, c);
     }
+    if (terms)
+      detail::backward_correct<NS>(terms->pre_t, grams, terms->count, first_layer ? dy : znext, first_layer, scratch,
+                                   c, b0, b1, n);
   }
 
   // dy = -grad g(y). Backward sweep with Z_l = (W_N...W_{l+1})^T grad f(P) kept transposed (n x k_l):
@@ -412,20 +453,30 @@ struct FlowKernels {
     int which = 1;
     for (int l = depth - 1; l >= 1; --l) {
       const std::int64_t r = net.rows(l), c = net.cols(l);
-      const double* w = y + net.offset(l);
+      TermFactors terms;
+      const bool fac = factored(f, ws, l, terms);
+      const double* w = (fac ? ws.correction->base : y) + net.offset(l);
       const double* tp = pre_t[static_cast<std::size_t>(l)];
       double* grad_l = dy + net.offset(l);
       double* znext = zbuf[which];  // Z_{l-1}^T, n x c
+      double* grams = ws.grams.data();
+      double* scratch = ws.correction_scratch.data();
+      if (fac) detail::backward_grams<NS>(terms.zrow, terms.coef, terms.count, z, grams, r, n);
+      const TermFactors* tf = fac ? &terms : nullptr;
       if (!use_team(team, r * c * nn)) {
-        backward_part(z, w, tp, grad_l, znext, dy, l == 1, r, c, n, 0, r, 0, c);
+        backward_part(z, w, tp, grad_l, znext, dy, l == 1, r, c, n, 0, r, 0, c, tf, grams, scratch);
       } else {
         team->run([&](int rank) {
           const auto [a0, a1] = team_share(static_cast<std::size_t>(r), rank, team->size(), kTeamGrain);
           const auto [b0, b1] = team_share(static_cast<std::size_t>(c), rank, team->size(), kTeamGrain);
           backward_part(z, w, tp, grad_l, znext, dy, l == 1, r, c, n, static_cast<std::int64_t>(a0),
-                        static_cast<std::int64_t>(a1), static_cast<std::int64_t>(b0), static_cast<std::int64_t>(b1));
+                        static_cast<std::int64_t>(a1), static_cast<std::int64_t>(b0), static_cast<std::int64_t>(b1),
+                        tf, grams, scratch);
         });
       }
+      const std::size_t at = f.factor_at_[static_cast<std::size_t>(l)];
+      if (ws.correction && ws.correction->factors_out && at != Flow::kUnfactored)
+        detail::save_factors<NS>(z, tp, ws.correction->factors_out + at, r, c, n);
       z = znext;
       which ^= 1;
     }
@@ -434,7 +485,7 @@ struct FlowKernels {
 };
 
 Flow::Flow(const Network& net, const Cost& cost, Activation activation)
-    : net_(net), cost_(cost), activation_(activation) {
+    : net_(net), cost_(cost), activation_(activation), factor_at_(static_cast<std::size_t>(net.depth()), kUnfactored) {
   if (cost.value_and_grad == nullptr) throw std::invalid_argument("cost.value_and_grad is null");
   if (cost.m != net.m() || cost.n != net.n()) {
     throw std::invalid_argument("cost shape (" + std::to_string(cost.m) + ", " + std::to_string(cost.n) +
@@ -466,6 +517,34 @@ Flow::Flow(const Network& net, const Cost& cost, Activation activation)
       rhs_kernel_ = &FlowKernels<0>::rhs;
       product_kernel_ = &FlowKernels<0>::forward;
   }
+  // Inner layers (a prefix before and a layer after) whose factors take at most half the layer.
+  const std::int64_t n = net.n();
+  std::size_t covered = 0;  // the state up to here is in factor_layout_.full or factored
+  for (int l = 1; l + 1 < net.depth(); ++l) {
+    const std::int64_t r = net.rows(l), c = net.cols(l);
+    if (2 * n * (r + c) > r * c) continue;
+    factor_at_[static_cast<std::size_t>(l)] = factor_layout_.size;
+    factor_layout_.size += static_cast<std::size_t>(n * (r + c));
+    if (net.offset(l) > covered) factor_layout_.full.emplace_back(covered, net.offset(l));
+    covered = net.offset(l + 1);
+  }
+  if (factor_layout_.size == 0) {
+    factor_layout_.full.clear();
+    return;
+  }
+  if (covered < net.state_size()) factor_layout_.full.emplace_back(covered, net.state_size());
+}
+
+double Flow::rhs_factored(const double* stage, const double* base, const StageTerms& terms, double* dy,
+                          double* factors_out, FlowWorkspace& ws) const {
+  if (factor_layout_.size == 0) throw std::logic_error("rhs_factored: this flow has no factored layers");
+  const StageCorrection corr{base, &terms, factors_out};
+  struct Clear {  // also when the cost throws
+    FlowWorkspace& ws;
+    ~Clear() { ws.correction = nullptr; }
+  } clear{ws};
+  ws.correction = &corr;
+  return rhs_kernel_(*this, stage, dy, ws);
 }
 
 double Flow::rhs(const double* y, double* dy, FlowWorkspace& ws) const { return rhs_kernel_(*this, y, dy, ws); }

@@ -7,6 +7,7 @@
 
 #include "overflow/aligned_vector.hpp"
 #include "overflow/linear_combination.hpp"
+#include "overflow/stage_factors.hpp"
 #include "overflow/stage_schedule.hpp"
 #include "overflow/tableau.hpp"
 #include "overflow/thread_team.hpp"
@@ -31,15 +32,28 @@ class ExplicitRK {
   // a few microseconds, against about a microsecond to hand a job to the team and collect it.
   static constexpr std::size_t kTeamMinDim = 16384;
 
+  // Stage inputs are factored (stage_factors.hpp) from this state size on, where the passes over
+  // the state stream from L3; below it they are cache-resident and cheaper than the corrections.
+  static constexpr std::size_t kFactorMinDim = 16384;
+
   // With a team (of more than one thread) and a large state, each vector pass is split across it.
-  ExplicitRK(const Tableau& tab, std::size_t dim, ThreadTeam* team = nullptr)
+  // A layout with factored layers (from a System with eval_factored) is used on large states.
+  ExplicitRK(const Tableau& tab, std::size_t dim, ThreadTeam* team = nullptr, FactorLayout layout = {})
       : tab_(tab), dim_(dim), K_(static_cast<std::size_t>(tab.slots()) * padded_length(dim)), stage_y_(dim),
         team_(team && team->size() > 1 && dim >= kTeamMinDim ? team : nullptr),
         parts_(team_ ? static_cast<std::size_t>(team_->size()) : 1),
         schedule_(detail::StageSchedule::from_tableau(tab.a, tab.stages)),
-        partials_(static_cast<std::size_t>(schedule_.buffers) * padded_length(dim)) {
+        layout_(layout.size > 0 && dim >= kFactorMinDim ? std::move(layout) : FactorLayout{}) {
     for (int i = 0; i < tab.slots(); ++i) slots_.push_back(K_.data() + static_cast<std::size_t>(i) * padded_length(dim));
     const int s = tab.stages;
+    if (factored()) {
+      for (int i = 0; i < s; ++i) rows_.push_back(detail::Terms::from_row(&tab.a[i * s], i));
+      const std::size_t stride = padded_length(layout_.size);
+      factors_.assign(static_cast<std::size_t>(s + 1) * stride, 0.0);
+      for (int i = 0; i <= s; ++i) factor_slots_.push_back(factors_.data() + static_cast<std::size_t>(i) * stride);
+    } else {
+      partials_.assign(static_cast<std::size_t>(schedule_.buffers) * padded_length(dim), 0.0);
+    }
     b_ = detail::Terms::from_row(tab.b.data(), s);
     // An estimate without f(y_new) (DOP853's) is computed in the pass that writes y_new, over the
     // slots where b, e or e_low is nonzero; otherwise the error pass runs after f(y_new) over the
@@ -73,8 +87,7 @@ class ExplicitRK {
     StepAttempt out;
     const int s = tab_.stages;
     for (int i = 1; i < s; ++i) {
-      const double* input = stage_input(i, y, h);
-      const double v = sys.eval(t + tab_.c[i] * h, input, slot(i));
+      const double v = eval_stage(sys, t + tab_.c[i] * h, y, h, i);
       ++out.nfev;
       if (!std::isfinite(v)) {
         out.in_domain = false;
@@ -90,7 +103,7 @@ class ExplicitRK {
     } else {
       combine(y_new, y, h, b_);
     }
-    out.value_new = sys.eval(t + h, y_new, slot(s));
+    out.value_new = eval_f_new(sys, t + h, y_new);
     ++out.nfev;
     if (!std::isfinite(out.value_new)) {
       out.in_domain = false;
@@ -131,7 +144,22 @@ class ExplicitRK {
 
   // The step's end becomes the next step's start: f(t + h, y_new) becomes slot 0 (a pointer swap,
   // not a copy of the state).
-  void accept() { std::swap(slots_[0], slots_[tab_.stages]); }
+  void accept() {
+    std::swap(slots_[0], slots_[tab_.stages]);
+    if (factored()) std::swap(factor_slots_[0], factor_slots_[tab_.stages]);
+  }
+
+  // f(t, y) into slot 0 (the start of a run) or slot `stages` (y_new, e.g. after a projection), with
+  // the factors the next stages use.
+  template <class System>
+  double eval_f0(System& sys, double t, const double* y) {
+    return eval_full(sys, t, y, 0);
+  }
+  template <class System>
+  double eval_f_new(System& sys, double t, const double* y_new) {
+    return eval_full(sys, t, y_new, tab_.stages);
+  }
+  bool factored() const { return layout_.size > 0; }
 
   // The stepper interface Solver uses (shared with GaussLegendre).
   int control_order() const { return tab_.control_order; }
@@ -145,14 +173,49 @@ class ExplicitRK {
   // Runs pass(begin, end, rank) over the whole state: on this thread, or split across the team.
   template <class Pass>
   void over_state(Pass&& pass) {
-    if (!team_) {
-      pass(std::size_t{0}, dim_, 0);
+    over_range(0, dim_, pass);
+  }
+  template <class Pass>
+  void over_range(std::size_t first, std::size_t last, Pass&& pass) {
+    if (!team_ || last - first < kTeamMinDim) {
+      pass(first, last, 0);
       return;
     }
     team_->run([&](int rank) {
-      const auto [begin, end] = team_share(dim_, rank, team_->size(), kCacheLine / sizeof(double));
-      pass(begin, end, rank);
+      const auto [begin, end] = team_share(last - first, rank, team_->size(), kCacheLine / sizeof(double));
+      pass(first + begin, first + end, rank);
     });
+  }
+
+  template <class System>
+  double eval_full(System& sys, double t, const double* y, int i) {
+    if constexpr (detail::HasStageFactors<System>::value) {
+      if (factored()) return sys.eval_factored(t, y, y, StageTerms{}, slot(i), factor_slots_[static_cast<std::size_t>(i)]);
+    }
+    return sys.eval(t, y, slot(i));
+  }
+
+  // f at the input of stage i into slot i. Factored: only the unfactored layers are formed (row i of
+  // a over the full slots), the rest is y plus the terms through the stages' factors.
+  template <class System>
+  double eval_stage(System& sys, double t, const double* y, double h, int i) {
+    if constexpr (detail::HasStageFactors<System>::value) {
+      if (factored()) {
+        const detail::Terms& row = rows_[static_cast<std::size_t>(i)];
+        for (const auto& [begin, end] : layout_.full)
+          over_range(begin, end, [&](std::size_t b, std::size_t e, int) {
+            detail::combine(stage_y_.data(), y, h, row, slots_.data(), b, e);
+          });
+        StageTerms terms;
+        terms.count = row.count;
+        for (int j = 0; j < row.count; ++j) {
+          terms.coef[static_cast<std::size_t>(j)] = h * row.coef[static_cast<std::size_t>(j)];
+          terms.factors[static_cast<std::size_t>(j)] = factor_slots_[static_cast<std::size_t>(row.slot[static_cast<std::size_t>(j)])];
+        }
+        return sys.eval_factored(t, stage_y_.data(), y, terms, slot(i), factor_slots_[static_cast<std::size_t>(i)]);
+      }
+    }
+    return sys.eval(t, stage_input(i, y, h), slot(i));
   }
 
   double* partial(int buffer) { return partials_.data() + static_cast<std::size_t>(buffer) * padded_length(dim_); }
@@ -211,13 +274,16 @@ class ExplicitRK {
   AlignedVector K_;  // the slots, each starting on a cache line
   std::vector<double*> slots_;
   AlignedVector stage_y_;
-  std::vector<detail::Terms> extra_rows_;
+  std::vector<detail::Terms> rows_, extra_rows_;  // rows_: factored only
   detail::Terms b_, e_;
   bool fused_ = false;  // the error estimate does not use f(y_new): one pass writes y_new and the error
   ThreadTeam* team_;    // null: every pass on the calling thread
   std::vector<detail::ErrorPass> parts_;  // one per rank of the team
   detail::StageSchedule schedule_;        // how the stage inputs are formed
   AlignedVector partials_;                // the schedule's partial sums, one buffer each
+  FactorLayout layout_;                   // size 0: stage inputs formed in full
+  AlignedVector factors_;                 // the factors of slots 0..stages
+  std::vector<double*> factor_slots_;     // swapped with the slots on accept
 };
 
 }  // namespace overflow

@@ -17,6 +17,12 @@ class FlowSystem {
   std::size_t dim() const { return flow_.dim(); }
   // dy = -grad g(y); returns the loss g(y) (non-finite outside the cost's domain).
   double eval(double /*t*/, const double* y, double* dy) { return flow_.rhs(y, dy, ws_); }
+  // Factored stage inputs (stage_factors.hpp): the linear network's inner layers.
+  FactorLayout factor_layout() const { return flow_.factor_layout(); }
+  double eval_factored(double /*t*/, const double* stage, const double* base, const StageTerms& terms, double* dy,
+                       double* factors_out) {
+    return flow_.rhs_factored(stage, base, terms, dy, factors_out, ws_);
+  }
   // out = J(y) v, the Jacobian of the right-hand side (implicit methods).
   double jvp(double /*t*/, const double* y, const double* v, double* out) { return flow_.jvp(y, v, out); }
   // The invariants C_i at y, and the projection of y back onto {C_i = C0} (StepOptions::project).

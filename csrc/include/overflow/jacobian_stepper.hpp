@@ -31,6 +31,15 @@ class JacobianStepper {
   const double* f0() const { return f0_.data(); }
   const double* f_new() const { return f1_.data(); }
   double* f_new() { return f1_.data(); }
+  // f(t, y) into f0 (a run's start) or f_new (after a projection): the interface of ExplicitRK.
+  template <class System>
+  double eval_f0(System& sys, double t, const double* y) {
+    return sys.eval(t, y, f0());
+  }
+  template <class System>
+  double eval_f_new(System& sys, double t, const double* y) {
+    return sys.eval(t, y, f_new());
+  }
 
   template <class System>
   int prepare_dense(System&, double, const double*, double, bool& in_domain) {

@@ -6,6 +6,7 @@
 
 #include "overflow/aligned_vector.hpp"
 #include "overflow/cost.hpp"
+#include "overflow/stage_factors.hpp"
 
 namespace overflow {
 
@@ -33,6 +34,14 @@ class Network {
   std::int64_t max_dim_ = 0;
 };
 
+// One evaluation at a factored stage input (Flow::rhs_factored): the factored layers are
+// base + sum_j terms.coef[j] K_j; the evaluation's own factors go to factors_out (null: not kept).
+struct StageCorrection {
+  const double* base = nullptr;
+  const StageTerms* terms = nullptr;
+  double* factors_out = nullptr;
+};
+
 // Per-thread scratch for one right-hand side: prefixes W_i...W_1 (or suffixes W_N...W_i), the
 // propagated gradients, a transposed prefix and grad f(P). Allocated once.
 struct FlowWorkspace {
@@ -47,6 +56,9 @@ struct FlowWorkspace {
   // or a team of one: all on the calling thread).
   ThreadTeam* team = nullptr;
   std::vector<const double*> transposed_at;  // per layer: where its transposed prefix is
+  const StageCorrection* correction = nullptr;  // set for one evaluation by Flow::rhs_factored
+  AlignedVector grams;       // a stage correction's n x n matrices, one per term
+  AlignedVector correction_scratch;  // n x k: the input layer's correction before it is transposed
 };
 
 // The gradient flow dW_i/dt = -(W_N...W_{i+1})^T grad f(P) (W_{i-1}...W_1)^T of g = f(W_N...W_1).
@@ -80,6 +92,16 @@ class Flow {
   // returns g(y). Linear networks only; throws std::invalid_argument otherwise or without an hvp.
   double jvp(const double* y, const double* v, double* out) const;
 
+  // Which inner layers' flows are kept as factors (Zrow_l = Z_l, k_l x n, then Pre_l^T, n x k_{l-1})
+  // and the state ranges of the others. Size 0 for activated networks and m < n, and for layers
+  // where the factors are not at most half the layer (n (k_l + k_{l-1}) <= k_l k_{l-1} / 2).
+  const FactorLayout& factor_layout() const { return factor_layout_; }
+  // rhs at the state whose unfactored layers are read from `stage` and whose factored layers are
+  // base + sum_j terms.coef[j] K_j (K_j through its saved factors); writes dy in full and, when
+  // factors_out is not null, this evaluation's factors (factor_layout().size doubles).
+  double rhs_factored(const double* stage, const double* base, const StageTerms& terms, double* dy,
+                      double* factors_out, FlowWorkspace& ws) const;
+
   using RhsKernel = double (*)(const Flow&, const double*, double*, FlowWorkspace&);
   using ProductKernel = const double* (*)(const Flow&, const double*, FlowWorkspace&);
 
@@ -91,6 +113,9 @@ class Flow {
   Activation activation_;
   RhsKernel rhs_kernel_;
   ProductKernel product_kernel_;
+  FactorLayout factor_layout_;
+  std::vector<std::size_t> factor_at_;  // per layer: offset of its factors, or kUnfactored
+  static constexpr std::size_t kUnfactored = static_cast<std::size_t>(-1);
 };
 
 // The invariants C_i = W_i W_i^T - W_{i+1}^T W_{i+1} (definition 1), i = 1..N-1, each k_i x k_i,

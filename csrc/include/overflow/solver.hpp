@@ -101,7 +101,7 @@ template <class System>
 class Solver {
  public:
   Solver(System& sys, const Tableau& tab, const StepOptions& opt)
-      : sys_(sys), tab_(tab), opt_(opt), stepper_(make_stepper(tab, sys.dim(), opt.team)),
+      : sys_(sys), tab_(tab), opt_(opt), stepper_(make_stepper(tab, sys, opt.team)),
         controller_(tab.control_order, opt.controller), y_(sys.dim()), y_prev_(sys.dim()), y_new_(sys.dim()) {
     if (!(opt.rtol > 0) || !(opt.atol > 0)) throw std::invalid_argument("rtol and atol must be > 0");
     if (!(opt.max_step > 0)) throw std::invalid_argument("max_step must be > 0");
@@ -125,7 +125,7 @@ class Solver {
     may_stretch_ = true;
     nfev_ = naccept_ = nreject_ = ndomain_ = njvp_ = 0;  // the statistics count from this start
     double* f0 = visit([](auto& st) { return st.f0(); });
-    value_ = sys_.eval(t0, y_.data(), f0);
+    value_ = visit([&](auto& st) { return st.eval_f0(sys_, t0, y_.data()); });
     ++nfev_;
     gnorm_ = detail::gradient_norm(sys_, y_.data(), f0, detail::norm2(f0, n));
     ready_ = std::isfinite(value_) && std::isfinite(gnorm_);
@@ -293,7 +293,7 @@ class Solver {
       max_projection_ = std::max(max_projection_, p.size);
       if (p.size > 0.0) {  // f and the loss at the projected point
         double* f_new = visit([](auto& st) { return st.f_new(); });
-        value_ = sys_.eval(t_, y_.data(), f_new);
+        value_ = visit([&](auto& st) { return st.eval_f_new(sys_, t_, y_.data()); });
         ++nfev_;
         gnorm_ = detail::gradient_norm(sys_, y_.data(), f_new, detail::norm2(f_new, dim()));
       }
@@ -332,10 +332,13 @@ class Solver {
   const Tableau& tab_;
   StepOptions opt_;
   using Stepper = std::variant<ExplicitRK, GaussLegendre, Rosenbrock>;
-  static Stepper make_stepper(const Tableau& tab, std::size_t dim, ThreadTeam* team) {
+  static Stepper make_stepper(const Tableau& tab, System& sys, ThreadTeam* team) {
+    const std::size_t dim = sys.dim();
     if (tab.scheme == Tableau::Scheme::gauss) return Stepper(std::in_place_type<GaussLegendre>, tab, dim);
     if (tab.scheme == Tableau::Scheme::rosenbrock) return Stepper(std::in_place_type<Rosenbrock>, tab, dim);
-    return Stepper(std::in_place_type<ExplicitRK>, tab, dim, team);
+    FactorLayout layout;
+    if constexpr (detail::HasStageFactors<System>::value) layout = sys.factor_layout();
+    return Stepper(std::in_place_type<ExplicitRK>, tab, dim, team, std::move(layout));
   }
   template <class F>
   decltype(auto) visit(F&& fn) {

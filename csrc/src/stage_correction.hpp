@@ -1,0 +1,202 @@
+// The products of a factored stage input W = B - sum_j c_j Zrow_j PreT_j (stage_factors.hpp) as
+// corrections of the products with B: each term costs two n x n x k products where forming W
+// would cost a pass over k x k entries. NS > 0: n known at compile time (NS == 0: run time).
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+namespace overflow::detail {
+
+// One row of n doubles as a GCC/Clang vector where n is a power of two (a register for n <= 8
+// with AVX-512); the kernels below keep their accumulators in these.
+template <int NS>
+struct CorrectionRow {
+  static constexpr bool vector = NS == 1 || NS == 2 || NS == 4 || NS == 8;
+  typedef double type __attribute__((vector_size((vector ? NS : 1) * sizeof(double))));
+  static type load(const double* p) {
+    type v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+  }
+  static void store(double* p, type v) { std::memcpy(p, &v, sizeof(v)); }
+};
+
+// M_j (n x n) = c_j PreT_j X, PreT_j n x c, X c x n (the prefix entering the layer).
+template <int NS>
+void forward_grams(const double* const* pre_t, const double* coef, int count, const double* X, double* M,
+                   std::int64_t c, std::int64_t n) {
+  const std::int64_t nn = NS > 0 ? NS : n;
+  if constexpr (CorrectionRow<NS>::vector) {
+    using R = CorrectionRow<NS>;
+    for (int j = 0; j < count; ++j) {
+      typename R::type acc[NS] = {};
+      const double* __restrict t = pre_t[j];
+      for (std::int64_t b = 0; b < c; ++b) {
+        const typename R::type x = R::load(X + b * NS);
+        for (int q = 0; q < NS; ++q) acc[q] += t[q * c + b] * x;
+      }
+      for (int q = 0; q < NS; ++q) R::store(M + (j * NS + q) * NS, coef[j] * acc[q]);
+    }
+    return;
+  }
+  for (int j = 0; j < count; ++j) {
+    double* m = M + j * nn * nn;
+    for (std::int64_t i = 0; i < nn * nn; ++i) m[i] = 0.0;
+    const double* t = pre_t[j];
+    for (std::int64_t b = 0; b < c; ++b) {
+      const double* x = X + b * nn;
+      for (std::int64_t q = 0; q < nn; ++q) {
+        const double w = t[q * c + b];
+        for (std::int64_t p = 0; p < nn; ++p) m[q * nn + p] += w * x[p];
+      }
+    }
+    for (std::int64_t i = 0; i < nn * nn; ++i) m[i] *= coef[j];
+  }
+}
+
+// Rows [a0, a1) of out (r x n) -= sum_j Zrow_j M_j, Zrow_j r x n.
+template <int NS>
+void forward_correct(const double* const* zrow, const double* M, int count, double* out, std::int64_t a0,
+                     std::int64_t a1, std::int64_t n) {
+  const std::int64_t nn = NS > 0 ? NS : n;
+  if constexpr (CorrectionRow<NS>::vector) {
+    using R = CorrectionRow<NS>;
+    constexpr int kRows = 8;  // rows sharing each loaded row of M; eight FMA chains in flight
+    std::int64_t a = a0;
+    for (; a + kRows <= a1; a += kRows) {
+      typename R::type acc[kRows];
+      for (int i = 0; i < kRows; ++i) acc[i] = R::load(out + (a + i) * NS);
+      for (int j = 0; j < count; ++j) {
+        const double* __restrict z = zrow[j] + a * NS;
+        for (int q = 0; q < NS; ++q) {
+          const typename R::type m = R::load(M + (j * NS + q) * NS);
+          for (int i = 0; i < kRows; ++i) acc[i] -= z[i * NS + q] * m;
+        }
+      }
+      for (int i = 0; i < kRows; ++i) R::store(out + (a + i) * NS, acc[i]);
+    }
+    for (; a < a1; ++a) {
+      typename R::type acc = R::load(out + a * NS);
+      for (int j = 0; j < count; ++j)
+        for (int q = 0; q < NS; ++q) acc -= zrow[j][a * NS + q] * R::load(M + (j * NS + q) * NS);
+      R::store(out + a * NS, acc);
+    }
+    return;
+  }
+  for (std::int64_t a = a0; a < a1; ++a) {
+    double* o = out + a * nn;
+    for (int j = 0; j < count; ++j) {
+      const double* z = zrow[j] + a * nn;
+      const double* m = M + j * nn * nn;
+      for (std::int64_t q = 0; q < nn; ++q) {
+        const double w = z[q];
+        for (std::int64_t p = 0; p < nn; ++p) o[p] -= w * m[q * nn + p];
+      }
+    }
+  }
+}
+
+// N_j (n x n) = c_j Zt Zrow_j, Zt n x r (the propagated gradient entering the layer), Zrow_j r x n.
+template <int NS>
+void backward_grams(const double* const* zrow, const double* coef, int count, const double* Zt, double* N,
+                    std::int64_t r, std::int64_t n) {
+  const std::int64_t nn = NS > 0 ? NS : n;
+  if constexpr (CorrectionRow<NS>::vector) {
+    using R = CorrectionRow<NS>;
+    for (int j = 0; j < count; ++j) {
+      typename R::type acc[NS] = {};
+      const double* __restrict zr = zrow[j];
+      for (std::int64_t a = 0; a < r; ++a) {
+        const typename R::type row = R::load(zr + a * NS);
+        for (int p = 0; p < NS; ++p) acc[p] += Zt[p * r + a] * row;
+      }
+      for (int p = 0; p < NS; ++p) R::store(N + (j * NS + p) * NS, coef[j] * acc[p]);
+    }
+    return;
+  }
+  for (int j = 0; j < count; ++j) {
+    double* g = N + j * nn * nn;
+    for (std::int64_t i = 0; i < nn * nn; ++i) g[i] = 0.0;
+    const double* zr = zrow[j];
+    for (std::int64_t a = 0; a < r; ++a) {
+      const double* row = zr + a * nn;
+      for (std::int64_t p = 0; p < nn; ++p) {
+        const double w = Zt[p * r + a];
+        for (std::int64_t q = 0; q < nn; ++q) g[p * nn + q] += w * row[q];
+      }
+    }
+    for (std::int64_t i = 0; i < nn * nn; ++i) g[i] *= coef[j];
+  }
+}
+
+// Columns [b0, b1) of C (n x c, leading dimension c) -= sum_j N_j PreT_j: C is Z^T W of the layer,
+// or, for the input layer (transposed_negated), dW_0 = -(Z^T W)^T (c x n) gets += the transpose.
+template <int NS>
+void backward_correct(const double* const* pre_t, const double* N, int count, double* C, bool transposed_negated,
+                      double* scratch, std::int64_t c, std::int64_t b0, std::int64_t b1, std::int64_t n) {
+  const std::int64_t nn = NS > 0 ? NS : n;
+  if constexpr (NS == 8) {
+    // Eight consecutive columns for all n rows of C at once: each loaded chunk of a PreT_j row
+    // feeds n accumulators.
+    typedef double V8 __attribute__((vector_size(8 * sizeof(double))));
+    double* out = transposed_negated ? scratch : C;
+    std::int64_t b = b0;
+    for (; b + 8 <= b1; b += 8) {
+      V8 acc[NS];
+      for (int p = 0; p < NS; ++p) {
+        if (transposed_negated) {
+          acc[p] = V8{};
+        } else {
+          std::memcpy(&acc[p], out + p * c + b, sizeof(V8));
+        }
+      }
+      for (int j = 0; j < count; ++j) {
+        const double* __restrict g = N + j * NS * NS;
+        for (int q = 0; q < NS; ++q) {
+          V8 t;
+          std::memcpy(&t, pre_t[j] + q * c + b, sizeof(V8));
+          for (int p = 0; p < NS; ++p) acc[p] -= g[p * NS + q] * t;
+        }
+      }
+      for (int p = 0; p < NS; ++p) std::memcpy(out + p * c + b, &acc[p], sizeof(V8));
+    }
+    for (int p = 0; p < NS; ++p) {
+      double* row = out + p * c;
+      for (std::int64_t e = b; e < b1; ++e) {
+        double acc = transposed_negated ? 0.0 : row[e];
+        for (int j = 0; j < count; ++j)
+          for (int q = 0; q < NS; ++q) acc -= N[(j * NS + p) * NS + q] * pre_t[j][q * c + e];
+        row[e] = acc;
+      }
+    }
+  } else {
+  for (std::int64_t p = 0; p < nn; ++p) {
+    double* row = transposed_negated ? scratch + p * c : C + p * c;
+    if (transposed_negated)
+      for (std::int64_t b = b0; b < b1; ++b) row[b] = 0.0;
+    for (int j = 0; j < count; ++j) {
+      const double* g = N + j * nn * nn + p * nn;
+      for (std::int64_t q = 0; q < nn; ++q) {
+        const double w = g[q];
+        const double* t = pre_t[j] + q * c;
+        for (std::int64_t b = b0; b < b1; ++b) row[b] -= w * t[b];
+      }
+    }
+  }
+  }
+  if (!transposed_negated) return;
+  for (std::int64_t b = b0; b < b1; ++b)
+    for (std::int64_t p = 0; p < nn; ++p) C[b * nn + p] -= scratch[p * c + b];
+}
+
+// The factors of dW = -Z Pre^T saved for later stages: Zrow (r x n) = Zt^T and PreT (n x c).
+template <int NS>
+void save_factors(const double* Zt, const double* pre_t, double* out, std::int64_t r, std::int64_t c,
+                  std::int64_t n) {
+  const std::int64_t nn = NS > 0 ? NS : n;
+  for (std::int64_t a = 0; a < r; ++a)
+    for (std::int64_t q = 0; q < nn; ++q) out[a * nn + q] = Zt[q * r + a];
+  std::memcpy(out + r * nn, pre_t, static_cast<std::size_t>(nn * c) * sizeof(double));
+}
+
+}  // namespace overflow::detail
