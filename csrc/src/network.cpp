@@ -329,7 +329,8 @@ struct FlowKernels {
     const double* coef = nullptr;
   };
 
-  // Whether layer l is read as base + corrections in this evaluation (then `out` gets its factors).
+  // Whether layer l is read as base + corrections in this evaluation (then `out` gets the terms'
+  // factors; without terms the layer is base itself).
   static bool factored(const Flow& f, const FlowWorkspace& ws, int l, TermFactors& out) {
     const StageCorrection* corr = ws.correction;
     const std::size_t at = f.factor_at_[static_cast<std::size_t>(l)];
@@ -353,7 +354,7 @@ struct FlowKernels {
       TermFactors terms;
       const bool fac = factored(f, ws, l, terms);
       const double* w = (fac ? ws.correction->base : y) + net.offset(l);
-      forward_layer(net, w, l, prev, out, ws, fac ? &terms : nullptr);
+      forward_layer(net, w, l, prev, out, ws, fac && terms.count > 0 ? &terms : nullptr);
       prev = out;
       out += net.rows(l) * net.n();
     }
@@ -461,8 +462,8 @@ struct FlowKernels {
       double* znext = zbuf[which];  // Z_{l-1}^T, n x c
       double* grams = ws.grams.data();
       double* scratch = ws.correction_scratch.data();
-      if (fac) detail::backward_grams<NS>(terms.zrow, terms.coef, terms.count, z, grams, r, n);
-      const TermFactors* tf = fac ? &terms : nullptr;
+      const TermFactors* tf = fac && terms.count > 0 ? &terms : nullptr;
+      if (tf) detail::backward_grams<NS>(terms.zrow, terms.coef, terms.count, z, grams, r, n);
       if (!use_team(team, r * c * nn)) {
         backward_part(z, w, tp, grad_l, znext, dy, l == 1, r, c, n, 0, r, 0, c, tf, grams, scratch);
       } else {

@@ -117,7 +117,7 @@ void check_rhs() {
 
 void check_integration() {
   std::mt19937_64 rng(3);
-  Network net({8, 128, 128, 8});
+  Network net({8, 128, 128, 128, 8});
   std::vector<double> target(64, 0.0);
   for (int i = 0; i < 8; ++i) target[static_cast<std::size_t>(i * 9)] = 2.0 - 0.2 * i;
   const Cost cost = quadratic_cost_on(target.data(), 8, 8);
