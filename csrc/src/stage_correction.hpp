@@ -5,53 +5,40 @@
 #include <cstdint>
 #include <cstring>
 
+#include "lanes.hpp"
+
 namespace overflow::detail {
 
-// One row of n doubles as a GCC/Clang vector where n is a power of two (a register for n <= 8
-// with AVX-512); the kernels below keep their accumulators in these.
+// G (n x n) = coef A B, A n x K (row-major, K long rows), B K x n.
 template <int NS>
-struct CorrectionRow {
-  static constexpr bool vector = NS == 1 || NS == 2 || NS == 4 || NS == 8;
-  typedef double type __attribute__((vector_size((vector ? NS : 1) * sizeof(double))));
-  static type load(const double* p) {
-    type v;
-    std::memcpy(&v, p, sizeof(v));
-    return v;
+void gram(const double* __restrict A, const double* __restrict B, double coef, double* __restrict G, std::int64_t K,
+          std::int64_t n) {
+  const std::int64_t nn = NS > 0 ? NS : n;
+  if constexpr (is_vector_width(NS)) {
+    using R = Lanes<NS>;
+    typename R::type acc[NS] = {};
+    for (std::int64_t k = 0; k < K; ++k) {
+      const typename R::type row = R::load(B + k * NS);
+      for (int p = 0; p < NS; ++p) acc[p] += A[p * K + k] * row;
+    }
+    for (int p = 0; p < NS; ++p) R::store(G + p * NS, coef * acc[p]);
+    return;
   }
-  static void store(double* p, type v) { std::memcpy(p, &v, sizeof(v)); }
-};
+  for (std::int64_t i = 0; i < nn * nn; ++i) G[i] = 0.0;
+  for (std::int64_t k = 0; k < K; ++k)
+    for (std::int64_t p = 0; p < nn; ++p) {
+      const double w = A[p * K + k];
+      for (std::int64_t q = 0; q < nn; ++q) G[p * nn + q] += w * B[k * nn + q];
+    }
+  for (std::int64_t i = 0; i < nn * nn; ++i) G[i] *= coef;
+}
 
 // M_j (n x n) = c_j PreT_j X, PreT_j n x c, X c x n (the prefix entering the layer).
 template <int NS>
 void forward_grams(const double* const* pre_t, const double* coef, int count, const double* X, double* M,
                    std::int64_t c, std::int64_t n) {
   const std::int64_t nn = NS > 0 ? NS : n;
-  if constexpr (CorrectionRow<NS>::vector) {
-    using R = CorrectionRow<NS>;
-    for (int j = 0; j < count; ++j) {
-      typename R::type acc[NS] = {};
-      const double* __restrict t = pre_t[j];
-      for (std::int64_t b = 0; b < c; ++b) {
-        const typename R::type x = R::load(X + b * NS);
-        for (int q = 0; q < NS; ++q) acc[q] += t[q * c + b] * x;
-      }
-      for (int q = 0; q < NS; ++q) R::store(M + (j * NS + q) * NS, coef[j] * acc[q]);
-    }
-    return;
-  }
-  for (int j = 0; j < count; ++j) {
-    double* m = M + j * nn * nn;
-    for (std::int64_t i = 0; i < nn * nn; ++i) m[i] = 0.0;
-    const double* t = pre_t[j];
-    for (std::int64_t b = 0; b < c; ++b) {
-      const double* x = X + b * nn;
-      for (std::int64_t q = 0; q < nn; ++q) {
-        const double w = t[q * c + b];
-        for (std::int64_t p = 0; p < nn; ++p) m[q * nn + p] += w * x[p];
-      }
-    }
-    for (std::int64_t i = 0; i < nn * nn; ++i) m[i] *= coef[j];
-  }
+  for (int j = 0; j < count; ++j) gram<NS>(pre_t[j], X, coef[j], M + j * nn * nn, c, n);
 }
 
 // Rows [a0, a1) of out (r x n) -= sum_j Zrow_j M_j, Zrow_j r x n.
@@ -59,8 +46,8 @@ template <int NS>
 void forward_correct(const double* const* zrow, const double* M, int count, double* out, std::int64_t a0,
                      std::int64_t a1, std::int64_t n) {
   const std::int64_t nn = NS > 0 ? NS : n;
-  if constexpr (CorrectionRow<NS>::vector) {
-    using R = CorrectionRow<NS>;
+  if constexpr (is_vector_width(NS)) {
+    using R = Lanes<NS>;
     constexpr int kRows = 8;  // rows sharing each loaded row of M; eight FMA chains in flight
     std::int64_t a = a0;
     for (; a + kRows <= a1; a += kRows) {
@@ -101,32 +88,7 @@ template <int NS>
 void backward_grams(const double* const* zrow, const double* coef, int count, const double* Zt, double* N,
                     std::int64_t r, std::int64_t n) {
   const std::int64_t nn = NS > 0 ? NS : n;
-  if constexpr (CorrectionRow<NS>::vector) {
-    using R = CorrectionRow<NS>;
-    for (int j = 0; j < count; ++j) {
-      typename R::type acc[NS] = {};
-      const double* __restrict zr = zrow[j];
-      for (std::int64_t a = 0; a < r; ++a) {
-        const typename R::type row = R::load(zr + a * NS);
-        for (int p = 0; p < NS; ++p) acc[p] += Zt[p * r + a] * row;
-      }
-      for (int p = 0; p < NS; ++p) R::store(N + (j * NS + p) * NS, coef[j] * acc[p]);
-    }
-    return;
-  }
-  for (int j = 0; j < count; ++j) {
-    double* g = N + j * nn * nn;
-    for (std::int64_t i = 0; i < nn * nn; ++i) g[i] = 0.0;
-    const double* zr = zrow[j];
-    for (std::int64_t a = 0; a < r; ++a) {
-      const double* row = zr + a * nn;
-      for (std::int64_t p = 0; p < nn; ++p) {
-        const double w = Zt[p * r + a];
-        for (std::int64_t q = 0; q < nn; ++q) g[p * nn + q] += w * row[q];
-      }
-    }
-    for (std::int64_t i = 0; i < nn * nn; ++i) g[i] *= coef[j];
-  }
+  for (int j = 0; j < count; ++j) gram<NS>(Zt, zrow[j], coef[j], N + j * nn * nn, r, n);
 }
 
 // Columns [b0, b1) of C (n x c, leading dimension c) -= sum_j N_j PreT_j: C is Z^T W of the layer,

@@ -37,6 +37,9 @@ class ExplicitRK {
   // (17,408 weights) 61 ms factored against 52 ms; width 96 (38,400) 122 against 132 ms; width 128
   // 191 against 206 ms; width 256 1.35 against 1.98 s.
   static constexpr std::size_t kFactorMinDim = 32768;
+  // Below this size (all stages in L1) one pass per stage: the partial sums' extra stores cost
+  // (a) 4% (384 weights); from 1,152 weights on the grouped passes were faster.
+  static constexpr std::size_t kScheduleMinDim = 1024;
 
   // With a team (of more than one thread) and a large state, each vector pass is split across it.
   // A layout with factored layers (from a System with eval_factored) is used on large states.
@@ -44,7 +47,8 @@ class ExplicitRK {
       : tab_(tab), dim_(dim), K_(static_cast<std::size_t>(tab.slots()) * padded_length(dim)), stage_y_(dim),
         team_(team && team->size() > 1 && dim >= kTeamMinDim ? team : nullptr),
         parts_(team_ ? static_cast<std::size_t>(team_->size()) : 1),
-        schedule_(detail::StageSchedule::from_tableau(tab.a, tab.stages)),
+        schedule_(dim >= kScheduleMinDim ? detail::StageSchedule::from_tableau(tab.a, tab.stages)
+                                         : detail::StageSchedule::one_pass_per_stage(tab.a, tab.stages)),
         layout_(layout.size > 0 && dim >= kFactorMinDim ? std::move(layout) : FactorLayout{}) {
     for (int i = 0; i < tab.slots(); ++i) slots_.push_back(K_.data() + static_cast<std::size_t>(i) * padded_length(dim));
     const int s = tab.stages;

@@ -112,6 +112,7 @@ class Flow {
   Cost cost_;
   Activation activation_;
   RhsKernel rhs_kernel_;
+  RhsKernel corrected_kernel_ = nullptr;  // rhs_factored's (linear networks with m >= n)
   ProductKernel product_kernel_;
   FactorLayout factor_layout_;
   std::vector<std::size_t> factor_at_;  // per layer: offset of its factors, or kUnfactored

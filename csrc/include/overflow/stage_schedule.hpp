@@ -24,6 +24,14 @@ struct StageSchedule {
   std::vector<StagePass> passes;
   int buffers = 0;
 
+  // Every stage by one pass over y and its stages (the plain rows of a).
+  static StageSchedule one_pass_per_stage(const std::vector<double>& a, int stages) {
+    StageSchedule out;
+    out.passes.resize(static_cast<std::size_t>(stages));
+    for (int i = 1; i < stages; ++i) out.passes[static_cast<std::size_t>(i)].terms = Terms::from_row(&a[i * stages], i);
+    return out;
+  }
+
   static StageSchedule from_tableau(const std::vector<double>& a, int stages) {
     auto nonzero = [&](int i, int from, int to) {  // nonzero a_ij, from <= j < to
       int n = 0;
