@@ -320,6 +320,36 @@ struct FlowKernels {
     }
   }
 
+  // Pre_l (cols(l) x n, the product of the layers before l) transposed, every l at once and
+  // stacked into ws.transposed_at; W_1 = Pre_1 is read in place. An r x 1 prefix is its own
+  // transpose. Up front, not into one buffer just before each layer's product: that measured
+  // 7-13% slower on (a), probably the vector loads waiting on the transpose's scalar stores.
+  // Returns Z_N^T = grad f(P)^T (n x m, in ws.z0; grad itself for n = 1).
+  static const double* transpose_prefixes(const Network& net, const double* y, const double* grad, FlowWorkspace& ws) {
+    const std::int64_t n = net.n(), m = net.m(), nn = NS > 0 ? NS : n;
+    std::vector<const double*>& pre_t = ws.transposed_at;
+    const double* pre = y;
+    double* tbuf = ws.prefix_t.data();
+    for (int l = 1; l < net.depth(); ++l) {
+      const std::int64_t c = net.cols(l);
+      if constexpr (NS == 1) {
+        pre_t[static_cast<std::size_t>(l)] = pre;
+      } else {
+        detail::transpose<NS>(pre, tbuf, c, n);
+        pre_t[static_cast<std::size_t>(l)] = tbuf;
+        tbuf += c * nn;
+      }
+      pre = (l == 1 ? ws.prefix.data() : pre + c * nn);
+    }
+    if constexpr (NS == 1) {
+      (void)m;
+      return grad;
+    } else {
+      detail::transpose<NS>(grad, ws.z0.data(), m, n);
+      return ws.z0.data();
+    }
+  }
+
   // dy = -grad g(y). Backward sweep with Z_l = (W_N...W_{l+1})^T grad f(P) kept transposed (n x k_l):
   // dW_l = -Z_l Pre_l^T and Z_{l-1}^T = Z_l^T W_l, both with the vectors along the rows of W_l.
   // With a team in ws, each product is split: rows of dW_l, columns of Z_{l-1}^T (one job per layer
@@ -337,33 +367,9 @@ struct FlowKernels {
       for (std::int64_t i = 0; i < m * nn; ++i) dy[i] = -grad[i];
       return value;
     }
-    // Pre_l (cols(l) x n, the product of the layers before l) transposed, every l at once and
-    // stacked; W_1 = Pre_1 is read in place. An r x 1 prefix is its own transpose. Up front, not
-    // into one buffer just before each layer's product: that measured 7-13% slower on (a),
-    // probably the vector loads waiting on the transpose's scalar stores.
     std::vector<const double*>& pre_t = ws.transposed_at;
-    {
-      const double* pre = y;
-      double* tbuf = ws.prefix_t.data();
-      for (int l = 1; l < depth; ++l) {
-        const std::int64_t c = net.cols(l);
-        if constexpr (NS == 1) {
-          pre_t[static_cast<std::size_t>(l)] = pre;
-        } else {
-          detail::transpose<NS>(pre, tbuf, c, n);
-          pre_t[static_cast<std::size_t>(l)] = tbuf;
-          tbuf += c * nn;
-        }
-        pre = (l == 1 ? ws.prefix.data() : pre + c * nn);
-      }
-    }
     double* zbuf[2] = {ws.z0.data(), ws.z1.data()};
-    // Z_N^T = grad f(P)^T (n x m); for n = 1 that is grad itself.
-    const double* z = grad;
-    if constexpr (NS != 1) {
-      detail::transpose<NS>(grad, zbuf[0], m, n);
-      z = zbuf[0];
-    }
+    const double* z = transpose_prefixes(net, y, grad, ws);
     int which = 1;
     for (int l = depth - 1; l >= 1; --l) {
       const std::int64_t r = net.rows(l), c = net.cols(l);
@@ -400,7 +406,7 @@ struct FlowKernels {
   static bool factored(const Flow& f, const FlowWorkspace& ws, int l, TermFactors& out) {
     const StageCorrection* corr = ws.correction;
     const std::size_t at = f.factor_at_[static_cast<std::size_t>(l)];
-    if (corr == nullptr || at == Flow::kUnfactored) return false;
+    if (at == Flow::kUnfactored) return false;
     const std::size_t zsize = static_cast<std::size_t>(f.net_.rows(l) * f.net_.n());
     out.count = corr->terms->count;
     out.coef = corr->terms->coef.data();
@@ -430,7 +436,7 @@ struct FlowKernels {
   // forward_layer with weights w and, with terms, W_l = w - sum_j c_j Zrow_j PreT_j: the product
   // with w, then the correction through n x n Grams.
   static void forward_layer_corrected(const Network& net, const double* w, int l, const double* in, double* out,
-                            FlowWorkspace& ws, const TermFactors* terms) {
+                                      FlowWorkspace& ws, const TermFactors* terms) {
     const std::int64_t r = net.rows(l), c = net.cols(l), n = net.n(), nn = NS > 0 ? NS : n;
     ThreadTeam* team = ws.team;
     double* grams = ws.grams.data();
@@ -451,20 +457,22 @@ struct FlowKernels {
 
   // backward_part, and with terms (a factored stage input) Z_l^T W_l corrected by
   // -sum_j N_j PreT_j, the Grams N_j in `grams`.
-  static void backward_part_corrected(const double* zt, const double* w, const double* pre_t, double* grad_l, double* znext,
-                            double* dy, bool first_layer, std::int64_t r, std::int64_t c, std::int64_t n,
-                            std::int64_t a0, std::int64_t a1, std::int64_t b0, std::int64_t b1,
-                            const TermFactors* terms, const double* grams, double* scratch) {
+  static void backward_part_corrected(const double* zt, const double* w, const double* pre_t, double* grad_l,
+                                      double* znext, double* dy, bool first_layer, std::int64_t r, std::int64_t c,
+                                      std::int64_t n, std::int64_t a0, std::int64_t a1, std::int64_t b0,
+                                      std::int64_t b1, const TermFactors* terms, const double* grams,
+                                      double* scratch) {
     backward_part(zt, w, pre_t, grad_l, znext, dy, first_layer, r, c, n, a0, a1, b0, b1);
     if (terms && b1 > b0)
       detail::backward_correct<NS>(terms->pre_t, grams, terms->count, first_layer ? dy : znext, first_layer, scratch,
                                    c, b0, b1, n);
   }
 
-  // rhs at the stage input given by ws.correction (Flow::rhs_factored): the plain rhs with the
-  // factored layers corrected, and this evaluation's factors saved. Instantiated only in
-  // stage_corrected.cpp: in network.cpp's unit (or as one templated body with rhs) GCC inlined less
-  // into the plain RHS, which then took 0.19 instead of 0.17 us on (a) and 34 instead of 30 us on (c).
+  // rhs at the stage input given by ws.correction (Flow::rhs_factored): rhs with the factored
+  // layers corrected, and this evaluation's factors saved. Written apart from rhs and instantiated
+  // only in stage_corrected.cpp: as one templated body with rhs, or in network.cpp's unit, GCC
+  // inlined less into the plain RHS, which then took 0.19 instead of 0.17 us on (a) and 34 instead
+  // of 30 us on (c).
   static double rhs_corrected(const Flow& f, const double* y, double* dy, FlowWorkspace& ws) {
     const Network& net = f.net_;
     ThreadTeam* team = ws.team;  // use_team() leaves small products (and a team of one) on this thread
@@ -478,33 +486,9 @@ struct FlowKernels {
       for (std::int64_t i = 0; i < m * nn; ++i) dy[i] = -grad[i];
       return value;
     }
-    // Pre_l (cols(l) x n, the product of the layers before l) transposed, every l at once and
-    // stacked; W_1 = Pre_1 is read in place. An r x 1 prefix is its own transpose. Up front, not
-    // into one buffer just before each layer's product: that measured 7-13% slower on (a),
-    // probably the vector loads waiting on the transpose's scalar stores.
     std::vector<const double*>& pre_t = ws.transposed_at;
-    {
-      const double* pre = y;
-      double* tbuf = ws.prefix_t.data();
-      for (int l = 1; l < depth; ++l) {
-        const std::int64_t c = net.cols(l);
-        if constexpr (NS == 1) {
-          pre_t[static_cast<std::size_t>(l)] = pre;
-        } else {
-          detail::transpose<NS>(pre, tbuf, c, n);
-          pre_t[static_cast<std::size_t>(l)] = tbuf;
-          tbuf += c * nn;
-        }
-        pre = (l == 1 ? ws.prefix.data() : pre + c * nn);
-      }
-    }
     double* zbuf[2] = {ws.z0.data(), ws.z1.data()};
-    // Z_N^T = grad f(P)^T (n x m); for n = 1 that is grad itself.
-    const double* z = grad;
-    if constexpr (NS != 1) {
-      detail::transpose<NS>(grad, zbuf[0], m, n);
-      z = zbuf[0];
-    }
+    const double* z = transpose_prefixes(net, y, grad, ws);
     int which = 1;
     for (int l = depth - 1; l >= 1; --l) {
       const std::int64_t r = net.rows(l), c = net.cols(l);
@@ -525,8 +509,8 @@ struct FlowKernels {
           const auto [a0, a1] = team_share(static_cast<std::size_t>(r), rank, team->size(), kTeamGrain);
           const auto [b0, b1] = team_share(static_cast<std::size_t>(c), rank, team->size(), kTeamGrain);
           backward_part_corrected(z, w, tp, grad_l, znext, dy, l == 1, r, c, n, static_cast<std::int64_t>(a0),
-                        static_cast<std::int64_t>(a1), static_cast<std::int64_t>(b0), static_cast<std::int64_t>(b1),
-                        tf, grams, scratch);
+                                  static_cast<std::int64_t>(a1), static_cast<std::int64_t>(b0),
+                                  static_cast<std::int64_t>(b1), tf, grams, scratch);
         });
       }
       const std::size_t at = f.factor_at_[static_cast<std::size_t>(l)];

@@ -196,7 +196,7 @@ class ExplicitRK {
   template <class System>
   double eval_full(System& sys, double t, const double* y, int i) {
     if constexpr (detail::HasStageFactors<System>::value) {
-      if (factored()) return sys.eval_factored(t, y, y, StageTerms{}, slot(i), factor_slots_[static_cast<std::size_t>(i)]);
+      if (factored()) return sys.eval_factored(t, y, y, StageTerms{}, slot(i), factor_slot(i));
     }
     return sys.eval(t, y, slot(i));
   }
@@ -215,14 +215,17 @@ class ExplicitRK {
         StageTerms terms;
         terms.count = row.count;
         for (int j = 0; j < row.count; ++j) {
-          terms.coef[static_cast<std::size_t>(j)] = h * row.coef[static_cast<std::size_t>(j)];
-          terms.factors[static_cast<std::size_t>(j)] = factor_slots_[static_cast<std::size_t>(row.slot[static_cast<std::size_t>(j)])];
+          const auto q = static_cast<std::size_t>(j);
+          terms.coef[q] = h * row.coef[q];
+          terms.factors[q] = factor_slot(row.slot[q]);
         }
-        return sys.eval_factored(t, stage_y_.data(), y, terms, slot(i), factor_slots_[static_cast<std::size_t>(i)]);
+        return sys.eval_factored(t, stage_y_.data(), y, terms, slot(i), factor_slot(i));
       }
     }
     return sys.eval(t, stage_input(i, y, h), slot(i));
   }
+
+  double* factor_slot(int i) { return factor_slots_[static_cast<std::size_t>(i)]; }
 
   double* partial(int buffer) { return partials_.data() + static_cast<std::size_t>(buffer) * padded_length(dim_); }
 
