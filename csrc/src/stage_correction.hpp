@@ -92,63 +92,45 @@ void backward_grams(const double* const* zrow, const double* coef, int count, co
 }
 
 // Columns [b0, b1) of C (n x c, leading dimension c) -= sum_j N_j PreT_j: C is Z^T W of the layer,
-// or, for the input layer (transposed_negated), dW_0 = -(Z^T W)^T (c x n) gets += the transpose.
+// or, for the input layer (transposed_negated), dW_0 = -(Z^T W)^T (c x n) gets += the transpose
+// (formed in scratch, n x c, first).
 template <int NS>
 void backward_correct(const double* const* pre_t, const double* N, int count, double* C, bool transposed_negated,
                       double* scratch, std::int64_t c, std::int64_t b0, std::int64_t b1, std::int64_t n) {
   const std::int64_t nn = NS > 0 ? NS : n;
+  double* out = transposed_negated ? scratch : C;
+  std::int64_t b = b0;
   if constexpr (NS == 8) {
-    // Eight consecutive columns for all n rows of C at once: each loaded chunk of a PreT_j row
-    // feeds n accumulators.
-    typedef double V8 __attribute__((vector_size(8 * sizeof(double))));
-    double* out = transposed_negated ? scratch : C;
-    std::int64_t b = b0;
+    // Eight consecutive columns of all eight rows at once: each loaded chunk of a PreT_j row feeds
+    // eight accumulators.
+    using R = Lanes<8>;
     for (; b + 8 <= b1; b += 8) {
-      V8 acc[NS];
-      for (int p = 0; p < NS; ++p) {
-        if (transposed_negated) {
-          acc[p] = V8{};
-        } else {
-          std::memcpy(&acc[p], out + p * c + b, sizeof(V8));
-        }
-      }
+      typename R::type acc[8];
+      for (int p = 0; p < 8; ++p) acc[p] = transposed_negated ? typename R::type{} : R::load(out + p * c + b);
       for (int j = 0; j < count; ++j) {
-        const double* __restrict g = N + j * NS * NS;
-        for (int q = 0; q < NS; ++q) {
-          V8 t;
-          std::memcpy(&t, pre_t[j] + q * c + b, sizeof(V8));
-          for (int p = 0; p < NS; ++p) acc[p] -= g[p * NS + q] * t;
+        const double* __restrict g = N + j * 64;
+        for (int q = 0; q < 8; ++q) {
+          const typename R::type t = R::load(pre_t[j] + q * c + b);
+          for (int p = 0; p < 8; ++p) acc[p] -= g[p * 8 + q] * t;
         }
       }
-      for (int p = 0; p < NS; ++p) std::memcpy(out + p * c + b, &acc[p], sizeof(V8));
-    }
-    for (int p = 0; p < NS; ++p) {
-      double* row = out + p * c;
-      for (std::int64_t e = b; e < b1; ++e) {
-        double acc = transposed_negated ? 0.0 : row[e];
-        for (int j = 0; j < count; ++j)
-          for (int q = 0; q < NS; ++q) acc -= N[(j * NS + p) * NS + q] * pre_t[j][q * c + e];
-        row[e] = acc;
-      }
-    }
-  } else {
-  for (std::int64_t p = 0; p < nn; ++p) {
-    double* row = transposed_negated ? scratch + p * c : C + p * c;
-    if (transposed_negated)
-      for (std::int64_t b = b0; b < b1; ++b) row[b] = 0.0;
-    for (int j = 0; j < count; ++j) {
-      const double* g = N + j * nn * nn + p * nn;
-      for (std::int64_t q = 0; q < nn; ++q) {
-        const double w = g[q];
-        const double* t = pre_t[j] + q * c;
-        for (std::int64_t b = b0; b < b1; ++b) row[b] -= w * t[b];
-      }
+      for (int p = 0; p < 8; ++p) R::store(out + p * c + b, acc[p]);
     }
   }
+  for (std::int64_t p = 0; p < nn; ++p) {  // the remaining columns (all of them for n != 8)
+    double* row = out + p * c;
+    if (transposed_negated)
+      for (std::int64_t e = b; e < b1; ++e) row[e] = 0.0;
+    for (int j = 0; j < count; ++j)
+      for (std::int64_t q = 0; q < nn; ++q) {
+        const double w = N[(j * nn + p) * nn + q];
+        const double* t = pre_t[j] + q * c;
+        for (std::int64_t e = b; e < b1; ++e) row[e] -= w * t[e];
+      }
   }
   if (!transposed_negated) return;
-  for (std::int64_t b = b0; b < b1; ++b)
-    for (std::int64_t p = 0; p < nn; ++p) C[b * nn + p] -= scratch[p * c + b];
+  for (std::int64_t e = b0; e < b1; ++e)
+    for (std::int64_t p = 0; p < nn; ++p) C[e * nn + p] -= scratch[p * c + e];
 }
 
 // The factors of dW = -Z Pre^T saved for later stages: Zrow (r x n) = Zt^T and PreT (n x c).

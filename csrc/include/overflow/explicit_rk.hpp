@@ -25,7 +25,8 @@ struct StepAttempt {
 };
 
 // A System provides: std::size_t dim(); double eval(double t, const double* y, double* dy), which
-// returns a monitor value (the loss for a gradient flow) that is non-finite outside the domain.
+// returns a monitor value (the loss for a gradient flow) that is non-finite outside the domain; and
+// optionally factor_layout() and eval_factored() (stage_factors.hpp), which large states then use.
 class ExplicitRK {
  public:
   // Below this many entries the vector passes stay on one thread: a pass over 16,384 entries takes

@@ -200,9 +200,13 @@ inline void combine(double* out, const double* y, double h, const Terms& terms, 
   const std::size_t dim = end - begin;
   const bool in_place = out == y;
   switch (J) {
-#define OVERFLOW_CASE(N)                                                               \
-  case N:                                                                              \
-    in_place ? combine_fixed<N, true>(out, nullptr, k, c, dim) : combine_fixed<N, false>(out, y, k, c, dim); \
+#define OVERFLOW_CASE(N)                                  \
+  case N:                                                 \
+    if (in_place) {                                       \
+      combine_fixed<N, true>(out, nullptr, k, c, dim);    \
+    } else {                                              \
+      combine_fixed<N, false>(out, y, k, c, dim);         \
+    }                                                     \
     return;
     OVERFLOW_CASE(0) OVERFLOW_CASE(1) OVERFLOW_CASE(2) OVERFLOW_CASE(3) OVERFLOW_CASE(4)
     OVERFLOW_CASE(5) OVERFLOW_CASE(6) OVERFLOW_CASE(7) OVERFLOW_CASE(8) OVERFLOW_CASE(9)
