@@ -48,18 +48,18 @@ class ExplicitRK {
       : tab_(tab), dim_(dim), K_(static_cast<std::size_t>(tab.slots()) * padded_length(dim)), stage_y_(dim),
         team_(team && team->size() > 1 && dim >= kTeamMinDim ? team : nullptr),
         parts_(team_ ? static_cast<std::size_t>(team_->size()) : 1),
-        schedule_(dim >= kScheduleMinDim ? detail::StageSchedule::from_tableau(tab.a, tab.stages)
-                                         : detail::StageSchedule::one_pass_per_stage(tab.a, tab.stages)),
-        layout_(layout.size > 0 && dim >= kFactorMinDim ? std::move(layout) : FactorLayout{}) {
+        layout_(layout.size > 0 && dim >= kFactorMinDim ? std::move(layout) : FactorLayout{}),
+        // Factored, a stage combines only the small unfactored layers, by its plain row of a.
+        schedule_(dim >= kScheduleMinDim && !factored()
+                      ? detail::StageSchedule::from_tableau(tab.a, tab.stages)
+                      : detail::StageSchedule::one_pass_per_stage(tab.a, tab.stages)),
+        partials_(static_cast<std::size_t>(schedule_.buffers) * padded_length(dim)) {
     for (int i = 0; i < tab.slots(); ++i) slots_.push_back(K_.data() + static_cast<std::size_t>(i) * padded_length(dim));
     const int s = tab.stages;
     if (factored()) {
-      for (int i = 0; i < s; ++i) rows_.push_back(detail::Terms::from_row(&tab.a[i * s], i));
       const std::size_t stride = padded_length(layout_.size);
       factors_.assign(static_cast<std::size_t>(s + 1) * stride, 0.0);
       for (int i = 0; i <= s; ++i) factor_slots_.push_back(factors_.data() + static_cast<std::size_t>(i) * stride);
-    } else {
-      partials_.assign(static_cast<std::size_t>(schedule_.buffers) * padded_length(dim), 0.0);
     }
     b_ = detail::Terms::from_row(tab.b.data(), s);
     // An estimate without f(y_new) (DOP853's) is computed in the pass that writes y_new, over the
@@ -208,7 +208,7 @@ class ExplicitRK {
   double eval_stage(System& sys, double t, const double* y, double h, int i) {
     if constexpr (detail::HasStageFactors<System>::value) {
       if (factored()) {
-        const detail::Terms& row = rows_[static_cast<std::size_t>(i)];
+        const detail::Terms& row = schedule_.passes[static_cast<std::size_t>(i)].terms;
         for (const auto& [begin, end] : layout_.full)
           over_range(begin, end, [&](std::size_t b, std::size_t e, int) {
             detail::combine(stage_y_.data(), y, h, row, slots_.data(), b, e);
@@ -284,14 +284,14 @@ class ExplicitRK {
   AlignedVector K_;  // the slots, each starting on a cache line
   std::vector<double*> slots_;
   AlignedVector stage_y_;
-  std::vector<detail::Terms> rows_, extra_rows_;  // rows_: factored only
+  std::vector<detail::Terms> extra_rows_;
   detail::Terms b_, e_;
   bool fused_ = false;  // the error estimate does not use f(y_new): one pass writes y_new and the error
   ThreadTeam* team_;    // null: every pass on the calling thread
   std::vector<detail::ErrorPass> parts_;  // one per rank of the team
+  FactorLayout layout_;                   // size 0: stage inputs formed in full
   detail::StageSchedule schedule_;        // how the stage inputs are formed
   AlignedVector partials_;                // the schedule's partial sums, one buffer each
-  FactorLayout layout_;                   // size 0: stage inputs formed in full
   AlignedVector factors_;                 // the factors of slots 0..stages
   std::vector<double*> factor_slots_;     // swapped with the slots on accept
 };
