@@ -1,5 +1,7 @@
 #include "activated_sweep.hpp"
 
+#include "lanes.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -22,19 +24,6 @@ struct Tanh {
     return 1.0 - t * t;
   }
 };
-
-// C (r x n) = A (r x c) * B (c x n), all row-major.
-void multiply(const double* A, const double* B, double* C, std::int64_t r, std::int64_t c, std::int64_t n) {
-  for (std::int64_t i = 0; i < r; ++i) {
-    double* ci = C + i * n;
-    std::fill(ci, ci + n, 0.0);
-    for (std::int64_t k = 0; k < c; ++k) {
-      const double a = A[i * c + k];
-      const double* b = B + k * n;
-      for (std::int64_t j = 0; j < n; ++j) ci[j] += a * b[j];
-    }
-  }
-}
 
 template <class Sigma>
 struct ActivatedSweep {

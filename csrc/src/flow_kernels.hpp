@@ -19,28 +19,6 @@ namespace detail {
 // vector (a register for NS <= 8 with AVX-512): measured 6x faster than letting the compiler
 // vectorise plain loops (k = 128, n = 8: 6 us against 38 us). Rows are blocked by 4 so a loaded
 // row of the small operand feeds four accumulators.
-
-// sum_k a[k] b[k] with four-lane partial sums: n = 1 (the vector case) turns the forward product
-// into dot products, whose single accumulator chain was 5x slower than this.
-inline double dot(const double* __restrict a, const double* __restrict b, std::int64_t c) {
-  typedef double V4 __attribute__((vector_size(4 * sizeof(double))));
-  V4 p0{}, p1{};
-  std::int64_t k = 0;
-  for (; k + 8 <= c; k += 8) {
-    V4 x0, y0, x1, y1;
-    std::memcpy(&x0, a + k, sizeof(V4));
-    std::memcpy(&y0, b + k, sizeof(V4));
-    std::memcpy(&x1, a + k + 4, sizeof(V4));
-    std::memcpy(&y1, b + k + 4, sizeof(V4));
-    p0 += x0 * y0;
-    p1 += x1 * y1;
-  }
-  p0 += p1;
-  double s = (p0[0] + p0[1]) + (p0[2] + p0[3]);
-  for (; k < c; ++k) s += a[k] * b[k];
-  return s;
-}
-
 template <int NS>
 struct Products {
   // C (r x n) = A (r x c) * B (c x n)
@@ -56,16 +34,7 @@ struct Products {
       (void)n;
       for (std::int64_t i = 0; i < r; ++i) C[i] = dot(A + i * c, B, c);
     } else {
-      const std::int64_t nn = NS > 0 ? NS : n;
-      for (std::int64_t i = 0; i < r; ++i) {
-        double* ci = C + i * nn;
-        std::fill(ci, ci + nn, 0.0);
-        for (std::int64_t k = 0; k < c; ++k) {
-          const double a = A[i * c + k];
-          const double* b = B + k * nn;
-          for (std::int64_t j = 0; j < nn; ++j) ci[j] += a * b[j];
-        }
-      }
+      multiply(A, B, C, r, c, NS > 0 ? NS : n);
     }
   }
 

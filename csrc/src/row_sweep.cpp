@@ -1,8 +1,8 @@
 #include "row_sweep.hpp"
 
 #include <algorithm>
-#include <cstring>
 
+#include "lanes.hpp"
 #include "overflow/thread_team.hpp"
 
 namespace overflow::detail {
@@ -40,33 +40,12 @@ struct RowProducts {
     }
   }
 
-  // C (m x r) = Y (m x c) * W^T with W (r x c): dot products of rows, in four-lane partial sums.
-  // C's rows are ldc apart.
+  // C (m x r) = Y (m x c) * W^T with W (r x c): dot products of rows. C's rows are ldc apart.
   static void mul_wt(const double* __restrict Y, const double* __restrict W, double* __restrict C,
                      std::int64_t m, std::int64_t r, std::int64_t c, std::int64_t ldc) {
-    typedef double V4 __attribute__((vector_size(4 * sizeof(double))));
     const std::int64_t mm = MS > 0 ? MS : m;
-    for (std::int64_t q = 0; q < mm; ++q) {
-      const double* yq = Y + q * c;
-      for (std::int64_t a = 0; a < r; ++a) {
-        const double* w = W + a * c;
-        V4 p0{}, p1{};
-        std::int64_t b = 0;
-        for (; b + 8 <= c; b += 8) {
-          V4 x0, x1, z0, z1;
-          std::memcpy(&x0, yq + b, sizeof(V4));
-          std::memcpy(&x1, yq + b + 4, sizeof(V4));
-          std::memcpy(&z0, w + b, sizeof(V4));
-          std::memcpy(&z1, w + b + 4, sizeof(V4));
-          p0 += x0 * z0;
-          p1 += x1 * z1;
-        }
-        p0 += p1;
-        double s = (p0[0] + p0[1]) + (p0[2] + p0[3]);
-        for (; b < c; ++b) s += yq[b] * w[b];
-        C[q * ldc + a] = s;
-      }
-    }
+    for (std::int64_t q = 0; q < mm; ++q)
+      for (std::int64_t a = 0; a < r; ++a) C[q * ldc + a] = dot(Y + q * c, W + a * c, c);
   }
 
   // D (r x c) = -S^T Y with S (m x r, rows lds apart), Y (m x c).
