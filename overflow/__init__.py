@@ -7,7 +7,7 @@ kernels called through C function pointers; this package is the thin Python laye
 from . import costs, vector
 from .analysis import critical_point, linearization
 from .costs import Cost, cost
-from .integrate import IMPLICIT_METHODS, METHODS, IntegrationInterrupted, integrate
+from .integrate import AUTO_METHOD, IMPLICIT_METHODS, METHODS, ConvergenceWarning, IntegrationInterrupted, integrate
 from .invariants import imbalance, invariants
 from .montecarlo import MCResult, MonteCarloInterrupted, monte_carlo, samplers
 from .network import Network
@@ -27,6 +27,6 @@ def cmake_prefix_path() -> str:
     return os.path.dirname(os.path.abspath(__file__))
 
 
-__all__ = ["cmake_prefix_path", "Cost", "IMPLICIT_METHODS", "IntegrationInterrupted", "MCResult", "METHODS", "MonteCarloInterrupted", "Network", "Result", "cost",
+__all__ = ["AUTO_METHOD", "cmake_prefix_path", "ConvergenceWarning", "Cost", "IMPLICIT_METHODS", "IntegrationInterrupted", "MCResult", "METHODS", "MonteCarloInterrupted", "Network", "Result", "cost",
            "costs", "critical_point", "imbalance", "integrate", "invariants", "linearization", "monte_carlo",
            "OdeResult", "samplers", "solve_ivp", "Solver", "vector"]

@@ -93,7 +93,7 @@ def _problem_args(p: argparse.ArgumentParser, vector: bool) -> None:
     width = p.add_mutually_exclusive_group()
     width.add_argument("--width", type=int, default=None, help="one width for every hidden layer (default 16)")
     width.add_argument("--widths", type=_ints, default=None, help="one width per hidden layer, e.g. '8,16'")
-    p.add_argument("--method", choices=sorted(METHODS), default="dopri5")
+    p.add_argument("--method", choices=sorted(METHODS) + ["auto"], default="dopri5")
     p.add_argument("--rtol", type=float, default=1e-8)
     p.add_argument("--atol", type=float, default=1e-10)
     p.add_argument("--t-end", type=float, default=50.0)

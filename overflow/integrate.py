@@ -14,7 +14,7 @@ from .network import Network, _integer
 from .reduced import integrate_reduced
 from .result import Result
 
-__all__ = ["integrate", "METHODS", "IMPLICIT_METHODS", "IntegrationInterrupted"]
+__all__ = ["integrate", "METHODS", "IMPLICIT_METHODS", "AUTO_METHOD", "ConvergenceWarning", "IntegrationInterrupted"]
 
 #: Explicit embedded Runge-Kutta pairs: name -> (order, embedded order, dense-output order).
 METHODS = {
@@ -30,6 +30,17 @@ IMPLICIT_METHODS = {
     "gauss6": (6, 6, 5),    # 3 stages
     "rodas4": (4, 3, 3),    # Hairer & Wanner's RODAS: L-stable Rosenbrock, for stiff flows; cubic Hermite
 }
+#: Method "auto": this explicit pair, switched to this stiff method where the flow is stiff
+#: (stability-limited steps) and back where it is not (the stiff method uses the flow's exact
+#: Jacobian on linear networks, central differences of the right-hand side on activated ones).
+AUTO_METHOD: tuple[str, str] = tuple(_core.AUTO_METHOD)
+#: Every method name beside the explicit pairs that runs on a network, and those needing its Jacobian.
+JACOBIAN_METHODS = (*IMPLICIT_METHODS, "auto")
+
+
+class ConvergenceWarning(UserWarning):
+    """A run given ``gtol`` ended without reaching it; the message says how far ``||grad g||`` got,
+    whether it had stalled, and what to change."""
 
 
 class IntegrationInterrupted(KeyboardInterrupt):
@@ -63,15 +74,19 @@ def _positive(value: object, name: str, allow_inf: bool = False) -> float:
     return value
 
 
-def _check_t_span(t_span: Sequence[float]) -> tuple[float, float]:
+def _check_t_span(t_span: Sequence[float], allow_inf: bool = False) -> tuple[float, float]:
+    """``(t0, t1)`` as floats with ``t0 < t1``; ``t1 = inf`` too where ``allow_inf``."""
     try:
         t0, t1 = t_span
     except (TypeError, ValueError):
         raise ValueError(f"t_span must be a pair (t0, t1), got {t_span!r}") from None
-    t0, t1 = _finite_float(t0, "t_span[0]"), _finite_float(t1, "t_span[1]")
+    t0 = _finite_float(t0, "t_span[0]")
+    t1 = _real(t1, "t_span[1]")
+    if not (math.isfinite(t1) or (allow_inf and t1 == math.inf)):
+        raise ValueError(f"t_span[1] must be finite{' or +inf' if allow_inf else ''}, got {t1}")
     if not t1 > t0:
         raise ValueError(f"t_span must satisfy t0 < t1 (the flow runs forward in time), got ({t0}, {t1})")
-    if t1 - t0 <= 10 * math.ulp(max(abs(t0), abs(t1))):
+    if math.isfinite(t1) and t1 - t0 <= 10 * math.ulp(max(abs(t0), abs(t1))):
         raise ValueError(f"t_span ({t0!r}, {t1!r}) is shorter than 10 units of rounding of t: no step can resolve it")
     return t0, t1
 
@@ -108,8 +123,11 @@ def _check_t_eval(t_eval: object, t0: float, t1: float) -> np.ndarray:
 
 
 def _check_implicit(net: Network, method: str) -> None:
-    if net.activation is not None:
-        raise ValueError(f"method {method!r} needs the flow's Jacobian, implemented for linear networks only "
+    """The Gauss-Legendre methods need the flow's exact Jacobian: linear networks only. rodas4 and
+    ``"auto"`` also run on activated networks (their Jacobian-vector products by central
+    differences)."""
+    if net.activation is not None and method.startswith("gauss"):
+        raise ValueError(f"method {method!r} needs the flow's exact Jacobian, implemented for linear networks only "
                          f"(activation={net.activation!r})")
 
 
@@ -133,7 +151,7 @@ def check_options(t_span: Sequence[float], method: str, rtol: float, atol: float
                   gtol: float | None, first_step: float | None, max_step: float, max_steps: int, max_norm: float,
                   extra_methods: tuple[str, ...] = ()) -> RunOptions:
     """Checks the options shared by `integrate` and ``monte_carlo``; raises naming the bad argument."""
-    t0, t1 = _check_t_span(t_span)
+    t0, t1 = _check_t_span(t_span, allow_inf=True)
     if not isinstance(method, str) or (method not in METHODS and method not in extra_methods):
         raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS) + list(extra_methods)}")
     rtol = _positive(rtol, "rtol")
@@ -143,6 +161,9 @@ def check_options(t_span: Sequence[float], method: str, rtol: float, atol: float
         rtol = _RTOL_FLOOR
     te = _check_t_eval(t_eval, t0, t1)
     gtol_value = 0.0 if gtol is None else _positive(gtol, "gtol")
+    if math.isinf(t1) and gtol_value == 0.0:
+        raise ValueError(f"t_span = ({t0}, inf) needs a rule that stops the run: pass gtol (stop once "
+                         "||grad g|| <= gtol)")
     first = 0.0 if first_step is None else _positive(first_step, "first_step")
     max_step = _positive(max_step, "max_step", allow_inf=True)
     # int first: the numbers.Integral ABC check costs more than the rest of the validation
@@ -167,9 +188,15 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
     Ws : list of ndarray or ndarray
         Initial layers ``[W_1, ..., W_N]`` with ``net.shapes`` (or one flat state).
     t_span : (float, float)
-        ``(t0, t1)`` with ``t0 < t1``.
-    method : {"bs3", "dopri5", "tsit5", "dop853", "gauss4", "gauss6", "rodas4", "reduced"}
-        Explicit embedded Runge-Kutta pair; see `METHODS`. ``"gauss4"``, ``"gauss6"``: Gauss-Legendre
+        ``(t0, t1)`` with ``t0 < t1``; ``t1 = np.inf`` runs until ``gtol`` is met (required then),
+        ``max_steps`` runs out, or the run fails.
+    method : {"bs3", "dopri5", "tsit5", "dop853", "auto", "gauss4", "gauss6", "rodas4", "reduced"}
+        Explicit embedded Runge-Kutta pair; see `METHODS`. ``"auto"`` starts with dop853, watches
+        Hairer's estimate of ``h rho(J)`` from two stages at the same time, and where the steps
+        are stability-limited (the flow is stiff, as near a minimum: ``J = -Hess g`` spans
+        ``lambda_max ... lambda_min``) switches to rodas4 with the exact Jacobian, and back once
+        rodas4's steps are well inside dop853's stability region (power iterations on ``J v``);
+        ``Result.method_steps`` and ``Result.switch_times`` say what ran when. ``"gauss4"``, ``"gauss6"``: Gauss-Legendre
         collocation (2 and 3 implicit stages, orders 4 and 6), the stages solved by simplified
         Newton with the flow's exact Jacobian (through the cost's Hessian-vector product:
         assembled and LU-factorised up to 100 weights, matrix-free GMRES on Jacobian-vector
@@ -192,7 +219,10 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         Stop with status ``"converged"`` once ``||grad g||_F <= gtol``. The stop is placed where
         ``||grad g||`` crosses ``gtol`` inside the step that crossed it (regula falsi on the
         step's interpolant, about 5-12 extra evaluations), not at that step's end; the final
-        point satisfies ``||grad g|| <= gtol``.
+        point satisfies ``||grad g|| <= gtol``. A run that ends without reaching it warns
+        (`ConvergenceWarning`) with ``Result.message`` saying how far ``||grad g||`` got and
+        whether it had stalled at the floor an explicit method's tolerances set on a stiff flow
+        (about ``lambda_max(Hess g) * atol``; ``method="auto"`` goes below it).
     first_step : float, optional
         Initial step; by default Hairer's estimate.
     max_step : float
@@ -233,13 +263,18 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
     ------
     IntegrationInterrupted
         On Ctrl-C, carrying the partial `Result`.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When ``gtol`` was given and not reached.
     """
     if not isinstance(net, Network):
         raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
     y0 = net.flatten(Ws)
     o = check_options(t_span, method, rtol, atol, t_eval, gtol, first_step, max_step, max_steps, max_norm,
-                      extra_methods=("reduced", *IMPLICIT_METHODS))
-    if method in IMPLICIT_METHODS:
+                      extra_methods=("reduced", *JACOBIAN_METHODS))
+    if method in JACOBIAN_METHODS:
         _check_implicit(net, method)
     _check_bool(project, "project")
     if project and (net.activation is not None or method == "reduced"):
@@ -261,4 +296,6 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
     result = Result(net, y0, raw, method)
     if result.status == "interrupted":
         raise IntegrationInterrupted(result)
+    if gtol_value > 0 and result.status != "converged":
+        warnings.warn(result.message, ConvergenceWarning, stacklevel=2)
     return result

@@ -66,6 +66,14 @@ class Result:
         Rejections because the cost returned NaN/inf (left its domain).
     nvalue : int
         Extra evaluations made only to report loss and gradient norm at ``t_eval`` points.
+    method_steps : dict
+        Accepted steps by method: ``{method: naccept}``, or for ``"auto"``
+        ``{"dop853": ..., "rodas4": ...}``.
+    switch_times : ndarray
+        ``"auto"``: the times it switched method, first to rodas4, then alternating (empty
+        otherwise).
+    grad_norm_min : float
+        The smallest ``||grad g||`` over the accepted steps (for a run with ``gtol``).
     """
 
     def __init__(self, net: "Network", y0: np.ndarray, raw: dict, method: str) -> None:
@@ -88,6 +96,9 @@ class Result:
         self.nvalue: int = int(raw["nvalue"])
         self.njvp: int = int(raw.get("njvp", 0))
         self.projection: float = float(raw.get("max_projection", 0.0))
+        self.switch_times: np.ndarray = raw.get("switch_times", np.zeros(0))
+        self.grad_norm_min: float = float(raw.get("grad_norm_min", self.final_grad_norm))
+        self.method_steps: dict[str, int] = dict(raw.get("method_steps", {method: self.naccept}))
         self._y0 = y0
 
     @cached_property

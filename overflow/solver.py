@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from . import _core
-from .integrate import IMPLICIT_METHODS, METHODS, _check_bool, _check_implicit, _finite_float, _positive
+from .integrate import JACOBIAN_METHODS, METHODS, _check_bool, _check_implicit, _finite_float, _positive
 from .network import Network
 
 __all__ = ["Solver"]
@@ -30,7 +30,9 @@ class Solver:
         Initial layers (or a flat state).
     t0 : float
         Initial time.
-    method : {"bs3", "dopri5", "tsit5", "dop853", "gauss4", "gauss6", "rodas4"}
+    method : {"bs3", "dopri5", "tsit5", "dop853", "auto", "gauss4", "gauss6", "rodas4"}
+        As in `overflow.integrate`; with ``"auto"`` a step towards ``t_bound = inf`` may switch to
+        the stiff method as soon as the steps are stability-limited.
     rtol, atol, first_step, max_step, project
         As in `overflow.integrate` (`projection` is the largest correction ``project`` made).
 
@@ -43,7 +45,8 @@ class Solver:
     loss, grad_norm : float
         ``g`` and ``||grad g||_F`` at ``t``.
     stats : dict
-        ``nfev``, ``naccept``, ``nreject`` so far.
+        ``nfev``, ``naccept``, ``nreject``, ``njvp`` so far; ``naccept_stiff``, ``switch_times``
+        and ``method_now`` for ``"auto"``.
     status : str
         ``"ready"`` after construction, then what the last step returned: ``"stepped"``,
         ``"t_end"`` (``t_bound`` reached), ``"domain"`` or ``"failed"`` (the state did not change).
@@ -54,9 +57,9 @@ class Solver:
                  max_step: float = math.inf, project: bool = False) -> None:
         if not isinstance(net, Network):
             raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
-        if not isinstance(method, str) or (method not in METHODS and method not in IMPLICIT_METHODS):
-            raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS) + sorted(IMPLICIT_METHODS)}")
-        if method in IMPLICIT_METHODS:
+        if not isinstance(method, str) or (method not in METHODS and method not in JACOBIAN_METHODS):
+            raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS) + list(JACOBIAN_METHODS)}")
+        if method in JACOBIAN_METHODS:
             _check_implicit(net, method)
         _check_bool(project, "project")
         if project and net.activation is not None:

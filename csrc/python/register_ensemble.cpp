@@ -49,6 +49,8 @@ py::dict integrate_ensemble(std::vector<std::int64_t> dims, std::uintptr_t vg, s
   out["nfev"] = to_numpy(std::move(r.nfev), {n});
   out["naccept"] = to_numpy(std::move(r.naccept), {n});
   out["nreject"] = to_numpy(std::move(r.nreject), {n});
+  out["naccept_stiff"] = to_numpy(std::move(r.naccept_stiff), {n});
+  out["stalled"] = to_numpy(std::move(r.stalled), {n});
   out["y_final"] = to_numpy(std::move(r.y_final), {n, d});
   out["loss_at"] = to_numpy(std::move(r.values_at), {n, T});
   out["states_at"] = to_numpy(std::move(r.states_at), {keep_states ? n : 0, T, d});

@@ -45,6 +45,14 @@ py::dict run(System& sys, const Tableau& tab, const CArray& y0, double t0, doubl
   out["njvp"] = sol.njvp;
   out["max_projection"] = sol.max_projection;
   out["nvalue"] = sol.nvalue;
+  out["naccept_stiff"] = sol.naccept_stiff;
+  py::dict steps;  // accepted steps by method
+  steps[py::str(tab.name)] = sol.naccept - sol.naccept_stiff;
+  if (opt.stiff) steps[py::str(opt.stiff->name)] = sol.naccept_stiff;
+  out["method_steps"] = steps;
+  out["switch_times"] = to_numpy(std::move(sol.switch_times), {static_cast<py::ssize_t>(sol.switch_times.size())});
+  out["grad_norm_min"] = sol.grad_norm_min;
+  out["stalled"] = sol.stalled;
   return out;
 }
 

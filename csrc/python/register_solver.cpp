@@ -21,7 +21,7 @@ class FlowSolver {
       : data_(data),
         flow_(Network(dims), make_cost(vg, hvp, data_, dims.back(), dims.front()), parse_activation(activation)),
         system_(flow_),
-        solver_(system_, method_tableau(method), options(rtol, atol, first_step, max_step, project)) {}
+        solver_(system_, method_tableau(method), options(method, rtol, atol, first_step, max_step, project)) {}
 
   // Returns the loss at y0 (non-finite: outside the cost's domain).
   void init(double t0, const CArray& y0) {
@@ -79,12 +79,18 @@ class FlowSolver {
     d["nfev"] = solver_.nfev();
     d["naccept"] = solver_.naccept();
     d["nreject"] = solver_.nreject();
+    d["njvp"] = solver_.njvp();
+    d["naccept_stiff"] = solver_.naccept_stiff();
+    d["switch_times"] = solver_.switch_times();
+    d["method_now"] = solver_.current_tableau().name;
     return d;
   }
 
  private:
-  static StepOptions options(double rtol, double atol, double first_step, double max_step, bool project) {
+  static StepOptions options(const std::string& method, double rtol, double atol, double first_step, double max_step,
+                             bool project) {
     StepOptions opt;
+    opt.stiff = method_choice(method).stiff;
     opt.rtol = rtol;
     opt.atol = atol;
     opt.first_step = first_step;

@@ -33,9 +33,12 @@ void register_tableau(py::module_& m) {
         d["extra_c"] = vec(t.extra_c, {e});
         d["extra_a"] = vec(t.extra_a, {e, s + 1 + e});
         d["dense"] = vec(t.dense, {s + 1 + e, t.dense_degree});
+        d["stability_boundary"] = t.stability_boundary;
+        d["stiffness_stage"] = t.stiffness_stage;
         return d;
       },
       py::arg("name"), "A method's Butcher tableau, embedded estimate and dense-output polynomials.");
+  m.attr("AUTO_METHOD") = py::make_tuple(tableau(kAutoMethod.nonstiff).name, tableau(kAutoMethod.stiff).name);
 }
 
 }  // namespace overflow::python

@@ -33,6 +33,15 @@ inline bool python_interrupted() {
   return false;
 }
 
+inline MethodChoice method_choice(const std::string& name) {
+  MethodChoice choice;
+  if (!parse_method_choice(name, choice)) throw std::invalid_argument("unknown method '" + name + "'");
+  return choice;
+}
+
+// The tableau a run starts with ("auto": its explicit pair; make_options sets the stiff one).
+inline const Tableau& method_tableau(const std::string& name) { return *method_choice(name).start; }
+
 inline IntegrateOptions make_options(const RunArgs& a) {
   IntegrateOptions opt;
   opt.rtol = a.rtol;
@@ -46,13 +55,8 @@ inline IntegrateOptions make_options(const RunArgs& a) {
   opt.project = a.project;
   opt.team = a.team;
   opt.interrupted = python_interrupted;
+  opt.stiff = method_choice(a.method).stiff;
   return opt;
-}
-
-inline const Tableau& method_tableau(const std::string& name) {
-  Method m;
-  if (!parse_method(name, m)) throw std::invalid_argument("unknown method '" + name + "'");
-  return tableau(m);
 }
 
 }  // namespace overflow::python

@@ -1,6 +1,9 @@
 // The flow's Jacobian applied to a direction: d/de [-grad g(y + e v)] at e = 0, exact through the
-// cost's Hessian-vector product. Used by the implicit methods (Newton on the stage equations).
-#include <Eigen/Dense>
+// cost's Hessian-vector product. Used by the implicit methods and method "auto" (Newton and
+// Rosenbrock stages, GMRES, power iterations), so it runs on a workspace allocated once and on
+// plain loops: Eigen's dynamic-size products allocated in every call and took 5 us on problem (a),
+// 30 right-hand sides' worth.
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -9,43 +12,124 @@
 namespace overflow {
 
 namespace {
-using Mat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using Map = Eigen::Map<const Mat>;
-using MutMap = Eigen::Map<Mat>;
+
+// out (p x n) = X (p x q) Y (q x n), or out += X Y; all row-major.
+template <bool Add>
+void mul(double* __restrict out, const double* __restrict X, const double* __restrict Y, std::int64_t p,
+         std::int64_t q, std::int64_t n) {
+  for (std::int64_t i = 0; i < p; ++i) {
+    double* o = out + i * n;
+    if (!Add) std::fill(o, o + n, 0.0);
+    for (std::int64_t k = 0; k < q; ++k) {
+      const double x = X[i * q + k];
+      const double* y = Y + k * n;
+      for (std::int64_t j = 0; j < n; ++j) o[j] += x * y[j];
+    }
+  }
+}
+
+// out (q x n) = X^T Y (X p x q, Y p x n), or out += X^T Y.
+template <bool Add>
+void mul_tn(double* __restrict out, const double* __restrict X, const double* __restrict Y, std::int64_t p,
+            std::int64_t q, std::int64_t n) {
+  if (!Add) std::fill(out, out + q * n, 0.0);
+  for (std::int64_t i = 0; i < p; ++i) {
+    const double* y = Y + i * n;
+    for (std::int64_t k = 0; k < q; ++k) {
+      const double x = X[i * q + k];
+      double* o = out + k * n;
+      for (std::int64_t j = 0; j < n; ++j) o[j] += x * y[j];
+    }
+  }
+}
+
+// out (p x q) = -(X A^T + Y B^T) for X, Y p x n and A, B q x n (B null: -X A^T).
+void neg_mul_nt2(double* __restrict out, const double* X, const double* A, const double* Y, const double* B,
+                 std::int64_t p, std::int64_t q, std::int64_t n) {
+  for (std::int64_t i = 0; i < p; ++i)
+    for (std::int64_t k = 0; k < q; ++k) {
+      double acc = 0.0;
+      for (std::int64_t j = 0; j < n; ++j) acc += X[i * n + j] * A[k * n + j];
+      if (B)
+        for (std::int64_t j = 0; j < n; ++j) acc += Y[i * n + j] * B[k * n + j];
+      out[i * q + k] = -acc;
+    }
+}
+
 }  // namespace
+
+JvpWorkspace::JvpWorkspace(const Network& net) {
+  const auto n = static_cast<std::size_t>(net.n());
+  std::size_t prefixes = 0, widest = static_cast<std::size_t>(net.m());
+  for (int l = 0; l < net.depth(); ++l) {
+    prefixes += static_cast<std::size_t>(net.rows(l)) * n;
+    widest = std::max(widest, static_cast<std::size_t>(net.rows(l)));
+  }
+  prefix.assign(prefixes, 0.0);
+  dprefix.assign(prefixes, 0.0);
+  for (auto* buffer : {&grad, &dgrad, &next, &dnext}) buffer->assign(widest * n, 0.0);
+}
 
 // With prefixes A_i = W_i ... W_1 (A_0 = I), B_N = grad f(P) and B_{i-1} = W_i^T B_i, the flow is
 // dW_i = -B_i A_{i-1}^T. Differentiating along V: dA_i = V_i A_{i-1} + W_i dA_{i-1},
 // dB_N = Hess f(P)[dA_N], dB_{i-1} = V_i^T B_i + W_i^T dB_i, and
 // d(dW_i) = -(dB_i A_{i-1}^T + B_i dA_{i-1}^T). Cost: about twice one right-hand side.
-double Flow::jvp(const double* y, const double* v, double* out) const {
+double Flow::jvp(const double* y, const double* v, double* out, JvpWorkspace& ws) const {
   if (activation_ != Activation::none)
     throw std::invalid_argument("the flow's Jacobian is implemented for linear networks (activation none)");
   if (cost_.hvp == nullptr)
     throw std::invalid_argument("the flow's Jacobian needs the cost's Hessian-vector product (hvp)");
   const int N = net_.depth();
   const std::int64_t n = net_.n(), m = net_.m();
-  auto W = [&](int l) { return Map(y + net_.offset(l), net_.rows(l), net_.cols(l)); };
-  auto V = [&](int l) { return Map(v + net_.offset(l), net_.rows(l), net_.cols(l)); };
-  std::vector<Mat> A(N + 1), dA(N + 1);
-  A[0] = Mat::Identity(n, n);
-  dA[0] = Mat::Zero(n, n);
+  // Prefix l (0-based) is A_{l+1} = W_{l+1} ... W_1, rows(l) x n; A_1 = W_1 and dA_1 = V_1 in place.
+  std::vector<const double*> A(static_cast<std::size_t>(N)), dA(static_cast<std::size_t>(N));
+  std::size_t at = 0;
   for (int l = 0; l < N; ++l) {
-    A[l + 1] = W(l) * A[l];
-    dA[l + 1] = V(l) * A[l] + W(l) * dA[l];
-  }
-  Mat B(m, n), dB(m, n);
-  const double value = cost_.value_and_grad(A[N].data(), m, n, B.data(), cost_.data);
-  cost_.hvp(A[N].data(), dA[N].data(), m, n, dB.data(), cost_.data);
-  for (int l = N - 1; l >= 0; --l) {  // B, dB are B_{l+1}, dB_{l+1} (0-based layer l)
-    MutMap(out + net_.offset(l), net_.rows(l), net_.cols(l)) = -(dB * A[l].transpose() + B * dA[l].transpose());
-    if (l > 0) {
-      Mat dB_prev = V(l).transpose() * B + W(l).transpose() * dB;
-      B = W(l).transpose() * B;
-      dB.swap(dB_prev);
+    const std::int64_t r = net_.rows(l), c = net_.cols(l);
+    const double* W = y + net_.offset(l);
+    const double* V = v + net_.offset(l);
+    if (l == 0) {
+      A[0] = W;
+      dA[0] = V;
+      continue;
     }
+    double* a = ws.prefix.data() + at;
+    double* da = ws.dprefix.data() + at;
+    at += static_cast<std::size_t>(r * n);
+    mul<false>(a, W, A[l - 1], r, c, n);
+    mul<false>(da, V, A[l - 1], r, c, n);
+    mul<true>(da, W, dA[l - 1], r, c, n);
+    A[l] = a;
+    dA[l] = da;
+  }
+  double* B = ws.grad.data();
+  double* dB = ws.dgrad.data();
+  const double value = cost_.value_and_grad(A[N - 1], m, n, B, cost_.data);
+  cost_.hvp(A[N - 1], dA[N - 1], m, n, dB, cost_.data);
+  for (int l = N - 1; l >= 0; --l) {  // B, dB are B_{l+1}, dB_{l+1}: rows(l) x n
+    const std::int64_t r = net_.rows(l), c = net_.cols(l);
+    double* o = out + net_.offset(l);
+    if (l == 0) {  // A_0 = I, dA_0 = 0
+      for (std::int64_t i = 0; i < r * n; ++i) o[i] = -dB[i];
+      break;
+    }
+    neg_mul_nt2(o, dB, A[l - 1], B, dA[l - 1], r, c, n);
+    const double* W = y + net_.offset(l);
+    const double* V = v + net_.offset(l);
+    mul_tn<false>(ws.dnext.data(), V, B, r, c, n);
+    mul_tn<true>(ws.dnext.data(), W, dB, r, c, n);
+    mul_tn<false>(ws.next.data(), W, B, r, c, n);
+    std::swap(ws.grad, ws.next);
+    std::swap(ws.dgrad, ws.dnext);
+    B = ws.grad.data();
+    dB = ws.dgrad.data();
   }
   return value;
+}
+
+double Flow::jvp(const double* y, const double* v, double* out) const {
+  JvpWorkspace ws(net_);
+  return jvp(y, v, out, ws);
 }
 
 }  // namespace overflow

@@ -17,11 +17,13 @@ from ..network import Network
 from .fingerprint import cost_fingerprint
 from .samplers import Sampler
 
-__all__ = ["MCSpec", "run_chunk", "chunk_bounds", "FIELDS"]
+__all__ = ["MCSpec", "run_chunk", "chunk_bounds", "FIELDS", "LATER_FIELDS"]
 
 #: The per-trajectory arrays of a chunk (and of `MCResult`), always present.
 FIELDS = ("status_code", "t_final", "final_loss", "final_grad_norm", "t_converged", "nfev", "naccept", "nreject",
-          "invariant_drift", "imbalance_trace", "imbalance_fro", "imbalance")
+          "invariant_drift", "imbalance_trace", "imbalance_fro", "imbalance", "naccept_stiff", "stalled")
+#: Fields added after the first stores were written: absent from an older store, read as zeros.
+LATER_FIELDS = ("naccept_stiff", "stalled")
 
 
 @dataclasses.dataclass
@@ -58,7 +60,8 @@ class MCSpec:
             "network": {"dims": self.net.dims, "activation": self.net.activation},
             "cost": {"repr": repr(cost), "shape": list(cost.shape), "sha256": cost_fingerprint(cost)},
             "sampler": self.sampler.describe(),
-            "n": self.n, "seed": self.seed, "chunk": self.chunk, "t_span": list(self.t_span),
+            "n": self.n, "seed": self.seed, "chunk": self.chunk,
+            "t_span": [self.t_span[0], _json_float(self.t_span[1])],
             "method": self.method, "rtol": self.rtol, "atol": self.atol, "gtol": self.gtol,
             "first_step": self.first_step, "max_step": _json_float(self.max_step), "max_steps": self.max_steps,
             "max_norm": self.max_norm, "t_eval": [float(t) for t in self.t_eval],
@@ -101,6 +104,8 @@ def run_chunk(spec: MCSpec, index: int, workers: int = 1) -> dict[str, np.ndarra
         "nfev": r["nfev"],
         "naccept": r["naccept"],
         "nreject": r["nreject"],
+        "naccept_stiff": r["naccept_stiff"],
+        "stalled": r["stalled"].astype(bool),
         "interrupted": np.array(r["interrupted"]),
     }
     out.update(_invariant_summaries(net, y0s, r["y_final"]))

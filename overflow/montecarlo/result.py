@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .chunks import FIELDS, STATUS_NAMES
+from .chunks import FIELDS, LATER_FIELDS, STATUS_NAMES
 
 __all__ = ["MCResult", "MCSummary"]
 
@@ -60,6 +60,11 @@ class MCResult:
     nfev, naccept, nreject : ndarray of int64
         As `Result.nfev` etc.: evaluations made by stepping (and locating the gtol crossing), not
         those made only to report the loss at ``t_eval``.
+    naccept_stiff : ndarray of int64
+        ``method="auto"``: the steps taken by the stiff method (rodas4); 0 otherwise.
+    stalled : ndarray of bool
+        A run that did not reach ``gtol``: ``||grad g||`` had stopped falling, or the explicit
+        method's steps were held at its stability limit (see `overflow.integrate`).
     invariant_drift : ndarray
         ``max |C_i(t_final) - C_i(0)|`` over all entries of all invariants (definition 1).
     imbalance_trace, imbalance_fro, imbalance : ndarray, shape (n, N - 1)
@@ -78,6 +83,8 @@ class MCResult:
     def __init__(self, arrays: dict[str, np.ndarray], params: dict[str, Any], global_minimum: float | None,
                  t_eval: np.ndarray | None = None) -> None:
         for name in FIELDS:
+            if name in LATER_FIELDS and name not in arrays:
+                arrays[name] = np.zeros(len(arrays["t_final"]), dtype=bool if name == "stalled" else np.int64)
             setattr(self, name, arrays[name])
         self.final: np.ndarray | None = arrays.get("final")
         self.loss_at: np.ndarray | None = arrays.get("loss_at")

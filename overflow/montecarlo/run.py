@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..integrate import IMPLICIT_METHODS, _check_implicit, check_options
+from ..integrate import JACOBIAN_METHODS, METHODS, ConvergenceWarning, _check_implicit, check_options
 from ..network import Network, _integer
 from . import samplers as _samplers
 from .chunks import FIELDS, MCSpec, run_chunk
@@ -67,14 +68,16 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
     n : int
         Number of trajectories.
     t_span : (float, float)
-        Integration interval of every trajectory.
+        Integration interval of every trajectory; ``(t0, np.inf)`` runs each until ``gtol`` is met
+        (required then) or ``max_steps`` runs out.
     sampler : overflow.samplers.Sampler, optional
         Initial-state distribution; default ``samplers.gaussian(scale=0.3)``.
     seed : int
         Seed (``>= 0``) of the sampler's random blocks.
     method, rtol, atol, gtol, t_eval, first_step, max_step, max_steps, max_norm
-        As in `overflow.integrate`. With ``gtol`` a run stops as ``"converged"`` and its
-        ``t_converged`` is recorded. ``t_eval`` records the loss there (``MCResult.loss_at``).
+        As in `overflow.integrate` (``method="auto"`` included). With ``gtol`` a run stops as
+        ``"converged"`` and its ``t_converged`` is recorded; the trajectories that end without
+        reaching it are reported in one `ConvergenceWarning`. ``t_eval`` records the loss there (``MCResult.loss_at``).
     workers : int, optional
         Threads (default: the CPUs this process may use). With Dask, threads per task (default 1).
     backend : {"threads", "dask"}
@@ -110,8 +113,8 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
         raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
     n = _integer(n, "n")
     o = check_options(t_span, method, rtol, atol, t_eval, gtol, first_step, max_step, max_steps, max_norm,
-                      extra_methods=tuple(IMPLICIT_METHODS))
-    if method in IMPLICIT_METHODS:
+                      extra_methods=JACOBIAN_METHODS)
+    if method in JACOBIAN_METHODS:
         _check_implicit(net, method)
     sampler = _samplers.gaussian(0.3) if sampler is None else sampler
     if not isinstance(sampler, _samplers.Sampler):
@@ -167,7 +170,31 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
         raise MonteCarloInterrupted(partial, f"monte_carlo interrupted: {len(done)} of {spec.n_chunks} chunks "
                                              f"finished{' and saved' if store is not None else ''}") from None
     bar.close()
-    return _assemble(spec, done, gmin, complete=True)
+    result = _assemble(spec, done, gmin, complete=True)
+    if spec.gtol > 0:
+        _warn_unconverged(result, spec)
+    return result
+
+
+def _warn_unconverged(result: MCResult, spec: MCSpec) -> None:
+    """One `ConvergenceWarning` for the whole run, not one per trajectory."""
+    missed = result.status != "converged"
+    count = int(np.sum(missed))
+    if not count:
+        return
+    stalled = int(np.sum(missed & result.stalled))
+    statuses = ", ".join(f"{int(np.sum(result.status[missed] == s))} {s}" for s in np.unique(result.status[missed]))
+    message = (f"{count} of {len(result)} trajectories did not reach gtol = {spec.gtol:g} ({statuses}); "
+               f"smallest final ||grad g|| among them {np.nanmin(result.final_grad_norm[missed]):.3g}")
+    if stalled:
+        message += f"; {stalled} had stalled above it (||grad g|| no longer falling"
+        if spec.method in METHODS:
+            message += (", or the steps held at the explicit method's stability limit, where its tolerances set "
+                        "a floor of about lambda_max(Hess g) * tol: method='auto' (or 'rodas4') goes below it")
+        message += ")"
+    if math.isfinite(spec.t_span[1]) and np.any(result.status[missed] == "t_end"):
+        message += "; t_span = (t0, inf) runs each start until it converges (max_steps still applies)"
+    warnings.warn(message, ConvergenceWarning, stacklevel=3)
 
 
 def _run_threads(spec: MCSpec, todo: list[int], workers: int,

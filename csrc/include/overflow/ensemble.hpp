@@ -24,6 +24,8 @@ struct EnsembleResult {
   std::vector<std::int8_t> status;  // Status codes; -1 for a trajectory never started (interrupted run)
   std::vector<double> t_final, value_final, grad_norm_final;
   std::vector<std::int64_t> nfev, naccept, nreject;
+  std::vector<std::int64_t> naccept_stiff;  // method "auto": steps of the stiff method
+  std::vector<std::int8_t> stalled;         // a gtol not reached: ||grad g|| had stalled (Solution)
   std::vector<double> y_final;      // count x dim
   std::vector<double> values_at;    // count x T: the loss at t_eval, NaN after an early stop
   std::vector<double> states_at;    // count x T x dim, only with EnsembleOptions::keep_states
@@ -53,6 +55,8 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
   res.nfev.assign(count, 0);
   res.naccept.assign(count, 0);
   res.nreject.assign(count, 0);
+  res.naccept_stiff.assign(count, 0);
+  res.stalled.assign(count, 0);
   res.y_final.assign(count * dim, nan);
   res.values_at.assign(count * T, nan);
   if (eopt.keep_states) res.states_at.assign(count * T * dim, nan);
@@ -80,6 +84,8 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
     res.nfev[i] = sol.nfev;  // as Result.nfev: without the evaluations that only report the loss at t_eval
     res.naccept[i] = sol.naccept;
     res.nreject[i] = sol.nreject;
+    res.naccept_stiff[i] = sol.naccept_stiff;
+    res.stalled[i] = sol.stalled ? 1 : 0;
     std::copy(sol.y_final.begin(), sol.y_final.end(), res.y_final.begin() + i * dim);
     std::copy(sol.values.begin(), sol.values.end(), res.values_at.begin() + i * T);
     if (eopt.keep_states) std::copy(sol.states.begin(), sol.states.end(), res.states_at.begin() + i * T * dim);

@@ -1,7 +1,9 @@
 // One engine for every explicit embedded Runge-Kutta tableau: stages, solution, error estimate.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -78,6 +80,11 @@ class ExplicitRK {
     const int width = s + 1 + tab.extra_stages;
     for (int i = 0; i < tab.extra_stages; ++i)
       extra_rows_.push_back(detail::Terms::from_row(&tab.extra_a[i * width], s + 1 + i));
+    if (const int p = tab.stiffness_stage; p >= 1) {
+      std::vector<double> w(tab.b.begin(), tab.b.begin() + s);
+      for (int j = 0; j < p; ++j) w[j] -= tab.a[p * s + j];
+      stiffness_terms_ = detail::Terms::from_row(w.data(), s);
+    }
   }
 
   const Tableau& tableau() const { return tab_; }
@@ -167,6 +174,28 @@ class ExplicitRK {
     return eval_full(sys, t, y_new, tab_.stages);
   }
   bool factored() const { return layout_.size > 0; }
+
+  // Hairer's estimate of the Jacobian's spectral radius from the step just accepted (before
+  // accept()): stage p (c_p = 1, Tableau::stiffness_stage) and f(y_new) are f at two points
+  // h sum_j (b_j - a_pj) K_j apart at the same time, so rho ~ ||f_new - K_p|| / ||that||.
+  // NaN where the tableau has no such stage or the two points coincide.
+  double spectral_radius_estimate(double h) {
+    if (tab_.stiffness_stage < 1) return std::numeric_limits<double>::quiet_NaN();
+    // The difference into stage_y_ (free between steps), one vectorised pass per term.
+    double* d = stage_y_.data();
+    std::fill(d, d + dim_, 0.0);
+    for (int j = 0; j < stiffness_terms_.count; ++j) {
+      const double c = stiffness_terms_.coef[j];
+      const double* k = slots_[stiffness_terms_.slot[j]];
+      for (std::size_t i = 0; i < dim_; ++i) d[i] += c * k[i];
+    }
+    const double* kp = slot(tab_.stiffness_stage);
+    const double* f_new = slot(tab_.stages);
+    double num = 0.0;
+    for (std::size_t i = 0; i < dim_; ++i) num += (f_new[i] - kp[i]) * (f_new[i] - kp[i]);
+    const double den = detail::sum_squares(d, dim_);
+    return den > 0.0 ? std::sqrt(num / den) / std::fabs(h) : std::numeric_limits<double>::quiet_NaN();
+  }
 
   // The stepper interface Solver uses (shared with GaussLegendre).
   int control_order() const { return tab_.control_order; }
@@ -286,6 +315,7 @@ class ExplicitRK {
   AlignedVector stage_y_;
   std::vector<detail::Terms> extra_rows_;
   detail::Terms b_, e_;
+  detail::Terms stiffness_terms_;  // b - (row p of a): y_new minus stage p's input, over h
   bool fused_ = false;  // the error estimate does not use f(y_new): one pass writes y_new and the error
   ThreadTeam* team_;    // null: every pass on the calling thread
   std::vector<detail::ErrorPass> parts_;  // one per rank of the team

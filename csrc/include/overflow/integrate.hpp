@@ -22,7 +22,6 @@ namespace overflow {
 
 struct IntegrateOptions : StepOptions {
   std::int64_t max_steps = 100000;
-  double gtol = 0.0;        // > 0: stop as "converged" once ||grad g|| = ||dy|| <= gtol
   double max_norm = 1e10;   // max |y_i| above which the run stops as "blowup"
   bool save_states = true;  // false: save t, loss, ||grad g|| only (the final state is always kept)
   bool save_steps = true;   // false: without t_eval nothing is saved (ensembles keep the end only)
@@ -39,6 +38,13 @@ struct Solution {
   std::int64_t nfev = 0, naccept = 0, nreject = 0, ndomain = 0, nvalue = 0;
   std::int64_t njvp = 0;  // Jacobian-vector products (implicit methods)
   double max_projection = 0.0;  // largest correction made by StepOptions::project
+  // Method "auto": steps accepted by the stiff method and the times of the switches.
+  std::int64_t naccept_stiff = 0;
+  std::vector<double> switch_times;
+  // With a gtol that was not reached: the smallest ||grad g|| of the accepted steps, and whether it
+  // had stalled (no halving over the last half of the steps, at least 20 of them).
+  double grad_norm_min = 0.0;
+  bool stalled = false;
 };
 
 namespace detail {
@@ -114,7 +120,56 @@ struct RunEnd {
   double t = 0.0, value = 0.0, grad_norm = 0.0;
   const double* y = nullptr;
   std::int64_t nvalue = 0;  // evaluations made only to report the loss at t_eval points
+  double grad_norm_min = 0.0;  // see Solution
+  bool stalled = false;
 };
+
+namespace detail {
+
+// How far ||grad g|| got in a run, to say why a gtol was not reached: the smallest value of the
+// accepted steps and the step at which it last halved. Stalled: no halving over the last half
+// of the steps (at least 20), the floor an explicit method's error control holds where the flow
+// is stiff (about lambda_max(Hess g) * tol).
+class GradientProgress {
+ public:
+  explicit GradientProgress(double g0) : min_(g0), halved_at_min_(g0) {}
+  void add(double g) {
+    ++steps_;
+    if (g < min_) min_ = g;
+    if (min_ <= 0.5 * halved_at_min_) {
+      halved_at_min_ = min_;
+      halved_step_ = steps_;
+    }
+  }
+  double min() const { return min_; }
+  bool stalled() const { return steps_ - halved_step_ >= std::max<std::int64_t>(20, steps_ / 2); }
+
+ private:
+  double min_, halved_at_min_;
+  std::int64_t steps_ = 0, halved_step_ = 0;
+};
+
+// Why a run that had a gtol ended without reaching it, and what to change, for its message.
+template <class System>
+std::string gtol_advice(double gtol, const GradientProgress& progress, const Solver<System>& solver) {
+  std::string m = "; gtol = " + fmt(gtol) + " not reached: ||grad g|| got down to " + fmt(progress.min());
+  if (solver.stability_limited())
+    return m + ", with the steps held at " + solver.current_tableau().name +
+           "'s stability limit: the flow is stiff here (Hess g spans lambda_max ... lambda_min), and an "
+           "explicit method's error control keeps ||grad g|| near lambda_max * tol; use method='auto' (or "
+           "'rodas4') to go below that floor, or smaller rtol and atol";
+  if (!progress.stalled()) return m + " and was still falling (a later t_end or more max_steps would go further)";
+  return m + ", where it had stalled (a critical point with ||grad g|| above gtol, or rounding level): "
+             "a larger gtol, or check the cost";
+}
+
+// A run to t = infinity needs something that ends it.
+inline void check_horizon(double t1, double gtol) {
+  if (std::isinf(t1) && !(gtol > 0))
+    throw std::invalid_argument("t_span ends at infinity but nothing stops the run: give gtol > 0 (or a terminal event)");
+}
+
+}  // namespace detail
 
 // Steps an initialised solver to t1, serving the t_eval points (sorted, > solver.t()) by dense
 // output, or every accepted step when save_steps (and t_eval is empty), through
@@ -123,10 +178,13 @@ struct RunEnd {
 template <class System, class Save>
 RunEnd advance(Solver<System>& solver, double t1, const std::vector<double>& t_eval, bool save_steps,
                const IntegrateOptions& opt, Save&& save, std::vector<double>& y_end_buffer) {
+  detail::check_horizon(t1, opt.gtol);
+  solver.set_gtol(opt.gtol);
   System& sys = solver.system();
   const std::size_t n = solver.dim();
   std::vector<double> out(n), out_dy(n);
   std::size_t next_eval = 0;
+  detail::GradientProgress progress(solver.grad_norm());
   while (next_eval < t_eval.size() && t_eval[next_eval] <= solver.t()) ++next_eval;
   const std::int64_t accepted_before = solver.naccept();
   RunEnd end;
@@ -136,6 +194,10 @@ RunEnd advance(Solver<System>& solver, double t1, const std::vector<double>& t_e
   };
   auto stop = [&](Status status, std::string message) {
     end.status = status;
+    end.grad_norm_min = progress.min();
+    end.stalled = progress.stalled();
+    if (opt.gtol > 0 && status != Status::converged && status != Status::interrupted)
+      message += detail::gtol_advice(opt.gtol, progress, solver);
     end.message = std::move(message);
     end.t = solver.t();
     end.value = solver.value();
@@ -183,6 +245,9 @@ RunEnd advance(Solver<System>& solver, double t1, const std::vector<double>& t_e
         default: return stop(Status::failed, "step size underflow" + where);
       }
     }
+    progress.add(solver.grad_norm());
+    if (!std::isfinite(solver.t()))
+      return stop(Status::failed, "t overflowed: the steps grew without bound before anything stopped the run");
     // ||grad g|| fell to gtol inside this step: the run ends where it crossed, located on the
     // interpolant, so t_converged is not rounded up to the end of a (possibly long) step.
     if (opt.gtol > 0 && solver.grad_norm() <= opt.gtol) {
@@ -223,6 +288,7 @@ Solution integrate(Solver<System>& solver, double t0, double t1, const double* y
   const std::size_t n = solver.dim();
   Solution sol;
   if (!(t1 > t0)) throw std::invalid_argument("t_span must satisfy t0 < t1");
+  detail::check_horizon(t1, opt.gtol);
   auto save = [&](double ts, const double* ys, double value, double gnorm) {
     sol.t.push_back(ts);
     if (opt.save_states) sol.states.insert(sol.states.end(), ys, ys + n);
@@ -244,6 +310,10 @@ Solution integrate(Solver<System>& solver, double t0, double t1, const double* y
     sol.njvp = solver.njvp();
     sol.max_projection = solver.max_projection();
     sol.nvalue = end.nvalue;
+    sol.naccept_stiff = solver.naccept_stiff();
+    sol.switch_times = solver.switch_times();
+    sol.grad_norm_min = end.grad_norm_min;
+    sol.stalled = end.stalled;
     return sol;
   };
   auto stop_at_start = [&](Status status, const char* message) {
@@ -252,7 +322,7 @@ Solution integrate(Solver<System>& solver, double t0, double t1, const double* y
     end.message = message;
     end.t = t0;
     end.value = solver.value();
-    end.grad_norm = solver.grad_norm();
+    end.grad_norm = end.grad_norm_min = solver.grad_norm();
     end.y = solver.y();
     return finish(end);
   };

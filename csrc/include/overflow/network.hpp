@@ -61,6 +61,13 @@ struct FlowWorkspace {
   AlignedVector correction_scratch;  // n x k: the input layer's correction before it is transposed
 };
 
+// Scratch for Flow::jvp: the prefixes and their derivatives along v, and the propagated gradient
+// and its derivative (two of each, swapped layer by layer). Allocated once.
+struct JvpWorkspace {
+  explicit JvpWorkspace(const Network& net);
+  std::vector<double> prefix, dprefix, grad, dgrad, next, dnext;
+};
+
 // The gradient flow dW_i/dt = -(W_N...W_{i+1})^T grad f(P) (W_{i-1}...W_1)^T of g = f(W_N...W_1).
 // One evaluation costs O(N k^2 min(m, n) + k m n): for m >= n, prefixes W_i...W_1 once, then one
 // backward sweep; for m < n (regression onto few outputs) the mirror image, suffixes W_N...W_i
@@ -90,7 +97,8 @@ class Flow {
   void product(const double* y, double* out, FlowWorkspace& ws) const;
   // out = J(y) v, J the Jacobian of y -> -grad g(y), exact through the cost's hvp (flow_jvp.cpp);
   // returns g(y). Linear networks only; throws std::invalid_argument otherwise or without an hvp.
-  double jvp(const double* y, const double* v, double* out) const;
+  double jvp(const double* y, const double* v, double* out, JvpWorkspace& ws) const;
+  double jvp(const double* y, const double* v, double* out) const;  // on a workspace of its own
 
   // Which inner layers' flows are kept as factors (Zrow_l = Z_l, k_l x n, then Pre_l^T, n x k_{l-1})
   // and the state ranges of the others. Size 0 for activated networks and m < n, and for layers

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "overflow/dense_lu.hpp"
+#include "overflow/gcr.hpp"
 #include "overflow/jacobian_stepper.hpp"
 #include "overflow/tableau.hpp"
 
@@ -46,6 +47,7 @@ class Rosenbrock : public JacobianStepper {
     } else {
       const std::size_t n = dim_;
       ensure_jacobian(sys, t, y, out);
+      if (matrix_free_) krylov_.reset(n, max_pairs());  // the stages share I/(h gamma) - J(y)
       if (!matrix_free_ && h != lu_h_) {
         const double diag = 1.0 / (h * tab_.gamma);
         for (std::size_t k = 0; k < n * n; ++k) E_[k] = -J_[k];
@@ -103,27 +105,33 @@ class Rosenbrock : public JacobianStepper {
   double a(int i, int j) const { return tab_.a[static_cast<std::size_t>(i * s_ + j)]; }
   double c(int i, int j) const { return tab_.gamma_c[static_cast<std::size_t>(i * s_ + j)]; }
 
-  // (I / (h gamma) - J) x = b (b given in x) by GMRES on products J v at (t, y): Rosenbrock
-  // methods keep their order only with accurate solves, hence the tolerance well below rtol.
+  // (I / (h gamma) - J) x = b (b given in x) on products J v at (t, y), in a Krylov space kept
+  // across the step's stages (gcr.hpp): the later stages' right-hand sides lie mostly in the space
+  // the earlier ones built. Rosenbrock methods keep their order only with accurate solves, hence
+  // the tolerance well below rtol.
   template <class System>
   void solve_matrix_free(System& sys, double t, const double* y, double h, double tol, double* x,
                          StepAttempt& out) {
     const std::size_t n = dim_;
     const double diag = 1.0 / (h * tab_.gamma);
-    b_.assign(x, x + n);
-    sol_.assign(n, 0.0);
     jv_.resize(n);
-    auto apply = [&](const std::vector<double>& v, std::vector<double>& w) {
-      sys.jvp(t, y, v.data(), jv_.data());
+    auto apply = [&](const double* v, double* w) {
+      sys.jvp(t, y, v, jv_.data());
       ++out.njvp;
       for (std::size_t k = 0; k < n; ++k) w[k] = diag * v[k] - jv_[k];
     };
-    gmres(apply, b_, sol_, tol, 1000);
-    std::copy(sol_.begin(), sol_.end(), x);
+    krylov_.solve(apply, x, tol, 1000);
+  }
+
+  // Pairs the Krylov space keeps: all of them for small states, about 32 MB of them for large ones.
+  std::size_t max_pairs() const {
+    const std::size_t budget = (std::size_t{32} << 20) / (2 * sizeof(double) * dim_);
+    return std::min(dim_ + 1, std::max<std::size_t>(20, std::min<std::size_t>(200, budget)));
   }
 
   int s_;
-  std::vector<double> K_, stage_, rhs_, b_, sol_, jv_;
+  std::vector<double> K_, stage_, rhs_, jv_;
+  RecycledKrylov krylov_;
   std::vector<double> E_;  // column-major
   DenseLU lu_;
   double lu_h_ = 0.0;

@@ -21,6 +21,7 @@
 #include "overflow/gauss_legendre.hpp"
 #include "overflow/rosenbrock.hpp"
 #include "overflow/linear_combination.hpp"
+#include "overflow/method_switch.hpp"
 #include "overflow/tableau.hpp"
 #include "overflow/thread_team.hpp"
 
@@ -41,6 +42,13 @@ struct StepOptions {
   // Splits the explicit stepper's vector passes across this team (not owned; large states only).
   // A team runs one job at a time: it may serve one solver (and its system) only. Ensembles ignore it.
   ThreadTeam* team = nullptr;
+  // Method "auto": with a stiff tableau here (rodas4), the solver runs the explicit tableau it was
+  // given and switches to this one where the flow is stiff, and back (method_switch.hpp). Needs a
+  // System with jvp().
+  const Tableau* stiff = nullptr;
+  // > 0: the run stops once ||grad g|| <= gtol (integrate.hpp); "auto" also switches to the stiff
+  // method when ||grad g|| stalls above it.
+  double gtol = 0.0;
 };
 
 enum class StepOutcome {
@@ -101,10 +109,16 @@ template <class System>
 class Solver {
  public:
   Solver(System& sys, const Tableau& tab, const StepOptions& opt)
-      : sys_(sys), tab_(tab), opt_(opt), stepper_(make_stepper(tab, sys, opt.team)),
+      : sys_(sys), start_tab_(&tab), tab_(&tab), opt_(opt), stepper_(make_stepper(tab, sys, opt.team)),
         controller_(tab.control_order, opt.controller), y_(sys.dim()), y_prev_(sys.dim()), y_new_(sys.dim()) {
     if (!(opt.rtol > 0) || !(opt.atol > 0)) throw std::invalid_argument("rtol and atol must be > 0");
     if (!(opt.max_step > 0)) throw std::invalid_argument("max_step must be > 0");
+    if (opt.stiff) {
+      if (tab.implicit() || tab.stiffness_stage < 1 || opt.stiff->scheme != Tableau::Scheme::rosenbrock)
+        throw std::invalid_argument("method switching needs an explicit pair with a stage at c = 1 and a Rosenbrock method");
+      if constexpr (!detail::HasJvp<System>::value)
+        throw std::invalid_argument("method switching needs the system's Jacobian (jvp)");
+    }
   }
 
   // Starts at (t0, y0) with one evaluation, resetting the statistics. Returns the loss there
@@ -117,10 +131,18 @@ class Solver {
     h_ = h_last_ = 0.0;
     pending_accept_ = false;
     have_step_ = false;
-    controller_ = PIController(tab_.control_order, opt_.controller);
-    // Nothing carried over from a previous run (the implicit stepper caches J and factorisations).
-    if (tab_.scheme == Tableau::Scheme::gauss) stepper_.template emplace<GaussLegendre>(tab_, n);
-    if (tab_.scheme == Tableau::Scheme::rosenbrock) stepper_.template emplace<Rosenbrock>(tab_, n);
+    // Nothing carried over from a previous run (the implicit stepper caches J and factorisations;
+    // "auto" starts again with its explicit pair).
+    if (tab_ != start_tab_ || tab_->implicit()) {
+      tab_ = start_tab_;
+      emplace_stepper();
+    }
+    controller_ = PIController(tab_->control_order, opt_.controller);
+    switch_.reset();
+    switch_to_ = nullptr;
+    switch_times_.clear();
+    naccept_stiff_ = 0;
+    radius_probe_.clear();
     last_rejection_ = Rejection::none;
     may_stretch_ = true;
     nfev_ = naccept_ = nreject_ = ndomain_ = njvp_ = 0;  // the statistics count from this start
@@ -150,6 +172,7 @@ class Solver {
       visit([](auto& st) { st.accept(); });
       pending_accept_ = false;
     }
+    if (switch_to_) switch_method();
     if (h_ <= 0.0) {
       h_ = opt_.first_step > 0 ? std::min(opt_.first_step, t_bound - t_) : initial_step(t_bound - t_);
       h_ = std::max(h_, detail::ulps10(t_));  // a first step below rounding of t0 would be an instant "underflow"
@@ -226,6 +249,8 @@ class Solver {
       may_stretch_ = true;
       h_ = h * controller_.accept(att.error);
       if (opt_.project) project_state();
+      // A step cut short to land on t_bound says nothing about the steps the method can take.
+      if ((opt_.stiff || tab_->stiffness_stage > 0) && !last) consider_switch(h, t_bound);
       return StepOutcome::accepted;
     }
   }
@@ -278,6 +303,15 @@ class Solver {
   std::int64_t nreject() const { return nreject_; }
   std::int64_t ndomain() const { return ndomain_; }
   std::int64_t njvp() const { return njvp_; }
+  // Method "auto": steps accepted by the stiff method, the times of the switches (the first from the
+  // explicit pair to the stiff method, then alternating), and whether the stiff method runs now.
+  std::int64_t naccept_stiff() const { return naccept_stiff_; }
+  const std::vector<double>& switch_times() const { return switch_times_; }
+  const Tableau& current_tableau() const { return *tab_; }
+  // True while an explicit method's steps are held at its stability limit (method_switch.hpp).
+  bool stability_limited() const { return !tab_->implicit() && switch_.stability_limited(); }
+  // The gtol the run stops at (StepOptions::gtol), which "auto" switches on.
+  void set_gtol(double gtol) { opt_.gtol = gtol; }
   // Turns StepOptions::project on or off from the next init() on.
   void set_project(bool on) { opt_.project = on; }
   // The largest correction (max |entry|) the projection has made since init (0 without project).
@@ -286,6 +320,81 @@ class Solver {
 
  private:
   enum class Rejection { none, domain, error, not_finite };
+
+  // Method "auto", after an accepted step of size h: asks MethodSwitch whether to change method
+  // from the next step on (the switch waits until then, so that dense output inside this step
+  // still comes from the stepper that took it).
+  void consider_switch(double h, double t_bound) {
+    if (tab_->scheme == Tableau::Scheme::explicit_rk) {
+      if (!switch_.wants_estimate()) return;
+      auto& rk = std::get<ExplicitRK>(stepper_);
+      MethodSwitch::ExplicitStep s;
+      s.h = h;
+      s.rho = rk.spectral_radius_estimate(h);
+      s.boundary = tab_->stability_boundary;
+      s.span_left = t_bound - t_;
+      s.grad_norm = gnorm_;
+      s.gtol = opt_.gtol;
+      s.stages = tab_->stages;
+      s.stiff_step_cost = opt_.stiff ? stiff_step_cost() : 0.0;
+      if (switch_.to_stiff(s) && opt_.stiff) switch_to_ = opt_.stiff;
+    } else {
+      ++naccept_stiff_;
+      if (switch_.to_nonstiff(h, spectral_radius(), start_tab_->stability_boundary)) switch_to_ = start_tab_;
+    }
+  }
+
+  // Evaluations one step of the stiff method is projected to cost: its stages, and products J v
+  // (about two evaluations each) to assemble J (dense path) or for GMRES (about 30 per stage).
+  double stiff_step_cost() const {
+    const double n = static_cast<double>(dim());
+    const double s = opt_.stiff->stages;
+    const double products = n <= static_cast<double>(JacobianStepper::kDenseLimit) ? n : 30.0 * s;
+    return s + 2.0 * products;
+  }
+
+  // |lambda|max of J at the current point by a few power iterations on J v, continued from the
+  // last call's vector (the point moves little between steps).
+  double spectral_radius() {
+    if constexpr (detail::HasJvp<System>::value) {
+      const std::size_t n = dim();
+      if (radius_probe_.size() != n) {  // a fixed start with no special direction
+        radius_probe_.resize(n);
+        for (std::size_t i = 0; i < n; ++i) radius_probe_[i] = 1.0 + 0.5 * std::sin(1.0 + static_cast<double>(i));
+      }
+      radius_image_.resize(n);
+      double rho = 0.0;
+      for (int it = 0; it < 4; ++it) {
+        const double vn = detail::norm2(radius_probe_.data(), n);
+        if (!(vn > 0)) break;
+        for (double& v : radius_probe_) v /= vn;
+        sys_.jvp(t_, y_.data(), radius_probe_.data(), radius_image_.data());
+        ++njvp_;
+        rho = detail::norm2(radius_image_.data(), n);
+        radius_probe_.swap(radius_image_);
+      }
+      return rho;
+    } else {
+      return std::numeric_limits<double>::quiet_NaN();
+    }
+  }
+
+  // Continues from (t, y) with the tableau switch_to_: f at y again (the new stepper's slot 0;
+  // one evaluation), a fresh controller, and a first step the new method can take.
+  void switch_method() {
+    const Tableau* next = switch_to_;
+    switch_to_ = nullptr;
+    const double rho = next->implicit() ? 0.0 : spectral_radius();
+    tab_ = next;
+    emplace_stepper();
+    controller_ = PIController(tab_->control_order, opt_.controller);
+    visit([&](auto& st) { return st.eval_f0(sys_, t_, y_.data()); });
+    ++nfev_;
+    // Back on the explicit pair, start inside its stability region.
+    if (rho > 0) h_ = std::min(h_, 0.5 * tab_->stability_boundary / rho);
+    switch_.switched();
+    switch_times_.push_back(t_);
+  }
 
   void project_state() {
     if constexpr (detail::HasProject<System>::value) {
@@ -323,13 +432,14 @@ class Solver {
     if (!(std::isfinite(d2)) || (d1 <= 1e-15 && d2 <= 1e-15)) {
       h1 = std::max(1e-6, h0 * 1e-3);
     } else {
-      h1 = std::pow(0.01 / std::max(d1, d2), 1.0 / (tab_.control_order + 1));
+      h1 = std::pow(0.01 / std::max(d1, d2), 1.0 / (tab_->control_order + 1));
     }
     return std::min({100 * h0, h1, span, opt_.max_step});
   }
 
   System& sys_;
-  const Tableau& tab_;
+  const Tableau* start_tab_;  // the method given (auto: its explicit pair)
+  const Tableau* tab_;        // the method running now
   StepOptions opt_;
   using Stepper = std::variant<ExplicitRK, GaussLegendre, Rosenbrock>;
   static Stepper make_stepper(const Tableau& tab, System& sys, ThreadTeam* team) {
@@ -339,6 +449,19 @@ class Solver {
     FactorLayout layout;
     if constexpr (detail::HasStageFactors<System>::value) layout = sys.factor_layout();
     return Stepper(std::in_place_type<ExplicitRK>, tab, dim, team, std::move(layout));
+  }
+  // A new stepper for tab_ in place of the old one (whose stages and caches are dropped).
+  void emplace_stepper() {
+    const std::size_t n = dim();
+    if (tab_->scheme == Tableau::Scheme::gauss) {
+      stepper_.template emplace<GaussLegendre>(*tab_, n);
+    } else if (tab_->scheme == Tableau::Scheme::rosenbrock) {
+      stepper_.template emplace<Rosenbrock>(*tab_, n);
+    } else {
+      FactorLayout layout;
+      if constexpr (detail::HasStageFactors<System>::value) layout = sys_.factor_layout();
+      stepper_.template emplace<ExplicitRK>(*tab_, n, opt_.team, std::move(layout));
+    }
   }
   template <class F>
   decltype(auto) visit(F&& fn) {
@@ -351,6 +474,10 @@ class Solver {
   double t_ = 0.0, t_prev_ = 0.0, h_ = 0.0, h_last_ = 0.0, underflow_h_ = 0.0;
   double value_ = 0.0, gnorm_ = 0.0, max_abs_ = 0.0, max_projection_ = 0.0;
   std::vector<double> invariants0_;
+  MethodSwitch switch_;
+  const Tableau* switch_to_ = nullptr;  // set: switch before the next step
+  std::vector<double> switch_times_, radius_probe_, radius_image_;
+  std::int64_t naccept_stiff_ = 0;
   bool ready_ = false, pending_accept_ = false, have_step_ = false, dense_ready_ = false, may_stretch_ = true;
   Rejection last_rejection_ = Rejection::none;
   std::int64_t nfev_ = 0, naccept_ = 0, nreject_ = 0, ndomain_ = 0, njvp_ = 0, attempts_ = 0;

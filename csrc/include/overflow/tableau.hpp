@@ -34,15 +34,36 @@ struct Tableau {
   double gamma = 0.0;
   std::vector<double> gamma_c;  // stages x stages, strictly lower triangular (Hairer's C_ij)
 
+  // Derived from the coefficients by the registry (tableau.cpp), for stiffness detection:
+  // where the stability region meets the negative real axis (|R(z)| <= 1 on [-boundary, 0];
+  // explicit methods), and the last stage p >= 1 with c_p = 1, whose pair with f(y_new) gives
+  // Hairer's estimate of the spectral radius (-1: none, as for bs3).
+  double stability_boundary = 0.0;
+  int stiffness_stage = -1;
 
   int slots() const { return stages + 1 + extra_stages; }
 };
 
 enum class Method { bs3, dopri5, tsit5, dop853, gauss4, gauss6, rodas4 };
 
+// "auto": this explicit pair, switched to this stiff method where the flow is stiff (solver.hpp).
+struct AutoMethod {
+  Method nonstiff = Method::dop853;
+  Method stiff = Method::rodas4;
+};
+inline constexpr AutoMethod kAutoMethod{};
+
+// A method as users name it: one tableau, or "auto": start = kAutoMethod's explicit pair, stiff =
+// its stiff method (StepOptions::stiff).
+struct MethodChoice {
+  const Tableau* start = nullptr;
+  const Tableau* stiff = nullptr;
+};
+
 const Tableau& tableau(Method method);
 // Returns false for an unknown name.
 bool parse_method(const std::string& name, Method& out);
+bool parse_method_choice(const std::string& name, MethodChoice& out);
 std::vector<std::string> method_names();           // the explicit methods
 std::vector<std::string> implicit_method_names();  // Gauss-Legendre collocation, Rosenbrock
 
@@ -53,6 +74,8 @@ Tableau make_tsit5();
 Tableau make_dop853();
 Tableau make_gauss(int stages);  // Gauss-Legendre, 2 or 3 stages (orders 4 and 6)
 Tableau make_rodas4();           // Hairer & Wanner's RODAS (order 4(3), L-stable)
+// The negative real axis' stability boundary of an explicit tableau (0 for implicit ones).
+double real_stability_boundary(const Tableau& tab);
 }  // namespace detail
 
 }  // namespace overflow
