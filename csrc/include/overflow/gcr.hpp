@@ -48,8 +48,7 @@ class RecycledKrylov {
       for (std::size_t j = 0; j < count_; ++j) {  // modified Gram-Schmidt, twice is not needed here
         const double* qj = &Q_[j * n];
         const double* pj = &P_[j * n];
-        double a = 0.0;
-        for (std::size_t i = 0; i < n; ++i) a += qj[i] * q[i];
+        const double a = dot(qj, q);
         for (std::size_t i = 0; i < n; ++i) {
           q[i] -= a * qj[i];
           p[i] -= a * pj[i];
@@ -73,19 +72,27 @@ class RecycledKrylov {
     const std::size_t n = dim_;
     const double* q = &Q_[j * n];
     const double* p = &P_[j * n];
-    double a = 0.0;
-    for (std::size_t i = 0; i < n; ++i) a += q[i] * r_[i];
+    const double a = dot(q, r_.data());
     for (std::size_t i = 0; i < n; ++i) {
       x[i] += a * p[i];
       r_[i] -= a * q[i];
     }
   }
 
-  double norm(const double* v) const {
-    double s = 0.0;
-    for (std::size_t i = 0; i < dim_; ++i) s += v[i] * v[i];
-    return std::sqrt(s);
+  // Sixteen independent sums (a few vector registers): one chain of dependent additions is bound
+  // by their latency, and the dots are most of the orthogonalisation's time.
+  double dot(const double* a, const double* b) const {
+    constexpr std::size_t kLanes = 16;
+    double s[kLanes] = {};
+    std::size_t i = 0;
+    for (; i + kLanes <= dim_; i += kLanes)
+      for (std::size_t l = 0; l < kLanes; ++l) s[l] += a[i + l] * b[i + l];
+    for (; i < dim_; ++i) s[0] += a[i] * b[i];
+    double total = 0.0;
+    for (double v : s) total += v;
+    return total;
   }
+  double norm(const double* v) const { return std::sqrt(dot(v, v)); }
 
   std::size_t dim_ = 0, max_pairs_ = 0, count_ = 0;
   std::vector<double> P_, Q_, r_;
