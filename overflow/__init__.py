@@ -4,7 +4,7 @@ A C++ core integrates the flow of eq. 4 with adaptive Runge-Kutta methods; costs
 kernels called through C function pointers; this package is the thin Python layer on top.
 """
 
-from . import costs, vector
+from . import costs, events, vector
 from .analysis import critical_point, linearization
 from .costs import Cost, cost
 from .integrate import AUTO_METHOD, IMPLICIT_METHODS, METHODS, ConvergenceWarning, IntegrationInterrupted, integrate
@@ -28,5 +28,5 @@ def cmake_prefix_path() -> str:
 
 
 __all__ = ["AUTO_METHOD", "cmake_prefix_path", "ConvergenceWarning", "Cost", "IMPLICIT_METHODS", "IntegrationInterrupted", "MCResult", "METHODS", "MonteCarloInterrupted", "Network", "Result", "cost",
-           "costs", "critical_point", "imbalance", "integrate", "invariants", "linearization", "monte_carlo",
+           "costs", "critical_point", "events", "imbalance", "integrate", "invariants", "linearization", "monte_carlo",
            "OdeResult", "samplers", "solve_ivp", "Solver", "vector"]

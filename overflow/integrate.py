@@ -10,6 +10,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from . import _core
+from . import events as _events
 from .network import Network, _integer
 from .reduced import integrate_reduced
 from .result import Result
@@ -149,7 +150,7 @@ class RunOptions(NamedTuple):
 
 def check_options(t_span: Sequence[float], method: str, rtol: float, atol: float, t_eval: Sequence[float] | None,
                   gtol: float | None, first_step: float | None, max_step: float, max_steps: int, max_norm: float,
-                  extra_methods: tuple[str, ...] = ()) -> RunOptions:
+                  extra_methods: tuple[str, ...] = (), terminal_event: bool = False) -> RunOptions:
     """Checks the options shared by `integrate` and ``monte_carlo``; raises naming the bad argument."""
     t0, t1 = _check_t_span(t_span, allow_inf=True)
     if not isinstance(method, str) or (method not in METHODS and method not in extra_methods):
@@ -161,9 +162,9 @@ def check_options(t_span: Sequence[float], method: str, rtol: float, atol: float
         rtol = _RTOL_FLOOR
     te = _check_t_eval(t_eval, t0, t1)
     gtol_value = 0.0 if gtol is None else _positive(gtol, "gtol")
-    if math.isinf(t1) and gtol_value == 0.0:
+    if math.isinf(t1) and gtol_value == 0.0 and not terminal_event:
         raise ValueError(f"t_span = ({t0}, inf) needs a rule that stops the run: pass gtol (stop once "
-                         "||grad g|| <= gtol)")
+                         "||grad g|| <= gtol) or a terminal event")
     first = 0.0 if first_step is None else _positive(first_step, "first_step")
     max_step = _positive(max_step, "max_step", allow_inf=True)
     # int first: the numbers.Integral ABC check costs more than the rest of the validation
@@ -178,7 +179,7 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
               method: str = "dopri5", rtol: float = 1e-6, atol: float = 1e-9, t_eval: Sequence[float] | None = None,
               gtol: float | None = None, first_step: float | None = None, max_step: float = math.inf,
               max_steps: int = 100_000, max_norm: float = 1e10, save_weights: bool = True,
-              project: bool = False, threads: int = 1) -> Result:
+              project: bool = False, threads: int = 1, events: object = None) -> Result:
     """Integrate the gradient flow ``dW_i/dt = -(W_N...W_{i+1})^T grad f(P) (W_{i-1}...W_1)^T`` (eq. 4).
 
     Parameters
@@ -252,6 +253,13 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         spins for ~0.1 s after a multi-threaded BLAS call; ``OPENBLAS_NUM_THREADS=1`` avoids
         that) ``threads=2`` measured 1.1-1.3x slower than one thread. For many trajectories,
         parallelise over them instead (`monte_carlo`).
+    events : callable, overflow.events built-in, or a list of them, optional
+        Functions ``event(t, y) -> float`` of the flat state (compiled by Numba), with scipy's
+        ``terminal`` (bool or a count) and ``direction`` attributes, or the built-ins
+        `overflow.events.loss_below`, ``grad_norm_below``, ``invariant_drift_above``. Their zero
+        crossings are located on each step's interpolant to 1e-12 relative in t and kept in
+        ``Result.t_events`` / ``Result.y_events`` (one array per event); a terminal one ends the
+        run there with status ``"event"``, and is a stopping rule for ``t_span = (t0, inf)``.
 
     Returns
     -------
@@ -272,8 +280,11 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
     if not isinstance(net, Network):
         raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
     y0 = net.flatten(Ws)
+    event_args, keep_alive = _events.prepare(events, y0.size, net.activation is None)
     o = check_options(t_span, method, rtol, atol, t_eval, gtol, first_step, max_step, max_steps, max_norm,
-                      extra_methods=("reduced", *JACOBIAN_METHODS))
+                      extra_methods=("reduced", *JACOBIAN_METHODS), terminal_event=_events.any_terminal(event_args))
+    if event_args and method == "reduced":
+        raise ValueError("events are not supported with method='reduced' (its state is (z, int f'), not the weights)")
     if method in JACOBIAN_METHODS:
         _check_implicit(net, method)
     _check_bool(project, "project")
@@ -289,13 +300,14 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
     else:
         raw = _core.integrate_flow(net.dims, net.cost.vg_address, net.cost.hvp_address, net.cost.data, y0, t0, t1,
                                    te, method, rtol, atol, first, max_step, max_steps, gtol_value, max_norm,
-                                   bool(save_weights), net.activation or "none", bool(project), threads)
+                                   bool(save_weights), net.activation or "none", bool(project), threads, event_args)
+    del keep_alive  # the compiled events were needed only while the core ran
     # Every accepted state has a finite loss, so a non-finite one can only be the initial point.
     if not math.isfinite(raw["loss_final"]):
         raise ValueError(f"the cost is not finite at the initial point: f(W_N...W_1) = {raw['loss_final']}")
     result = Result(net, y0, raw, method)
     if result.status == "interrupted":
         raise IntegrationInterrupted(result)
-    if gtol_value > 0 and result.status != "converged":
+    if gtol_value > 0 and result.status not in ("converged", "event"):  # an event is the user's own stop
         warnings.warn(result.message, ConvergenceWarning, stacklevel=2)
     return result

@@ -74,6 +74,9 @@ class Result:
         otherwise).
     grad_norm_min : float
         The smallest ``||grad g||`` over the accepted steps (for a run with ``gtol``).
+    t_events, y_events : list of ndarray
+        One entry per event given: the times of its crossings, and the flat states there
+        (``(k, state_size)``); empty lists without events.
     """
 
     def __init__(self, net: "Network", y0: np.ndarray, raw: dict, method: str) -> None:
@@ -99,6 +102,8 @@ class Result:
         self.switch_times: np.ndarray = raw.get("switch_times", np.zeros(0))
         self.grad_norm_min: float = float(raw.get("grad_norm_min", self.final_grad_norm))
         self.method_steps: dict[str, int] = dict(raw.get("method_steps", {method: self.naccept}))
+        self.t_events: list[np.ndarray] = list(raw.get("t_events", []))
+        self.y_events: list[np.ndarray] = list(raw.get("y_events", []))
         self._y0 = y0
 
     @cached_property
@@ -120,8 +125,8 @@ class Result:
 
     @property
     def success(self) -> bool:
-        """True when the run reached ``t_end`` or met ``gtol``."""
-        return self.status in ("converged", "t_end")
+        """True when the run reached ``t_end``, met ``gtol`` or stopped at a terminal event."""
+        return self.status in ("converged", "t_end", "event")
 
     @cached_property
     def product(self) -> np.ndarray:

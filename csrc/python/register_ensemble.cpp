@@ -17,7 +17,8 @@ py::dict integrate_ensemble(std::vector<std::int64_t> dims, std::uintptr_t vg, s
                             const CArray& data, const CArray& y0s, double t0, double t1, const CArray& t_eval,
                             const std::string& method, double rtol, double atol, double first_step,
                             double max_step, std::int64_t max_steps, double gtol, double max_norm,
-                            const std::string& activation, int workers, bool keep_states, bool project) {
+                            const std::string& activation, int workers, bool keep_states, bool project,
+                            const EventArgs& events) {
   const Tableau& tab = method_tableau(method);
   Network net(dims);
   Flow flow(net, make_cost(vg, hvp, data, net.m(), net.n()), parse_activation(activation));
@@ -28,7 +29,8 @@ py::dict integrate_ensemble(std::vector<std::int64_t> dims, std::uintptr_t vg, s
   const auto count = static_cast<std::size_t>(y0s.shape(0));
   const std::vector<double> te(t_eval.data(), t_eval.data() + t_eval.size());
   const IntegrateOptions opt =
-      make_options(RunArgs{method, rtol, atol, first_step, max_step, max_steps, gtol, max_norm, keep_states, project});
+      make_options(RunArgs{method, rtol, atol, first_step, max_step, max_steps, gtol, max_norm, keep_states, project,
+                           nullptr, events});
   EnsembleOptions eopt;
   eopt.workers = workers;
   eopt.keep_states = keep_states;
@@ -51,6 +53,7 @@ py::dict integrate_ensemble(std::vector<std::int64_t> dims, std::uintptr_t vg, s
   out["nreject"] = to_numpy(std::move(r.nreject), {n});
   out["naccept_stiff"] = to_numpy(std::move(r.naccept_stiff), {n});
   out["stalled"] = to_numpy(std::move(r.stalled), {n});
+  out["event_first"] = to_numpy(std::move(r.event_first), {n, static_cast<py::ssize_t>(events.size())});
   out["y_final"] = to_numpy(std::move(r.y_final), {n, d});
   out["loss_at"] = to_numpy(std::move(r.values_at), {n, T});
   out["states_at"] = to_numpy(std::move(r.states_at), {keep_states ? n : 0, T, d});
@@ -71,6 +74,7 @@ void register_ensemble(py::module_& m) {
         py::arg("data"), py::arg("y0s"), py::arg("t0"), py::arg("t1"), py::arg("t_eval"), py::arg("method"),
         py::arg("rtol"), py::arg("atol"), py::arg("first_step"), py::arg("max_step"), py::arg("max_steps"),
         py::arg("gtol"), py::arg("max_norm"), py::arg("activation"), py::arg("workers"), py::arg("keep_states"), py::arg("project") = false,
+        py::arg("events") = EventArgs{},
         "Integrate the flow from each row of y0s (count x dim) on `workers` threads; returns per-trajectory "
         "summaries (status codes index status_names(), -1 = not started).");
   m.def("status_names", &status_names, "The status names, indexed by the codes integrate_ensemble returns.");

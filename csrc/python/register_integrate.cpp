@@ -52,6 +52,14 @@ py::dict run(System& sys, const Tableau& tab, const CArray& y0, double t0, doubl
   out["method_steps"] = steps;
   out["switch_times"] = to_numpy(std::move(sol.switch_times), {static_cast<py::ssize_t>(sol.switch_times.size())});
   out["grad_norm_min"] = sol.grad_norm_min;
+  py::list t_events, y_events;
+  for (std::size_t i = 0; i < sol.t_events.size(); ++i) {
+    const auto k = static_cast<py::ssize_t>(sol.t_events[i].size());
+    t_events.append(to_numpy(std::move(sol.t_events[i]), {k}));
+    y_events.append(to_numpy(std::move(sol.y_events[i]), {k, dim}));
+  }
+  out["t_events"] = t_events;
+  out["y_events"] = y_events;
   out["stalled"] = sol.stalled;
   return out;
 }
@@ -60,7 +68,7 @@ py::dict integrate_flow(std::vector<std::int64_t> dims, std::uintptr_t vg, std::
                         const CArray& y0, double t0, double t1, const CArray& t_eval, const std::string& method,
                         double rtol, double atol, double first_step, double max_step, std::int64_t max_steps,
                         double gtol, double max_norm, bool save_states, const std::string& activation,
-                        bool project, int threads) {
+                        bool project, int threads, const EventArgs& events) {
   const Tableau& tab = method_tableau(method);
   Network net(dims);
   Flow flow(net, make_cost(vg, hvp, data, net.m(), net.n()), parse_activation(activation));
@@ -71,7 +79,7 @@ py::dict integrate_flow(std::vector<std::int64_t> dims, std::uintptr_t vg, std::
   FlowSystem sys(flow, team.get());
   return run(sys, tab, y0, t0, t1, t_eval,
              RunArgs{method, rtol, atol, first_step, max_step, max_steps, gtol, max_norm, save_states, project,
-                     team.get()});
+                     team.get(), events});
 }
 
 py::dict integrate_reduced(std::uintptr_t vg, const CArray& data, double z0, double imbalance, double t0, double t1,
@@ -110,7 +118,7 @@ void register_integrate(py::module_& m) {
         py::arg("data"), py::arg("y0"), py::arg("t0"), py::arg("t1"), py::arg("t_eval"), py::arg("method"),
         py::arg("rtol"), py::arg("atol"), py::arg("first_step"), py::arg("max_step"), py::arg("max_steps"),
         py::arg("gtol"), py::arg("max_norm"), py::arg("save_states"), py::arg("activation") = "none",
-        py::arg("project") = false, py::arg("threads") = 1,
+        py::arg("project") = false, py::arg("threads") = 1, py::arg("events") = EventArgs{},
         "Integrate the gradient flow (eq. 4) of a network; arguments are validated by overflow.integrate.");
   m.def("integrate_reduced", &integrate_reduced, py::arg("vg_address"), py::arg("data"), py::arg("z0"),
         py::arg("imbalance"), py::arg("t0"), py::arg("t1"), py::arg("t_eval"), py::arg("method"), py::arg("rtol"),

@@ -6,11 +6,41 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "overflow/integrate.hpp"
 #include "overflow/tableau.hpp"
 
 namespace overflow::python {
+
+// Events as overflow.events passes them: (kind, function address, value, direction, terminal).
+using EventArgs = std::vector<std::tuple<std::string, std::uintptr_t, double, int, int>>;
+
+inline std::vector<Event> make_events(const EventArgs& args) {
+  std::vector<Event> events;
+  for (const auto& [kind, address, value, direction, terminal] : args) {
+    Event e;
+    if (kind == "function") {
+      e.kind = Event::Kind::function;
+      if (address == 0) throw std::invalid_argument("an event function has a null address");
+      e.fn = reinterpret_cast<EventFn>(address);
+    } else if (kind == "loss_below") {
+      e.kind = Event::Kind::loss_below;
+    } else if (kind == "grad_norm_below") {
+      e.kind = Event::Kind::grad_norm_below;
+    } else if (kind == "invariant_drift_above") {
+      e.kind = Event::Kind::invariant_drift_above;
+    } else {
+      throw std::invalid_argument("unknown event kind '" + kind + "'");
+    }
+    e.value = value;
+    e.direction = direction;
+    e.terminal = terminal;
+    events.push_back(e);
+  }
+  return events;
+}
 
 struct RunArgs {
   std::string method;
@@ -20,6 +50,7 @@ struct RunArgs {
   bool save_states;
   bool project = false;
   ThreadTeam* team = nullptr;  // splits one trajectory's work across threads (not owned)
+  EventArgs events = {};
 };
 
 // True once Ctrl-C (or another signal whose handler raises) reached Python; the error is cleared
@@ -56,6 +87,7 @@ inline IntegrateOptions make_options(const RunArgs& a) {
   opt.team = a.team;
   opt.interrupted = python_interrupted;
   opt.stiff = method_choice(a.method).stiff;
+  opt.events = make_events(a.events);
   return opt;
 }
 

@@ -1,5 +1,6 @@
 // The C ABI of overflow.h: opaque handles over Flow, Solver and the ensemble. Every entry point
 // validates its arguments, catches every exception and reports through of_last_error().
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <exception>
@@ -102,6 +103,10 @@ class AnySolver {
   virtual bool is_flow() const = 0;
   virtual void set_project(bool on) = 0;
   virtual double projection() const = 0;
+  virtual void add_event(const overflow::Event& event) = 0;
+  virtual std::size_t event_count() const = 0;
+  // The crossings of event i found by the last integrate call.
+  virtual const std::vector<double>& event_times(std::size_t i) const = 0;
 };
 
 template <class System>
@@ -167,14 +172,29 @@ class SolverOn final : public AnySolver {
     overflow::IntegrateOptions opt = opt_;
     opt.gtol = gtol;
     opt.max_steps = max_steps > 0 ? max_steps : std::numeric_limits<std::int64_t>::max();
+    opt.events = events_;
+    const bool terminal = std::any_of(events_.begin(), events_.end(), [](const overflow::Event& e) { return e.terminal > 0; });
+    if (std::isinf(t_end) && !(gtol > 0) && !terminal)
+      return fail(OF_ERROR_ARGUMENT, "of_solver_integrate: t_end is infinite but nothing stops the run: give gtol > 0 "
+                                     "or add a terminal event");
     auto sink = [&](double t, const double* y, double value, double /*gnorm*/) {
       return save == nullptr || save(t, y, value, user) == 0;
     };
     std::vector<double> y_end;
     const overflow::RunEnd end = overflow::advance(solver_, t_end, {}, save != nullptr, opt, sink, y_end);
+    last_event_times_ = end.t_events;
     *status = static_cast<int32_t>(end.status);
     return OF_OK;
   }
+
+  void add_event(const overflow::Event& event) override {
+    if (event.kind == overflow::Event::Kind::invariant_drift_above && !is_flow())
+      throw std::invalid_argument("invariant_drift_above needs a flow");
+    events_.push_back(event);
+    last_event_times_.assign(events_.size(), {});
+  }
+  std::size_t event_count() const override { return events_.size(); }
+  const std::vector<double>& event_times(std::size_t i) const override { return last_event_times_[i]; }
 
   double t() const override { return solver_.t(); }
   const double* y() const override { return solver_.y(); }
@@ -198,6 +218,8 @@ class SolverOn final : public AnySolver {
   System sys_;
   overflow::IntegrateOptions opt_;
   overflow::Solver<System> solver_;
+  std::vector<overflow::Event> events_;
+  std::vector<std::vector<double>> last_event_times_;
   bool initialised_ = false;
 };
 
@@ -355,6 +377,35 @@ int of_solver_projection(const of_solver* solver, double* max_correction) {
   OF_REQUIRE(solver);
   OF_REQUIRE(max_correction);
   *max_correction = solver->impl->projection();
+  return OF_OK;
+}
+
+int of_solver_add_event(of_solver* solver, of_event_fn fn, void* data, int32_t direction, int32_t terminal) {
+  OF_REQUIRE(solver);
+  OF_REQUIRE(fn);
+  if (terminal < 0) return fail(OF_ERROR_ARGUMENT, "of_solver_add_event: terminal must be >= 0");
+  return guarded("of_solver_add_event", [&] {
+    overflow::Event e;
+    e.fn = fn;
+    e.data = data;
+    e.direction = direction > 0 ? 1 : direction < 0 ? -1 : 0;
+    e.terminal = terminal;
+    solver->impl->add_event(e);
+    return OF_OK;
+  });
+}
+
+int of_solver_event_times(const of_solver* solver, int32_t event, double* times, int64_t capacity, int64_t* count) {
+  OF_REQUIRE(solver);
+  OF_REQUIRE(count);
+  if (event < 0 || static_cast<std::size_t>(event) >= solver->impl->event_count())
+    return fail(OF_ERROR_ARGUMENT, "of_solver_event_times: event " + std::to_string(event) + " out of range (" +
+                                       std::to_string(solver->impl->event_count()) + " events)");
+  if (capacity > 0 && times == nullptr) return fail(OF_ERROR_ARGUMENT, "of_solver_event_times: times is NULL");
+  const std::vector<double>& found = solver->impl->event_times(static_cast<std::size_t>(event));
+  *count = static_cast<int64_t>(found.size());
+  const auto copied = std::min<std::size_t>(found.size(), capacity > 0 ? static_cast<std::size_t>(capacity) : 0);
+  std::copy(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(copied), times);
   return OF_OK;
 }
 

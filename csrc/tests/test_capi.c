@@ -404,7 +404,50 @@ static void test_team(void) {
   of_flow_destroy(flow);
 }
 
+static const double kPi = 3.14159265358979323846;
+
+/* sin(3 t): rises through 0 at t = 2 pi k / 3 and falls at (2k - 1) pi / 3. */
+static double sin3t(double t, const double* y, int64_t n, void* data) {
+  (void)y, (void)n, (void)data;
+  return sin(3.0 * t);
+}
+
+static void test_events(void) {
+  const int64_t dims[3] = {2, 3, 2};
+  double T[4] = {1.0, 0.2, -0.3, 0.8};
+  of_flow* flow = NULL;
+  CHECK(of_flow_create(2, dims, 3, OF_LINEAR, quadratic, quadratic_hvp, T, &flow) == OF_OK, "%s", of_last_error());
+  double y0[12];
+  fill(y0, 12, 7);
+  of_solver* s = NULL;
+  CHECK(of_solver_create_flow(flow, OF_DOP853, 1e-8, 1e-10, 0.0, &s) == OF_OK, "%s", of_last_error());
+  CHECK(of_solver_init(s, 0.0, y0) == OF_OK, "%s", of_last_error());
+  int32_t status = -1;
+  /* Nothing stops a run to infinity yet: refused, with no hang. */
+  CHECK_ERROR(of_solver_integrate(s, INFINITY, 0.0, 0, NULL, NULL, &status), OF_ERROR_ARGUMENT, "nothing stops");
+  CHECK_ERROR(of_solver_add_event(s, NULL, NULL, 0, 1), OF_ERROR_NULL, "fn is NULL");
+  CHECK_ERROR(of_solver_add_event(s, sin3t, NULL, 0, -1), OF_ERROR_ARGUMENT, "terminal");
+  CHECK(of_solver_add_event(s, sin3t, NULL, 1, 2) == OF_OK, "%s", of_last_error());   /* rising, stop at the 2nd */
+  CHECK(of_solver_add_event(s, sin3t, NULL, -1, 0) == OF_OK, "%s", of_last_error());  /* falling, record */
+  CHECK(of_solver_integrate(s, INFINITY, 0.0, 0, NULL, NULL, &status) == OF_OK && status == OF_EVENT, "status %d: %s",
+        status, of_last_error());
+  double t = 0, times[4];
+  int64_t count = -1;
+  of_solver_t(s, &t);
+  CHECK(of_solver_event_times(s, 0, times, 4, &count) == OF_OK && count == 2, "rising count %lld", (long long)count);
+  CHECK(fabs(times[0] - 2 * kPi / 3) < 1e-11 && fabs(times[1] - 4 * kPi / 3) < 1e-11, "rising at %.15g %.15g",
+        times[0], times[1]);
+  CHECK(of_solver_event_times(s, 1, times, 4, &count) == OF_OK && count == 2, "falling count %lld", (long long)count);
+  CHECK(fabs(times[0] - kPi / 3) < 1e-11 && fabs(times[1] - kPi) < 1e-11, "falling at %.15g %.15g", times[0],
+        times[1]);
+  CHECK(of_solver_event_times(s, 1, NULL, 0, &count) == OF_OK && count == 2, "count only: %s", of_last_error());
+  CHECK_ERROR(of_solver_event_times(s, 2, times, 4, &count), OF_ERROR_ARGUMENT, "out of range");
+  of_solver_destroy(s);
+  of_flow_destroy(flow);
+}
+
 int main(void) {
+  test_events();
   test_flow();
   test_team();
   test_threads();

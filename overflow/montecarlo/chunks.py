@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
+from .. import events as _events
 from ..invariants import invariants
 from ..network import Network
 from .fingerprint import cost_fingerprint
@@ -48,6 +49,7 @@ class MCSpec:
     keep_final: bool
     keep_trajectories: bool
     project: bool = False
+    events: Any = None  # as integrate's events= (functions are compiled again in each process)
 
     @property
     def n_chunks(self) -> int:
@@ -66,6 +68,7 @@ class MCSpec:
             "first_step": self.first_step, "max_step": _json_float(self.max_step), "max_steps": self.max_steps,
             "max_norm": self.max_norm, "t_eval": [float(t) for t in self.t_eval],
             "keep_final": self.keep_final, "keep_trajectories": self.keep_trajectories, "project": self.project,
+            **({"events": _events.describe(self.events)} if self.events is not None else {}),
         }
 
     def fingerprint(self) -> str:
@@ -90,10 +93,12 @@ def run_chunk(spec: MCSpec, index: int, workers: int = 1) -> dict[str, np.ndarra
     net = spec.net
     y0s = np.ascontiguousarray(spec.sampler.states(net, spec.seed, start, stop))
     cost = net.cost
+    event_args, keep_alive = _events.prepare(spec.events, y0s.shape[1], net.activation is None)
     r = _core.integrate_ensemble(
         net.dims, cost.vg_address, cost.hvp_address, cost.data, y0s, spec.t_span[0], spec.t_span[1], spec.t_eval,
         spec.method, spec.rtol, spec.atol, spec.first_step, spec.max_step, spec.max_steps, spec.gtol,
-        spec.max_norm, net.activation or "none", workers, spec.keep_trajectories, spec.project)
+        spec.max_norm, net.activation or "none", workers, spec.keep_trajectories, spec.project, event_args)
+    del keep_alive
     converged = r["status"] == _STATUS_CODES["converged"]
     out: dict[str, np.ndarray] = {
         "status_code": r["status"],
@@ -115,6 +120,8 @@ def run_chunk(spec: MCSpec, index: int, workers: int = 1) -> dict[str, np.ndarra
         out["loss_at"] = r["loss_at"]
     if spec.keep_trajectories:
         out["states_at"] = r["states_at"]
+    if event_args:
+        out["t_event"] = r["event_first"]
     return out
 
 

@@ -76,6 +76,8 @@ class MCResult:
         With ``t_eval``: the loss there, shape ``(n, len(t_eval))``, NaN after an early stop.
     states_at : ndarray (n, len(t_eval), state_size) or None
         With ``keep_trajectories=True``.
+    t_event : ndarray (n, number of events) or None
+        With ``events=``: each event's first crossing time per trajectory (NaN: none).
     params : dict
         The run's parameters (as saved in ``out/params.json``).
     """
@@ -89,6 +91,7 @@ class MCResult:
         self.final: np.ndarray | None = arrays.get("final")
         self.loss_at: np.ndarray | None = arrays.get("loss_at")
         self.states_at: np.ndarray | None = arrays.get("states_at")
+        self.t_event: np.ndarray | None = arrays.get("t_event")
         self.t_eval = t_eval if t_eval is not None and len(t_eval) else None
         self.params = params
         self.global_minimum = global_minimum

@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..integrate import JACOBIAN_METHODS, METHODS, ConvergenceWarning, _check_implicit, check_options
+from .. import events as _events
 from ..network import Network, _integer
 from . import samplers as _samplers
 from .chunks import FIELDS, MCSpec, run_chunk
@@ -53,7 +54,7 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
                 max_step: float = math.inf, max_steps: int = 100_000, max_norm: float = 1e10,
                 workers: int | None = None, backend: str = "threads", client: Any = None, chunk: int | None = None,
                 progress: bool = True, out: str | os.PathLike[str] | None = None, keep_final: bool = False,
-                keep_trajectories: bool = False, project: bool = False) -> MCResult:
+                keep_trajectories: bool = False, project: bool = False, events: Any = None) -> MCResult:
     """Integrate the flow (eq. 4) from ``n`` random initial states and summarise each trajectory.
 
     Every trajectory has its own adaptive steps; trajectories are handed out one at a time to a
@@ -99,6 +100,9 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
         Keep the states at ``t_eval`` (``MCResult.states_at``, ``n x len(t_eval) x state_size``).
     project : bool
         Project every trajectory back onto its invariant set after each step (as in `integrate`).
+    events : optional
+        As in `overflow.integrate`; a terminal event ends a trajectory with status ``"event"``, and
+        each event's first crossing time is kept per trajectory (``MCResult.t_event``).
 
     Returns
     -------
@@ -112,8 +116,9 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
     if not isinstance(net, Network):
         raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
     n = _integer(n, "n")
+    event_args, _ = _events.prepare(events, net.state_size, net.activation is None)  # compiles and checks them
     o = check_options(t_span, method, rtol, atol, t_eval, gtol, first_step, max_step, max_steps, max_norm,
-                      extra_methods=JACOBIAN_METHODS)
+                      extra_methods=JACOBIAN_METHODS, terminal_event=_events.any_terminal(event_args))
     if method in JACOBIAN_METHODS:
         _check_implicit(net, method)
     sampler = _samplers.gaussian(0.3) if sampler is None else sampler
@@ -134,7 +139,8 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
     spec = MCSpec(net=net, sampler=sampler, n=n, seed=seed, chunk=min(chunk, n), t_span=(o.t0, o.t1),
                   method=o.method, rtol=o.rtol, atol=o.atol, gtol=o.gtol, first_step=o.first_step,
                   max_step=o.max_step, max_steps=o.max_steps, max_norm=o.max_norm, t_eval=o.t_eval,
-                  keep_final=bool(keep_final), keep_trajectories=bool(keep_trajectories), project=bool(project))
+                  keep_final=bool(keep_final), keep_trajectories=bool(keep_trajectories), project=bool(project),
+                  events=events if event_args else None)
     if project and net.activation is not None:
         raise ValueError("project=True needs a linear network (activation=None)")
     gmin = global_minimum(net)
@@ -178,7 +184,7 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
 
 def _warn_unconverged(result: MCResult, spec: MCSpec) -> None:
     """One `ConvergenceWarning` for the whole run, not one per trajectory."""
-    missed = result.status != "converged"
+    missed = (result.status != "converged") & (result.status != "event")  # an event is the user's own stop
     count = int(np.sum(missed))
     if not count:
         return

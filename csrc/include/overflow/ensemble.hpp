@@ -26,6 +26,7 @@ struct EnsembleResult {
   std::vector<std::int64_t> nfev, naccept, nreject;
   std::vector<std::int64_t> naccept_stiff;  // method "auto": steps of the stiff method
   std::vector<std::int8_t> stalled;         // a gtol not reached: ||grad g|| had stalled (Solution)
+  std::vector<double> event_first;  // count x events: each event's first crossing (NaN: none)
   std::vector<double> y_final;      // count x dim
   std::vector<double> values_at;    // count x T: the loss at t_eval, NaN after an early stop
   std::vector<double> states_at;    // count x T x dim, only with EnsembleOptions::keep_states
@@ -57,6 +58,8 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
   res.nreject.assign(count, 0);
   res.naccept_stiff.assign(count, 0);
   res.stalled.assign(count, 0);
+  const std::size_t E = options.events.size();
+  res.event_first.assign(count * E, nan);
   res.y_final.assign(count * dim, nan);
   res.values_at.assign(count * T, nan);
   if (eopt.keep_states) res.states_at.assign(count * T * dim, nan);
@@ -86,6 +89,8 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
     res.nreject[i] = sol.nreject;
     res.naccept_stiff[i] = sol.naccept_stiff;
     res.stalled[i] = sol.stalled ? 1 : 0;
+    for (std::size_t e = 0; e < E && e < sol.t_events.size(); ++e)
+      if (!sol.t_events[e].empty()) res.event_first[i * E + e] = sol.t_events[e].front();
     std::copy(sol.y_final.begin(), sol.y_final.end(), res.y_final.begin() + i * dim);
     std::copy(sol.values.begin(), sol.values.end(), res.values_at.begin() + i * T);
     if (eopt.keep_states) std::copy(sol.states.begin(), sol.states.end(), res.states_at.begin() + i * T * dim);

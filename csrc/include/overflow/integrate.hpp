@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "overflow/events.hpp"
 #include "overflow/solver.hpp"
 #include "overflow/status.hpp"
 #include "overflow/tableau.hpp"
@@ -22,6 +23,7 @@ namespace overflow {
 
 struct IntegrateOptions : StepOptions {
   std::int64_t max_steps = 100000;
+  std::vector<Event> events;  // located on the interpolant; a terminal one stops the run ("event")
   double max_norm = 1e10;   // max |y_i| above which the run stops as "blowup"
   bool save_states = true;  // false: save t, loss, ||grad g|| only (the final state is always kept)
   bool save_steps = true;   // false: without t_eval nothing is saved (ensembles keep the end only)
@@ -42,9 +44,12 @@ struct Solution {
   std::int64_t naccept_stiff = 0;
   std::vector<double> switch_times;
   // With a gtol that was not reached: the smallest ||grad g|| of the accepted steps, and whether it
-  // had stalled (no halving over the last half of the steps, at least 20 of them).
+  // had stalled (no halving over the last half of the steps, at least 20 of them, or an explicit
+  // method's steps held at its stability limit).
   double grad_norm_min = 0.0;
   bool stalled = false;
+  // Per event: the times of its crossings and the states there (count x dim, flattened).
+  std::vector<std::vector<double>> t_events, y_events;
 };
 
 namespace detail {
@@ -122,6 +127,7 @@ struct RunEnd {
   std::int64_t nvalue = 0;  // evaluations made only to report the loss at t_eval points
   double grad_norm_min = 0.0;  // see Solution
   bool stalled = false;
+  std::vector<std::vector<double>> t_events, y_events;  // see Solution
 };
 
 namespace detail {
@@ -164,9 +170,10 @@ std::string gtol_advice(double gtol, const GradientProgress& progress, const Sol
 }
 
 // A run to t = infinity needs something that ends it.
-inline void check_horizon(double t1, double gtol) {
-  if (std::isinf(t1) && !(gtol > 0))
-    throw std::invalid_argument("t_span ends at infinity but nothing stops the run: give gtol > 0 (or a terminal event)");
+inline void check_horizon(double t1, const IntegrateOptions& opt) {
+  const bool terminal = std::any_of(opt.events.begin(), opt.events.end(), [](const Event& e) { return e.terminal > 0; });
+  if (std::isinf(t1) && !(opt.gtol > 0) && !terminal)
+    throw std::invalid_argument("t_span ends at infinity but nothing stops the run: give gtol > 0 or a terminal event");
 }
 
 }  // namespace detail
@@ -178,8 +185,11 @@ inline void check_horizon(double t1, double gtol) {
 template <class System, class Save>
 RunEnd advance(Solver<System>& solver, double t1, const std::vector<double>& t_eval, bool save_steps,
                const IntegrateOptions& opt, Save&& save, std::vector<double>& y_end_buffer) {
-  detail::check_horizon(t1, opt.gtol);
+  detail::check_horizon(t1, opt);
   solver.set_gtol(opt.gtol);
+  EventSet<System> events(opt.events);
+  events.start(solver);
+  std::vector<EventHit> hits;
   System& sys = solver.system();
   const std::size_t n = solver.dim();
   std::vector<double> out(n), out_dy(n);
@@ -194,9 +204,13 @@ RunEnd advance(Solver<System>& solver, double t1, const std::vector<double>& t_e
   };
   auto stop = [&](Status status, std::string message) {
     end.status = status;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      end.t_events.push_back(events.times(i));
+      end.y_events.push_back(events.states(i));
+    }
     end.grad_norm_min = progress.min();
-    end.stalled = progress.stalled();
-    if (opt.gtol > 0 && status != Status::converged && status != Status::interrupted)
+    end.stalled = progress.stalled() || solver.stability_limited();
+    if (opt.gtol > 0 && status != Status::converged && status != Status::event && status != Status::interrupted)
       message += detail::gtol_advice(opt.gtol, progress, solver);
     end.message = std::move(message);
     end.t = solver.t();
@@ -250,24 +264,40 @@ RunEnd advance(Solver<System>& solver, double t1, const std::vector<double>& t_e
       return stop(Status::failed, "t overflowed: the steps grew without bound before anything stopped the run");
     // ||grad g|| fell to gtol inside this step: the run ends where it crossed, located on the
     // interpolant, so t_converged is not rounded up to the end of a (possibly long) step.
-    if (opt.gtol > 0 && solver.grad_norm() <= opt.gtol) {
-      const detail::Crossing c =
-          detail::locate_crossing(solver, opt.gtol, g_start, solver.grad_norm(), out.data(), out_dy.data());
-      if (c.theta < 1.0) {
-        const double t_c = solver.t_prev() + c.theta * solver.h_last();
-        y_end_buffer.assign(out.begin(), out.end());  // serve() reuses `out`
-        serve(t_c, y_end_buffer.data(), c.value, c.gnorm);
-        if (save_steps) emit(t_c, y_end_buffer.data(), c.value, c.gnorm);
-        stop(Status::converged, "||grad g|| <= gtol");
-        end.t = t_c;
-        end.value = c.value;
-        end.grad_norm = c.gnorm;
-        end.y = y_end_buffer.data();
-        return end;
-      }
-      serve(solver.t(), solver.y(), solver.value(), solver.grad_norm());
-      if (save_steps) emit(solver.t(), solver.y(), solver.value(), solver.grad_norm());
-      return stop(Status::converged, "||grad g|| <= gtol");
+    detail::Crossing c;
+    const bool converged = opt.gtol > 0 && solver.grad_norm() <= opt.gtol;
+    if (converged)
+      c = detail::locate_crossing(solver, opt.gtol, g_start, solver.grad_norm(), out.data(), out_dy.data());
+    const double t_converged = c.theta < 1.0 ? solver.t_prev() + c.theta * solver.h_last() : solver.t();
+    if (c.theta < 1.0) y_end_buffer.assign(out.begin(), out.end());  // serve() reuses `out`
+    // Events up to where the run ends; a terminal one before the gtol crossing ends it there.
+    const int terminal = events.empty() ? -1 : events.step(solver, converged ? t_converged : solver.t(), hits);
+    auto end_inside = [&](Status status, const char* message, double t_end, const double* y_end, double v, double g) {
+      serve(t_end, y_end, v, g);
+      if (save_steps) emit(t_end, y_end, v, g);
+      stop(status, message);
+      end.t = t_end;
+      end.value = v;
+      end.grad_norm = g;
+      end.y = y_end;
+      return end;
+    };
+    if (terminal >= 0) {
+      const EventHit& hit = hits[static_cast<std::size_t>(terminal)];
+      y_end_buffer.assign(hit.y.begin(), hit.y.end());
+      solver.count_evaluations(1);  // the loss and ||grad g|| at the stop
+      const double v = sys.eval(hit.t, y_end_buffer.data(), out_dy.data());
+      const double g = detail::gradient_norm(sys, y_end_buffer.data(), out_dy.data(), detail::norm2(out_dy.data(), n));
+      const std::string message = "a terminal event (number " + std::to_string(hit.event) + ") occurred";
+      if (hit.t == solver.t()) return end_inside(Status::event, message.c_str(), hit.t, solver.y(), solver.value(),
+                                                 solver.grad_norm());
+      return end_inside(Status::event, message.c_str(), hit.t, y_end_buffer.data(), v, g);
+    }
+    if (converged) {
+      if (c.theta < 1.0) return end_inside(Status::converged, "||grad g|| <= gtol", t_converged, y_end_buffer.data(),
+                                           c.value, c.gnorm);
+      return end_inside(Status::converged, "||grad g|| <= gtol", solver.t(), solver.y(), solver.value(),
+                        solver.grad_norm());
     }
     serve(solver.t(), solver.y(), solver.value(), solver.grad_norm());
     if (save_steps) emit(solver.t(), solver.y(), solver.value(), solver.grad_norm());
@@ -288,7 +318,7 @@ Solution integrate(Solver<System>& solver, double t0, double t1, const double* y
   const std::size_t n = solver.dim();
   Solution sol;
   if (!(t1 > t0)) throw std::invalid_argument("t_span must satisfy t0 < t1");
-  detail::check_horizon(t1, opt.gtol);
+  detail::check_horizon(t1, opt);
   auto save = [&](double ts, const double* ys, double value, double gnorm) {
     sol.t.push_back(ts);
     if (opt.save_states) sol.states.insert(sol.states.end(), ys, ys + n);
@@ -314,6 +344,8 @@ Solution integrate(Solver<System>& solver, double t0, double t1, const double* y
     sol.switch_times = solver.switch_times();
     sol.grad_norm_min = end.grad_norm_min;
     sol.stalled = end.stalled;
+    sol.t_events = end.t_events;
+    sol.y_events = end.y_events;
     return sol;
   };
   auto stop_at_start = [&](Status status, const char* message) {

@@ -112,10 +112,21 @@ int of_solver_dense(of_solver* solver, double t, double* y_out);
 /* Steps to t_end. After each accepted step save(t, y, loss, user) is called if save != NULL; a
    nonzero return stops the run with OF_INTERRUPTED. With gtol > 0 the run stops where ||grad g||
    crosses gtol (located on the interpolant; the last save call is at that point, while the solver
-   itself stands at the end of the step that crossed). *status: OF_T_END, OF_CONVERGED (gtol),
+   itself stands at the end of the step that crossed); the same for a terminal event (OF_EVENT).
+   t_end = INFINITY needs gtol > 0 or a terminal event. *status: OF_T_END, OF_CONVERGED (gtol), OF_EVENT,
    OF_BLOWUP (max |y_i| > 1e10), OF_DOMAIN, OF_FAILED, OF_MAX_STEPS (max_steps accepted steps in
    this call; <= 0: no limit) or OF_INTERRUPTED. */
 typedef int (*of_save_fn)(double t, const double* y, double loss, void* user);
+/* An event: its zero crossings are located on each step's interpolant (to 1e-12 relative in t). */
+typedef double (*of_event_fn)(double t, const double* y, int64_t n, void* data);
+/* Adds an event to the solver's of_solver_integrate runs: direction > 0 counts only rising
+   crossings, < 0 only falling ones, 0 both; terminal = k > 0 stops the run with OF_EVENT at the
+   k-th crossing (counted per of_solver_integrate call; 0: only recorded). A terminal event, like
+   gtol > 0, lets t_end be INFINITY. */
+int of_solver_add_event(of_solver* solver, of_event_fn fn, void* data, int32_t direction, int32_t terminal);
+/* The crossings of event `event` (in the order added) found by the last of_solver_integrate: *count
+   of them, the first min(count, capacity) times written to `times` (NULL with capacity 0). */
+int of_solver_event_times(const of_solver* solver, int32_t event, double* times, int64_t capacity, int64_t* count);
 int of_solver_integrate(of_solver* solver, double t_end, double gtol, int64_t max_steps, of_save_fn save,
                         void* user, int32_t* status);
 
