@@ -57,7 +57,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peers  # noqa: E402
 import problems as pb  # noqa: E402
 
-OVERFLOW_METHODS = ("dopri5", "dop853", "tsit5")
+OVERFLOW_METHODS = ("dopri5", "dop853", "tsit5", "auto")
 # overflow method -> [(peer, peer method, exact counterpart?)]
 PEERS_FOR = {
     "dopri5": [("scipy", "RK45", True), ("scipy+numba", "RK45", True), ("diffrax", "Dopri5", True)],
@@ -65,6 +65,7 @@ PEERS_FOR = {
                ("numbalsoda", "dop853", True), ("diffrax", "Dopri8", False),
                ("numbalsoda", "lsoda", False)],
     "tsit5": [("diffrax", "Tsit5", True)],
+    "auto": [],  # the default: dop853 switched to rodas4 where stiff; compared with dop853 below
 }
 
 
@@ -315,6 +316,10 @@ def main():
             if "skipped" not in r:
                 r["err_ref"] = float(np.max(np.abs(r["y_final"] - ref["y_final"])))
         print_table(p, rows, ref)
+        ours = {r["ofmethod"]: r for r in rows if r.get("package") == "overflow" and "skipped" not in r}
+        if "auto" in ours and "dop853" in ours:
+            print(f"    auto / dop853: {ours['auto']['median_s'] / ours['dop853']['median_s']:.3f} "
+                  f"(the default method's cost where the flow is not stiff; same run)")
         if name == "c" and ARGS.team > 1:
             rows += team_section(p, ref, reps, ARGS.team)
         overhead = cfunc_overhead(p, repeats=3 if name == "c" or ARGS.quick else 20)

@@ -5,15 +5,17 @@ writes a report."""
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
 
 from .costs import matrix_factorization, scalar
-from .integrate import METHODS, integrate
+from .integrate import METHODS, ConvergenceWarning, integrate
 from .montecarlo import monte_carlo, samplers
 from .network import INIT_KINDS, Network
 
@@ -93,11 +95,15 @@ def _problem_args(p: argparse.ArgumentParser, vector: bool) -> None:
     width = p.add_mutually_exclusive_group()
     width.add_argument("--width", type=int, default=None, help="one width for every hidden layer (default 16)")
     width.add_argument("--widths", type=_ints, default=None, help="one width per hidden layer, e.g. '8,16'")
-    p.add_argument("--method", choices=sorted(METHODS) + ["auto"], default="dopri5")
+    p.add_argument("--method", choices=sorted(METHODS) + ["auto"], default="auto",
+                   help="auto (default): dop853, switched to rodas4 where the flow is stiff")
     p.add_argument("--rtol", type=float, default=1e-8)
     p.add_argument("--atol", type=float, default=1e-10)
-    p.add_argument("--t-end", type=float, default=50.0)
-    p.add_argument("--gtol", type=float, default=None, help="stop once ||grad g|| <= GTOL")
+    p.add_argument("--t-end", type=float, default=math.inf,
+                   help="final time (default inf: run until --gtol is met or --max-steps runs out)")
+    p.add_argument("--gtol", type=float, default=1e-9,
+                   help="stop once ||grad g|| <= GTOL (default 1e-9; 0: no such stop, then --t-end must be finite)")
+    p.add_argument("--max-steps", type=int, default=100_000, help="most accepted steps per trajectory")
 
 
 def _network(args: argparse.Namespace) -> tuple[Network, str]:
@@ -165,10 +171,13 @@ def _mc(args: argparse.Namespace) -> int:
         client = Client(args.scheduler)
     start = time.perf_counter()
     try:
-        res = monte_carlo(net, args.n, (0.0, args.t_end), sampler=_sampler(args), seed=args.seed, method=args.method,
-                          rtol=args.rtol, atol=args.atol, gtol=args.gtol, workers=args.workers,
-                          backend="dask" if client is not None else "threads", client=client, chunk=args.chunk,
-                          progress=not args.no_progress, out=args.out)
+        with warnings.catch_warnings(record=True) as caught:  # printed below as a line of the report
+            warnings.simplefilter("always", ConvergenceWarning)
+            res = monte_carlo(net, args.n, (0.0, args.t_end), sampler=_sampler(args), seed=args.seed,
+                              method=args.method, rtol=args.rtol, atol=args.atol, gtol=args.gtol or None,
+                              max_steps=args.max_steps, workers=args.workers,
+                              backend="dask" if client is not None else "threads", client=client, chunk=args.chunk,
+                              progress=not args.no_progress, out=args.out)
     finally:
         if client is not None:
             client.close()
@@ -177,6 +186,8 @@ def _mc(args: argparse.Namespace) -> int:
     print(f"method      {args.method} (rtol {args.rtol:g}, atol {args.atol:g}), sampler {_sampler(args)!r}")
     print(f"wall time   {wall:.3f} s ({args.n / wall:.1f} trajectories/s)")
     print(res.summary())
+    for w in caught:
+        print(f"warning     {w.message}")
     if not args.no_plot:
         path = args.plot or (os.path.join(args.out, "mc.png") if args.out else "mc.png")
         try:
@@ -191,8 +202,10 @@ def _run(args: argparse.Namespace) -> int:
     net, what = _network(args)
     Ws = net.init(seed=args.seed, scale=args.scale, kind=args.init)
     start = time.perf_counter()
-    res = integrate(net, Ws, t_span=(0.0, args.t_end), method=args.method, rtol=args.rtol, atol=args.atol,
-                    gtol=args.gtol, save_weights=False, threads=args.threads)
+    with warnings.catch_warnings(record=True):  # the status row says why gtol was not reached
+        warnings.simplefilter("always", ConvergenceWarning)
+        res = integrate(net, Ws, t_span=(0.0, args.t_end), method=args.method, rtol=args.rtol, atol=args.atol,
+                        gtol=args.gtol or None, max_steps=args.max_steps, save_weights=False, threads=args.threads)
     wall = time.perf_counter() - start
     rows = [
         ("problem", what),
@@ -202,6 +215,8 @@ def _run(args: argparse.Namespace) -> int:
         ("final loss", f"{res.final_loss:.6e}"),
         ("||grad g||", f"{res.final_grad_norm:.6e}"),
         ("steps", f"{res.naccept} accepted, {res.nreject} rejected"),
+        ("steps by method", ", ".join(f"{k} {v}" for k, v in res.method_steps.items())
+         + (f"; switched at t = {', '.join(f'{t:.4g}' for t in res.switch_times)}" if len(res.switch_times) else "")),
         ("nfev", f"{res.nfev}"),
         ("invariant drift", f"{res.invariant_drift:.3e}"),
         ("wall time", f"{wall * 1e3:.3f} ms"),

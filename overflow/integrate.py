@@ -176,7 +176,7 @@ def check_options(t_span: Sequence[float], method: str, rtol: float, atol: float
 
 
 def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Sequence[float],
-              method: str = "dopri5", rtol: float = 1e-6, atol: float = 1e-9, t_eval: Sequence[float] | None = None,
+              method: str = "auto", rtol: float = 1e-6, atol: float = 1e-9, t_eval: Sequence[float] | None = None,
               gtol: float | None = None, first_step: float | None = None, max_step: float = math.inf,
               max_steps: int = 100_000, max_norm: float = 1e10, save_weights: bool = True,
               project: bool = False, threads: int = 1, events: object = None) -> Result:

@@ -52,7 +52,7 @@ class Solver:
         ``"t_end"`` (``t_bound`` reached), ``"domain"`` or ``"failed"`` (the state did not change).
     """
 
-    def __init__(self, net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t0: float = 0.0, method: str = "dopri5",
+    def __init__(self, net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t0: float = 0.0, method: str = "auto",
                  rtol: float = 1e-6, atol: float = 1e-9, first_step: float | None = None,
                  max_step: float = math.inf, project: bool = False) -> None:
         if not isinstance(net, Network):

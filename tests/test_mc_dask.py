@@ -18,7 +18,7 @@ from helpers import assert_mc_identical  # noqa: E402
 
 TARGET = np.array([[1.0, 0.5], [0.0, -1.0]])
 KW = dict(t_span=(0.0, 8.0), sampler=S.gaussian(0.5), seed=5, gtol=1e-3, max_steps=40, t_eval=[0.0, 2.0, 8.0],
-          keep_final=True, progress=False)
+          keep_final=True, progress=False, method="dopri5")
 N, CHUNK = 300, 64  # 5 tasks, the last one of 44 trajectories
 
 

@@ -72,7 +72,7 @@ def test_unbounded_steps_and_stats():
         assert s.step() == "stepped"
     assert s.t > 0 and s.loss < loss0 and s.grad_norm > 0
     assert s.stats["naccept"] == 20 and s.stats["nfev"] >= 6 * 20
-    assert "dopri5" in repr(s)
+    assert "auto" in repr(s)  # the default method
 
 
 def test_a_start_outside_the_domain_is_refused():

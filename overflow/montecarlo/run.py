@@ -49,7 +49,7 @@ def _default_workers() -> int:
 
 
 def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _samplers.Sampler | None = None,
-                seed: int = 0, method: str = "dopri5", rtol: float = 1e-6, atol: float = 1e-9,
+                seed: int = 0, method: str = "auto", rtol: float = 1e-6, atol: float = 1e-9,
                 gtol: float | None = None, t_eval: Sequence[float] | None = None, first_step: float | None = None,
                 max_step: float = math.inf, max_steps: int = 100_000, max_norm: float = 1e10,
                 workers: int | None = None, backend: str = "threads", client: Any = None, chunk: int | None = None,

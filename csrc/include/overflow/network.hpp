@@ -66,6 +66,7 @@ struct FlowWorkspace {
 struct JvpWorkspace {
   explicit JvpWorkspace(const Network& net);
   std::vector<double> prefix, dprefix, grad, dgrad, next, dnext;
+  std::vector<const double*> at, dat;  // per layer: where its prefix and its derivative are
 };
 
 // The gradient flow dW_i/dt = -(W_N...W_{i+1})^T grad f(P) (W_{i-1}...W_1)^T of g = f(W_N...W_1).

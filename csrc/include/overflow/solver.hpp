@@ -142,6 +142,7 @@ class Solver {
     switch_to_ = nullptr;
     switch_times_.clear();
     naccept_stiff_ = 0;
+    stiff_rho_ = 0.0;
     radius_probe_.clear();
     last_rejection_ = Rejection::none;
     may_stretch_ = true;
@@ -340,7 +341,14 @@ class Solver {
       if (switch_.to_stiff(s) && opt_.stiff) switch_to_ = opt_.stiff;
     } else {
       ++naccept_stiff_;
-      if (switch_.to_nonstiff(h, spectral_radius(), start_tab_->stability_boundary)) switch_to_ = start_tab_;
+      // rho moves slowly: while h rho is past the explicit boundary (4x the switch-back threshold)
+      // the last estimate serves, refreshed every 16 steps (its power iterations cost ~4 J v each).
+      const double boundary = start_tab_->stability_boundary;
+      if (!(h * stiff_rho_ >= boundary) || ++stiff_rho_age_ >= 16) {
+        stiff_rho_ = spectral_radius();
+        stiff_rho_age_ = 0;
+      }
+      if (switch_.to_nonstiff(h, stiff_rho_, boundary)) switch_to_ = start_tab_;
     }
   }
 
@@ -394,6 +402,7 @@ class Solver {
     if (rho > 0) h_ = std::min(h_, 0.5 * tab_->stability_boundary / rho);
     switch_.switched();
     switch_times_.push_back(t_);
+    stiff_rho_ = 0.0;  // estimated afresh at the stiff method's first step
   }
 
   void project_state() {
@@ -478,6 +487,8 @@ class Solver {
   const Tableau* switch_to_ = nullptr;  // set: switch before the next step
   std::vector<double> switch_times_, radius_probe_, radius_image_;
   std::int64_t naccept_stiff_ = 0;
+  double stiff_rho_ = 0.0;  // the stiff method's last spectral-radius estimate, and its age in steps
+  int stiff_rho_age_ = 0;
   bool ready_ = false, pending_accept_ = false, have_step_ = false, dense_ready_ = false, may_stretch_ = true;
   Rejection last_rejection_ = Rejection::none;
   std::int64_t nfev_ = 0, naccept_ = 0, nreject_ = 0, ndomain_ = 0, njvp_ = 0, attempts_ = 0;
