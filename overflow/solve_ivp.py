@@ -14,6 +14,7 @@ from numba import types
 from numba.core.ccallback import CFunc
 
 from . import _core
+from . import events as _events
 from .costs.base import callable_name, numba_error_summary, positional_arity
 from .integrate import METHODS, _check_t_eval, _check_t_span, _positive
 
@@ -37,10 +38,12 @@ class OdeResult:
     nreject: int
     t_final: float
     y_final: np.ndarray
+    t_events: list[np.ndarray] | None = None
+    y_events: list[np.ndarray] | None = None
 
     @property
     def success(self) -> bool:
-        return self.status == "t_end"
+        return self.status in ("t_end", "event")
 
 
 def _compile(fun: Callable[..., Any], n: int) -> Any:
@@ -78,7 +81,7 @@ def _compile(fun: Callable[..., Any], n: int) -> Any:
 def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method: str = "dopri5",
               t_eval: Sequence[float] | None = None, rtol: float = 1e-6, atol: float = 1e-9,
               first_step: float | None = None, max_step: float = math.inf, max_steps: int = 100_000,
-              max_norm: float = math.inf) -> OdeResult:
+              max_norm: float = math.inf, events: Any = None) -> OdeResult:
     """Integrate ``dy/dt = fun(t, y)`` from ``t_span[0]`` to ``t_span[1]`` with the core's explicit RK pairs.
 
     Parameters
@@ -91,13 +94,18 @@ def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method:
         As in `overflow.integrate` (``method`` one of ``bs3, dopri5, tsit5, dop853``).
     max_norm : float
         Stop with status ``"blowup"`` once some ``|y_i|`` exceeds it.
+    events : callable or list of callables, optional
+        ``event(t, y) -> float`` compiled by Numba, with scipy's ``terminal`` and ``direction``
+        attributes (see `overflow.events`); crossings located on the interpolant, a terminal one
+        ends the run with status ``"event"``. (The gradient-flow built-ins do not apply here.)
 
     Returns
     -------
     OdeResult
         ``t``, ``y`` of shape ``(n, T)`` (every accepted step, or ``t_eval``), ``status``
-        (``t_end``, ``blowup``, ``max_steps``, ``failed``), ``message``, ``nfev``, ``naccept``,
-        ``nreject`` and the final state.
+        (``t_end``, ``event``, ``blowup``, ``max_steps``, ``failed``), ``message``, ``nfev``,
+        ``naccept``, ``nreject``, the final state, and with events ``t_events`` and ``y_events``
+        (per event: the crossing times, and the states there, ``(k, n)``).
     """
     y = np.array(y0, dtype=np.float64, copy=True).reshape(-1) if np.ndim(y0) <= 1 else None
     if y is None:
@@ -114,9 +122,17 @@ def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method:
     if isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral) or max_steps < 1:
         raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
     max_norm = _positive(max_norm, "max_norm", allow_inf=True)
+    if events is not None and any(isinstance(e, _events.Event)
+                                  for e in (events if isinstance(events, (list, tuple)) else [events])):
+        raise ValueError("events: the built-ins (loss_below, ...) read a gradient flow's loss; solve_ivp takes "
+                         "functions event(t, y) -> float")
     cf = _compile(fun, y.size)
+    event_args, keep_alive = _events.prepare(events, y.size)
     raw = _core.integrate_rhs(cf.address, np.zeros(1), y, t0, t1, te, method, rtol, atol, first, max_step,
-                              int(max_steps), max_norm, True)
+                              int(max_steps), max_norm, True, event_args)
+    del keep_alive
     return OdeResult(t=raw["t"], y=raw["states"].T, status=raw["status"], message=raw["message"],
                      nfev=int(raw["nfev"]), naccept=int(raw["naccept"]), nreject=int(raw["nreject"]),
-                     t_final=float(raw["t_final"]), y_final=raw["y_final"])
+                     t_final=float(raw["t_final"]), y_final=raw["y_final"],
+                     t_events=list(raw["t_events"]) if events is not None else None,
+                     y_events=list(raw["y_events"]) if events is not None else None)

@@ -8,6 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from . import _core
+from . import events as _events
 from .integrate import JACOBIAN_METHODS, METHODS, _check_bool, _check_implicit, _finite_float, _positive
 from .network import Network
 
@@ -33,8 +34,10 @@ class Solver:
     method : {"bs3", "dopri5", "tsit5", "dop853", "auto", "gauss4", "gauss6", "rodas4"}
         As in `overflow.integrate`; with ``"auto"`` a step towards ``t_bound = inf`` may switch to
         the stiff method as soon as the steps are stability-limited.
-    rtol, atol, first_step, max_step, project
-        As in `overflow.integrate` (`projection` is the largest correction ``project`` made).
+    rtol, atol, first_step, max_step, project, events
+        As in `overflow.integrate` (`projection` is the largest correction ``project`` made). A
+        terminal event inside a step makes `step` return ``"event"``; the solver stands at the
+        step's end, the crossings are in `t_events` and `y_events`.
 
     Attributes
     ----------
@@ -49,12 +52,15 @@ class Solver:
         and ``method_now`` for ``"auto"``.
     status : str
         ``"ready"`` after construction, then what the last step returned: ``"stepped"``,
-        ``"t_end"`` (``t_bound`` reached), ``"domain"`` or ``"failed"`` (the state did not change).
+        ``"t_end"`` (``t_bound`` reached), ``"event"`` (a terminal event occurred in the step),
+        ``"domain"`` or ``"failed"`` (the state did not change).
+    t_events, y_events : list of ndarray
+        Per event: the crossings since the start, and the flat states there.
     """
 
     def __init__(self, net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t0: float = 0.0, method: str = "auto",
                  rtol: float = 1e-6, atol: float = 1e-9, first_step: float | None = None,
-                 max_step: float = math.inf, project: bool = False) -> None:
+                 max_step: float = math.inf, project: bool = False, events: object = None) -> None:
         if not isinstance(net, Network):
             raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
         if not isinstance(method, str) or (method not in METHODS and method not in JACOBIAN_METHODS):
@@ -65,13 +71,14 @@ class Solver:
         if project and net.activation is not None:
             raise ValueError("project=True needs a linear network (activation=None)")
         y0 = net.flatten(Ws)
+        event_args, self._event_functions = _events.prepare(events, y0.size, net.activation is None)
         cost = net.cost
         self.net = net
         self.method = method
         self._core = _core.FlowSolver(net.dims, cost.vg_address, cost.hvp_address, cost.data, net.activation or "none",
                                       method, _positive(rtol, "rtol"), _positive(atol, "atol"),
                                       0.0 if first_step is None else _positive(first_step, "first_step"),
-                                      _positive(max_step, "max_step", allow_inf=True), bool(project))
+                                      _positive(max_step, "max_step", allow_inf=True), bool(project), event_args)
         self._core.init(_finite_float(t0, "t0"), y0)
         self.status = "ready"
 
@@ -89,7 +96,8 @@ class Solver:
         return status
 
     def step_to(self, t: float) -> str:
-        """Steps until ``t`` (> current time) is reached exactly, or a step fails; returns `status`."""
+        """Steps until ``t`` (> current time) is reached exactly, a step fails or a terminal event occurs;
+        returns `status`."""
         t = _finite_float(t, "t")
         if not t > self.t:
             raise ValueError(f"t must be > the current time {self.t}, got {t}")
@@ -133,6 +141,14 @@ class Solver:
     @property
     def grad_norm(self) -> float:
         return self._core.grad_norm
+
+    @property
+    def t_events(self) -> list[np.ndarray]:
+        return list(self._core.t_events)
+
+    @property
+    def y_events(self) -> list[np.ndarray]:
+        return list(self._core.y_events)
 
     @property
     def projection(self) -> float:

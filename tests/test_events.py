@@ -150,3 +150,40 @@ def test_bad_events():
                       activation="isru")
     with pytest.raises(ValueError, match="linear network"):
         of.integrate(anet, anet.init(seed=0), (0, 1), events=of.events.invariant_drift_above(1.0))
+
+
+def test_solver_step_reports_a_terminal_event():
+    net, Ws, _ = factorization_problem(seed=6)
+    ev = of.events.loss_below(1e-2)
+    s = of.Solver(net, Ws, method="dop853", rtol=1e-9, atol=1e-12, events=ev)
+    while (status := s.step()) == "stepped":
+        pass
+    assert status == "event" and len(s.t_events[0]) == 1
+    t_event = s.t_events[0][0]
+    assert s.t_prev < t_event <= s.t  # the solver stands at the end of the step that crossed
+    assert net.rhs(s.y_events[0][0])[0] == pytest.approx(1e-2, rel=1e-8)
+    ref = of.integrate(net, Ws, (0, np.inf), method="dop853", rtol=1e-9, atol=1e-12, events=ev)
+    assert ref.t_final == t_event  # the same steps, the same interpolant
+
+
+def test_solve_ivp_events_on_an_oscillator():
+    # y = (cos t, -sin t): y[0] crosses 0 at t = pi/2 + k pi, falling at k even.
+    def osc(t, y):
+        return np.array([y[1], -y[0]])
+
+    def y0_zero(t, y):
+        return y[0]
+    y0_zero.terminal = 2
+
+    def y0_falls(t, y):
+        return y[0]
+    y0_falls.direction = -1
+    res = of.solve_ivp(osc, (0, 10), [1.0, 0.0], method="dop853", rtol=1e-12, atol=1e-14,
+                       events=[y0_zero, y0_falls])
+    assert res.status == "event" and res.success
+    np.testing.assert_allclose(res.t_events[0], [np.pi / 2, 3 * np.pi / 2], rtol=1e-11)
+    np.testing.assert_allclose(res.t_events[1], [np.pi / 2], rtol=1e-11)
+    np.testing.assert_allclose(res.y_events[0][:, 0], 0.0, atol=1e-11)
+    assert res.t_final == res.t_events[0][-1]
+    with pytest.raises(ValueError, match="built-ins"):
+        of.solve_ivp(osc, (0, 1), [1.0, 0.0], events=of.events.loss_below(0.1))

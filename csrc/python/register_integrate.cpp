@@ -98,13 +98,15 @@ py::dict integrate_reduced(std::uintptr_t vg, const CArray& data, double z0, dou
 
 py::dict integrate_rhs(std::uintptr_t rhs, const CArray& data, const CArray& y0, double t0, double t1,
                        const CArray& t_eval, const std::string& method, double rtol, double atol, double first_step,
-                       double max_step, std::int64_t max_steps, double max_norm, bool save_states) {
+                       double max_step, std::int64_t max_steps, double max_norm, bool save_states,
+                       const EventArgs& events) {
   const Tableau& tab = method_tableau(method);
   if (y0.size() < 1) throw std::invalid_argument("y0 must have at least one entry");
   GenericSystem sys(as_function<of_rhs_fn>(rhs, "rhs"), const_cast<double*>(data.data()),
                     static_cast<std::size_t>(y0.size()));
   return run(sys, tab, y0, t0, t1, t_eval,
-             RunArgs{method, rtol, atol, first_step, max_step, max_steps, 0.0, max_norm, save_states});
+             RunArgs{method, rtol, atol, first_step, max_step, max_steps, 0.0, max_norm, save_states, false, nullptr,
+                     events});
 }
 
 }  // namespace
@@ -113,6 +115,7 @@ void register_integrate(py::module_& m) {
   m.def("integrate_rhs", &integrate_rhs, py::arg("rhs_address"), py::arg("data"), py::arg("y0"), py::arg("t0"),
         py::arg("t1"), py::arg("t_eval"), py::arg("method"), py::arg("rtol"), py::arg("atol"), py::arg("first_step"),
         py::arg("max_step"), py::arg("max_steps"), py::arg("max_norm"), py::arg("save_states"),
+        py::arg("events") = EventArgs{},
         "Integrate dy/dt = rhs(t, y) given as a C function pointer void(double, const double*, double*, void*).");
   m.def("integrate_flow", &integrate_flow, py::arg("dims"), py::arg("vg_address"), py::arg("hvp_address"),
         py::arg("data"), py::arg("y0"), py::arg("t0"), py::arg("t1"), py::arg("t_eval"), py::arg("method"),

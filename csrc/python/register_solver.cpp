@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "arrays.hpp"
+#include "overflow/events.hpp"
 #include "overflow/flow_system.hpp"
 #include "overflow/solver.hpp"
 #include "register.hpp"
@@ -17,11 +18,12 @@ class FlowSolver {
  public:
   FlowSolver(std::vector<std::int64_t> dims, std::uintptr_t vg, std::uintptr_t hvp, const CArray& data,
              const std::string& activation, const std::string& method, double rtol, double atol, double first_step,
-             double max_step, bool project)
+             double max_step, bool project, const EventArgs& events)
       : data_(data),
         flow_(Network(dims), make_cost(vg, hvp, data_, dims.back(), dims.front()), parse_activation(activation)),
         system_(flow_),
-        solver_(system_, method_tableau(method), options(method, rtol, atol, first_step, max_step, project)) {}
+        solver_(system_, method_tableau(method), options(method, rtol, atol, first_step, max_step, project)),
+        events_(make_events(events)) {}
 
   // Returns the loss at y0 (non-finite: outside the cost's domain).
   void init(double t0, const CArray& y0) {
@@ -30,6 +32,7 @@ class FlowSolver {
     if (!std::isfinite(solver_.value()))
       throw std::invalid_argument("the cost is not finite at the initial weights (outside its domain)");
     if (!std::isfinite(solver_.grad_norm())) throw std::invalid_argument("the gradient is not finite at the initial weights");
+    events_.start(solver_);
   }
 
   std::string step(double t_bound) {
@@ -41,7 +44,11 @@ class FlowSolver {
       outcome = solver_.step(t_bound);
     }
     switch (outcome) {
-      case StepOutcome::accepted: return solver_.t() == t_bound ? "t_end" : "stepped";
+      case StepOutcome::accepted:
+        // A terminal event inside the step: the solver stands at the step's end, the crossing is in
+        // t_events / y_events.
+        if (!events_.empty() && events_.step(solver_, solver_.t(), hits_) >= 0) return "event";
+        return solver_.t() == t_bound ? "t_end" : "stepped";
       case StepOutcome::domain: return "domain";
       case StepOutcome::interrupted: return "interrupted";
       default: return "failed";
@@ -74,6 +81,24 @@ class FlowSolver {
   double loss() const { return solver_.value(); }
   double grad_norm() const { return solver_.grad_norm(); }
   double max_projection() const { return solver_.max_projection(); }
+  // Each event's crossings since init, and the states there.
+  py::list t_events() const {
+    py::list out;
+    for (std::size_t i = 0; i < events_.size(); ++i) {
+      std::vector<double> t = events_.times(i);
+      out.append(to_numpy(std::move(t), {static_cast<py::ssize_t>(events_.times(i).size())}));
+    }
+    return out;
+  }
+  py::list y_events() const {
+    py::list out;
+    for (std::size_t i = 0; i < events_.size(); ++i) {
+      std::vector<double> y = events_.states(i);
+      out.append(to_numpy(std::move(y), {static_cast<py::ssize_t>(events_.times(i).size()),
+                                         static_cast<py::ssize_t>(flow_.dim())}));
+    }
+    return out;
+  }
   py::dict stats() const {
     py::dict d;
     d["nfev"] = solver_.nfev();
@@ -104,6 +129,8 @@ class FlowSolver {
   Flow flow_;
   FlowSystem system_;
   Solver<FlowSystem> solver_;
+  EventSet<FlowSystem> events_;
+  std::vector<EventHit> hits_;
 };
 
 }  // namespace
@@ -111,14 +138,14 @@ class FlowSolver {
 void register_solver(py::module_& m) {
   py::class_<FlowSolver>(m, "FlowSolver", "The core's adaptive solver on a network's flow, one step at a time.")
       .def(py::init<std::vector<std::int64_t>, std::uintptr_t, std::uintptr_t, const CArray&, const std::string&,
-                    const std::string&, double, double, double, double, bool>(),
+                    const std::string&, double, double, double, double, bool, const EventArgs&>(),
            py::arg("dims"), py::arg("vg_address"), py::arg("hvp_address"), py::arg("data"), py::arg("activation"),
            py::arg("method"), py::arg("rtol"), py::arg("atol"), py::arg("first_step"), py::arg("max_step"),
-           py::arg("project") = false)
+           py::arg("project") = false, py::arg("events") = EventArgs{})
       .def("init", &FlowSolver::init, py::arg("t0"), py::arg("y0"))
       .def("step", &FlowSolver::step, py::arg("t_bound"),
-           "One accepted step towards t_bound; returns 'stepped', 't_end' (t reached t_bound), 'domain', "
-           "'failed' or 'interrupted' (Ctrl-C; nothing changed).")
+           "One accepted step towards t_bound; returns 'stepped', 't_end' (t reached t_bound), 'event' (a "
+           "terminal event inside the step), 'domain', 'failed' or 'interrupted' (Ctrl-C; nothing changed).")
       .def("dense", &FlowSolver::dense, py::arg("t"))
       .def_property_readonly("y", &FlowSolver::y)
       .def_property_readonly("t", &FlowSolver::t)
@@ -127,6 +154,8 @@ void register_solver(py::module_& m) {
       .def_property_readonly("loss", &FlowSolver::loss)
       .def_property_readonly("grad_norm", &FlowSolver::grad_norm)
       .def_property_readonly("max_projection", &FlowSolver::max_projection)
+      .def_property_readonly("t_events", &FlowSolver::t_events)
+      .def_property_readonly("y_events", &FlowSolver::y_events)
       .def_property_readonly("stats", &FlowSolver::stats);
 }
 

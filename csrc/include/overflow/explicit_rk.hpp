@@ -181,14 +181,10 @@ class ExplicitRK {
   // NaN where the tableau has no such stage or the two points coincide.
   double spectral_radius_estimate(double h) {
     if (tab_.stiffness_stage < 1) return std::numeric_limits<double>::quiet_NaN();
-    // The difference into stage_y_ (free between steps), one vectorised pass per term.
+    // The difference into stage_y_ (free between steps), the stages read in one fused pass.
     double* d = stage_y_.data();
     std::fill(d, d + dim_, 0.0);
-    for (int j = 0; j < stiffness_terms_.count; ++j) {
-      const double c = stiffness_terms_.coef[j];
-      const double* k = slots_[stiffness_terms_.slot[j]];
-      for (std::size_t i = 0; i < dim_; ++i) d[i] += c * k[i];
-    }
+    detail::combine(d, d, 1.0, stiffness_terms_, slots_.data(), 0, dim_);
     const double* kp = slot(tab_.stiffness_stage);
     const double* f_new = slot(tab_.stages);
     double num = 0.0;

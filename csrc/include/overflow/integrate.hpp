@@ -284,13 +284,13 @@ RunEnd advance(Solver<System>& solver, double t1, const std::vector<double>& t_e
     };
     if (terminal >= 0) {
       const EventHit& hit = hits[static_cast<std::size_t>(terminal)];
+      const std::string message = "a terminal event (number " + std::to_string(hit.event) + ") occurred";
+      if (hit.t == solver.t())
+        return end_inside(Status::event, message.c_str(), hit.t, solver.y(), solver.value(), solver.grad_norm());
       y_end_buffer.assign(hit.y.begin(), hit.y.end());
-      solver.count_evaluations(1);  // the loss and ||grad g|| at the stop
+      solver.count_evaluations(1);  // the loss and ||grad g|| at the stop inside the step
       const double v = sys.eval(hit.t, y_end_buffer.data(), out_dy.data());
       const double g = detail::gradient_norm(sys, y_end_buffer.data(), out_dy.data(), detail::norm2(out_dy.data(), n));
-      const std::string message = "a terminal event (number " + std::to_string(hit.event) + ") occurred";
-      if (hit.t == solver.t()) return end_inside(Status::event, message.c_str(), hit.t, solver.y(), solver.value(),
-                                                 solver.grad_norm());
       return end_inside(Status::event, message.c_str(), hit.t, y_end_buffer.data(), v, g);
     }
     if (converged) {

@@ -180,7 +180,9 @@ class Solver {
     }
     double h = h_;
     while (true) {
-      if (opt_.interrupted && (++attempts_ & 63) == 0) {
+      // The clock is read every 64th attempt of an explicit method; an implicit step can take
+      // milliseconds (Krylov solves on a wide network), so there at every attempt.
+      if (opt_.interrupted && ((++attempts_ & 63) == 0 || tab_->implicit())) {
         const auto now = std::chrono::steady_clock::now();
         if (now - last_poll_ > std::chrono::milliseconds(50)) {
           last_poll_ = now;
@@ -250,8 +252,9 @@ class Solver {
       may_stretch_ = true;
       h_ = h * controller_.accept(att.error);
       if (opt_.project) project_state();
-      // A step cut short to land on t_bound says nothing about the steps the method can take.
-      if ((opt_.stiff || tab_->stiffness_stage > 0) && !last) consider_switch(h, t_bound);
+      // The stiffness estimate serves "auto" and, with a gtol, the diagnosis of a run that does
+      // not reach it; a step cut short to land on t_bound says nothing about the steps possible.
+      if ((opt_.stiff || (opt_.gtol > 0 && tab_->stiffness_stage > 0)) && !last) consider_switch(h, t_bound);
       return StepOutcome::accepted;
     }
   }
@@ -327,7 +330,7 @@ class Solver {
   // still comes from the stepper that took it).
   void consider_switch(double h, double t_bound) {
     if (tab_->scheme == Tableau::Scheme::explicit_rk) {
-      if (!switch_.wants_estimate()) return;
+      if (!switch_.wants_estimate(dim() >= ExplicitRK::kTeamMinDim)) return;
       auto& rk = std::get<ExplicitRK>(stepper_);
       MethodSwitch::ExplicitStep s;
       s.h = h;
@@ -353,11 +356,12 @@ class Solver {
   }
 
   // Evaluations one step of the stiff method is projected to cost: its stages, and products J v
-  // (about two evaluations each) to assemble J (dense path) or for GMRES (about 30 per stage).
+  // (about two evaluations each) to assemble J (dense path) or for the Krylov solves (about 5 per
+  // stage with the space the stages share: 31 per step on bench/convergence.py's 160 weights).
   double stiff_step_cost() const {
     const double n = static_cast<double>(dim());
     const double s = opt_.stiff->stages;
-    const double products = n <= static_cast<double>(JacobianStepper::kDenseLimit) ? n : 30.0 * s;
+    const double products = n <= static_cast<double>(JacobianStepper::kDenseLimit) ? n : 5.0 * s;
     return s + 2.0 * products;
   }
 
