@@ -27,10 +27,11 @@ class FlowSystem {
     return flow_.rhs_factored(stage, base, terms, dy, factors_out, ws_);
   }
   // out = J(y) v, the Jacobian of the right-hand side (implicit methods, "auto"): exact for linear
-  // networks whose cost has an hvp; otherwise a central difference (f(y + e v) - f(y - e v)) / 2e
-  // with e about eps^(1/3) relative, accurate to ~1e-10 relative, as Hairer's codes difference J.
+  // networks (through the cost's hvp, which they need); for activated ones a central difference
+  // (f(y + e v) - f(y - e v)) / 2e with e about eps^(1/3) relative, accurate to ~1e-10 relative,
+  // as Hairer's codes difference J.
   double jvp(double t, const double* y, const double* v, double* out) {
-    if (flow_.activation() == Activation::none && flow_.cost().hvp) return flow_.jvp(y, v, out, jvp_ws_);
+    if (flow_.activation() == Activation::none) return flow_.jvp(y, v, out, jvp_ws_);
     const std::size_t n = dim();
     double yn = 0.0, vn = 0.0;
     for (std::size_t i = 0; i < n; ++i) {
