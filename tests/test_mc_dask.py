@@ -154,3 +154,18 @@ def test_costs_of_local_python_functions_travel_by_value(client):
         net = of.Network(cost, depth=2, width=2)
         kw = dict(t_span=(0.0, 2.0), chunk=10, keep_final=True, progress=False)
         assert_mc_identical(of.monte_carlo(net, 20, backend="dask", client=client, **kw), of.monte_carlo(net, 20, **kw))
+
+
+def _weights_grow(t, y):  # a user event: compiled again in each worker process
+    return np.sum(y * y) - 3.0
+
+
+def test_dask_events_match_threads(net, client):
+    events = [of.events.loss_below(0.1, terminal=False), _weights_grow]
+    kw = dict(t_span=(0.0, np.inf), sampler=S.gaussian(0.5), seed=2, gtol=1e-8, progress=False, events=events)
+    a = of.monte_carlo(net, 40, chunk=16, **kw)
+    b = of.monte_carlo(net, 40, chunk=16, backend="dask", client=client, **kw)
+    assert a.t_event.shape == (40, 2) and np.any(np.isfinite(a.t_event))
+    np.testing.assert_array_equal(a.t_event, b.t_event)
+    assert_mc_identical(a, b)
+    assert a.params["events"][1]["name"].endswith("_weights_grow")

@@ -297,3 +297,23 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, count_chunks):
     assert_identical(res, fresh)
     assert_identical(of.montecarlo.load(out), fresh)
     assert len(res) == n and res.params["chunks_done"] == n_chunks
+
+
+def test_chunks_of_an_older_store_without_the_later_fields(tmp_path):
+    """A store written before naccept_stiff and stalled existed: its chunks load, and a resumed run
+    completes, with those columns read as zeros."""
+    from overflow.montecarlo.chunks import LATER_FIELDS
+    from overflow.montecarlo.store import chunk_file, read_chunk
+
+    net = of.Network(of.costs.matrix_factorization(np.eye(2)), depth=2, width=3)
+    kw = dict(t_span=(0.0, 5.0), chunk=10, progress=False, method="dopri5")
+    full = of.monte_carlo(net, 30, out=tmp_path, **kw)
+    old = {k: v for k, v in read_chunk(chunk_file(tmp_path, 0)).items() if k not in LATER_FIELDS}
+    np.savez(chunk_file(tmp_path, 0), **old)
+    chunk_file(tmp_path, 2).unlink()  # and resume the last chunk
+    again = of.monte_carlo(net, 30, out=tmp_path, **kw)
+    loaded = of.montecarlo.load(tmp_path)
+    for res in (again, loaded):
+        np.testing.assert_array_equal(res.final_loss, full.final_loss)
+        assert res.naccept_stiff.dtype == np.int64 and not np.any(res.naccept_stiff[:10])
+        assert res.stalled.dtype == bool

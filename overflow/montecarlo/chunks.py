@@ -18,13 +18,22 @@ from ..network import Network
 from .fingerprint import cost_fingerprint
 from .samplers import Sampler
 
-__all__ = ["MCSpec", "run_chunk", "chunk_bounds", "FIELDS", "LATER_FIELDS"]
+__all__ = ["MCSpec", "run_chunk", "chunk_bounds", "FIELDS", "LATER_FIELDS", "with_later_fields"]
 
 #: The per-trajectory arrays of a chunk (and of `MCResult`), always present.
 FIELDS = ("status_code", "t_final", "final_loss", "final_grad_norm", "t_converged", "nfev", "naccept", "nreject",
           "invariant_drift", "imbalance_trace", "imbalance_fro", "imbalance", "naccept_stiff", "stalled")
 #: Fields added after the first stores were written: absent from an older store, read as zeros.
 LATER_FIELDS = ("naccept_stiff", "stalled")
+
+
+def with_later_fields(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A chunk's arrays with the `LATER_FIELDS` an older store did not write, as zeros."""
+    count = len(arrays["t_final"])
+    for name in LATER_FIELDS:
+        if name not in arrays:
+            arrays[name] = np.zeros(count, dtype=bool if name == "stalled" else np.int64)
+    return arrays
 
 
 @dataclasses.dataclass

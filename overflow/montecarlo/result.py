@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .chunks import FIELDS, LATER_FIELDS, STATUS_NAMES
+from .chunks import FIELDS, STATUS_NAMES, with_later_fields
 
 __all__ = ["MCResult", "MCSummary"]
 
@@ -84,9 +84,8 @@ class MCResult:
 
     def __init__(self, arrays: dict[str, np.ndarray], params: dict[str, Any], global_minimum: float | None,
                  t_eval: np.ndarray | None = None) -> None:
+        with_later_fields(arrays)
         for name in FIELDS:
-            if name in LATER_FIELDS and name not in arrays:
-                arrays[name] = np.zeros(len(arrays["t_final"]), dtype=bool if name == "stalled" else np.int64)
             setattr(self, name, arrays[name])
         self.final: np.ndarray | None = arrays.get("final")
         self.loss_at: np.ndarray | None = arrays.get("loss_at")

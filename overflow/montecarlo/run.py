@@ -13,7 +13,7 @@ from ..integrate import JACOBIAN_METHODS, METHODS, ConvergenceWarning, _check_im
 from .. import events as _events
 from ..network import Network, _integer
 from . import samplers as _samplers
-from .chunks import FIELDS, MCSpec, run_chunk
+from .chunks import FIELDS, MCSpec, run_chunk, with_later_fields
 from .result import MCResult
 from .store import ChunkStore, chunk_file, read_chunk, read_params
 
@@ -150,7 +150,7 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
     if store is not None:
         for i in sorted(store.done()):
             if i < spec.n_chunks:
-                done[i] = store.load(i)
+                done[i] = with_later_fields(store.load(i))
     todo = [i for i in range(spec.n_chunks) if i not in done]
 
     from tqdm.auto import tqdm
@@ -274,7 +274,7 @@ def load(path: str | os.PathLike[str]) -> MCResult:
     if missing:
         raise ValueError(f"{str(path)!r} holds {n_chunks - len(missing)} of {n_chunks} chunks; call monte_carlo "
                          "again with the same arguments and out= to finish the run")
-    parts = [read_chunk(f) for f in store_files]
+    parts = [with_later_fields(read_chunk(f)) for f in store_files]
     arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     run["chunks_done"] = n_chunks
     return MCResult(arrays, run, meta.get("global_minimum"), np.asarray(run["t_eval"], dtype=float))
