@@ -35,7 +35,7 @@ IMPLICIT_METHODS = {
 #: (stability-limited steps) and back where it is not (the stiff method uses the flow's exact
 #: Jacobian on linear networks, central differences of the right-hand side on activated ones).
 AUTO_METHOD: tuple[str, str] = tuple(_core.AUTO_METHOD)
-#: Every method name beside the explicit pairs that runs on a network, and those needing its Jacobian.
+#: The method names that use the flow's Jacobian: the implicit methods and "auto".
 JACOBIAN_METHODS = (*IMPLICIT_METHODS, "auto")
 
 
@@ -189,17 +189,17 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
     Ws : list of ndarray or ndarray
         Initial layers ``[W_1, ..., W_N]`` with ``net.shapes`` (or one flat state).
     t_span : (float, float)
-        ``(t0, t1)`` with ``t0 < t1``; ``t1 = np.inf`` runs until ``gtol`` is met (required then),
-        ``max_steps`` runs out, or the run fails.
+        ``(t0, t1)`` with ``t0 < t1``; ``t1 = np.inf`` runs until ``gtol`` is met or a terminal
+        event occurs (one of them is required then), ``max_steps`` runs out, or the run fails.
     method : {"bs3", "dopri5", "tsit5", "dop853", "auto", "gauss4", "gauss6", "rodas4", "reduced"}
-        Explicit embedded Runge-Kutta pair; see `METHODS`. ``"auto"`` starts with dop853, watches
-        Hairer's estimate of ``h rho(J)`` from two stages at the same time, and where the steps
-        are stability-limited (the flow is stiff, as near a minimum: ``J = -Hess g`` spans
-        ``lambda_max ... lambda_min``) switches to rodas4 with the exact Jacobian, and back once
-        rodas4's steps are well inside dop853's stability region (power iterations on ``J v``);
-        ``Result.method_steps`` and ``Result.switch_times`` say what ran when. ``"gauss4"``, ``"gauss6"``: Gauss-Legendre
-        collocation (2 and 3 implicit stages, orders 4 and 6), the stages solved by simplified
-        Newton with the flow's exact Jacobian (through the cost's Hessian-vector product:
+        Explicit embedded Runge-Kutta pair; see `METHODS`. ``"auto"`` (the default) starts with
+        dop853, watches Hairer's estimate of ``h rho(J)`` from two stages at the same time, and
+        where the steps are stability-limited (the flow is stiff, as near a minimum:
+        ``J = -Hess g`` spans ``lambda_max ... lambda_min``) switches to rodas4 with the exact
+        Jacobian, and back once rodas4's steps are well inside dop853's stability region (power
+        iterations on ``J v``); ``Result.method_steps`` and ``Result.switch_times`` say what ran
+        when. ``"gauss4"``, ``"gauss6"``: Gauss-Legendre collocation (2 and 3 implicit stages,
+        orders 4 and 6), the stages solved by simplified Newton with the flow's exact Jacobian (through the cost's Hessian-vector product:
         assembled and LU-factorised up to 100 weights, matrix-free GMRES on Jacobian-vector
         products above) to rounding level (corrections below 1e-15 (1 + max|w|), or stalled
         within 1e3 times that), so every invariant ``C_i`` is conserved to rounding whatever

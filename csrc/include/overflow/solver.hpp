@@ -115,7 +115,8 @@ class Solver {
     if (!(opt.max_step > 0)) throw std::invalid_argument("max_step must be > 0");
     if (opt.stiff) {
       if (tab.implicit() || tab.stiffness_stage < 1 || opt.stiff->scheme != Tableau::Scheme::rosenbrock)
-        throw std::invalid_argument("method switching needs an explicit pair with a stage at c = 1 and a Rosenbrock method");
+        throw std::invalid_argument(
+            "method switching needs an explicit pair with a stage at c = 1 and a Rosenbrock method");
       if constexpr (!detail::HasJvp<System>::value)
         throw std::invalid_argument("method switching needs the system's Jacobian (jvp)");
     }
