@@ -5,6 +5,7 @@
 // then the space grows from its residual. For one right-hand side this is GMRES; for the later
 // stages of a step most of the solution is already in the space.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <vector>
