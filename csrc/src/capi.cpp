@@ -59,17 +59,25 @@ int guarded(const char* function, Body&& body) {
     if ((ptr) == nullptr) return fail(OF_ERROR_NULL, std::string(__func__) + ": " #ptr " is NULL");      \
   } while (0)
 
-bool parse_method(int32_t code, overflow::Method& out) {
+// A method code as a MethodChoice (OF_AUTO: the explicit pair and the stiff method it switches to).
+bool parse_method(int32_t code, overflow::MethodChoice& out) {
+  overflow::Method m;
   switch (code) {
-    case OF_BS3: out = overflow::Method::bs3; return true;
-    case OF_DOPRI5: out = overflow::Method::dopri5; return true;
-    case OF_TSIT5: out = overflow::Method::tsit5; return true;
-    case OF_DOP853: out = overflow::Method::dop853; return true;
-    case OF_GAUSS4: out = overflow::Method::gauss4; return true;
-    case OF_GAUSS6: out = overflow::Method::gauss6; return true;
-    case OF_RODAS4: out = overflow::Method::rodas4; return true;
+    case OF_BS3: m = overflow::Method::bs3; break;
+    case OF_DOPRI5: m = overflow::Method::dopri5; break;
+    case OF_TSIT5: m = overflow::Method::tsit5; break;
+    case OF_DOP853: m = overflow::Method::dop853; break;
+    case OF_GAUSS4: m = overflow::Method::gauss4; break;
+    case OF_GAUSS6: m = overflow::Method::gauss6; break;
+    case OF_RODAS4: m = overflow::Method::rodas4; break;
+    case OF_AUTO:
+      out = overflow::MethodChoice{&overflow::tableau(overflow::kAutoMethod.nonstiff),
+                                   &overflow::tableau(overflow::kAutoMethod.stiff)};
+      return true;
     default: return false;
   }
+  out = overflow::MethodChoice{&overflow::tableau(m), nullptr};
+  return true;
 }
 
 overflow::IntegrateOptions make_options(double rtol, double atol, double max_step) {
@@ -324,19 +332,19 @@ int of_solver_create_flow_threads(const of_flow* flow, int32_t method, double rt
   OF_REQUIRE(out);
   *out = nullptr;
   OF_REQUIRE(flow);
-  overflow::Method m;
+  overflow::MethodChoice m;
   if (!parse_method(method, m))
     return fail(OF_ERROR_ARGUMENT, "of_solver_create_flow: unknown method code " + std::to_string(method) +
-                                       " (OF_BS3, OF_DOPRI5, OF_TSIT5 or OF_DOP853)");
+                                       " (OF_BS3 ... OF_RODAS4, OF_AUTO)");
   if (threads < 1)
     return fail(OF_ERROR_ARGUMENT, "of_solver_create_flow_threads: threads must be >= 1, got " + std::to_string(threads));
   return guarded("of_solver_create_flow", [&] {
-    const overflow::IntegrateOptions opt = make_options(rtol, atol, max_step);
+    overflow::IntegrateOptions opt = make_options(rtol, atol, max_step);
+    opt.stiff = m.stiff;
     std::unique_ptr<overflow::ThreadTeam> team;
     if (threads > 1) team = std::make_unique<overflow::ThreadTeam>(threads);
     overflow::FlowSystem sys(flow->flow, team.get());
-    auto impl = std::make_unique<SolverOn<overflow::FlowSystem>>(std::move(sys), overflow::tableau(m), opt,
-                                                                 std::move(team));
+    auto impl = std::make_unique<SolverOn<overflow::FlowSystem>>(std::move(sys), *m.start, opt, std::move(team));
     *out = new of_solver{std::move(impl)};
     return OF_OK;
   });
@@ -348,17 +356,18 @@ int of_solver_create_rhs(of_rhs_fn rhs, void* data, int64_t n, int32_t method, d
   *out = nullptr;
   OF_REQUIRE(rhs);
   if (n < 1) return fail(OF_ERROR_ARGUMENT, "of_solver_create_rhs: n must be >= 1, got " + std::to_string(n));
-  overflow::Method m;
+  overflow::MethodChoice m;
   if (!parse_method(method, m))
     return fail(OF_ERROR_ARGUMENT, "of_solver_create_rhs: unknown method code " + std::to_string(method) +
                                        " (OF_BS3, OF_DOPRI5, OF_TSIT5 or OF_DOP853)");
-  if (overflow::tableau(m).implicit())
-    return fail(OF_ERROR_ARGUMENT, "of_solver_create_rhs: the implicit methods need a Jacobian, which a generic "
-                                   "right-hand side does not provide: use OF_BS3, OF_DOPRI5, OF_TSIT5 or OF_DOP853");
+  if (m.start->implicit() || m.stiff)
+    return fail(OF_ERROR_ARGUMENT, "of_solver_create_rhs: the implicit methods and OF_AUTO need a Jacobian, which "
+                                   "a generic right-hand side does not provide: use OF_BS3, OF_DOPRI5, OF_TSIT5 or "
+                                   "OF_DOP853");
   return guarded("of_solver_create_rhs", [&] {
     const overflow::IntegrateOptions opt = make_options(rtol, atol, max_step);
     auto impl = std::make_unique<SolverOn<overflow::GenericSystem>>(
-        overflow::GenericSystem(rhs, data, static_cast<std::size_t>(n)), overflow::tableau(m), opt);
+        overflow::GenericSystem(rhs, data, static_cast<std::size_t>(n)), *m.start, opt);
     *out = new of_solver{std::move(impl)};
     return OF_OK;
   });
@@ -502,7 +511,7 @@ int of_ensemble(const of_flow* flow, int32_t method, double rtol, double atol, d
   OF_REQUIRE(nfev);
   if (count < 0) return fail(OF_ERROR_ARGUMENT, "of_ensemble: count must be >= 0");
   if (count > 0) OF_REQUIRE(y0s);
-  overflow::Method m;
+  overflow::MethodChoice m;
   if (!parse_method(method, m))
     return fail(OF_ERROR_ARGUMENT, "of_ensemble: unknown method code " + std::to_string(method));
   if (!(std::isfinite(t0) && std::isfinite(t1) && t1 > t0))
@@ -511,13 +520,14 @@ int of_ensemble(const of_flow* flow, int32_t method, double rtol, double atol, d
   return guarded("of_ensemble", [&] {
     overflow::IntegrateOptions opt = make_options(rtol, atol, 0.0);
     opt.gtol = gtol;
+    opt.stiff = m.stiff;
     overflow::EnsembleOptions eopt;
     const unsigned hw = std::thread::hardware_concurrency();
     eopt.workers = workers > 0 ? workers : static_cast<int>(hw > 0 ? hw : 1);
     const std::size_t dim = flow->flow.dim(), n = static_cast<std::size_t>(count);
     const overflow::Flow& f = flow->flow;
     const overflow::EnsembleResult r = overflow::integrate_ensemble(
-        [&f] { return overflow::FlowSystem(f); }, overflow::tableau(m), t0, t1, y0s, n, dim, {}, opt, eopt);
+        [&f] { return overflow::FlowSystem(f); }, *m.start, t0, t1, y0s, n, dim, {}, opt, eopt);
     for (std::size_t i = 0; i < n; ++i) {
       status[i] = r.status[i];
       t_final[i] = r.t_final[i];

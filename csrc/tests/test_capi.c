@@ -446,7 +446,34 @@ static void test_events(void) {
   of_flow_destroy(flow);
 }
 
+/* OF_AUTO runs a flow to convergence at t = INFINITY, switching to rodas4 near the minimum. */
+static void test_auto(void) {
+  const int64_t dims[4] = {4, 16, 16, 4};
+  double T[16] = {0};
+  T[0] = 3.0, T[5] = 2.0, T[10] = 1.0, T[15] = 0.5;
+  of_flow* flow = NULL;
+  CHECK(of_flow_create(3, dims, 4, OF_LINEAR, quadratic, quadratic_hvp, T, &flow) == OF_OK, "%s", of_last_error());
+  double y0[4 * 16 + 16 * 16 + 16 * 4];
+  fill(y0, 4 * 16 + 16 * 16 + 16 * 4, 3);
+  for (int i = 0; i < 4 * 16 + 16 * 16 + 16 * 4; ++i) y0[i] *= 0.3;
+  of_solver* s = NULL;
+  CHECK(of_solver_create_flow(flow, OF_AUTO, 1e-8, 1e-10, 0.0, &s) == OF_OK, "%s", of_last_error());
+  CHECK(of_solver_init(s, 0.0, y0) == OF_OK, "%s", of_last_error());
+  int32_t status = -1;
+  CHECK(of_solver_integrate(s, INFINITY, 1e-9, 0, NULL, NULL, &status) == OF_OK && status == OF_CONVERGED,
+        "OF_AUTO: status %d (%s)", status, of_last_error());
+  double g = 1.0;
+  of_solver_grad_norm(s, &g);
+  CHECK(g < 1e-8, "OF_AUTO stopped at ||grad g|| = %g", g); /* the solver stands at the end of the step */
+  of_solver_destroy(s);
+  s = NULL;
+  CHECK_ERROR(of_solver_create_rhs(oscillator, NULL, 2, OF_AUTO, 1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT,
+              "need a Jacobian");
+  of_flow_destroy(flow);
+}
+
 int main(void) {
+  test_auto();
   test_events();
   test_flow();
   test_team();

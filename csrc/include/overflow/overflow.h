@@ -40,8 +40,12 @@ enum of_error {
 };
 
 /* OF_GAUSS4, OF_GAUSS6: implicit Gauss-Legendre, conserving the invariants; OF_RODAS4: L-stable Rosenbrock for
-   stiff flows. These three need the flow's Jacobian: flows of linear networks whose cost has an hvp. */
-enum of_method { OF_BS3 = 0, OF_DOPRI5 = 1, OF_TSIT5 = 2, OF_DOP853 = 3, OF_GAUSS4 = 4, OF_GAUSS6 = 5, OF_RODAS4 = 6 };
+   stiff flows; OF_AUTO: OF_DOP853, switched to OF_RODAS4 where its steps are stability-limited and back
+   (Python's method="auto"). These four need the flow's Jacobian: flows of linear networks whose cost has an
+   hvp (OF_AUTO needs it once it switches). */
+enum of_method {
+  OF_BS3 = 0, OF_DOPRI5 = 1, OF_TSIT5 = 2, OF_DOP853 = 3, OF_GAUSS4 = 4, OF_GAUSS6 = 5, OF_RODAS4 = 6, OF_AUTO = 7
+};
 enum of_activation { OF_LINEAR = 0, OF_ISRU = 1, OF_TANH = 2 };
 
 /* How a step or an integration ended (DESIGN.md section 3; the order of overflow's statuses). */
