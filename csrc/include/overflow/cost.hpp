@@ -1,4 +1,4 @@
-// The cost ABI: the one contract between the Numba kernels and the C++ core (DESIGN.md section 2).
+// The cost ABI: the one contract between the Numba kernels and the C++ core (overflow.h documents it for C callers).
 #pragma once
 #include <cstdint>
 

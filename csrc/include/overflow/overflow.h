@@ -48,7 +48,7 @@ enum of_method {
 };
 enum of_activation { OF_LINEAR = 0, OF_ISRU = 1, OF_TANH = 2 };
 
-/* How a step or an integration ended (DESIGN.md section 3; the order of overflow's statuses). */
+/* How a step or an integration ended (in the order of status.hpp's Status, which Python reports by name). */
 enum of_status {
   OF_CONVERGED = 0,  /* ||grad g|| <= gtol */
   OF_T_END = 1,      /* reached the requested time */

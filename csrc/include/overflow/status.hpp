@@ -1,4 +1,4 @@
-// How an integration ended (DESIGN.md section 3): a status, never a crash.
+// How an integration ended: a status, never a crash (Python reports it by name: status_name).
 #pragma once
 #include <string>
 

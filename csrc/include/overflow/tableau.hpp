@@ -1,4 +1,5 @@
-// Butcher tableaux of the explicit embedded Runge-Kutta methods, as data (DESIGN.md section 5).
+// Butcher tableaux as data, one registry of the methods and their properties (tableau.cpp); one
+// engine per scheme runs them (explicit_rk.hpp, gauss_legendre.hpp, rosenbrock.hpp).
 #pragma once
 #include <string>
 #include <vector>
