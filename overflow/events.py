@@ -109,17 +109,25 @@ def _compile(fun: Callable[..., Any], n: int) -> Any:
     return cf
 
 
-def prepare(events: object, n: int, network_is_linear: bool = True) -> tuple[list[tuple], list[Any]]:
+def _as_list(events: object) -> list[Any]:
+    return list(events) if isinstance(events, (list, tuple)) else [events]
+
+
+def prepare(events: object, n: int, network: Any = None) -> tuple[list[tuple], list[Any]]:
     """The core's event tuples ``(kind, address, value, direction, terminal)`` for ``events`` (None,
-    one event or a sequence), and the objects that must stay alive while the core runs."""
+    one event or a sequence) on a state of ``n`` entries, and the objects that must stay alive
+    while the core runs. ``network`` is the `Network` whose flow runs; None for a plain ODE
+    (`solve_ivp`), where the built-ins, which read a gradient flow's loss, do not apply."""
     if events is None:
         return [], []
-    items = list(events) if isinstance(events, (list, tuple)) else [events]
     out, keep = [], []
-    for i, ev in enumerate(items):
+    for i, ev in enumerate(_as_list(events)):
         where = f"events[{i}]"
         if isinstance(ev, Event):
-            if ev.kind == "invariant_drift_above" and not network_is_linear:
+            if network is None:
+                raise ValueError(f"{where}: the built-ins (loss_below, ...) read a gradient flow's loss; solve_ivp "
+                                 "takes functions event(t, y) -> float")
+            if ev.kind == "invariant_drift_above" and network.activation is not None:
                 raise ValueError(f"{where}: invariant_drift_above needs a linear network (the invariants C_i)")
             out.append((ev.kind, 0, ev.value, ev.direction, ev.terminal))
             continue
@@ -140,9 +148,8 @@ def describe(events: object) -> list[dict[str, Any]]:
     import hashlib
     import inspect
 
-    items = list(events) if isinstance(events, (list, tuple)) else [events]
     out = []
-    for ev in items:
+    for ev in _as_list(events):
         if isinstance(ev, Event):
             out.append({"kind": ev.kind, "value": ev.value, "terminal": ev.terminal, "direction": ev.direction})
             continue

@@ -280,7 +280,7 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
     if not isinstance(net, Network):
         raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
     y0 = net.flatten(Ws)
-    event_args, keep_alive = _events.prepare(events, y0.size, net.activation is None)
+    event_args, keep_alive = _events.prepare(events, y0.size, net)
     o = check_options(t_span, method, rtol, atol, t_eval, gtol, first_step, max_step, max_steps, max_norm,
                       extra_methods=("reduced", *JACOBIAN_METHODS), terminal_event=_events.any_terminal(event_args))
     if event_args and method == "reduced":

@@ -122,12 +122,8 @@ def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method:
     if isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral) or max_steps < 1:
         raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
     max_norm = _positive(max_norm, "max_norm", allow_inf=True)
-    if events is not None and any(isinstance(e, _events.Event)
-                                  for e in (events if isinstance(events, (list, tuple)) else [events])):
-        raise ValueError("events: the built-ins (loss_below, ...) read a gradient flow's loss; solve_ivp takes "
-                         "functions event(t, y) -> float")
-    cf = _compile(fun, y.size)
     event_args, keep_alive = _events.prepare(events, y.size)
+    cf = _compile(fun, y.size)
     raw = _core.integrate_rhs(cf.address, np.zeros(1), y, t0, t1, te, method, rtol, atol, first, max_step,
                               int(max_steps), max_norm, True, event_args)
     del keep_alive

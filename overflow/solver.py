@@ -71,7 +71,7 @@ class Solver:
         if project and net.activation is not None:
             raise ValueError("project=True needs a linear network (activation=None)")
         y0 = net.flatten(Ws)
-        event_args, self._event_functions = _events.prepare(events, y0.size, net.activation is None)
+        event_args, self._event_functions = _events.prepare(events, y0.size, net)
         cost = net.cost
         self.net = net
         self.method = method

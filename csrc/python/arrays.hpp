@@ -25,6 +25,19 @@ py::array_t<T> to_numpy(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
   return py::array_t<T>(shape, owner->data(), free_when_done);
 }
 
+// Per event, its crossing times (k) and the states there (k x dim, given flattened) as numpy
+// arrays: the lists Result.t_events / y_events and Solver.t_events / y_events hold.
+inline std::pair<py::list, py::list> event_arrays(std::vector<std::vector<double>> times,
+                                                  std::vector<std::vector<double>> states, py::ssize_t dim) {
+  py::list t_out, y_out;
+  for (std::size_t i = 0; i < times.size(); ++i) {
+    const auto k = static_cast<py::ssize_t>(times[i].size());
+    t_out.append(to_numpy(std::move(times[i]), {k}));
+    y_out.append(to_numpy(std::move(states[i]), {k, dim}));
+  }
+  return {t_out, y_out};
+}
+
 inline void require_size(const CArray& a, std::size_t size, const char* name) {
   if (static_cast<std::size_t>(a.size()) != size) {
     throw std::invalid_argument(std::string(name) + " has " + std::to_string(a.size()) +

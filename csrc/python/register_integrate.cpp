@@ -52,12 +52,7 @@ py::dict run(System& sys, const Tableau& tab, const CArray& y0, double t0, doubl
   out["method_steps"] = steps;
   out["switch_times"] = to_numpy(std::move(sol.switch_times), {static_cast<py::ssize_t>(sol.switch_times.size())});
   out["grad_norm_min"] = sol.grad_norm_min;
-  py::list t_events, y_events;
-  for (std::size_t i = 0; i < sol.t_events.size(); ++i) {
-    const auto k = static_cast<py::ssize_t>(sol.t_events[i].size());
-    t_events.append(to_numpy(std::move(sol.t_events[i]), {k}));
-    y_events.append(to_numpy(std::move(sol.y_events[i]), {k, dim}));
-  }
+  auto [t_events, y_events] = event_arrays(std::move(sol.t_events), std::move(sol.y_events), dim);
   out["t_events"] = t_events;
   out["y_events"] = y_events;
   out["stalled"] = sol.stalled;

@@ -81,24 +81,10 @@ class FlowSolver {
   double loss() const { return solver_.value(); }
   double grad_norm() const { return solver_.grad_norm(); }
   double max_projection() const { return solver_.max_projection(); }
+  py::ssize_t dim() const { return static_cast<py::ssize_t>(flow_.dim()); }
   // Each event's crossings since init, and the states there.
-  py::list t_events() const {
-    py::list out;
-    for (std::size_t i = 0; i < events_.size(); ++i) {
-      std::vector<double> t = events_.times(i);
-      out.append(to_numpy(std::move(t), {static_cast<py::ssize_t>(events_.times(i).size())}));
-    }
-    return out;
-  }
-  py::list y_events() const {
-    py::list out;
-    for (std::size_t i = 0; i < events_.size(); ++i) {
-      std::vector<double> y = events_.states(i);
-      out.append(to_numpy(std::move(y), {static_cast<py::ssize_t>(events_.times(i).size()),
-                                         static_cast<py::ssize_t>(flow_.dim())}));
-    }
-    return out;
-  }
+  py::list t_events() const { return event_arrays(events_.times(), events_.states(), dim()).first; }
+  py::list y_events() const { return event_arrays(events_.times(), events_.states(), dim()).second; }
   py::dict stats() const {
     py::dict d;
     d["nfev"] = solver_.nfev();

@@ -102,7 +102,7 @@ def run_chunk(spec: MCSpec, index: int, workers: int = 1) -> dict[str, np.ndarra
     net = spec.net
     y0s = np.ascontiguousarray(spec.sampler.states(net, spec.seed, start, stop))
     cost = net.cost
-    event_args, keep_alive = _events.prepare(spec.events, y0s.shape[1], net.activation is None)
+    event_args, keep_alive = _events.prepare(spec.events, y0s.shape[1], net)
     r = _core.integrate_ensemble(
         net.dims, cost.vg_address, cost.hvp_address, cost.data, y0s, spec.t_span[0], spec.t_span[1], spec.t_eval,
         spec.method, spec.rtol, spec.atol, spec.first_step, spec.max_step, spec.max_steps, spec.gtol,

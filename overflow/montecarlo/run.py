@@ -116,7 +116,7 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
     if not isinstance(net, Network):
         raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
     n = _integer(n, "n")
-    event_args, _ = _events.prepare(events, net.state_size, net.activation is None)  # compiles and checks them
+    event_args, _ = _events.prepare(events, net.state_size, net)  # compiles and checks them
     o = check_options(t_span, method, rtol, atol, t_eval, gtol, first_step, max_step, max_steps, max_norm,
                       extra_methods=JACOBIAN_METHODS, terminal_event=_events.any_terminal(event_args))
     if method in JACOBIAN_METHODS:

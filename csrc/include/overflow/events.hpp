@@ -35,6 +35,11 @@ struct Event {
   int terminal = 0;   // 0: record only; k > 0: the run stops at the k-th occurrence
 };
 
+// True if one of the events stops the run (a stopping rule for an infinite end time).
+inline bool any_terminal(const std::vector<Event>& events) {
+  return std::any_of(events.begin(), events.end(), [](const Event& e) { return e.terminal > 0; });
+}
+
 // One located crossing.
 struct EventHit {
   int event = 0;
@@ -69,12 +74,9 @@ class EventSet {
   }
 
   bool empty() const { return events_.empty(); }
-  bool any_terminal() const {
-    return std::any_of(events_.begin(), events_.end(), [](const Event& e) { return e.terminal > 0; });
-  }
-  std::size_t size() const { return events_.size(); }
-  const std::vector<double>& times(std::size_t i) const { return times_[i]; }
-  const std::vector<double>& states(std::size_t i) const { return states_[i]; }  // count x dim
+  // Per event: the crossing times so far, and the states there (count x dim, flattened).
+  const std::vector<std::vector<double>>& times() const { return times_; }
+  const std::vector<std::vector<double>>& states() const { return states_; }
 
   // At the run's start: the invariants there (for the drift events) and every event's value.
   void start(Solver<System>& solver) {
@@ -95,21 +97,21 @@ class EventSet {
     hits.clear();
     System& sys = solver.system();
     const double t0 = solver.t_prev(), h = solver.h_last();
-    std::vector<double> now(events_.size());
+    now_.resize(events_.size());
     for (std::size_t i = 0; i < events_.size(); ++i)
-      now[i] = value(i, sys, solver.t(), solver.y(), solver.value(), solver.grad_norm());
+      now_[i] = value(i, sys, solver.t(), solver.y(), solver.value(), solver.grad_norm());
     for (std::size_t i = 0; i < events_.size(); ++i) {
-      const double a = values_[i], b = now[i];
-      const bool up = a <= 0 && b >= 0 && !(a == 0 && b == 0), down = a >= 0 && b <= 0 && !(a == 0 && b == 0);
+      const double a = values_[i], b = now_[i];
+      if (a == 0) continue;  // a root at the step's start was counted with the step before
+      const bool up = a < 0 && b >= 0, down = a > 0 && b <= 0;
       const int dir = events_[i].direction;
-      if (!((up && dir >= 0) || (down && dir <= 0)) || a == 0) continue;  // a root at the step's start counted before
-      if (!solver.prepare_dense()) continue;
+      if (!((up && dir >= 0) || (down && dir <= 0)) || !solver.prepare_dense()) continue;
       EventHit hit;
       hit.event = static_cast<int>(i);
       hit.t = locate(i, solver, t0, h, a, b, hit.y);
       if (hit.t <= t_stop) hits.push_back(std::move(hit));
     }
-    values_ = std::move(now);
+    values_.swap(now_);
     std::stable_sort(hits.begin(), hits.end(), [](const EventHit& x, const EventHit& y) { return x.t < y.t; });
     for (std::size_t k = 0; k < hits.size(); ++k) {
       const auto i = static_cast<std::size_t>(hits[k].event);
@@ -132,8 +134,8 @@ class EventSet {
     if constexpr (detail::HasInvariants<System>::value) sys.invariants(y, out);
   }
 
-  // The event's value at (t, y); value and gnorm are g and ||grad g|| there when known (NaN: the
-  // built-ins evaluate them).
+  // The event's value at (t, y), where the loss is g(y) and gnorm ||grad g(y)|| (read by the
+  // built-ins only).
   double value(std::size_t i, System& sys, double t, const double* y, double loss, double gnorm) {
     const Event& e = events_[i];
     switch (e.kind) {
@@ -203,7 +205,7 @@ class EventSet {
   }
 
   std::vector<Event> events_;
-  std::vector<double> values_, c0_, scratch_, dy_;
+  std::vector<double> values_, now_, c0_, scratch_, dy_;  // values_: at the last accepted point
   std::vector<std::vector<double>> times_, states_;
   std::size_t dim_ = 0;
 };

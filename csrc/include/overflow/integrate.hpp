@@ -171,9 +171,8 @@ std::string gtol_advice(double gtol, const GradientProgress& progress, const Sol
 
 // A run to t = infinity needs something that ends it.
 inline void check_horizon(double t1, const IntegrateOptions& opt) {
-  const bool terminal = std::any_of(opt.events.begin(), opt.events.end(), [](const Event& e) { return e.terminal > 0; });
-  if (std::isinf(t1) && !(opt.gtol > 0) && !terminal)
-    throw std::invalid_argument("t_span ends at infinity but nothing stops the run: give gtol > 0 or a terminal event");
+  if (std::isinf(t1) && !(opt.gtol > 0) && !any_terminal(opt.events))
+    throw std::invalid_argument("the end time is infinite but nothing stops the run: give gtol > 0 or a terminal event");
 }
 
 }  // namespace detail
@@ -204,10 +203,8 @@ RunEnd advance(Solver<System>& solver, double t1, const std::vector<double>& t_e
   };
   auto stop = [&](Status status, std::string message) {
     end.status = status;
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      end.t_events.push_back(events.times(i));
-      end.y_events.push_back(events.states(i));
-    }
+    end.t_events = events.times();
+    end.y_events = events.states();
     end.grad_norm_min = progress.min();
     end.stalled = progress.stalled() || solver.stability_limited();
     if (opt.gtol > 0 && status != Status::converged && status != Status::event && status != Status::interrupted)

@@ -88,9 +88,7 @@ class MethodSwitch {
   bool to_nonstiff(double h, double rho, double boundary) {
     if (h * rho < kBack * boundary) {
       if (++nonstiff_count_ >= kNonstiffChecks) {
-        nonstiff_count_ = 0;
-        stiff_count_ = 0;
-        ++backoff_;
+        ++backoff_;  // switched() clears the counts
         return true;
       }
     } else {
