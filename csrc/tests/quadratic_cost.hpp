@@ -16,10 +16,16 @@ inline double quadratic_cost(const double* P, std::int64_t m, std::int64_t n, do
   return value;
 }
 
+// Its Hessian is the identity: Hess f(P)[V] = V.
+inline void quadratic_cost_hvp(const double*, const double* V, std::int64_t m, std::int64_t n, double* out, void*) {
+  for (std::int64_t i = 0; i < m * n; ++i) out[i] = V[i];
+}
+
 // The cost above on a target (m x n, row-major) that must outlive the returned Cost.
 inline overflow::Cost quadratic_cost_on(double* target, std::int64_t m, std::int64_t n) {
   overflow::Cost cost;
   cost.value_and_grad = &quadratic_cost;
+  cost.hvp = &quadratic_cost_hvp;
   cost.data = target;
   cost.m = m;
   cost.n = n;

@@ -1,5 +1,6 @@
 // The flow's RHS equals -grad g for g(W) = f(W_N...W_1), checked by central differences of g, over
-// depths 1-5, unequal widths, rectangular products and both compile-time and run-time n.
+// depths 1-5, unequal widths, rectangular products and both compile-time and run-time n; its
+// Jacobian-vector product by central differences of the RHS.
 #include <cmath>
 #include <random>
 #include <stdexcept>
@@ -27,6 +28,43 @@ double fd_error(const overflow::Flow& flow, overflow::FlowWorkspace& ws, const s
     max_ref = std::fmax(max_ref, std::fabs(fd));
   }
   return max_err;
+}
+
+// Flow::jvp against central differences of the right-hand side, and its workspace's cache of the
+// state's own products: a state changed in place, or changed back, gives the products of a fresh
+// workspace bit for bit.
+template <class Rng, class Dist>
+void jvp_checks(const overflow::Flow& flow, std::vector<double> y, Rng& rng, Dist& dist) {
+  const overflow::Network& net = flow.network();
+  overflow::FlowWorkspace ws(net);
+  overflow::JvpWorkspace cached(net);
+  const std::size_t dim = y.size();
+  const std::vector<double> v = random_vector(dim, rng, dist), y0 = y;
+  std::vector<double> jv(dim), fresh(dim), fp(dim), fm(dim), yp(dim), ym(dim);
+  const double e = 1e-5;
+  for (int round = 0; round < 3; ++round) {
+    if (round == 1) y = random_vector(dim, rng, dist);  // in place: same buffer, new state
+    if (round == 2) y = y0;
+    flow.jvp(y.data(), v.data(), jv.data(), cached);
+    flow.jvp(y.data(), v.data(), jv.data(), cached);  // served from the cache
+    overflow::JvpWorkspace own(net);
+    flow.jvp(y.data(), v.data(), fresh.data(), own);
+    CHECK(jv == fresh, "depth %d round %d: the cached products differ from a fresh workspace's", net.depth(), round);
+    for (std::size_t i = 0; i < dim; ++i) {
+      yp[i] = y[i] + e * v[i];
+      ym[i] = y[i] - e * v[i];
+    }
+    flow.rhs(yp.data(), fp.data(), ws);
+    flow.rhs(ym.data(), fm.data(), ws);
+    double max_err = 0.0, max_ref = 0.0;
+    for (std::size_t i = 0; i < dim; ++i) {
+      const double fd = (fp[i] - fm[i]) / (2 * e);
+      max_err = std::fmax(max_err, std::fabs(jv[i] - fd));
+      max_ref = std::fmax(max_ref, std::fabs(fd));
+    }
+    CHECK(max_err < 1e-6 * (1.0 + max_ref), "depth %d round %d: max |Jv - fd| = %.3e (scale %.3e)", net.depth(), round,
+          max_err, max_ref);
+  }
 }
 
 }  // namespace
@@ -60,6 +98,7 @@ int main() {
           static_cast<long long>(dims[0]), net.depth(), max_err, max_ref);
     flow.product(y.data(), P.data(), ws);
     CHECK(P.size() == target.size(), "product size");
+    jvp_checks(flow, y, rng, normal);
   }
   // Activated networks (section 4): the same finite-difference check for isru and tanh.
   for (Activation act : {Activation::isru, Activation::tanh}) {

@@ -65,8 +65,14 @@ struct FlowWorkspace {
 // and its derivative (two of each, swapped layer by layer). Allocated once.
 struct JvpWorkspace {
   explicit JvpWorkspace(const Network& net);
-  std::vector<double> prefix, dprefix, grad, dgrad, next, dnext;
+  std::vector<double> prefix, dprefix, dgrad, dnext;
   std::vector<const double*> at, dat;  // per layer: where its prefix and its derivative are
+  // What depends on the state alone (the prefixes, every layer's back-propagated gradient B and
+  // g), kept for the state in `point`: the products of one step all share it.
+  std::vector<double> point, back;
+  std::vector<std::size_t> back_at;  // per layer l: where B_{l+1} (rows(l) x n) is in back
+  double value = 0.0;
+  bool has_point = false;
 };
 
 // The gradient flow dW_i/dt = -(W_N...W_{i+1})^T grad f(P) (W_{i-1}...W_1)^T of g = f(W_N...W_1).
