@@ -5,8 +5,6 @@ backend) and as a Dask task, which is what makes the two backends agree bit for 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from typing import Any
 
 import numpy as np
@@ -15,7 +13,7 @@ from .. import _core
 from .. import events as _events
 from ..invariants import invariants
 from ..network import Network
-from .fingerprint import cost_fingerprint
+from .fingerprint import cost_fingerprint, run_fingerprint
 from .samplers import Sampler
 
 __all__ = ["MCSpec", "run_chunk", "chunk_bounds", "FIELDS", "LATER_FIELDS", "with_later_fields"]
@@ -81,7 +79,8 @@ class MCSpec:
         }
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(self.describe(), sort_keys=True).encode()).hexdigest()
+        """`run_fingerprint` of `describe`: what each chunk file of this run's store carries."""
+        return run_fingerprint(self.describe())
 
 
 def _json_float(x: float) -> float | str:
