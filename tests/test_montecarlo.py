@@ -421,6 +421,16 @@ def test_activation_network():
     (dict(t_eval=[0.5, 0.2]), ValueError, r"t_eval"),
     (dict(t_eval=[2.0]), ValueError, r"t_eval"),
     (dict(max_steps=0), ValueError, r"max_steps"),
+    (dict(out=""), ValueError, r"out must be a non-empty path"),
+    (dict(out=3), TypeError, r"out must be a directory path"),
+    (dict(out=b"run"), TypeError, r"out must be a directory path"),
+    (dict(keep_final="no"), TypeError, r"keep_final must be True or False, got 'no'"),
+    (dict(keep_final=1), TypeError, r"keep_final must be True or False"),
+    (dict(keep_trajectories="yes", t_eval=[0.5]), TypeError, r"keep_trajectories must be True or False"),
+    (dict(project="no"), TypeError, r"project must be True or False"),
+    (dict(progress="no"), TypeError, r"progress must be True or False"),
+    (dict(backend="dask", client="tcp://127.0.0.1:8786"), TypeError, r"client must be a dask.distributed.Client"),
+    (dict(backend=["threads"]), ValueError, r"backend must be one of"),
 ])
 def test_bad_arguments(net, kwargs, exc, match):
     args = dict(n=5, t_span=(0.0, 1.0), progress=False)
