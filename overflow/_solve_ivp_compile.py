@@ -190,7 +190,10 @@ def _compile(fun: Callable[..., Any], kinds: tuple) -> Compiled:
     vec = types.Array(types.float64, 1, "C")
     argtypes = (types.float64, vec, vec, *map(_numba_type, kinds)) if inplace else \
         (types.float64, vec, *map(_numba_type, kinds))
-    ret = _return_type(disp, argtypes, name)
+    form = (f"taken as the in-place form fun(t, y, dy{', *args' if k else ''}) -> None"
+            if inplace else f"taken as fun(t, y{', *args' if k else ''}) -> dy")
+    form += f": {arity} positional parameters with {k} args"
+    ret = _return_type(disp, argtypes, name, form)
     _check_return(ret, inplace, k, name)
 
     # Source of the cfunc: the args read from the buffer, fun called in a try, its result checked.
@@ -247,14 +250,14 @@ def _compile(fun: Callable[..., Any], kinds: tuple) -> Compiled:
     return Compiled(cf, inplace)
 
 
-def _return_type(disp: Any, argtypes: tuple, name: str) -> Any:
+def _return_type(disp: Any, argtypes: tuple, name: str, form: str) -> Any:
     """``fun``'s return type for ``argtypes`` (compiling it), or None where the dispatcher may not compile."""
     if not getattr(disp, "_can_compile", True):
         return None
     try:
         disp.compile(argtypes)
     except Exception as err:
-        raise TypeError(f"fun {name!r} cannot be compiled by Numba as {_FORMS}: {numba_error_summary(err)}") from None
+        raise TypeError(f"fun {name!r} ({form}) cannot be compiled by Numba: {numba_error_summary(err)}") from None
     cres = disp.overloads.get(tuple(argtypes))
     return None if cres is None else cres.signature.return_type
 
