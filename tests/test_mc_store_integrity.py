@@ -253,7 +253,25 @@ def test_lock_of_a_killed_process_is_taken_over(net, reference, tmp_path):
         proc.stdout.close()
     assert (out / ".lock").read_text().strip() == str(proc.pid)  # the dead holder's pid is still written there
     assert_mc_identical(of.monte_carlo(net, N, out=out, **KW), reference)
-    assert (out / ".lock").read_text().strip() == str(os.getpid())
+    assert not (out / ".lock").exists()  # a finished run removes its lock file
+
+
+def test_lock_file_deleted_by_its_holder_is_not_shared(tmp_path):
+    """One process locked the file, another opened it meanwhile; the first releases (deleting it):
+    the lock the second then gets on the deleted file is worthless, so it locks a new one."""
+    first = DirectoryLock(tmp_path)
+    stale = os.open(tmp_path / ".lock", os.O_RDWR)
+    first.release()
+    import fcntl
+
+    fcntl.flock(stale, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what a slow second locker would hold now
+    try:
+        with DirectoryLock(tmp_path) as third:  # a third one must still get the real lock ...
+            assert third.held
+            with pytest.raises(StoreLocked, match=rf"pid {os.getpid()}"):  # ... and it is exclusive
+                DirectoryLock(tmp_path)
+    finally:
+        os.close(stale)
 
 
 # Both processes make the same call but for the seed. Whichever takes the lock first waits inside

@@ -1,9 +1,10 @@
 """An advisory lock on a Monte Carlo store directory, so that two processes never write one store.
 
 ``fcntl.flock`` on ``DIR/.lock``: the kernel releases it when the holding process exits or is
-killed, so a lock left by a dead run is simply taken over. The file keeps the holder's pid for the
-message a refused writer gets; it is never deleted (deleting a lock file lets two processes lock
-two different files of the same name)."""
+killed, so a lock left by a dead run is simply taken over. The file holds the holder's pid for the
+message a refused writer gets. The holder deletes it on release, so a finished run leaves the
+directory as it was; a locker therefore checks, once it holds the lock, that the name still leads
+to the file it locked (else it locked a deleted one, and tries again)."""
 
 from __future__ import annotations
 
@@ -45,16 +46,21 @@ class DirectoryLock:
         self._fd: int | None = None
         if fcntl is None:
             return
-        fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid = _holder(fd)
-            os.close(fd)
-            raise StoreLocked(self.directory, pid) from None
-        except BaseException:
-            os.close(fd)
-            raise
+        path = self.directory / LOCK_NAME
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if _same_file(fd, path):
+                    break
+            except BlockingIOError:
+                pid = _holder(fd)
+                os.close(fd)
+                raise StoreLocked(self.directory, pid) from None
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)  # the previous holder deleted it between our open and our lock
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
@@ -65,16 +71,28 @@ class DirectoryLock:
         return self._fd is not None
 
     def release(self) -> None:
-        """Give the lock up (closing the file releases it); harmless when not held."""
+        """Delete the lock file and give the lock up; harmless when not held."""
         if self._fd is not None:
             fd, self._fd = self._fd, None
-            os.close(fd)
+            try:
+                os.unlink(self.directory / LOCK_NAME)  # while still holding it: see the module's docstring
+            except FileNotFoundError:
+                pass
+            finally:
+                os.close(fd)
 
     def __enter__(self) -> DirectoryLock:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
 
 
 def _holder(fd: int) -> int | None:
