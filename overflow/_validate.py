@@ -66,8 +66,8 @@ def real(value: object, name: str) -> float:
     """``value`` as a float: TypeError unless it is a real number (bool and complex excluded; numpy
     scalars and 0-d real arrays accepted). NaN and inf pass; see `finite_real` and `positive`."""
     # float and int first: the numbers.Real ABC check costs more than the rest of the validation
-    if type(value) is float or type(value) is int:
-        return float(value)
+    if type(value) is float:
+        return value
     value = _scalar(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {describe(value)}")

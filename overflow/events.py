@@ -127,6 +127,13 @@ def prepare(events: object, n: int, network: Any = None) -> tuple[list[tuple], l
             if network is None:
                 raise ValueError(f"{where}: the built-ins (loss_below, ...) read a gradient flow's loss; solve_ivp "
                                  "takes functions event(t, y) -> float")
+            # an Event built by hand rather than by loss_below & co.: the same rules as theirs
+            if ev.kind not in _BUILTIN:
+                raise ValueError(f"{where} must be one of overflow.events' built-ins {_BUILTIN}, got kind {ev.kind!r}")
+            _threshold(ev.value, where)
+            _terminal(ev.terminal, where)
+            if isinstance(ev.direction, bool) or ev.direction not in (-1, 0, 1):
+                raise ValueError(f"{where}: direction must be -1, 0 or 1, got {ev.direction!r}")
             if ev.kind == "invariant_drift_above" and network.activation is not None:
                 raise ValueError(f"{where}: invariant_drift_above needs a linear network (the invariants C_i)")
             out.append((ev.kind, 0, ev.value, ev.direction, ev.terminal))

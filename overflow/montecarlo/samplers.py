@@ -111,6 +111,7 @@ class Sampler:
 
     def __call__(self, net: Any, seed: int = 0, index: int = 0) -> list[np.ndarray]:
         """The layers of trajectory ``index``'s initial state."""
+        index = _v.integer(index, "index", minimum=0)
         return [W[0] for W in net.unflatten(self.states(net, seed, index, index + 1))]
 
     def _draw(self, net: Any, rng: np.random.Generator, count: int) -> np.ndarray:
@@ -244,7 +245,8 @@ class from_array(Sampler):
     kind = "from_array"
 
     def __init__(self, states: Any) -> None:
-        if isinstance(states, (list, tuple)):
+        # a list of per-layer arrays, unless it is a nested list of rows (numpy would read it so)
+        if isinstance(states, (list, tuple)) and not (states and all(np.ndim(W) <= 1 for W in states)):
             layers = [_v.float_array(W, f"states[{i}]", "a real (n, rows, cols) array")
                       for i, W in enumerate(states)]
             if not layers or any(W.ndim != 3 or W.shape[0] != layers[0].shape[0] for W in layers):
