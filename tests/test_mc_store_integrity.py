@@ -24,7 +24,7 @@ import pytest
 import overflow as of
 import overflow.montecarlo.run as mc_run
 from overflow.montecarlo import lock as mc_lock
-from overflow.montecarlo.chunkfile import ChunkError, read_chunk, write_chunk
+from overflow.montecarlo.chunkfile import ChunkError, read_chunk
 from overflow.montecarlo.fingerprint import run_fingerprint
 from overflow.montecarlo.lock import DirectoryLock, StoreLocked
 from overflow.montecarlo.store import ResumeMismatch, StoreWarning, chunk_file, read_params, scan
@@ -116,10 +116,11 @@ def _not_a_zip(path):
 
 
 def _foreign(path):
-    """The same chunk index of a run with another seed."""
-    arrays, header = read_chunk(path)
-    with open(path, "wb") as fh:
-        write_chunk(fh, arrays, run_fingerprint({"another": "run"}), header["index"], header["start"], header["stop"])
+    """The same chunk of a run with another seed (what two writers at once used to leave behind)."""
+    other = path.parent.parent / "other"
+    of.monte_carlo(of.Network(of.costs.matrix_factorization(TARGET), depth=2, width=3), N, out=other,
+                   **{**KW, "seed": 4})
+    shutil.copyfile(other / path.name, path)
 
 
 DAMAGE = [
@@ -146,6 +147,7 @@ def test_load_names_the_bad_chunk(store, damage, kind, reason):
 @pytest.mark.parametrize("damage,kind,reason", DAMAGE, ids=[d[0].__name__.strip("_") for d in DAMAGE])
 def test_resume_recomputes_the_bad_chunk(net, reference, store, computed, damage, kind, reason):
     damage(store / "chunk_000002.npz")
+    computed.clear()  # _foreign computes another run
     with pytest.warns(StoreWarning, match=rf"recomputing chunk 2: chunk file '[^']*chunk_000002\.npz' {reason}"):
         res = of.monte_carlo(net, N, out=store, **KW)
     assert computed == [2]
@@ -341,6 +343,16 @@ def test_dask_resume_recomputes_a_bad_chunk(net, reference, store):
     assert not found.bad and sorted(found.good) == [0, 1, 2, 3]
 
 
+def test_without_fcntl_there_is_no_lock_but_the_store_works(net, reference, tmp_path, monkeypatch):
+    monkeypatch.setattr(mc_lock, "fcntl", None)
+    out = tmp_path / "run"
+    out.mkdir()
+    with DirectoryLock(out) as lock:
+        assert not lock.held
+        assert_mc_identical(of.monte_carlo(net, N, out=out, **KW), reference)
+    assert not (out / ".lock").exists()
+
+
 # -- arguments -------------------------------------------------------------------------------------
 
 
@@ -357,7 +369,7 @@ _SOAK_SETUP = """
 import numpy as np
 import overflow as of
 net = of.Network(of.costs.matrix_factorization(np.diag([2.0, 1.0, 0.5])), depth=3, width=3)
-SOAK_N = 24000
+SOAK_N = 24000  # 80 chunks of about 30 ms: the run takes several kills to finish
 SOAK_KW = dict(t_span=(0.0, 10.0), rtol=1e-7, atol=1e-10, gtol=1e-4, chunk=300, seed=11, progress=False)
 """
 _SOAK_CHILD = _SOAK_SETUP + """
@@ -384,7 +396,7 @@ def test_killed_again_and_again_then_resumed_is_bitwise_the_same(tmp_path, compu
         try:
             started = time.monotonic()
             if kill == 0:  # anywhere from the interpreter's start to the first chunks
-                time.sleep(rng.uniform(0.0, 2.5))
+                time.sleep(rng.uniform(0.0, 2.0))
             else:  # after this process saved a chunk of its own, a random moment later
                 while not (out.is_dir() and set(chunk_files(out)) - before):
                     assert proc.poll() is None, f"the child exited (code {proc.returncode}): {proc.stderr.read()}"
