@@ -123,8 +123,8 @@ def float_array(x: object, name: str, expected: str = "a real array", allow_bool
     if kind == "O":
         # Python numbers in an object array: float() each (complex and non-numbers fail here)
         try:
-            if any(isinstance(v, (complex, np.complexfloating, str, bytes))
-                   for v in arr.flat):
+            # numpy would read None as NaN and strings as numbers: refuse them with complex values
+            if any(v is None or isinstance(v, (complex, np.complexfloating, str, bytes)) for v in arr.flat):
                 raise TypeError
             return arr.astype(np.float64)
         except (TypeError, ValueError, OverflowError):

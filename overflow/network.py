@@ -218,6 +218,11 @@ class Network:
     def output(self, layers: Sequence[np.ndarray]) -> np.ndarray:
         """The network's product (or activated output) for layers of shape ``(..., rows, cols)``:
         one state or a whole trajectory at once."""
+        if not isinstance(layers, (list, tuple)) or len(layers) != self.depth:
+            raise TypeError(f"layers must be a list of {self.depth} arrays of shape (..., rows, cols), got "
+                            f"{_v.describe(layers)}")
+        layers = [W if isinstance(W, np.ndarray) and W.dtype == np.float64
+                  else _v.float_array(W, f"layers[{i}]", "a real array") for i, W in enumerate(layers)]
         sigma = ACTIVATIONS[self.activation][0] if self.activation else None
         P = layers[0]
         for W in layers[1:]:
