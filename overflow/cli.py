@@ -471,15 +471,24 @@ def _dask_client(address: str) -> Any:
     except ImportError:
         raise UsageError("--scheduler needs dask.distributed: pip install 'overflow[dask]'") from None
     scheme, _, rest = address.rpartition("://")
-    if scheme in ("", "tcp"):  # a plain connect fails at once where Client would retry until its timeout
+    if scheme in ("", "tcp"):
+        # A refused connect fails here at once where Client would retry until its timeout; and a
+        # peer that accepts but never speaks would hang Client for good (its timeout covers the
+        # connect only), while a scheduler sends its handshake as soon as it accepts.
         host, _, port = rest.rpartition(":")
         host = host.strip("[]")
         if not host or not port.isdigit():
             raise UsageError(f"--scheduler {address!r}: expected tcp://HOST:PORT")
         try:
-            socket.create_connection((host, int(port)), timeout=SCHEDULER_TIMEOUT).close()
+            with socket.create_connection((host, int(port)), timeout=SCHEDULER_TIMEOUT) as probe:
+                probe.settimeout(SCHEDULER_TIMEOUT)
+                answered = bool(probe.recv(1))
+        except socket.timeout:
+            raise UsageError(f"no Dask scheduler answered at {address} within {SCHEDULER_TIMEOUT:g} s") from None
         except OSError as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc.strerror or exc}") from None
+        if not answered:
+            raise UsageError(f"{address} closed the connection: no Dask scheduler there")
     try:
         return Client(address, timeout=SCHEDULER_TIMEOUT)
     except Exception as exc:  # noqa: BLE001 - a refused, timed-out or malformed address: one line, exit 2
