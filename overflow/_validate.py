@@ -16,7 +16,6 @@ import math
 import numbers
 import operator
 import os
-from typing import Any
 
 import numpy as np
 

@@ -8,7 +8,6 @@ computed from the residual ``P X - Y`` so that it is accurate near the minimum.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
