@@ -3,8 +3,8 @@ runs a Monte Carlo study over initializations; ``overflow paper`` checks the pap
 writes a report.
 
 Exit codes: 0 ok; 1 a check failed (``paper``), the flow did not succeed (``run``) or the
-computation failed; 2 a usage error (a bad flag or value, an unusable path or scheduler); 130
-interrupted (Ctrl-C). Every error is one line on stderr, ``overflow: error: ...``; set
+computation failed; 2 a usage error (a bad flag or value, sizes too large for memory, an unusable
+path or scheduler, an ``--out`` in use by another run); 130 interrupted (Ctrl-C). Every error is one line on stderr, ``overflow: error: ...``; set
 ``OVERFLOW_TRACEBACK=1`` to see the Python traceback of an unexpected one.
 """
 
@@ -25,6 +25,7 @@ import numpy as np
 from .costs import matrix_factorization, scalar
 from .integrate import JACOBIAN_METHODS, METHODS, ConvergenceWarning, check_options, integrate
 from .montecarlo import MonteCarloInterrupted, monte_carlo, samplers
+from .montecarlo.lock import StoreLocked
 from .montecarlo.store import chunk_file
 from .network import INIT_KINDS, Network
 
@@ -308,6 +309,8 @@ def _check_applicable(args: argparse.Namespace) -> None:
                 raise UsageError(f"{flag} applies to --cost factorization, not to --cost vector (use --target)")
     elif getattr(args, "target", None) is not None:
         raise UsageError("--target applies to --cost vector only (use --target-diag or --random-target)")
+    if args.gtol == 0 and math.isinf(args.t_end):
+        raise UsageError("--gtol 0 needs a finite --t-end (with neither, nothing stops the run)")
     if args.depth == 1:
         for flag, value in (("--width", args.width), ("--widths", args.widths)):
             if value is not None:
@@ -595,17 +598,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             message = _mc_interrupted(args, exc)
         print(message, file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (UsageError, ValueError, TypeError, OSError, ImportError) as exc:
-        # bad values the library refuses name their argument; paths and addresses name themselves
+    except (UsageError, ValueError, TypeError, OSError, ImportError, StoreLocked) as exc:
+        # bad values the library refuses name their argument; paths, addresses and a --out in use by
+        # another run name themselves
         if os.environ.get("OVERFLOW_TRACEBACK"):
             raise
         _error(str(exc) or type(exc).__name__)
         return EXIT_USAGE
-    except MemoryError:
+    except MemoryError:  # the sizes come from the flags: a value too large for this machine
         if os.environ.get("OVERFLOW_TRACEBACK"):
             raise
-        _error("out of memory (try a smaller network, -n or --chunk)")
-        return EXIT_FAILED
+        _error("out of memory: the sizes asked for do not fit (smaller --random-target, --width(s), --depth, "
+               "-n or --chunk)")
+        return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - never a raw traceback; OVERFLOW_TRACEBACK=1 shows it
         if os.environ.get("OVERFLOW_TRACEBACK"):
             raise

@@ -58,6 +58,7 @@ def test_bad_values_exit_with_message(capsys):
     (["run", "--t-end", "nan"], "argument --t-end"),
     (["run", "--gtol", "-1e-3"], "argument --gtol: expected a number >= 0, got '-1e-3'"),
     (["run", "--depth", "1", "--width", "4"], "--width needs --depth >= 2"),
+    (["run", "--gtol", "0"], "--gtol 0 needs a finite --t-end"),
     (["run", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
     (["fly"], "invalid choice: 'fly'"),
     ([], "the following arguments are required: {run,mc,paper}"),
@@ -105,6 +106,17 @@ def test_failures_inside_a_command_are_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "integrate", boom)
     assert main(["run"]) == 1
     assert _one_error_line(capsys) == "overflow: error: could not start worker 3 of 8: Resource temporarily unavailable"
+    monkeypatch.setenv("OVERFLOW_TRACEBACK", "1")  # for bug reports: the traceback instead of the line
+    with pytest.raises(RuntimeError, match="could not start worker"):
+        main(["run"])
+    monkeypatch.delenv("OVERFLOW_TRACEBACK")
+
+    def too_big(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(cli, "integrate", too_big)
+    assert main(["run"]) == 2
+    assert "out of memory" in _one_error_line(capsys)
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -143,3 +143,13 @@ def test_mc_ctrl_c_prints_one_line_exits_130_and_the_same_command_resumes(tmp_pa
     assert main(args) == 0
     assert f"(resumed: {saved} of 100 chunks were on disk)" in capsys.readouterr().out
     assert len(of.montecarlo.load(out)) == 1000
+
+
+def test_mc_out_in_use_by_another_run_is_a_usage_error(tmp_path, capsys):
+    from overflow.montecarlo.lock import DirectoryLock
+
+    out = tmp_path / "run"
+    out.mkdir()
+    with DirectoryLock(out):  # as another overflow mc writing there would hold it
+        assert main(["mc", "-n", "4", "--out", str(out), "--no-plot", "--no-progress"]) == 2
+    assert f"pid {os.getpid()}" in _one_error_line(capsys)
