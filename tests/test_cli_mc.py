@@ -153,3 +153,12 @@ def test_mc_out_in_use_by_another_run_is_a_usage_error(tmp_path, capsys):
     with DirectoryLock(out):  # as another overflow mc writing there would hold it
         assert main(["mc", "-n", "4", "--out", str(out), "--no-plot", "--no-progress"]) == 2
     assert f"pid {os.getpid()}" in _one_error_line(capsys)
+
+
+def test_mc_on_a_reachable_scheduler(capsys):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None,
+                                  protocol="tcp") as cluster:  # the probe before Client needs a tcp address
+        assert main(["mc", "-n", "8", "--chunk", "4", "--depth", "2", "--width", "3", "--t-end", "2", "--no-plot",
+                     "--no-progress", "--scheduler", cluster.scheduler_address]) == 0
+    assert "trajectories         8" in capsys.readouterr().out
