@@ -4,8 +4,9 @@ writes a report.
 
 Exit codes: 0 ok; 1 a check failed (``paper``), the flow did not succeed (``run``) or the
 computation failed; 2 a usage error (a bad flag or value, sizes too large for memory, an unusable
-path or scheduler, an ``--out`` in use by another run); 130 interrupted (Ctrl-C). Every error is one line on stderr, ``overflow: error: ...``; set
-``OVERFLOW_TRACEBACK=1`` to see the Python traceback of an unexpected one.
+path or scheduler, an ``--out`` in use by another run); 130 interrupted (Ctrl-C). Every error is
+one line on stderr, ``overflow: error: ...``; set ``OVERFLOW_TRACEBACK=1`` to see the Python
+traceback of an unexpected one.
 """
 
 from __future__ import annotations
@@ -524,7 +525,8 @@ def _mc(args: argparse.Namespace) -> int:
     print(f"problem     {what}")
     print(f"method      {args.method} (rtol {o.rtol:g}, atol {o.atol:g}), sampler {sampler!r}")
     if args.out is not None:
-        print(f"out         {args.out}" + (f" (resumed: {resumed} of {n_chunks} chunks were on disk)" if resumed else ""))
+        note = f" (resumed: {resumed} of {n_chunks} chunks were on disk)" if resumed else ""
+        print(f"out         {args.out}{note}")
     print(f"wall time   {wall:.3f} s ({args.n / wall:.1f} trajectories/s)")
     print(res.summary())
     for message in caught.messages():

@@ -67,7 +67,8 @@ def _one_error_line(capsys) -> str:
     (["--sampler", "uniform", "--eps", "0.1"], "--eps applies to --sampler center_stable only"),
     (["--cost", "vector", "--sampler", "imbalanced", "--c", "1", "--scale", "0.5"],
      "--scale does not apply to --sampler imbalanced"),
-    (["--cost", "vector", "--sampler", "center_stable", "--eps", "0.1", "--c", "1"], "--c applies to --sampler imbalanced"),
+    (["--cost", "vector", "--sampler", "center_stable", "--eps", "0.1", "--c", "1"],
+     "--c applies to --sampler imbalanced"),
     (["--cost", "vector", "--target-diag", "1,2"], "--target-diag applies to --cost factorization"),
     (["--cost", "vector", "--random-target", "2,2"], "--random-target applies to --cost factorization"),
     (["--target", "2"], "--target applies to --cost vector only"),
@@ -100,7 +101,8 @@ def test_mc_interrupted_without_out_says_nothing_was_saved(monkeypatch, capsys):
 
     monkeypatch.setattr(cli, "monte_carlo", interrupted)
     assert main(["mc", "-n", "4", "--no-plot"]) == 130
-    assert capsys.readouterr().err == "interrupted: nothing saved (run with --out DIR to keep finished chunks and resume)\n"
+    err = capsys.readouterr().err
+    assert err == "interrupted: nothing saved (run with --out DIR to keep finished chunks and resume)\n"
 
 
 def test_mc_unreachable_scheduler_is_a_clean_error(capsys, monkeypatch):
