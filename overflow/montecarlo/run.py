@@ -11,6 +11,7 @@ import numpy as np
 
 from ..integrate import JACOBIAN_METHODS, METHODS, ConvergenceWarning, _check_implicit, check_options
 from .. import events as _events
+from .._validate import INT32_MAX, check_memory, format_bytes
 from ..network import Network, _integer
 from . import samplers as _samplers
 from .chunkfile import ChunkError
@@ -149,10 +150,14 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
         raise TypeError(f"client must be a dask.distributed.Client, got {type(client).__name__}")
     if workers is None:
         workers = _default_workers() if backend == "threads" else 1
-    workers = _integer(workers, "workers")
+    workers = _integer(workers, "workers", maximum=INT32_MAX)  # the core's thread count is a C int
     chunk = int(np.clip(-(-n // 64), 256, 8192)) if chunk is None else _integer(chunk, "chunk")
     if keep_trajectories and not len(o.t_eval):
         raise ValueError("keep_trajectories=True needs t_eval (the times at which to keep the states)")
+    # The result holds every row in memory: refuse a size that cannot fit before any is computed.
+    dim, times = net.state_size, len(o.t_eval)
+    row = 8 * (len(FIELDS) + len(event_args) + keep_final * dim + times * (1 + keep_trajectories * dim))
+    check_memory(n * row, "n", n, f"the result of {n} trajectories ({format_bytes(row)} each)")
     if project and net.activation is not None:
         raise ValueError("project=True needs a linear network (activation=None)")
     spec = MCSpec(net=net, sampler=sampler, n=n, seed=seed, chunk=min(chunk, n), t_span=(o.t0, o.t1),
