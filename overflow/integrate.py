@@ -282,9 +282,11 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         raw = integrate_reduced(net, y0, t0, t1, te, rtol, atol, first, max_step, max_steps, gtol_value,
                                 max_norm, bool(save_weights))
     else:
-        raw = _core.integrate_flow(net.dims, net.cost.vg_address, net.cost.hvp_address, net.cost.data, y0, t0, t1,
-                                   te, method, rtol, atol, first, max_step, max_steps, gtol_value, max_norm,
-                                   bool(save_weights), net.activation or "none", bool(project), threads, event_args)
+        with _events.reraising(keep_alive):
+            raw = _core.integrate_flow(net.dims, net.cost.vg_address, net.cost.hvp_address, net.cost.data, y0, t0,
+                                       t1, te, method, rtol, atol, first, max_step, max_steps, gtol_value, max_norm,
+                                       bool(save_weights), net.activation or "none", bool(project), threads,
+                                       event_args)
     del keep_alive  # the compiled events were needed only while the core ran
     # Every accepted state has a finite loss, so a non-finite one can only be the initial point.
     if not math.isfinite(raw["loss_final"]):

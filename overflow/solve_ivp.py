@@ -202,8 +202,9 @@ def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method:
         address = comp.cfunc.address
     try:
         # buf is int64 words; the core takes float64, so pass the same bytes as float64 (no copy)
-        raw = _core.integrate_rhs(address, buf.view(np.float64) if comp else buf, y, t0, t1, te, method, rtol,
-                                  atol, first, max_step, int(max_steps), max_norm, True, event_args)
+        with _events.reraising(keep_alive):
+            raw = _core.integrate_rhs(address, buf.view(np.float64) if comp else buf, y, t0, t1, te, method, rtol,
+                                      atol, first, max_step, int(max_steps), max_norm, True, event_args)
     except Exception:
         if comp is None or buf[0] == 0:
             raise

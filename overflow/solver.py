@@ -89,7 +89,8 @@ class Solver:
         t_bound = _real(t_bound, "t_bound")
         if math.isnan(t_bound) or not t_bound > self.t:
             raise ValueError(f"t_bound must be > t = {self.t}, got {t_bound}")
-        status = self._core.step(t_bound)
+        with _events.reraising(self._event_functions):
+            status = self._core.step(t_bound)
         if status == "interrupted":
             raise KeyboardInterrupt("Solver.step interrupted")
         self.status = status

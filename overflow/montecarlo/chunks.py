@@ -102,10 +102,12 @@ def run_chunk(spec: MCSpec, index: int, workers: int = 1) -> dict[str, np.ndarra
     y0s = np.ascontiguousarray(spec.sampler.states(net, spec.seed, start, stop))
     cost = net.cost
     event_args, keep_alive = _events.prepare(spec.events, y0s.shape[1], net)
-    r = _core.integrate_ensemble(
-        net.dims, cost.vg_address, cost.hvp_address, cost.data, y0s, spec.t_span[0], spec.t_span[1], spec.t_eval,
-        spec.method, spec.rtol, spec.atol, spec.first_step, spec.max_step, spec.max_steps, spec.gtol,
-        spec.max_norm, net.activation or "none", workers, spec.keep_trajectories, spec.project, event_args)
+    with _events.reraising(keep_alive):
+        r = _core.integrate_ensemble(
+            net.dims, cost.vg_address, cost.hvp_address, cost.data, y0s, spec.t_span[0], spec.t_span[1],
+            spec.t_eval, spec.method, spec.rtol, spec.atol, spec.first_step, spec.max_step, spec.max_steps,
+            spec.gtol, spec.max_norm, net.activation or "none", workers, spec.keep_trajectories, spec.project,
+            event_args)
     del keep_alive
     converged = r["status"] == _STATUS_CODES["converged"]
     out: dict[str, np.ndarray] = {

@@ -121,7 +121,8 @@ int of_solver_dense(of_solver* solver, double t, double* y_out);
    OF_BLOWUP (max |y_i| > 1e10), OF_DOMAIN, OF_FAILED, OF_MAX_STEPS (max_steps accepted steps in
    this call; <= 0: no limit) or OF_INTERRUPTED. */
 typedef int (*of_save_fn)(double t, const double* y, double loss, void* user);
-/* An event: its zero crossings are located on each step's interpolant (to 1e-12 relative in t). */
+/* An event: its zero crossings are located on each step's interpolant (to 1e-12 relative in t).
+   One that returns NaN stops of_solver_integrate with OF_ERROR_ARGUMENT (the message names it). */
 typedef double (*of_event_fn)(double t, const double* y, int64_t n, void* data);
 /* Adds an event to the solver's of_solver_integrate runs: direction > 0 counts only rising
    crossings, < 0 only falling ones, 0 both; terminal = k > 0 stops the run with OF_EVENT at the
