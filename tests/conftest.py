@@ -13,3 +13,21 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.getcwd()) != _ROOT
 
 import overflow  # noqa: E402
 import overflow._core  # noqa: E402,F401  (fails loudly if the package is not built and installed)
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def computed_chunks(monkeypatch):
+    """The indices of the Monte Carlo chunks computed (not loaded from a store) from here on."""
+    import overflow.montecarlo.run as mc_run
+
+    calls = []
+    real = mc_run.run_chunk
+
+    def counting(spec, index, workers=1):
+        calls.append(index)
+        return real(spec, index, workers)
+
+    monkeypatch.setattr(mc_run, "run_chunk", counting)
+    return calls

@@ -59,19 +59,6 @@ def no_compute(monkeypatch):
     monkeypatch.setattr(mc_run, "run_chunk", refuse)
 
 
-@pytest.fixture
-def count_chunks(monkeypatch):
-    calls = []
-    real = mc_run.run_chunk
-
-    def counting(spec, index, workers=1):
-        calls.append(index)
-        return real(spec, index, workers)
-
-    monkeypatch.setattr(mc_run, "run_chunk", counting)
-    return calls
-
-
 # -- streaming and loading -----------------------------------------------------------------------
 
 
@@ -128,15 +115,15 @@ def test_load_without_optional_fields(net, tmp_path):
     assert back.final is None and back.loss_at is None and back.t_eval is None
 
 
-def test_only_missing_chunks_are_computed(net, reference, tmp_path, count_chunks):
+def test_only_missing_chunks_are_computed(net, reference, tmp_path, computed_chunks):
     out = tmp_path / "run"
     of.monte_carlo(net, N, out=out, **KW)
-    assert sorted(count_chunks) == [0, 1, 2, 3]
+    assert sorted(computed_chunks) == [0, 1, 2, 3]
     os.remove(out / "chunk_000001.npz")
     os.remove(out / "chunk_000003.npz")
-    count_chunks.clear()
+    computed_chunks.clear()
     res = of.monte_carlo(net, N, out=out, **KW)
-    assert sorted(count_chunks) == [1, 3]
+    assert sorted(computed_chunks) == [1, 3]
     assert_identical(res, reference)
     assert chunk_files(out) == [f"chunk_{i:06d}.npz" for i in range(4)]
 
@@ -259,7 +246,7 @@ print("finished", flush=True)
 """
 
 
-def test_killed_run_resumes_to_the_same_result(tmp_path, count_chunks):
+def test_killed_run_resumes_to_the_same_result(tmp_path, computed_chunks):
     out = tmp_path / "run"
     log = open(tmp_path / "child.log", "w+")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -295,7 +282,7 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, count_chunks):
     net, n, kw = ns["net"], ns["KILL_N"], ns["KILL_KW"]
     res = of.monte_carlo(net, n, out=out, workers=2, **kw)
     # only the missing chunks were computed
-    assert sorted(count_chunks) == sorted(set(range(n_chunks)) - {int(f[6:12]) for f in done})
+    assert sorted(computed_chunks) == sorted(set(range(n_chunks)) - {int(f[6:12]) for f in done})
     assert chunk_files(out) == [f"chunk_{i:06d}.npz" for i in range(n_chunks)]
     fresh = of.monte_carlo(net, n, workers=2, **kw)
     assert_identical(res, fresh)

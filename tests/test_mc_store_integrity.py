@@ -7,7 +7,6 @@ result is bitwise that of an uninterrupted run."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
@@ -22,12 +21,10 @@ import numpy as np
 import pytest
 
 import overflow as of
-import overflow.montecarlo.run as mc_run
 from overflow.montecarlo import lock as mc_lock
 from overflow.montecarlo.chunkfile import ChunkError, read_chunk
-from overflow.montecarlo.fingerprint import run_fingerprint
 from overflow.montecarlo.lock import DirectoryLock, StoreLocked
-from overflow.montecarlo.store import ResumeMismatch, StoreWarning, chunk_file, read_params, scan
+from overflow.montecarlo.store import ResumeMismatch, StoreWarning, read_params, scan
 
 from helpers import assert_mc_identical
 
@@ -52,20 +49,6 @@ def store(net, tmp_path):
     out = tmp_path / "run"
     of.monte_carlo(net, N, out=out, **KW)
     return out
-
-
-@pytest.fixture
-def computed(monkeypatch):
-    """The indices of the chunks computed (not loaded) from here on."""
-    calls = []
-    real = mc_run.run_chunk
-
-    def counting(spec, index, workers=1):
-        calls.append(index)
-        return real(spec, index, workers)
-
-    monkeypatch.setattr(mc_run, "run_chunk", counting)
-    return calls
 
 
 def chunk_files(path):
@@ -145,12 +128,12 @@ def test_load_names_the_bad_chunk(store, damage, kind, reason):
 
 
 @pytest.mark.parametrize("damage,kind,reason", DAMAGE, ids=[d[0].__name__.strip("_") for d in DAMAGE])
-def test_resume_recomputes_the_bad_chunk(net, reference, store, computed, damage, kind, reason):
+def test_resume_recomputes_the_bad_chunk(net, reference, store, computed_chunks, damage, kind, reason):
     damage(store / "chunk_000002.npz")
-    computed.clear()  # _foreign computes another run
+    computed_chunks.clear()  # _foreign computes another run
     with pytest.warns(StoreWarning, match=rf"recomputing chunk 2: chunk file '[^']*chunk_000002\.npz' {reason}"):
         res = of.monte_carlo(net, N, out=store, **KW)
-    assert computed == [2]
+    assert computed_chunks == [2]
     assert_mc_identical(res, reference)
     assert_mc_identical(of.montecarlo.load(store), reference)
 
@@ -173,20 +156,20 @@ def test_chunk_of_an_index_the_run_does_not_have(net, store):
 # -- params.json missing: the chunks' fingerprints decide ------------------------------------------
 
 
-def test_params_deleted_then_resumed_with_another_seed(net, reference, store, computed):
+def test_params_deleted_then_resumed_with_another_seed(net, reference, store, computed_chunks):
     (store / "params.json").unlink()
     stamps = {f: os.stat(store / f).st_mtime_ns for f in chunk_files(store)}
     with pytest.raises(ResumeMismatch, match=r"has no params.json, and chunk file '[^']*chunk_000000\.npz' belongs "
                                              r"to another run"):
         of.monte_carlo(net, N, out=store, **{**KW, "seed": 4})
-    assert computed == []
+    assert computed_chunks == []
     assert not (store / "params.json").exists()  # never written with the other run's parameters
     assert {f: os.stat(store / f).st_mtime_ns for f in chunk_files(store)} == stamps
     with pytest.raises(FileNotFoundError, match="no params.json.*writes it again from the chunks"):
         of.montecarlo.load(store)
     # the same arguments: every chunk is this run's, so params.json is written again and nothing computed
     res = of.monte_carlo(net, N, out=store, **KW)
-    assert computed == []
+    assert computed_chunks == []
     assert_mc_identical(res, reference)
     assert read_params(store)["run"]["seed"] == KW["seed"]
     assert_mc_identical(of.montecarlo.load(store), reference)
@@ -381,7 +364,7 @@ print("finished", flush=True)
 SOAK_KILLS = 5
 
 
-def test_killed_again_and_again_then_resumed_is_bitwise_the_same(tmp_path, computed):
+def test_killed_again_and_again_then_resumed_is_bitwise_the_same(tmp_path, computed_chunks):
     """SIGKILL at random moments (while importing, taking the lock, computing, writing a chunk),
     a fresh process resuming each time. Whatever each kill leaves behind verifies (whole chunks of
     this run only), and the finished store equals an uninterrupted run bit for bit."""
@@ -426,7 +409,7 @@ def test_killed_again_and_again_then_resumed_is_bitwise_the_same(tmp_path, compu
     net, n, kw = ns["net"], ns["SOAK_N"], ns["SOAK_KW"]
     with pytest.warns(of.ConvergenceWarning):
         res = of.monte_carlo(net, n, out=out, workers=2, **kw)
-    assert sorted(computed) == sorted(set(range(n_chunks)) - saved)  # only what was missing
+    assert sorted(computed_chunks) == sorted(set(range(n_chunks)) - saved)  # only what was missing
     assert not [f for f in os.listdir(out) if f.endswith(".tmp")]  # the killed writers' leftovers removed
     with pytest.warns(of.ConvergenceWarning):
         fresh = of.monte_carlo(net, n, workers=2, **kw)
