@@ -23,8 +23,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import _options as _o
 from .costs import matrix_factorization, scalar
-from .integrate import JACOBIAN_METHODS, METHODS, ConvergenceWarning, check_options, integrate
+from .integrate import ConvergenceWarning, integrate
 from .montecarlo import MonteCarloInterrupted, monte_carlo, samplers
 from .montecarlo.lock import StoreLocked
 from .montecarlo.store import chunk_file
@@ -33,6 +34,9 @@ from .network import INIT_KINDS, Network
 SAMPLERS = ("gaussian", "uniform", "orthogonal", "balanced", "imbalanced", "center_stable")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 SCHEDULER_TIMEOUT = 5.0  # seconds to reach a Dask scheduler before giving up
+#: The command line's defaults: the API's, except where `_options.DIFFERENCES["cli"]` says why not.
+_D = _o.defaults("cli")
+_D_API = _o.defaults("integrate")  # what the command line does not set
 
 __all__ = ["main", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED"]
 
@@ -181,7 +185,7 @@ def _parser() -> _Parser:
     run.add_argument("--seed", type=_integer(0), default=0, help="seed of the initial layers")
     run.add_argument("--scale", type=_positive, default=0.3, help="initial layer gain")
     run.add_argument("--init", choices=INIT_KINDS, default="gaussian", help="initialization")
-    run.add_argument("--threads", type=_integer(1), default=1,
+    run.add_argument("--threads", type=_integer(1), default=_D_API.threads,
                      help="threads for the one trajectory (wide networks; see overflow.integrate)")
     mc = sub.add_parser("mc", help="Monte Carlo over initializations: summary table and plots", formatter_class=_Help,
                         description="Integrate the flow from N random initial states (threads, or a Dask scheduler), "
@@ -241,16 +245,18 @@ def _problem_args(p: argparse.ArgumentParser, vector: bool) -> None:
     width.add_argument("--width", type=_integer(1), default=None,
                        help="one width for every hidden layer (default: 16)")
     width.add_argument("--widths", type=_ints, default=None, help="one width per hidden layer, e.g. '8,16'")
-    p.add_argument("--method", choices=sorted(METHODS) + ["auto"], default="auto",
+    p.add_argument("--method", choices=_o.ENTRY_METHODS["cli"], default=_D.method,
                    help="auto: dop853, switched to rodas4 where the flow is stiff")
-    p.add_argument("--rtol", type=_positive, default=1e-8,
-                   help="relative tolerance; one below 100 machine epsilons is raised to that")
-    p.add_argument("--atol", type=_positive, default=1e-10, help="absolute tolerance")
-    p.add_argument("--t-end", type=_t_end, default=math.inf,
+    p.add_argument("--rtol", type=_positive, default=_D.rtol,
+                   help=f"relative tolerance, tighter than the API's {_o.DEFAULTS['rtol']:g} (runs go to convergence); "
+                        "one below 100 machine epsilons is raised to that")
+    p.add_argument("--atol", type=_positive, default=_D.atol,
+                   help=f"absolute tolerance, tighter than the API's {_o.DEFAULTS['atol']:g}")
+    p.add_argument("--t-end", type=_t_end, default=_D.t_end,
                    help="final time (inf: run until --gtol is met or --max-steps runs out)")
-    p.add_argument("--gtol", type=_nonnegative, default=1e-9,
+    p.add_argument("--gtol", type=_nonnegative, default=_D.gtol,
                    help="stop once ||grad g|| <= GTOL (0: no such stop, then --t-end must be finite)")
-    p.add_argument("--max-steps", type=_integer(1), default=100_000, help="most accepted steps per trajectory")
+    p.add_argument("--max-steps", type=_integer(1), default=_D.max_steps, help="most accepted steps per trajectory")
 
 
 def _keep_negative_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
@@ -369,11 +375,13 @@ def _sampler(args: argparse.Namespace) -> Any:
     return getattr(samplers, name)(scale)
 
 
-def _options(args: argparse.Namespace) -> Any:
+def _options(args: argparse.Namespace) -> _o.RunOptions:
     """The integration options as the library will use them (rtol raised to its floor, say), checked
-    before anything runs; its warnings are recorded by the caller's ``_Warnings``."""
-    return check_options((0.0, args.t_end), args.method, args.rtol, args.atol, None, args.gtol or None, None,
-                         math.inf, args.max_steps, math.inf, extra_methods=JACOBIAN_METHODS)
+    by the options module before anything runs; its warnings are recorded by the caller's ``_Warnings``.
+    What the command line does not set (max_norm, max_step) is the API's default."""
+    return _o.check_run("cli", (0.0, args.t_end), args.method, rtol=args.rtol, atol=args.atol,
+                        gtol=args.gtol or None, max_steps=args.max_steps, max_step=_D_API.max_step,
+                        max_norm=_D_API.max_norm)
 
 
 class _Warnings:
@@ -416,8 +424,9 @@ def _run(args: argparse.Namespace) -> int:
         net, what = _network(args)
         Ws = net.init(seed=args.seed, scale=args.scale, kind=args.init)
         start = time.perf_counter()
-        res = integrate(net, Ws, t_span=(0.0, args.t_end), method=args.method, rtol=o.rtol, atol=o.atol,
-                        gtol=args.gtol or None, max_steps=args.max_steps, save_weights=False, threads=args.threads)
+        res = integrate(net, Ws, (o.t0, o.t1), o.method, rtol=o.rtol, atol=o.atol, gtol=o.gtol or None,
+                        max_step=o.max_step, max_steps=o.max_steps, max_norm=o.max_norm, save_weights=False,
+                        threads=args.threads)
         wall = time.perf_counter() - start
     rows = [
         ("problem", what),
@@ -513,9 +522,9 @@ def _mc(args: argparse.Namespace) -> int:
         client = _dask_client(args.scheduler) if args.scheduler is not None else None
         start = time.perf_counter()
         try:
-            res = monte_carlo(net, args.n, (0.0, args.t_end), sampler=sampler, seed=args.seed,
-                              method=args.method, rtol=o.rtol, atol=o.atol, gtol=args.gtol or None,
-                              max_steps=args.max_steps, workers=args.workers,
+            res = monte_carlo(net, args.n, (o.t0, o.t1), o.method, sampler=sampler, seed=args.seed,
+                              rtol=o.rtol, atol=o.atol, gtol=o.gtol or None, max_step=o.max_step,
+                              max_steps=o.max_steps, max_norm=o.max_norm, workers=args.workers,
                               backend="dask" if client is not None else "threads", client=client, chunk=args.chunk,
                               progress=not args.no_progress, out=args.out)
         finally:

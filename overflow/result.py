@@ -11,7 +11,7 @@ import numpy as np
 if TYPE_CHECKING:
     from .network import Network
 
-__all__ = ["Result", "STATUSES"]
+__all__ = ["Result", "STATUSES", "from_core"]
 
 from .invariants import invariants  # noqa: E402
 
@@ -35,6 +35,20 @@ def _max_change(W: np.ndarray, V: np.ndarray, W0: np.ndarray, V0: np.ndarray) ->
             C = W[t, sl] @ W[t].T - V[t][:, sl].T @ V[t]
             out = max(out, float(np.max(np.abs(C - C0))))
     return out
+
+#: The core's result keys (csrc/python/register_integrate.cpp, register_ensemble.cpp) that Python
+#: calls otherwise: renamed here, in one place, so that the rest of the package reads one name.
+CORE_NAMES = {"loss_final": "final_loss", "grad_norm_final": "final_grad_norm"}
+
+
+def from_core(raw: dict) -> dict:
+    """The core's result dict (one run's or an ensemble's) with its keys renamed to the Python
+    names (`CORE_NAMES`), in place; returns it."""
+    for core, name in CORE_NAMES.items():
+        if core in raw:
+            raw[name] = raw.pop(core)
+    return raw
+
 
 STATUSES = ("converged", "t_end", "event", "blowup", "domain", "max_steps", "failed", "interrupted")
 
@@ -80,6 +94,7 @@ class Result:
     """
 
     def __init__(self, net: "Network", y0: np.ndarray, raw: dict, method: str) -> None:
+        raw = from_core(raw)  # a no-op where the caller renamed them already
         self.network = net
         self.method = method
         self.t: np.ndarray = raw["t"]
@@ -90,8 +105,8 @@ class Result:
         self.message: str = raw["message"]
         self.t_final: float = float(raw["t_final"])
         self._y_final: np.ndarray = raw["y_final"]
-        self.final_loss: float = float(raw["loss_final"])
-        self.final_grad_norm: float = float(raw["grad_norm_final"])
+        self.final_loss: float = float(raw["final_loss"])
+        self.final_grad_norm: float = float(raw["final_grad_norm"])
         self.nfev: int = int(raw["nfev"])
         self.naccept: int = int(raw["naccept"])
         self.nreject: int = int(raw["nreject"])

@@ -4,8 +4,6 @@ function (`overflow._solve_ivp_compile`)."""
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -13,15 +11,14 @@ import numpy as np
 from numba.core.ccallback import CFunc
 
 from . import _core
+from . import _options as _o
 from . import events as _events
+from ._options import SCIPY_METHODS
 from ._solve_ivp_compile import RHS_SIG, arg_kinds, compiled_rhs, make_buffer, raise_failure
-from .integrate import METHODS, _check_t_eval, _check_t_span, _positive
 
-__all__ = ["solve_ivp", "OdeResult", "RHS_SIG"]
+__all__ = ["solve_ivp", "OdeResult", "RHS_SIG", "SCIPY_METHODS"]
 
-#: scipy's names for the same embedded pairs (RK45 is Dormand-Prince 5(4), RK23 Bogacki-Shampine 3(2)).
-SCIPY_METHODS = {"RK45": "dopri5", "RK23": "bs3", "DOP853": "dop853"}
-_SCIPY_STIFF = ("Radau", "BDF", "LSODA")
+_D = _o.defaults("solve_ivp")
 
 
 @dataclass
@@ -77,33 +74,6 @@ def _state(y0: object) -> np.ndarray:
     return y
 
 
-def _method(method: object) -> str:
-    if not isinstance(method, str):
-        raise TypeError(f"method must be a string, one of {sorted(METHODS)} (or scipy's {sorted(SCIPY_METHODS)}), "
-                        f"got {_kind(method)}")
-    if method in METHODS:
-        return method
-    if method in SCIPY_METHODS:
-        return SCIPY_METHODS[method]
-    stiff = f" ({method} is one of scipy's stiff solvers; solve_ivp has explicit pairs only)" \
-        if method in _SCIPY_STIFF else ""
-    raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS)} or scipy's names "
-                     f"{sorted(SCIPY_METHODS)}{stiff}")
-
-
-def _tolerance(value: object, name: str) -> float:
-    if isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value) > 0:
-        raise TypeError(f"{name} must be one positive real number (per-component tolerances are not supported), "
-                        f"got {_kind(np.asarray(value))}")
-    return _positive(value, name)
-
-
-def _flag(value: object, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {_kind(value)}")
-    return bool(value)
-
-
 def _args(args: object) -> tuple:
     if args is None:
         return ()
@@ -113,10 +83,11 @@ def _args(args: object) -> tuple:
                     f"got {_kind(args)}")
 
 
-def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method: str = "dopri5",
-              t_eval: Sequence[float] | None = None, rtol: float = 1e-6, atol: float = 1e-9,
-              first_step: float | None = None, max_step: float = math.inf, max_steps: int = 100_000,
-              max_norm: float = math.inf, events: Any = None, *, args: Sequence[Any] | None = None,
+@_o.document("solve_ivp")
+def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method: str = _D.method, *,
+              rtol: float = _D.rtol, atol: float = _D.atol, t_eval: Sequence[float] | None = _D.t_eval,
+              first_step: float | None = _D.first_step, max_step: float = _D.max_step, max_steps: int = _D.max_steps,
+              max_norm: float = _D.max_norm, events: Any = _D.events, args: Sequence[Any] | None = None,
               vectorized: bool = False, dense_output: bool = False) -> OdeResult:
     """Integrate ``dy/dt = fun(t, y)`` from ``t_span[0]`` to ``t_span[1]`` with the core's explicit RK pairs.
 
@@ -144,15 +115,7 @@ def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method:
     method : str
         ``bs3``, ``dopri5``, ``tsit5``, ``dop853`` (see `overflow.METHODS`), or scipy's names for
         the same pairs ``RK23``, ``RK45``, ``DOP853``.
-    t_eval, rtol, atol, first_step, max_step, max_steps
-        As in `overflow.integrate`: ``rtol`` and ``atol`` one positive number each, ``first_step``
-        at most ``t1 - t0``.
-    max_norm : float
-        Stop with status ``"blowup"`` once some ``|y_i|`` exceeds it.
-    events : callable or list of callables, optional
-        ``event(t, y) -> float`` compiled by Numba, with scipy's ``terminal`` and ``direction``
-        attributes (see `overflow.events`); crossings located on the interpolant, a terminal one
-        ends the run with status ``"event"``. (The gradient-flow built-ins do not apply here.)
+    {options: rtol, atol; t_eval; first_step; max_step; max_steps; max_norm; events}
     args : tuple, optional
         Extra arguments passed to ``fun`` after ``y`` (or after ``dy``): real numbers or numpy
         arrays of a real dtype (C-contiguous ones are passed without a copy). A new value of the
@@ -172,19 +135,10 @@ def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method:
         (per event: the crossing times, and the states there, ``(k, n)``).
     """
     y = _state(y0)
-    t0, t1 = _check_t_span(t_span)
-    method = _method(method)
-    rtol, atol = _tolerance(rtol, "rtol"), _tolerance(atol, "atol")
-    te = _check_t_eval(None if t_eval is None else _real_array(t_eval, "t_eval"), t0, t1)
-    first = 0.0 if first_step is None else _positive(first_step, "first_step")
-    if first > t1 - t0:
-        raise ValueError(f"first_step must not exceed t1 - t0 = {t1 - t0}, got {first}")
-    max_step = _positive(max_step, "max_step", allow_inf=True)
-    if isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral) or not 1 <= max_steps < 2**63:
-        raise ValueError(f"max_steps must be an integer in [1, 2**63), got {max_steps!r}")
-    max_norm = _positive(max_norm, "max_norm", allow_inf=True)
-    _flag(vectorized, "vectorized")
-    if _flag(dense_output, "dense_output"):
+    o = _o.check_run("solve_ivp", t_span, method, rtol=rtol, atol=atol, t_eval=t_eval, first_step=first_step,
+                     max_step=max_step, max_steps=max_steps, max_norm=max_norm)
+    _o.check_flag(vectorized, "vectorized")
+    if _o.check_flag(dense_output, "dense_output"):
         raise ValueError("dense_output=True is not supported: pass t_eval to evaluate the steps' interpolants there")
     extra = _args(args)
     event_args, keep_alive = _events.prepare(events, y.size)
@@ -203,8 +157,9 @@ def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method:
     try:
         # buf is int64 words; the core takes float64, so pass the same bytes as float64 (no copy)
         with _events.reraising(keep_alive):
-            raw = _core.integrate_rhs(address, buf.view(np.float64) if comp else buf, y, t0, t1, te, method, rtol,
-                                      atol, first, max_step, int(max_steps), max_norm, True, event_args)
+            raw = _core.integrate_rhs(address, buf.view(np.float64) if comp else buf, y, o.t0, o.t1, o.t_eval,
+                                      o.method, o.rtol, o.atol, o.first_step, o.max_step, o.max_steps, o.max_norm,
+                                      True, event_args)
     except Exception:
         if comp is None or buf[0] == 0:
             raise

@@ -8,13 +8,19 @@ from typing import Sequence
 import numpy as np
 
 from . import _core
+from . import _options as _o
+from . import _validate as _v
 from . import events as _events
-from .integrate import JACOBIAN_METHODS, METHODS, _check_bool, _check_implicit, _finite_float, _positive, _real
+from ._options import JACOBIAN_METHODS
+from .integrate import _check_implicit
 from .network import Network
+
+_D = _o.defaults("Solver")
 
 __all__ = ["Solver"]
 
 
+@_o.document("Solver")
 class Solver:
     """The core's adaptive solver on ``net``'s flow, driven by the caller (like scipy's
     ``RK45(fun, t0, y0, t_bound)`` objects, without a fixed end).
@@ -34,10 +40,12 @@ class Solver:
     method : {"bs3", "dopri5", "tsit5", "dop853", "auto", "gauss4", "gauss6", "rodas4"}
         As in `overflow.integrate`; with ``"auto"`` a step towards ``t_bound = inf`` may switch to
         the stiff method as soon as the steps are stability-limited.
-    rtol, atol, first_step, max_step, project, events
-        As in `overflow.integrate` (`projection` is the largest correction ``project`` made). A
-        terminal event inside a step makes `step` return ``"event"``; the solver stands at the
-        step's end, the crossings are in `t_events` and `y_events`.
+    {options: rtol, atol; first_step; max_step; events; project}
+
+    A terminal event inside a step makes `step` return ``"event"``; the solver stands at the
+    step's end, the crossings are in `t_events` and `y_events`. `projection` is the largest
+    correction ``project`` made. There is no ``gtol``, ``max_steps`` or ``max_norm``: the caller's
+    loop decides when to stop (`grad_norm`, `stats`, `y`).
 
     Attributes
     ----------
@@ -58,35 +66,44 @@ class Solver:
         Per event: the crossings since the start, and the flat states there.
     """
 
-    def __init__(self, net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t0: float = 0.0, method: str = "auto",
-                 rtol: float = 1e-6, atol: float = 1e-9, first_step: float | None = None,
-                 max_step: float = math.inf, project: bool = False, events: object = None) -> None:
+    def __init__(self, net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t0: float = 0.0, method: str = _D.method,
+                 *, rtol: float = _D.rtol, atol: float = _D.atol, first_step: float | None = _D.first_step,
+                 max_step: float = _D.max_step, events: object = _D.events, project: bool = _D.project) -> None:
         if not isinstance(net, Network):
             raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
-        if not isinstance(method, str) or (method not in METHODS and method not in JACOBIAN_METHODS):
-            raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS) + list(JACOBIAN_METHODS)}")
+        method = _o.check_method(method, "Solver")
         if method in JACOBIAN_METHODS:
             _check_implicit(net, method)
-        _check_bool(project, "project")
+        project = _o.check_flag(project, "project")
         if project and net.activation is not None:
             raise ValueError("project=True needs a linear network (activation=None)")
         y0 = net.flatten(Ws)
         event_args, self._event_functions = _events.prepare(events, y0.size, net)
+        # the same checks and rtol floor as integrate's, so that stepping takes integrate's steps
+        rtol = _o.check_rtol(rtol, stacklevel=2)
+        atol = _o.check_tolerance(atol, "atol")
+        first = _o.check_first_step(first_step)
+        max_step = _o.check_max_step(max_step)
+        t0 = _v.finite_real(t0, "t0")
         cost = net.cost
         self.net = net
         self.method = method
         self._core = _core.FlowSolver(net.dims, cost.vg_address, cost.hvp_address, cost.data, net.activation or "none",
-                                      method, _positive(rtol, "rtol"), _positive(atol, "atol"),
-                                      0.0 if first_step is None else _positive(first_step, "first_step"),
-                                      _positive(max_step, "max_step", allow_inf=True), bool(project), event_args)
-        self._core.init(_finite_float(t0, "t0"), y0)
+                                      method, rtol, atol, first, max_step, project, event_args)
+        try:
+            self._core.init(t0, y0)
+        except ValueError:
+            # the core refuses a start where the flow is not finite: say so as integrate does
+            loss, grad = _core.flow_rhs(net.dims, cost.vg_address, cost.data, y0, net.activation or "none")
+            _o.check_start(loss, math.sqrt(float(np.dot(grad, grad))))
+            raise
         self.status = "ready"
 
     def step(self, t_bound: float = math.inf) -> str:
         """One accepted step towards ``t_bound`` (default: no bound); returns and sets `status`.
 
         Ctrl-C during the step raises KeyboardInterrupt with the solver unchanged."""
-        t_bound = _real(t_bound, "t_bound")
+        t_bound = _v.real(t_bound, "t_bound")
         if math.isnan(t_bound) or not t_bound > self.t:
             raise ValueError(f"t_bound must be > t = {self.t}, got {t_bound}")
         with _events.reraising(self._event_functions):
@@ -99,7 +116,7 @@ class Solver:
     def step_to(self, t: float) -> str:
         """Steps until ``t`` (> current time) is reached exactly, a step fails or a terminal event occurs;
         returns `status`."""
-        t = _finite_float(t, "t")
+        t = _v.finite_real(t, "t")
         if not t > self.t:
             raise ValueError(f"t must be > the current time {self.t}, got {t}")
         while True:
@@ -110,7 +127,7 @@ class Solver:
     def dense(self, t: float) -> list[np.ndarray]:
         """The layers at time ``t`` inside the last step ``[t_prev, t]``, from the method's interpolant
         (order 3, 4, 4 and 7 for bs3, dopri5, tsit5, dop853)."""
-        t = _finite_float(t, "t")
+        t = _v.finite_real(t, "t")
         try:
             y = self._core.dense(t)
         except IndexError as exc:  # std::out_of_range

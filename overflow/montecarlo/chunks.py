@@ -13,6 +13,7 @@ from .. import _core
 from .. import events as _events
 from ..invariants import invariants
 from ..network import Network
+from ..result import from_core
 from .fingerprint import cost_fingerprint, run_fingerprint
 from .samplers import Sampler
 
@@ -103,18 +104,18 @@ def run_chunk(spec: MCSpec, index: int, workers: int = 1) -> dict[str, np.ndarra
     cost = net.cost
     event_args, keep_alive = _events.prepare(spec.events, y0s.shape[1], net)
     with _events.reraising(keep_alive):
-        r = _core.integrate_ensemble(
+        r = from_core(_core.integrate_ensemble(
             net.dims, cost.vg_address, cost.hvp_address, cost.data, y0s, spec.t_span[0], spec.t_span[1],
             spec.t_eval, spec.method, spec.rtol, spec.atol, spec.first_step, spec.max_step, spec.max_steps,
             spec.gtol, spec.max_norm, net.activation or "none", workers, spec.keep_trajectories, spec.project,
-            event_args)
+            event_args))
     del keep_alive
     converged = r["status"] == _STATUS_CODES["converged"]
     out: dict[str, np.ndarray] = {
         "status_code": r["status"],
         "t_final": r["t_final"],
-        "final_loss": r["loss_final"],
-        "final_grad_norm": r["grad_norm_final"],
+        "final_loss": r["final_loss"],
+        "final_grad_norm": r["final_grad_norm"],
         "t_converged": np.where(converged, r["t_final"], np.nan),
         "nfev": r["nfev"],
         "naccept": r["naccept"],

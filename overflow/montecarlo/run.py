@@ -9,8 +9,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..integrate import JACOBIAN_METHODS, METHODS, ConvergenceWarning, _check_implicit, check_options
+from .. import _options as _o
 from .. import events as _events
+from .._options import JACOBIAN_METHODS, METHODS
+from ..integrate import ConvergenceWarning, _check_implicit
 from .._validate import INT32_MAX, check_memory, format_bytes
 from ..network import Network, _integer
 from . import samplers as _samplers
@@ -23,6 +25,7 @@ from .store import ChunkStore, StoreWarning, read_params, scan
 __all__ = ["monte_carlo", "load", "MonteCarloInterrupted", "global_minimum"]
 
 BACKENDS = ("threads", "dask")
+_D = _o.defaults("monte_carlo")
 
 
 class MonteCarloInterrupted(KeyboardInterrupt):
@@ -51,13 +54,15 @@ def _default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _samplers.Sampler | None = None,
-                seed: int = 0, method: str = "auto", rtol: float = 1e-6, atol: float = 1e-9,
-                gtol: float | None = None, t_eval: Sequence[float] | None = None, first_step: float | None = None,
-                max_step: float = math.inf, max_steps: int = 100_000, max_norm: float = 1e10,
+@_o.document("monte_carlo")
+def monte_carlo(net: Network, n: int, t_span: Sequence[float], method: str = _D.method, *,
+                rtol: float = _D.rtol, atol: float = _D.atol, t_eval: Sequence[float] | None = _D.t_eval,
+                gtol: float | None = _D.gtol, first_step: float | None = _D.first_step, max_step: float = _D.max_step,
+                max_steps: int = _D.max_steps, max_norm: float = _D.max_norm, events: Any = _D.events,
+                project: bool = _D.project, sampler: _samplers.Sampler | None = None, seed: int = 0,
                 workers: int | None = None, backend: str = "threads", client: Any = None, chunk: int | None = None,
                 progress: bool = True, out: str | os.PathLike[str] | None = None, keep_final: bool = False,
-                keep_trajectories: bool = False, project: bool = False, events: Any = None) -> MCResult:
+                keep_trajectories: bool = False) -> MCResult:
     """Integrate the flow (eq. 4) from ``n`` random initial states and summarise each trajectory.
 
     Every trajectory has its own adaptive steps; trajectories are handed out one at a time to a
@@ -74,14 +79,20 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
     t_span : (float, float)
         Integration interval of every trajectory; ``(t0, np.inf)`` runs each until ``gtol`` is met
         (required then) or ``max_steps`` runs out.
+    method : str
+        As in `overflow.integrate` (``"auto"`` included, not ``"reduced"``).
+    {options: rtol, atol; t_eval; gtol; first_step; max_step; max_steps; max_norm; events; project}
+
+    With ``gtol`` a run stops as ``"converged"`` and its ``t_converged`` is recorded; the
+    trajectories that end without reaching it are reported in one `ConvergenceWarning`.
+    ``t_eval`` records the loss there (``MCResult.loss_at``); a terminal event ends a trajectory
+    with status ``"event"``, and each event's first crossing time is kept per trajectory
+    (``MCResult.t_event``). A start outside the cost's domain ends its trajectory with status
+    ``"domain"`` (one bad draw does not stop the run).
     sampler : overflow.samplers.Sampler, optional
         Initial-state distribution; default ``samplers.gaussian(scale=0.3)``.
     seed : int
         Seed (``>= 0``) of the sampler's random blocks.
-    method, rtol, atol, gtol, t_eval, first_step, max_step, max_steps, max_norm
-        As in `overflow.integrate` (``method="auto"`` included). With ``gtol`` a run stops as
-        ``"converged"`` and its ``t_converged`` is recorded; the trajectories that end without
-        reaching it are reported in one `ConvergenceWarning`. ``t_eval`` records the loss there (``MCResult.loss_at``).
     workers : int, optional
         Threads (default: the CPUs this process may use). With Dask, threads per task (default 1).
     backend : {"threads", "dask"}
@@ -106,11 +117,6 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
         Keep each final state (``MCResult.final``, ``n x state_size`` floats).
     keep_trajectories : bool
         Keep the states at ``t_eval`` (``MCResult.states_at``, ``n x len(t_eval) x state_size``).
-    project : bool
-        Project every trajectory back onto its invariant set after each step (as in `integrate`).
-    events : optional
-        As in `overflow.integrate`; a terminal event ends a trajectory with status ``"event"``, and
-        each event's first crossing time is kept per trajectory (``MCResult.t_event``).
 
     Returns
     -------
@@ -129,12 +135,13 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
         raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
     n = _integer(n, "n")
     keep_final, keep_trajectories, project, progress = (
-        _flag(value, name) for value, name in ((keep_final, "keep_final"), (keep_trajectories, "keep_trajectories"),
+        _o.check_flag(value, name) for value, name in ((keep_final, "keep_final"), (keep_trajectories, "keep_trajectories"),
                                                (project, "project"), (progress, "progress")))
     out = _out_path(out)
     event_args, _ = _events.prepare(events, net.state_size, net)  # compiles and checks them
-    o = check_options(t_span, method, rtol, atol, t_eval, gtol, first_step, max_step, max_steps, max_norm,
-                      extra_methods=JACOBIAN_METHODS, terminal_event=_events.any_terminal(event_args))
+    o = _o.check_run("monte_carlo", t_span, method, rtol=rtol, atol=atol, t_eval=t_eval, gtol=gtol,
+                     first_step=first_step, max_step=max_step, max_steps=max_steps, max_norm=max_norm,
+                     terminal_event=_events.any_terminal(event_args))
     if method in JACOBIAN_METHODS:
         _check_implicit(net, method)
     sampler = _samplers.gaussian(0.3) if sampler is None else sampler
@@ -210,13 +217,6 @@ def _run(spec: MCSpec, store: ChunkStore | None, gmin: float | None, workers: in
                                              f"finished{' and saved' if store is not None else ''}") from None
     bar.close()
     return _assemble(spec, done, gmin, complete=True)
-
-
-def _flag(value: Any, name: str) -> bool:
-    """``value`` as a bool; anything but True/False (a string such as 'no' included) is a TypeError."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    raise TypeError(f"{name} must be True or False, got {value!r}")
 
 
 def _out_path(out: Any) -> str | None:

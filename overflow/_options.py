@@ -1,0 +1,390 @@
+"""The run options: the names, defaults, checks and parameter docs of every option that
+`integrate`, `Solver`, `solve_ivp`, `monte_carlo` and the command line share, each defined here
+once.
+
+- `DEFAULTS` holds the API's default of every option; `DIFFERENCES` the few entry points whose
+  default differs, each with its reason (the only place such a difference may live). `defaults`
+  gives an entry point its own, for its signature.
+- `check_run` checks the options of a run (and the ``check_*`` functions one option each), raising
+  TypeError or ValueError that names the argument, and returns them as the core takes them
+  (`RunOptions`). Every entry point raises ``rtol`` to `RTOL_FLOOR` the same way, with a warning,
+  so that equal options give equal steps whichever entry point runs them.
+- `check_start` is the one check of a start outside the cost's domain.
+- `document` fills the shared parameter docs into an entry point's numpy-style docstring.
+
+The argument order is the same everywhere: the problem (``net, Ws`` or ``fun``, ``t_span``,
+``y0``), then ``method``, then every option keyword-only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import textwrap
+import types
+import warnings
+from typing import Any, Callable, NamedTuple, Sequence
+
+import numpy as np
+
+from . import _core
+from . import _validate as _v
+
+__all__ = ["METHODS", "IMPLICIT_METHODS", "AUTO_METHOD", "JACOBIAN_METHODS", "SCIPY_METHODS", "RTOL_FLOOR",
+           "DEFAULTS", "DIFFERENCES", "ENTRY_POINTS", "defaults", "RunOptions", "check_run", "check_t_span",
+           "check_method", "check_tolerance", "check_rtol", "check_t_eval", "check_gtol", "check_first_step",
+           "check_max_step", "check_max_steps", "check_max_norm", "check_flag", "check_start", "document",
+           "START_NOT_FINITE"]
+
+# ---------------------------------------------------------------- the method option's values
+
+#: Explicit embedded Runge-Kutta pairs: name -> (order, embedded order, dense-output order).
+METHODS = {
+    "bs3": (3, 2, 3),       # Bogacki-Shampine 3(2), cubic Hermite interpolant
+    "dopri5": (5, 4, 4),    # Dormand-Prince 5(4), Shampine's quartic interpolant
+    "tsit5": (5, 4, 4),     # Tsitouras 5(4), its quartic interpolant
+    "dop853": (8, 5, 7),    # Hairer's DOP853 8(5,3), 7th-order interpolant (3 extra stages)
+}
+#: Implicit methods: Gauss-Legendre collocation (order, error-estimate order, dense-output order).
+#: They conserve the invariants C_i to rounding; linear networks only (they need the flow's Jacobian).
+IMPLICIT_METHODS = {
+    "gauss4": (4, 4, 5),    # 2 stages; error by step doubling; quintic Hermite interpolant
+    "gauss6": (6, 6, 5),    # 3 stages
+    "rodas4": (4, 3, 3),    # Hairer & Wanner's RODAS: L-stable Rosenbrock, for stiff flows; cubic Hermite
+}
+#: Method "auto": this explicit pair, switched to this stiff method where the flow is stiff
+#: (stability-limited steps) and back where it is not (the stiff method uses the flow's exact
+#: Jacobian on linear networks, central differences of the right-hand side on activated ones).
+AUTO_METHOD: tuple[str, str] = tuple(_core.AUTO_METHOD)
+#: The method names that use the flow's Jacobian: the implicit methods and "auto".
+JACOBIAN_METHODS = (*IMPLICIT_METHODS, "auto")
+#: scipy's names for the same embedded pairs (RK45 is Dormand-Prince 5(4), RK23 Bogacki-Shampine 3(2)).
+SCIPY_METHODS = {"RK45": "dopri5", "RK23": "bs3", "DOP853": "dop853"}
+_SCIPY_STIFF = ("Radau", "BDF", "LSODA")
+
+#: The methods each entry point takes ("cli" is what ``--method`` offers).
+ENTRY_METHODS: dict[str, tuple[str, ...]] = {
+    "integrate": (*sorted(METHODS), *JACOBIAN_METHODS, "reduced"),
+    "Solver": (*sorted(METHODS), *JACOBIAN_METHODS),
+    "monte_carlo": (*sorted(METHODS), *JACOBIAN_METHODS),
+    "solve_ivp": tuple(sorted(METHODS)),
+    "cli": (*sorted(METHODS), "auto"),
+}
+ENTRY_POINTS = tuple(ENTRY_METHODS)
+
+# ---------------------------------------------------------------- defaults
+
+#: The API's default of every option (``None``: not set; the core reads 0 for gtol and first_step).
+DEFAULTS: dict[str, Any] = {
+    "method": "auto",
+    "rtol": 1e-6,
+    "atol": 1e-9,
+    "t_eval": None,
+    "gtol": None,
+    "first_step": None,
+    "max_step": math.inf,
+    "max_steps": 100_000,
+    "max_norm": 1e10,
+    "events": None,
+    "project": False,
+    "save_weights": True,
+    "threads": 1,
+    "t_end": math.inf,   # the command line's end of t_span (the API has no default t_span)
+}
+
+#: Where an entry point's default differs from `DEFAULTS`: entry point -> {option: (default, why)}.
+#: Changing an entry point's default is one line here.
+DIFFERENCES: dict[str, dict[str, tuple[Any, str]]] = {
+    "solve_ivp": {
+        "method": ("dopri5", "a general ODE has no flow Jacobian for 'auto'; dopri5 is scipy's default RK45"),
+        "max_norm": (math.inf, "scipy's solve_ivp has no blow-up stop, and a scipy user expects none"),
+    },
+    "cli": {
+        "rtol": (1e-8, "overflow run and mc run each start to convergence (gtol): an explicit method holds "
+                       "||grad g|| at about lambda_max * tol, so the command line's tolerances are tighter"),
+        "atol": (1e-10, "as rtol"),
+        "gtol": (1e-9, "with t_end = inf, the rule that stops each run (0 on the command line: none)"),
+    },
+}
+
+#: The options each entry point takes besides method (Solver has no end time: gtol, t_eval,
+#: max_steps and max_norm are the caller's loop's business there).
+ENTRY_OPTIONS: dict[str, tuple[str, ...]] = {
+    "integrate": ("rtol", "atol", "t_eval", "gtol", "first_step", "max_step", "max_steps", "max_norm", "events",
+                  "project", "save_weights", "threads"),
+    "Solver": ("rtol", "atol", "first_step", "max_step", "events", "project"),
+    "monte_carlo": ("rtol", "atol", "t_eval", "gtol", "first_step", "max_step", "max_steps", "max_norm", "events",
+                    "project"),
+    "solve_ivp": ("rtol", "atol", "t_eval", "first_step", "max_step", "max_steps", "max_norm", "events"),
+    "cli": ("rtol", "atol", "gtol", "max_steps", "t_end"),
+}
+
+
+def default(entry: str, name: str) -> Any:
+    """The default of option ``name`` at entry point ``entry`` (`DIFFERENCES`, else `DEFAULTS`)."""
+    override = DIFFERENCES.get(entry, {}).get(name)
+    return DEFAULTS[name] if override is None else override[0]
+
+
+def defaults(entry: str) -> types.SimpleNamespace:
+    """The defaults of entry point ``entry`` as attributes, for its signature (``method=D.method``)."""
+    return types.SimpleNamespace(**{name: default(entry, name) for name in ("method", *ENTRY_OPTIONS[entry])})
+
+
+# ---------------------------------------------------------------- checks, one per option
+
+#: ``rtol`` below 100 machine epsilons is raised to it (as scipy's solve_ivp does): the error
+#: estimate of a step cannot resolve less.
+RTOL_FLOOR = 100 * float(np.finfo(float).eps)
+_NO_T_EVAL = np.zeros(0)
+
+
+def check_t_span(t_span: Sequence[float], allow_inf: bool = False) -> tuple[float, float]:
+    """``(t0, t1)`` as floats with ``t0 < t1``; ``t1 = inf`` too where ``allow_inf``."""
+    if isinstance(t_span, (str, bytes, dict)) or (isinstance(t_span, np.ndarray) and t_span.ndim != 1):
+        raise ValueError(f"t_span must be a pair (t0, t1), got {_v.describe(t_span)}")
+    try:
+        t0, t1 = t_span
+    except (TypeError, ValueError):
+        raise ValueError(f"t_span must be a pair (t0, t1), got {_v.describe(t_span)}") from None
+    t0 = _v.finite_real(t0, "t_span[0]")
+    t1 = _v.real(t1, "t_span[1]")
+    if not (math.isfinite(t1) or (allow_inf and t1 == math.inf)):
+        raise ValueError(f"t_span[1] must be finite{' or +inf' if allow_inf else ''}, got {t1}")
+    if not t1 > t0:
+        raise ValueError(f"t_span must satisfy t0 < t1 (the flow runs forward in time), got ({t0}, {t1})")
+    if math.isfinite(t1) and not math.isfinite(t1 - t0):
+        # the steppers work with t1 - t0 (first step, remaining span): it must be a float too
+        raise ValueError(f"t_span must have a length t1 - t0 within the float64 range, got ({t0!r}, {t1!r})")
+    if math.isfinite(t1) and t1 - t0 <= 10 * math.ulp(max(abs(t0), abs(t1))):
+        raise ValueError(f"t_span ({t0!r}, {t1!r}) is shorter than 10 units of rounding of t: no step can resolve it")
+    return t0, t1
+
+
+def check_method(method: object, entry: str) -> str:
+    """``method`` as the core's name (scipy's names for solve_ivp): TypeError unless a str,
+    ValueError unless one of the entry point's `ENTRY_METHODS`."""
+    allowed = ENTRY_METHODS[entry]
+    scipy = entry == "solve_ivp"
+    if not isinstance(method, str):
+        also = f" (or scipy's {sorted(SCIPY_METHODS)})" if scipy else ""
+        raise TypeError(f"method must be a string, one of {list(allowed)}{also}, got {_v.describe(method)}")
+    if method in allowed:
+        return method
+    if scipy and method in SCIPY_METHODS:
+        return SCIPY_METHODS[method]
+    if scipy:
+        stiff = f" ({method} is one of scipy's stiff solvers; solve_ivp has explicit pairs only)" \
+            if method in _SCIPY_STIFF else ""
+        raise ValueError(f"unknown method {method!r}: choose one of {list(allowed)} or scipy's names "
+                         f"{sorted(SCIPY_METHODS)}{stiff}")
+    raise ValueError(f"unknown method {method!r}: choose one of {list(allowed)}")
+
+
+def check_tolerance(value: object, name: str) -> float:
+    """One positive finite real number (per-component tolerances are refused by name)."""
+    if isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim > 0):
+        raise TypeError(f"{name} must be one positive real number (per-component tolerances are not supported), "
+                        f"got {_v.describe(np.asarray(value))}")
+    return _v.positive(value, name)
+
+
+def check_rtol(value: object, stacklevel: int = 2) -> float:
+    """`check_tolerance`, raised to `RTOL_FLOOR` with a warning (``stacklevel`` counted from the caller)."""
+    rtol = check_tolerance(value, "rtol")
+    if rtol < RTOL_FLOOR:
+        warnings.warn(f"rtol={rtol} is below 100 * machine epsilon; using {RTOL_FLOOR:.3g}", stacklevel=stacklevel + 1)
+        rtol = RTOL_FLOOR
+    return rtol
+
+
+def check_t_eval(t_eval: object, t0: float, t1: float) -> np.ndarray:
+    """Strictly increasing finite times inside ``[t0, t1]`` (an empty array for None)."""
+    if t_eval is None:
+        return _NO_T_EVAL
+    te = _v.float_array(t_eval, "t_eval", "a 1-D array of real times", allow_bool=False)
+    if te.ndim == 0:
+        te = te.reshape(1)
+    if te.ndim != 1:
+        raise ValueError(f"t_eval must be 1-D, got shape {te.shape}")
+    if te.size == 0:
+        raise ValueError("t_eval is empty: pass None to save every step")
+    # Fast path: strictly increasing with finite ends means every entry is finite (NaN fails every
+    # comparison); only on failure work out which rule was broken.
+    if not ((te.size == 1 or (te[1:] > te[:-1]).all()) and math.isfinite(te[0]) and math.isfinite(te[-1])):
+        if not np.all(np.isfinite(te)):
+            raise ValueError("t_eval contains NaN or infinite values")
+        raise ValueError("t_eval must be strictly increasing")
+    if te[0] < t0 or te[-1] > t1:
+        raise ValueError(f"t_eval must lie inside t_span = ({t0}, {t1}), got [{te[0]}, {te[-1]}]")
+    return np.ascontiguousarray(te)
+
+
+def check_gtol(value: object) -> float:
+    """None (no such stop: 0.0, as the core reads it) or a positive finite number."""
+    return 0.0 if value is None else _v.positive(value, "gtol")
+
+
+def check_first_step(value: object, span: float = math.inf) -> float:
+    """None (Hairer's estimate: 0.0, as the core reads it) or a positive finite number at most ``span``."""
+    if value is None:
+        return 0.0
+    first = _v.positive(value, "first_step")
+    if first > span:
+        raise ValueError(f"first_step must not exceed t1 - t0 = {span}, got {first}")
+    return first
+
+
+def check_max_step(value: object) -> float:
+    return _v.positive(value, "max_step", allow_inf=True)
+
+
+def check_max_steps(value: object) -> int:
+    return _v.integer(value, "max_steps", minimum=1)  # the core's int64_t
+
+
+def check_max_norm(value: object) -> float:
+    return _v.positive(value, "max_norm", allow_inf=True)
+
+
+def check_flag(value: object, name: str) -> bool:
+    """A bool (numpy's included); anything else, 0 and 1 included, is a TypeError."""
+    return _v.boolean(value, name)
+
+
+class RunOptions(NamedTuple):
+    """Checked run options, as the core takes them (0 means "not set" for gtol and first_step)."""
+
+    t0: float
+    t1: float
+    method: str
+    rtol: float
+    atol: float
+    t_eval: np.ndarray
+    gtol: float
+    first_step: float
+    max_step: float
+    max_steps: int
+    max_norm: float
+
+
+def check_run(entry: str, t_span: Sequence[float], method: object, *, rtol: object, atol: object,
+              t_eval: object = None, gtol: object = None, first_step: object = None, max_step: object = math.inf,
+              max_steps: object = DEFAULTS["max_steps"], max_norm: object = math.inf, terminal_event: bool = False,
+              stacklevel: int = 2) -> RunOptions:
+    """The options of a run from ``entry`` checked in one order, whatever the entry point.
+
+    ``t_span = (t0, inf)`` is allowed where the entry point has a stopping rule (gtol or a
+    terminal event; not solve_ivp); ``first_step`` must fit in ``t_span`` for solve_ivp (as in
+    scipy). ``stacklevel`` locates the rtol warning, counted from the caller."""
+    t0, t1 = check_t_span(t_span, allow_inf=entry != "solve_ivp")
+    method = check_method(method, entry)
+    rtol = check_rtol(rtol, stacklevel + 1)
+    atol = check_tolerance(atol, "atol")
+    te = check_t_eval(t_eval, t0, t1)
+    gtol_value = check_gtol(gtol)
+    if math.isinf(t1) and gtol_value == 0.0 and not terminal_event:
+        raise ValueError(f"t_span = ({t0}, inf) needs a rule that stops the run: pass gtol (stop once "
+                         "||grad g|| <= gtol) or a terminal event")
+    first = check_first_step(first_step, t1 - t0 if entry == "solve_ivp" else math.inf)
+    return RunOptions(t0, t1, method, rtol, atol, te, gtol_value, first, check_max_step(max_step),
+                      check_max_steps(max_steps), check_max_norm(max_norm))
+
+
+# ---------------------------------------------------------------- the start
+
+#: The one message for a start outside the cost's domain (matched by the tests).
+START_NOT_FINITE = "the cost is not finite at the initial point (outside its domain): f(W_N...W_1) = {loss}"
+
+
+def check_start(loss: float, grad_norm: float) -> None:
+    """ValueError when the flow cannot start: the cost or its gradient is not finite there.
+
+    `integrate` reads them from the core's result (which stops at such a start), `Solver` from
+    the start itself; both raise this."""
+    if not math.isfinite(loss):
+        raise ValueError(START_NOT_FINITE.format(loss=loss))
+    if not math.isfinite(grad_norm):
+        raise ValueError(f"the gradient is not finite at the initial point (a finite cost with a non-finite "
+                         f"gradient): ||grad g|| = {grad_norm}")
+
+
+# ---------------------------------------------------------------- the shared parameter docs
+
+#: numpy-style docs of the shared options: the type line, then the description. ``{default}``
+#: is filled per entry point; ``{state}`` is "weights" for the flow, "y" for solve_ivp.
+_DOCS: dict[str, str] = {
+    "rtol, atol": """float
+        Error per step below ``atol + rtol * |{state}|`` in the weighted RMS norm (as scipy's
+        ``solve_ivp``); one number each (defaults {rtol_default} and {atol_default}). An ``rtol``
+        below 100 machine epsilons is raised to that, with a warning.""",
+    "t_eval": """array_like, optional
+        Strictly increasing times inside ``t_span`` at which to save, served by each method's
+        interpolant (steps are never shortened for them). None saves every accepted step. After an
+        early stop the later points are not saved; the final state is always kept.""",
+    "gtol": """float, optional
+        Stop with status ``"converged"`` once ``||grad g||_F <= gtol``. The stop is placed where
+        ``||grad g||`` crosses ``gtol`` inside the step that crossed it (regula falsi on the
+        step's interpolant, about 5-12 extra evaluations), not at that step's end. A run that ends
+        without reaching it warns (`ConvergenceWarning`), saying how far ``||grad g||`` got and
+        whether it had stalled at the floor an explicit method's tolerances set on a stiff flow
+        (about ``lambda_max(Hess g) * atol``; ``method="auto"`` goes below it). The final point
+        satisfies ``||grad g|| <= gtol``.""",
+    "first_step": """float, optional
+        Initial step; by default Hairer's estimate{first_note}.""",
+    "max_step": """float
+        Largest step allowed (default {default}).""",
+    "max_steps": """int
+        Most accepted steps before stopping with status ``"max_steps"`` (default {default}).""",
+    "max_norm": """float
+        Stop with status ``"blowup"`` once some ``|{state}_i|`` exceeds it (default {default}{norm_note}).""",
+    "events": """callable, overflow.events built-in, or a list of them, optional
+        Functions ``event(t, y) -> float`` of the flat state (compiled by Numba), with scipy's
+        ``terminal`` (bool or a count) and ``direction`` attributes{builtins}. Their zero
+        crossings are located on each step's interpolant to 1e-12 relative in t and kept in
+        ``t_events`` / ``y_events`` (one array per event); a terminal one ends the run there with
+        status ``"event"``{event_note}.""",
+    "project": """bool
+        After every accepted step, move the weights back onto the invariant set
+        ``{{C_i = C_i(0)}}`` by the minimal-norm Newton correction (conjugate gradients on the
+        constraints' normal equations, to ~1e-15 relative), so explicit methods keep the
+        invariants at rounding level. Linear networks; each projection costs a few tens of
+        right-hand sides' worth of work.""",
+}
+_BUILTINS = (",\n        or the built-ins `overflow.events.loss_below`, ``grad_norm_below``,\n"
+             "        ``invariant_drift_above``")
+_MARK = re.compile(r"^( *)\{options: *([^}]*)\}$", re.M)
+
+
+def _shown(value: Any) -> str:
+    """A default as the docs show it: 1e+10, inf, 100000."""
+    return f"{value:g}" if isinstance(value, float) else repr(value)
+
+
+def _doc(entry: str, key: str) -> str:
+    names = key.split(", ")
+    fill = {
+        "default": _shown(default(entry, names[0])) if names[0] in DEFAULTS else "",
+        "rtol_default": _shown(default(entry, "rtol")), "atol_default": _shown(default(entry, "atol")),
+        "state": "y" if entry == "solve_ivp" else "w",
+        "builtins": "" if entry == "solve_ivp" else _BUILTINS,
+        "first_note": "; at most t1 - t0, as in scipy" if entry == "solve_ivp" else "",
+        "norm_note": ": no blow-up stop, as in scipy" if default(entry, "max_norm") == math.inf else "",
+        "event_note": ("" if entry == "Solver" else
+                       " (and, for t_span = (t0, inf), is a stopping rule)" if entry != "solve_ivp" else ""),
+    }
+    return f"{key} : {_DOCS[key].format(**fill)}"
+
+
+def document(entry: str) -> Callable[[Any], Any]:
+    """Decorator filling each line ``{options: rtol, atol; t_eval; ...}`` of a docstring with those
+    options' docs (separated by ``;``), indented as the line, defaults as ``entry`` has them."""
+    def fill(obj: Any) -> Any:
+        def block(match: re.Match[str]) -> str:
+            indent, keys = match.group(1), [k.strip() for k in match.group(2).split(";") if k.strip()]
+            text = "\n".join(_doc(entry, k).replace("\n        ", "\n    ") for k in keys)
+            return textwrap.indent(text, indent)
+        if obj.__doc__:
+            obj.__doc__ = _MARK.sub(block, obj.__doc__)
+        return obj
+    return fill
