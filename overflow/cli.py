@@ -248,7 +248,7 @@ def _problem_args(p: argparse.ArgumentParser, vector: bool) -> None:
     p.add_argument("--method", choices=_o.ENTRY_METHODS["cli"], default=_D.method,
                    help="auto: dop853, switched to rodas4 where the flow is stiff")
     p.add_argument("--rtol", type=_positive, default=_D.rtol,
-                   help=f"relative tolerance, tighter than the API's {_o.DEFAULTS['rtol']:g} (runs go to convergence); "
+                   help=f"relative tolerance, tighter than the API's {_o.DEFAULTS['rtol']:g} since runs go to convergence; "
                         "one below 100 machine epsilons is raised to that")
     p.add_argument("--atol", type=_positive, default=_D.atol,
                    help=f"absolute tolerance, tighter than the API's {_o.DEFAULTS['atol']:g}")
