@@ -103,7 +103,7 @@ Network::Network(std::vector<std::int64_t> dims) : dims_(std::move(dims)) {
   for (int l = 0; l < depth(); ++l)
     offsets_.push_back(s.add(offsets_.back(), s.mul(static_cast<std::size_t>(rows(l)), static_cast<std::size_t>(cols(l)))));
   check_memory(s.add(state_size(), workspace_sizes(*this).total), dims_text(dims_) + ": the state (" + std::to_string(state_size()) +
-                         " weights) and one right-hand side's workspace");
+                         " weights) with one right-hand side's workspace");
 }
 
 FlowWorkspace::FlowWorkspace(const Network& net, ThreadTeam* team_) : team(team_) {

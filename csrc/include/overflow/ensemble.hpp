@@ -53,15 +53,12 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
                                   const EnsembleOptions& eopt) {
   const std::size_t T = t_eval.size();
   const std::size_t E = options.events.size();
-  // The result's arrays, checked before they are allocated (sizes.hpp).
-  {
-    const std::string of = " for " + std::to_string(count) + " trajectories";
-    std::size_t need = checked_mul(count, 8 + E, "the per-trajectory results" + of);
-    for (std::size_t per : {dim, T, eopt.keep_states ? checked_mul(T, dim, "the kept states' length") : 0}) {
-      if (!size_add(need, checked_mul(count, per, "the results" + of), need))
-        throw std::invalid_argument("the results" + of + " do not fit in a size");
-    }
-    check_memory(need, "the results" + of);
+  {  // The result's arrays, checked before they are allocated (sizes.hpp).
+    const std::string what = "the results of " + std::to_string(count) + " trajectories";
+    std::size_t per = 8 + E;  // per trajectory: the scalars, the events, then y_final, values_at, states_at
+    for (std::size_t part : {dim, T, eopt.keep_states ? checked_mul(T, dim, what) : 0})
+      if (!size_add(per, part, per)) throw std::invalid_argument(what + " do not fit in a size");
+    check_memory(checked_mul(count, per, what), what);
   }
   const double nan = std::numeric_limits<double>::quiet_NaN();
   EnsembleResult res;
