@@ -31,8 +31,9 @@ class _Solution(TypedDict):
     t_events: list[npt.NDArray[np.float64]]
     y_events: list[npt.NDArray[np.float64]]
 
-# An event as overflow.events passes it: (kind, function address, value, direction, terminal).
-_EventArg = tuple[str, int, float, int, int]
+# An event as overflow.events passes it: (kind, function address, value, direction, terminal,
+# data address).
+_EventArg = tuple[str, int, float, int, int, int]
 AUTO_METHOD: tuple[str, str]
 
 class _Tableau(TypedDict):

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import math
 import numbers
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numba
 import numpy as np
@@ -87,6 +88,12 @@ def invariant_drift_above(value: float, terminal: bool | int = True) -> Event:
 
 _compiled: dict[tuple[Any, int], Any] = {}  # (function, state size) -> cfunc: compile each once
 
+# Each run hands every user event a buffer of float64 (its ``data``): [0] 1 once the function has
+# raised, [1] the t of that call, [2:] its y. Numba cannot carry the exception object out of
+# compiled code, so the run stops on the NaN the event then returns and `raise_failure` calls the
+# function again at that point to raise its own exception.
+_HEADER = 2
+
 
 def _compile(fun: Callable[..., Any], n: int) -> Any:
     key = (fun, n)
@@ -98,7 +105,15 @@ def _compile(fun: Callable[..., Any], n: int) -> Any:
     disp = fun if isinstance(fun, numba.core.dispatcher.Dispatcher) else numba.njit(error_model="numpy")(fun)
 
     def event(t, y_, n_, data_):  # pragma: no cover - compiled by Numba
-        return disp(t, numba.carray(y_, (n_,)))
+        y = numba.carray(y_, (n_,))
+        record = numba.carray(data_, (_HEADER + n_,), np.float64)
+        try:
+            return float(disp(t, y))
+        except Exception:
+            record[0] = 1.0
+            record[1] = t
+            record[_HEADER:] = y
+            return math.nan
 
     try:
         cf = numba.cfunc(EVENT_SIG, nopython=True, error_model="numpy")(event)
@@ -109,14 +124,54 @@ def _compile(fun: Callable[..., Any], n: int) -> Any:
     return cf
 
 
+@dataclass
+class _Record:
+    """One run's buffer for the user event ``fun`` (index ``index`` in ``events``)."""
+
+    fun: Callable[..., Any]
+    index: int
+    buffer: np.ndarray
+
+
+def raise_failure(keep: Sequence[Any]) -> None:
+    """Raise the exception a user event raised during the run whose `prepare` returned ``keep``
+    (called again in Python at the recorded point, with a note saying where); returns if none did."""
+    for rec in keep:
+        if not isinstance(rec, _Record) or rec.buffer[0] == 0:
+            continue
+        t, y = float(rec.buffer[1]), rec.buffer[_HEADER:].copy()
+        rec.buffer[0] = 0  # reported once: a Solver's later steps start clean
+        name = callable_name(rec.fun)
+        py = getattr(rec.fun, "py_func", rec.fun)
+        try:
+            py(t, y)
+        except Exception as err:
+            if hasattr(err, "add_note"):  # Python 3.11+
+                err.add_note(f"raised by event {name!r} (events[{rec.index}]) at t = {t!r}")
+            raise
+        raise RuntimeError(f"event {name!r} (events[{rec.index}]) raised an exception in Numba-compiled code at "
+                           f"t = {t!r}, but not when called again in Python at the same point")
+
+
+@contextmanager
+def reraising(keep: Sequence[Any]) -> Iterator[None]:
+    """Around a core call: where the core stopped on a user event's NaN, raise the event's own
+    exception instead (`raise_failure`)."""
+    try:
+        yield
+    except (ValueError, RuntimeError):
+        raise_failure(keep)
+        raise
+
+
 def _as_list(events: object) -> list[Any]:
     return list(events) if isinstance(events, (list, tuple)) else [events]
 
 
 def prepare(events: object, n: int, network: Any = None) -> tuple[list[tuple], list[Any]]:
-    """The core's event tuples ``(kind, address, value, direction, terminal)`` for ``events`` (None,
-    one event or a sequence) on a state of ``n`` entries, and the objects that must stay alive
-    while the core runs. ``network`` is the `Network` whose flow runs; None for a plain ODE
+    """The core's event tuples ``(kind, address, value, direction, terminal, data)`` for ``events``
+    (None, one event or a sequence) on a state of ``n`` entries, and the objects that must stay
+    alive while the core runs (`raise_failure` reads them after it). ``network`` is the `Network` whose flow runs; None for a plain ODE
     (`solve_ivp`), where the built-ins, which read a gradient flow's loss, do not apply."""
     if events is None:
         return [], []
@@ -127,9 +182,16 @@ def prepare(events: object, n: int, network: Any = None) -> tuple[list[tuple], l
             if network is None:
                 raise ValueError(f"{where}: the built-ins (loss_below, ...) read a gradient flow's loss; solve_ivp "
                                  "takes functions event(t, y) -> float")
+            # an Event built by hand rather than by loss_below & co.: the same rules as theirs
+            if ev.kind not in _BUILTIN:
+                raise ValueError(f"{where} must be one of overflow.events' built-ins {_BUILTIN}, got kind {ev.kind!r}")
+            _threshold(ev.value, where)
+            _terminal(ev.terminal, where)
+            if isinstance(ev.direction, bool) or ev.direction not in (-1, 0, 1):
+                raise ValueError(f"{where}: direction must be -1, 0 or 1, got {ev.direction!r}")
             if ev.kind == "invariant_drift_above" and network.activation is not None:
                 raise ValueError(f"{where}: invariant_drift_above needs a linear network (the invariants C_i)")
-            out.append((ev.kind, 0, ev.value, ev.direction, ev.terminal))
+            out.append((ev.kind, 0, ev.value, ev.direction, ev.terminal, 0))
             continue
         if not callable(ev):
             raise TypeError(f"{where} must be an overflow.events built-in or a function event(t, y) -> float, "
@@ -137,8 +199,9 @@ def prepare(events: object, n: int, network: Any = None) -> tuple[list[tuple], l
         terminal = _terminal(getattr(ev, "terminal", False), where)
         direction = _direction(getattr(ev, "direction", 0), where)
         cf = _compile(ev, n)
-        keep.append(cf)
-        out.append(("function", cf.address, 0.0, direction, terminal))
+        record = _Record(ev, i, np.zeros(_HEADER + n))
+        keep += [cf, record]
+        out.append(("function", cf.address, 0.0, direction, terminal, record.buffer.ctypes.data))
     return out, keep
 
 

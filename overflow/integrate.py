@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from typing import NamedTuple, Sequence
 
 import numpy as np
 
 from . import _core
+from . import _validate as _v
 from . import events as _events
 from .network import Network, _integer
 from .reduced import integrate_reduced
@@ -52,41 +52,29 @@ class IntegrationInterrupted(KeyboardInterrupt):
         self.result = result
 
 
-def _real(value: object, name: str) -> float:
-    # float and int first: the numbers.Real ABC check costs more than the rest of the validation
-    if type(value) is float or type(value) is int:
-        return float(value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    return float(value)
-
-
-def _finite_float(value: object, name: str) -> float:
-    value = _real(value, name)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
-def _positive(value: object, name: str, allow_inf: bool = False) -> float:
-    value = _real(value, name)
-    if math.isnan(value) or value <= 0 or (math.isinf(value) and not allow_inf):
-        raise ValueError(f"{name} must be > 0{'' if allow_inf else ' and finite'}, got {value}")
-    return value
+# The shared checks, under the names solve_ivp, Solver and monte_carlo import from here.
+_real = _v.real
+_finite_float = _v.finite_real
+_positive = _v.positive
 
 
 def _check_t_span(t_span: Sequence[float], allow_inf: bool = False) -> tuple[float, float]:
     """``(t0, t1)`` as floats with ``t0 < t1``; ``t1 = inf`` too where ``allow_inf``."""
+    if isinstance(t_span, (str, bytes, dict)) or (isinstance(t_span, np.ndarray) and t_span.ndim != 1):
+        raise ValueError(f"t_span must be a pair (t0, t1), got {_v.describe(t_span)}")
     try:
         t0, t1 = t_span
     except (TypeError, ValueError):
-        raise ValueError(f"t_span must be a pair (t0, t1), got {t_span!r}") from None
+        raise ValueError(f"t_span must be a pair (t0, t1), got {_v.describe(t_span)}") from None
     t0 = _finite_float(t0, "t_span[0]")
     t1 = _real(t1, "t_span[1]")
     if not (math.isfinite(t1) or (allow_inf and t1 == math.inf)):
         raise ValueError(f"t_span[1] must be finite{' or +inf' if allow_inf else ''}, got {t1}")
     if not t1 > t0:
         raise ValueError(f"t_span must satisfy t0 < t1 (the flow runs forward in time), got ({t0}, {t1})")
+    if math.isfinite(t1) and not math.isfinite(t1 - t0):
+        # the steppers work with t1 - t0 (first step, remaining span): it must be a float too
+        raise ValueError(f"t_span must have a length t1 - t0 within the float64 range, got ({t0!r}, {t1!r})")
     if math.isfinite(t1) and t1 - t0 <= 10 * math.ulp(max(abs(t0), abs(t1))):
         raise ValueError(f"t_span ({t0!r}, {t1!r}) is shorter than 10 units of rounding of t: no step can resolve it")
     return t0, t1
@@ -94,8 +82,7 @@ def _check_t_span(t_span: Sequence[float], allow_inf: bool = False) -> tuple[flo
 
 def _check_bool(value: object, name: str) -> None:
     """TypeError unless ``value`` is a bool (numpy's included)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    _v.boolean(value, name)
 
 
 _NO_T_EVAL = np.zeros(0)
@@ -105,7 +92,7 @@ _RTOL_FLOOR = 100 * float(np.finfo(float).eps)
 def _check_t_eval(t_eval: object, t0: float, t1: float) -> np.ndarray:
     if t_eval is None:
         return _NO_T_EVAL
-    te = np.asarray(t_eval, dtype=np.float64)
+    te = _v.float_array(t_eval, "t_eval", "a 1-D array of real times", allow_bool=False)
     if te.ndim == 0:
         te = te.reshape(1)
     if te.ndim != 1:
@@ -167,10 +154,7 @@ def check_options(t_span: Sequence[float], method: str, rtol: float, atol: float
                          "||grad g|| <= gtol) or a terminal event")
     first = 0.0 if first_step is None else _positive(first_step, "first_step")
     max_step = _positive(max_step, "max_step", allow_inf=True)
-    # int first: the numbers.Integral ABC check costs more than the rest of the validation
-    integral = type(max_steps) is int or (not isinstance(max_steps, bool) and isinstance(max_steps, numbers.Integral))
-    if not integral or max_steps < 1:
-        raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
+    max_steps = _v.integer(max_steps, "max_steps", minimum=1)  # the core's int64_t
     max_norm = _positive(max_norm, "max_norm", allow_inf=True)
     return RunOptions(t0, t1, method, rtol, atol, te, gtol_value, first, max_step, int(max_steps), max_norm)
 
@@ -290,7 +274,7 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
     _check_bool(project, "project")
     if project and (net.activation is not None or method == "reduced"):
         raise ValueError("project=True needs a linear network (activation=None) and a method other than 'reduced'")
-    threads = _integer(threads, "threads", minimum=1)
+    threads = _integer(threads, "threads", minimum=1, maximum=_v.INT32_MAX)  # the core's int
     t0, t1, te, rtol, atol = o.t0, o.t1, o.t_eval, o.rtol, o.atol
     gtol_value, first, max_step, max_steps, max_norm = o.gtol, o.first_step, o.max_step, o.max_steps, o.max_norm
 
@@ -298,9 +282,11 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         raw = integrate_reduced(net, y0, t0, t1, te, rtol, atol, first, max_step, max_steps, gtol_value,
                                 max_norm, bool(save_weights))
     else:
-        raw = _core.integrate_flow(net.dims, net.cost.vg_address, net.cost.hvp_address, net.cost.data, y0, t0, t1,
-                                   te, method, rtol, atol, first, max_step, max_steps, gtol_value, max_norm,
-                                   bool(save_weights), net.activation or "none", bool(project), threads, event_args)
+        with _events.reraising(keep_alive):
+            raw = _core.integrate_flow(net.dims, net.cost.vg_address, net.cost.hvp_address, net.cost.data, y0, t0,
+                                       t1, te, method, rtol, atol, first, max_step, max_steps, gtol_value, max_norm,
+                                       bool(save_weights), net.activation or "none", bool(project), threads,
+                                       event_args)
     del keep_alive  # the compiled events were needed only while the core ran
     # Every accepted state has a finite loss, so a non-finite one can only be the initial point.
     if not math.isfinite(raw["loss_final"]):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Sequence
 
 import numpy as np
 
 from . import _core
+from . import _validate as _v
 from .costs import Cost
 
 __all__ = ["Network", "INIT_KINDS", "ACTIVATIONS"]
@@ -21,13 +21,26 @@ ACTIVATIONS = {
 }
 
 
-def _integer(value: object, name: str, minimum: int = 1) -> int:
-    """``value`` as an int, TypeError unless it is an integer (bool excluded), ValueError below ``minimum``."""
-    if type(value) is not int and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+# The shared integer check, under the name integrate and monte_carlo import from here.
+_integer = _v.integer
+
+#: Bytes a layer costs in the Python-side tables (widths, dims, shapes) beyond its weights: enough
+#: for the memory check to catch a depth of 10**9 before building lists of that length.
+_LAYER_OVERHEAD = 128
+
+
+def _rng(seed: object) -> np.random.Generator:
+    """numpy's default generator for ``seed``, its errors naming the argument."""
+    if isinstance(seed, (bool, np.bool_, float, complex, str, bytes)):
+        raise TypeError(f"seed must be None, a non-negative integer or a numpy Generator, got {_v.describe(seed)}")
+    try:
+        return np.random.default_rng(seed)
+    except TypeError as exc:
+        raise TypeError(f"seed must be None, a non-negative integer or a numpy Generator, got {_v.describe(seed)} "
+                        f"({exc})") from None
+    except ValueError as exc:
+        raise ValueError(f"seed must be None, a non-negative integer or a numpy Generator, got {_v.describe(seed)} "
+                         f"({exc})") from None
 
 
 class Network:
@@ -59,17 +72,31 @@ class Network:
         if not isinstance(cost, Cost):
             raise TypeError(f"cost must be an overflow.costs.Cost, got {type(cost).__name__}")
         depth = _integer(depth, "depth")
-        if activation is not None and activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be None or one of {tuple(ACTIVATIONS)}, got {activation!r}")
+        if activation is not None and (not isinstance(activation, str) or activation not in ACTIVATIONS):
+            raise (ValueError if isinstance(activation, str) else TypeError)(
+                f"activation must be None or one of {tuple(ACTIVATIONS)}, got {_v.describe(activation)}")
         self.activation: str | None = activation
         if width is not None and widths is not None:
             raise ValueError("give either width or widths, not both")
+        m, n = cost.shape
         if widths is not None:
-            widths = [_integer(k, f"widths[{i}]") for i, k in enumerate(widths)]
+            if isinstance(widths, (str, bytes)) or not isinstance(widths, (Sequence, np.ndarray)):
+                raise TypeError(f"widths must be a sequence of depth - 1 = {depth - 1} integers, "
+                                f"got {_v.describe(widths)}")
             if len(widths) != depth - 1:
                 raise ValueError(f"widths must have depth - 1 = {depth - 1} entries, got {len(widths)}")
+            widths = [_integer(k, f"widths[{i}]") for i, k in enumerate(widths)]
+            dims = [n, *widths, m]
+            size = sum(dims[i] * dims[i + 1] for i in range(depth))
+            _v.check_memory(8 * size + _LAYER_OVERHEAD * depth, "widths", widths if depth < 8 else "[...]",
+                            f"a depth-{depth} network of {size} weights")
         elif width is not None:
-            widths = [_integer(width, "width")] * (depth - 1)
+            width = _integer(width, "width")
+            # the state's size without building depth-long lists first (depth may be 10**9)
+            size = n * m if depth == 1 else width * (n + m) + (depth - 2) * width * width
+            _v.check_memory(8 * size + _LAYER_OVERHEAD * depth, "depth and width", (depth, width),
+                            f"a depth-{depth} network of {size} weights")
+            widths = [width] * (depth - 1)
         elif depth == 1:
             widths = []
         else:
@@ -77,7 +104,6 @@ class Network:
         self.cost = cost
         self.depth = depth
         self.widths: list[int] = list(widths)
-        m, n = cost.shape
         self.dims: list[int] = [n, *self.widths, m]
         self.shapes: list[tuple[int, int]] = [(self.dims[i + 1], self.dims[i]) for i in range(depth)]
         self.state_size: int = sum(r * c for r, c in self.shapes)
@@ -90,14 +116,15 @@ class Network:
     def flatten(self, Ws: Sequence[np.ndarray] | np.ndarray, name: str = "Ws") -> np.ndarray:
         """Checks a list of layers (or a flat state) and returns the flat float64 state."""
         if isinstance(Ws, np.ndarray) and Ws.ndim == 1:
-            if np.iscomplexobj(Ws):
+            if Ws.dtype.kind == "c":
                 raise TypeError(f"{name} is complex; the weights must be real")
             if Ws.size != self.state_size:
                 raise ValueError(f"{name}: a flat state needs {self.state_size} entries, got {Ws.size}")
-            y = np.ascontiguousarray(Ws, dtype=np.float64)
+            y = np.ascontiguousarray(_v.float_array(Ws, name, f"a flat state of {self.state_size} real numbers"))
         else:
             if not isinstance(Ws, (list, tuple)):
-                raise TypeError(f"{name} must be a list of {self.depth} arrays (one per layer), got {type(Ws).__name__}")
+                raise TypeError(f"{name} must be a list of {self.depth} arrays (one per layer) or a flat state, "
+                                f"got {_v.describe(Ws)}")
             if len(Ws) != self.depth:
                 raise ValueError(f"{name} must have {self.depth} layers, got {len(Ws)}")
             parts = []
@@ -105,10 +132,7 @@ class Network:
                 # float64 conversion would silently drop an imaginary part (dtype test first: cheaper)
                 if W.dtype.kind == "c" if isinstance(W, np.ndarray) else np.iscomplexobj(W):
                     raise TypeError(f"{name}[{i}] is complex; the weights must be real")
-                try:
-                    A = np.asarray(W, dtype=np.float64)
-                except (TypeError, ValueError) as exc:
-                    raise TypeError(f"{name}[{i}] cannot be converted to a float64 array: {exc}") from None
+                A = _v.float_array(W, f"{name}[{i}]", f"a real array of shape {shape}")
                 if A.shape != shape:
                     raise ValueError(f"{name}[{i}] (W_{i + 1}) must have shape {shape}, got {A.shape}")
                 parts.append(A.ravel())
@@ -122,8 +146,19 @@ class Network:
         return y
 
     def unflatten(self, y: np.ndarray) -> list[np.ndarray]:
-        """Splits a flat state (or a stack of states, shape (T, state_size)) into layers."""
-        y = np.asarray(y)
+        """Splits a flat state (or a stack of states, shape (T, state_size)) into layers (views of ``y``).
+
+        Raises
+        ------
+        TypeError
+            If ``y`` is not a real array (complex included).
+        ValueError
+            If its last axis does not have ``state_size`` entries.
+        """
+        if not (isinstance(y, np.ndarray) and y.dtype == np.float64):
+            y = _v.float_array(y, "y", f"a real array of shape (..., {self.state_size})")
+        if y.ndim == 0 or y.shape[-1] != self.state_size:
+            raise ValueError(f"y must have shape (..., state_size) = (..., {self.state_size}), got shape {y.shape}")
         lead = y.shape[:-1]
         out, pos = [], 0
         for r, c in self.shapes:
@@ -151,11 +186,12 @@ class Network:
             ``r = min(m, n, k_1, ..., k_{N-1})``, so a network narrower than ``min(m, n)``
             gets a balanced start whose product has rank ``r``.
         """
+        if not isinstance(kind, str):
+            raise TypeError(f"kind must be one of {INIT_KINDS}, got {_v.describe(kind)}")
         if kind not in INIT_KINDS:
             raise ValueError(f"kind must be one of {INIT_KINDS}, got {kind!r}")
-        if not np.isfinite(scale) or scale <= 0:
-            raise ValueError(f"scale must be a positive finite number, got {scale}")
-        rng = np.random.default_rng(seed)
+        scale = _v.positive(scale, "scale")
+        rng = _rng(seed)
         if kind == "gaussian":
             return [rng.normal(0.0, scale / np.sqrt(c), size=(r, c)) for r, c in self.shapes]
         if kind == "orthogonal":
@@ -182,6 +218,11 @@ class Network:
     def output(self, layers: Sequence[np.ndarray]) -> np.ndarray:
         """The network's product (or activated output) for layers of shape ``(..., rows, cols)``:
         one state or a whole trajectory at once."""
+        if not isinstance(layers, (list, tuple)) or len(layers) != self.depth:
+            raise TypeError(f"layers must be a list of {self.depth} arrays of shape (..., rows, cols), got "
+                            f"{_v.describe(layers)}")
+        layers = [W if isinstance(W, np.ndarray) and W.dtype == np.float64
+                  else _v.float_array(W, f"layers[{i}]", "a real array") for i, W in enumerate(layers)]
         sigma = ACTIVATIONS[self.activation][0] if self.activation else None
         P = layers[0]
         for W in layers[1:]:
@@ -199,6 +240,7 @@ class Network:
 
     def rhs(self, y: np.ndarray) -> tuple[float, np.ndarray]:
         """``(g(y), -grad g(y))`` on a flat state, computed by the C++ core."""
+        y = self.flatten(y, "y")
         value, dy = _core.flow_rhs(self.dims, self.cost.vg_address, self.cost.data, y, self.activation or "none")
         return float(value), dy
 

@@ -11,6 +11,7 @@ Tolerances live in `TOL` so that they can be tightened (or broken on purpose in 
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -486,6 +487,8 @@ def main(out: str | Path, quick: bool = False) -> int:
 
     Returns 0 when every check passes, else 1.
     """
+    if not isinstance(out, (str, os.PathLike)) or str(out) == "":
+        raise TypeError(f"out must be a non-empty path (str or os.PathLike), got {out!r}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

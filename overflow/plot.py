@@ -18,6 +18,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import _validate as _v
+
 __all__ = ["foliation", "invariant_drift", "loss_vs_imbalance", "phase_portrait"]
 
 
@@ -136,12 +138,11 @@ def _field(kind: str, dfv: Callable[[np.ndarray], np.ndarray], w1: np.ndarray, w
 
 
 def _positive(x: Any, name: str) -> float:
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
-    x = float(x)
-    if not (math.isfinite(x) and x > 0):
-        raise ValueError(f"{name} must be positive and finite, got {x}")
-    return x
+    return _v.positive(x, name)
+
+
+# Figures draw a few hundred curves at most; a larger count is a typo that would allocate first.
+_MAX_COUNT = 10_000
 
 
 # -- Figure 3 -----------------------------------------------------------------------------------
@@ -266,7 +267,7 @@ def loss_vs_imbalance(cost: Any, z0: float, cs: Sequence[float], t_span: Sequenc
     t_span : (float, float)
         Time interval.
     num : int
-        Number of saved times (evenly spaced).
+        Number of saved times (evenly spaced), 2 to 10**7.
     path : str or path-like, optional
         Where to save the figure as PNG.
 
@@ -278,13 +279,16 @@ def loss_vs_imbalance(cost: Any, z0: float, cs: Sequence[float], t_span: Sequenc
     """
     from .vector import reduced_flow
 
-    cs = [float(c) for c in np.atleast_1d(np.asarray(cs, dtype=np.float64))]
+    from .integrate import _check_t_span
+
+    cs = [float(c) for c in np.atleast_1d(_v.float_array(cs, "cs", "a sequence of real imbalances")).ravel()]
     if not cs:
         raise ValueError("cs must hold at least one imbalance")
-    if len(t_span) != 2:
-        raise ValueError("t_span must be (t0, t1)")
-    t0, t1 = float(t_span[0]), float(t_span[1])
-    t_eval = np.linspace(t0, t1, int(num))
+    if len(cs) > _MAX_COUNT:
+        raise ValueError(f"cs must hold at most {_MAX_COUNT} imbalances (one curve each), got {len(cs)}")
+    t0, t1 = _check_t_span(t_span)
+    num = _v.integer(num, "num", minimum=2, maximum=10**7)
+    t_eval = np.linspace(t0, t1, num)
     f_star = getattr(cost, "f_star", None)
     fig = _figure(figsize=(6.5, 4.5), layout="constrained")
     ax = fig.subplots()
@@ -336,7 +340,10 @@ def invariant_drift(net: Any, Ws: Any, t_span: Sequence[float], methods: Sequenc
     """
     from .integrate import METHODS, integrate
     from .invariants import invariants
+    from .network import Network
 
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be an overflow.Network, got {_v.describe(net)}")
     if getattr(net, "depth", 2) < 2:
         raise ValueError("a depth-1 network has no invariants C_i")
     if methods is None:
@@ -384,7 +391,7 @@ def foliation(f: Any = None, *, lim: float = 2.5, n_starts: int = 5, t_final: fl
     lim : float
         The axes show ``[-lim, lim]^2``.
     n_starts : int
-        Starts per axis.
+        Starts per axis, 1 to 100.
     t_final : float
         Integration time ``[0, t_final]``.
     rtol, atol : float
@@ -403,6 +410,8 @@ def foliation(f: Any = None, *, lim: float = 2.5, n_starts: int = 5, t_final: fl
     from .network import Network
 
     lim = _positive(lim, "lim")
+    n_starts = _v.integer(n_starts, "n_starts", minimum=1, maximum=100)  # n_starts**2 trajectories
+    t_final = _positive(t_final, "t_final")
     if f is None:
         cost = _default_cost()
     elif isinstance(f, costs.Cost):
@@ -422,7 +431,7 @@ def foliation(f: Any = None, *, lim: float = 2.5, n_starts: int = 5, t_final: fl
     C = W1 ** 2 - W2 ** 2
     L2 = lim * lim
     ax.contour(W1, W2, C, levels=np.linspace(-L2, L2, 21), colors="0.85", linewidths=0.5, linestyles="solid")
-    starts = np.linspace(-0.8 * lim, 0.8 * lim, int(n_starts))
+    starts = np.linspace(-0.8 * lim, 0.8 * lim, n_starts)
     # the leaves through the starts, on which the trajectories below must stay
     own = np.unique(np.round([a * a - b * b for a in starts for b in starts], 12))
     ax.contour(W1, W2, C, levels=own, colors="0.45", linewidths=0.9, linestyles="solid")

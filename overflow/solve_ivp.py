@@ -1,5 +1,6 @@
 """`solve_ivp`: any ODE dy/dt = f(t, y) integrated by the core's steppers (the same engine, step
-control and dense output as `integrate`), with the right-hand side compiled by Numba."""
+control and dense output as `integrate`), with the right-hand side compiled by Numba once per
+function (`overflow._solve_ivp_compile`)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,19 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-import numba
 import numpy as np
-from numba import types
 from numba.core.ccallback import CFunc
 
 from . import _core
 from . import events as _events
-from .costs.base import callable_name, numba_error_summary, positional_arity
+from ._solve_ivp_compile import RHS_SIG, arg_kinds, compiled_rhs, make_buffer, raise_failure
 from .integrate import METHODS, _check_t_eval, _check_t_span, _positive
 
 __all__ = ["solve_ivp", "OdeResult", "RHS_SIG"]
 
-#: Numba signature of a right-hand side cfunc: ``void rhs(double t, const double* y, double* dy, void* data)``.
-RHS_SIG = types.void(types.float64, types.CPointer(types.float64), types.CPointer(types.float64), types.voidptr)
-_EXPECTED = "fun(t, y, dy) -> None (fills dy) or fun(t, y) -> dy, with y, dy 1-D float64 arrays"
+#: scipy's names for the same embedded pairs (RK45 is Dormand-Prince 5(4), RK23 Bogacki-Shampine 3(2)).
+SCIPY_METHODS = {"RK45": "dopri5", "RK23": "bs3", "DOP853": "dop853"}
+_SCIPY_STIFF = ("Radau", "BDF", "LSODA")
 
 
 @dataclass
@@ -46,58 +45,123 @@ class OdeResult:
         return self.status in ("t_end", "event")
 
 
-def _compile(fun: Callable[..., Any], n: int) -> Any:
-    if isinstance(fun, CFunc):
-        return fun  # already a cfunc with RHS_SIG (checked by the caller's address use)
-    if not callable(fun):
-        raise TypeError(f"fun must be callable: {_EXPECTED}, got {type(fun).__name__}")
-    arity = positional_arity(fun)
-    if arity not in (2, 3):
-        raise TypeError(f"fun {callable_name(fun)!r} must take 2 or 3 positional parameters: {_EXPECTED}")
-    disp = fun if isinstance(fun, numba.core.dispatcher.Dispatcher) else numba.njit(error_model="numpy")(fun)
+def _kind(value: object) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype} and shape {value.shape}"
+    return type(value).__name__
 
-    if arity == 3:
-        def rhs(t, y_, dy_, data_):  # pragma: no cover - compiled by Numba
-            dy = numba.carray(dy_, (n,))
-            try:
-                disp(t, numba.carray(y_, (n,)), dy)
-            except Exception:
-                dy[:] = np.nan
-    else:
-        def rhs(t, y_, dy_, data_):  # pragma: no cover - compiled by Numba
-            dy = numba.carray(dy_, (n,))
-            try:
-                dy[:] = disp(t, numba.carray(y_, (n,)))
-            except Exception:
-                dy[:] = np.nan
 
+def _real_array(value: object, name: str) -> np.ndarray:
+    """``value`` as a float64 array: TypeError for complex or non-numeric entries (a float64
+    conversion would drop an imaginary part silently), ValueError for ragged nesting."""
     try:
-        return numba.cfunc(RHS_SIG, nopython=True, error_model="numpy")(rhs)
-    except Exception as err:
-        raise TypeError(f"fun {callable_name(fun)!r} cannot be compiled by Numba as {_EXPECTED}: "
-                        f"{numba_error_summary(err)}") from None
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be an array of real numbers, got {_kind(value)} ({err})") from None
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} is complex (dtype {arr.dtype}): complex states are not supported by solve_ivp yet")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be an array of real numbers, got {_kind(arr)}")
+    return arr.astype(np.float64)
+
+
+def _state(y0: object) -> np.ndarray:
+    y = _real_array(y0, "y0")
+    if y.ndim > 1:
+        raise ValueError(f"y0 must be 1-D, got shape {y.shape}")
+    y = y.reshape(-1)  # a scalar y0 is a state of one entry, as in scipy
+    if y.size == 0:
+        raise ValueError("y0 must be non-empty")
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"y0 must be finite, got {y[~np.isfinite(y)][0]} at index {int(np.argmin(np.isfinite(y)))}")
+    return y
+
+
+def _method(method: object) -> str:
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a string, one of {sorted(METHODS)} (or scipy's {sorted(SCIPY_METHODS)}), "
+                        f"got {_kind(method)}")
+    if method in METHODS:
+        return method
+    if method in SCIPY_METHODS:
+        return SCIPY_METHODS[method]
+    stiff = f" ({method} is one of scipy's stiff solvers; solve_ivp has explicit pairs only)" \
+        if method in _SCIPY_STIFF else ""
+    raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS)} or scipy's names "
+                     f"{sorted(SCIPY_METHODS)}{stiff}")
+
+
+def _tolerance(value: object, name: str) -> float:
+    if isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value) > 0:
+        raise TypeError(f"{name} must be one positive real number (per-component tolerances are not supported), "
+                        f"got {_kind(np.asarray(value))}")
+    return _positive(value, name)
+
+
+def _flag(value: object, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {_kind(value)}")
+    return bool(value)
+
+
+def _args(args: object) -> tuple:
+    if args is None:
+        return ()
+    if isinstance(args, (tuple, list)):
+        return tuple(args)
+    raise TypeError(f"args must be a tuple of the extra arguments of fun(t, y, *args), e.g. args=(a,), "
+                    f"got {_kind(args)}")
 
 
 def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method: str = "dopri5",
               t_eval: Sequence[float] | None = None, rtol: float = 1e-6, atol: float = 1e-9,
               first_step: float | None = None, max_step: float = math.inf, max_steps: int = 100_000,
-              max_norm: float = math.inf, events: Any = None) -> OdeResult:
+              max_norm: float = math.inf, events: Any = None, *, args: Sequence[Any] | None = None,
+              vectorized: bool = False, dense_output: bool = False) -> OdeResult:
     """Integrate ``dy/dt = fun(t, y)`` from ``t_span[0]`` to ``t_span[1]`` with the core's explicit RK pairs.
 
     Parameters
     ----------
     fun : callable or numba cfunc
-        ``fun(t, y, dy)`` filling ``dy``, or ``fun(t, y)`` returning it, compilable by Numba in
-        nopython mode (compiled here once per call), or a ``numba.cfunc`` with `RHS_SIG`. An
-        exception inside ``fun`` or a non-finite ``dy`` rejects the step.
-    t_span, t_eval, method, rtol, atol, first_step, max_step, max_steps
-        As in `overflow.integrate` (``method`` one of ``bs3, dopri5, tsit5, dop853``).
+        The right-hand side, compiled by Numba in nopython mode on the first call with this
+        function object and reused while it lives (a new lambda on every call compiles every
+        time). Two forms, told apart by the number of positional parameters, ``k = len(args)``:
+
+        - ``fun(t, y, *args) -> dy`` (``2 + k`` parameters), as scipy's: ``dy`` a 1-D array,
+          list or tuple of the length of ``y0``;
+        - ``fun(t, y, dy, *args) -> None`` (``3 + k`` parameters), the in-place form: it fills
+          ``dy`` and must return None.
+
+        So without ``args`` a 3-parameter ``fun`` is the in-place form; one that returns a value
+        is refused (pass its third parameter with ``args=(a,)``). Or a ``numba.cfunc`` with
+        `RHS_SIG`. An exception inside ``fun`` stops the run and is raised again with its type
+        and message; a result of the wrong length is a ValueError; a non-finite ``dy`` rejects
+        the step.
+    t_span : (float, float)
+        ``(t0, t1)`` with ``t0 < t1``, both finite.
+    y0 : array_like
+        The initial state: 1-D, finite, real (complex states are not supported yet).
+    method : str
+        ``bs3``, ``dopri5``, ``tsit5``, ``dop853`` (see `overflow.METHODS`), or scipy's names for
+        the same pairs ``RK23``, ``RK45``, ``DOP853``.
+    t_eval, rtol, atol, first_step, max_step, max_steps
+        As in `overflow.integrate`: ``rtol`` and ``atol`` one positive number each, ``first_step``
+        at most ``t1 - t0``.
     max_norm : float
         Stop with status ``"blowup"`` once some ``|y_i|`` exceeds it.
     events : callable or list of callables, optional
         ``event(t, y) -> float`` compiled by Numba, with scipy's ``terminal`` and ``direction``
         attributes (see `overflow.events`); crossings located on the interpolant, a terminal one
         ends the run with status ``"event"``. (The gradient-flow built-ins do not apply here.)
+    args : tuple, optional
+        Extra arguments passed to ``fun`` after ``y`` (or after ``dy``): real numbers or numpy
+        arrays of a real dtype (C-contiguous ones are passed without a copy). A new value of the
+        same kind needs no new compilation.
+    vectorized : bool
+        Accepted for scipy's signature; the explicit pairs call ``fun`` on one state at a time,
+        so it changes nothing.
+    dense_output : bool
+        Only False: use ``t_eval`` to evaluate the steps' interpolants.
 
     Returns
     -------
@@ -107,26 +171,47 @@ def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method:
         ``naccept``, ``nreject``, the final state, and with events ``t_events`` and ``y_events``
         (per event: the crossing times, and the states there, ``(k, n)``).
     """
-    y = np.array(y0, dtype=np.float64, copy=True).reshape(-1) if np.ndim(y0) <= 1 else None
-    if y is None:
-        raise ValueError(f"y0 must be 1-D, got shape {np.shape(y0)}")
-    if y.size == 0 or not np.all(np.isfinite(y)):
-        raise ValueError("y0 must be non-empty and finite")
+    y = _state(y0)
     t0, t1 = _check_t_span(t_span)
-    if not isinstance(method, str) or method not in METHODS:
-        raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS)}")
-    rtol, atol = _positive(rtol, "rtol"), _positive(atol, "atol")
-    te = _check_t_eval(t_eval, t0, t1)
+    method = _method(method)
+    rtol, atol = _tolerance(rtol, "rtol"), _tolerance(atol, "atol")
+    te = _check_t_eval(None if t_eval is None else _real_array(t_eval, "t_eval"), t0, t1)
     first = 0.0 if first_step is None else _positive(first_step, "first_step")
+    if first > t1 - t0:
+        raise ValueError(f"first_step must not exceed t1 - t0 = {t1 - t0}, got {first}")
     max_step = _positive(max_step, "max_step", allow_inf=True)
-    if isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral) or max_steps < 1:
-        raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral) or not 1 <= max_steps < 2**63:
+        raise ValueError(f"max_steps must be an integer in [1, 2**63), got {max_steps!r}")
     max_norm = _positive(max_norm, "max_norm", allow_inf=True)
+    _flag(vectorized, "vectorized")
+    if _flag(dense_output, "dense_output"):
+        raise ValueError("dense_output=True is not supported: pass t_eval to evaluate the steps' interpolants there")
+    extra = _args(args)
     event_args, keep_alive = _events.prepare(events, y.size)
-    cf = _compile(fun, y.size)
-    raw = _core.integrate_rhs(cf.address, np.zeros(1), y, t0, t1, te, method, rtol, atol, first, max_step,
-                              int(max_steps), max_norm, True, event_args)
+
+    if isinstance(fun, CFunc):
+        if fun._sig != RHS_SIG:
+            raise TypeError(f"fun is a numba cfunc with signature {fun._sig}; expected {RHS_SIG}")
+        if extra:
+            raise TypeError("args cannot be passed to a numba cfunc fun (it receives only t, y, dy and data)")
+        address, buf, comp, values = fun.address, np.zeros(1), None, []
+    else:
+        kinds, values = arg_kinds(extra)
+        comp = compiled_rhs(fun, kinds)
+        buf = make_buffer(kinds, values, y.size)
+        address = comp.cfunc.address
+    try:
+        # buf is int64 words; the core takes float64, so pass the same bytes as float64 (no copy)
+        with _events.reraising(keep_alive):
+            raw = _core.integrate_rhs(address, buf.view(np.float64) if comp else buf, y, t0, t1, te, method, rtol,
+                                      atol, first, max_step, int(max_steps), max_norm, True, event_args)
+    except Exception:
+        if comp is None or buf[0] == 0:
+            raise
+        raw = None  # fun's own failure explains this one: raised below
     del keep_alive
+    if comp is not None:
+        raise_failure(fun, buf, comp, values)
     return OdeResult(t=raw["t"], y=raw["states"].T, status=raw["status"], message=raw["message"],
                      nfev=int(raw["nfev"]), naccept=int(raw["naccept"]), nreject=int(raw["nreject"]),
                      t_final=float(raw["t_final"]), y_final=raw["y_final"],

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _core
 from . import events as _events
-from .integrate import JACOBIAN_METHODS, METHODS, _check_bool, _check_implicit, _finite_float, _positive
+from .integrate import JACOBIAN_METHODS, METHODS, _check_bool, _check_implicit, _finite_float, _positive, _real
 from .network import Network
 
 __all__ = ["Solver"]
@@ -86,10 +86,11 @@ class Solver:
         """One accepted step towards ``t_bound`` (default: no bound); returns and sets `status`.
 
         Ctrl-C during the step raises KeyboardInterrupt with the solver unchanged."""
-        t_bound = float(t_bound)
+        t_bound = _real(t_bound, "t_bound")
         if math.isnan(t_bound) or not t_bound > self.t:
             raise ValueError(f"t_bound must be > t = {self.t}, got {t_bound}")
-        status = self._core.step(t_bound)
+        with _events.reraising(self._event_functions):
+            status = self._core.step(t_bound)
         if status == "interrupted":
             raise KeyboardInterrupt("Solver.step interrupted")
         self.status = status

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 from scipy.integrate import quad, solve_ivp
 
+from . import _validate as _v
 from .costs import Cost
 
 __all__ = ["ReducedFlow", "center_stable_distance", "imbalance", "init_with", "predict", "reduced_flow",
@@ -74,13 +75,7 @@ def _pair(w1: Any, w2: Any) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _real(x: Any, name: str) -> float:
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
-    x = float(x)
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be finite, got {x}")
-    return x
+_real = _v.finite_real
 
 
 def _imbalance_value(c: Any) -> float:
@@ -254,13 +249,13 @@ def init_with(z0: float, c: float, width: int, seed: int | np.random.Generator |
         ``w1`` of shape ``(k, 1)`` and ``w2`` of shape ``(1, k)``, ready for ``overflow.integrate``
         on ``Network(cost, depth=2, width=k)``.
     """
+    from .network import _rng
+
     z0 = _real(z0, "z0")
     c = _imbalance_value(c)
-    if isinstance(width, (bool, np.bool_)) or not isinstance(width, (int, np.integer)):
-        raise TypeError(f"width must be an int, got {type(width).__name__}")
-    if width < 1:
-        raise ValueError(f"width must be >= 1, got {width}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    width = _v.integer(width, "width")
+    _v.check_memory(32 * width, "width", width, f"the layers and directions of width {width}")
+    rng = _rng(seed)
     S = math.sqrt(c + 4.0 * z0 * z0)
     nu = math.sqrt(max(0.0, S - 2.0 * z0))
     nv = math.sqrt(max(0.0, S + 2.0 * z0))
@@ -327,17 +322,17 @@ def reduced_flow(cost: Cost, z0: float, c: float, t_span: Sequence[float], t_eva
     fs = _Scalar(_check_cost(cost))
     z0 = _real(z0, "z0")
     c = _imbalance_value(c)
-    if len(t_span) != 2:
-        raise ValueError(f"t_span must be (t0, t1), got {t_span!r}")
-    t0, t1 = _real(t_span[0], "t_span[0]"), _real(t_span[1], "t_span[1]")
-    if not t1 > t0:
-        raise ValueError(f"t_span must have t0 < t1, got {t_span!r}")
+    from .integrate import _check_t_eval, _check_t_span
+
+    t0, t1 = _check_t_span(t_span)
+    te = None if t_eval is None else _check_t_eval(t_eval, t0, t1)
+    rtol, atol = _v.positive(rtol, "rtol"), _v.positive(atol, "atol")
 
     def rhs(_t: float, y: np.ndarray) -> np.ndarray:
         z = y[0]
         return np.array([-fs.df(z) * math.sqrt(c + 4.0 * z * z)])
 
-    sol = solve_ivp(rhs, (t0, t1), [z0], method="DOP853", t_eval=None if t_eval is None else np.asarray(t_eval, float),
+    sol = solve_ivp(rhs, (t0, t1), [z0], method="DOP853", t_eval=te,
                     rtol=rtol, atol=atol)
     z = np.asarray(sol.y[0], dtype=np.float64)
     loss = np.array([fs.f(float(x)) for x in z])
@@ -419,6 +414,8 @@ def time_to_loss(cost: Cost, z0: float, c: float, target: float, rtol: float = 1
     z0 = _real(z0, "z0")
     c = _imbalance_value(c)
     target = _real(target, "target")
+    rtol, atol = _v.positive(rtol, "rtol"), _v.positive(atol, "atol")
+    tau_max = _v.positive(tau_max, "tau_max")
     f0, df0 = fs.vg(z0)
     if f0 <= target:
         return 0.0

@@ -131,3 +131,133 @@ def test_user_kernel_with_wrong_signature():
 def test_net_must_be_a_network(Ws):
     with pytest.raises(TypeError, match="net"):
         of.integrate("net", Ws, (0, 1))
+
+
+# -- issue 15: every case it lists is a TypeError/ValueError naming the argument ---------------------
+
+
+@pytest.mark.parametrize("name", ["max_steps", "threads"])
+@pytest.mark.parametrize("value", [2**31, 2**63, 2**64])
+def test_integers_beyond_the_core_types(net, Ws, name, value):
+    if name == "max_steps" and value == 2**31:
+        pytest.skip("max_steps is an int64_t: 2**31 is valid")
+    with pytest.raises(ValueError, match=rf"{name} must be <= \d+, got {value}"):
+        of.integrate(net, Ws, (0, 1), **{name: value})
+
+
+def test_t_eval_of_strings(net, Ws):
+    with pytest.raises(TypeError, match="t_eval must be a 1-D array of real times"):
+        of.integrate(net, Ws, (0, 1), t_eval=["a"])
+
+
+def test_complex_t_eval_is_refused(net, Ws):
+    with pytest.raises(TypeError, match="t_eval.*complex"):
+        of.integrate(net, Ws, (0, 1), t_eval=np.array([0.5 + 0j]))
+
+
+def test_invariants_of_one_layer(Ws):
+    with pytest.raises(TypeError, match="Ws must be a list of layers"):
+        of.invariants(Ws[0])
+    with pytest.raises(TypeError, match="Ws must be a list of layers"):
+        of.imbalance(Ws[0])
+
+
+def test_critical_point_with_swapped_arguments(net, Ws):
+    with pytest.raises(TypeError, match=r"net must be an overflow.Network, got list.*swapped"):
+        of.critical_point(Ws, net)
+    with pytest.raises(TypeError, match="net must be an overflow.Network"):
+        of.linearization(Ws, net)
+
+
+def test_lqr_without_sigma0():
+    A, B = np.array([[0.0, 1.0], [-1.0, -0.5]]), np.array([[0.0], [1.0]])
+    for ctor in (of.costs.lqr, of.costs.dlqr):
+        with pytest.raises(TypeError, match="Sigma0 must be .* got None"):
+            ctor(0.5 * A, B, np.eye(2), np.eye(1), None)
+
+
+def _needs_more_than_memory(nbytes):
+    from overflow._validate import physical_memory
+
+    if nbytes <= physical_memory():
+        pytest.skip("this machine has the memory for it")
+
+
+def test_depth_beyond_memory_is_refused_before_allocating():
+    f = of.costs.matrix_factorization(np.eye(2))
+    _needs_more_than_memory(8 * 16 * 16 * 10**9)
+    with pytest.raises(ValueError, match=r"depth and width must fit in memory.*\(1000000000, 16\)"):
+        of.Network(f, depth=10**9, width=16)
+    with pytest.raises(ValueError, match="widths must fit in memory"):
+        of.Network(f, depth=2, widths=[10**13])
+
+
+def test_sizes_beyond_memory_are_refused_before_allocating():
+    X = np.array([[1.0, 0.5, -0.3]])
+    _needs_more_than_memory(8 * 10**12)
+    with pytest.raises(ValueError, match=r"classes must fit in memory.*P of shape \(1000000000000, 1\).*classes = 10"):
+        of.costs.softmax_cross_entropy(X, [0, 1, 0], classes=10**12)
+    with pytest.raises(ValueError, match=r"Y must fit in memory"):
+        of.costs.softmax_cross_entropy(X, [0, 10**12, 0])
+    with pytest.raises(ValueError, match=r"shape must fit in memory.*\(1000000, 1000000\)"):
+        of.cost(shape=(10**6, 10**6))
+    with pytest.raises(ValueError, match="width must fit in memory"):
+        of.vector.init_with(0.3, 0.5, 10**13)
+    with pytest.raises(ValueError, match="A must fit in memory"):
+        of.costs.lqr(np.zeros((1000, 1000)), np.ones((1000, 1)), np.eye(1000), np.eye(1), np.eye(1000))
+
+
+def test_init_scale_as_a_string(net):
+    with pytest.raises(TypeError, match="scale must be a real number, got '1e-6'"):
+        net.init(scale="1e-6")
+    with pytest.raises(TypeError, match="seed must be"):
+        net.init(seed=1.5)
+    with pytest.raises(ValueError, match="seed must be"):
+        net.init(seed=-1)
+
+
+def test_widths_as_an_integer():
+    f = of.costs.matrix_factorization(np.eye(2))
+    with pytest.raises(TypeError, match=r"widths must be a sequence of depth - 1 = 2 integers, got 5"):
+        of.Network(f, depth=3, widths=5)
+    with pytest.raises(TypeError, match="widths must be a sequence"):
+        of.Network(f, depth=3, widths="55")
+
+
+@pytest.mark.parametrize("call", ["from_array", "from_array layers", "invariants", "imbalance", "unflatten"])
+def test_complex_input_is_refused(net, Ws, call):
+    complex_layers = [W + 1j for W in Ws]
+    states = np.stack([net.flatten(Ws)] * 2) + 1j
+    calls = {"from_array": lambda: of.samplers.from_array(states),
+             "from_array layers": lambda: of.samplers.from_array([np.stack([W] * 2) for W in complex_layers]),
+             "invariants": lambda: of.invariants(complex_layers),
+             "imbalance": lambda: of.imbalance(complex_layers),
+             "unflatten": lambda: net.unflatten(states[0])}
+    with pytest.raises(TypeError, match="complex"):
+        calls[call]()
+
+
+def test_t_span_whose_length_overflows(net, Ws):
+    with pytest.raises(ValueError, match=r"t_span must have a length t1 - t0 within the float64 range"):
+        of.integrate(net, Ws, (-1e308, 1e308))
+
+
+def test_real_argument_beyond_the_float_range(net, Ws):
+    with pytest.raises(ValueError, match="rtol must be a real number within the float64 range"):
+        of.integrate(net, Ws, (0, 1), rtol=10**400)
+
+
+def test_hand_built_event_is_checked(net, Ws):
+    with pytest.raises(ValueError, match=r"events\[0\] must be one of overflow.events' built-ins"):
+        of.integrate(net, Ws, (0, 1), events=of.events.Event("bogus", 1.0))
+    with pytest.raises(ValueError, match=r"events\[0\].*finite"):
+        of.integrate(net, Ws, (0, 1), events=of.events.Event("loss_below", float("nan")))
+
+
+def test_numpy_leniency_is_kept(net, Ws):
+    """ints where floats are expected, numpy scalars and 0-d arrays for numbers, lists for arrays."""
+    ref = of.integrate(net, Ws, (0, 1), t_eval=[0.5, 1.0])
+    res = of.integrate(net, [W.tolist() for W in Ws], [0, np.float32(1)], rtol=np.array(1e-6), atol=np.float64(1e-9),
+                       t_eval=np.array([0.5, 1.0], dtype=np.float32), max_steps=np.int64(100_000), threads=np.int32(1))
+    np.testing.assert_array_equal(res.final_state, ref.final_state)
+    assert len(net.init(seed=np.int64(0), scale=np.array(0.3))) == net.depth

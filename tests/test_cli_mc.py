@@ -1,10 +1,18 @@
-"""`overflow mc`: a Monte Carlo study from the command line, its summary, figure and streaming."""
+"""`overflow mc`: a Monte Carlo study from the command line, its summary, figure and streaming; flags that do
+not apply, an unreachable scheduler, and Ctrl-C (one line, exit 130, the same command resumes)."""
 
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 
 import numpy as np
+import pytest
 
 import overflow as of
+import overflow.cli as cli
 from overflow.cli import main
 
 
@@ -41,6 +49,118 @@ def test_mc_bad_arguments_exit_with_a_message(capsys, tmp_path):
     assert main(["mc", "--sampler", "center_stable", "--cost", "vector", "-n", "5", "--no-plot"]) == 2
     assert "--eps" in capsys.readouterr().err
     assert main(["mc", "-n", "0", "--no-plot"]) == 2
-    assert "n must be >= 1" in capsys.readouterr().err
+    assert "argument -n/--n: expected an integer >= 1, got '0'" in capsys.readouterr().err
     assert main(["mc", "--sampler", "imbalanced", "--c", "1", "-n", "5", "--no-plot"]) == 2  # not the vector case
     assert "vector case" in capsys.readouterr().err
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("overflow: error: "), err
+    return lines[0]
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--c", "1"], "--c applies to --sampler imbalanced only, not to --sampler gaussian"),
+    (["--z0", "-1,1"], "--z0 applies to --sampler imbalanced only"),
+    (["--sampler", "uniform", "--eps", "0.1"], "--eps applies to --sampler center_stable only"),
+    (["--cost", "vector", "--sampler", "imbalanced", "--c", "1", "--scale", "0.5"],
+     "--scale does not apply to --sampler imbalanced"),
+    (["--cost", "vector", "--sampler", "center_stable", "--eps", "0.1", "--c", "1"],
+     "--c applies to --sampler imbalanced"),
+    (["--cost", "vector", "--target-diag", "1,2"], "--target-diag applies to --cost factorization"),
+    (["--cost", "vector", "--random-target", "2,2"], "--random-target applies to --cost factorization"),
+    (["--target", "2"], "--target applies to --cost vector only"),
+    (["--depth", "1", "--widths", "3"], "--widths needs --depth >= 2"),
+    (["--plot", "a.png", "--no-plot"], "--plot and --no-plot exclude each other"),
+    (["--out", ""], "argument --out: expected a path"),
+    (["--c", "1,2,3", "--sampler", "imbalanced"], "argument --c: expected one number or a pair LO,HI"),
+    (["--workers", "0"], "argument --workers: expected an integer >= 1"),
+    (["--plot", "missing-folder/mc.png"], "folder 'missing-folder' does not exist"),
+    (["--plot", "mc.nosuchformat"], "unknown figure format 'nosuchformat'"),
+    (["--scheduler", "tcp://no-port"], "expected tcp://HOST:PORT"),
+])
+def test_mc_flags_that_do_not_apply_or_bad_values_are_usage_errors(argv, expected, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["mc", "-n", "4"] + argv) == 2
+    assert expected in _one_error_line(capsys)
+    assert os.listdir(tmp_path) == []  # refused before anything ran or was written
+
+
+def test_mc_negative_values_after_a_flag(capsys):
+    assert main(["mc", "--cost", "vector", "--target", "-2.5e-1", "--sampler", "imbalanced", "--c", "0.5",
+                 "--z0", "-1,1", "-n", "4", "--t-end", "1", "--workers", "1", "--no-progress", "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    assert "f(z) = (z + 0.25)^2 / 2" in out and "z0=[-1.0, 1.0]" in out
+
+
+def test_mc_interrupted_without_out_says_nothing_was_saved(monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "monte_carlo", interrupted)
+    assert main(["mc", "-n", "4", "--no-plot"]) == 130
+    err = capsys.readouterr().err
+    assert err == "interrupted: nothing saved (run with --out DIR to keep finished chunks and resume)\n"
+
+
+def test_mc_unreachable_scheduler_is_a_clean_error(capsys, monkeypatch):
+    pytest.importorskip("dask.distributed")
+    with socket.socket() as s:  # a port nobody listens on: refused at once
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert main(["mc", "-n", "4", "--no-plot", "--scheduler", f"tcp://127.0.0.1:{port}"]) == 2
+    assert "cannot reach the Dask scheduler" in _one_error_line(capsys)
+    # A peer that accepts but never speaks would hang dask's Client; refused after SCHEDULER_TIMEOUT
+    monkeypatch.setattr(cli, "SCHEDULER_TIMEOUT", 0.5)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        assert main(["mc", "-n", "4", "--no-plot", "--scheduler", f"tcp://127.0.0.1:{s.getsockname()[1]}"]) == 2
+    assert "no Dask scheduler answered" in _one_error_line(capsys)
+
+
+def test_mc_ctrl_c_prints_one_line_exits_130_and_the_same_command_resumes(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["mc", "-n", "1000", "--chunk", "10", "--workers", "1", "--out", str(out), "--no-plot", "--no-progress"]
+    # cwd away from the checkout: there `import overflow` would find the sources, not the install
+    proc = subprocess.Popen([sys.executable, "-m", "overflow"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (out.exists() and any(out.glob("chunk_*.npz"))):
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    saved = len(list(out.glob("chunk_*.npz")))
+    assert 1 <= saved < 100
+    assert stderr.splitlines()[-1] == f"interrupted: {saved} of 100 chunks saved; run the same command again to resume"
+    assert main(args) == 0
+    assert f"(resumed: {saved} of 100 chunks were on disk)" in capsys.readouterr().out
+    assert len(of.montecarlo.load(out)) == 1000
+
+
+def test_mc_out_in_use_by_another_run_is_a_usage_error(tmp_path, capsys):
+    from overflow.montecarlo.lock import DirectoryLock
+
+    out = tmp_path / "run"
+    out.mkdir()
+    with DirectoryLock(out):  # as another overflow mc writing there would hold it
+        assert main(["mc", "-n", "4", "--out", str(out), "--no-plot", "--no-progress"]) == 2
+    assert f"pid {os.getpid()}" in _one_error_line(capsys)
+
+
+def test_mc_on_a_reachable_scheduler(capsys):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None,
+                                  protocol="tcp") as cluster:  # the probe before Client needs a tcp address
+        assert main(["mc", "-n", "8", "--chunk", "4", "--depth", "2", "--width", "3", "--t-end", "2", "--no-plot",
+                     "--no-progress", "--scheduler", cluster.scheduler_address]) == 0
+    assert "trajectories         8" in capsys.readouterr().out

@@ -187,3 +187,49 @@ def test_solve_ivp_events_on_an_oscillator():
     assert res.t_final == res.t_events[0][-1]
     with pytest.raises(ValueError, match="built-ins"):
         of.solve_ivp(osc, (0, 1), [1.0, 0.0], events=of.events.loss_below(0.1))
+
+
+class _Late(Exception):
+    pass
+
+
+def _raises_after_one(t, y):
+    if t > 1.0:
+        raise _Late("too late")
+    return 1.0
+
+
+_raises_after_one.terminal = True
+
+
+@pytest.mark.parametrize("where", ["integrate", "monte_carlo", "solve_ivp", "Solver"])
+def test_an_exception_in_an_event_stops_the_run_and_is_raised(where):
+    # Numba cannot carry the exception out of compiled code: the event records where it raised,
+    # the core stops on the NaN it returns, and the same exception is raised again from Python.
+    net = of.Network(of.costs.matrix_factorization(np.diag([2.0, 1.0])), depth=2, width=3)
+    Ws = net.init(seed=0)
+    with pytest.raises(_Late, match="too late") as info:
+        if where == "integrate":
+            of.integrate(net, Ws, (0, 5), events=_raises_after_one, method="dopri5")
+        elif where == "monte_carlo":
+            of.monte_carlo(net, n=8, t_span=(0, 5), events=_raises_after_one, progress=False, workers=2)
+        elif where == "solve_ivp":
+            of.solve_ivp(lambda t, y: -y, (0, 5), [1.0], events=_raises_after_one)
+        else:
+            solver = of.Solver(net, Ws, 0.0, events=_raises_after_one)
+            while solver.step(5.0) == "stepped":
+                pass
+    notes = getattr(info.value, "__notes__", [])
+    if notes:  # Python 3.11+: where it happened
+        t = float(notes[0].rsplit("t = ", 1)[1])
+        assert t > 1.0 and "events[0]" in notes[0]
+
+
+def test_an_event_returning_nan_is_an_error_not_a_missed_crossing():
+    net = of.Network(of.costs.matrix_factorization(np.diag([2.0, 1.0])), depth=2, width=3)
+
+    def nan_after_one(t, y):
+        return math.nan if t > 1.0 else 1.0
+
+    with pytest.raises(ValueError, match=r"event 0 returned NaN at t = 1\.\d+"):
+        of.integrate(net, net.init(seed=0), (0, 5), events=nan_after_one, method="dopri5")

@@ -19,6 +19,7 @@ import overflow as of
 
 from helpers import assert_mc_identical
 import overflow.montecarlo.run as mc_run
+from overflow.montecarlo.fingerprint import run_fingerprint
 from overflow.montecarlo import samplers as S
 
 TARGET = np.array([[1.0, 0.5], [0.0, -1.0]])
@@ -81,8 +82,9 @@ def test_out_writes_params_and_chunks(net, reference, tmp_path):
     assert chunk_files(out) == [f"chunk_{i:06d}.npz" for i in range(4)]
     assert not [f for f in os.listdir(out) if f.endswith(".tmp")]
     meta = json.loads((out / "params.json").read_text())
-    assert meta["format"] == 1
+    assert meta["format"] == 2
     assert meta["global_minimum"] == 0.0
+    assert meta["fingerprint"] == run_fingerprint(meta["run"])
     run = meta["run"]
     assert run["n"] == N and run["chunk"] == 30 and run["seed"] == 2
     assert run["sampler"] == {"kind": "gaussian", "scale": 0.5}
@@ -90,6 +92,8 @@ def test_out_writes_params_and_chunks(net, reference, tmp_path):
     assert {k: v for k, v in res.params.items() if k != "chunks_done"} == run
     with np.load(out / "chunk_000003.npz") as z:
         assert len(z["t_final"]) == 10
+        header = json.loads(str(z["__chunk__"]))
+        assert header["run"] == meta["fingerprint"] and (header["start"], header["stop"]) == (90, 100)
         np.testing.assert_array_equal(z["final_loss"], reference.final_loss[90:])
 
 
@@ -299,21 +303,43 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, count_chunks):
     assert len(res) == n and res.params["chunks_done"] == n_chunks
 
 
-def test_chunks_of_an_older_store_without_the_later_fields(tmp_path):
-    """A store written before naccept_stiff and stalled existed: its chunks load, and a resumed run
-    completes, with those columns read as zeros."""
+def make_older_store(path):
+    """Rewrite a store as overflow wrote it before chunk headers, naccept_stiff and stalled existed:
+    params.json of format 1 without a fingerprint, chunks holding only the first fields."""
+    from overflow.montecarlo.chunkfile import read_chunk
     from overflow.montecarlo.chunks import LATER_FIELDS
-    from overflow.montecarlo.store import chunk_file, read_chunk
+
+    meta = json.loads((path / "params.json").read_text())
+    meta["format"] = 1
+    del meta["fingerprint"]
+    (path / "params.json").write_text(json.dumps(meta))
+    for name in chunk_files(path):
+        arrays, header = read_chunk(path / name)
+        assert header is not None
+        np.savez(path / name, **{k: v for k, v in arrays.items() if k not in LATER_FIELDS})
+
+
+def test_chunks_of_an_older_store_without_the_later_fields(tmp_path):
+    """A store written before chunk headers, naccept_stiff and stalled existed loads (with a warning
+    that only the chunks' sizes could be checked), and a resumed run completes it and converts it:
+    afterwards every chunk carries the run's fingerprint and checksum, the later columns zeros."""
+    from overflow.montecarlo.chunkfile import read_chunk
+    from overflow.montecarlo.store import StoreWarning, chunk_file
 
     net = of.Network(of.costs.matrix_factorization(np.eye(2)), depth=2, width=3)
     kw = dict(t_span=(0.0, 5.0), chunk=10, progress=False, method="dopri5")
     full = of.monte_carlo(net, 30, out=tmp_path, **kw)
-    old = {k: v for k, v in read_chunk(chunk_file(tmp_path, 0)).items() if k not in LATER_FIELDS}
-    np.savez(chunk_file(tmp_path, 0), **old)
+    make_older_store(tmp_path)
+    with pytest.warns(StoreWarning, match=r"older overflow \(store format 1\).*only their sizes were checked"):
+        loaded = of.montecarlo.load(tmp_path)
     chunk_file(tmp_path, 2).unlink()  # and resume the last chunk
-    again = of.monte_carlo(net, 30, out=tmp_path, **kw)
-    loaded = of.montecarlo.load(tmp_path)
-    for res in (again, loaded):
+    with pytest.warns(StoreWarning, match=r"older overflow \(store format 1.*2 chunks were checked for size only"):
+        again = of.monte_carlo(net, 30, out=tmp_path, **kw)
+    assert json.loads((tmp_path / "params.json").read_text())["format"] == 2
+    assert all(read_chunk(tmp_path / f)[1] is not None for f in chunk_files(tmp_path))
+    reloaded = of.montecarlo.load(tmp_path)  # converted: no warning (filterwarnings=error would say)
+    for res in (loaded, again, reloaded):
         np.testing.assert_array_equal(res.final_loss, full.final_loss)
-        assert res.naccept_stiff.dtype == np.int64 and not np.any(res.naccept_stiff[:10])
+        assert res.naccept_stiff.dtype == np.int64 and not np.any(res.naccept_stiff[:20])
         assert res.stalled.dtype == bool
+    np.testing.assert_array_equal(again.naccept_stiff[20:], full.naccept_stiff[20:])

@@ -407,6 +407,9 @@ def test_activation_network():
     (dict(workers=0), ValueError, r"workers must be >= 1"),
     (dict(workers=-2), ValueError, r"workers must be >= 1"),
     (dict(workers="2"), TypeError, r"workers must be an integer"),
+    (dict(workers=2**40), ValueError, r"workers must be <= 2147483647"),
+    (dict(n=10**13), ValueError, r"n must fit in memory: the result of 10000000000000 trajectories"),
+    (dict(n=10**11, keep_final=True), ValueError, r"n must fit in memory"),
     (dict(keep_trajectories=True), ValueError, r"keep_trajectories"),
     (dict(rtol=0.0), ValueError, r"rtol"),
     (dict(rtol=-1e-6), ValueError, r"rtol"),
@@ -421,6 +424,16 @@ def test_activation_network():
     (dict(t_eval=[0.5, 0.2]), ValueError, r"t_eval"),
     (dict(t_eval=[2.0]), ValueError, r"t_eval"),
     (dict(max_steps=0), ValueError, r"max_steps"),
+    (dict(out=""), ValueError, r"out must be a non-empty path"),
+    (dict(out=3), TypeError, r"out must be a directory path"),
+    (dict(out=b"run"), TypeError, r"out must be a directory path"),
+    (dict(keep_final="no"), TypeError, r"keep_final must be True or False, got 'no'"),
+    (dict(keep_final=1), TypeError, r"keep_final must be True or False"),
+    (dict(keep_trajectories="yes", t_eval=[0.5]), TypeError, r"keep_trajectories must be True or False"),
+    (dict(project="no"), TypeError, r"project must be True or False"),
+    (dict(progress="no"), TypeError, r"progress must be True or False"),
+    (dict(backend="dask", client="tcp://127.0.0.1:8786"), TypeError, r"client must be a dask.distributed.Client"),
+    (dict(backend=["threads"]), ValueError, r"backend must be one of"),
 ])
 def test_bad_arguments(net, kwargs, exc, match):
     args = dict(n=5, t_span=(0.0, 1.0), progress=False)

@@ -14,17 +14,19 @@
 
 namespace overflow::python {
 
-// Events as overflow.events passes them: (kind, function address, value, direction, terminal).
-using EventArgs = std::vector<std::tuple<std::string, std::uintptr_t, double, int, int>>;
+// Events as overflow.events passes them: (kind, function address, value, direction, terminal,
+// the address of the function's data: where it records an exception it raised).
+using EventArgs = std::vector<std::tuple<std::string, std::uintptr_t, double, int, int, std::uintptr_t>>;
 
 inline std::vector<Event> make_events(const EventArgs& args) {
   std::vector<Event> events;
-  for (const auto& [kind, address, value, direction, terminal] : args) {
+  for (const auto& [kind, address, value, direction, terminal, data] : args) {
     Event e;
     if (kind == "function") {
       e.kind = Event::Kind::function;
       if (address == 0) throw std::invalid_argument("an event function has a null address");
       e.fn = reinterpret_cast<EventFn>(address);
+      e.data = reinterpret_cast<void*>(data);
     } else if (kind == "loss_below") {
       e.kind = Event::Kind::loss_below;
     } else if (kind == "grad_norm_below") {

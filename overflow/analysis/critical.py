@@ -15,7 +15,8 @@ from typing import Sequence
 import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
-from .hessian import _Point, _tested_point, dense_hessian, hessian_operator
+from .. import _validate as _v
+from .hessian import _check_net, _Point, _tested_point, dense_hessian, hessian_operator
 
 __all__ = ["CriticalPoint", "critical_point", "lemma17_direction", "DENSE_LIMIT"]
 
@@ -127,7 +128,7 @@ def lemma17_direction(net, Ws: Sequence[np.ndarray], _point: _Point | None = Non
     ValueError
         If the network's depth is not 2.
     """
-    if net.depth != 2:
+    if _check_net(net).depth != 2:
         raise ValueError(f"lemma 17 is for depth 2, got depth {net.depth}")
     point = _point if _point is not None else _Point(net, Ws)
     W1, W2 = point.Ws
@@ -187,6 +188,7 @@ def critical_point(net, Ws: Sequence[np.ndarray], tol: float = 1e-8, scale: floa
     ValueError
         Wrong layer shapes, non-finite weights, a product outside the cost's domain, or a bad ``tol``.
     """
+    dense_limit = _v.integer(dense_limit, "dense_limit", minimum=0)
     point, scale, thr, grad_norm = _tested_point(net, Ws, tol, scale)
     f_grad_norm = float(np.linalg.norm(point.G))
     lam, v = _min_eig(net, point, dense_limit)

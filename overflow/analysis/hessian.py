@@ -26,7 +26,18 @@ from typing import Sequence
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
+from .. import _validate as _v
+from ..network import Network
+
 __all__ = ["hessian_vector_product", "dense_hessian", "hessian_operator"]
+
+
+def _check_net(net: object) -> Network:
+    """TypeError unless ``net`` is a Network (a swapped ``(Ws, net)`` is named as such)."""
+    if not isinstance(net, Network):
+        hint = " (the arguments are (net, Ws): were they swapped?)" if isinstance(net, (list, tuple, np.ndarray)) else ""
+        raise TypeError(f"net must be an overflow.Network, got {_v.describe(net)}{hint}")
+    return net
 
 
 def _layers(net, Ws, name: str) -> list[np.ndarray]:
@@ -38,13 +49,13 @@ def _tested_point(net, Ws: Sequence[np.ndarray], tol: float, scale: float | None
                   ) -> tuple["_Point", float, float, float]:
     """The point, the scale of the tests (default ``max(1, ||P||_F)``), the threshold ``tol * scale``
     and ``||grad g||_F`` there: what `critical_point` and `linearization` both start from."""
-    if not np.isfinite(tol) or tol < 0:
-        raise ValueError(f"tol must be a finite number >= 0, got {tol}")
+    _check_net(net)
+    tol = _v.positive(tol, "tol", allow_zero=True)
+    if scale is not None:
+        scale = _v.positive(scale, "scale")
     point = _Point(net, Ws)
     if scale is None:
         scale = max(1.0, float(np.linalg.norm(point.P)))
-    elif not np.isfinite(scale) or scale <= 0:
-        raise ValueError(f"scale must be a positive finite number, got {scale}")
     grad_norm = float(np.linalg.norm(np.concatenate([g.ravel() for g in net.gradient(point.Ws)])))
     return point, float(scale), tol * scale, grad_norm
 
@@ -53,7 +64,7 @@ class _Point:
     """Prefixes, suffixes, ``P`` and ``grad f(P)`` at one point, reused by many HVPs."""
 
     def __init__(self, net, Ws: Sequence[np.ndarray]) -> None:
-        self.net = net
+        self.net = _check_net(net)
         self.Ws = _layers(net, Ws, "Ws")
         N = net.depth
         m, n = net.cost.shape
@@ -120,7 +131,7 @@ def hessian_vector_product(net, Ws: Sequence[np.ndarray], D: Sequence[np.ndarray
 def hessian_operator(net, Ws: Sequence[np.ndarray], _point: _Point | None = None) -> LinearOperator:
     """``Hess g(W)`` as a symmetric ``scipy.sparse.linalg.LinearOperator`` on flat states (for ``eigsh``)."""
     point = _point if _point is not None else _Point(net, Ws)
-    size = net.state_size
+    size = point.net.state_size
 
     def matvec(x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64).reshape(size)
@@ -132,8 +143,9 @@ def hessian_operator(net, Ws: Sequence[np.ndarray], _point: _Point | None = None
 def dense_hessian(net, Ws: Sequence[np.ndarray], _point: _Point | None = None) -> np.ndarray:
     """The ``state_size x state_size`` Hessian of ``g`` in the flat-state layout, built column by
     column from HVPs and symmetrised (``(H + H^T) / 2``)."""
+    size = _check_net(net).state_size
+    _v.check_memory(16 * size * size, "net", net, f"the dense {size} x {size} Hessian (and its transpose)")
     op = hessian_operator(net, Ws, _point)
-    size = net.state_size
     H = np.empty((size, size))
     e = np.zeros(size)
     for j in range(size):

@@ -25,6 +25,8 @@ import numba
 import numpy as np
 from numba import types
 
+from .. import _validate as _v
+
 __all__ = ["Cost", "VG_SIG", "HVP_SIG", "shape_mismatch"]
 
 _DPTR = types.CPointer(types.float64)
@@ -212,7 +214,10 @@ def check_shape(shape: Any, name: str = "shape") -> tuple[int, int]:
         isinstance(k, numbers.Integral) and not isinstance(k, bool) and int(k) >= 1 for k in items
     ):
         raise ValueError(f"{name} must be a pair (m, n) of positive integers, got {shape!r}")
-    return int(items[0]), int(items[1])
+    m, n = int(items[0]), int(items[1])
+    # before anything of that size exists: a (10**6, 10**6) cost would ask for terabytes per matrix
+    _v.check_memory(8 * m * n, name, (m, n), f"one {m} x {n} float64 matrix")
+    return m, n
 
 
 def check_f_star(f_star: Any) -> float | None:

@@ -28,6 +28,7 @@ import numba
 import numpy as np
 from numba import carray
 
+from .. import _validate as _v
 from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
 from .lyapunov import continuous_operator, discrete_operator, is_positive_definite, lu_factor, solve_matrix
 
@@ -199,6 +200,8 @@ def _symmetric(X: np.ndarray, name: str, definite: bool) -> np.ndarray:
 def _check_system(A: Any, B: Any, Q: Any, R: Any, Sigma0: Any = None):
     Aa = _square(A, "A", None, "n")
     n = Aa.shape[0]
+    # every kernel call factorises the n^2 x n^2 Lyapunov operator (see the module's docstring)
+    _v.check_memory(16 * n**4, "A", f"an array of shape {Aa.shape}", f"the {n * n} x {n * n} Lyapunov operator and its LU")
     Ba = real_array(B, "B", (2,), "(n, m)")
     if Ba.shape[0] != n:
         raise ValueError(f"B must have shape (n, m) = ({n}, m) to match A of shape {Aa.shape}, got shape {Ba.shape}")
@@ -258,6 +261,9 @@ def dlqr_optimal(A: Any, B: Any, Q: Any, R: Any) -> np.ndarray:
 
 
 def _build(A, B, Q, R, Sigma0, discrete: bool) -> Cost:
+    if Sigma0 is None:  # optional in _check_system (the *_optimal gains need none), required here
+        raise TypeError("Sigma0 must be a real symmetric positive definite array of shape (n, n) (the covariance "
+                        "of x(0)), got None")
     Aa, Ba, Qa, Ra, Sa = _check_system(A, B, Q, R, Sigma0)
     n, m = Ba.shape
     Ks, Ps = _riccati(Aa, Ba, Qa, Ra, discrete)

@@ -8,13 +8,12 @@ computed from the residual ``P X - Y`` so that it is accurate near the minimum.
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any
 
 import numpy as np
 from numba import carray
 
+from .. import _validate as _v
 from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
 
 __all__ = ["ridge", "samples", "least_squares"]
@@ -78,14 +77,7 @@ _HVP = _LazyCfunc(_ridge_hvp, HVP_SIG)
 
 
 def _check_lam(lam: Any) -> float:
-    if isinstance(lam, bool) or not isinstance(lam, numbers.Real):
-        raise TypeError(f"lam must be a real number, got {type(lam).__name__}")
-    lam = float(lam)
-    if not math.isfinite(lam):
-        raise ValueError(f"lam must be finite, got {lam!r}")
-    if lam < 0.0:
-        raise ValueError(f"lam must be >= 0, got {lam!r}")
-    return lam
+    return _v.positive(lam, "lam", allow_zero=True)
 
 
 def ridge(X: Any, Y: Any, lam: float) -> Cost:

@@ -14,6 +14,7 @@ from .base import (
     Cost,
     as_dispatcher,
     callable_name,
+    check_f_star,
     is_real_number_type,
     numba_error_summary,
     precheck_return,
@@ -88,6 +89,7 @@ def scalar(
     The callbacks close over the user functions, so they are compiled on every call (Numba cannot
     cache them).
     """
+    check_f_star(f_star)  # before the compilations, which take seconds
     f = _compile_scalar_fn(fn, "fn")
     if dfn is None:
         why = _complex_ready(f, callable_name(fn))

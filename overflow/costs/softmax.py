@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from numba import carray
 
+from .. import _validate as _v
 from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
 
 __all__ = ["softmax_cross_entropy"]
@@ -109,15 +110,19 @@ _VG = _LazyCfunc(_softmax_value_and_grad, VG_SIG)
 _HVP = _LazyCfunc(_softmax_hvp, HVP_SIG)
 
 
-def _labels(Y: Any, s: int, classes: Any) -> tuple[np.ndarray, int]:
+def _labels(Y: Any, s: int, n: int, classes: Any) -> tuple[np.ndarray, int]:
     """Class indices (int64, length s) and the number of classes from one-hot or integer labels."""
     if isinstance(Y, np.ndarray) and Y.dtype == np.bool_:
         Y = Y.astype(np.uint8)
     Ya = real_array(Y, "Y", (1, 2), "(c, s) one-hot or (s,) integer labels")
     if classes is not None:
-        if isinstance(classes, bool) or not isinstance(classes, numbers.Integral) or classes < 1:
+        if isinstance(classes, (bool, np.bool_)) or not isinstance(classes, numbers.Integral):
+            raise TypeError(f"classes must be a positive integer or None, got {_v.describe(classes)}")
+        if classes < 1:
             raise ValueError(f"classes must be a positive integer or None, got {classes!r}")
         classes = int(classes)
+        # P is (classes, n): refuse a size that cannot exist before anything of that size is made
+        _v.check_memory(8 * classes * n, "classes", classes, f"P of shape ({classes}, {n})")
     if Ya.ndim == 2:
         c, sy = Ya.shape
         if sy != s:
@@ -131,6 +136,9 @@ def _labels(Y: Any, s: int, classes: Any) -> tuple[np.ndarray, int]:
         raise ValueError(f"Y must have s = {s} labels to match X, got {Ya.shape[0]}")
     if not np.all(Ya == np.round(Ya)) or np.any(Ya < 0):
         raise ValueError("Y given as a 1-D array must hold non-negative integer class labels")
+    if classes is None:
+        _v.check_memory(8 * (int(Ya.max()) + 1) * n, "Y", f"labels up to {int(Ya.max())}",
+                        f"P of shape ({int(Ya.max()) + 1}, {n}), one row per class")
     labels = Ya.astype(np.int64)
     c = int(labels.max()) + 1 if classes is None else classes
     if labels.max() >= c:
@@ -187,7 +195,7 @@ def softmax_cross_entropy(X: Any, Y: Any, classes: int | None = None) -> Cost:
     if Xa.ndim == 1:
         Xa = Xa.reshape(1, -1)
     n, s = Xa.shape
-    labels, c = _labels(Y, s, classes)
+    labels, c = _labels(Y, s, n, classes)
     data = np.concatenate(([float(c), float(n), float(s)], Xa.T.ravel(), labels.astype(np.float64)))
     return Cost(
         name="softmax_cross_entropy",

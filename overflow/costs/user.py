@@ -16,6 +16,7 @@ from .base import (
     Cost,
     as_dispatcher,
     callable_name,
+    check_f_star,
     check_shape,
     is_real_number_type,
     numba_error_summary,
@@ -116,6 +117,7 @@ def cost(
     ...     return 0.5 * (P * P).sum()
     """
     shape = check_shape(shape)
+    check_f_star(f_star)  # at decoration time, before the kernel's compilation (seconds)
     if hvp is None:
         hvp = "auto"
     if isinstance(hvp, str):

@@ -3,7 +3,9 @@
 from . import samplers
 from .result import MCResult, MCSummary
 from .run import MonteCarloInterrupted, global_minimum, load, monte_carlo
-from .store import ResumeMismatch
+from .chunkfile import ChunkError
+from .lock import StoreLocked
+from .store import ResumeMismatch, StoreWarning
 
-__all__ = ["MCResult", "MCSummary", "MonteCarloInterrupted", "ResumeMismatch", "global_minimum", "load",
-           "monte_carlo", "samplers"]
+__all__ = ["ChunkError", "MCResult", "MCSummary", "MonteCarloInterrupted", "ResumeMismatch", "StoreLocked",
+           "StoreWarning", "global_minimum", "load", "monte_carlo", "samplers"]

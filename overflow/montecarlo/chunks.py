@@ -5,8 +5,6 @@ backend) and as a Dask task, which is what makes the two backends agree bit for 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from typing import Any
 
 import numpy as np
@@ -15,7 +13,7 @@ from .. import _core
 from .. import events as _events
 from ..invariants import invariants
 from ..network import Network
-from .fingerprint import cost_fingerprint
+from .fingerprint import cost_fingerprint, run_fingerprint
 from .samplers import Sampler
 
 __all__ = ["MCSpec", "run_chunk", "chunk_bounds", "FIELDS", "LATER_FIELDS", "with_later_fields"]
@@ -81,7 +79,8 @@ class MCSpec:
         }
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(self.describe(), sort_keys=True).encode()).hexdigest()
+        """`run_fingerprint` of `describe`: what each chunk file of this run's store carries."""
+        return run_fingerprint(self.describe())
 
 
 def _json_float(x: float) -> float | str:
@@ -103,10 +102,12 @@ def run_chunk(spec: MCSpec, index: int, workers: int = 1) -> dict[str, np.ndarra
     y0s = np.ascontiguousarray(spec.sampler.states(net, spec.seed, start, stop))
     cost = net.cost
     event_args, keep_alive = _events.prepare(spec.events, y0s.shape[1], net)
-    r = _core.integrate_ensemble(
-        net.dims, cost.vg_address, cost.hvp_address, cost.data, y0s, spec.t_span[0], spec.t_span[1], spec.t_eval,
-        spec.method, spec.rtol, spec.atol, spec.first_step, spec.max_step, spec.max_steps, spec.gtol,
-        spec.max_norm, net.activation or "none", workers, spec.keep_trajectories, spec.project, event_args)
+    with _events.reraising(keep_alive):
+        r = _core.integrate_ensemble(
+            net.dims, cost.vg_address, cost.hvp_address, cost.data, y0s, spec.t_span[0], spec.t_span[1],
+            spec.t_eval, spec.method, spec.rtol, spec.atol, spec.first_step, spec.max_step, spec.max_steps,
+            spec.gtol, spec.max_norm, net.activation or "none", workers, spec.keep_trajectories, spec.project,
+            event_args)
     del keep_alive
     converged = r["status"] == _STATUS_CODES["converged"]
     out: dict[str, np.ndarray] = {

@@ -1,15 +1,23 @@
-"""A content hash of a cost, so that a resumed run can tell two costs apart even when they are
-built from Python functions (``costs.scalar``, ``of.cost``) whose parameter array is empty."""
+"""Content hashes: of a cost, so that a resumed run can tell two costs apart even when they are
+built from Python functions (``costs.scalar``, ``of.cost``) whose parameter array is empty; and of
+a whole run's description, which every chunk file of a store carries."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import types
 from typing import Any
 
 import numpy as np
 
-__all__ = ["cost_fingerprint"]
+__all__ = ["cost_fingerprint", "run_fingerprint"]
+
+
+def run_fingerprint(description: dict[str, Any]) -> str:
+    """sha256 of a run's JSON description (`MCSpec.describe`, or the ``"run"`` of a store's
+    params.json): equal for two runs exactly when their descriptions are equal, in any process."""
+    return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
 
 
 def cost_fingerprint(cost: Any) -> str:

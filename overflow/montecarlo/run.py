@@ -11,11 +11,14 @@ import numpy as np
 
 from ..integrate import JACOBIAN_METHODS, METHODS, ConvergenceWarning, _check_implicit, check_options
 from .. import events as _events
+from .._validate import INT32_MAX, check_memory, format_bytes
 from ..network import Network, _integer
 from . import samplers as _samplers
-from .chunks import FIELDS, MCSpec, run_chunk, with_later_fields
+from .chunkfile import ChunkError
+from .chunks import FIELDS, MCSpec, chunk_bounds, run_chunk
+from .fingerprint import run_fingerprint
 from .result import MCResult
-from .store import ChunkStore, chunk_file, read_chunk, read_params
+from .store import ChunkStore, StoreWarning, read_params, scan
 
 __all__ = ["monte_carlo", "load", "MonteCarloInterrupted", "global_minimum"]
 
@@ -90,10 +93,15 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
     progress : bool
         Show a tqdm bar (trajectories/s and ETA).
     out : path, optional
-        Directory to stream finished chunks to (``params.json`` + ``chunk_NNNNNN.npz``). If it
-        already holds chunks of the same run, only the missing ones are computed: an interrupted
-        run (Ctrl-C, a killed process) resumes and ends with the same numbers as an uninterrupted
-        one. A directory holding a run with other parameters is refused (`store.ResumeMismatch`).
+        Directory to stream finished chunks to (``params.json`` + ``chunk_NNNNNN.npz``); a non-empty
+        path (None: keep the run in memory only). If it already holds chunks of the same run, only
+        the missing ones are computed: an interrupted run (Ctrl-C, a killed process) resumes and
+        ends with the same numbers as an uninterrupted one. Each chunk carries the run's
+        fingerprint, its range of trajectories and a checksum; one that is truncated, damaged,
+        another chunk's or another run's is computed again, with a `store.StoreWarning` naming
+        it. A directory holding a run with other parameters is refused (`store.ResumeMismatch`;
+        without params.json, the chunks' own fingerprints decide), and so is one another process
+        is writing to (`lock.StoreLocked`, naming its pid).
     keep_final : bool
         Keep each final state (``MCResult.final``, ``n x state_size`` floats).
     keep_trajectories : bool
@@ -112,10 +120,18 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
     ------
     MonteCarloInterrupted
         On Ctrl-C, carrying the finished chunks.
+    TypeError, ValueError
+        A bad argument (named in the message), before anything is computed or written.
+    store.ResumeMismatch, lock.StoreLocked
+        ``out`` holds another run, or another process is writing to it.
     """
     if not isinstance(net, Network):
         raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
     n = _integer(n, "n")
+    keep_final, keep_trajectories, project, progress = (
+        _flag(value, name) for value, name in ((keep_final, "keep_final"), (keep_trajectories, "keep_trajectories"),
+                                               (project, "project"), (progress, "progress")))
+    out = _out_path(out)
     event_args, _ = _events.prepare(events, net.state_size, net)  # compiles and checks them
     o = check_options(t_span, method, rtol, atol, t_eval, gtol, first_step, max_step, max_steps, max_norm,
                       extra_methods=JACOBIAN_METHODS, terminal_event=_events.any_terminal(event_args))
@@ -126,40 +142,57 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
         raise TypeError(f"sampler must be one of overflow.samplers (gaussian(scale), ...), got {type(sampler).__name__}")
     sampler.check(net, n)
     seed = _integer(seed, "seed", minimum=0)
-    if backend not in BACKENDS:
+    if not isinstance(backend, str) or backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if client is not None and backend != "dask":
         raise ValueError("client is only used with backend='dask'")
+    if client is not None and not all(callable(getattr(client, a, None)) for a in ("submit", "scatter")):
+        raise TypeError(f"client must be a dask.distributed.Client, got {type(client).__name__}")
     if workers is None:
         workers = _default_workers() if backend == "threads" else 1
-    workers = _integer(workers, "workers")
+    workers = _integer(workers, "workers", maximum=INT32_MAX)  # the core's thread count is a C int
     chunk = int(np.clip(-(-n // 64), 256, 8192)) if chunk is None else _integer(chunk, "chunk")
     if keep_trajectories and not len(o.t_eval):
         raise ValueError("keep_trajectories=True needs t_eval (the times at which to keep the states)")
+    # The result holds every row in memory: refuse a size that cannot fit before any is computed.
+    dim, times = net.state_size, len(o.t_eval)
+    row = 8 * (len(FIELDS) + len(event_args) + keep_final * dim + times * (1 + keep_trajectories * dim))
+    check_memory(n * row, "n", n, f"the result of {n} trajectories ({format_bytes(row)} each)")
+    if project and net.activation is not None:
+        raise ValueError("project=True needs a linear network (activation=None)")
     spec = MCSpec(net=net, sampler=sampler, n=n, seed=seed, chunk=min(chunk, n), t_span=(o.t0, o.t1),
                   method=o.method, rtol=o.rtol, atol=o.atol, gtol=o.gtol, first_step=o.first_step,
                   max_step=o.max_step, max_steps=o.max_steps, max_norm=o.max_norm, t_eval=o.t_eval,
-                  keep_final=bool(keep_final), keep_trajectories=bool(keep_trajectories), project=bool(project),
+                  keep_final=keep_final, keep_trajectories=keep_trajectories, project=project,
                   events=events if event_args else None)
-    if project and net.activation is not None:
-        raise ValueError("project=True needs a linear network (activation=None)")
     gmin = global_minimum(net)
     store = ChunkStore(out, spec.describe(), {"global_minimum": gmin}) if out is not None else None
+    try:
+        result = _run(spec, store, gmin, workers, backend, client, progress)
+    finally:
+        if store is not None:
+            store.close()
+    if spec.gtol > 0:
+        _warn_unconverged(result, spec)
+    return result
 
-    done: dict[int, dict[str, np.ndarray]] = {}
-    if store is not None:
-        for i in sorted(store.done()):
-            if i < spec.n_chunks:
-                done[i] = with_later_fields(store.load(i))
+
+def _run(spec: MCSpec, store: ChunkStore | None, gmin: float | None, workers: int, backend: str, client: Any,
+         progress: bool) -> MCResult:
+    """The chunks not in ``store`` computed (and saved there), then all of them assembled."""
+    done: dict[int, dict[str, np.ndarray]] = dict(store.done) if store is not None else {}
     todo = [i for i in range(spec.n_chunks) if i not in done]
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=n, initial=sum(len(a["t_final"]) for a in done.values()), unit="traj", disable=not progress,
-               desc="monte_carlo", smoothing=0.1)
+    bar = tqdm(total=spec.n, initial=sum(len(a["t_final"]) for a in done.values()), unit="traj",
+               disable=not progress, desc="monte_carlo", smoothing=0.1)
 
     def finished(i: int, arrays: dict[str, np.ndarray]) -> None:
         arrays.pop("interrupted", None)
+        start, stop = chunk_bounds(spec, i)
+        if len(arrays["t_final"]) != stop - start:  # a chunk from elsewhere (a Dask task) must fit its range
+            raise RuntimeError(f"chunk {i} came back with {len(arrays['t_final'])} rows, expected {stop - start}")
         if store is not None:
             store.save(i, arrays)
         done[i] = arrays
@@ -176,10 +209,26 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], sampler: _sampler
         raise MonteCarloInterrupted(partial, f"monte_carlo interrupted: {len(done)} of {spec.n_chunks} chunks "
                                              f"finished{' and saved' if store is not None else ''}") from None
     bar.close()
-    result = _assemble(spec, done, gmin, complete=True)
-    if spec.gtol > 0:
-        _warn_unconverged(result, spec)
-    return result
+    return _assemble(spec, done, gmin, complete=True)
+
+
+def _flag(value: Any, name: str) -> bool:
+    """``value`` as a bool; anything but True/False (a string such as 'no' included) is a TypeError."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def _out_path(out: Any) -> str | None:
+    """``out`` as a non-empty str path, or None."""
+    if out is None:
+        return None
+    path = os.fspath(out) if isinstance(out, (str, os.PathLike)) else None
+    if not isinstance(path, str):
+        raise TypeError(f"out must be a directory path (str or os.PathLike), got {type(out).__name__}")
+    if not path:
+        raise ValueError("out must be a non-empty path to a directory, got ''; out=None keeps the run in memory only")
+    return path
 
 
 def _warn_unconverged(result: MCResult, spec: MCSpec) -> None:
@@ -264,18 +313,42 @@ def _trailing(spec: MCSpec, name: str) -> tuple[int, ...]:
 
 
 def load(path: str | os.PathLike[str]) -> MCResult:
-    """The `MCResult` of a finished run streamed to ``path`` (``monte_carlo(..., out=path)``)."""
+    """The `MCResult` of a finished run streamed to ``path`` (``monte_carlo(..., out=path)``).
+
+    Every chunk is verified first: its checksum, the run it belongs to (its fingerprint against
+    params.json's) and the trajectories it holds. A store written by an older overflow (chunks
+    without fingerprint or checksum) loads with a `store.StoreWarning` saying only their sizes
+    were checked.
+
+    Raises
+    ------
+    chunkfile.ChunkError
+        A chunk file is truncated, damaged, another chunk's or another run's (the message names it).
+    ValueError
+        Chunks are missing (the run is not finished), or params.json is unreadable.
+    FileNotFoundError
+        ``path`` has no params.json.
+    """
     meta = read_params(path)
     run = meta["run"]
     n, chunk = int(run["n"]), int(run["chunk"])
     n_chunks = -(-n // chunk)
-    store_files = [chunk_file(path, i) for i in range(n_chunks)]
-    missing = [i for i, f in enumerate(store_files) if not f.exists()]
+    found = scan(path, run_fingerprint(run), n, chunk, legacy_ok=meta["format"] == 1)
+    if found.bad:
+        (_, first), others = found.bad[0], [str(e.path.name) for _, e in found.bad[1:]]
+        todo = ("move it out of the directory" if first.kind == "extra" else
+                "call monte_carlo again with the same arguments and out= to compute it again")
+        also = f" (and {len(others)} more: {', '.join(others[:5])})" if others else ""
+        raise ChunkError(first.path, first.kind, f"{first.reason}{also}; {todo}")
+    missing = [i for i in range(n_chunks) if i not in found.good]
     if missing:
         raise ValueError(f"{str(path)!r} holds {n_chunks - len(missing)} of {n_chunks} chunks; call monte_carlo "
                          "again with the same arguments and out= to finish the run")
-    parts = [with_later_fields(read_chunk(f)) for f in store_files]
+    if found.legacy:
+        warnings.warn(f"{str(path)!r} was written by an older overflow (store format {meta['format']}): its chunks "
+                      "carry no fingerprint or checksum, so only their sizes were checked; calling monte_carlo "
+                      "again with the same arguments and out= converts it", StoreWarning, stacklevel=2)
+    parts = [found.good[i] for i in range(n_chunks)]
     arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     run["chunks_done"] = n_chunks
     return MCResult(arrays, run, meta.get("global_minimum"), np.asarray(run["t_eval"], dtype=float))
-

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import _validate as _v
+
 __all__ = ["BLOCK", "Sampler", "gaussian", "uniform", "balanced", "orthogonal", "imbalanced", "center_stable",
            "from_array"]
 
@@ -26,11 +28,7 @@ BLOCK = 256
 
 
 def _positive(value: Any, name: str, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
-        raise TypeError(f"{name} must be a finite real number, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
-    return float(value)
+    return _v.positive(value, name, allow_zero=allow_zero)
 
 
 def _range(value: Any, name: str, nonnegative: bool = False) -> tuple[float, float]:
@@ -46,6 +44,14 @@ def _range(value: Any, name: str, nonnegative: bool = False) -> tuple[float, flo
     if nonnegative and lo < 0:
         raise ValueError(f"{name} must be >= 0, got {value!r}")
     return lo, hi
+
+
+def _network(net: Any) -> Any:
+    from ..network import Network  # deferred: the samplers load without the core
+
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be an overflow.Network, got {_v.describe(net)}")
+    return net
 
 
 def _vector_case(net: Any, sampler: str) -> None:
@@ -87,8 +93,14 @@ class Sampler:
 
     def states(self, net: Any, seed: int, start: int, stop: int) -> np.ndarray:
         """The flat initial states of trajectories ``start .. stop - 1``, shape ``(stop - start, state_size)``."""
-        if not 0 <= start <= stop:
+        _network(net)
+        seed = _v.integer(seed, "seed", minimum=0, maximum=None)
+        start = _v.integer(start, "start", minimum=0)
+        stop = _v.integer(stop, "stop", minimum=0)
+        if not start <= stop:
             raise ValueError(f"need 0 <= start <= stop, got start={start}, stop={stop}")
+        _v.check_memory(8 * (stop - start) * net.state_size, "stop - start", stop - start,
+                        f"{stop - start} states of {net.state_size} weights")
         out = np.empty((stop - start, net.state_size))
         for b in range(start // BLOCK, -(-stop // BLOCK)):
             lo, hi = b * BLOCK, (b + 1) * BLOCK
@@ -99,6 +111,7 @@ class Sampler:
 
     def __call__(self, net: Any, seed: int = 0, index: int = 0) -> list[np.ndarray]:
         """The layers of trajectory ``index``'s initial state."""
+        index = _v.integer(index, "index", minimum=0)
         return [W[0] for W in net.unflatten(self.states(net, seed, index, index + 1))]
 
     def _draw(self, net: Any, rng: np.random.Generator, count: int) -> np.ndarray:
@@ -232,11 +245,15 @@ class from_array(Sampler):
     kind = "from_array"
 
     def __init__(self, states: Any) -> None:
-        if isinstance(states, (list, tuple)):
-            layers = [np.asarray(W, dtype=np.float64) for W in states]
+        # a list of per-layer arrays, unless it is a nested list of rows (numpy would read it so)
+        if isinstance(states, (list, tuple)) and not (states and all(np.ndim(W) <= 1 for W in states)):
+            layers = [_v.float_array(W, f"states[{i}]", "a real (n, rows, cols) array")
+                      for i, W in enumerate(states)]
             if not layers or any(W.ndim != 3 or W.shape[0] != layers[0].shape[0] for W in layers):
                 raise ValueError("states as a list needs one (n, rows, cols) array per layer, all with the same n")
             states = np.concatenate([W.reshape(W.shape[0], -1) for W in layers], axis=1)
+        else:
+            states = _v.float_array(states, "states", "a real array of shape (n, state_size)")
         arr = np.array(states, dtype=np.float64, order="C", copy=True)  # the caller may change theirs later
         if arr.ndim != 2:
             raise ValueError(f"states must have shape (n, state_size), got {arr.shape}")
@@ -255,6 +272,12 @@ class from_array(Sampler):
             raise ValueError(f"n = {n} trajectories asked for, but states holds only {self._states.shape[0]}")
 
     def states(self, net, seed, start, stop):
+        self.check(_network(net), 0)
+        start = _v.integer(start, "start", minimum=0)
+        stop = _v.integer(stop, "stop", minimum=0)
+        if not start <= stop <= self._states.shape[0]:
+            raise ValueError(f"need 0 <= start <= stop <= {self._states.shape[0]} (the states given), got "
+                             f"start={start}, stop={stop}")
         return self._states[start:stop].copy()
 
     def __repr__(self) -> str:

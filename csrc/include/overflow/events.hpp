@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -17,7 +18,8 @@
 
 namespace overflow {
 
-// double event(double t, const double* y, int64_t n, void* data); the C ABI's of_event_fn.
+// double event(double t, const double* y, int64_t n, void* data); the C ABI's of_event_fn. A NaN
+// return stops the run with std::invalid_argument naming the event and t.
 using EventFn = double (*)(double t, const double* y, std::int64_t n, void* data);
 
 struct Event {
@@ -139,7 +141,17 @@ class EventSet {
   double value(std::size_t i, System& sys, double t, const double* y, double loss, double gnorm) {
     const Event& e = events_[i];
     switch (e.kind) {
-      case Event::Kind::function: return e.fn(t, y, static_cast<std::int64_t>(dim_), e.data);
+      case Event::Kind::function: {
+        const double v = e.fn(t, y, static_cast<std::int64_t>(dim_), e.data);
+        // NaN has no sign, so a crossing would be missed without a word: the run stops instead.
+        if (std::isnan(v)) {
+          char at[40];
+          std::snprintf(at, sizeof at, "%.17g", t);
+          throw std::invalid_argument("event " + std::to_string(i) + " returned NaN at t = " + at +
+                                      " (an event function must return a real number)");
+        }
+        return v;
+      }
       case Event::Kind::loss_below: return loss - e.value;
       case Event::Kind::grad_norm_below: return gnorm - e.value;
       case Event::Kind::invariant_drift_above: {
