@@ -156,7 +156,7 @@ int of_solver_dense(of_solver* solver, double t, double* y_out);
    this call; <= 0: no limit) or OF_INTERRUPTED.
    OF_ERROR_NULL: solver or status. OF_ERROR_STATE: before of_solver_init. OF_ERROR_ARGUMENT:
    t_end <= t or NaN, gtol < 0 or NaN, t_end infinite without gtol > 0 or a terminal event, an
-   implicit method on a flow whose cost has no hvp. OF_ERROR_MEMORY. */
+   event that returned NaN, an implicit method on a flow whose cost has no hvp. OF_ERROR_MEMORY. */
 typedef int (*of_save_fn)(double t, const double* y, double loss, void* user);
 /* An event: its zero crossings are located on each step's interpolant (to 1e-12 relative in t).
    One that returns NaN stops of_solver_integrate with OF_ERROR_ARGUMENT (the message names it). */
