@@ -47,8 +47,9 @@ CHILD = textwrap.dedent(r"""
 """)
 
 
-def test_thread_start_failure_is_a_runtime_error():
-    proc = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=300)
+def test_thread_start_failure_is_a_runtime_error(tmp_path):
+    # cwd away from the source tree, whose overflow/ has no compiled module (see conftest.py)
+    proc = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "monte_carlo RuntimeError: could not start worker" in proc.stdout, out
