@@ -19,6 +19,7 @@
 #include "overflow/integrate.hpp"
 #include "overflow/network.hpp"
 #include "overflow/overflow.h"
+#include "overflow/sizes.hpp"
 #include "overflow/thread_team.hpp"
 
 struct of_flow {
@@ -45,14 +46,25 @@ int guarded(const char* function, Body&& body) {
     return fail(OF_ERROR_MEMORY, std::string(function) + ": out of memory");
   } catch (const std::invalid_argument& e) {
     return fail(OF_ERROR_ARGUMENT, std::string(function) + ": " + e.what());
+  } catch (const std::length_error& e) {  // a size past what a container can hold
+    return fail(OF_ERROR_ARGUMENT, std::string(function) + ": " + e.what());
   } catch (const std::logic_error& e) {
     return fail(OF_ERROR_STATE, std::string(function) + ": " + e.what());
+  } catch (const overflow::ThreadStartError& e) {
+    return fail(OF_ERROR_THREAD_START, std::string(function) + ": " + e.what());
   } catch (const std::exception& e) {
     return fail(OF_ERROR_INTERNAL, std::string(function) + ": " + e.what());
   } catch (...) {
     return fail(OF_ERROR_INTERNAL, std::string(function) + ": unknown exception");
   }
 }
+
+// Queries of the state need a successful of_solver_init (since creation or of_solver_set_projection).
+#define OF_REQUIRE_INIT(solver)                                                                             \
+  do {                                                                                                      \
+    if (!(solver)->impl->initialised())                                                                     \
+      return fail(OF_ERROR_STATE, std::string(__func__) + ": the solver is not initialised (call of_solver_init)"); \
+  } while (0)
 
 #define OF_REQUIRE(ptr)                                                                                  \
   do {                                                                                                   \
@@ -227,6 +239,14 @@ class SolverOn final : public AnySolver {
   bool initialised_ = false;
 };
 
+// sum_i k_i^2 as an int64_t (std::invalid_argument where it does not fit).
+int64_t invariants_length(const of_flow* flow) {
+  const std::size_t size = overflow::invariants_size(flow->flow.network());
+  if (size > static_cast<std::size_t>(std::numeric_limits<int64_t>::max()))
+    throw std::invalid_argument("the invariants' size " + std::to_string(size) + " does not fit in int64_t");
+  return static_cast<int64_t>(size);
+}
+
 }  // namespace
 
 struct of_solver {
@@ -247,7 +267,8 @@ int of_flow_create(int32_t depth, const int64_t* dims, int64_t dims_len, int32_t
   OF_REQUIRE(value_and_grad);
   if (depth < 1) return fail(OF_ERROR_ARGUMENT, "of_flow_create: depth must be >= 1, got " + std::to_string(depth));
   if (dims_len != static_cast<int64_t>(depth) + 1)
-    return fail(OF_ERROR_ARGUMENT, "of_flow_create: dims must have depth + 1 = " + std::to_string(depth + 1) +
+    return fail(OF_ERROR_ARGUMENT, "of_flow_create: dims must have depth + 1 = " +
+                                       std::to_string(static_cast<int64_t>(depth) + 1) +
                                        " entries, got dims_len = " + std::to_string(dims_len));
   overflow::Activation act;
   switch (activation) {
@@ -293,26 +314,22 @@ int of_flow_rhs(const of_flow* flow, const double* y, double* dy, double* loss) 
 int of_flow_invariants_size(const of_flow* flow, int64_t* size) {
   OF_REQUIRE(flow);
   OF_REQUIRE(size);
-  const auto& dims = flow->flow.network().dims();
-  int64_t total = 0;
-  for (std::size_t i = 1; i + 1 < dims.size(); ++i) total += dims[i] * dims[i];
-  *size = total;
-  return OF_OK;
+  return guarded("of_flow_invariants_size", [&] {
+    *size = invariants_length(flow);
+    return OF_OK;
+  });
 }
 
 int of_flow_invariants(const of_flow* flow, const double* y, double* out, int64_t out_len) {
   OF_REQUIRE(flow);
   OF_REQUIRE(y);
-  int64_t size = 0;
-  of_flow_invariants_size(flow, &size);
-  if (out_len != size)
-    return fail(OF_ERROR_ARGUMENT, "of_flow_invariants: out_len must be " + std::to_string(size) + ", got " +
-                                       std::to_string(out_len));
-  if (size > 0) OF_REQUIRE(out);
-  return guarded("of_flow_invariants", [&] {
-    std::vector<double> c;
-    overflow::invariants(flow->flow.network(), y, c);
-    std::copy(c.begin(), c.end(), out);
+  return guarded("of_flow_invariants", [&]() -> int {
+    const int64_t size = invariants_length(flow);
+    if (out_len != size)
+      return fail(OF_ERROR_ARGUMENT, "of_flow_invariants: out_len must be " + std::to_string(size) + ", got " +
+                                         std::to_string(out_len));
+    if (size > 0 && out == nullptr) return fail(OF_ERROR_NULL, "of_flow_invariants: out is NULL");
+    overflow::invariants(flow->flow.network(), y, out);  // written in place: out_len doubles the caller has
     return OF_OK;
   });
 }
@@ -381,6 +398,7 @@ int of_solver_set_projection(of_solver* solver, int enable) {
 int of_solver_projection(const of_solver* solver, double* max_correction) {
   OF_REQUIRE(solver);
   OF_REQUIRE(max_correction);
+  OF_REQUIRE_INIT(solver);
   *max_correction = solver->impl->projection();
   return OF_OK;
 }
@@ -403,10 +421,12 @@ int of_solver_add_event(of_solver* solver, of_event_fn fn, void* data, int32_t d
 int of_solver_event_times(const of_solver* solver, int32_t event, double* times, int64_t capacity, int64_t* count) {
   OF_REQUIRE(solver);
   OF_REQUIRE(count);
+  OF_REQUIRE_INIT(solver);
   if (event < 0 || static_cast<std::size_t>(event) >= solver->impl->event_count())
     return fail(OF_ERROR_ARGUMENT, "of_solver_event_times: event " + std::to_string(event) + " out of range (" +
                                        std::to_string(solver->impl->event_count()) + " events)");
-  if (capacity > 0 && times == nullptr) return fail(OF_ERROR_ARGUMENT, "of_solver_event_times: times is NULL");
+  if (capacity > 0 && times == nullptr)
+    return fail(OF_ERROR_NULL, "of_solver_event_times: times is NULL (with capacity " + std::to_string(capacity) + ")");
   const std::vector<double>& found = solver->impl->event_times(static_cast<std::size_t>(event));
   *count = static_cast<int64_t>(found.size());
   const auto copied = std::min<std::size_t>(found.size(), capacity > 0 ? static_cast<std::size_t>(capacity) : 0);
@@ -450,12 +470,6 @@ int of_solver_dim(const of_solver* solver, int64_t* n) {
   return OF_OK;
 }
 
-#define OF_REQUIRE_INIT(solver)                                                                             \
-  do {                                                                                                      \
-    if (!(solver)->impl->initialised())                                                                     \
-      return fail(OF_ERROR_STATE, std::string(__func__) + ": the solver is not initialised (call of_solver_init)"); \
-  } while (0)
-
 int of_solver_t(const of_solver* solver, double* t) {
   OF_REQUIRE(solver);
   OF_REQUIRE(t);
@@ -491,6 +505,7 @@ int of_solver_grad_norm(const of_solver* solver, double* grad_norm) {
 int of_solver_stats(const of_solver* solver, of_stats* stats) {
   OF_REQUIRE(solver);
   OF_REQUIRE(stats);
+  OF_REQUIRE_INIT(solver);
   *stats = solver->impl->stats();
   return OF_OK;
 }
@@ -512,14 +527,22 @@ int of_ensemble(const of_flow* flow, int32_t method, double rtol, double atol, d
   if (!(std::isfinite(t0) && std::isfinite(t1) && t1 > t0))
     return fail(OF_ERROR_ARGUMENT, "of_ensemble: need finite t0 < t1");
   if (!(gtol >= 0)) return fail(OF_ERROR_ARGUMENT, "of_ensemble: gtol must be >= 0");
-  return guarded("of_ensemble", [&] {
+  return guarded("of_ensemble", [&]() -> int {
+    const std::size_t dim = flow->flow.dim(), n = static_cast<std::size_t>(count);
+    const std::size_t total = overflow::checked_mul(n, dim, "y0s (count x state size)");
+    overflow::check_memory(total, "y0s (" + std::to_string(n) + " starts of " + std::to_string(dim) + " doubles)");
+    // The same refusal as of_solver_init's; a finite start outside the cost's domain is not refused
+    // but ends as that trajectory's OF_DOMAIN.
+    for (std::size_t k = 0; k < total; ++k)
+      if (!std::isfinite(y0s[k]))
+        return fail(OF_ERROR_ARGUMENT, "of_ensemble: y0s[" + std::to_string(k / dim) + "][" + std::to_string(k % dim) +
+                                           "] (start " + std::to_string(k / dim) + ") is not finite");
     overflow::IntegrateOptions opt = make_options(rtol, atol, 0.0);
     opt.gtol = gtol;
     opt.stiff = m.stiff;
     overflow::EnsembleOptions eopt;
     const unsigned hw = std::thread::hardware_concurrency();
     eopt.workers = workers > 0 ? workers : static_cast<int>(hw > 0 ? hw : 1);
-    const std::size_t dim = flow->flow.dim(), n = static_cast<std::size_t>(count);
     const overflow::Flow& f = flow->flow;
     const overflow::EnsembleResult r = overflow::integrate_ensemble(
         [&f] { return overflow::FlowSystem(f); }, *m.start, t0, t1, y0s, n, dim, {}, opt, eopt);

@@ -3,6 +3,7 @@
 #include "activated_sweep.hpp"
 #include "flow_kernels.hpp"
 #include "row_sweep.hpp"
+#include "overflow/sizes.hpp"
 #include "overflow/thread_team.hpp"
 
 #include <algorithm>
@@ -10,8 +11,78 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <limits>
 
 namespace overflow {
+
+namespace {
+
+// "dims {3, 8, 2}", the first entries only for a deep network.
+std::string dims_text(const std::vector<std::int64_t>& dims) {
+  std::string text = "dims {";
+  for (std::size_t i = 0; i < dims.size() && i < 8; ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
+  return text + (dims.size() > 8 ? ", ... (" + std::to_string(dims.size()) + " entries)}" : "}");
+}
+
+// The buffers of a FlowWorkspace (or of the state): every product and sum checked, so a network too
+// large for this machine is refused when it is made, not when a workspace is first allocated.
+class SizeSum {
+ public:
+  explicit SizeSum(const std::vector<std::int64_t>& dims) : dims_(dims) {}
+  std::size_t mul(std::size_t a, std::size_t b) const {
+    std::size_t out = 0;
+    if (!size_mul(a, b, out)) overflow();
+    return out;
+  }
+  std::size_t add(std::size_t a, std::size_t b) const {
+    std::size_t out = 0;
+    if (!size_add(a, b, out)) overflow();
+    return out;
+  }
+
+ private:
+  [[noreturn]] void overflow() const {
+    throw std::invalid_argument(dims_text(dims_) + ": the network's sizes do not fit in a size (" +
+                                std::to_string(8 * sizeof(std::size_t)) + " bits)");
+  }
+  const std::vector<std::int64_t>& dims_;
+};
+
+struct WorkspaceSizes {
+  std::size_t prefix, prefix_t, grad, z, pre_act, grams, correction_scratch;
+  std::size_t total;  // all of them (z twice: z0 and z1)
+};
+
+// Called once the dims are known to be >= 1 and the state size to fit.
+WorkspaceSizes workspace_sizes(const Network& net) {
+  const SizeSum s(net.dims());
+  const std::size_t n = static_cast<std::size_t>(net.n()), m = static_cast<std::size_t>(net.m());
+  const std::size_t k = static_cast<std::size_t>(net.max_dim());
+  WorkspaceSizes w{};
+  // Sized for both sweeps: prefixes W_i...W_1 (n columns) or suffixes W_N...W_i (m rows).
+  std::size_t prefix_size = 0, suffix_size = 0, hidden = 0;
+  for (int l = 1; l < net.depth(); ++l) prefix_size = s.add(prefix_size, s.mul(static_cast<std::size_t>(net.rows(l)), n));
+  for (int l = 0; l + 1 < net.depth(); ++l) {
+    suffix_size = s.add(suffix_size, s.mul(m, static_cast<std::size_t>(net.cols(l))));
+    hidden = s.add(hidden, s.mul(static_cast<std::size_t>(net.rows(l)), n));
+  }
+  w.prefix = std::max<std::size_t>({prefix_size, suffix_size, hidden, 1});
+  w.prefix_t = s.mul(k, n);
+  if (net.depth() > 1) w.prefix_t = std::max(w.prefix_t, s.add(prefix_size, s.mul(static_cast<std::size_t>(net.cols(1)), n)));
+  w.grad = s.mul(m, n);
+  w.z = s.mul(k, std::max(m, n));
+  w.pre_act = std::max<std::size_t>(hidden, 1);
+  // The stage corrections' Grams (n x n each) serve only the m >= n kernels (flow_kernels.hpp);
+  // for m < n they would be the largest buffer by far, and unused.
+  w.grams = m >= n ? s.mul(s.mul(static_cast<std::size_t>(detail::kMaxFusedTerms), n), n) : 0;
+  w.correction_scratch = s.mul(k, n);
+  w.total = 0;
+  for (std::size_t part : {w.prefix, w.prefix_t, w.grad, w.z, w.z, w.pre_act, w.grams, w.correction_scratch})
+    w.total = s.add(w.total, part);
+  return w;
+}
+
+}  // namespace
 
 Network::Network(std::vector<std::int64_t> dims) : dims_(std::move(dims)) {
   if (dims_.size() < 2) throw std::invalid_argument("dims must hold at least n and m (depth >= 1)");
@@ -22,33 +93,30 @@ Network::Network(std::vector<std::int64_t> dims) : dims_(std::move(dims)) {
     }
     max_dim_ = std::max(max_dim_, dims_[i]);
   }
+  // Sizes are computed in std::size_t with overflow checks: dims such as {2^62 + 1, 4} are refused
+  // here instead of wrapping around (and int64 products of two dims would be undefined behaviour).
+  if (static_cast<std::uint64_t>(max_dim_) > std::numeric_limits<std::size_t>::max())
+    throw std::invalid_argument(dims_text(dims_) + ": a dimension does not fit in a size");
+  const SizeSum s(dims_);
+  offsets_.reserve(dims_.size());
   offsets_.assign(1, 0);
-  for (int l = 0; l < depth(); ++l) {
-    offsets_.push_back(offsets_.back() + static_cast<std::size_t>(rows(l) * cols(l)));
-  }
+  for (int l = 0; l < depth(); ++l)
+    offsets_.push_back(s.add(offsets_.back(), s.mul(static_cast<std::size_t>(rows(l)), static_cast<std::size_t>(cols(l)))));
+  check_memory(s.add(state_size(), workspace_sizes(*this).total), dims_text(dims_) + ": the state (" + std::to_string(state_size()) +
+                         " weights) with one right-hand side's workspace");
 }
 
 FlowWorkspace::FlowWorkspace(const Network& net, ThreadTeam* team_) : team(team_) {
-  const std::size_t n = static_cast<std::size_t>(net.n()), m = static_cast<std::size_t>(net.m());
-  // Sized for both sweeps: prefixes W_i...W_1 (n columns) or suffixes W_N...W_i (m rows).
-  std::size_t prefix_size = 0, suffix_size = 0;
-  for (int l = 1; l < net.depth(); ++l) prefix_size += static_cast<std::size_t>(net.rows(l)) * n;
-  for (int l = 0; l + 1 < net.depth(); ++l) suffix_size += m * static_cast<std::size_t>(net.cols(l));
-  const std::size_t k = static_cast<std::size_t>(net.max_dim());
-  prefix.assign(std::max<std::size_t>({prefix_size, suffix_size, 1}), 0.0);
-  std::size_t transposed = k * n;
-  if (net.depth() > 1) transposed = std::max(transposed, prefix_size + static_cast<std::size_t>(net.cols(1)) * n);
-  prefix_t.assign(transposed, 0.0);
-  grad.assign(m * n, 0.0);
-  z0.assign(k * std::max(m, n), 0.0);
-  z1.assign(k * std::max(m, n), 0.0);
-  std::size_t hidden = 0;
-  for (int l = 0; l + 1 < net.depth(); ++l) hidden += static_cast<std::size_t>(net.rows(l)) * n;
-  pre_act.assign(std::max<std::size_t>(hidden, 1), 0.0);
+  const WorkspaceSizes w = workspace_sizes(net);
+  prefix.assign(w.prefix, 0.0);
+  prefix_t.assign(w.prefix_t, 0.0);
+  grad.assign(w.grad, 0.0);
+  z0.assign(w.z, 0.0);
+  z1.assign(w.z, 0.0);
+  pre_act.assign(w.pre_act, 0.0);
   transposed_at.assign(static_cast<std::size_t>(net.depth()), nullptr);
-  if (prefix.size() < hidden) prefix.assign(hidden, 0.0);
-  grams.assign(static_cast<std::size_t>(detail::kMaxFusedTerms) * n * n, 0.0);
-  correction_scratch.assign(k * n, 0.0);
+  grams.assign(w.grams, 0.0);
+  correction_scratch.assign(w.correction_scratch, 0.0);
 }
 
 
@@ -128,11 +196,23 @@ void Flow::product(const double* y, double* out, FlowWorkspace& ws) const {
   std::copy(prod, prod + net_.m() * net_.n(), out);
 }
 
-void invariants(const Network& net, const double* y, std::vector<double>& out) {
+std::size_t invariants_size(const Network& net) {
+  const SizeSum s(net.dims());
   std::size_t total = 0;
-  for (int l = 0; l + 1 < net.depth(); ++l) total += static_cast<std::size_t>(net.rows(l) * net.rows(l));
+  for (int l = 0; l + 1 < net.depth(); ++l)
+    total = s.add(total, s.mul(static_cast<std::size_t>(net.rows(l)), static_cast<std::size_t>(net.rows(l))));
+  return total;
+}
+
+void invariants(const Network& net, const double* y, std::vector<double>& out) {
+  const std::size_t total = invariants_size(net);
+  check_memory(total, dims_text(net.dims()) + ": the invariants (" + std::to_string(total) + " entries)");
   out.assign(total, 0.0);
-  double* c = out.data();
+  invariants(net, y, out.data());
+}
+
+void invariants(const Network& net, const double* y, double* out) {
+  double* c = out;
   for (int l = 0; l + 1 < net.depth(); ++l) {
     const std::int64_t k = net.rows(l), cols = net.cols(l), next_rows = net.rows(l + 1);
     const double* wi = y + net.offset(l);       // k x cols

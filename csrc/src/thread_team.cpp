@@ -25,10 +25,17 @@ ThreadTeam::ThreadTeam(int size) : size_(size) {
   if (size < 1) throw std::invalid_argument("threads must be >= 1, got " + std::to_string(size));
   claims_ = std::make_unique<Claim[]>(static_cast<std::size_t>(size));
   threads_.reserve(static_cast<std::size_t>(size - 1));
-  for (int rank = 1; rank < size; ++rank) threads_.emplace_back([this, rank] { helper(rank); });
+  try {
+    for (int rank = 1; rank < size; ++rank) threads_.push_back(start_worker(rank, size, [this, rank] { helper(rank); }));
+  } catch (...) {
+    stop_helpers();  // no destructor runs for a constructor that throws
+    throw;
+  }
 }
 
-ThreadTeam::~ThreadTeam() {
+ThreadTeam::~ThreadTeam() { stop_helpers(); }
+
+void ThreadTeam::stop_helpers() {
   stop_.store(true);
   generation_.fetch_add(1);
   {

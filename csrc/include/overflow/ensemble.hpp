@@ -12,10 +12,14 @@
 #include <functional>
 #include <limits>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "overflow/integrate.hpp"
+#include "overflow/sizes.hpp"
+#include "overflow/thread_team.hpp"
 
 namespace overflow {
 
@@ -41,12 +45,21 @@ struct EnsembleOptions {
 };
 
 // make_system() builds one System per worker (each owns its workspace). y0s is count x dim.
+// Throws ThreadStartError, with no worker left running, if a worker cannot be started.
 template <class MakeSystem>
 EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, double t0, double t1,
                                   const double* y0s, std::size_t count, std::size_t dim,
                                   const std::vector<double>& t_eval, const IntegrateOptions& options,
                                   const EnsembleOptions& eopt) {
   const std::size_t T = t_eval.size();
+  const std::size_t E = options.events.size();
+  {  // The result's arrays, checked before they are allocated (sizes.hpp).
+    const std::string what = "the results of " + std::to_string(count) + " trajectories";
+    std::size_t per = 8 + E;  // per trajectory: the scalars, the events, then y_final, values_at, states_at
+    for (std::size_t part : {dim, T, eopt.keep_states ? checked_mul(T, dim, what) : 0})
+      if (!size_add(per, part, per)) throw std::invalid_argument(what + " do not fit in a size");
+    check_memory(checked_mul(count, per, what), what);
+  }
   const double nan = std::numeric_limits<double>::quiet_NaN();
   EnsembleResult res;
   res.status.assign(count, -1);
@@ -58,7 +71,6 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
   res.nreject.assign(count, 0);
   res.naccept_stiff.assign(count, 0);
   res.stalled.assign(count, 0);
-  const std::size_t E = options.events.size();
   res.event_first.assign(count * E, nan);
   res.y_final.assign(count * dim, nan);
   res.values_at.assign(count * T, nan);
@@ -121,13 +133,21 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
   std::vector<std::thread> pool;
   pool.reserve(static_cast<std::size_t>(workers - 1));
   running = workers - 1;
-  for (int w = 1; w < workers; ++w) {
-    pool.emplace_back([&] {
-      work(opt);
-      std::lock_guard<std::mutex> lock(done_mutex);
-      --running;
-      done.notify_one();
-    });
+  try {
+    for (int w = 1; w < workers; ++w) {
+      pool.push_back(start_worker(w, workers, [&] {
+        work(opt);
+        std::lock_guard<std::mutex> lock(done_mutex);
+        --running;
+        done.notify_one();
+      }));
+    }
+  } catch (...) {
+    // A worker could not be started: stop and join the ones that were (their errors, if any, are
+    // consequences of the same shortage), then report the start failure.
+    stop = true;
+    for (auto& th : pool) th.join();
+    throw;
   }
   work(opt0);
   // Worker 0 ran out of trajectories; keep honouring Ctrl-C until the others finish theirs.

@@ -16,7 +16,9 @@ class ThreadTeam;
 // The state is W_1, ..., W_N, each row-major, concatenated.
 class Network {
  public:
-  explicit Network(std::vector<std::int64_t> dims);  // throws std::invalid_argument
+  // Throws std::invalid_argument for a dimension < 1, for sizes that overflow, and for a state and
+  // right-hand side workspace larger than the machine's physical memory (sizes.hpp).
+  explicit Network(std::vector<std::int64_t> dims);
 
   int depth() const { return static_cast<int>(dims_.size()) - 1; }
   std::int64_t rows(int layer) const { return dims_[layer + 1]; }
@@ -135,7 +137,10 @@ class Flow {
 };
 
 // The invariants C_i = W_i W_i^T - W_{i+1}^T W_{i+1} (definition 1), i = 1..N-1, each k_i x k_i,
-// concatenated row-major into out (size sum_i k_i^2).
+// concatenated row-major into out (size sum_i k_i^2: invariants_size, std::invalid_argument where
+// that does not fit in a size; the vector form also where it does not fit in memory).
+std::size_t invariants_size(const Network& net);
 void invariants(const Network& net, const double* y, std::vector<double>& out);
+void invariants(const Network& net, const double* y, double* out);
 
 }  // namespace overflow

@@ -26,7 +26,13 @@ typedef void (*of_rhs_fn)(double t, const double* y, double* dy, void* data);
    negative error code, never crashes on bad arguments, and never lets a C++ exception out;
    of_last_error() gives the message of the last error on the calling thread. Handles are opaque
    and independent: different handles may be used from different threads at once, one handle
-   from one thread at a time.
+   from one thread at a time. Each function below lists the codes it returns besides OF_OK;
+   any of them may also return OF_ERROR_INTERNAL (a bug). A pointer that was never returned by
+   the library, or a handle used after it was destroyed (destroying it twice included), cannot be
+   detected: as with free(), that is undefined.
+   Sizes: a size whose arithmetic overflows, or whose doubles would exceed the machine's physical
+   memory, is OF_ERROR_ARGUMENT before anything is allocated; an allocation that fails below that
+   bound is OF_ERROR_MEMORY.
    --------------------------------------------------------------------------------------------- */
 
 enum of_error {
@@ -36,7 +42,10 @@ enum of_error {
   OF_ERROR_STATE = -3,     /* the call does not fit the handle's state (stepping before init, ...) */
   OF_ERROR_RANGE = -4,     /* dense output requested outside the last step */
   OF_ERROR_MEMORY = -5,    /* allocation failed */
-  OF_ERROR_INTERNAL = -6   /* anything else (a bug: please report the message) */
+  OF_ERROR_INTERNAL = -6,  /* anything else (a bug: please report the message) */
+  OF_ERROR_THREAD_START = -7 /* a thread could not be started (the system's limit on threads or address
+                                space): "could not start worker k of n: <reason>"; the threads that had
+                                started were stopped and joined, and nothing was returned */
 };
 
 /* OF_GAUSS4, OF_GAUSS6: implicit Gauss-Legendre, conserving the invariants; OF_RODAS4: L-stable Rosenbrock for
@@ -68,50 +77,75 @@ typedef struct of_stats {
   int64_t nfev, naccept, nreject;
 } of_stats;
 
-/* The message of the last error on this thread ("" if none). Valid until the next call that fails. */
+/* The message of the last error on this thread ("" if none). Valid until the next call that fails.
+   Never NULL. */
 const char* of_last_error(void);
-const char* of_version(void);
+const char* of_version(void); /* "0.1.0"; never NULL */
 
 /* A flow of `depth` layers: dims = {n, k_1, ..., k_{depth-1}, m} (dims_len must be depth + 1),
    W_i of shape dims[i] x dims[i-1], the state W_1..W_N row-major and concatenated. The cost
-   (value_and_grad, optional hvp, data) must outlive the flow. */
+   (value_and_grad, optional hvp, data) must outlive the flow. *out is NULL after a failure.
+   OF_ERROR_NULL: out, dims or value_and_grad. OF_ERROR_ARGUMENT: depth < 1, dims_len != depth + 1,
+   a dimension < 1, an unknown activation, sizes that overflow or a state and one right-hand
+   side's workspace larger than physical memory. OF_ERROR_MEMORY. */
 int of_flow_create(int32_t depth, const int64_t* dims, int64_t dims_len, int32_t activation,
                    of_value_and_grad_fn value_and_grad, of_hvp_fn hvp, void* data, of_flow** out);
 void of_flow_destroy(of_flow* flow); /* NULL is ignored */
+/* OF_ERROR_NULL: flow or size. */
 int of_flow_state_size(const of_flow* flow, int64_t* size);
-/* dy = -grad g(y); *loss = g(y) (non-finite outside the cost's domain). loss may be NULL. */
+/* dy = -grad g(y); *loss = g(y) (non-finite outside the cost's domain). loss may be NULL.
+   OF_ERROR_NULL: flow, y or dy. OF_ERROR_MEMORY (its workspace). */
 int of_flow_rhs(const of_flow* flow, const double* y, double* dy, double* loss);
-/* Number of doubles of the invariants C_i = W_i W_i^T - W_{i+1}^T W_{i+1}: sum_i k_i^2. */
+/* Number of doubles of the invariants C_i = W_i W_i^T - W_{i+1}^T W_{i+1}: sum_i k_i^2.
+   OF_ERROR_NULL: flow or size. OF_ERROR_ARGUMENT: the number does not fit in int64_t. */
 int of_flow_invariants_size(const of_flow* flow, int64_t* size);
+/* OF_ERROR_NULL: flow, y, or out (when the size is > 0). OF_ERROR_ARGUMENT: out_len is not
+   of_flow_invariants_size's number. */
 int of_flow_invariants(const of_flow* flow, const double* y, double* out, int64_t out_len);
 
 /* A solver on a flow (which must outlive it) or on a generic right-hand side of n equations.
    max_step <= 0 or infinite: no limit. gtol > 0 stops of_solver_integrate as OF_CONVERGED once
-   ||grad g|| <= gtol (flows only; 0 disables it). */
+   ||grad g|| <= gtol (flows only; 0 disables it). *out is NULL after a failure.
+   OF_ERROR_NULL: out or flow. OF_ERROR_ARGUMENT: an unknown method, rtol or atol not finite and
+   > 0, max_step NaN, a state whose solver vectors exceed physical memory. OF_ERROR_MEMORY. */
 int of_solver_create_flow(const of_flow* flow, int32_t method, double rtol, double atol, double max_step,
                           of_solver** out);
 /* The same on `threads` >= 1 threads of its own (threads - 1 helpers, created here): each
    right-hand side splits its layer products across them and the explicit methods their vector
    passes, for wide networks (work below about 16,384 multiply-adds or weights stays on the calling
-   thread). The solver's calls must come from one thread at a time; the helpers need free cores. */
+   thread). The solver's calls must come from one thread at a time; the helpers need free cores.
+   The codes of of_solver_create_flow, and OF_ERROR_ARGUMENT for threads < 1, OF_ERROR_THREAD_START. */
 int of_solver_create_flow_threads(const of_flow* flow, int32_t method, double rtol, double atol, double max_step,
                                   int32_t threads, of_solver** out);
+/* OF_ERROR_NULL: out or rhs. OF_ERROR_ARGUMENT: n < 1, n whose solver vectors exceed physical
+   memory, a method other than OF_BS3, OF_DOPRI5, OF_TSIT5, OF_DOP853, bad tolerances as above.
+   OF_ERROR_MEMORY. */
 int of_solver_create_rhs(of_rhs_fn rhs, void* data, int64_t n, int32_t method, double rtol, double atol,
                          double max_step, of_solver** out);
 void of_solver_destroy(of_solver* solver); /* NULL is ignored */
 
 /* Project the state back onto the invariant set {C_i = C_i(t0)} after every accepted step (flows of
    linear networks; nonzero enable turns it on), from the next of_solver_init on. of_solver_projection
-   gives the largest correction made since init. */
+   gives the largest correction made since init. of_solver_set_projection leaves the solver
+   uninitialised (the queries below answer OF_ERROR_STATE until the next of_solver_init).
+   set: OF_ERROR_NULL (solver), OF_ERROR_ARGUMENT (enable on a generic right-hand side).
+   get: OF_ERROR_NULL (solver, max_correction), OF_ERROR_STATE (before of_solver_init). */
 int of_solver_set_projection(of_solver* solver, int enable);
 int of_solver_projection(const of_solver* solver, double* max_correction);
 
-/* Starts at (t0, y0). OF_ERROR_ARGUMENT if the right-hand side is not finite there. */
+/* Starts at (t0, y0). OF_ERROR_NULL: solver or y0. OF_ERROR_ARGUMENT: t0 or an entry of y0 not
+   finite, or the cost or the right-hand side not finite there (the solver is then uninitialised).
+   OF_ERROR_MEMORY. */
 int of_solver_init(of_solver* solver, double t0, const double* y0);
 /* One adaptive step towards t_bound > t, never past it. *status: OF_STEPPED, OF_T_END (t reached
-   t_bound), OF_DOMAIN or OF_FAILED (the state is unchanged). */
+   t_bound), OF_DOMAIN, OF_FAILED or OF_INTERRUPTED (the state is unchanged).
+   OF_ERROR_NULL: solver or status. OF_ERROR_STATE: before of_solver_init. OF_ERROR_ARGUMENT:
+   t_bound <= t or NaN; an implicit method (or OF_AUTO's switch) on a flow whose cost has no hvp.
+   OF_ERROR_MEMORY. */
 int of_solver_step(of_solver* solver, double t_bound, int32_t* status);
-/* y(t) for t inside the last step [t_prev, t], from the method's interpolant (n doubles). */
+/* y(t) for t inside the last step [t_prev, t], from the method's interpolant (n doubles).
+   OF_ERROR_NULL: solver or y_out. OF_ERROR_STATE: before of_solver_init, before a step, or the
+   interpolant's extra stages left the cost's domain. OF_ERROR_RANGE: t outside [t_prev, t] (NaN too). */
 int of_solver_dense(of_solver* solver, double t, double* y_out);
 /* Steps to t_end. After each accepted step save(t, y, loss, user) is called if save != NULL; a
    nonzero return stops the run with OF_INTERRUPTED. With gtol > 0 the run stops where ||grad g||
@@ -119,7 +153,10 @@ int of_solver_dense(of_solver* solver, double t, double* y_out);
    itself stands at the end of the step that crossed); the same for a terminal event (OF_EVENT).
    t_end = INFINITY needs gtol > 0 or a terminal event. *status: OF_T_END, OF_CONVERGED (gtol), OF_EVENT,
    OF_BLOWUP (max |y_i| > 1e10), OF_DOMAIN, OF_FAILED, OF_MAX_STEPS (max_steps accepted steps in
-   this call; <= 0: no limit) or OF_INTERRUPTED. */
+   this call; <= 0: no limit) or OF_INTERRUPTED.
+   OF_ERROR_NULL: solver or status. OF_ERROR_STATE: before of_solver_init. OF_ERROR_ARGUMENT:
+   t_end <= t or NaN, gtol < 0 or NaN, t_end infinite without gtol > 0 or a terminal event, an
+   event that returned NaN, an implicit method on a flow whose cost has no hvp. OF_ERROR_MEMORY. */
 typedef int (*of_save_fn)(double t, const double* y, double loss, void* user);
 /* An event: its zero crossings are located on each step's interpolant (to 1e-12 relative in t).
    One that returns NaN stops of_solver_integrate with OF_ERROR_ARGUMENT (the message names it). */
@@ -127,15 +164,22 @@ typedef double (*of_event_fn)(double t, const double* y, int64_t n, void* data);
 /* Adds an event to the solver's of_solver_integrate runs: direction > 0 counts only rising
    crossings, < 0 only falling ones, 0 both; terminal = k > 0 stops the run with OF_EVENT at the
    k-th crossing (counted per of_solver_integrate call; 0: only recorded). A terminal event, like
-   gtol > 0, lets t_end be INFINITY. */
+   gtol > 0, lets t_end be INFINITY. OF_ERROR_NULL: solver or fn. OF_ERROR_ARGUMENT: terminal < 0.
+   OF_ERROR_MEMORY. */
 int of_solver_add_event(of_solver* solver, of_event_fn fn, void* data, int32_t direction, int32_t terminal);
 /* The crossings of event `event` (in the order added) found by the last of_solver_integrate: *count
-   of them, the first min(count, capacity) times written to `times` (NULL with capacity 0). */
+   of them, the first min(count, capacity) times written to `times` (NULL with capacity <= 0).
+   OF_ERROR_NULL: solver, count, or times with capacity > 0. OF_ERROR_STATE: before
+   of_solver_init. OF_ERROR_ARGUMENT: event out of range. */
 int of_solver_event_times(const of_solver* solver, int32_t event, double* times, int64_t capacity, int64_t* count);
 int of_solver_integrate(of_solver* solver, double t_end, double gtol, int64_t max_steps, of_save_fn save,
                         void* user, int32_t* status);
 
+/* The state's size n, fixed when the solver is made (answered before of_solver_init, to size y0).
+   OF_ERROR_NULL: solver or n. */
 int of_solver_dim(const of_solver* solver, int64_t* n);
+/* The queries of the current point below: OF_ERROR_NULL (solver or the output), OF_ERROR_STATE
+   (before of_solver_init, or after a failed one). */
 int of_solver_t(const of_solver* solver, double* t);
 int of_solver_state(const of_solver* solver, double* y_out); /* n doubles */
 /* The loss g at the current point (flows; 0 for a generic right-hand side). */
@@ -147,7 +191,13 @@ int of_solver_stats(const of_solver* solver, of_stats* stats);
 /* Integrates the flow from each row of y0s (count x state size) over [t0, t1] on `workers`
    threads (<= 0: one per hardware thread). Per trajectory: status (of_status codes), t_final,
    loss_final, grad_norm_final, nfev; y_final (count x state size) may be NULL. Trajectories do
-   not depend on the number of workers. */
+   not depend on the number of workers. A finite start outside the cost's domain ends as its
+   trajectory's OF_DOMAIN (status) at t0.
+   OF_ERROR_NULL: flow, an output other than y_final, y0s with count > 0. OF_ERROR_ARGUMENT:
+   count < 0, an unknown method, bad tolerances, t0 and t1 not finite with t0 < t1, gtol < 0 or NaN,
+   an entry of y0s not finite (as of_solver_init refuses it; the message names the start), sizes
+   that overflow or exceed physical memory. OF_ERROR_MEMORY. OF_ERROR_THREAD_START (nothing
+   written). */
 int of_ensemble(const of_flow* flow, int32_t method, double rtol, double atol, double gtol, double t0, double t1,
                 const double* y0s, int64_t count, int32_t workers, int8_t* status, double* t_final,
                 double* loss_final, double* grad_norm_final, int64_t* nfev, double* y_final);

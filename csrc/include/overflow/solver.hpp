@@ -22,6 +22,7 @@
 #include "overflow/rosenbrock.hpp"
 #include "overflow/linear_combination.hpp"
 #include "overflow/method_switch.hpp"
+#include "overflow/sizes.hpp"
 #include "overflow/tableau.hpp"
 #include "overflow/thread_team.hpp"
 
@@ -458,6 +459,10 @@ class Solver {
   using Stepper = std::variant<ExplicitRK, GaussLegendre, Rosenbrock>;
   static Stepper make_stepper(const Tableau& tab, System& sys, ThreadTeam* team) {
     const std::size_t dim = sys.dim();
+    // At least the stages and a few more state-sized vectors: a state far too large for the
+    // machine is refused before any of them is allocated (sizes.hpp).
+    check_memory(checked_mul(dim, static_cast<std::size_t>(tab.stages) + 4, "the solver's vectors"),
+                 "the solver's vectors (" + std::to_string(tab.stages + 4) + " of " + std::to_string(dim) + " doubles)");
     if (tab.scheme == Tableau::Scheme::gauss) return Stepper(std::in_place_type<GaussLegendre>, tab, dim);
     if (tab.scheme == Tableau::Scheme::rosenbrock) return Stepper(std::in_place_type<Rosenbrock>, tab, dim);
     FactorLayout layout;

@@ -10,6 +10,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -17,9 +20,31 @@
 
 namespace overflow {
 
+// A thread the core needed could not be started (the system's limit on threads or on address space
+// was reached). Thrown only after the threads already started have been stopped and joined, so the
+// caller may go on (Python: RuntimeError; the C ABI: OF_ERROR_THREAD_START).
+class ThreadStartError : public std::runtime_error {
+ public:
+  // Worker k of n (worker 0 is the calling thread) failed to start for `reason`.
+  ThreadStartError(int k, int n, const std::string& reason)
+      : std::runtime_error("could not start worker " + std::to_string(k) + " of " + std::to_string(n) + ": " +
+                           reason) {}
+};
+
+// Starts worker k of n running body(); a start failure (std::system_error) becomes ThreadStartError.
+template <class F>
+std::thread start_worker(int k, int n, F&& body) {
+  try {
+    return std::thread(std::forward<F>(body));
+  } catch (const std::system_error& e) {
+    throw ThreadStartError(k, n, e.code().message());
+  }
+}
+
 class ThreadTeam {
  public:
-  // size >= 1 members: the calling thread (rank 0) and size - 1 helper threads.
+  // size >= 1 members: the calling thread (rank 0) and size - 1 helper threads. Throws
+  // ThreadStartError, with no helper left running, if one cannot be started.
   explicit ThreadTeam(int size);
   ~ThreadTeam();
   ThreadTeam(const ThreadTeam&) = delete;
@@ -45,6 +70,8 @@ class ThreadTeam {
  private:
   void dispatch(void (*call)(void*, int), void* ctx);
   void helper(int rank);
+  // Wakes the started helpers with stop_ set and joins them (the destructor, a failed constructor).
+  void stop_helpers();
   // Takes part `part` of job `generation` for the calling thread; false if another thread has.
   bool claim(int part, std::uint64_t generation);
 
