@@ -337,8 +337,9 @@ _DOCS: dict[str, str] = {
     "max_steps": """int
         Most accepted steps before stopping with status ``"max_steps"`` (default {default}).""",
     "max_norm": """float
-        Stop with status ``"blowup"`` once some ``|{state}_i|`` exceeds it (default {default}{norm_note}).""",
-    "events": """callable, overflow.events built-in, or a list of them, optional
+        Stop with status ``"blowup"`` once some ``|{state}_i|`` exceeds it
+        (default {default}{norm_note}).""",
+    "events": """{events_type}, optional
         Functions ``event(t, y) -> float`` of the flat state (compiled by Numba), with scipy's
         ``terminal`` (bool or a count) and ``direction`` attributes{builtins}. Their zero
         crossings are located on each step's interpolant to 1e-12 relative in t and kept in
@@ -368,6 +369,8 @@ def _doc(entry: str, key: str) -> str:
         "rtol_default": _shown(default(entry, "rtol")), "atol_default": _shown(default(entry, "atol")),
         "state": "y" if entry == "solve_ivp" else "w",
         "builtins": "" if entry == "solve_ivp" else _BUILTINS,
+        "events_type": ("callable or list of callables" if entry == "solve_ivp" else
+                        "callable, overflow.events built-in, or a list of them"),
         "first_note": "; at most t1 - t0, as in scipy" if entry == "solve_ivp" else "",
         "norm_note": ": no blow-up stop, as in scipy" if default(entry, "max_norm") == math.inf else "",
         "event_note": ("" if entry == "Solver" else

@@ -171,6 +171,7 @@ def test_docstrings_carry_the_shared_option_docs():
                 assert f"\n    {name} : " in doc or f"\n    {name}, " in doc or f", {name} : " in doc, (entry, name)
     assert "(default 1e+10)" in of.integrate.__doc__
     assert "(default inf: no blow-up stop, as in scipy)" in of.solve_ivp.__doc__
+    assert "built-in" not in of.solve_ivp.__doc__
 
 
 def test_the_loss_has_one_name():
