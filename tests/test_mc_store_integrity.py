@@ -7,6 +7,7 @@ result is bitwise that of an uninterrupted run."""
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import shutil
@@ -378,14 +379,18 @@ def test_killed_again_and_again_then_resumed_is_bitwise_the_same(tmp_path, compu
                                 stderr=subprocess.PIPE, cwd=tmp_path, env=ENV)
         try:
             started = time.monotonic()
-            if kill == 0:  # anywhere from the interpreter's start to the first chunks
-                time.sleep(rng.uniform(0.0, 2.0))
-            else:  # after this process saved a chunk of its own, a random moment later
-                while not (out.is_dir() and set(chunk_files(out)) - before):
-                    assert proc.poll() is None, f"the child exited (code {proc.returncode}): {proc.stderr.read()}"
-                    assert time.monotonic() - started < 120, "no chunk within 120 s"
-                    time.sleep(0.005)
-                time.sleep(rng.uniform(0.0, 0.1))
+            # The first kill comes anywhere from the interpreter's start on; every kill comes at
+            # most 0.1 s after this process saved a chunk of its own, so no machine is fast enough
+            # to finish the run's 80 chunks between the kills.
+            deadline = started + (rng.uniform(0.0, 2.0) if kill == 0 else math.inf)
+            after_chunk = rng.uniform(0.0, 0.1)
+            saved_at = None
+            while time.monotonic() < deadline and (saved_at is None or time.monotonic() < saved_at + after_chunk):
+                assert proc.poll() is None, f"the child exited (code {proc.returncode}): {proc.stderr.read()}"
+                assert time.monotonic() - started < 120, "no chunk within 120 s"
+                if saved_at is None and out.is_dir() and set(chunk_files(out)) - before:
+                    saved_at = time.monotonic()
+                time.sleep(0.005)
             assert proc.poll() is None, "the run finished before it could be killed (seed %d)" % seed
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=60)
