@@ -71,6 +71,7 @@ ENTRY_METHODS: dict[str, tuple[str, ...]] = {
     "cli": (*sorted(METHODS), "auto"),
 }
 ENTRY_POINTS = tuple(ENTRY_METHODS)
+_ALLOWED = {entry: frozenset(names) for entry, names in ENTRY_METHODS.items()}  # checked on every call
 
 # ---------------------------------------------------------------- defaults
 
@@ -164,6 +165,8 @@ def check_t_span(t_span: Sequence[float], allow_inf: bool = False) -> tuple[floa
 def check_method(method: object, entry: str) -> str:
     """``method`` as the core's name (scipy's names for solve_ivp): TypeError unless a str,
     ValueError unless one of the entry point's `ENTRY_METHODS`."""
+    if type(method) is str and method in _ALLOWED[entry]:
+        return method
     allowed = ENTRY_METHODS[entry]
     scipy = entry == "solve_ivp"
     if not isinstance(method, str):
@@ -183,7 +186,8 @@ def check_method(method: object, entry: str) -> str:
 
 def check_tolerance(value: object, name: str) -> float:
     """One positive finite real number (per-component tolerances are refused by name)."""
-    if isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim > 0):
+    if type(value) is not float and (isinstance(value, (list, tuple)) or
+                                     (isinstance(value, np.ndarray) and value.ndim > 0)):
         raise TypeError(f"{name} must be one positive real number (per-component tolerances are not supported), "
                         f"got {_v.describe(np.asarray(value))}")
     return _v.positive(value, name)

@@ -15,7 +15,7 @@ from . import events as _events
 from ._options import AUTO_METHOD, IMPLICIT_METHODS, JACOBIAN_METHODS, METHODS, RunOptions
 from .network import Network, _integer
 from .reduced import integrate_reduced
-from .result import Result, from_core
+from .result import Result
 
 __all__ = ["integrate", "METHODS", "IMPLICIT_METHODS", "AUTO_METHOD", "ConvergenceWarning", "IntegrationInterrupted"]
 
@@ -144,10 +144,9 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
                                        t1, te, method, rtol, atol, first, max_step, max_steps, gtol_value, max_norm,
                                        save_weights, net.activation or "none", project, threads, event_args)
     del keep_alive  # the compiled events were needed only while the core ran
-    raw = from_core(raw)
-    if raw["naccept"] == 0:  # the core stops at a start where the flow is not finite: refuse it
-        _o.check_start(raw["final_loss"], raw["final_grad_norm"])
     result = Result(net, y0, raw, method)
+    if result.naccept == 0:  # the core stops at a start where the flow is not finite: refuse it
+        _o.check_start(result.final_loss, result.final_grad_norm)
     if result.status == "interrupted":
         raise IntegrationInterrupted(result)
     if gtol_value > 0 and result.status not in ("converged", "event"):  # an event is the user's own stop

@@ -94,7 +94,7 @@ class Result:
     """
 
     def __init__(self, net: "Network", y0: np.ndarray, raw: dict, method: str) -> None:
-        raw = from_core(raw)  # a no-op where the caller renamed them already
+        raw = from_core(raw)
         self.network = net
         self.method = method
         self.t: np.ndarray = raw["t"]
