@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Sequence
 
@@ -12,12 +11,13 @@ from . import _core
 from . import _options as _o
 from . import _validate as _v
 from . import events as _events
-from ._options import AUTO_METHOD, IMPLICIT_METHODS, JACOBIAN_METHODS, METHODS, RunOptions
+from ._options import AUTO_METHOD, IMPLICIT_METHODS, JACOBIAN_METHODS, METHODS, RunOptions  # noqa: F401 (re-exported)
 from .network import Network, _integer
 from .reduced import integrate_reduced
 from .result import Result
 
 __all__ = ["integrate", "METHODS", "IMPLICIT_METHODS", "AUTO_METHOD", "ConvergenceWarning", "IntegrationInterrupted"]
+
 
 class ConvergenceWarning(UserWarning):
     """A run given ``gtol`` ended without reaching it; the message says how far ``||grad g||`` got,
