@@ -21,10 +21,13 @@ __version__ = "0.1.0"
 def cmake_prefix_path() -> str:
     """The prefix to give CMake (``-DCMAKE_PREFIX_PATH=...``) so that ``find_package(overflow)`` finds
     the C++ core this package was built with: target ``overflow::core``, headers ``overflow/*.hpp``
-    and the C ABI ``overflow/overflow.h`` (see examples/)."""
+    and the C ABI ``overflow/overflow.h`` (see examples/). That is the folder of the compiled module:
+    the package's own folder in a regular install, the build's install tree in an editable one."""
     import os
 
-    return os.path.dirname(os.path.abspath(__file__))
+    from . import _core
+
+    return os.path.dirname(os.path.abspath(_core.__file__))
 
 
 __all__ = ["AUTO_METHOD", "cmake_prefix_path", "ConvergenceWarning", "Cost", "IMPLICIT_METHODS",
