@@ -7,18 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "overflow/overflow.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                               \
-  do {                                                                 \
-    if (!(cond)) {                                                     \
-      printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);           \
-      printf(__VA_ARGS__);                                             \
-      printf("\n");                                                    \
-      ++failures;                                                      \
-    }                                                                  \
-  } while (0)
 /* A call that must fail with `code` and leave a message naming `what`. */
 #define CHECK_ERROR(call, code, what)                                                                      \
   do {                                                                                                     \

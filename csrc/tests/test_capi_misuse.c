@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "overflow/overflow.h"
 
 #if defined(__linux__)
@@ -25,16 +26,7 @@
 #endif
 #endif
 
-static int failures = 0, checked = 0;
-#define CHECK(cond, ...)                                               \
-  do {                                                                 \
-    if (!(cond)) {                                                     \
-      printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);           \
-      printf(__VA_ARGS__);                                             \
-      printf("\n");                                                    \
-      ++failures;                                                      \
-    }                                                                  \
-  } while (0)
+static int checked = 0;
 
 /* `call` must return `code` and leave a message that starts with `fn` and mentions `what`. */
 #define MISUSE(call, code, fn, what)                                                                        \
