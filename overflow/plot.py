@@ -137,10 +137,6 @@ def _field(kind: str, dfv: Callable[[np.ndarray], np.ndarray], w1: np.ndarray, w
     return -d * w2 * _disru(w1), -d * s
 
 
-def _positive(x: Any, name: str) -> float:
-    return _v.positive(x, name)
-
-
 # Figures draw a few hundred curves at most; a larger count is a typo that would allocate first.
 _MAX_COUNT = 10_000
 
@@ -195,7 +191,7 @@ def phase_portrait(f: Any = None, df: Any = None, *, lim: float = 2.5, target: f
     ValueError
         If ``f'(0) == 0`` (no strict saddle at the origin, ``s`` undefined) or ``lim <= 0``.
     """
-    lim = _positive(lim, "lim")
+    lim = _v.positive(lim, "lim")
     fv, dfv = _scalar_functions(f, df)
     df0 = float(np.asarray(dfv(np.asarray(0.0))))
     if not math.isfinite(df0) or df0 == 0.0:
@@ -409,9 +405,9 @@ def foliation(f: Any = None, *, lim: float = 2.5, n_starts: int = 5, t_final: fl
     from .integrate import integrate
     from .network import Network
 
-    lim = _positive(lim, "lim")
+    lim = _v.positive(lim, "lim")
     n_starts = _v.integer(n_starts, "n_starts", minimum=1, maximum=100)  # n_starts**2 trajectories
-    t_final = _positive(t_final, "t_final")
+    t_final = _v.positive(t_final, "t_final")
     if f is None:
         cost = _default_cost()
     elif isinstance(f, costs.Cost):

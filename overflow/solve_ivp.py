@@ -11,6 +11,7 @@ import numpy as np
 from numba.core.ccallback import CFunc
 
 from . import _core
+from . import _validate as _v
 from . import _options as _o
 from . import events as _events
 from ._options import SCIPY_METHODS
@@ -42,24 +43,16 @@ class OdeResult:
         return self.status in ("t_end", "event")
 
 
-def _kind(value: object) -> str:
-    if isinstance(value, np.ndarray):
-        return f"an array of dtype {value.dtype} and shape {value.shape}"
-    return type(value).__name__
-
-
 def _real_array(value: object, name: str) -> np.ndarray:
-    """``value`` as a float64 array: TypeError for complex or non-numeric entries (a float64
-    conversion would drop an imaginary part silently), ValueError for ragged nesting."""
+    """``value`` as a float64 array (`_validate.float_array`), with complex values refused in words
+    of their own: complex states are planned for solve_ivp, not merely unsupported."""
     try:
-        arr = np.asarray(value)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be an array of real numbers, got {_kind(value)} ({err})") from None
-    if arr.dtype.kind == "c":
-        raise TypeError(f"{name} is complex (dtype {arr.dtype}): complex states are not supported by solve_ivp yet")
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be an array of real numbers, got {_kind(arr)}")
-    return arr.astype(np.float64)
+        complex_values = np.iscomplexobj(value)
+    except ValueError:  # ragged nesting: float_array names it
+        complex_values = False
+    if complex_values:
+        raise TypeError(f"{name} is complex: complex states are not supported by solve_ivp yet")
+    return _v.float_array(value, name, "an array of real numbers")
 
 
 def _state(y0: object) -> np.ndarray:
@@ -80,7 +73,7 @@ def _args(args: object) -> tuple:
     if isinstance(args, (tuple, list)):
         return tuple(args)
     raise TypeError(f"args must be a tuple of the extra arguments of fun(t, y, *args), e.g. args=(a,), "
-                    f"got {_kind(args)}")
+                    f"got {_v.describe(args)}")
 
 
 @_o.document("solve_ivp")

@@ -27,10 +27,6 @@ __all__ = ["BLOCK", "Sampler", "gaussian", "uniform", "balanced", "orthogonal", 
 BLOCK = 256
 
 
-def _positive(value: Any, name: str, allow_zero: bool = False) -> float:
-    return _v.positive(value, name, allow_zero=allow_zero)
-
-
 def _range(value: Any, name: str, nonnegative: bool = False) -> tuple[float, float]:
     """A number ``x`` (as ``(x, x)``) or a pair ``(low, high)`` with ``low <= high``."""
     if isinstance(value, (tuple, list)) and len(value) == 2:
@@ -124,7 +120,7 @@ class gaussian(Sampler):
     kind = "gaussian"
 
     def __init__(self, scale: float = 0.3) -> None:
-        super().__init__(scale=_positive(scale, "scale"))
+        super().__init__(scale=_v.positive(scale, "scale"))
 
     def _draw(self, net, rng, count):
         s = self.params["scale"]
@@ -138,7 +134,7 @@ class uniform(Sampler):
     kind = "uniform"
 
     def __init__(self, scale: float = 0.3) -> None:
-        super().__init__(scale=_positive(scale, "scale"))
+        super().__init__(scale=_v.positive(scale, "scale"))
 
     def _draw(self, net, rng, count):
         s = self.params["scale"]
@@ -152,7 +148,7 @@ class orthogonal(Sampler):
     kind = "orthogonal"
 
     def __init__(self, scale: float = 0.3) -> None:
-        super().__init__(scale=_positive(scale, "scale"))
+        super().__init__(scale=_v.positive(scale, "scale"))
 
     def _draw(self, net, rng, count):
         from ..network import _semi_orthogonal
@@ -168,7 +164,7 @@ class balanced(Sampler):
     kind = "balanced"
 
     def __init__(self, scale: float = 0.3) -> None:
-        super().__init__(scale=_positive(scale, "scale"))
+        super().__init__(scale=_v.positive(scale, "scale"))
 
     def check(self, net, n):
         if net.activation is not None:
@@ -217,7 +213,7 @@ class center_stable(Sampler):
     kind = "center_stable"
 
     def __init__(self, eps: float, scale: float = 0.3) -> None:
-        super().__init__(eps=_positive(eps, "eps", allow_zero=True), scale=_positive(scale, "scale"))
+        super().__init__(eps=_v.positive(eps, "eps", allow_zero=True), scale=_v.positive(scale, "scale"))
 
     def check(self, net, n):
         _vector_case(net, "center_stable")
