@@ -168,3 +168,14 @@ def assert_mc_identical(a, b):
         assert A[k].shape == B[k].shape, k
         assert np.array_equal(A[k], B[k], equal_nan=True), k
     assert a.global_minimum == b.global_minimum
+
+
+def wait_for_first_chunk(proc, out, timeout=120.0, poll=0.02):
+    """Wait until the Monte Carlo child ``proc`` has saved a chunk in ``out`` (it must not exit first)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not (out.exists() and any(out.glob("chunk_*.npz"))):
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(poll)
+    assert any(out.glob("chunk_*.npz")), f"no chunk was written within {timeout:g} s"

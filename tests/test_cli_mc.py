@@ -6,7 +6,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -14,6 +13,8 @@ import pytest
 import overflow as of
 import overflow.cli as cli
 from overflow.cli import main
+
+from helpers import wait_for_first_chunk
 
 
 def test_mc_prints_the_summary_and_writes_the_figure(capsys, tmp_path):
@@ -128,10 +129,7 @@ def test_mc_ctrl_c_prints_one_line_exits_130_and_the_same_command_resumes(tmp_pa
     proc = subprocess.Popen([sys.executable, "-m", "overflow"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (out.exists() and any(out.glob("chunk_*.npz"))):
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.02)
+        wait_for_first_chunk(proc, out)
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=20)
     finally:

@@ -6,12 +6,13 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 
 import overflow as of
 from overflow.montecarlo.store import read_params, scan
+
+from helpers import wait_for_first_chunk
 
 _SCRIPT = textwrap.dedent("""
     import sys, numpy as np, overflow as of
@@ -36,11 +37,7 @@ def test_sigint_stops_the_run_and_keeps_finished_chunks(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", _SCRIPT, str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (out.exists() and any(out.glob("chunk_*.npz"))):
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.05)
-        assert any(out.glob("chunk_*.npz")), "no chunk was written within 120 s"
+        wait_for_first_chunk(proc, out, poll=0.05)
         proc.send_signal(signal.SIGINT)
         # The whole run would take ~100 s; an interrupt honoured mid-chunk returns in well under that.
         stdout, stderr = proc.communicate(timeout=60)
