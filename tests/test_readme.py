@@ -1,10 +1,13 @@
 """The README's Python blocks run verbatim, in order and in one namespace (as a reader pastes them
-one after the other), and print what the README says they print."""
+one after the other), and print what the README says they print; its table of signatures and the
+command line's defaults it states match the code."""
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import importlib
+import inspect
 import io
 import re
 import textwrap
@@ -44,3 +47,55 @@ def test_readme_python_blocks_run_verbatim(tmp_path, monkeypatch):
     summary = ns["res"].summary()
     assert summary.fractions == {"converged": 1.0}, summary.fractions
     assert abs(summary.t_converged_quantiles[0.5] - 21.7) < 0.1, summary.t_converged_quantiles
+
+
+def plain_signature(fn) -> str:
+    """``fn``'s signature as the README writes it: no annotations, no ``self``, no private
+    (underscore) parameters."""
+    sig = inspect.signature(fn)
+    params = [
+        p.replace(annotation=inspect.Parameter.empty)
+        for p in sig.parameters.values()
+        if p.name != "self" and not p.name.startswith("_")
+    ]
+    return str(sig.replace(parameters=params, return_annotation=inspect.Signature.empty))
+
+
+def resolve(dotted: str):
+    """``overflow.a.b`` as an object: attributes first, submodules where there is no attribute."""
+    parts = dotted.split(".")
+    obj = importlib.import_module(parts[0])
+    for i, name in enumerate(parts[1:], 2):
+        obj = getattr(obj, name) if hasattr(obj, name) else importlib.import_module(".".join(parts[:i]))
+    return obj
+
+
+def test_readme_signatures_match_the_code():
+    # The table of analysis and plot functions: each row starts with `overflow.name(signature)`.
+    rows = re.findall(r"^\| `(overflow\.[\w.]+)(\(.*?\))` \|", README.read_text(encoding="utf-8"), re.M)
+    assert len(rows) >= 20, rows
+    wrong = [
+        f"{name}{sig} (the code: {name}{plain_signature(resolve(name))})"
+        for name, sig in rows
+        if plain_signature(resolve(name)) != sig
+    ]
+    assert not wrong, "README signatures differ from the code:\n" + "\n".join(wrong)
+    listed = {name for name, _ in rows}
+    for module in ("overflow.plot", "overflow.analysis"):  # every public function of these is listed
+        functions = {f"{module}.{n}" for n in resolve(module).__all__ if inspect.isfunction(resolve(f"{module}.{n}"))}
+        assert functions <= listed, f"not in the README's table: {sorted(functions - listed)}"
+
+
+def test_readme_states_the_command_lines_defaults():
+    """The command line's defaults that differ from the API's (overflow/_options.py, DIFFERENCES)
+    are stated, with the API's beside them."""
+    from overflow import _options
+
+    def number(x) -> str:  # 1e-08 -> 1e-8, as the README writes it
+        return "None" if x is None else format(x, "g").replace("e-0", "e-")
+
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Command line") :]
+    for name, (value, _reason) in _options.DIFFERENCES["cli"].items():
+        assert f"`--{name} {number(value)}`" in section, name
+        assert f"`{name}={number(_options.DEFAULTS[name])}`" in section, name

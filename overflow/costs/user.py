@@ -62,7 +62,7 @@ def cost(
     Compilation happens at decoration time, so a bad kernel fails here, not in the integrator.
 
     Complex-step derivatives are exact when the kernel, run on a complex128 ``P``, computes the
-    analytic continuation of ``f``: only analytic operations of ``P`` (+, -, *, /, powers, exp,
+    analytic continuation of ``f``: only analytic operations of ``P`` (``+``, ``-``, ``*``, ``/``, powers, exp,
     log, trig and hyperbolic functions, sums, matrix products). ``abs``, ``real``, ``imag``,
     ``conj``, ``max``/``min`` and branches on values of ``P`` are not analytic and give wrong
     derivatives; comparisons on complex values do not compile, which is reported here. At
