@@ -16,6 +16,7 @@ DOP853 tableau) and numbalsoda lsoda are shown against dop853 for orientation on
 Then the cost of one RHS evaluation: FLOPs of the prefix/backprop algorithm, each variant's
 time and its % of the single-core float64 matmul peak measured in the same process.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,9 +32,13 @@ def _parse():
     ap.add_argument("--repeats", type=int, default=None, help="override the number of repeats")
     ap.add_argument("--no-peers", action="store_true", help="overflow rows only (plus the reference)")
     ap.add_argument("--json", default=None, help="write the rows to this JSON file")
-    ap.add_argument("--team", type=int, default=2,
-                    help="problem (c) also on this many threads: overflow threads=N against scipy with N BLAS "
-                         "threads (threadpoolctl); 1 turns it off (default 2)")
+    ap.add_argument(
+        "--team",
+        type=int,
+        default=2,
+        help="problem (c) also on this many threads: overflow threads=N against scipy with N BLAS "
+        "threads (threadpoolctl); 1 turns it off (default 2)",
+    )
     return ap.parse_args()
 
 
@@ -43,8 +48,9 @@ if ARGS is not None:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = str(ARGS.threads)
     if ARGS.threads == 1:
-        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                                   " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1").strip()
+        os.environ["XLA_FLAGS"] = (
+            os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        ).strip()
 
 import json  # noqa: E402
 import statistics  # noqa: E402
@@ -61,9 +67,13 @@ OVERFLOW_METHODS = ("dopri5", "dop853", "tsit5", "auto")
 # overflow method -> [(peer, peer method, exact counterpart?)]
 PEERS_FOR = {
     "dopri5": [("scipy", "RK45", True), ("scipy+numba", "RK45", True), ("diffrax", "Dopri5", True)],
-    "dop853": [("scipy", "DOP853", True), ("scipy+numba", "DOP853", True),
-               ("numbalsoda", "dop853", True), ("diffrax", "Dopri8", False),
-               ("numbalsoda", "lsoda", False)],
+    "dop853": [
+        ("scipy", "DOP853", True),
+        ("scipy+numba", "DOP853", True),
+        ("numbalsoda", "dop853", True),
+        ("diffrax", "Dopri8", False),
+        ("numbalsoda", "lsoda", False),
+    ],
     "tsit5": [("diffrax", "Tsit5", True)],
     "auto": [],  # the default: dop853 switched to rodas4 where stiff; compared with dop853 below
 }
@@ -77,7 +87,7 @@ def overflow_status():
     except Exception as exc:
         return None, f"import overflow failed: {type(exc).__name__}: {exc}"
     try:
-        import overflow._core  # noqa: F401
+        import overflow._core
     except Exception as exc:
         return None, f"overflow._core not importable: {type(exc).__name__}: {exc}"
     for attr in ("integrate", "Network"):
@@ -96,10 +106,16 @@ def prepare_overflow(p, method, threads=1):
     t0, t1 = p["t_span"]
 
     def go():
-        res = of.integrate(net, p["Ws"], t_span=(t0, t1), method=method, rtol=p["rtol"],
-                           atol=p["atol"], t_eval=[t1], threads=threads)
-        return dict(nfev=int(res.nfev), y_final=res.final_state, loss_final=float(res.loss[-1]),
-                    package="overflow", status=str(res.status))
+        res = of.integrate(
+            net, p["Ws"], t_span=(t0, t1), method=method, rtol=p["rtol"], atol=p["atol"], t_eval=[t1], threads=threads
+        )
+        return dict(
+            nfev=int(res.nfev),
+            y_final=res.final_state,
+            loss_final=float(res.loss[-1]),
+            package="overflow",
+            status=str(res.status),
+        )
 
     go()
     return go
@@ -135,10 +151,30 @@ def cfunc_overhead(p, method="dopri5", repeats=20):
     y0 = net.flatten(p["Ws"])
     t0, t1 = p["t_span"]
     best = {}
-    for name, addr in [("numba", net.cost.vg_address), ("c++", _core.reference_cost_address("matrix_factorization"))] * repeats:
+    for name, addr in [
+        ("numba", net.cost.vg_address),
+        ("c++", _core.reference_cost_address("matrix_factorization")),
+    ] * repeats:
         tic = time.perf_counter()
-        _core.integrate_flow(net.dims, addr, 0, net.cost.data, y0, t0, t1, np.array([t1]), method, p["rtol"], p["atol"],
-                             0.0, np.inf, 10**6, 0.0, 1e10, True)
+        _core.integrate_flow(
+            net.dims,
+            addr,
+            0,
+            net.cost.data,
+            y0,
+            t0,
+            t1,
+            np.array([t1]),
+            method,
+            p["rtol"],
+            p["atol"],
+            0.0,
+            np.inf,
+            10**6,
+            0.0,
+            1e10,
+            True,
+        )
         best[name] = min(best.get(name, np.inf), time.perf_counter() - tic)
     return best["numba"], best["c++"]
 
@@ -157,6 +193,7 @@ def _prepare(p, package, method, threads=1):
         def go():
             with threadpool_limits(limits=threads, user_api="blas"):
                 return go1()
+
         return go
     if package == "scipy":
         return peers.prepare_scipy(p, method)
@@ -203,11 +240,15 @@ def _fmt_t(s):
 
 def print_table(p, rows, ref):
     print(f"\n=== problem ({p['name']}): {p['title']}")
-    print(f"    state size {p['y0'].size}, t_span {p['t_span']}, rtol {p['rtol']:g}, atol {p['atol']:g}, "
-          f"init: {p['init_source']}, reference: scipy DOP853 rtol 1e-12 atol 1e-14 "
-          f"(nfev {ref['nfev']}, loss {ref['loss_final']:.6e})")
-    hdr = f"    {'method':<8} {'package':<20} {'peer method':<11} {'median':>13} {'best':>13} {'nfev':>8} " \
-          f"{'final loss':>12} {'max|y-yref|':>11} {'peer/overflow':>13}"
+    print(
+        f"    state size {p['y0'].size}, t_span {p['t_span']}, rtol {p['rtol']:g}, atol {p['atol']:g}, "
+        f"init: {p['init_source']}, reference: scipy DOP853 rtol 1e-12 atol 1e-14 "
+        f"(nfev {ref['nfev']}, loss {ref['loss_final']:.6e})"
+    )
+    hdr = (
+        f"    {'method':<8} {'package':<20} {'peer method':<11} {'median':>13} {'best':>13} {'nfev':>8} "
+        f"{'final loss':>12} {'max|y-yref|':>11} {'peer/overflow':>13}"
+    )
     print(hdr)
     print("    " + "-" * (len(hdr) - 4))
     for r in rows:
@@ -222,8 +263,10 @@ def print_row(r):
     ratio = r.get("ratio")
     rtxt = "-" if ratio is None else (f"{ratio:8.2f}x" + ("" if r.get("exact", True) else " ~"))
     nfev = "-" if r["nfev"] is None else str(r["nfev"])
-    print(f"    {r['ofmethod']:<8} {r['package']:<20} {r['method']:<11} {_fmt_t(r['median_s'])} "
-          f"{_fmt_t(r['best_s'])} {nfev:>8} {r['loss_final']:12.4e} {r['err_ref']:11.2e} {rtxt:>13}")
+    print(
+        f"    {r['ofmethod']:<8} {r['package']:<20} {r['method']:<11} {_fmt_t(r['median_s'])} "
+        f"{_fmt_t(r['best_s'])} {nfev:>8} {r['loss_final']:12.4e} {r['err_ref']:11.2e} {rtxt:>13}"
+    )
 
 
 def team_section(p, ref, reps, threads):
@@ -252,8 +295,10 @@ def team_section(p, ref, reps, threads):
 def rhs_report(p, peak_gflops, quick):
     flops = pb.rhs_flops(p)
     reps = (20 if quick else 100) if p["name"] == "c" else (500 if quick else 5000)
-    print(f"    one RHS evaluation: {flops / 1e6:.3f} MFLOP (2 x 3 x sum_i k_i k_(i-1) n); "
-          f"single-core matmul peak {peak_gflops:.1f} GFLOP/s")
+    print(
+        f"    one RHS evaluation: {flops / 1e6:.3f} MFLOP (2 x 3 x sum_i k_i k_(i-1) n); "
+        f"single-core matmul peak {peak_gflops:.1f} GFLOP/s"
+    )
     out = {}
     timings = []
     for name, mk in peers.RHS_VARIANTS.items():
@@ -263,8 +308,12 @@ def rhs_report(p, peak_gflops, quick):
         for state in ("flat", "tuple"):
             vf = jax.jit(peers._jax_vector_field(p, jnp, state=state))
             y = jnp.asarray(p["y0"]) if state == "flat" else tuple(jnp.asarray(W) for W in p["Ws"])
-            timings.append((f"jax[{state}] jit", peers.time_rhs(
-                lambda t, yy, vf=vf: jax.block_until_ready(vf(t, yy, None)), y, reps)))
+            timings.append(
+                (
+                    f"jax[{state}] jit",
+                    peers.time_rhs(lambda t, yy, vf=vf: jax.block_until_ready(vf(t, yy, None)), y, reps),
+                )
+            )
     except peers.PeerUnavailable as exc:
         print(f"    jax RHS: skipped ({exc})")
     t_of = time_overflow_rhs(p, reps)
@@ -286,6 +335,7 @@ def main():
     print(f"overflow: {'importable' if of else 'not importable (' + why + ')'}")
     print(f"threads: {ARGS.threads} (BLAS/OpenMP/XLA); python {sys.version.split()[0]}, numpy {np.__version__}")
     from importlib.metadata import version
+
     for mod in ("scipy", "numba", "numbalsoda", "jax", "diffrax"):
         try:
             __import__(mod)
@@ -306,7 +356,7 @@ def main():
             if "skipped" in r_of:
                 r_of["skipped"] = "not importable" if of is None else r_of["skipped"]
             rows.append(r_of)
-            for pkg, pm, exact in ([] if ARGS.no_peers else PEERS_FOR[m]):
+            for pkg, pm, exact in [] if ARGS.no_peers else PEERS_FOR[m]:
                 r = measure(p, pkg, pm, reps)
                 r.update(ofmethod=m, exact=exact)
                 if "skipped" not in r and "skipped" not in r_of:
@@ -318,18 +368,25 @@ def main():
         print_table(p, rows, ref)
         ours = {r["ofmethod"]: r for r in rows if r.get("package") == "overflow" and "skipped" not in r}
         if "auto" in ours and "dop853" in ours:
-            print(f"    auto / dop853: {ours['auto']['median_s'] / ours['dop853']['median_s']:.3f} "
-                  f"(the default method's cost where the flow is not stiff; same run)")
+            print(
+                f"    auto / dop853: {ours['auto']['median_s'] / ours['dop853']['median_s']:.3f} "
+                f"(the default method's cost where the flow is not stiff; same run)"
+            )
         if name == "c" and ARGS.team > 1:
             rows += team_section(p, ref, reps, ARGS.team)
         overhead = cfunc_overhead(p, repeats=3 if name == "c" or ARGS.quick else 20)
         if overhead is not None:
-            print(f"    cost through the Numba cfunc pointer: {overhead[0] * 1e3:.3f} ms vs the same cost in C++ "
-                  f"{overhead[1] * 1e3:.3f} ms (dopri5, best of repeats): {100 * (overhead[0] / overhead[1] - 1):+.1f}%")
+            print(
+                f"    cost through the Numba cfunc pointer: {overhead[0] * 1e3:.3f} ms vs the same cost in C++ "
+                f"{overhead[1] * 1e3:.3f} ms (dopri5, best of repeats): {100 * (overhead[0] / overhead[1] - 1):+.1f}%"
+            )
         rhs = rhs_report(p, peak, ARGS.quick)
         everything["problems"][name] = dict(
-            title=p["title"], rhs_s=rhs, rhs_flops=pb.rhs_flops(p),
-            rows=[{k: v for k, v in r.items() if k != "y_final"} for r in rows])
+            title=p["title"],
+            rhs_s=rhs,
+            rhs_flops=pb.rhs_flops(p),
+            rows=[{k: v for k, v in r.items() if k != "y_final"} for r in rows],
+        )
         sys.stdout.flush()
     if ARGS.json:
         with open(ARGS.json, "w") as fh:

@@ -14,6 +14,7 @@ scipy's BDF and LSODA get a numpy right-hand side and the exact Jacobian of the 
 from batched Jacobian-vector products in numpy (one einsum chain per layer for all 160 directions
 at once); they stop at gtol by a terminal event on ||f(y)|| - gtol.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,7 +43,7 @@ def split(y, batch=False):
     out, o = [], 0
     for r, c in shapes():
         size = r * c
-        out.append(y[..., o:o + size].reshape(*y.shape[:-1], r, c) if batch else y[o:o + size].reshape(r, c))
+        out.append(y[..., o : o + size].reshape(*y.shape[:-1], r, c) if batch else y[o : o + size].reshape(r, c))
         o += size
     return out
 
@@ -85,6 +86,7 @@ def numpy_flow(T):
 
 def run_overflow(net, starts, method, **kw):
     import overflow as of
+
     times, ok, steps = [], 0, []
     for seed in starts:
         Ws = net.init(seed=seed, scale=SCALE)
@@ -100,10 +102,12 @@ def run_overflow(net, starts, method, **kw):
 
 def run_scipy(T, net, starts, method):
     from scipy.integrate import solve_ivp
+
     rhs, jac = numpy_flow(T)
 
     def at_gtol(t, y):
         return np.linalg.norm(rhs(t, y)) - GTOL
+
     at_gtol.terminal = True
     times, ok = [], 0
     for seed in starts:
@@ -117,6 +121,7 @@ def run_scipy(T, net, starts, method):
 
 def main(argv=None):
     import overflow as of
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--starts", type=int, default=100)
     ap.add_argument("--peer-starts", type=int, default=10)
@@ -129,8 +134,10 @@ def main(argv=None):
     y = net.flatten(net.init(seed=0, scale=SCALE))
     rhs, jac = numpy_flow(T)
     assert np.allclose(rhs(0, y), net.rhs(y)[1], rtol=1e-12, atol=1e-12)
-    print(f"ill-conditioned factorization: 6x6 target, cond 1e4, depth {DEPTH}, width {WIDTH}, gtol {GTOL:g}, "
-          f"t_span (0, inf)")
+    print(
+        f"ill-conditioned factorization: 6x6 target, cond 1e4, depth {DEPTH}, width {WIDTH}, gtol {GTOL:g}, "
+        f"t_span (0, inf)"
+    )
     rows = []
     t_auto, ok, steps = run_overflow(net, range(a.starts), "auto")
     nd = np.median([s.get("dop853", 0) for s in steps])
@@ -140,8 +147,7 @@ def main(argv=None):
     rows.append(("overflow rodas4", t_rodas, ok_r, a.starts, ""))
     ex = range(a.explicit_starts)
     t_ex, ok_ex, _ = run_overflow(net, ex, "dopri5", rtol=1e-13, atol=1e-14, max_steps=a.explicit_max_steps)
-    rows.append(("overflow dopri5 rtol 1e-13 atol 1e-14", t_ex, ok_ex, len(ex),
-                 f"max_steps {a.explicit_max_steps:,}"))
+    rows.append(("overflow dopri5 rtol 1e-13 atol 1e-14", t_ex, ok_ex, len(ex), f"max_steps {a.explicit_max_steps:,}"))
     peers = range(a.peer_starts)
     for m in ("BDF", "LSODA"):
         tp, okp = run_scipy(T, net, peers, m)

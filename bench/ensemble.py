@@ -11,6 +11,7 @@ reports trajectories per second; the slow peers (diffrax, scipy) run a prefix of
 states from overflow's. Then: overflow's own cost per trajectory beyond the integration on a tiny
 problem (depth 2, width 1), and optionally the 10^6-trajectory run with its peak memory.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,8 +62,14 @@ def throughput_table(n, subset, repeats):
     p = pb.problem("a")
     y0s = of.samplers.gaussian(0.3).states(p["net"], 0, 0, n)
     rows = []
-    plan = [("overflow", 1, n), ("overflow", 2, n), ("numbalsoda", 1, n), ("numbalsoda", 2, n),
-            ("diffrax", 1, subset), ("scipy", 2, subset)]
+    plan = [
+        ("overflow", 1, n),
+        ("overflow", 2, n),
+        ("numbalsoda", 1, n),
+        ("numbalsoda", 2, n),
+        ("diffrax", 1, subset),
+        ("scipy", 2, subset),
+    ]
     ref = None
     for name, workers, count in plan:
         try:
@@ -80,11 +87,17 @@ def throughput_table(n, subset, repeats):
             ref = y
         rows.append((name, workers, count, t, y))
     print(f"\nproblem (a): {p['title']}; {n} Gaussian starts (scale 0.3), rtol {p['rtol']:g}, atol {p['atol']:g}")
-    print(f"{'package':<28} {'workers':>7} {'starts':>7} {'time s':>9} {'traj/s':>10} {'overflow(2) / it':>16} "
-          f"{'max|y-y_of|':>12}")
+    print(
+        f"{'package':<28} {'workers':>7} {'starts':>7} {'time s':>9} {'traj/s':>10} {'overflow(2) / it':>16} "
+        f"{'max|y-y_of|':>12}"
+    )
     rate_of2 = next((c / t for nm, w, c, t, _ in rows if nm == "overflow" and w == 2 and t), None)
-    label = {"overflow": "overflow dopri5 (threads)", "numbalsoda": "numbalsoda dop853 (prange)",
-             "diffrax": "diffrax Dopri5 (vmap)", "scipy": "scipy DOP853 (process pool)"}
+    label = {
+        "overflow": "overflow dopri5 (threads)",
+        "numbalsoda": "numbalsoda dop853 (prange)",
+        "diffrax": "diffrax Dopri5 (vmap)",
+        "scipy": "scipy DOP853 (process pool)",
+    }
     for name, workers, count, t, y in rows:
         if t is None:
             print(f"{label[name]:<28} {workers:>7} {count:>7}   skipped: {y}")
@@ -111,8 +124,27 @@ def tiny_overhead(n=100_000, repeats=3):
     te = np.zeros(0)
 
     def core():
-        return _core.integrate_ensemble(net.dims, cost.vg_address, cost.hvp_address, cost.data, y0s, 0.0, 10.0, te,
-                                        "dopri5", 1e-6, 1e-9, 0.0, np.inf, 100000, 0.0, 1e10, "none", 1, False)
+        return _core.integrate_ensemble(
+            net.dims,
+            cost.vg_address,
+            cost.hvp_address,
+            cost.data,
+            y0s,
+            0.0,
+            10.0,
+            te,
+            "dopri5",
+            1e-6,
+            1e-9,
+            0.0,
+            np.inf,
+            100000,
+            0.0,
+            1e10,
+            "none",
+            1,
+            False,
+        )
 
     def mc():
         return of.monte_carlo(net, n, (0.0, 10.0), sampler=sampler, workers=1, progress=False)
@@ -121,9 +153,11 @@ def tiny_overhead(n=100_000, repeats=3):
     t_mc, res = best_time(mc, repeats)
     assert np.array_equal(r["loss_final"], res.final_loss)
     print(f"\ntiny problem (depth 2, width 1, 10 time units, dopri5 rtol 1e-6), {n} trajectories, 1 worker:")
-    print(f"  core ensemble alone {t_core / n * 1e6:.2f} us/trajectory ({np.mean(r['nfev']):.0f} nfev); "
-          f"monte_carlo {t_mc / n * 1e6:.2f} us/trajectory; overhead beyond the integration "
-          f"{(t_mc - t_core) / n * 1e6:.2f} us/trajectory (sampling, invariants, assembly)")
+    print(
+        f"  core ensemble alone {t_core / n * 1e6:.2f} us/trajectory ({np.mean(r['nfev']):.0f} nfev); "
+        f"monte_carlo {t_mc / n * 1e6:.2f} us/trajectory; overhead beyond the integration "
+        f"{(t_mc - t_core) / n * 1e6:.2f} us/trajectory (sampling, invariants, assembly)"
+    )
 
 
 def million(workers=2):
@@ -133,12 +167,13 @@ def million(workers=2):
     net = of.Network(cost, depth=2, width=10)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tic = time.perf_counter()
-    res = of.monte_carlo(net, 1_000_000, (0.0, 20.0), rtol=1e-8, atol=1e-10, gtol=1e-8, workers=workers,
-                         progress=False)
+    res = of.monte_carlo(net, 1_000_000, (0.0, 20.0), rtol=1e-8, atol=1e-10, gtol=1e-8, workers=workers, progress=False)
     t = time.perf_counter() - tic
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"\n10^6 vector-case trajectories (width 10, f = (1 - z)^2 / 2, gtol 1e-8, {workers} workers): "
-          f"{t:.1f} s ({1e6 / t:.0f} traj/s); peak RSS {rss1 / 1024:.0f} MiB (was {rss0 / 1024:.0f} MiB before)")
+    print(
+        f"\n10^6 vector-case trajectories (width 10, f = (1 - z)^2 / 2, gtol 1e-8, {workers} workers): "
+        f"{t:.1f} s ({1e6 / t:.0f} traj/s); peak RSS {rss1 / 1024:.0f} MiB (was {rss0 / 1024:.0f} MiB before)"
+    )
     print("  " + str(res.summary()).replace("\n", "\n  "))
 
 

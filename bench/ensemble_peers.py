@@ -9,6 +9,7 @@ Every entry is ``prepare_<name>(p, y0s, workers) -> go()``; ``go()`` integrates 
     diffrax       Dopri5 under jax.vmap over the starts, one jitted solve (JAX CPU, x64)
     scipy         DOP853 (numpy RHS) per start, in a multiprocessing Pool of `workers` processes
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -18,8 +19,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import peers  # noqa: E402
-import problems as pb  # noqa: E402
+import peers
+import problems as pb
 
 ENSEMBLE_PEERS = ("overflow", "numbalsoda", "diffrax", "scipy")
 
@@ -32,8 +33,18 @@ def prepare_overflow(p, y0s, workers, method="dopri5"):
     t0, t1 = p["t_span"]
 
     def go():
-        res = of.monte_carlo(net, len(y0s), (t0, t1), sampler=sampler, method=method, rtol=p["rtol"],
-                             atol=p["atol"], workers=workers, progress=False, keep_final=True)
+        res = of.monte_carlo(
+            net,
+            len(y0s),
+            (t0, t1),
+            sampler=sampler,
+            method=method,
+            rtol=p["rtol"],
+            atol=p["atol"],
+            workers=workers,
+            progress=False,
+            keep_final=True,
+        )
         if not np.all(res.status == "t_end"):
             raise RuntimeError(f"overflow: statuses {res.summary().fractions}")
         return res.final
@@ -47,7 +58,7 @@ def prepare_numbalsoda(p, y0s, workers):
         import numba as nb
         import numbalsoda
     except Exception as exc:
-        raise peers.PeerUnavailable(f"numbalsoda not importable: {exc}")
+        raise peers.PeerUnavailable(f"numbalsoda not importable: {exc}") from exc
     rhs_c, data0 = peers.make_numba_cfunc(p)
     address = rhs_c.address
     dop853 = numbalsoda.dop853
@@ -56,7 +67,7 @@ def prepare_numbalsoda(p, y0s, workers):
     def batch(address, y0s, t_eval, data0, rtol, atol, out, oks):  # pragma: no cover - compiled
         for i in nb.prange(y0s.shape[0]):
             data = data0.copy()
-            usol, ok = dop853(address, y0s[i].copy(), t_eval, data, rtol, atol, 10 ** 8)
+            usol, ok = dop853(address, y0s[i].copy(), t_eval, data, rtol, atol, 10**8)
             out[i] = usol[-1]
             oks[i] = ok
 
@@ -83,8 +94,18 @@ def prepare_diffrax(p, y0s, workers):
     ctrl = diffrax.PIDController(rtol=p["rtol"], atol=p["atol"])
 
     def one(y0):
-        sol = diffrax.diffeqsolve(term, solver, t0=t0, t1=t1, dt0=None, y0=y0, stepsize_controller=ctrl,
-                                  saveat=diffrax.SaveAt(t1=True), max_steps=10 ** 7, throw=False)
+        sol = diffrax.diffeqsolve(
+            term,
+            solver,
+            t0=t0,
+            t1=t1,
+            dt0=None,
+            y0=y0,
+            stepsize_controller=ctrl,
+            saveat=diffrax.SaveAt(t1=True),
+            max_steps=10**7,
+            throw=False,
+        )
         return sol.ys[-1], sol.result._value
 
     solve = jax.jit(jax.vmap(one))
@@ -103,8 +124,15 @@ def prepare_diffrax(p, y0s, workers):
 def _scipy_solve(y0):
     from scipy.integrate import solve_ivp
 
-    sol = solve_ivp(_SCIPY_FUN, _SCIPY_P["t_span"], y0, method="DOP853", rtol=_SCIPY_P["rtol"],
-                    atol=_SCIPY_P["atol"], t_eval=[_SCIPY_P["t_span"][1]])
+    sol = solve_ivp(
+        _SCIPY_FUN,
+        _SCIPY_P["t_span"],
+        y0,
+        method="DOP853",
+        rtol=_SCIPY_P["rtol"],
+        atol=_SCIPY_P["atol"],
+        t_eval=[_SCIPY_P["t_span"][1]],
+    )
     if sol.status != 0:
         raise RuntimeError(sol.message)
     return sol.y[:, -1]
@@ -132,5 +160,9 @@ def prepare_scipy(p, y0s, workers):
     return go
 
 
-PREPARE = {"overflow": prepare_overflow, "numbalsoda": prepare_numbalsoda, "diffrax": prepare_diffrax,
-           "scipy": prepare_scipy}
+PREPARE = {
+    "overflow": prepare_overflow,
+    "numbalsoda": prepare_numbalsoda,
+    "diffrax": prepare_diffrax,
+    "scipy": prepare_scipy,
+}

@@ -10,6 +10,7 @@ The implicit methods assemble the flow's Jacobian densely up to 100 weights and 
 Jacobian-vector products above; on problem (c) (67,584 weights) that is slow, so those rows run
 only with --large.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,10 +21,17 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import problems as pb  # noqa: E402
+import problems as pb
 
-ROWS = [("dopri5", False), ("dop853", False), ("dopri5", True), ("dop853", True), ("gauss4", False),
-        ("gauss6", False), ("rodas4", False)]
+ROWS = [
+    ("dopri5", False),
+    ("dop853", False),
+    ("dopri5", True),
+    ("dop853", True),
+    ("gauss4", False),
+    ("gauss6", False),
+    ("rodas4", False),
+]
 
 
 def stiff_problem():
@@ -34,8 +42,15 @@ def stiff_problem():
     f = of.costs.scalar(lambda z: 0.5 * (z - 1.0) ** 2, lambda z: z - 1.0, lambda z: 1.0, f_star=0.0)
     net = of.Network(f, depth=2, width=4)
     Ws = [np.ascontiguousarray(W) for W in of.vector.init_with(0.2, 1e6, 4, seed=0)]
-    return dict(name="stiff", title="vector case, width 4, c = 1e6, f = (z - 1)^2 / 2", net=net, Ws=Ws,
-                t_span=(0.0, 10.0), rtol=1e-6, atol=1e-9)
+    return dict(
+        name="stiff",
+        title="vector case, width 4, c = 1e6, f = (z - 1)^2 / 2",
+        net=net,
+        Ws=Ws,
+        t_span=(0.0, 10.0),
+        rtol=1e-6,
+        atol=1e-9,
+    )
 
 
 def drift(Ws0, Ws1):
@@ -51,8 +66,16 @@ def run(p, method, project, repeats):
     best, res = float("inf"), None
     for _ in range(repeats):
         tic = time.perf_counter()
-        res = of.integrate(p["net"], p["Ws"], p["t_span"], method=method, rtol=p["rtol"], atol=p["atol"],
-                           t_eval=[p["t_span"][1]], project=project)
+        res = of.integrate(
+            p["net"],
+            p["Ws"],
+            p["t_span"],
+            method=method,
+            rtol=p["rtol"],
+            atol=p["atol"],
+            t_eval=[p["t_span"][1]],
+            project=project,
+        )
         best = min(best, time.perf_counter() - tic)
     return best, res
 
@@ -68,11 +91,14 @@ def main():
     for name in args.problems.split(","):
         p = stiff_problem() if name == "stiff" else pb.problem(name)
         net = p["net"]
-        ref_res = of.integrate(net, p["Ws"], p["t_span"], method="dop853", rtol=1e-12, atol=1e-14,
-                               t_eval=[p["t_span"][1]])
+        ref_res = of.integrate(
+            net, p["Ws"], p["t_span"], method="dop853", rtol=1e-12, atol=1e-14, t_eval=[p["t_span"][1]]
+        )
         ref = net.flatten(ref_res.final_weights)
-        print(f"\n({name}) {p['title']}: {net.state_size} weights, t in {p['t_span']}, rtol {p['rtol']:g}, "
-              f"atol {p['atol']:g}")
+        print(
+            f"\n({name}) {p['title']}: {net.state_size} weights, t in {p['t_span']}, rtol {p['rtol']:g}, "
+            f"atol {p['atol']:g}"
+        )
         print(f"{'method':<16} {'time ms':>10} {'steps':>7} {'nfev':>8} {'J v':>8} {'error':>10} {'drift':>10}")
         for method, project in ROWS:
             label = method + (" +project" if project else "")
@@ -82,8 +108,10 @@ def main():
             repeats = 1 if args.quick or name == "c" else 3
             t, res = run(p, method, project, repeats)
             err = float(np.max(np.abs(net.flatten(res.final_weights) - ref)))
-            print(f"{label:<16} {t * 1e3:>10.2f} {res.naccept:>7} {res.nfev:>8} {res.njvp:>8} {err:>10.2e} "
-                  f"{drift(p['Ws'], res.final_weights):>10.2e}")
+            print(
+                f"{label:<16} {t * 1e3:>10.2f} {res.naccept:>7} {res.nfev:>8} {res.njvp:>8} {err:>10.2e} "
+                f"{drift(p['Ws'], res.final_weights):>10.2e}"
+            )
         sys.stdout.flush()
 
 

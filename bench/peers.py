@@ -18,6 +18,7 @@ The flow (state = layers row-major, W_1 ... W_N):
 computed by prefixes A_i = W_i...W_1 (forward) and back-propagation D_{i-1} = W_i^T D_i,
 D_N = -grad f(P), dW_i = D_i A_{i-1}^T (dW_1 = D_1): O(N k^2 max(m, n)) per evaluation.
 """
+
 from __future__ import annotations
 
 import time
@@ -56,6 +57,7 @@ def _neg_grad_numpy(p):
         def neg_grad(P):  # -f'(z) = 2 (c - z)
             buf[0, 0] = c2 - 2.0 * P[0, 0]
             return buf
+
     return neg_grad
 
 
@@ -91,7 +93,7 @@ def make_rhs_numpy_prealloc(p):
     n = p["dims"][0]
     ybuf = np.empty(size)
     offs = np.cumsum([0] + [r * c for r, c in shapes])
-    W = [ybuf[offs[i]:offs[i + 1]].reshape(shapes[i]) for i in range(N)]
+    W = [ybuf[offs[i] : offs[i + 1]].reshape(shapes[i]) for i in range(N)]
     WT = [w.T for w in W]
     A = [W[0]] + [np.empty((shapes[i][0], n)) for i in range(1, N)]
     AT = [a.T for a in A]
@@ -125,13 +127,12 @@ def make_rhs_numpy_unrolled(p):
     size = sum(r * c for r, c in shapes)
     n = p["dims"][0]
     offs = [int(o) for o in np.cumsum([0] + [r * c for r, c in shapes])]
-    ns = dict(np=np, matmul=np.matmul, copyto=np.copyto, empty=np.empty, size=size,
-              neg_grad=_neg_grad_numpy(p))
+    ns = dict(np=np, matmul=np.matmul, copyto=np.copyto, empty=np.empty, size=size, neg_grad=_neg_grad_numpy(p))
     ybuf = np.empty(size)
     ns["ybuf"] = ybuf
     lines = ["def rhs(t, y):", "    copyto(ybuf, y)", "    dy = empty(size)"]
     for i in range(N):
-        ns[f"W{i}"] = ybuf[offs[i]:offs[i + 1]].reshape(shapes[i])
+        ns[f"W{i}"] = ybuf[offs[i] : offs[i + 1]].reshape(shapes[i])
         ns[f"WT{i}"] = ns[f"W{i}"].T
         ns[f"V{i}"] = None
     ns["A0"] = ns["W0"]
@@ -178,9 +179,15 @@ def _problem_key(p):
     """Hashable identity of what a compiled RHS depends on: shapes, cost kind and parameters,
     t_span and tolerances (the jitted diffrax solves close over them)."""
     cost = p["cost"]
-    return (tuple(tuple(s) for s in p["shapes"]), cost["kind"],
-            np.asarray(cost.get("target", np.zeros(1))).tobytes(), float(cost.get("c", 0.0)),
-            tuple(p.get("t_span", ())), p.get("rtol"), p.get("atol"))
+    return (
+        tuple(tuple(s) for s in p["shapes"]),
+        cost["kind"],
+        np.asarray(cost.get("target", np.zeros(1))).tobytes(),
+        float(cost.get("c", 0.0)),
+        tuple(p.get("t_span", ())),
+        p.get("rtol"),
+        p.get("atol"),
+    )
 
 
 def make_numba_kernel(p):
@@ -204,17 +211,17 @@ def make_numba_kernel(p):
 
     @nb.njit(cache=False, fastmath=False, boundscheck=False)
     def kernel(y, dy, work):
-        A = work[:A_total]            # A_i stored at aoffs[i] (i >= 1); A_0 := W_1 itself
-        D = work[A_total:2 * A_total]
+        A = work[:A_total]  # A_i stored at aoffs[i] (i >= 1); A_0 := W_1 itself
+        D = work[A_total : 2 * A_total]
         # forward prefixes
-        prev = y[offs[0]:offs[1]].reshape((rows[0], cols[0]))
+        prev = y[offs[0] : offs[1]].reshape((rows[0], cols[0]))
         for i in range(1, N):
-            Wi = y[offs[i]:offs[i + 1]].reshape((rows[i], cols[i]))
-            Ai = A[aoffs[i]:aoffs[i + 1]].reshape((rows[i], n))
+            Wi = y[offs[i] : offs[i + 1]].reshape((rows[i], cols[i]))
+            Ai = A[aoffs[i] : aoffs[i + 1]].reshape((rows[i], n))
             np.dot(Wi, prev, Ai)
             prev = Ai
         # D_N = -grad f(P), stored in the D slot of layer N
-        Dn = D[aoffs[N - 1]:aoffs[N]].reshape((m, n))
+        Dn = D[aoffs[N - 1] : aoffs[N]].reshape((m, n))
         if mf:
             for a in range(m):
                 for b in range(n):
@@ -223,17 +230,17 @@ def make_numba_kernel(p):
             Dn[0, 0] = 2.0 * (c - prev[0, 0])
         Dcur = Dn
         for i in range(N - 1, 0, -1):
-            Wi = y[offs[i]:offs[i + 1]].reshape((rows[i], cols[i]))
+            Wi = y[offs[i] : offs[i + 1]].reshape((rows[i], cols[i]))
             if i - 1 == 0:
-                Aprev = y[offs[0]:offs[1]].reshape((rows[0], cols[0]))
+                Aprev = y[offs[0] : offs[1]].reshape((rows[0], cols[0]))
             else:
-                Aprev = A[aoffs[i - 1]:aoffs[i]].reshape((rows[i - 1], n))
-            dWi = dy[offs[i]:offs[i + 1]].reshape((rows[i], cols[i]))
+                Aprev = A[aoffs[i - 1] : aoffs[i]].reshape((rows[i - 1], n))
+            dWi = dy[offs[i] : offs[i + 1]].reshape((rows[i], cols[i]))
             np.dot(Dcur, Aprev.T, dWi)
-            Dnext = D[aoffs[i - 1]:aoffs[i]].reshape((rows[i - 1], n))
+            Dnext = D[aoffs[i - 1] : aoffs[i]].reshape((rows[i - 1], n))
             np.dot(Wi.T, Dcur, Dnext)
             Dcur = Dnext
-        dW1 = dy[offs[0]:offs[1]]
+        dW1 = dy[offs[0] : offs[1]]
         D1 = Dcur.ravel()
         for j in range(dW1.shape[0]):
             dW1[j] = D1[j]
@@ -265,12 +272,13 @@ def make_numba_cfunc(p):
     """A numbalsoda-style cfunc rhs(t, u*, du*, data*). data[0] counts evaluations;
     data[1:] is the workspace. Returns (cfunc, data_template)."""
     import numba as nb
-    from numba import types, carray
+    from numba import carray, types
 
     kernel, ws = make_numba_kernel(p)
     size = int(p["y0"].size)
-    sig = types.void(types.double, types.CPointer(types.double), types.CPointer(types.double),
-                     types.CPointer(types.double))
+    sig = types.void(
+        types.double, types.CPointer(types.double), types.CPointer(types.double), types.CPointer(types.double)
+    )
 
     @nb.cfunc(sig)
     def rhs_c(t, u_, du_, data_):
@@ -299,7 +307,7 @@ def prepare_scipy(p, method="RK45", rhs="auto", rtol=None, atol=None):
     try:
         from scipy.integrate import solve_ivp
     except ImportError as exc:  # pragma: no cover
-        raise PeerUnavailable(f"scipy not installed: {exc}")
+        raise PeerUnavailable(f"scipy not installed: {exc}") from exc
     name = DEFAULT_NUMPY_RHS if rhs == "auto" else rhs
     fun = RHS_VARIANTS[name](p)
     t0, t1 = p["t_span"]
@@ -312,8 +320,7 @@ def prepare_scipy(p, method="RK45", rhs="auto", rtol=None, atol=None):
         if sol.status != 0:
             raise RuntimeError(f"scipy {method} failed: {sol.message}")
         y = sol.y[:, -1]
-        return dict(nfev=int(sol.nfev), y_final=y, loss_final=_pb.loss(p, y),
-                    package=f"scipy[{name}]", status="t_end")
+        return dict(nfev=int(sol.nfev), y_final=y, loss_final=_pb.loss(p, y), package=f"scipy[{name}]", status="t_end")
 
     return go
 
@@ -331,17 +338,18 @@ def reference(p):
 _NBSODA_CFUNCS = {}
 
 
-def prepare_numbalsoda(p, method="dop853", mxstep=10 ** 8):
+def prepare_numbalsoda(p, method="dop853", mxstep=10**8):
     """Returns ``go()`` running numbalsoda's dop853 or lsoda with the Numba cfunc RHS (the cfunc
     counts its calls in data[0], which gives nfev). The njit'd driver is warmed up here."""
     try:
         import numbalsoda
     except Exception as exc:
-        raise PeerUnavailable(f"numbalsoda not importable: {exc}")
+        raise PeerUnavailable(f"numbalsoda not importable: {exc}") from exc
     size = int(p["y0"].size)
     if method == "lsoda" and size > 5000:
-        raise PeerUnavailable(f"numbalsoda lsoda allocates a dense {size}x{size} Jacobian "
-                              f"({size * size * 8 / 2**30:.0f} GiB): skipped")
+        raise PeerUnavailable(
+            f"numbalsoda lsoda allocates a dense {size}x{size} Jacobian ({size * size * 8 / 2**30:.0f} GiB): skipped"
+        )
     solver = {"dop853": numbalsoda.dop853, "lsoda": numbalsoda.lsoda}[method]
     key = _problem_key(p)
     if key not in _NBSODA_CFUNCS:
@@ -351,8 +359,9 @@ def prepare_numbalsoda(p, method="dop853", mxstep=10 ** 8):
     t0, t1 = p["t_span"]
     t_eval = np.array([t0, t1])
     rtol, atol, y0 = p["rtol"], p["atol"], p["y0"]
-    solver(address, y0.copy(), np.array([t0, t0 + 1e-6]), data=data0.copy(),
-           rtol=rtol, atol=atol, mxstep=mxstep)  # compile the njit'd driver
+    solver(
+        address, y0.copy(), np.array([t0, t0 + 1e-6]), data=data0.copy(), rtol=rtol, atol=atol, mxstep=mxstep
+    )  # compile the njit'd driver
 
     def go():
         data = data0.copy()
@@ -360,8 +369,7 @@ def prepare_numbalsoda(p, method="dop853", mxstep=10 ** 8):
         if not ok:
             raise RuntimeError(f"numbalsoda {method} reported failure")
         y = usol[-1].copy()
-        return dict(nfev=int(data[0]), y_final=y, loss_final=_pb.loss(p, y),
-                    package="numbalsoda", status="t_end")
+        return dict(nfev=int(data[0]), y_final=y, loss_final=_pb.loss(p, y), package="numbalsoda", status="t_end")
 
     return go
 
@@ -377,12 +385,13 @@ _JAX_CACHE = {}
 def _jax():
     try:
         import jax
+
         jax.config.update("jax_enable_x64", True)
         jax.config.update("jax_platforms", "cpu")
-        import jax.numpy as jnp
         import diffrax
+        import jax.numpy as jnp
     except Exception as exc:
-        raise PeerUnavailable(f"jax/diffrax not importable: {exc}")
+        raise PeerUnavailable(f"jax/diffrax not importable: {exc}") from exc
     return jax, jnp, diffrax
 
 
@@ -410,16 +419,19 @@ def _jax_vector_field(p, jnp, count=None, state="flat"):
         return out
 
     if state == "tuple":
+
         def vf(t, y, args):
             if count is not None:
                 count()
             return tuple(flow(list(y)))
     else:
+
         def vf(t, y, args):
             if count is not None:
                 count()
-            Ws = [y[offs[i]:offs[i + 1]].reshape(shapes[i]) for i in range(N)]
+            Ws = [y[offs[i] : offs[i + 1]].reshape(shapes[i]) for i in range(N)]
             return jnp.concatenate([o.ravel() for o in flow(Ws)])
+
     return vf
 
 
@@ -430,7 +442,7 @@ def diffrax_auto_variant(p):
     return ("tuple", None) if p["y0"].size > 4096 else ("flat", None)
 
 
-def _diffrax_solver(p, method, variant, counted=False, max_steps=10 ** 7):
+def _diffrax_solver(p, method, variant, counted=False, max_steps=10**7):
     jax, jnp, diffrax = _jax()
     key = (_problem_key(p), method, variant, counted)
     if key in _JAX_CACHE:
@@ -439,11 +451,13 @@ def _diffrax_solver(p, method, variant, counted=False, max_steps=10 ** 7):
     counter = [0]
     count = None
     if counted:
+
         def _inc():
             counter[0] += 1
 
         def count():
             jax.debug.callback(_inc, ordered=False)
+
     term = diffrax.ODETerm(_jax_vector_field(p, jnp, count, state))
     solver = getattr(diffrax, method)(scan_kind=scan_kind)
     t0, t1 = (float(x) for x in p["t_span"])
@@ -451,9 +465,18 @@ def _diffrax_solver(p, method, variant, counted=False, max_steps=10 ** 7):
 
     @jax.jit
     def solve(y0):
-        sol = diffrax.diffeqsolve(term, solver, t0=t0, t1=t1, dt0=None, y0=y0,
-                                  stepsize_controller=ctrl, saveat=diffrax.SaveAt(t1=True),
-                                  max_steps=max_steps, throw=False)
+        sol = diffrax.diffeqsolve(
+            term,
+            solver,
+            t0=t0,
+            t1=t1,
+            dt0=None,
+            y0=y0,
+            stepsize_controller=ctrl,
+            saveat=diffrax.SaveAt(t1=True),
+            max_steps=max_steps,
+            throw=False,
+        )
         ys = jax.tree_util.tree_map(lambda a: a[-1], sol.ys)
         return ys, sol.stats["num_steps"], sol.result._value
 
@@ -483,8 +506,14 @@ def prepare_diffrax(p, method="Dopri5", variant="auto"):
         if int(result) != 0:
             raise RuntimeError(f"diffrax {method} failed: result code {int(result)}")
         y = np.asarray(y) if variant[0] == "flat" else np.concatenate([np.asarray(a).ravel() for a in y])
-        return dict(nfev=None, nsteps=int(nsteps), y_final=y, loss_final=_pb.loss(p, y),
-                    package=f"diffrax[{variant[0]}]", status="t_end")
+        return dict(
+            nfev=None,
+            nsteps=int(nsteps),
+            y_final=y,
+            loss_final=_pb.loss(p, y),
+            package=f"diffrax[{variant[0]}]",
+            status="t_end",
+        )
 
     return go
 
@@ -522,6 +551,7 @@ def matmul_peak(nmat=1024, repeats=5):
 
     try:
         from threadpoolctl import threadpool_limits
+
         one_thread = threadpool_limits(limits=1)
     except ImportError:
         one_thread = contextlib.nullcontext()
@@ -537,7 +567,7 @@ def matmul_peak(nmat=1024, repeats=5):
             tic = time.perf_counter()
             np.matmul(a, b, out=c)
             best = min(best, time.perf_counter() - tic)
-    return 2.0 * nmat ** 3 / best / 1e9
+    return 2.0 * nmat**3 / best / 1e9
 
 
 def time_rhs(fun, y, repeats=200):
@@ -558,12 +588,13 @@ def _fd_check(seed=1, eps=1e-6):
     finite-difference gradient of g(W) = f(W_N ... W_1) on small random networks."""
     rng = np.random.default_rng(seed)
     worst = 0.0
-    for dims, cost in (([3, 5, 4, 2], dict(kind="matrix_factorization", target=rng.standard_normal((2, 3)))),
-                       ([1, 6, 1], dict(kind="scalar_sq", c=1.0)),
-                       ([4, 4], dict(kind="matrix_factorization", target=rng.standard_normal((4, 4))))):
+    for dims, cost in (
+        ([3, 5, 4, 2], dict(kind="matrix_factorization", target=rng.standard_normal((2, 3)))),
+        ([1, 6, 1], dict(kind="scalar_sq", c=1.0)),
+        ([4, 4], dict(kind="matrix_factorization", target=rng.standard_normal((4, 4)))),
+    ):
         Ws = [rng.standard_normal((dims[i + 1], dims[i])) * 0.7 for i in range(len(dims) - 1)]
-        p = dict(dims=dims, shapes=[W.shape for W in Ws], cost=cost, Ws=Ws,
-                 y0=np.concatenate([W.ravel() for W in Ws]))
+        p = dict(dims=dims, shapes=[W.shape for W in Ws], cost=cost, Ws=Ws, y0=np.concatenate([W.ravel() for W in Ws]))
         y = p["y0"]
         g = np.empty_like(y)
         for j in range(y.size):
@@ -574,10 +605,11 @@ def _fd_check(seed=1, eps=1e-6):
         try:
             jax, jnp, _ = _jax()
             vf = _jax_vector_field(p, jnp)
-            fns["jax"] = lambda t, yy: np.asarray(vf(t, jnp.asarray(yy), None))
+            fns["jax"] = lambda t, yy, vf=vf, jnp=jnp: np.asarray(vf(t, jnp.asarray(yy), None))
             vft = _jax_vector_field(p, jnp, state="tuple")
-            fns["jax-tuple"] = lambda t, yy: np.concatenate(
-                [np.asarray(a).ravel() for a in vft(t, tuple(jnp.asarray(W) for W in _pb.unflatten(p, yy)), None)])
+            fns["jax-tuple"] = lambda t, yy, vft=vft, jnp=jnp, p=p: np.concatenate(
+                [np.asarray(a).ravel() for a in vft(t, tuple(jnp.asarray(W) for W in _pb.unflatten(p, yy)), None)]
+            )
         except PeerUnavailable as exc:
             print("  (jax vector field not checked:", exc, ")")
         for k, f in fns.items():

@@ -19,6 +19,7 @@ is used (``init="auto"``, the default); otherwise, or with ``init="numpy"``, eac
 Gaussian with std ``scale / sqrt(fan_in)``, drawn in order W_1 ... W_N from
 ``numpy.random.default_rng(seed)``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,15 +31,31 @@ def _spec(name):
     if name == "a":
         return dict(
             title="depth 3, width 16, 4x4 factorization, T = diag(3, 2, 1, 0.5)",
-            depth=3, width=16, m=4, n=4,
+            depth=3,
+            width=16,
+            m=4,
+            n=4,
             cost=dict(kind="matrix_factorization", target=np.diag([3.0, 2.0, 1.0, 0.5])),
-            seed=0, scale=0.3, t_span=(0.0, 50.0), rtol=1e-8, atol=1e-10)
+            seed=0,
+            scale=0.3,
+            t_span=(0.0, 50.0),
+            rtol=1e-8,
+            atol=1e-10,
+        )
     if name == "b":
         return dict(
             title="vector case: depth 2, width 100, m = n = 1, f(z) = (1 - z)^2",
-            depth=2, width=100, m=1, n=1,
+            depth=2,
+            width=100,
+            m=1,
+            n=1,
             cost=dict(kind="scalar_sq", c=1.0),
-            seed=0, scale=0.3, t_span=(0.0, 20.0), rtol=1e-8, atol=1e-10)
+            seed=0,
+            scale=0.3,
+            t_span=(0.0, 20.0),
+            rtol=1e-8,
+            atol=1e-10,
+        )
     if name == "c":
         # With std scale/sqrt(fan_in), scale = 0.3, the loss goes 25.5 -> 3.7 (t=5) -> 0.57 (t=10)
         # -> plateau 0.12 (t=13..25) -> 1e-4 (t=30): saddle-to-saddle, the target's singular
@@ -46,20 +63,31 @@ def _spec(name):
         # Beyond t ~ 33 the loss is ~1e-10 and explicit methods only sit at their stability limit.
         return dict(
             title="depth 6, width 128, 8x8 factorization, T = diag(linspace(4, 0.5, 8))",
-            depth=6, width=128, m=8, n=8,
+            depth=6,
+            width=128,
+            m=8,
+            n=8,
             cost=dict(kind="matrix_factorization", target=np.diag(np.linspace(4.0, 0.5, 8))),
-            seed=0, scale=0.3, t_span=(0.0, 30.0), rtol=1e-6, atol=1e-9)
+            seed=0,
+            scale=0.3,
+            t_span=(0.0, 30.0),
+            rtol=1e-6,
+            atol=1e-9,
+        )
     raise ValueError(f"unknown problem {name!r}; expected one of {PROBLEMS}")
 
 
 def numpy_init(dims, seed, scale):
     rng = np.random.default_rng(seed)
-    return [np.ascontiguousarray(rng.standard_normal((dims[i + 1], dims[i])) * (scale / np.sqrt(dims[i])))
-            for i in range(len(dims) - 1)]
+    return [
+        np.ascontiguousarray(rng.standard_normal((dims[i + 1], dims[i])) * (scale / np.sqrt(dims[i])))
+        for i in range(len(dims) - 1)
+    ]
 
 
 def _overflow_cost(cost):
     import overflow as of
+
     if cost["kind"] == "matrix_factorization":
         return of.costs.matrix_factorization(cost["target"])
     c = float(cost["c"])
@@ -69,6 +97,7 @@ def _overflow_cost(cost):
 def build_network(p):
     """The overflow Network for problem dict ``p``; raises if overflow is not usable."""
     import overflow as of
+
     return of.Network(_overflow_cost(p["cost"]), depth=p["depth"], width=p["width"])
 
 
@@ -91,8 +120,15 @@ def problem(name, init="auto"):
         Ws = numpy_init(dims, s["seed"], s["scale"])
     shapes = [W.shape for W in Ws]
     assert [sh[1] for sh in shapes] == dims[:-1] and [sh[0] for sh in shapes] == dims[1:], shapes
-    s.update(name=name, dims=dims, shapes=shapes, Ws=Ws,
-             y0=np.concatenate([W.ravel() for W in Ws]), init_source=source, net=net)
+    s.update(
+        name=name,
+        dims=dims,
+        shapes=shapes,
+        Ws=Ws,
+        y0=np.concatenate([W.ravel() for W in Ws]),
+        init_source=source,
+        net=net,
+    )
     return s
 
 
@@ -100,7 +136,7 @@ def problem(name, init="auto"):
 def unflatten(p, y):
     out, o = [], 0
     for r, c in p["shapes"]:
-        out.append(y[o:o + r * c].reshape(r, c))
+        out.append(y[o : o + r * c].reshape(r, c))
         o += r * c
     return out
 

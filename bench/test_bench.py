@@ -11,6 +11,7 @@ Compilation and JIT warm-up happen in ``prepare`` (outside the timed function). 
 whatever the environment says: export OPENBLAS_NUM_THREADS=1 (and for JAX
 XLA_FLAGS=--xla_cpu_multi_thread_eigen=false) before pytest for one-core numbers.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,9 +21,9 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import compare  # noqa: E402
-import peers  # noqa: E402
-import problems as pb  # noqa: E402
+import compare
+import peers
+import problems as pb
 
 OVERFLOW_METHODS = ("dopri5", "dop853", "tsit5")
 # tolerance on max |y - y_ref| (reference: scipy DOP853 at rtol 1e-12, atol 1e-14); the errors
@@ -61,7 +62,7 @@ def _bench(benchmark, name, go, extra):
 def _overflow():
     try:
         import overflow as of
-        import overflow._core  # noqa: F401
+        import overflow._core
     except Exception as exc:  # not built, half-built, or a broken import: skip, do not fail
         pytest.skip(f"overflow._core cannot be imported: {type(exc).__name__}: {exc}")
     if not hasattr(of, "integrate") or not hasattr(of, "Network"):
@@ -78,23 +79,25 @@ def test_overflow(benchmark, name, method):
     _bench(benchmark, name, go, dict(package="overflow", method=method))
 
 
-@pytest.mark.parametrize("method,rhs", [("RK45", "auto"), ("DOP853", "auto"),
-                                        ("RK45", "numba"), ("DOP853", "numba")])
+@pytest.mark.parametrize("method,rhs", [("RK45", "auto"), ("DOP853", "auto"), ("RK45", "numba"), ("DOP853", "numba")])
 def test_scipy_a(benchmark, method, rhs):
     pytest.importorskip("scipy")
     if rhs == "numba":
         pytest.importorskip("numba")
     benchmark.group = "problem a"
-    _bench(benchmark, "a", peers.prepare_scipy(_problem("a"), method, rhs=rhs),
-           dict(package=f"scipy[{rhs}]", method=method))
+    _bench(
+        benchmark,
+        "a",
+        peers.prepare_scipy(_problem("a"), method, rhs=rhs),
+        dict(package=f"scipy[{rhs}]", method=method),
+    )
 
 
 @pytest.mark.parametrize("method", peers.NUMBALSODA_METHODS)
 def test_numbalsoda_a(benchmark, method):
     pytest.importorskip("numbalsoda")
     benchmark.group = "problem a"
-    _bench(benchmark, "a", peers.prepare_numbalsoda(_problem("a"), method),
-           dict(package="numbalsoda", method=method))
+    _bench(benchmark, "a", peers.prepare_numbalsoda(_problem("a"), method), dict(package="numbalsoda", method=method))
 
 
 @pytest.mark.parametrize("method", peers.DIFFRAX_METHODS)

@@ -6,6 +6,7 @@ same quantities from Python with two ``scipy.linalg.solve_continuous_lyapunov`` 
     pytest bench/test_bench_costs.py
     pytest bench/test_bench_costs.py --benchmark-disable   # correctness check only
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -68,8 +69,9 @@ def _data_costs():
         "log_cosh 4x16, s=256": of.costs.log_cosh(X, Y),
         "logistic 1x16, s=256": of.costs.logistic(X, y),
         "softmax_cross_entropy 4x16, s=256": of.costs.softmax_cross_entropy(X, rng.integers(0, 4, 256)),
-        "matrix_sensing 8x8, 64 measurements": of.costs.matrix_sensing(rng.standard_normal((64, 8, 8)),
-                                                                       rng.standard_normal(64)),
+        "matrix_sensing 8x8, 64 measurements": of.costs.matrix_sensing(
+            rng.standard_normal((64, 8, 8)), rng.standard_normal(64)
+        ),
     }
 
 

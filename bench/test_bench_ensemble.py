@@ -5,6 +5,7 @@ check that every package ends at the same final states as overflow.
     pytest bench/test_bench_ensemble.py
     pytest bench/test_bench_ensemble.py --benchmark-disable   # each once, as a correctness check
 """
+
 from __future__ import annotations
 
 import os
@@ -14,12 +15,12 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ensemble_peers as ep  # noqa: E402
-import peers  # noqa: E402
-import problems as pb  # noqa: E402
+import ensemble_peers as ep
+import peers
+import problems as pb
 
-N = 1000      # starts for overflow and numbalsoda
-SUBSET = 40   # starts for the slow peers (diffrax, scipy)
+N = 1000  # starts for overflow and numbalsoda
+SUBSET = 40  # starts for the slow peers (diffrax, scipy)
 _CACHE = {}
 
 
@@ -33,9 +34,17 @@ def _setup():
     return _CACHE["p"], _CACHE["y0s"], _CACHE["ref"]
 
 
-@pytest.mark.parametrize("name,workers,count", [
-    ("overflow", 1, N), ("overflow", 2, N), ("numbalsoda", 1, N), ("numbalsoda", 2, N),
-    ("diffrax", 1, SUBSET), ("scipy", 2, SUBSET)])
+@pytest.mark.parametrize(
+    "name,workers,count",
+    [
+        ("overflow", 1, N),
+        ("overflow", 2, N),
+        ("numbalsoda", 1, N),
+        ("numbalsoda", 2, N),
+        ("diffrax", 1, SUBSET),
+        ("scipy", 2, SUBSET),
+    ],
+)
 def test_ensemble_throughput(benchmark, name, workers, count):
     p, y0s, ref = _setup()
     try:

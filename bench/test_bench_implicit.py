@@ -1,6 +1,7 @@
 """pytest-benchmark: the implicit methods and projection (issue 7) on the stiff vector case and
 problem (b); bench/implicit.py prints the full table. Timings are recorded, never asserted; the
 asserts check accuracy against dop853 at rtol 1e-12 and the invariants' drift."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,8 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import implicit  # noqa: E402
-import problems as pb  # noqa: E402
+import implicit
+import problems as pb
 
 _CACHE = {}
 
@@ -27,8 +28,9 @@ def _problem(name):
 
 
 @pytest.mark.parametrize("name", ["stiff", "b"])
-@pytest.mark.parametrize("method,project", [("dopri5", False), ("dopri5", True), ("gauss4", False),
-                                            ("gauss6", False), ("rodas4", False)])
+@pytest.mark.parametrize(
+    "method,project", [("dopri5", False), ("dopri5", True), ("gauss4", False), ("gauss6", False), ("rodas4", False)]
+)
 def test_method(benchmark, name, method, project):
     p, ref = _problem(name)
     _, res = benchmark.pedantic(lambda: implicit.run(p, method, project, 1), rounds=3, iterations=1)

@@ -30,7 +30,30 @@ def cmake_prefix_path() -> str:
     return os.path.dirname(os.path.abspath(_core.__file__))
 
 
-__all__ = ["AUTO_METHOD", "cmake_prefix_path", "ConvergenceWarning", "Cost", "IMPLICIT_METHODS",
-           "IntegrationInterrupted", "MCResult", "METHODS", "MonteCarloInterrupted", "Network", "Result",
-           "cost", "costs", "critical_point", "events", "imbalance", "integrate", "invariants",
-           "linearization", "monte_carlo", "OdeResult", "samplers", "solve_ivp", "Solver", "vector"]
+__all__ = [
+    "AUTO_METHOD",
+    "cmake_prefix_path",
+    "ConvergenceWarning",
+    "Cost",
+    "IMPLICIT_METHODS",
+    "IntegrationInterrupted",
+    "MCResult",
+    "METHODS",
+    "MonteCarloInterrupted",
+    "Network",
+    "Result",
+    "cost",
+    "costs",
+    "critical_point",
+    "events",
+    "imbalance",
+    "integrate",
+    "invariants",
+    "linearization",
+    "monte_carlo",
+    "OdeResult",
+    "samplers",
+    "solve_ivp",
+    "Solver",
+    "vector",
+]

@@ -21,8 +21,9 @@ from __future__ import annotations
 import math
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numba
 import numpy as np
@@ -38,11 +39,15 @@ RHS_SIG = types.void(types.float64, types.CPointer(types.float64), types.CPointe
 FLAG_NONE, FLAG_RAISED, FLAG_LENGTH = 0, 1, 2
 _HEADER = 4  # words before the args: flag, n, returned length, t of the failure
 
-_FORMS = ("fun(t, y) -> dy, or fun(t, y, dy) -> None filling dy (with args=(a, b, ...): fun(t, y, a, b, ...) "
-          "-> dy or fun(t, y, dy, a, b, ...) -> None), with y and dy 1-D float64 arrays")
+_FORMS = (
+    "fun(t, y) -> dy, or fun(t, y, dy) -> None filling dy (with args=(a, b, ...): fun(t, y, a, b, ...) "
+    "-> dy or fun(t, y, dy, a, b, ...) -> None), with y and dy 1-D float64 arrays"
+)
 
-_ARG_DTYPES = {np.dtype(d) for d in ("float64", "float32", "int64", "int32", "int16", "int8", "uint64",
-                                     "uint32", "uint16", "uint8", "bool")}
+_ARG_DTYPES = {
+    np.dtype(d)
+    for d in ("float64", "float32", "int64", "int32", "int16", "int8", "uint64", "uint32", "uint16", "uint8", "bool")
+}
 
 
 @intrinsic
@@ -59,6 +64,7 @@ def _voidptr(typingctx, address):  # pragma: no cover - typed and lowered by Num
 
 # ---------------------------------------------------------------- args: kinds and the data buffer
 
+
 def arg_kinds(args: tuple) -> tuple[tuple, list[Any]]:
     """The compile-relevant kind of each of ``args`` (``("f8",)``, ``("i8",)``, ``("b1",)`` for a
     number, ``("a", dtype, ndim)`` for an array) and the values as passed (arrays made C-contiguous)."""
@@ -66,23 +72,29 @@ def arg_kinds(args: tuple) -> tuple[tuple, list[Any]]:
     for i, a in enumerate(args):
         where = f"args[{i}]"
         if isinstance(a, (bool, np.bool_)):
-            kinds.append(("b1",)); values.append(bool(a))
+            kinds.append(("b1",))
+            values.append(bool(a))
         elif isinstance(a, (int, np.integer)):
-            if not -2**63 <= int(a) < 2**63:
+            if not -(2**63) <= int(a) < 2**63:
                 raise ValueError(f"{where} must fit in int64 (fun is compiled by Numba), got {a}")
-            kinds.append(("i8",)); values.append(int(a))
+            kinds.append(("i8",))
+            values.append(int(a))
         elif isinstance(a, (float, np.floating)):
-            kinds.append(("f8",)); values.append(float(a))
+            kinds.append(("f8",))
+            values.append(float(a))
         elif isinstance(a, (complex, np.complexfloating)) or (isinstance(a, np.ndarray) and a.dtype.kind == "c"):
             raise TypeError(f"{where} is complex: complex values are not supported by solve_ivp yet")
         elif isinstance(a, np.ndarray) and a.dtype in _ARG_DTYPES and a.ndim >= 1:
             arr = np.ascontiguousarray(a)
-            kinds.append(("a", arr.dtype.str, arr.ndim)); values.append(arr)
+            kinds.append(("a", arr.dtype.str, arr.ndim))
+            values.append(arr)
         elif isinstance(a, np.ndarray) and a.ndim == 0 and a.dtype in _ARG_DTYPES:
-            return arg_kinds(args[:i] + (a[()],) + args[i + 1:])
+            return arg_kinds(args[:i] + (a[()],) + args[i + 1 :])
         else:
-            raise TypeError(f"{where} must be a real number or a numpy array of a real dtype (what a Numba-compiled "
-                            f"fun can take), got {_describe(a)}")
+            raise TypeError(
+                f"{where} must be a real number or a numpy array of a real dtype (what a Numba-compiled "
+                f"fun can take), got {_describe(a)}"
+            )
     return tuple(kinds), values
 
 
@@ -109,7 +121,7 @@ def make_buffer(kinds: tuple, values: list[Any], n: int) -> np.ndarray:
             fbuf[at] = value
         elif kind[0] == "a":
             buf[at] = value.ctypes.data
-            buf[at + 1:at + 1 + value.ndim] = value.shape
+            buf[at + 1 : at + 1 + value.ndim] = value.shape
         else:
             buf[at] = int(value)
         at += _words(kind)
@@ -117,6 +129,7 @@ def make_buffer(kinds: tuple, values: list[Any], n: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- compiling
+
 
 @dataclass(frozen=True)
 class Compiled:
@@ -126,7 +139,7 @@ class Compiled:
     inplace: bool  # fun(t, y, dy, *args) -> None, else fun(t, y, *args) -> dy
 
 
-_cache: "weakref.WeakKeyDictionary[Any, dict[tuple, Compiled]]" = weakref.WeakKeyDictionary()
+_cache: weakref.WeakKeyDictionary[Any, dict[tuple, Compiled]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 #: Number of compilations so far (tests check that a second call reuses the cfunc).
 compile_count = 0
@@ -183,15 +196,22 @@ def _compile(fun: Callable[..., Any], kinds: tuple) -> Compiled:
     if arity not in (2 + k, 3 + k):
         extra = f" and {k} for args" if k else ""
         got = "*args, **kwargs or required keyword-only parameters" if arity is None else f"{arity}"
-        raise TypeError(f"fun {name!r} must take {2 + k} or {3 + k} positional parameters (t, y[, dy]{extra}), "
-                        f"got {got}: {_FORMS}")
+        raise TypeError(
+            f"fun {name!r} must take {2 + k} or {3 + k} positional parameters (t, y[, dy]{extra}), got {got}: {_FORMS}"
+        )
     inplace = arity == 3 + k
     disp = fun if isinstance(fun, numba.core.dispatcher.Dispatcher) else numba.njit(error_model="numpy")(fun)
     vec = types.Array(types.float64, 1, "C")
-    argtypes = (types.float64, vec, vec, *map(_numba_type, kinds)) if inplace else \
-        (types.float64, vec, *map(_numba_type, kinds))
-    form = (f"taken as the in-place form fun(t, y, dy{', *args' if k else ''}) -> None"
-            if inplace else f"taken as fun(t, y{', *args' if k else ''}) -> dy")
+    argtypes = (
+        (types.float64, vec, vec, *map(_numba_type, kinds))
+        if inplace
+        else (types.float64, vec, *map(_numba_type, kinds))
+    )
+    form = (
+        f"taken as the in-place form fun(t, y, dy{', *args' if k else ''}) -> None"
+        if inplace
+        else f"taken as fun(t, y{', *args' if k else ''}) -> dy"
+    )
     form += f": {arity} positional parameters with {k} args"
     ret = _return_type(disp, argtypes, name, form)
     _check_return(ret, inplace, k, name)
@@ -218,27 +238,29 @@ def _compile(fun: Callable[..., Any], kinds: tuple) -> Compiled:
         body = [f"disp(t, y, dy{rest})"]
     else:
         body = [f"r = disp(t, y{rest})", *_store_result(ret)]
-    src = "\n".join([
-        "def rhs(t, y_, dy_, data_):",
-        "    d = numba.carray(data_, (2,), np.int64)",
-        "    n = d[1]",
-        f"    d = numba.carray(data_, ({y_at} + n,), np.int64)",
-        "    fd = numba.carray(data_, (d.size,), np.float64)",
-        "    dy = numba.carray(dy_, (n,))",
-        "    if d[0] != 0:",  # fun failed earlier: no more calls, NaN until the core gives up
-        "        dy[:] = nan",
-        "        return",
-        "    y = numba.carray(y_, (n,))",
-        *("    " + line for line in lines),
-        "    try:",
-        *("        " + line for line in body),
-        "    except Exception:",
-        "        d[0] = 1",
-        "    if d[0] != 0:",
-        "        fd[3] = t",
-        f"        fd[{y_at}:{y_at} + n] = y",
-        "        dy[:] = nan",
-    ])
+    src = "\n".join(
+        [
+            "def rhs(t, y_, dy_, data_):",
+            "    d = numba.carray(data_, (2,), np.int64)",
+            "    n = d[1]",
+            f"    d = numba.carray(data_, ({y_at} + n,), np.int64)",
+            "    fd = numba.carray(data_, (d.size,), np.float64)",
+            "    dy = numba.carray(dy_, (n,))",
+            "    if d[0] != 0:",  # fun failed earlier: no more calls, NaN until the core gives up
+            "        dy[:] = nan",
+            "        return",
+            "    y = numba.carray(y_, (n,))",
+            *("    " + line for line in lines),
+            "    try:",
+            *("        " + line for line in body),
+            "    except Exception:",
+            "        d[0] = 1",
+            "    if d[0] != 0:",
+            "        fd[3] = t",
+            f"        fd[{y_at}:{y_at} + n] = y",
+            "        dy[:] = nan",
+        ]
+    )
     exec(compile(src, f"<solve_ivp rhs for {name}>", "exec"), ns)
     try:
         cf = numba.cfunc(RHS_SIG, nopython=True, error_model="numpy")(ns["rhs"])
@@ -266,19 +288,26 @@ def _check_return(ret: Any, inplace: bool, k: int, name: str) -> None:
     if ret is None:
         return
     if _is_complex(ret):
-        raise TypeError(f"fun {name!r} returns complex values ({ret}): complex states are not supported by "
-                        "solve_ivp yet")
+        raise TypeError(
+            f"fun {name!r} returns complex values ({ret}): complex states are not supported by solve_ivp yet"
+        )
     if inplace:
         if ret != types.none:
-            hint = ("pass the extra parameter with args=(a,) to call fun(t, y, a) -> dy"
-                    if k == 0 else f"with args of length {k}, fun(t, y, *args) returns dy")
+            hint = (
+                "pass the extra parameter with args=(a,) to call fun(t, y, a) -> dy"
+                if k == 0
+                else f"with args of length {k}, fun(t, y, *args) returns dy"
+            )
             raise TypeError(
                 f"fun {name!r} takes {3 + k} positional parameters, so it is taken as the in-place form "
-                f"fun(t, y, dy{', *args' if k else ''}) that fills dy and returns None, but it returns {ret}: {hint}")
+                f"fun(t, y, dy{', *args' if k else ''}) that fills dy and returns None, but it returns {ret}: {hint}"
+            )
         return
     if ret == types.none:
-        raise TypeError(f"fun {name!r} returns None: with {2 + k} positional parameters it must return dy "
-                        f"(the in-place form fun(t, y, dy{', *args' if k else ''}) takes dy third)")
+        raise TypeError(
+            f"fun {name!r} returns None: with {2 + k} positional parameters it must return dy "
+            f"(the in-place form fun(t, y, dy{', *args' if k else ''}) takes dy third)"
+        )
     if isinstance(ret, types.Array) and ret.ndim != 1:
         raise TypeError(f"fun {name!r} returns a {ret.ndim}-D array: it must return a 1-D array of the length of y0")
     if isinstance(ret, (types.Array, types.BaseTuple, types.List, types.Number, types.Boolean)):
@@ -292,13 +321,25 @@ def _store_result(ret: Any) -> list[str]:
         return ["if n != 1:", "    d[0] = 2", "    d[2] = 1", "else:", "    dy[0] = r"]
     if isinstance(ret, types.BaseTuple):
         count = len(ret.types)
-        return [f"if n != {count}:", "    d[0] = 2", f"    d[2] = {count}", "else:",
-                *(f"    dy[{i}] = r[{i}]" for i in range(count))]
-    return ["if len(r) != n:", "    d[0] = 2", "    d[2] = len(r)", "else:",
-            "    for i in range(n):", "        dy[i] = r[i]"]
+        return [
+            f"if n != {count}:",
+            "    d[0] = 2",
+            f"    d[2] = {count}",
+            "else:",
+            *(f"    dy[{i}] = r[{i}]" for i in range(count)),
+        ]
+    return [
+        "if len(r) != n:",
+        "    d[0] = 2",
+        "    d[2] = len(r)",
+        "else:",
+        "    for i in range(n):",
+        "        dy[i] = r[i]",
+    ]
 
 
 # ---------------------------------------------------------------- the failure, re-raised
+
 
 def raise_failure(fun: Callable[..., Any], buf: np.ndarray, comp: Compiled, args: list[Any]) -> None:
     """Raise what the run's buffer records: fun's own exception (called again at the recorded
@@ -308,11 +349,10 @@ def raise_failure(fun: Callable[..., Any], buf: np.ndarray, comp: Compiled, args
         return
     n = int(buf[1])
     if flag == FLAG_LENGTH:
-        raise ValueError(f"fun {callable_name(fun)!r} returned {int(buf[2])} values, expected {n} "
-                         "(the length of y0)")
+        raise ValueError(f"fun {callable_name(fun)!r} returned {int(buf[2])} values, expected {n} (the length of y0)")
     fbuf = buf.view(np.float64)
     t = float(fbuf[3])
-    y = fbuf[buf.size - n:].copy()
+    y = fbuf[buf.size - n :].copy()
     note = f"raised by fun {callable_name(fun)!r} at t = {t!r} during solve_ivp"
     py = getattr(fun, "py_func", fun)
     tries = [py] + ([fun] if fun is not py else [numba.njit(error_model="numpy")(py)])
@@ -324,5 +364,7 @@ def raise_failure(fun: Callable[..., Any], buf: np.ndarray, comp: Compiled, args
             if hasattr(err, "add_note"):  # Python 3.11+
                 err.add_note(note)
             raise
-    raise RuntimeError(f"fun {callable_name(fun)!r} raised an exception in Numba-compiled code at t = {t!r}, "
-                       "but not when called again at the same point")
+    raise RuntimeError(
+        f"fun {callable_name(fun)!r} raised an exception in Numba-compiled code at t = {t!r}, "
+        "but not when called again at the same point"
+    )

@@ -19,8 +19,20 @@ import os
 
 import numpy as np
 
-__all__ = ["INT32_MAX", "INT64_MAX", "describe", "integer", "real", "finite_real", "positive", "boolean",
-           "float_array", "physical_memory", "check_memory", "format_bytes"]
+__all__ = [
+    "INT32_MAX",
+    "INT64_MAX",
+    "describe",
+    "integer",
+    "real",
+    "finite_real",
+    "positive",
+    "boolean",
+    "float_array",
+    "physical_memory",
+    "check_memory",
+    "format_bytes",
+]
 
 #: Largest values of the C integer types the core takes (``int`` and ``int64_t``).
 INT32_MAX = 2**31 - 1
@@ -116,7 +128,9 @@ def float_array(x: object, name: str, expected: str = "a real array", allow_bool
         raise ValueError(f"{name} must be {expected}, got a ragged sequence ({err})") from None
     kind = arr.dtype.kind
     if kind == "c":
-        raise TypeError(f"{name} must be {expected}, got complex values (dtype {arr.dtype}; the imaginary part would be lost)")
+        raise TypeError(
+            f"{name} must be {expected}, got complex values (dtype {arr.dtype}; the imaginary part would be lost)"
+        )
     if kind in "iuf" or (kind == "b" and allow_bool):
         return arr.astype(np.float64, copy=False)
     if kind == "O":
@@ -157,5 +171,7 @@ def check_memory(nbytes: int, name: str, value: object, what: str) -> None:
     this machine's physical memory: called before allocating, so a mistyped size is an error
     rather than a MemoryError, a swap storm or the OOM killer."""
     if nbytes > physical_memory():
-        raise ValueError(f"{name} must fit in memory: {what} needs {format_bytes(nbytes)}, more than this machine's "
-                         f"{format_bytes(physical_memory())} of physical memory, got {name} = {value!r}")
+        raise ValueError(
+            f"{name} must fit in memory: {what} needs {format_bytes(nbytes)}, more than this machine's "
+            f"{format_bytes(physical_memory())} of physical memory, got {name} = {value!r}"
+        )

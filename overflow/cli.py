@@ -18,8 +18,9 @@ import socket
 import sys
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,7 @@ class UsageError(Exception):
 
 
 # ---------------------------------------------------------------- argument types (errors name the flag)
+
 
 def _number(text: str) -> float:
     try:
@@ -91,6 +93,7 @@ def _integer(minimum: int) -> Callable[[str], int]:
         if value < minimum:
             raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
         return value
+
     parse.__name__ = f"integer >= {minimum}"
     return parse
 
@@ -145,6 +148,7 @@ def _path(text: str) -> str:
 
 # ---------------------------------------------------------------- the parser
 
+
 class _Parser(argparse.ArgumentParser):
     """Every parse error becomes a `UsageError` (one line, exit 2) instead of argparse's usage
     block and SystemExit, so ``main`` reports it like any other bad value."""
@@ -158,8 +162,13 @@ class _Help(argparse.HelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if (not action.option_strings or "default" in text or action.default is None
-                or action.default is False or action.default is argparse.SUPPRESS):
+        if (
+            not action.option_strings
+            or "default" in text
+            or action.default is None
+            or action.default is False
+            or action.default is argparse.SUPPRESS
+        ):
             return text
         return f"{text} (default: %(default)s)".lstrip()
 
@@ -171,58 +180,117 @@ def _version() -> str:
 
 
 def _parser() -> _Parser:
-    p = _Parser(prog="overflow", description="Gradient flow of overparameterized problems.",
-                epilog="exit codes: 0 ok, 1 a check or the computation failed, 2 usage error, 130 interrupted",
-                formatter_class=_Help)
+    p = _Parser(
+        prog="overflow",
+        description="Gradient flow of overparameterized problems.",
+        epilog="exit codes: 0 ok, 1 a check or the computation failed, 2 usage error, 130 interrupted",
+        formatter_class=_Help,
+    )
     p.add_argument("--version", action="version", version=f"overflow {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="{run,mc,paper}")
-    run = sub.add_parser("run", help="integrate the flow of a deep linear network on matrix factorization",
-                         formatter_class=_Help,
-                         description="Integrate the flow of a deep linear network on f(P) = 1/2 ||P - T||_F^2 "
-                                     "and print a summary. With no flags: T = diag(3, 2, 1, 0.5), depth 3, width 16. "
-                                     "Exit 1 if the run does not succeed.")
+    run = sub.add_parser(
+        "run",
+        help="integrate the flow of a deep linear network on matrix factorization",
+        formatter_class=_Help,
+        description="Integrate the flow of a deep linear network on f(P) = 1/2 ||P - T||_F^2 "
+        "and print a summary. With no flags: T = diag(3, 2, 1, 0.5), depth 3, width 16. "
+        "Exit 1 if the run does not succeed.",
+    )
     _problem_args(run, vector=False)
     run.add_argument("--seed", type=_integer(0), default=0, help="seed of the initial layers")
     run.add_argument("--scale", type=_positive, default=0.3, help="initial layer gain")
     run.add_argument("--init", choices=INIT_KINDS, default="gaussian", help="initialization")
-    run.add_argument("--threads", type=_integer(1), default=_D_API.threads,
-                     help="threads for the one trajectory (wide networks; see overflow.integrate)")
-    mc = sub.add_parser("mc", help="Monte Carlo over initializations: summary table and plots", formatter_class=_Help,
-                        description="Integrate the flow from N random initial states (threads, or a Dask scheduler), "
-                                    "print the summary (fractions by status, convergence-time quantiles, fraction at "
-                                    "the global minimum) and plot convergence time against imbalance. Ctrl-C keeps "
-                                    "the chunks finished in --out DIR; the same command again resumes.")
+    run.add_argument(
+        "--threads",
+        type=_integer(1),
+        default=_D_API.threads,
+        help="threads for the one trajectory (wide networks; see overflow.integrate)",
+    )
+    mc = sub.add_parser(
+        "mc",
+        help="Monte Carlo over initializations: summary table and plots",
+        formatter_class=_Help,
+        description="Integrate the flow from N random initial states (threads, or a Dask scheduler), "
+        "print the summary (fractions by status, convergence-time quantiles, fraction at "
+        "the global minimum) and plot convergence time against imbalance. Ctrl-C keeps "
+        "the chunks finished in --out DIR; the same command again resumes.",
+    )
     _problem_args(mc, vector=True)
     mc.add_argument("-n", "--n", type=_integer(1), default=1000, help="number of trajectories")
     mc.add_argument("--seed", type=_integer(0), default=0, help="seed of the starts")
     mc.add_argument("--sampler", choices=SAMPLERS, default="gaussian", help="distribution of the starts")
-    mc.add_argument("--scale", type=_positive, default=None,
-                    help="gain of gaussian/uniform/orthogonal/balanced/center_stable starts (default: 0.3)")
-    mc.add_argument("--c", type=_one_or_two, default=None, metavar="C or LO,HI",
-                    help="imbalance, only for --sampler imbalanced (required there)")
-    mc.add_argument("--z0", type=_one_or_two, default=None, metavar="Z or LO,HI",
-                    help="initial product, only for --sampler imbalanced (default: 0.5)")
-    mc.add_argument("--eps", type=_positive, default=None,
-                    help="distance, only for --sampler center_stable (required there)")
-    mc.add_argument("--workers", type=_integer(1), default=None,
-                    help="threads per process (default: all CPUs; 1 per Dask task with --scheduler)")
-    mc.add_argument("--chunk", type=_integer(1), default=None,
-                    help="trajectories per chunk (default: ceil(N / 64) clipped to 256..8192)")
-    mc.add_argument("--out", type=_path, default=None, metavar="DIR",
-                    help="stream chunks to DIR; the same command again resumes (default: keep nothing)")
-    mc.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                    help="run the chunks on this dask.distributed scheduler, e.g. tcp://host:8786 "
-                         f"(default: threads here; unreachable within {SCHEDULER_TIMEOUT:g} s is an error)")
-    mc.add_argument("--plot", type=_path, default=None, metavar="PNG",
-                    help="figure path (default: DIR/mc.png with --out, else mc.png)")
+    mc.add_argument(
+        "--scale",
+        type=_positive,
+        default=None,
+        help="gain of gaussian/uniform/orthogonal/balanced/center_stable starts (default: 0.3)",
+    )
+    mc.add_argument(
+        "--c",
+        type=_one_or_two,
+        default=None,
+        metavar="C or LO,HI",
+        help="imbalance, only for --sampler imbalanced (required there)",
+    )
+    mc.add_argument(
+        "--z0",
+        type=_one_or_two,
+        default=None,
+        metavar="Z or LO,HI",
+        help="initial product, only for --sampler imbalanced (default: 0.5)",
+    )
+    mc.add_argument(
+        "--eps", type=_positive, default=None, help="distance, only for --sampler center_stable (required there)"
+    )
+    mc.add_argument(
+        "--workers",
+        type=_integer(1),
+        default=None,
+        help="threads per process (default: all CPUs; 1 per Dask task with --scheduler)",
+    )
+    mc.add_argument(
+        "--chunk",
+        type=_integer(1),
+        default=None,
+        help="trajectories per chunk (default: ceil(N / 64) clipped to 256..8192)",
+    )
+    mc.add_argument(
+        "--out",
+        type=_path,
+        default=None,
+        metavar="DIR",
+        help="stream chunks to DIR; the same command again resumes (default: keep nothing)",
+    )
+    mc.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the chunks on this dask.distributed scheduler, e.g. tcp://host:8786 "
+        f"(default: threads here; unreachable within {SCHEDULER_TIMEOUT:g} s is an error)",
+    )
+    mc.add_argument(
+        "--plot",
+        type=_path,
+        default=None,
+        metavar="PNG",
+        help="figure path (default: DIR/mc.png with --out, else mc.png)",
+    )
     mc.add_argument("--no-plot", action="store_true", help="do not write the figure")
     mc.add_argument("--no-progress", action="store_true", help="no progress bar")
-    paper = sub.add_parser("paper", help="check the paper's claims numerically and write a report",
-                           formatter_class=_Help,
-                           description="Check each claim of the paper (prop. 2 to lemma 17) on random costs and "
-                                       "initializations; write DIR/report.md and the figures; exit 1 if a check fails.")
-    paper.add_argument("--out", type=_path, required=True, metavar="DIR",
-                       help="folder for report.md and the PNG figures (created if missing)")
+    paper = sub.add_parser(
+        "paper",
+        help="check the paper's claims numerically and write a report",
+        formatter_class=_Help,
+        description="Check each claim of the paper (prop. 2 to lemma 17) on random costs and "
+        "initializations; write DIR/report.md and the figures; exit 1 if a check fails.",
+    )
+    paper.add_argument(
+        "--out",
+        type=_path,
+        required=True,
+        metavar="DIR",
+        help="folder for report.md and the PNG figures (created if missing)",
+    )
     paper.add_argument("--quick", action="store_true", help="fewer seeds and starts")
     return p
 
@@ -230,32 +298,55 @@ def _parser() -> _Parser:
 def _problem_args(p: argparse.ArgumentParser, vector: bool) -> None:
     """The problem and the integration options, shared by ``run`` and ``mc``."""
     if vector:
-        p.add_argument("--cost", choices=("factorization", "vector"), default="factorization",
-                       help="matrix factorization, or the vector case f(z) = (z - TARGET)^2 / 2 "
-                            "(depth 2 by default)")
-        p.add_argument("--target", type=_finite, default=None,
-                       help="TARGET, only for --cost vector (default: 1)")
+        p.add_argument(
+            "--cost",
+            choices=("factorization", "vector"),
+            default="factorization",
+            help="matrix factorization, or the vector case f(z) = (z - TARGET)^2 / 2 (depth 2 by default)",
+        )
+        p.add_argument("--target", type=_finite, default=None, help="TARGET, only for --cost vector (default: 1)")
     target = p.add_mutually_exclusive_group()
-    target.add_argument("--target-diag", type=_floats, metavar="D",
-                        help="T = diag(D), e.g. '3,2,1,0.5' (default: 3,2,1,0.5)")
+    target.add_argument(
+        "--target-diag", type=_floats, metavar="D", help="T = diag(D), e.g. '3,2,1,0.5' (default: 3,2,1,0.5)"
+    )
     target.add_argument("--random-target", type=_pair, metavar="M,N", help="T: an M x N standard Gaussian matrix")
-    p.add_argument("--depth", type=_integer(1), default=None,
-                   help="number of layers (default: 3; 2 for the vector case)")
+    p.add_argument(
+        "--depth", type=_integer(1), default=None, help="number of layers (default: 3; 2 for the vector case)"
+    )
     width = p.add_mutually_exclusive_group()
-    width.add_argument("--width", type=_integer(1), default=None,
-                       help="one width for every hidden layer (default: 16)")
+    width.add_argument("--width", type=_integer(1), default=None, help="one width for every hidden layer (default: 16)")
     width.add_argument("--widths", type=_ints, default=None, help="one width per hidden layer, e.g. '8,16'")
-    p.add_argument("--method", choices=_o.ENTRY_METHODS["cli"], default=_D.method,
-                   help="auto: dop853, switched to rodas4 where the flow is stiff")
-    p.add_argument("--rtol", type=_positive, default=_D.rtol,
-                   help=f"relative tolerance, tighter than the API's {_o.DEFAULTS['rtol']:g} since runs go to convergence; "
-                        "one below 100 machine epsilons is raised to that")
-    p.add_argument("--atol", type=_positive, default=_D.atol,
-                   help=f"absolute tolerance, tighter than the API's {_o.DEFAULTS['atol']:g}")
-    p.add_argument("--t-end", type=_t_end, default=_D.t_end,
-                   help="final time (inf: run until --gtol is met or --max-steps runs out)")
-    p.add_argument("--gtol", type=_nonnegative, default=_D.gtol,
-                   help="stop once ||grad g|| <= GTOL (0: no such stop, then --t-end must be finite)")
+    p.add_argument(
+        "--method",
+        choices=_o.ENTRY_METHODS["cli"],
+        default=_D.method,
+        help="auto: dop853, switched to rodas4 where the flow is stiff",
+    )
+    p.add_argument(
+        "--rtol",
+        type=_positive,
+        default=_D.rtol,
+        help=f"relative tolerance, tighter than the API's {_o.DEFAULTS['rtol']:g} since runs go to convergence; "
+        "one below 100 machine epsilons is raised to that",
+    )
+    p.add_argument(
+        "--atol",
+        type=_positive,
+        default=_D.atol,
+        help=f"absolute tolerance, tighter than the API's {_o.DEFAULTS['atol']:g}",
+    )
+    p.add_argument(
+        "--t-end",
+        type=_t_end,
+        default=_D.t_end,
+        help="final time (inf: run until --gtol is met or --max-steps runs out)",
+    )
+    p.add_argument(
+        "--gtol",
+        type=_nonnegative,
+        default=_D.gtol,
+        help="stop once ||grad g|| <= GTOL (0: no such stop, then --t-end must be finite)",
+    )
     p.add_argument("--max-steps", type=_integer(1), default=_D.max_steps, help="most accepted steps per trajectory")
 
 
@@ -264,8 +355,12 @@ def _keep_negative_values(parser: argparse.ArgumentParser, argv: list[str]) -> l
 
     argparse takes '-1,1' or '-1e-3' for an option (only plain negative numbers such as '-2' are
     recognised as values), so ``--z0 -1,1`` would fail with "expected one argument"."""
-    subparsers = {name: sp for action in parser._actions if isinstance(action, argparse._SubParsersAction)
-                  for name, sp in action.choices.items()}
+    subparsers = {
+        name: sp
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name, sp in action.choices.items()
+    }
     current = parser
     out: list[str] = []
     i = 0
@@ -276,8 +371,13 @@ def _keep_negative_values(parser: argparse.ArgumentParser, argv: list[str]) -> l
         if current is parser and token in subparsers:
             current = subparsers[token]
         action = _value_option(current, token)
-        if (action is not None and i + 1 < len(argv) and argv[i + 1].startswith("-") and argv[i + 1] != "--"
-                and not _is_option(current, argv[i + 1].split("=", 1)[0])):
+        if (
+            action is not None
+            and i + 1 < len(argv)
+            and argv[i + 1].startswith("-")
+            and argv[i + 1] != "--"
+            and not _is_option(current, argv[i + 1].split("=", 1)[0])
+        ):
             out.append(f"{token}={argv[i + 1]}")
             i += 2
             continue
@@ -325,8 +425,11 @@ def _check_applicable(args: argparse.Namespace) -> None:
     if args.command != "mc":
         return
     sampler = args.sampler
-    for flag, value, needs in (("--c", args.c, "imbalanced"), ("--z0", args.z0, "imbalanced"),
-                               ("--eps", args.eps, "center_stable")):
+    for flag, value, needs in (
+        ("--c", args.c, "imbalanced"),
+        ("--z0", args.z0, "imbalanced"),
+        ("--eps", args.eps, "center_stable"),
+    ):
         if value is not None and sampler != needs:
             raise UsageError(f"{flag} applies to --sampler {needs} only, not to --sampler {sampler}")
     if args.scale is not None and sampler == "imbalanced":
@@ -340,6 +443,7 @@ def _check_applicable(args: argparse.Namespace) -> None:
 
 
 # ---------------------------------------------------------------- building the problem
+
 
 def _network(args: argparse.Namespace) -> tuple[Network, str]:
     """The network the problem flags describe, and a one-line description of it."""
@@ -379,9 +483,17 @@ def _options(args: argparse.Namespace) -> _o.RunOptions:
     """The integration options as the library will use them (rtol raised to its floor, say), checked
     by the options module before anything runs; its warnings are recorded by the caller's ``_Warnings``.
     What the command line does not set (max_norm, max_step) is the API's default."""
-    return _o.check_run("cli", (0.0, args.t_end), args.method, rtol=args.rtol, atol=args.atol,
-                        gtol=args.gtol or None, max_steps=args.max_steps, max_step=_D_API.max_step,
-                        max_norm=_D_API.max_norm)
+    return _o.check_run(
+        "cli",
+        (0.0, args.t_end),
+        args.method,
+        rtol=args.rtol,
+        atol=args.atol,
+        gtol=args.gtol or None,
+        max_steps=args.max_steps,
+        max_step=_D_API.max_step,
+        max_norm=_D_API.max_norm,
+    )
 
 
 class _Warnings:
@@ -418,15 +530,27 @@ def _print_table(rows: list[tuple[str, str]]) -> None:
 
 # ---------------------------------------------------------------- overflow run
 
+
 def _run(args: argparse.Namespace) -> int:
     with _Warnings() as caught:
         o = _options(args)
         net, what = _network(args)
         Ws = net.init(seed=args.seed, scale=args.scale, kind=args.init)
         start = time.perf_counter()
-        res = integrate(net, Ws, (o.t0, o.t1), o.method, rtol=o.rtol, atol=o.atol, gtol=o.gtol or None,
-                        max_step=o.max_step, max_steps=o.max_steps, max_norm=o.max_norm, save_weights=False,
-                        threads=args.threads)
+        res = integrate(
+            net,
+            Ws,
+            (o.t0, o.t1),
+            o.method,
+            rtol=o.rtol,
+            atol=o.atol,
+            gtol=o.gtol or None,
+            max_step=o.max_step,
+            max_steps=o.max_steps,
+            max_norm=o.max_norm,
+            save_weights=False,
+            threads=args.threads,
+        )
         wall = time.perf_counter() - start
     rows = [
         ("problem", what),
@@ -436,8 +560,11 @@ def _run(args: argparse.Namespace) -> int:
         ("final loss", f"{res.final_loss:.6e}"),
         ("||grad g||", f"{res.final_grad_norm:.6e}"),
         ("steps", f"{res.naccept} accepted, {res.nreject} rejected"),
-        ("steps by method", ", ".join(f"{k} {v}" for k, v in res.method_steps.items())
-         + (f"; switched at t = {', '.join(f'{t:.4g}' for t in res.switch_times)}" if len(res.switch_times) else "")),
+        (
+            "steps by method",
+            ", ".join(f"{k} {v}" for k, v in res.method_steps.items())
+            + (f"; switched at t = {', '.join(f'{t:.4g}' for t in res.switch_times)}" if len(res.switch_times) else ""),
+        ),
         ("nfev", f"{res.nfev}"),
         ("invariant drift", f"{res.invariant_drift:.3e}"),
         ("wall time", f"{wall * 1e3:.3f} ms"),
@@ -449,6 +576,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- overflow mc
+
 
 def _default_chunk(n: int, chunk: int | None) -> int:
     """Trajectories per chunk as monte_carlo picks them (its documented default)."""
@@ -496,7 +624,7 @@ def _dask_client(address: str) -> Any:
             with socket.create_connection((host, int(port)), timeout=SCHEDULER_TIMEOUT) as probe:
                 probe.settimeout(SCHEDULER_TIMEOUT)
                 answered = bool(probe.recv(1))
-        except socket.timeout:
+        except TimeoutError:
             raise UsageError(f"no Dask scheduler answered at {address} within {SCHEDULER_TIMEOUT:g} s") from None
         except OSError as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc.strerror or exc}") from None
@@ -504,9 +632,11 @@ def _dask_client(address: str) -> Any:
             raise UsageError(f"{address} closed the connection: no Dask scheduler there")
     try:
         return Client(address, timeout=SCHEDULER_TIMEOUT)
-    except Exception as exc:  # noqa: BLE001 - a refused, timed-out or malformed address: one line, exit 2
-        raise UsageError(f"cannot connect to the Dask scheduler at {address} within {SCHEDULER_TIMEOUT:g} s: "
-                         f"{exc or type(exc).__name__}") from None
+    except Exception as exc:
+        raise UsageError(
+            f"cannot connect to the Dask scheduler at {address} within {SCHEDULER_TIMEOUT:g} s: "
+            f"{exc or type(exc).__name__}"
+        ) from None
 
 
 def _mc(args: argparse.Namespace) -> int:
@@ -522,11 +652,26 @@ def _mc(args: argparse.Namespace) -> int:
         client = _dask_client(args.scheduler) if args.scheduler is not None else None
         start = time.perf_counter()
         try:
-            res = monte_carlo(net, args.n, (o.t0, o.t1), o.method, sampler=sampler, seed=args.seed,
-                              rtol=o.rtol, atol=o.atol, gtol=o.gtol or None, max_step=o.max_step,
-                              max_steps=o.max_steps, max_norm=o.max_norm, workers=args.workers,
-                              backend="dask" if client is not None else "threads", client=client, chunk=args.chunk,
-                              progress=not args.no_progress, out=args.out)
+            res = monte_carlo(
+                net,
+                args.n,
+                (o.t0, o.t1),
+                o.method,
+                sampler=sampler,
+                seed=args.seed,
+                rtol=o.rtol,
+                atol=o.atol,
+                gtol=o.gtol or None,
+                max_step=o.max_step,
+                max_steps=o.max_steps,
+                max_norm=o.max_norm,
+                workers=args.workers,
+                backend="dask" if client is not None else "threads",
+                client=client,
+                chunk=args.chunk,
+                progress=not args.no_progress,
+                out=args.out,
+            )
         finally:
             if client is not None:
                 client.close()
@@ -567,6 +712,7 @@ def _mc_interrupted(args: argparse.Namespace, exc: BaseException) -> str:
 
 # ---------------------------------------------------------------- overflow paper
 
+
 def _paper(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:  # a bad --out is a usage error before the checks run, not a failed check after them
@@ -582,6 +728,7 @@ def _paper(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- entry point
+
 
 def _error(message: str) -> None:
     print(f"overflow: error: {message}", file=sys.stderr)
@@ -619,10 +766,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:  # the sizes come from the flags: a value too large for this machine
         if os.environ.get("OVERFLOW_TRACEBACK"):
             raise
-        _error("out of memory: the sizes asked for do not fit (smaller --random-target, --width(s), --depth, "
-               "-n or --chunk)")
+        _error(
+            "out of memory: the sizes asked for do not fit (smaller --random-target, --width(s), --depth, "
+            "-n or --chunk)"
+        )
         return EXIT_USAGE
-    except Exception as exc:  # noqa: BLE001 - never a raw traceback; OVERFLOW_TRACEBACK=1 shows it
+    except Exception as exc:
         if os.environ.get("OVERFLOW_TRACEBACK"):
             raise
         text = str(exc)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+import itertools
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -14,7 +15,7 @@ __all__ = ["invariants", "imbalance"]
 # h with h' = 2 sigma / sigma' for each activation: a_j^2 - h(b_j) is conserved per neuron.
 _H = {
     "isru": lambda b: 0.5 * (1.0 + b * b) ** 2,  # sigma' = (1 + b^2)^(-3/2): h' = 2 b (1 + b^2)
-    "tanh": lambda b: 0.5 * np.cosh(2.0 * b),     # h' = 2 tanh / sech^2 = sinh(2b)
+    "tanh": lambda b: 0.5 * np.cosh(2.0 * b),  # h' = 2 tanh / sech^2 = sinh(2b)
 }
 
 
@@ -22,22 +23,27 @@ def _layers(Ws: object) -> list[np.ndarray]:
     """``Ws`` as float64 layers: a list of 2-D arrays (one state) or of 3-D arrays with a common
     first axis (a trajectory). An array is refused rather than iterated: its rows are not layers."""
     if not isinstance(Ws, (list, tuple)):
-        raise TypeError("Ws must be a list of layers [W_1, ..., W_N] (2-D arrays, or 3-D (T, rows, cols) for a "
-                        f"trajectory), got {_v.describe(Ws)}")
+        raise TypeError(
+            "Ws must be a list of layers [W_1, ..., W_N] (2-D arrays, or 3-D (T, rows, cols) for a "
+            f"trajectory), got {_v.describe(Ws)}"
+        )
     if not Ws:
         raise ValueError("Ws must hold at least one layer, got an empty list")
     out = []
     for i, W in enumerate(Ws):
         A = _v.float_array(W, f"Ws[{i}]", "a real 2-D array (or 3-D for a trajectory)")
         if A.ndim not in (2, 3):
-            raise ValueError(f"Ws[{i}] must be a 2-D array (or 3-D (T, rows, cols) for a trajectory), got shape "
-                             f"{A.shape}")
+            raise ValueError(
+                f"Ws[{i}] must be a 2-D array (or 3-D (T, rows, cols) for a trajectory), got shape {A.shape}"
+            )
         if A.ndim != out[0].ndim if out else False:
-            raise ValueError(f"Ws must be all 2-D (one state) or all 3-D (a trajectory), got shapes "
-                             f"{out[0].shape} and {A.shape}")
+            raise ValueError(
+                f"Ws must be all 2-D (one state) or all 3-D (a trajectory), got shapes {out[0].shape} and {A.shape}"
+            )
         if A.ndim == 3 and out and A.shape[0] != out[0].shape[0]:
-            raise ValueError(f"Ws must share the number of saved states T (first axis), got shapes "
-                             f"{out[0].shape} and {A.shape}")
+            raise ValueError(
+                f"Ws must share the number of saved states T (first axis), got shapes {out[0].shape} and {A.shape}"
+            )
         out.append(A)
     return out
 
@@ -59,16 +65,19 @@ def invariants(Ws: Sequence[np.ndarray], activation: str | None = None) -> list[
     if activation is not None:
         if not isinstance(activation, str) or activation not in _H:
             raise (ValueError if isinstance(activation, str) else TypeError)(
-                f"activation must be None or one of {tuple(_H)}, got {_v.describe(activation)}")
+                f"activation must be None or one of {tuple(_H)}, got {_v.describe(activation)}"
+            )
         if len(Ws) != 2 or Ws[0].shape[-1] != 1 or Ws[1].shape[-1] != Ws[0].shape[-2]:
-            raise ValueError("per-neuron invariants exist for one hidden layer on one input: Ws = [W_1 (k, 1), "
-                             f"W_2 (m, k)], got shapes {[W.shape for W in Ws]}")
+            raise ValueError(
+                "per-neuron invariants exist for one hidden layer on one input: Ws = [W_1 (k, 1), "
+                f"W_2 (m, k)], got shapes {[W.shape for W in Ws]}"
+            )
         b = Ws[0][..., 0]
         return [np.sum(Ws[1] ** 2, axis=-2) - _H[activation](b)]
     for i in range(len(Ws) - 1):
         if Ws[i].shape[-2] != Ws[i + 1].shape[-1]:
             raise ValueError(f"layers {i + 1} and {i + 2} do not chain: shapes {Ws[i].shape} and {Ws[i + 1].shape}")
-    return [W @ np.swapaxes(W, -1, -2) - np.swapaxes(V, -1, -2) @ V for W, V in zip(Ws[:-1], Ws[1:])]
+    return [W @ np.swapaxes(W, -1, -2) - np.swapaxes(V, -1, -2) @ V for W, V in itertools.pairwise(Ws)]
 
 
 def imbalance(Ws: Sequence[np.ndarray]) -> float | np.ndarray:

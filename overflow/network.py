@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -36,11 +36,13 @@ def _rng(seed: object) -> np.random.Generator:
     try:
         return np.random.default_rng(seed)
     except TypeError as exc:
-        raise TypeError(f"seed must be None, a non-negative integer or a numpy Generator, got {_v.describe(seed)} "
-                        f"({exc})") from None
+        raise TypeError(
+            f"seed must be None, a non-negative integer or a numpy Generator, got {_v.describe(seed)} ({exc})"
+        ) from None
     except ValueError as exc:
-        raise ValueError(f"seed must be None, a non-negative integer or a numpy Generator, got {_v.describe(seed)} "
-                         f"({exc})") from None
+        raise ValueError(
+            f"seed must be None, a non-negative integer or a numpy Generator, got {_v.describe(seed)} ({exc})"
+        ) from None
 
 
 class Network:
@@ -67,35 +69,51 @@ class Network:
         isru is ``sigma(x) = x / sqrt(1 + x^2)``, eq. 9), integrated by the same core.
     """
 
-    def __init__(self, cost: Cost, depth: int, width: int | None = None,
-                 widths: Sequence[int] | None = None, activation: str | None = None) -> None:
+    def __init__(
+        self,
+        cost: Cost,
+        depth: int,
+        width: int | None = None,
+        widths: Sequence[int] | None = None,
+        activation: str | None = None,
+    ) -> None:
         if not isinstance(cost, Cost):
             raise TypeError(f"cost must be an overflow.costs.Cost, got {type(cost).__name__}")
         depth = _integer(depth, "depth")
         if activation is not None and (not isinstance(activation, str) or activation not in ACTIVATIONS):
             raise (ValueError if isinstance(activation, str) else TypeError)(
-                f"activation must be None or one of {tuple(ACTIVATIONS)}, got {_v.describe(activation)}")
+                f"activation must be None or one of {tuple(ACTIVATIONS)}, got {_v.describe(activation)}"
+            )
         self.activation: str | None = activation
         if width is not None and widths is not None:
             raise ValueError("give either width or widths, not both")
         m, n = cost.shape
         if widths is not None:
             if isinstance(widths, (str, bytes)) or not isinstance(widths, (Sequence, np.ndarray)):
-                raise TypeError(f"widths must be a sequence of depth - 1 = {depth - 1} integers, "
-                                f"got {_v.describe(widths)}")
+                raise TypeError(
+                    f"widths must be a sequence of depth - 1 = {depth - 1} integers, got {_v.describe(widths)}"
+                )
             if len(widths) != depth - 1:
                 raise ValueError(f"widths must have depth - 1 = {depth - 1} entries, got {len(widths)}")
             widths = [_integer(k, f"widths[{i}]") for i, k in enumerate(widths)]
             dims = [n, *widths, m]
             size = sum(dims[i] * dims[i + 1] for i in range(depth))
-            _v.check_memory(8 * size + _LAYER_OVERHEAD * depth, "widths", widths if depth < 8 else "[...]",
-                            f"a depth-{depth} network of {size} weights")
+            _v.check_memory(
+                8 * size + _LAYER_OVERHEAD * depth,
+                "widths",
+                widths if depth < 8 else "[...]",
+                f"a depth-{depth} network of {size} weights",
+            )
         elif width is not None:
             width = _integer(width, "width")
             # the state's size without building depth-long lists first (depth may be 10**9)
             size = n * m if depth == 1 else width * (n + m) + (depth - 2) * width * width
-            _v.check_memory(8 * size + _LAYER_OVERHEAD * depth, "depth and width", (depth, width),
-                            f"a depth-{depth} network of {size} weights")
+            _v.check_memory(
+                8 * size + _LAYER_OVERHEAD * depth,
+                "depth and width",
+                (depth, width),
+                f"a depth-{depth} network of {size} weights",
+            )
             widths = [width] * (depth - 1)
         elif depth == 1:
             widths = []
@@ -123,8 +141,10 @@ class Network:
             y = np.ascontiguousarray(_v.float_array(Ws, name, f"a flat state of {self.state_size} real numbers"))
         else:
             if not isinstance(Ws, (list, tuple)):
-                raise TypeError(f"{name} must be a list of {self.depth} arrays (one per layer) or a flat state, "
-                                f"got {_v.describe(Ws)}")
+                raise TypeError(
+                    f"{name} must be a list of {self.depth} arrays (one per layer) or a flat state, "
+                    f"got {_v.describe(Ws)}"
+                )
             if len(Ws) != self.depth:
                 raise ValueError(f"{name} must have {self.depth} layers, got {len(Ws)}")
             parts = []
@@ -162,7 +182,7 @@ class Network:
         lead = y.shape[:-1]
         out, pos = [], 0
         for r, c in self.shapes:
-            out.append(y[..., pos:pos + r * c].reshape(*lead, r, c))
+            out.append(y[..., pos : pos + r * c].reshape(*lead, r, c))
             pos += r * c
         return out
 
@@ -219,10 +239,15 @@ class Network:
         """The network's product (or activated output) for layers of shape ``(..., rows, cols)``:
         one state or a whole trajectory at once."""
         if not isinstance(layers, (list, tuple)) or len(layers) != self.depth:
-            raise TypeError(f"layers must be a list of {self.depth} arrays of shape (..., rows, cols), got "
-                            f"{_v.describe(layers)}")
-        layers = [W if isinstance(W, np.ndarray) and W.dtype == np.float64
-                  else _v.float_array(W, f"layers[{i}]", "a real array") for i, W in enumerate(layers)]
+            raise TypeError(
+                f"layers must be a list of {self.depth} arrays of shape (..., rows, cols), got {_v.describe(layers)}"
+            )
+        layers = [
+            W
+            if isinstance(W, np.ndarray) and W.dtype == np.float64
+            else _v.float_array(W, f"layers[{i}]", "a real array")
+            for i, W in enumerate(layers)
+        ]
         sigma = ACTIVATIONS[self.activation][0] if self.activation else None
         P = layers[0]
         for W in layers[1:]:

@@ -14,7 +14,8 @@ only when a function is called.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -58,6 +59,7 @@ _DEFAULT_COST: list[Any] = []
 def _default_cost() -> Any:
     if not _DEFAULT_COST:
         from . import costs
+
         _DEFAULT_COST.append(costs.scalar(_default_f, _default_df, _default_d2f, f_star=0.0))
     return _DEFAULT_COST[0]
 
@@ -88,6 +90,7 @@ def _scalar_functions(f: Any, df: Any) -> tuple[Callable[[np.ndarray], np.ndarra
         raise TypeError(f"f must be callable, a 1x1 overflow Cost or None, got {type(f).__name__}")
     fv = np.vectorize(lambda z: float(f(float(z))), otypes=[float])
     if df is None:
+
         def dfv(z: Any) -> Any:
             z = np.asarray(z, dtype=np.float64)
             h = 1e-6 * np.maximum(1.0, np.abs(z))
@@ -109,8 +112,9 @@ def _argmin_z(fv: Callable[[np.ndarray], np.ndarray], zmax: float) -> float:
     i = int(np.argmin(vals))
     lo, hi = zs[max(i - 1, 0)], zs[min(i + 1, zs.size - 1)]
     if hi > lo:
-        res = minimize_scalar(lambda z: float(fv(np.asarray(z))), bounds=(lo, hi), method="bounded",
-                              options={"xatol": 1e-12})
+        res = minimize_scalar(
+            lambda z: float(fv(np.asarray(z))), bounds=(lo, hi), method="bounded", options={"xatol": 1e-12}
+        )
         if res.success and float(fv(np.asarray(res.x))) <= vals[i]:
             return float(res.x)
     return float(zs[i])
@@ -126,8 +130,9 @@ def _disru(x: np.ndarray) -> np.ndarray:
     return (1.0 + x * x) ** -1.5
 
 
-def _field(kind: str, dfv: Callable[[np.ndarray], np.ndarray], w1: np.ndarray, w2: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray]:
+def _field(
+    kind: str, dfv: Callable[[np.ndarray], np.ndarray], w1: np.ndarray, w2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The gradient flow ``(-dg/dw1, -dg/dw2)`` of ``g = f(w2 w1)`` (linear) or ``f(w2 sigma(w1))`` (eq. 9)."""
     if kind == "linear":
         d = np.asarray(dfv(w2 * w1), dtype=np.float64)
@@ -144,8 +149,15 @@ _MAX_COUNT = 10_000
 # -- Figure 3 -----------------------------------------------------------------------------------
 
 
-def phase_portrait(f: Any = None, df: Any = None, *, lim: float = 2.5, target: float | None = None,
-                   density: float = 1.2, path: Any = None) -> Any:
+def phase_portrait(
+    f: Any = None,
+    df: Any = None,
+    *,
+    lim: float = 2.5,
+    target: float | None = None,
+    density: float = 1.2,
+    path: Any = None,
+) -> Any:
     r"""Phase portraits of the scalar factorization problem, linear vs sigmoidal network (Figure 3).
 
     Two panels for the two-parameter network (depth 2, width 1) on a scalar cost ``f``:
@@ -207,8 +219,9 @@ def phase_portrait(f: Any = None, df: Any = None, *, lim: float = 2.5, target: f
     g = np.linspace(-lim, lim, n)
     W1, W2 = np.meshgrid(g, g)
     w = np.linspace(-lim, lim, 801)
-    for ax, kind, title in zip(axes, ("linear", "isru"),
-                               ("linear: $z = w_2 w_1$", r"isru: $z = w_2\,\sigma(w_1)$ (eq. 9)")):
+    for ax, kind, title in zip(
+        axes, ("linear", "isru"), ("linear: $z = w_2 w_1$", r"isru: $z = w_2\,\sigma(w_1)$ (eq. 9)")
+    ):
         U, V = _field(kind, dfv, W1, W2)
         ax.streamplot(W1, W2, U, V, density=density, color="0.6", linewidth=0.7, arrowsize=0.8)
         if kind == "linear":
@@ -244,8 +257,9 @@ def phase_portrait(f: Any = None, df: Any = None, *, lim: float = 2.5, target: f
 # -- Proposition 7 ------------------------------------------------------------------------------
 
 
-def loss_vs_imbalance(cost: Any, z0: float, cs: Sequence[float], t_span: Sequence[float], *,
-                      num: int = 200, path: Any = None) -> Any:
+def loss_vs_imbalance(
+    cost: Any, z0: float, cs: Sequence[float], t_span: Sequence[float], *, num: int = 200, path: Any = None
+) -> Any:
     r"""Loss against time for several imbalances at the same initial product (Proposition 7).
 
     For each ``c`` in ``cs`` the product obeys ``z' = -f'(z) sqrt(c + 4 z^2)`` (eq. 19), integrated
@@ -273,9 +287,8 @@ def loss_vs_imbalance(cost: Any, z0: float, cs: Sequence[float], t_span: Sequenc
         One axes, log-scale y, one line per ``c`` (label ``"c = ..."``), in the order of ``cs``.
         The y data are ``f(z(t)) - f*`` when ``cost.f_star`` is known, else ``f(z(t))``.
     """
-    from .vector import reduced_flow
-
     from .integrate import _check_t_span
+    from .vector import reduced_flow
 
     cs = [float(c) for c in np.atleast_1d(_v.float_array(cs, "cs", "a sequence of real imbalances")).ravel()]
     if not cs:
@@ -305,8 +318,16 @@ def loss_vs_imbalance(cost: Any, z0: float, cs: Sequence[float], t_span: Sequenc
 # -- invariants ---------------------------------------------------------------------------------
 
 
-def invariant_drift(net: Any, Ws: Any, t_span: Sequence[float], methods: Sequence[str] | None = None,
-                    rtol: float = 1e-6, atol: float = 1e-9, *, path: Any = None) -> Any:
+def invariant_drift(
+    net: Any,
+    Ws: Any,
+    t_span: Sequence[float],
+    methods: Sequence[str] | None = None,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    *,
+    path: Any = None,
+) -> Any:
     r"""Numerical drift of the invariants against time, one curve per method (Proposition 2).
 
     ``C_i = W_i W_i^T - W_{i+1}^T W_{i+1}`` (definition 1) is constant along exact solutions; for
@@ -368,8 +389,16 @@ def invariant_drift(net: Any, Ws: Any, t_span: Sequence[float], methods: Sequenc
 # -- Figure 2 -----------------------------------------------------------------------------------
 
 
-def foliation(f: Any = None, *, lim: float = 2.5, n_starts: int = 5, t_final: float = 4.0,
-              rtol: float = 1e-9, atol: float = 1e-12, path: Any = None) -> Any:
+def foliation(
+    f: Any = None,
+    *,
+    lim: float = 2.5,
+    n_starts: int = 5,
+    t_final: float = 4.0,
+    rtol: float = 1e-9,
+    atol: float = 1e-12,
+    path: Any = None,
+) -> Any:
     r"""The foliation of the scalar two-parameter problem by the invariant's level sets (Figure 2).
 
     For the depth-2, width-1 network ``z = w2 w1`` the invariant of definition 1 is
@@ -424,7 +453,7 @@ def foliation(f: Any = None, *, lim: float = 2.5, n_starts: int = 5, t_final: fl
     ax = fig.subplots()
     g = np.linspace(-lim, lim, 301)
     W1, W2 = np.meshgrid(g, g)
-    C = W1 ** 2 - W2 ** 2
+    C = W1**2 - W2**2
     L2 = lim * lim
     ax.contour(W1, W2, C, levels=np.linspace(-L2, L2, 21), colors="0.85", linewidths=0.5, linestyles="solid")
     starts = np.linspace(-0.8 * lim, 0.8 * lim, n_starts)
@@ -444,7 +473,7 @@ def foliation(f: Any = None, *, lim: float = 2.5, n_starts: int = 5, t_final: fl
         res = integrate(net, Ws, (0.0, float(t_final)), rtol=rtol, atol=atol, t_eval=t_eval)
         w1 = np.asarray(res.weights[0])[:, 0, 0]
         w2 = np.asarray(res.weights[1])[:, 0, 0]
-        line, = ax.plot(w1, w2, color="tab:orange", lw=1.3)
+        (line,) = ax.plot(w1, w2, color="tab:orange", lw=1.3)
         line.set_gid("trajectory")
         ax.plot([a], [b], "o", color="tab:orange", ms=3, gid="start")
 

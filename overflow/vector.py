@@ -20,7 +20,8 @@ This module provides that reduced flow (`reduced_flow`), initial weights with a 
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.integrate import quad, solve_ivp
@@ -28,8 +29,16 @@ from scipy.integrate import quad, solve_ivp
 from . import _validate as _v
 from .costs import Cost
 
-__all__ = ["ReducedFlow", "center_stable_distance", "imbalance", "init_with", "predict", "reduced_flow",
-           "sign", "time_to_loss"]
+__all__ = [
+    "ReducedFlow",
+    "center_stable_distance",
+    "imbalance",
+    "init_with",
+    "predict",
+    "reduced_flow",
+    "sign",
+    "time_to_loss",
+]
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -37,8 +46,9 @@ __all__ = ["ReducedFlow", "center_stable_distance", "imbalance", "init_with", "p
 
 def _check_cost(cost: Any) -> Cost:
     if not isinstance(cost, Cost):
-        raise TypeError(f"cost must be an overflow.costs.Cost (e.g. overflow.costs.scalar(...)), "
-                        f"got {type(cost).__name__}")
+        raise TypeError(
+            f"cost must be an overflow.costs.Cost (e.g. overflow.costs.scalar(...)), got {type(cost).__name__}"
+        )
     if tuple(cost.shape) != (1, 1):
         raise ValueError(f"the vector case needs a scalar cost of shape (1, 1), got shape {cost.shape}")
     return cost
@@ -131,8 +141,10 @@ def sign(cost: Cost) -> int:
     if not math.isfinite(df0):
         raise ValueError(f"f'(0) is not finite ({df0}); the centre-stable analysis (Prop. 5) needs f'(0) != 0")
     if df0 == 0.0:
-        raise ValueError("f'(0) == 0: the centre-stable analysis of Proposition 5 / Corollary 6 needs f'(0) != 0 "
-                         "(s = sign f'(0) is undefined)")
+        raise ValueError(
+            "f'(0) == 0: the centre-stable analysis of Proposition 5 / Corollary 6 needs f'(0) != 0 "
+            "(s = sign f'(0) is undefined)"
+        )
     return 1 if df0 > 0 else -1
 
 
@@ -223,8 +235,9 @@ def predict(w1: Any, w2: Any, cost: Cost, tol: float = 1e-12) -> str:
 # -- initial weights with prescribed product and imbalance --------------------------------------
 
 
-def init_with(z0: float, c: float, width: int, seed: int | np.random.Generator | None = 0
-              ) -> tuple[np.ndarray, np.ndarray]:
+def init_with(
+    z0: float, c: float, width: int, seed: int | np.random.Generator | None = 0
+) -> tuple[np.ndarray, np.ndarray]:
     r"""Random layers ``(w1, w2)`` with ``w2 w1 = z0`` and imbalance ``c`` (up to rounding).
 
     In the coordinates ``u = w1 - w2^T``, ``v = w1 + w2^T`` of appendix A.4 (with ``s = 1``),
@@ -292,8 +305,15 @@ class ReducedFlow(NamedTuple):
     """The solver's message."""
 
 
-def reduced_flow(cost: Cost, z0: float, c: float, t_span: Sequence[float], t_eval: Sequence[float] | None = None,
-                 rtol: float = 1e-10, atol: float = 1e-12) -> ReducedFlow:
+def reduced_flow(
+    cost: Cost,
+    z0: float,
+    c: float,
+    t_span: Sequence[float],
+    t_eval: Sequence[float] | None = None,
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+) -> ReducedFlow:
     r"""Integrate the product's own ODE, ``z' = -f'(z) sqrt(c + 4 z^2)`` (eq. 19).
 
     For any width ``k``, the product ``z(t) = w2(t) w1(t)`` of the full flow (eq. 7) from weights
@@ -332,19 +352,18 @@ def reduced_flow(cost: Cost, z0: float, c: float, t_span: Sequence[float], t_eva
         z = y[0]
         return np.array([-fs.df(z) * math.sqrt(c + 4.0 * z * z)])
 
-    sol = solve_ivp(rhs, (t0, t1), [z0], method="DOP853", t_eval=te,
-                    rtol=rtol, atol=atol)
+    sol = solve_ivp(rhs, (t0, t1), [z0], method="DOP853", t_eval=te, rtol=rtol, atol=atol)
     z = np.asarray(sol.y[0], dtype=np.float64)
     loss = np.array([fs.f(float(x)) for x in z])
-    return ReducedFlow(t=np.asarray(sol.t, dtype=np.float64), z=z, loss=loss, status=int(sol.status),
-                       message=str(sol.message))
+    return ReducedFlow(
+        t=np.asarray(sol.t, dtype=np.float64), z=z, loss=loss, status=int(sol.status), message=str(sol.message)
+    )
 
 
 # -- time to a loss level (time change of the proof of Prop. 7) ---------------------------------
 
 
-def _tau_endpoint(fs: _Scalar, z0: float, target: float, rtol: float, atol: float,
-                  tau_max: float) -> float | None:
+def _tau_endpoint(fs: _Scalar, z0: float, target: float, rtol: float, atol: float, tau_max: float) -> float | None:
     """Follow ``dz/dtau = -f'(z)`` from ``z0`` until ``f(z) = target``; None if it never gets there."""
 
     def rhs(_tau: float, y: np.ndarray) -> np.ndarray:
@@ -376,8 +395,9 @@ def _tau_endpoint(fs: _Scalar, z0: float, target: float, rtol: float, atol: floa
     return None
 
 
-def time_to_loss(cost: Cost, z0: float, c: float, target: float, rtol: float = 1e-12, atol: float = 1e-14,
-                 tau_max: float = 1e12) -> float:
+def time_to_loss(
+    cost: Cost, z0: float, c: float, target: float, rtol: float = 1e-12, atol: float = 1e-14, tau_max: float = 1e12
+) -> float:
     r"""First time at which the loss ``f(z(t))`` of the flow from ``(z0, c)`` reaches ``target``.
 
     Uses the time change of the proof of Proposition 7: with ``d tau / dt = sqrt(c + 4 z^2)`` the

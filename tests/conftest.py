@@ -11,10 +11,10 @@ import sys
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.getcwd()) != _ROOT]
 
+import pytest  # noqa: E402
+
 import overflow  # noqa: E402
 import overflow._core  # noqa: E402,F401  (fails loudly if the package is not built and installed)
-
-import pytest  # noqa: E402
 
 
 @pytest.fixture

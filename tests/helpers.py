@@ -45,7 +45,7 @@ def unflatten(dims, y):
     out, pos = [], 0
     for i in range(len(dims) - 1):
         r, c = dims[i + 1], dims[i]
-        out.append(y[pos:pos + r * c].reshape(r, c))
+        out.append(y[pos : pos + r * c].reshape(r, c))
         pos += r * c
     return out
 
@@ -76,8 +76,9 @@ def flat(Ws):
 def reference(dims, grad_f, Ws, t_eval, rtol=1e-13, atol=1e-15):
     """Reference states (len(t_eval), state_size) by scipy's DOP853 on the numpy RHS."""
     t_eval = np.asarray(t_eval, dtype=float)
-    sol = solve_ivp(flow_rhs(dims, grad_f), (0.0, float(t_eval[-1])), flat(Ws), method="DOP853",
-                    t_eval=t_eval, rtol=rtol, atol=atol)
+    sol = solve_ivp(
+        flow_rhs(dims, grad_f), (0.0, float(t_eval[-1])), flat(Ws), method="DOP853", t_eval=t_eval, rtol=rtol, atol=atol
+    )
     assert sol.success, sol.message
     return sol.y.T
 

@@ -66,13 +66,13 @@ def test_per_neuron_invariants_are_conserved_at_any_width(activation):
 
 
 def test_activated_flow_agrees_with_scipy():
-    net = of.Network(of.costs.matrix_factorization(np.array([[1.0, -1.0]])), depth=3, widths=[4, 3],
-                     activation="tanh")
+    net = of.Network(of.costs.matrix_factorization(np.array([[1.0, -1.0]])), depth=3, widths=[4, 3], activation="tanh")
     Ws = net.init(seed=2, scale=1.0)
     te = np.linspace(0, 5, 6)
     ours = of.integrate(net, Ws, (0, 5), method="dop853", rtol=1e-12, atol=1e-14, t_eval=te)
-    ref = solve_ivp(lambda t, y: net.rhs(y)[1], (0, 5), net.flatten(Ws), method="DOP853", rtol=1e-12, atol=1e-14,
-                    t_eval=te)
+    ref = solve_ivp(
+        lambda t, y: net.rhs(y)[1], (0, 5), net.flatten(Ws), method="DOP853", rtol=1e-12, atol=1e-14, t_eval=te
+    )
     ours_states = np.concatenate([W.reshape(len(te), -1) for W in ours.weights], axis=1)
     np.testing.assert_allclose(ours_states, ref.y.T, atol=1e-9)
 

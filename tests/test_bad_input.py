@@ -61,16 +61,36 @@ def test_non_numeric_weights(net):
         of.integrate(net, [np.array([["a"] * 2] * 4), np.zeros((4, 4)), np.zeros((2, 4))], (0, 1))
 
 
-@pytest.mark.parametrize("t_span,match", [((1, 1), "t0 < t1"), ((2, 1), "t0 < t1"), ((0,), "pair"),
-                                          ((0, np.nan), "finite"), ((0, np.inf), "stops the run"), (None, "pair")])
+@pytest.mark.parametrize(
+    "t_span,match",
+    [
+        ((1, 1), "t0 < t1"),
+        ((2, 1), "t0 < t1"),
+        ((0,), "pair"),
+        ((0, np.nan), "finite"),
+        ((0, np.inf), "stops the run"),
+        (None, "pair"),
+    ],
+)
 def test_bad_t_span(net, Ws, t_span, match):
     with pytest.raises(ValueError, match=match):
         of.integrate(net, Ws, t_span)
 
 
-@pytest.mark.parametrize("name,value", [("rtol", 0.0), ("rtol", -1e-6), ("atol", 0.0), ("atol", -1.0),
-                                        ("rtol", np.nan), ("gtol", -1.0), ("first_step", 0.0),
-                                        ("max_step", 0.0), ("max_norm", -1.0)])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("rtol", 0.0),
+        ("rtol", -1e-6),
+        ("atol", 0.0),
+        ("atol", -1.0),
+        ("rtol", np.nan),
+        ("gtol", -1.0),
+        ("first_step", 0.0),
+        ("max_step", 0.0),
+        ("max_norm", -1.0),
+    ],
+)
 def test_bad_tolerances(net, Ws, name, value):
     with pytest.raises(ValueError, match=name):
         of.integrate(net, Ws, (0, 1), **{name: value})
@@ -86,9 +106,17 @@ def test_unknown_method(net, Ws):
         of.integrate(net, Ws, (0, 1), method="rk4")
 
 
-@pytest.mark.parametrize("t_eval,match", [([0.5, 2.0], "inside t_span"), ([-1.0, 0.5], "inside t_span"),
-                                          ([0.5, 0.2], "increasing"), ([0.5, 0.5], "increasing"),
-                                          ([], "empty"), ([0.1, np.nan], "NaN")])
+@pytest.mark.parametrize(
+    "t_eval,match",
+    [
+        ([0.5, 2.0], "inside t_span"),
+        ([-1.0, 0.5], "inside t_span"),
+        ([0.5, 0.2], "increasing"),
+        ([0.5, 0.5], "increasing"),
+        ([], "empty"),
+        ([0.1, np.nan], "NaN"),
+    ],
+)
 def test_bad_t_eval(net, Ws, t_eval, match):
     with pytest.raises(ValueError, match=match):
         of.integrate(net, Ws, (0, 1), t_eval=t_eval)
@@ -123,6 +151,7 @@ def test_cost_not_finite_at_initial_point():
 
 def test_user_kernel_with_wrong_signature():
     with pytest.raises(TypeError, match=r"fn\(P, grad\)"):
+
         @of.cost(shape=(2, 2))
         def three_args(P, grad, extra):
             return 0.0
@@ -151,7 +180,7 @@ def test_t_eval_of_strings(net, Ws):
 
 
 def test_complex_t_eval_is_refused(net, Ws):
-    with pytest.raises(TypeError, match="t_eval.*complex"):
+    with pytest.raises(TypeError, match=r"t_eval.*complex"):
         of.integrate(net, Ws, (0, 1), t_eval=np.array([0.5 + 0j]))
 
 
@@ -165,14 +194,14 @@ def test_invariants_of_one_layer(Ws):
 def test_critical_point_with_swapped_arguments(net, Ws):
     with pytest.raises(TypeError, match=r"net must be an overflow.Network, got list.*swapped"):
         of.critical_point(Ws, net)
-    with pytest.raises(TypeError, match="net must be an overflow.Network"):
+    with pytest.raises(TypeError, match=r"net must be an overflow.Network"):
         of.linearization(Ws, net)
 
 
 def test_lqr_without_sigma0():
     A, B = np.array([[0.0, 1.0], [-1.0, -0.5]]), np.array([[0.0], [1.0]])
     for ctor in (of.costs.lqr, of.costs.dlqr):
-        with pytest.raises(TypeError, match="Sigma0 must be .* got None"):
+        with pytest.raises(TypeError, match=r"Sigma0 must be .* got None"):
             ctor(0.5 * A, B, np.eye(2), np.eye(1), None)
 
 
@@ -228,11 +257,13 @@ def test_widths_as_an_integer():
 def test_complex_input_is_refused(net, Ws, call):
     complex_layers = [W + 1j for W in Ws]
     states = np.stack([net.flatten(Ws)] * 2) + 1j
-    calls = {"from_array": lambda: of.samplers.from_array(states),
-             "from_array layers": lambda: of.samplers.from_array([np.stack([W] * 2) for W in complex_layers]),
-             "invariants": lambda: of.invariants(complex_layers),
-             "imbalance": lambda: of.imbalance(complex_layers),
-             "unflatten": lambda: net.unflatten(states[0])}
+    calls = {
+        "from_array": lambda: of.samplers.from_array(states),
+        "from_array layers": lambda: of.samplers.from_array([np.stack([W] * 2) for W in complex_layers]),
+        "invariants": lambda: of.invariants(complex_layers),
+        "imbalance": lambda: of.imbalance(complex_layers),
+        "unflatten": lambda: net.unflatten(states[0]),
+    }
     with pytest.raises(TypeError, match="complex"):
         calls[call]()
 
@@ -257,7 +288,15 @@ def test_hand_built_event_is_checked(net, Ws):
 def test_numpy_leniency_is_kept(net, Ws):
     """ints where floats are expected, numpy scalars and 0-d arrays for numbers, lists for arrays."""
     ref = of.integrate(net, Ws, (0, 1), t_eval=[0.5, 1.0])
-    res = of.integrate(net, [W.tolist() for W in Ws], [0, np.float32(1)], rtol=np.array(1e-6), atol=np.float64(1e-9),
-                       t_eval=np.array([0.5, 1.0], dtype=np.float32), max_steps=np.int64(100_000), threads=np.int32(1))
+    res = of.integrate(
+        net,
+        [W.tolist() for W in Ws],
+        [0, np.float32(1)],
+        rtol=np.array(1e-6),
+        atol=np.float64(1e-9),
+        t_eval=np.array([0.5, 1.0], dtype=np.float32),
+        max_steps=np.int64(100_000),
+        threads=np.int32(1),
+    )
     np.testing.assert_array_equal(res.final_state, ref.final_state)
     assert len(net.init(seed=np.int64(0), scale=np.array(0.3))) == net.depth

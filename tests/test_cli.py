@@ -30,8 +30,29 @@ def test_default_run_prints_summary(capsys):
 
 
 def test_flags(capsys):
-    code = main(["run", "--random-target", "3,2", "--depth", "3", "--widths", "4,5", "--method", "dop853",
-                 "--rtol", "1e-6", "--atol", "1e-9", "--t-end", "5", "--seed", "2", "--init", "balanced"])
+    code = main(
+        [
+            "run",
+            "--random-target",
+            "3,2",
+            "--depth",
+            "3",
+            "--widths",
+            "4,5",
+            "--method",
+            "dop853",
+            "--rtol",
+            "1e-6",
+            "--atol",
+            "1e-9",
+            "--t-end",
+            "5",
+            "--seed",
+            "2",
+            "--init",
+            "balanced",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "3x2" in out and "[4, 5]" in out and "dop853" in out
 
@@ -48,22 +69,25 @@ def test_bad_values_exit_with_message(capsys):
     assert "invalid choice: 'rk4'" in _one_error_line(capsys)
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["run", "--depth", "0"], "argument --depth: expected an integer >= 1, got '0'"),
-    (["run", "--depth", "-2"], "argument --depth: expected an integer >= 1, got '-2'"),
-    (["run", "--target-diag", ""], "argument --target-diag: expected comma-separated numbers, got an empty list"),
-    (["run", "--seed", "-1"], "argument --seed: expected an integer >= 0"),
-    (["run", "--widths", "4,0"], "argument --widths: expected integers >= 1"),
-    (["run", "--random-target", "3"], "argument --random-target: expected two integers M,N"),
-    (["run", "--t-end", "nan"], "argument --t-end"),
-    (["run", "--gtol", "-1e-3"], "argument --gtol: expected a number >= 0, got '-1e-3'"),
-    (["run", "--depth", "1", "--width", "4"], "--width needs --depth >= 2"),
-    (["run", "--gtol", "0"], "--gtol 0 needs a finite --t-end"),
-    (["run", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
-    (["fly"], "invalid choice: 'fly'"),
-    ([], "the following arguments are required: {run,mc,paper}"),
-    (["paper", "--out", ""], "argument --out: expected a path"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["run", "--depth", "0"], "argument --depth: expected an integer >= 1, got '0'"),
+        (["run", "--depth", "-2"], "argument --depth: expected an integer >= 1, got '-2'"),
+        (["run", "--target-diag", ""], "argument --target-diag: expected comma-separated numbers, got an empty list"),
+        (["run", "--seed", "-1"], "argument --seed: expected an integer >= 0"),
+        (["run", "--widths", "4,0"], "argument --widths: expected integers >= 1"),
+        (["run", "--random-target", "3"], "argument --random-target: expected two integers M,N"),
+        (["run", "--t-end", "nan"], "argument --t-end"),
+        (["run", "--gtol", "-1e-3"], "argument --gtol: expected a number >= 0, got '-1e-3'"),
+        (["run", "--depth", "1", "--width", "4"], "--width needs --depth >= 2"),
+        (["run", "--gtol", "0"], "--gtol 0 needs a finite --t-end"),
+        (["run", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+        (["fly"], "invalid choice: 'fly'"),
+        ([], "the following arguments are required: {run,mc,paper}"),
+        (["paper", "--out", ""], "argument --out: expected a path"),
+    ],
+)
 def test_usage_errors_exit_2_with_one_line(argv, expected, capsys):
     assert main(argv) == 2
     assert expected in _one_error_line(capsys)
@@ -72,8 +96,12 @@ def test_usage_errors_exit_2_with_one_line(argv, expected, capsys):
 def test_version_and_help_show_defaults(capsys):
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"overflow {overflow.__version__}"
-    for command, flag, default in (("run", "--rtol", "1e-08"), ("mc", "--sampler", "gaussian"),
-                                   ("mc", "--target", "1"), ("run", "--max-steps", "100000")):
+    for command, flag, default in (
+        ("run", "--rtol", "1e-08"),
+        ("mc", "--sampler", "gaussian"),
+        ("mc", "--target", "1"),
+        ("run", "--max-steps", "100000"),
+    ):
         assert main([command, "--help"]) == 0
         options = " ".join(capsys.readouterr().out.split("options:", 1)[1].split())  # argparse wraps the lines
         assert re.search(rf"{flag} \S+ [^(]*\(default: {re.escape(default)}\)", options), (command, flag)
@@ -85,10 +113,23 @@ def test_a_value_starting_with_minus_is_kept_after_its_flag():
     parser = cli._parser()
     argv = ["mc", "--z0", "-1,1", "--target", "-2.5e-1", "--c=0.5", "-n", "-3", "--no-plot", "--out", "--no-plot"]
     assert cli._keep_negative_values(parser, argv) == [
-        "mc", "--z0=-1,1", "--target=-2.5e-1", "--c=0.5", "-n=-3", "--no-plot", "--out", "--no-plot"]
+        "mc",
+        "--z0=-1,1",
+        "--target=-2.5e-1",
+        "--c=0.5",
+        "-n=-3",
+        "--no-plot",
+        "--out",
+        "--no-plot",
+    ]
     # abbreviations resolve as argparse resolves them; after "--" nothing is touched
     assert cli._keep_negative_values(parser, ["run", "--target-d", "-1,2", "--", "--depth", "-1"]) == [
-        "run", "--target-d=-1,2", "--", "--depth", "-1"]
+        "run",
+        "--target-d=-1,2",
+        "--",
+        "--depth",
+        "-1",
+    ]
 
 
 def test_rtol_below_the_floor_reports_the_tolerance_used(capsys, recwarn):
@@ -143,8 +184,13 @@ def test_console_script():
 
 def test_module_entry(tmp_path):
     # cwd away from the source tree, whose overflow/ has no compiled core
-    out = subprocess.run([sys.executable, "-m", "overflow.cli", "run", "--depth", "2", "--width", "3", "--t-end", "1"],
-                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "overflow.cli", "run", "--depth", "2", "--width", "3", "--t-end", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
 
 

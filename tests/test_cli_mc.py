@@ -9,35 +9,84 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import wait_for_first_chunk
 
 import overflow as of
 import overflow.cli as cli
 from overflow.cli import main
 
-from helpers import wait_for_first_chunk
-
 
 def test_mc_prints_the_summary_and_writes_the_figure(capsys, tmp_path):
     png = tmp_path / "mc.png"
-    code = main(["mc", "-n", "40", "--depth", "2", "--width", "4", "--t-end", "20", "--gtol", "1e-6", "--workers", "2",
-                 "--no-progress", "--plot", str(png)])
+    code = main(
+        [
+            "mc",
+            "-n",
+            "40",
+            "--depth",
+            "2",
+            "--width",
+            "4",
+            "--t-end",
+            "20",
+            "--gtol",
+            "1e-6",
+            "--workers",
+            "2",
+            "--no-progress",
+            "--plot",
+            str(png),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
-    for key in ("trajectories", "status converged", "t_converged q50", "global minimum", "fraction at global min",
-                "trajectories/s"):
+    for key in (
+        "trajectories",
+        "status converged",
+        "t_converged q50",
+        "global minimum",
+        "fraction at global min",
+        "trajectories/s",
+    ):
         assert key in out, key
     assert png.stat().st_size > 10_000
 
 
 def test_mc_vector_case_streams_and_resumes(capsys, tmp_path):
-    args = ["mc", "--cost", "vector", "--width", "5", "--sampler", "imbalanced", "--c", "0.5,2", "--z0", "0.1",
-            "-n", "30", "--t-end", "30", "--gtol", "1e-8", "--chunk", "10", "--out", str(tmp_path / "run"),
-            "--no-progress"]
+    args = [
+        "mc",
+        "--cost",
+        "vector",
+        "--width",
+        "5",
+        "--sampler",
+        "imbalanced",
+        "--c",
+        "0.5,2",
+        "--z0",
+        "0.1",
+        "-n",
+        "30",
+        "--t-end",
+        "30",
+        "--gtol",
+        "1e-8",
+        "--chunk",
+        "10",
+        "--out",
+        str(tmp_path / "run"),
+        "--no-progress",
+    ]
     assert main(args) == 0
     first = capsys.readouterr().out
     assert "fraction at global min  1.0000" in first
-    assert sorted(os.listdir(tmp_path / "run")) == ["chunk_000000.npz", "chunk_000001.npz", "chunk_000002.npz",
-                                                    "mc.png", "params.json"]
+    assert sorted(os.listdir(tmp_path / "run")) == [
+        "chunk_000000.npz",
+        "chunk_000001.npz",
+        "chunk_000002.npz",
+        "mc.png",
+        "params.json",
+    ]
     assert main(args) == 0  # a second call finds every chunk on disk and computes nothing
     res = of.montecarlo.load(tmp_path / "run")
     assert len(res) == 30 and np.all(res.status == "converged")
@@ -62,26 +111,33 @@ def _one_error_line(capsys) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["--c", "1"], "--c applies to --sampler imbalanced only, not to --sampler gaussian"),
-    (["--z0", "-1,1"], "--z0 applies to --sampler imbalanced only"),
-    (["--sampler", "uniform", "--eps", "0.1"], "--eps applies to --sampler center_stable only"),
-    (["--cost", "vector", "--sampler", "imbalanced", "--c", "1", "--scale", "0.5"],
-     "--scale does not apply to --sampler imbalanced"),
-    (["--cost", "vector", "--sampler", "center_stable", "--eps", "0.1", "--c", "1"],
-     "--c applies to --sampler imbalanced"),
-    (["--cost", "vector", "--target-diag", "1,2"], "--target-diag applies to --cost factorization"),
-    (["--cost", "vector", "--random-target", "2,2"], "--random-target applies to --cost factorization"),
-    (["--target", "2"], "--target applies to --cost vector only"),
-    (["--depth", "1", "--widths", "3"], "--widths needs --depth >= 2"),
-    (["--plot", "a.png", "--no-plot"], "--plot and --no-plot exclude each other"),
-    (["--out", ""], "argument --out: expected a path"),
-    (["--c", "1,2,3", "--sampler", "imbalanced"], "argument --c: expected one number or a pair LO,HI"),
-    (["--workers", "0"], "argument --workers: expected an integer >= 1"),
-    (["--plot", "missing-folder/mc.png"], "folder 'missing-folder' does not exist"),
-    (["--plot", "mc.nosuchformat"], "unknown figure format 'nosuchformat'"),
-    (["--scheduler", "tcp://no-port"], "expected tcp://HOST:PORT"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--c", "1"], "--c applies to --sampler imbalanced only, not to --sampler gaussian"),
+        (["--z0", "-1,1"], "--z0 applies to --sampler imbalanced only"),
+        (["--sampler", "uniform", "--eps", "0.1"], "--eps applies to --sampler center_stable only"),
+        (
+            ["--cost", "vector", "--sampler", "imbalanced", "--c", "1", "--scale", "0.5"],
+            "--scale does not apply to --sampler imbalanced",
+        ),
+        (
+            ["--cost", "vector", "--sampler", "center_stable", "--eps", "0.1", "--c", "1"],
+            "--c applies to --sampler imbalanced",
+        ),
+        (["--cost", "vector", "--target-diag", "1,2"], "--target-diag applies to --cost factorization"),
+        (["--cost", "vector", "--random-target", "2,2"], "--random-target applies to --cost factorization"),
+        (["--target", "2"], "--target applies to --cost vector only"),
+        (["--depth", "1", "--widths", "3"], "--widths needs --depth >= 2"),
+        (["--plot", "a.png", "--no-plot"], "--plot and --no-plot exclude each other"),
+        (["--out", ""], "argument --out: expected a path"),
+        (["--c", "1,2,3", "--sampler", "imbalanced"], "argument --c: expected one number or a pair LO,HI"),
+        (["--workers", "0"], "argument --workers: expected an integer >= 1"),
+        (["--plot", "missing-folder/mc.png"], "folder 'missing-folder' does not exist"),
+        (["--plot", "mc.nosuchformat"], "unknown figure format 'nosuchformat'"),
+        (["--scheduler", "tcp://no-port"], "expected tcp://HOST:PORT"),
+    ],
+)
 def test_mc_flags_that_do_not_apply_or_bad_values_are_usage_errors(argv, expected, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["mc", "-n", "4"] + argv) == 2
@@ -90,8 +146,32 @@ def test_mc_flags_that_do_not_apply_or_bad_values_are_usage_errors(argv, expecte
 
 
 def test_mc_negative_values_after_a_flag(capsys):
-    assert main(["mc", "--cost", "vector", "--target", "-2.5e-1", "--sampler", "imbalanced", "--c", "0.5",
-                 "--z0", "-1,1", "-n", "4", "--t-end", "1", "--workers", "1", "--no-progress", "--no-plot"]) == 0
+    assert (
+        main(
+            [
+                "mc",
+                "--cost",
+                "vector",
+                "--target",
+                "-2.5e-1",
+                "--sampler",
+                "imbalanced",
+                "--c",
+                "0.5",
+                "--z0",
+                "-1,1",
+                "-n",
+                "4",
+                "--t-end",
+                "1",
+                "--workers",
+                "1",
+                "--no-progress",
+                "--no-plot",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "f(z) = (z + 0.25)^2 / 2" in out and "z0=[-1.0, 1.0]" in out
 
@@ -126,8 +206,13 @@ def test_mc_ctrl_c_prints_one_line_exits_130_and_the_same_command_resumes(tmp_pa
     out = tmp_path / "run"
     args = ["mc", "-n", "1000", "--chunk", "10", "--workers", "1", "--out", str(out), "--no-plot", "--no-progress"]
     # cwd away from the checkout: there `import overflow` would find the sources, not the install
-    proc = subprocess.Popen([sys.executable, "-m", "overflow"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "overflow"] + args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
     try:
         wait_for_first_chunk(proc, out)
         proc.send_signal(signal.SIGINT)
@@ -157,8 +242,29 @@ def test_mc_out_in_use_by_another_run_is_a_usage_error(tmp_path, capsys):
 
 def test_mc_on_a_reachable_scheduler(capsys):
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None,
-                                  protocol="tcp") as cluster:  # the probe before Client needs a tcp address
-        assert main(["mc", "-n", "8", "--chunk", "4", "--depth", "2", "--width", "3", "--t-end", "2", "--no-plot",
-                     "--no-progress", "--scheduler", cluster.scheduler_address]) == 0
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None, protocol="tcp"
+    ) as cluster:  # the probe before Client needs a tcp address
+        assert (
+            main(
+                [
+                    "mc",
+                    "-n",
+                    "8",
+                    "--chunk",
+                    "4",
+                    "--depth",
+                    "2",
+                    "--width",
+                    "3",
+                    "--t-end",
+                    "2",
+                    "--no-plot",
+                    "--no-progress",
+                    "--scheduler",
+                    cluster.scheduler_address,
+                ]
+            )
+            == 0
+        )
     assert "trajectories         8" in capsys.readouterr().out

@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 import pytest
+from helpers import METHOD_NAMES, balanced_scalar_problem, logistic, states
 from scipy.integrate import solve_ivp
 
 import overflow as of
-from helpers import METHOD_NAMES, balanced_scalar_problem, logistic, states
 
 RTOL, ATOL = 1e-10, 1e-12
 # Global error of a tolerance-proportional controller on these contracting 1-D flows: a few times
@@ -84,8 +84,15 @@ def scalar_cost(name):
 
 def scalar_ode_reference(df, z0, c, t_eval):
     """z(t) from the scalar ODE of eq. 19, by scipy DOP853 at rtol 1e-12."""
-    sol = solve_ivp(lambda t, z: -df(z[0]) * np.sqrt(c + 4.0 * z ** 2), (0.0, t_eval[-1]), [z0],
-                    method="DOP853", t_eval=t_eval, rtol=1e-12, atol=1e-14)
+    sol = solve_ivp(
+        lambda t, z: -df(z[0]) * np.sqrt(c + 4.0 * z**2),
+        (0.0, t_eval[-1]),
+        [z0],
+        method="DOP853",
+        t_eval=t_eval,
+        rtol=1e-12,
+        atol=1e-14,
+    )
     assert sol.success
     return sol.y[0]
 
@@ -98,8 +105,10 @@ def test_vector_case_reduces_to_scalar_ode(method, width, cost_name):
     net = of.Network(scalar_cost(cost_name), depth=2, width=width)
     rng = np.random.default_rng(7 + width)
     # unbalanced: |w_1| != |w_2|, so c > 0
-    Ws = [0.8 * rng.standard_normal((width, 1)) / math.sqrt(width),
-          0.3 * rng.standard_normal((1, width)) / math.sqrt(width)]
+    Ws = [
+        0.8 * rng.standard_normal((width, 1)) / math.sqrt(width),
+        0.3 * rng.standard_normal((1, width)) / math.sqrt(width),
+    ]
     z0 = float((Ws[1] @ Ws[0])[0, 0])
     c = of.imbalance(Ws)
     assert c > 1e-3

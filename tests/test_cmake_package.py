@@ -26,11 +26,25 @@ def test_package_files_are_installed():
 def test_examples_build_against_the_installed_package(tmp_path):
     env = dict(os.environ)
     build = tmp_path / "build"
-    subprocess.run(["cmake", "-S", str(EXAMPLES), "-B", str(build), f"-DCMAKE_PREFIX_PATH={of.cmake_prefix_path()}",
-                    "-DCMAKE_BUILD_TYPE=Release"], check=True, capture_output=True, env=env, timeout=300)
+    subprocess.run(
+        [
+            "cmake",
+            "-S",
+            str(EXAMPLES),
+            "-B",
+            str(build),
+            f"-DCMAKE_PREFIX_PATH={of.cmake_prefix_path()}",
+            "-DCMAKE_BUILD_TYPE=Release",
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=300,
+    )
     subprocess.run(["cmake", "--build", str(build)], check=True, capture_output=True, env=env, timeout=600)
     for name in ("embed_c", "embed_cpp"):
-        out = subprocess.run([str(build / name), str(EXAMPLES / "expected.txt")], capture_output=True, text=True,
-                             timeout=120)
+        out = subprocess.run(
+            [str(build / name), str(EXAMPLES / "expected.txt")], capture_output=True, text=True, timeout=120
+        )
         assert out.returncode == 0, out.stdout + out.stderr
         assert "MISMATCH" not in out.stdout and "MISSING" not in out.stdout

@@ -11,10 +11,10 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import flat, flow_rhs, mf_grad
 from scipy.integrate import solve_ivp
 
 import overflow as of
-from helpers import flat, flow_rhs, mf_grad
 
 
 def ill_conditioned(seed=0, depth=3, width=8, size=6):
@@ -35,6 +35,7 @@ def problem_a():
 
 
 # ------------------------------------------------------------------ the tableau registry
+
 
 def _boundary(tab):
     """Where |R(z)| first exceeds 1 on the negative real axis, by scanning and bisection."""
@@ -68,6 +69,7 @@ def test_stability_boundary_and_stiffness_stage(method):
 
 # ------------------------------------------------------------------ method "auto"
 
+
 def test_auto_switches_on_a_stiff_flow_and_agrees_with_dop853():
     net, Ws, T = ill_conditioned()
     rtol, atol = 1e-8, 1e-10
@@ -77,8 +79,7 @@ def test_auto_switches_on_a_stiff_flow_and_agrees_with_dop853():
     assert sum(res.method_steps.values()) == res.naccept
     assert len(res.switch_times) >= 1 and np.all(np.diff(res.switch_times) > 0)
     assert 0 < res.switch_times[0] < 20
-    ref = of.integrate(net, Ws, (0, 20), method="dop853", rtol=1e-12, atol=1e-14, save_weights=False,
-                       max_steps=10**6)
+    ref = of.integrate(net, Ws, (0, 20), method="dop853", rtol=1e-12, atol=1e-14, save_weights=False, max_steps=10**6)
     assert ref.status == "t_end"
     # The flow contracts towards the manifold of minima (the stiff directions damp their errors) and
     # is neutral along it, where local errors add up: a few times the local tolerance.
@@ -109,6 +110,7 @@ def test_t_converged_at_infinity_matches_scipy_event():
 
     def crossing(t, y):
         return np.log(np.linalg.norm(rhs(t, y)) / gtol)
+
     crossing.terminal = True
     crossing.direction = -1
     sol = solve_ivp(rhs, (0, 1e3), flat(Ws), method="DOP853", rtol=1e-12, atol=1e-14, events=crossing)
@@ -181,8 +183,9 @@ def test_stiff_steps_on_an_activated_network(method):
 
 
 def test_gauss_refuses_an_activated_network():
-    net = of.Network(of.costs.scalar(lambda z: z * z, lambda z: 2 * z, lambda z: 2.0), depth=2, width=1,
-                     activation="isru")
+    net = of.Network(
+        of.costs.scalar(lambda z: z * z, lambda z: 2 * z, lambda z: 2.0), depth=2, width=1, activation="isru"
+    )
     with pytest.raises(ValueError, match="exact Jacobian"):
         of.integrate(net, [np.array([[0.3]]), np.array([[0.4]])], (0, 1), method="gauss4")
 
@@ -199,10 +202,12 @@ def test_solver_auto_steps_to_infinity():
 
 # ------------------------------------------------------------------ Monte Carlo
 
+
 def test_monte_carlo_to_infinity_converges_and_warns_once():
     net, _, _ = problem_a()
-    res = of.monte_carlo(net, 40, (0, np.inf), method="auto", gtol=1e-9, rtol=1e-8, atol=1e-10, progress=False,
-                         workers=2)
+    res = of.monte_carlo(
+        net, 40, (0, np.inf), method="auto", gtol=1e-9, rtol=1e-8, atol=1e-10, progress=False, workers=2
+    )
     assert np.all(res.status == "converged") and np.all(np.isfinite(res.t_converged))
     assert np.all(res.naccept_stiff > 0)
     assert res.summary().t_converged_quantiles
@@ -216,9 +221,16 @@ def test_monte_carlo_to_infinity_converges_and_warns_once():
 
 # ------------------------------------------------------------------ bad input
 
-@pytest.mark.parametrize("t_span,match", [((0, math.inf), "stops the run"), ((0, -math.inf), "finite or \\+inf"),
-                                          ((math.inf, 1), "t_span\\[0\\] must be finite"),
-                                          ((0, math.nan), "finite or \\+inf")])
+
+@pytest.mark.parametrize(
+    "t_span,match",
+    [
+        ((0, math.inf), "stops the run"),
+        ((0, -math.inf), "finite or \\+inf"),
+        ((math.inf, 1), "t_span\\[0\\] must be finite"),
+        ((0, math.nan), "finite or \\+inf"),
+    ],
+)
 def test_bad_infinite_spans(t_span, match):
     net, Ws, _ = problem_a()
     with pytest.raises(ValueError, match=match):

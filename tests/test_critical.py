@@ -127,8 +127,11 @@ def test_lemma17_at_a_nonzero_saddle_depth2():
     T = np.diag([3.0, 2.0, 0.5])
     net = of.Network(of.costs.matrix_factorization(T), depth=2, width=2)
     a, c = np.sqrt(3.0), 1.5
-    W1 = np.zeros((2, 3)); W1[0, 0] = a
-    W2 = np.zeros((3, 2)); W2[0, 0] = a; W2[0, 1] = c
+    W1 = np.zeros((2, 3))
+    W1[0, 0] = a
+    W2 = np.zeros((3, 2))
+    W2[0, 0] = a
+    W2[0, 1] = c
     Ws = [W1, W2]
     assert np.allclose(net.product(Ws), np.diag([3.0, 0, 0]))
     res = critical_point(net, Ws)
@@ -146,7 +149,7 @@ def test_lemma17_at_a_nonzero_saddle_depth2():
         D = [q**2 * M1, q * M2]
         quad = _flat(D) @ _flat(hessian_vector_product(net, Ws, D))
         # G = diag(0, -2, -0.5): the singular pair is (psi, phi) = (-e2, e2) or (e2, -e2), so try both signs
-        D2 = [-q**2 * M1, q * M2]
+        D2 = [-(q**2) * M1, q * M2]
         quad2 = _flat(D2) @ _flat(hessian_vector_product(net, Ws, D2))
         assert min(quad, quad2) < 0
         assert abs(min(quad, quad2) - (-2 * 2.0 * q**3 + c**2 * q**4)) < 1e-12
@@ -229,5 +232,6 @@ def test_bad_input():
         critical_point(net, good, tol=-1.0)
     deep = of.Network(net.cost, depth=3, width=2)
     from overflow.analysis import lemma17_direction
+
     with pytest.raises(ValueError, match="depth 2"):
         lemma17_direction(deep, deep.init(seed=0))

@@ -9,15 +9,16 @@ import math
 
 import numpy as np
 import pytest
+from helpers import factorization_problem, flat, flow_rhs
 from scipy.integrate import solve_ivp
 
 import overflow as of
-from helpers import factorization_problem, flat, flow_rhs
 
 
 def _sum_of_squares_event(level):
     def event(t, y):
         return np.sum(y * y) - level
+
     return event
 
 
@@ -33,9 +34,9 @@ def test_event_times_match_scipy():
 
     def ref_event(t, y):
         return float(np.sum(y * y)) - level
+
     ref_event.direction = 1
-    sol = solve_ivp(flow_rhs(net.dims, grad_f), (0, 20), y0, method="DOP853", rtol=1e-12, atol=1e-14,
-                    events=ref_event)
+    sol = solve_ivp(flow_rhs(net.dims, grad_f), (0, 20), y0, method="DOP853", rtol=1e-12, atol=1e-14, events=ref_event)
     # Both solutions carry errors ~1e-12 relative; the event function moves at |d/dt sum y^2| = O(1)
     # there, so the crossing times agree to ~1e-11.
     assert res.t_events[0][0] == pytest.approx(sol.t_events[0][0], abs=1e-9)
@@ -49,15 +50,22 @@ def test_time_to_loss_in_the_vector_case_against_eq_19():
     net = of.Network(f, depth=2, width=5)
     z0, c, level = 0.1, 0.7, 1e-6
     Ws = of.vector.init_with(z0, c, 5, seed=2)
-    res = of.integrate(net, Ws, (0, np.inf), method="auto", rtol=1e-12, atol=1e-14,
-                       events=of.events.loss_below(level))
+    res = of.integrate(net, Ws, (0, np.inf), method="auto", rtol=1e-12, atol=1e-14, events=of.events.loss_below(level))
     assert res.status == "event" and res.final_loss == pytest.approx(level, rel=1e-9)
 
     def loss_event(t, z):
         return 0.5 * (z[0] - 1.0) ** 2 - level
+
     loss_event.terminal = True
-    sol = solve_ivp(lambda t, z: [-(z[0] - 1.0) * np.sqrt(c + 4 * z[0] ** 2)], (0, 100), [z0], method="DOP853",
-                    rtol=1e-13, atol=1e-15, events=loss_event)
+    sol = solve_ivp(
+        lambda t, z: [-(z[0] - 1.0) * np.sqrt(c + 4 * z[0] ** 2)],
+        (0, 100),
+        [z0],
+        method="DOP853",
+        rtol=1e-13,
+        atol=1e-15,
+        events=loss_event,
+    )
     # The loss decays at rate ~2 sqrt(c + 4) ~ 4.3 at the crossing: relative errors ~1e-10 in the
     # loss (from states accurate to ~1e-12 against |z - 1| ~ 1.4e-3) move t by ~1e-10 / 4.3.
     assert res.t_final == pytest.approx(sol.t_events[0][0], abs=1e-8)
@@ -68,11 +76,13 @@ def test_direction_and_terminal_count_on_a_known_function_of_t():
 
     def rising(t, y):
         return math.sin(3.0 * t)
+
     rising.direction = 1
     rising.terminal = 3
 
     def both(t, y):
         return math.sin(3.0 * t + 0.1)
+
     res = of.integrate(net, Ws, (0, 10), rtol=1e-8, atol=1e-10, events=[rising, both])
     # sin 3t rises through 0 at t = 2 pi k / 3 (t = 0 is the start), so the third rise, 2 pi, ends
     # the run; sin(3t + 0.1) crosses at (k pi - 0.1) / 3, six times before that.
@@ -85,8 +95,11 @@ def test_direction_and_terminal_count_on_a_known_function_of_t():
 
 def test_builtin_events_record_without_stopping():
     net, Ws, _ = factorization_problem(seed=3)
-    events = [of.events.loss_below(1e-3, terminal=False), of.events.grad_norm_below(1e-4, terminal=False),
-              of.events.invariant_drift_above(1e-10, terminal=False)]
+    events = [
+        of.events.loss_below(1e-3, terminal=False),
+        of.events.grad_norm_below(1e-4, terminal=False),
+        of.events.invariant_drift_above(1e-10, terminal=False),
+    ]
     res = of.integrate(net, Ws, (0, 60), method="dopri5", rtol=1e-6, atol=1e-9, events=events)
     assert res.status == "t_end"
     (t_loss,), (t_grad,) = res.t_events[0], res.t_events[1]
@@ -114,12 +127,14 @@ def test_monte_carlo_keeps_each_events_first_time():
     mc = of.monte_carlo(net, 12, (0, np.inf), events=ev, rtol=1e-8, atol=1e-10, progress=False, workers=2)
     assert mc.t_event.shape == (12, 2) and np.all(mc.status == "event")
     for i in (0, 7):
-        one = of.integrate(net, of.samplers.gaussian(0.3).states(net, 0, i, i + 1)[0], (0, np.inf), events=ev,
-                           rtol=1e-8, atol=1e-10)
+        one = of.integrate(
+            net, of.samplers.gaussian(0.3).states(net, 0, i, i + 1)[0], (0, np.inf), events=ev, rtol=1e-8, atol=1e-10
+        )
         assert mc.t_event[i, 0] == one.t_events[0][0] and mc.t_event[i, 1] == one.t_final == mc.t_final[i]
 
 
 # ------------------------------------------------------------------ bad input
+
 
 def test_bad_events():
     net, Ws, _ = factorization_problem()
@@ -140,14 +155,16 @@ def test_bad_events():
 
     def ev(t, y):
         return y[0]
+
     ev.direction = "up"
     with pytest.raises(ValueError, match="direction"):
         of.integrate(net, Ws, (0, 1), events=ev)
     vnet = of.Network(of.costs.scalar(lambda z: (z - 1) ** 2, lambda z: 2 * (z - 1), lambda z: 2.0), depth=2, width=3)
     with pytest.raises(ValueError, match="reduced"):
         of.integrate(vnet, vnet.init(seed=0), (0, 1), method="reduced", events=of.events.loss_below(0.1))
-    anet = of.Network(of.costs.scalar(lambda z: z * z, lambda z: 2 * z, lambda z: 2.0), depth=2, width=1,
-                      activation="isru")
+    anet = of.Network(
+        of.costs.scalar(lambda z: z * z, lambda z: 2 * z, lambda z: 2.0), depth=2, width=1, activation="isru"
+    )
     with pytest.raises(ValueError, match="linear network"):
         of.integrate(anet, anet.init(seed=0), (0, 1), events=of.events.invariant_drift_above(1.0))
 
@@ -173,13 +190,14 @@ def test_solve_ivp_events_on_an_oscillator():
 
     def y0_zero(t, y):
         return y[0]
+
     y0_zero.terminal = 2
 
     def y0_falls(t, y):
         return y[0]
+
     y0_falls.direction = -1
-    res = of.solve_ivp(osc, (0, 10), [1.0, 0.0], method="dop853", rtol=1e-12, atol=1e-14,
-                       events=[y0_zero, y0_falls])
+    res = of.solve_ivp(osc, (0, 10), [1.0, 0.0], method="dop853", rtol=1e-12, atol=1e-14, events=[y0_zero, y0_falls])
     assert res.status == "event" and res.success
     np.testing.assert_allclose(res.t_events[0], [np.pi / 2, 3 * np.pi / 2], rtol=1e-11)
     np.testing.assert_allclose(res.t_events[1], [np.pi / 2], rtol=1e-11)

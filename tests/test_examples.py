@@ -20,12 +20,19 @@ TOLERANCES = {"embed_c": (1e-8, 1e-12), "embed_cpp": (1e-6, 1e-9)}
 def embed_c_values():
     """examples/embed.c: depth 3, width 3 on 1/2 ||P - diag(2, 1)||^2, W_i[r][c] = 0.3 sin(1 + r + 2c + 7i)."""
     net = of.Network(of.costs.matrix_factorization(np.diag([2.0, 1.0])), depth=3, width=3)
-    Ws = [np.array([[0.3 * np.sin(1 + r + 2 * c + 7 * i) for c in range(cols)] for r in range(rows)])
-          for i, (rows, cols) in enumerate(net.shapes)]
+    Ws = [
+        np.array([[0.3 * np.sin(1 + r + 2 * c + 7 * i) for c in range(cols)] for r in range(rows)])
+        for i, (rows, cols) in enumerate(net.shapes)
+    ]
     res = of.integrate(net, Ws, (0, 10), method="dopri5", rtol=1e-10, atol=1e-12, t_eval=[10.0])
     P = res.product[-1]
-    return {"embed_c.loss": res.loss[-1], "embed_c.P00": P[0, 0], "embed_c.P01": P[0, 1], "embed_c.P10": P[1, 0],
-            "embed_c.P11": P[1, 1]}
+    return {
+        "embed_c.loss": res.loss[-1],
+        "embed_c.P00": P[0, 0],
+        "embed_c.P01": P[0, 1],
+        "embed_c.P10": P[1, 0],
+        "embed_c.P11": P[1, 1],
+    }
 
 
 def embed_cpp_values():
@@ -44,8 +51,12 @@ def embed_cpp_values():
         u = -K[k] @ x
         plant_cost += x @ Q @ x + R[0, 0] * u * u
         x = A @ x + B[:, 0] * u
-    return {"embed_cpp.K0": K[-1, 0], "embed_cpp.K1": K[-1, 1], "embed_cpp.cost": res.loss[-1],
-            "embed_cpp.plant_cost": plant_cost}
+    return {
+        "embed_cpp.K0": K[-1, 0],
+        "embed_cpp.K1": K[-1, 1],
+        "embed_cpp.cost": res.loss[-1],
+        "embed_cpp.plant_cost": plant_cost,
+    }
 
 
 def _read():

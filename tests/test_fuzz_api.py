@@ -30,9 +30,15 @@ import overflow as of
 from overflow import _validate
 from overflow.analysis import hessian_vector_product, linearization
 
-settings.register_profile("fuzz_api", max_examples=50, deadline=None, derandomize=True, database=None,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-                          print_blob=True)
+settings.register_profile(
+    "fuzz_api",
+    max_examples=50,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
 FUZZ = settings.get_profile("fuzz_api")
 
 OK, BAD, EITHER = True, False, None
@@ -55,7 +61,8 @@ def outcome(call, names, valid, check=None):
             assert "incompatible function arguments" not in msg, msg
             assert valid is not OK, f"a valid call raised {type(exc).__name__}: {msg}"
             assert any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9])", msg) for n in names), (
-                f"{type(exc).__name__} does not name any of {names}: {msg}")
+                f"{type(exc).__name__} does not name any of {names}: {msg}"
+            )
             return None
     assert valid is not BAD, f"invalid input accepted for {names}: returned {result!r:.200}"
     if check is not None:
@@ -69,9 +76,16 @@ def finite(x) -> bool:
 
 # -- value pools ---------------------------------------------------------------------------------
 
-WRONG_TYPES = [("None", None, BAD), ("str", "1", BAD), ("bytes", b"1", BAD), ("complex", 1 + 1j, BAD),
-               ("np.complex", np.complex128(0.5 + 0j), BAD), ("list", [1.0], BAD), ("object", object(), BAD),
-               ("dict", {}, BAD)]
+WRONG_TYPES = [
+    ("None", None, BAD),
+    ("str", "1", BAD),
+    ("bytes", b"1", BAD),
+    ("complex", 1 + 1j, BAD),
+    ("np.complex", np.complex128(0.5 + 0j), BAD),
+    ("list", [1.0], BAD),
+    ("object", object(), BAD),
+    ("dict", {}, BAD),
+]
 
 
 def merged(pool, extra):
@@ -86,19 +100,41 @@ def positive_real(allow_inf=False, extra=()):
 
 
 def _positive_real(allow_inf):
-    return [("float", 0.5, OK), ("int", 1, OK), ("np.float32", np.float32(0.25), OK), ("np.int64", np.int64(2), OK),
-            ("0-d array", np.array(0.125), OK), ("zero", 0.0, BAD), ("negative", -1.0, BAD), ("nan", math.nan, BAD),
-            ("inf", math.inf, OK if allow_inf else BAD), ("-inf", -math.inf, BAD), ("bool", True, BAD),
-            ("int beyond float", 10**400, BAD), *WRONG_TYPES]
+    return [
+        ("float", 0.5, OK),
+        ("int", 1, OK),
+        ("np.float32", np.float32(0.25), OK),
+        ("np.int64", np.int64(2), OK),
+        ("0-d array", np.array(0.125), OK),
+        ("zero", 0.0, BAD),
+        ("negative", -1.0, BAD),
+        ("nan", math.nan, BAD),
+        ("inf", math.inf, OK if allow_inf else BAD),
+        ("-inf", -math.inf, BAD),
+        ("bool", True, BAD),
+        ("int beyond float", 10**400, BAD),
+        *WRONG_TYPES,
+    ]
 
 
 def count(minimum=1, maximum=_validate.INT64_MAX, valid=(1, 2)):
     """A pool for an integer argument in [minimum, maximum]."""
     pool = [(f"int {v}", v, OK) for v in valid]
-    pool += [("np.int64", np.int64(valid[-1]), OK), ("0-d int array", np.array(valid[0]), OK),
-             ("below", minimum - 1, BAD), ("-1", -1, BAD if minimum > -1 else OK), ("2**31", 2**31, EITHER),
-             ("2**63", 2**63, BAD), ("2**64", 2**64, BAD), ("10**30", 10**30, BAD), ("float", 2.5, BAD),
-             ("integral float", 2.0, BAD), ("bool", True, BAD), ("nan", math.nan, BAD), *WRONG_TYPES]
+    pool += [
+        ("np.int64", np.int64(valid[-1]), OK),
+        ("0-d int array", np.array(valid[0]), OK),
+        ("below", minimum - 1, BAD),
+        ("-1", -1, BAD if minimum > -1 else OK),
+        ("2**31", 2**31, EITHER),
+        ("2**63", 2**63, BAD),
+        ("2**64", 2**64, BAD),
+        ("10**30", 10**30, BAD),
+        ("float", 2.5, BAD),
+        ("integral float", 2.0, BAD),
+        ("bool", True, BAD),
+        ("nan", math.nan, BAD),
+        *WRONG_TYPES,
+    ]
     if maximum is not None and maximum < 2**31:
         pool = [(k, v, BAD if k == "2**31" else ok) for k, v, ok in pool]
     return pool
@@ -109,24 +145,34 @@ def variants(A, name="A"):
     with ``valid`` OK for the representations of the same numbers, BAD for everything else
     (EITHER for bool, whose conversion numpy allows but which is rarely meant)."""
     A = np.asarray(A, dtype=np.float64)
-    out = [("float64 C", A.copy(), OK), ("Fortran", np.asfortranarray(A), OK),
-           ("list", A.tolist(), OK)]
+    out = [("float64 C", A.copy(), OK), ("Fortran", np.asfortranarray(A), OK), ("list", A.tolist(), OK)]
     if A.ndim >= 1:
         strided = np.repeat(A, 2, axis=-1)[..., ::2]
         out += [("strided view", strided, OK), ("reversed twice", A[::-1][::-1], OK)]
     rounded = np.round(A)
-    out += [("int64", rounded.astype(np.int64), EITHER), ("float32", A.astype(np.float32), EITHER),
-            ("bool", A != 0, EITHER),
-            ("complex", A + 1j, BAD), ("complex zero imag", A.astype(np.complex128), BAD),
-            ("object complex", (A + 1j).astype(object), BAD), ("strings", A.astype(str), BAD),
-            ("None", None, BAD), ("str", "abc", BAD), ("scalar complex", 1j, BAD)]
+    out += [
+        ("int64", rounded.astype(np.int64), EITHER),
+        ("float32", A.astype(np.float32), EITHER),
+        ("bool", A != 0, EITHER),
+        ("complex", A + 1j, BAD),
+        ("complex zero imag", A.astype(np.complex128), BAD),
+        ("object complex", (A + 1j).astype(object), BAD),
+        ("strings", A.astype(str), BAD),
+        ("None", None, BAD),
+        ("str", "abc", BAD),
+        ("scalar complex", 1j, BAD),
+    ]
     if A.size:
         nan = A.copy()
         nan.flat[-1] = np.nan
         inf = A.copy()
         inf.flat[0] = np.inf
-        out += [("nan entry", nan, BAD), ("inf entry", inf, BAD), ("empty", A[..., :0], BAD),
-                ("extra axis", A[..., None], BAD)]
+        out += [
+            ("nan entry", nan, BAD),
+            ("inf entry", inf, BAD),
+            ("empty", A[..., :0], BAD),
+            ("extra axis", A[..., None], BAD),
+        ]
     return out
 
 
@@ -155,11 +201,22 @@ def ws_pool():
             pool.append((f"Ws[{i}] {label}", layers_with(i, value), ok))
         pool.append((f"Ws[{i}] transposed", layers_with(i, W.T.copy()), BAD if W.shape[0] != W.shape[1] else OK))
     flat = NET.flatten(WS)
-    pool += [("flat state", flat, OK), ("flat complex", flat + 0j, BAD), ("flat short", flat[:-1], BAD),
-             ("flat strings", flat.astype(str), BAD), ("flat object", flat.astype(object), EITHER),
-             ("missing layer", WS[:-1], BAD), ("extra layer", WS + [WS[0]], BAD), ("tuple", tuple(WS), OK),
-             ("one array", WS[0], BAD), ("stacked 3-D", np.zeros((3, 3, 2)), BAD), ("None", None, BAD),
-             ("str", "Ws", BAD), ("dict", {"W1": WS[0]}, BAD), ("int", 3, BAD)]
+    pool += [
+        ("flat state", flat, OK),
+        ("flat complex", flat + 0j, BAD),
+        ("flat short", flat[:-1], BAD),
+        ("flat strings", flat.astype(str), BAD),
+        ("flat object", flat.astype(object), EITHER),
+        ("missing layer", WS[:-1], BAD),
+        ("extra layer", WS + [WS[0]], BAD),
+        ("tuple", tuple(WS), OK),
+        ("one array", WS[0], BAD),
+        ("stacked 3-D", np.zeros((3, 3, 2)), BAD),
+        ("None", None, BAD),
+        ("str", "Ws", BAD),
+        ("dict", {"W1": WS[0]}, BAD),
+        ("int", 3, BAD),
+    ]
     return pool
 
 
@@ -178,13 +235,33 @@ NETWORK_POOLS = {
     "cost": [("Cost", COST, OK), ("function", lambda P: 0.0, BAD), ("array", TARGET, BAD), *WRONG_TYPES],
     "depth": [*count(valid=(1, 3)), ("huge", 10**12, BAD)],
     "width": [*[e for e in count(valid=(1, 4)) if e[0] != "None"], ("huge", HUGE, BAD)],
-    "widths": [("list", [2, 3], OK), ("np.array", np.array([2, 3]), OK), ("tuple of np.int64", (np.int64(2), 3), OK),
-               ("int", 5, BAD), ("short", [2], BAD), ("long", [2, 3, 4], BAD), ("zero", [2, 0], BAD),
-               ("float", [2.5, 3], BAD), ("str", "23", BAD), ("complex", [2 + 0j, 3], BAD), ("huge", [HUGE, 2], BAD),
-               ("2**63", [2**63, 2], BAD), ("None entry", [None, 2], BAD), ("bool", [True, 2], BAD),
-               ("set", {2, 3}, BAD), ("dict", {0: 2, 1: 3}, BAD)],
-    "activation": [("None", None, OK), ("isru", "isru", OK), ("tanh", "tanh", OK), ("relu", "relu", BAD),
-                   ("int", 1, BAD), ("list", ["isru"], BAD), ("bytes", b"isru", BAD)],
+    "widths": [
+        ("list", [2, 3], OK),
+        ("np.array", np.array([2, 3]), OK),
+        ("tuple of np.int64", (np.int64(2), 3), OK),
+        ("int", 5, BAD),
+        ("short", [2], BAD),
+        ("long", [2, 3, 4], BAD),
+        ("zero", [2, 0], BAD),
+        ("float", [2.5, 3], BAD),
+        ("str", "23", BAD),
+        ("complex", [2 + 0j, 3], BAD),
+        ("huge", [HUGE, 2], BAD),
+        ("2**63", [2**63, 2], BAD),
+        ("None entry", [None, 2], BAD),
+        ("bool", [True, 2], BAD),
+        ("set", {2, 3}, BAD),
+        ("dict", {0: 2, 1: 3}, BAD),
+    ],
+    "activation": [
+        ("None", None, OK),
+        ("isru", "isru", OK),
+        ("tanh", "tanh", OK),
+        ("relu", "relu", BAD),
+        ("int", 1, BAD),
+        ("list", ["isru"], BAD),
+        ("bytes", b"isru", BAD),
+    ],
 }
 
 
@@ -210,13 +287,29 @@ def test_network_constructor(data):
 
 
 INIT_POOLS = {
-    "seed": [("0", 0, OK), ("None", None, OK), ("np.int64", np.int64(7), OK), ("Generator", "rng", OK),
-             ("negative", -1, BAD), ("float", 1.5, BAD), ("str", "a", BAD), ("complex", 1j, BAD), ("bool", True, BAD),
-             ("object", object(), BAD)],
+    "seed": [
+        ("0", 0, OK),
+        ("None", None, OK),
+        ("np.int64", np.int64(7), OK),
+        ("Generator", "rng", OK),
+        ("negative", -1, BAD),
+        ("float", 1.5, BAD),
+        ("str", "a", BAD),
+        ("complex", 1j, BAD),
+        ("bool", True, BAD),
+        ("object", object(), BAD),
+    ],
     "scale": positive_real(),
-    "kind": [("gaussian", "gaussian", OK), ("balanced", "balanced", OK), ("orthogonal", "orthogonal", OK),
-             ("xavier", "xavier", BAD), ("int", 1, BAD), ("None", None, BAD), ("list", ["gaussian"], BAD),
-             ("array", np.array(["gaussian", "balanced"]), BAD)],
+    "kind": [
+        ("gaussian", "gaussian", OK),
+        ("balanced", "balanced", OK),
+        ("orthogonal", "orthogonal", OK),
+        ("xavier", "xavier", BAD),
+        ("int", 1, BAD),
+        ("None", None, BAD),
+        ("list", ["gaussian"], BAD),
+        ("array", np.array(["gaussian", "balanced"]), BAD),
+    ],
 }
 
 
@@ -232,8 +325,13 @@ def test_network_init(data):
 
 # -- one state: Network methods, invariants, analysis ---------------------------------------------
 
-REFERENCE = {"loss": NET.loss(WS), "product": NET.product(WS), "gradient": NET.gradient(WS),
-             "invariants": of.invariants(WS), "imbalance": of.imbalance(WS)}
+REFERENCE = {
+    "loss": NET.loss(WS),
+    "product": NET.product(WS),
+    "gradient": NET.gradient(WS),
+    "invariants": of.invariants(WS),
+    "imbalance": of.imbalance(WS),
+}
 
 
 def _same(a, b):
@@ -250,8 +348,10 @@ STATE_CALLS = {
     "loss": (lambda Ws: NET.loss(Ws), None),
     "product": (lambda Ws: NET.product(Ws), None),
     "gradient": (lambda Ws: NET.gradient(Ws), None),
-    "integrate": (lambda Ws: of.integrate(NET, Ws, (0.0, 0.5), method="dopri5"),
-                  lambda r: r.status == "t_end" and finite(r.final_state)),
+    "integrate": (
+        lambda Ws: of.integrate(NET, Ws, (0.0, 0.5), method="dopri5"),
+        lambda r: r.status == "t_end" and finite(r.final_state),
+    ),
     "Solver": (lambda Ws: of.Solver(NET, Ws, method="dopri5"), lambda s: finite(s.y)),
     "critical_point": (lambda Ws: of.critical_point(NET, Ws), lambda c: finite(c.min_eigenvalue)),
     "hessian_vector_product": (lambda Ws: hessian_vector_product(NET, Ws, WS), None),
@@ -284,10 +384,15 @@ def chain_pool():
             valid = EITHER  # NaN in, NaN out: not silently wrong; a (3, 0) layer is a chain too
         pool.append((label, Ws, valid))
     traj = [np.stack([W, 2 * W]) for W in WS]
-    pool += [("trajectory", traj, OK), ("trajectory with ragged T", [traj[0], traj[1][:1], traj[2]], BAD),
-             ("mixed 2-D and 3-D", [traj[0], WS[1], WS[2]], BAD), ("flat state", NET.flatten(WS), BAD),
-             ("empty list", [], BAD), ("1-D layers", [W.ravel() for W in WS], BAD),
-             ("not chaining", [WS[0], WS[0], WS[2]], BAD)]
+    pool += [
+        ("trajectory", traj, OK),
+        ("trajectory with ragged T", [traj[0], traj[1][:1], traj[2]], BAD),
+        ("mixed 2-D and 3-D", [traj[0], WS[1], WS[2]], BAD),
+        ("flat state", NET.flatten(WS), BAD),
+        ("empty list", [], BAD),
+        ("1-D layers", [W.ravel() for W in WS], BAD),
+        ("not chaining", [WS[0], WS[0], WS[2]], BAD),
+    ]
     return pool
 
 
@@ -321,8 +426,12 @@ def test_unflatten(data):
     label, value, valid = data.draw(st.sampled_from(pool), label="y")
     if "nan" in label or "inf" in label:
         valid = EITHER  # unflatten only splits (it is how results are read back)
-    outcome(lambda: NET.unflatten(value), ["y"], valid,
-            lambda out: _assert(len(out) == NET.depth and all(W.shape[-2:] == s for W, s in zip(out, NET.shapes))))
+    outcome(
+        lambda: NET.unflatten(value),
+        ["y"],
+        valid,
+        lambda out: _assert(len(out) == NET.depth and all(W.shape[-2:] == s for W, s in zip(out, NET.shapes))),
+    )
 
 
 ANALYSIS_POOLS = {
@@ -340,8 +449,12 @@ def test_critical_point_options(data):
     label, value, valid = data.draw(st.sampled_from(ANALYSIS_POOLS[name]), label=name)
     kwargs = {"net": NET, "Ws": WS, name: value}
     names = [name, "Ws"] if name == "net" else [name]
-    outcome(lambda: of.critical_point(**kwargs), names, valid,
-            lambda c: _assert(c.kind in ("not_critical", "critical_of_f", "strict_saddle", "degenerate")))
+    outcome(
+        lambda: of.critical_point(**kwargs),
+        names,
+        valid,
+        lambda c: _assert(c.kind in ("not_critical", "critical_of_f", "strict_saddle", "degenerate")),
+    )
 
 
 @settings(FUZZ, max_examples=40)
@@ -353,8 +466,7 @@ def test_linearization(data):
     kwargs = {"net": NET, "Ws": origin, name: value}
     if name == "tol" and label == "zero":
         valid = EITHER
-    outcome(lambda: linearization(**kwargs), [name, "Ws", "tol"], valid,
-            lambda lin: _assert(finite(lin.eigenvalues)))
+    outcome(lambda: linearization(**kwargs), [name, "Ws", "tol"], valid, lambda lin: _assert(finite(lin.eigenvalues)))
 
 
 # -- integrate and Solver -------------------------------------------------------------------------
@@ -363,22 +475,43 @@ LB = of.events.loss_below
 
 
 def _t_span_pool():
-    return [("tuple", (0.0, 1.0), OK), ("list", [0, 1], OK), ("array", np.array([0.0, 1.0]), OK),
-            ("np.float32", (np.float32(0.0), np.float32(0.5)), OK), ("reversed", (1.0, 0.0), BAD),
-            ("empty span", (1.0, 1.0), BAD), ("one", (0.0,), BAD), ("three", (0.0, 1.0, 2.0), BAD),
-            ("str", "01", BAD), ("None", None, BAD), ("nan end", (0.0, math.nan), BAD),
-            ("nan start", (math.nan, 1.0), BAD), ("inf without stop", (0.0, math.inf), BAD),
-            ("-inf start", (-math.inf, 1.0), BAD), ("length overflows", (-1e308, 1e308), BAD),
-            ("complex", (0.0, 1 + 1j), BAD), ("str entries", ("0", "1"), BAD), ("bool", (False, True), BAD),
-            ("too short", (1.0, 1.0 + 1e-16), BAD), ("2-D array", np.array([[0.0, 1.0]]), BAD),
-            ("dict", {0: 0.0, 1: 1.0}, BAD), ("int beyond float", (0, 10**400), BAD)]
+    return [
+        ("tuple", (0.0, 1.0), OK),
+        ("list", [0, 1], OK),
+        ("array", np.array([0.0, 1.0]), OK),
+        ("np.float32", (np.float32(0.0), np.float32(0.5)), OK),
+        ("reversed", (1.0, 0.0), BAD),
+        ("empty span", (1.0, 1.0), BAD),
+        ("one", (0.0,), BAD),
+        ("three", (0.0, 1.0, 2.0), BAD),
+        ("str", "01", BAD),
+        ("None", None, BAD),
+        ("nan end", (0.0, math.nan), BAD),
+        ("nan start", (math.nan, 1.0), BAD),
+        ("inf without stop", (0.0, math.inf), BAD),
+        ("-inf start", (-math.inf, 1.0), BAD),
+        ("length overflows", (-1e308, 1e308), BAD),
+        ("complex", (0.0, 1 + 1j), BAD),
+        ("str entries", ("0", "1"), BAD),
+        ("bool", (False, True), BAD),
+        ("too short", (1.0, 1.0 + 1e-16), BAD),
+        ("2-D array", np.array([[0.0, 1.0]]), BAD),
+        ("dict", {0: 0.0, 1: 1.0}, BAD),
+        ("int beyond float", (0, 10**400), BAD),
+    ]
 
 
 INTEGRATE_POOLS = {
     "t_span": _t_span_pool(),
-    "method": [*[(m, m, OK) for m in ("bs3", "dopri5", "tsit5", "dop853", "auto", "gauss4", "rodas4")],
-               ("reduced (not the vector case)", "reduced", BAD), ("unknown", "rk4", BAD), ("None", None, BAD),
-               ("int", 5, BAD), ("list", ["dopri5"], BAD), ("bytes", b"dopri5", BAD)],
+    "method": [
+        *[(m, m, OK) for m in ("bs3", "dopri5", "tsit5", "dop853", "auto", "gauss4", "rodas4")],
+        ("reduced (not the vector case)", "reduced", BAD),
+        ("unknown", "rk4", BAD),
+        ("None", None, BAD),
+        ("int", 5, BAD),
+        ("list", ["dopri5"], BAD),
+        ("bytes", b"dopri5", BAD),
+    ],
     "rtol": positive_real(),
     "atol": positive_real(),
     "gtol": positive_real(extra=[("None", None, OK)]),
@@ -387,23 +520,52 @@ INTEGRATE_POOLS = {
     "max_norm": positive_real(allow_inf=True),
     "max_steps": [*count(valid=(1, 1000)), ("huge", 10**30, BAD)],
     "threads": [e for e in count(maximum=_validate.INT32_MAX, valid=(1, 2))],
-    "t_eval": [("None", None, OK), ("list", [0.25, 0.5], OK), ("array", np.linspace(0.0, 1.0, 5), OK),
-               ("scalar", 0.5, OK), ("float32", np.array([0.25, 0.5], dtype=np.float32), OK),
-               ("strings", ["a"], BAD), ("str", "0.5", BAD), ("complex", [0.5 + 1j], BAD),
-               ("complex zero imag", np.array([0.5], dtype=complex), BAD), ("2-D", [[0.1], [0.2]], BAD),
-               ("empty", [], BAD), ("outside", [2.0], BAD), ("before", [-0.5], BAD), ("decreasing", [0.5, 0.2], BAD),
-               ("repeated", [0.5, 0.5], BAD), ("nan", [math.nan], BAD), ("inf", [math.inf], BAD),
-               ("bool", [True], BAD), ("object", np.array([object()]), BAD), ("set", {0.5}, BAD),
-               ("ragged", [[0.1], [0.2, 0.3]], BAD), ("None entry", [None], BAD)],
-    "save_weights": [("True", True, OK), ("False", False, OK), ("np.bool_", np.bool_(True), OK),
-                     ("int", 1, EITHER), ("str", "yes", EITHER), ("None", None, EITHER)],
+    "t_eval": [
+        ("None", None, OK),
+        ("list", [0.25, 0.5], OK),
+        ("array", np.linspace(0.0, 1.0, 5), OK),
+        ("scalar", 0.5, OK),
+        ("float32", np.array([0.25, 0.5], dtype=np.float32), OK),
+        ("strings", ["a"], BAD),
+        ("str", "0.5", BAD),
+        ("complex", [0.5 + 1j], BAD),
+        ("complex zero imag", np.array([0.5], dtype=complex), BAD),
+        ("2-D", [[0.1], [0.2]], BAD),
+        ("empty", [], BAD),
+        ("outside", [2.0], BAD),
+        ("before", [-0.5], BAD),
+        ("decreasing", [0.5, 0.2], BAD),
+        ("repeated", [0.5, 0.5], BAD),
+        ("nan", [math.nan], BAD),
+        ("inf", [math.inf], BAD),
+        ("bool", [True], BAD),
+        ("object", np.array([object()]), BAD),
+        ("set", {0.5}, BAD),
+        ("ragged", [[0.1], [0.2, 0.3]], BAD),
+        ("None entry", [None], BAD),
+    ],
+    "save_weights": [
+        ("True", True, OK),
+        ("False", False, OK),
+        ("np.bool_", np.bool_(True), OK),
+        ("int", 1, EITHER),
+        ("str", "yes", EITHER),
+        ("None", None, EITHER),
+    ],
     "project": [("True", True, OK), ("False", False, OK), ("int", 1, BAD), ("str", "no", BAD), ("None", None, BAD)],
-    "events": [("None", None, OK), ("built-in", LB(1e-3), OK), ("list", [LB(0.1, terminal=False)], OK),
-               ("grad_norm_below", of.events.grad_norm_below(1e-4), OK), ("number", 3.0, BAD), ("str", "x", BAD),
-               ("None in list", [None], BAD), ("bogus Event", of.events.Event("bogus", 1.0), BAD),
-               ("Event with nan", of.events.Event("loss_below", math.nan), BAD),
-               ("Event with bad terminal", of.events.Event("loss_below", 1.0, terminal=-1), BAD),
-               ("Event with bad direction", of.events.Event("loss_below", 1.0, direction=5), BAD)],
+    "events": [
+        ("None", None, OK),
+        ("built-in", LB(1e-3), OK),
+        ("list", [LB(0.1, terminal=False)], OK),
+        ("grad_norm_below", of.events.grad_norm_below(1e-4), OK),
+        ("number", 3.0, BAD),
+        ("str", "x", BAD),
+        ("None in list", [None], BAD),
+        ("bogus Event", of.events.Event("bogus", 1.0), BAD),
+        ("Event with nan", of.events.Event("loss_below", math.nan), BAD),
+        ("Event with bad terminal", of.events.Event("loss_below", 1.0, terminal=-1), BAD),
+        ("Event with bad direction", of.events.Event("loss_below", 1.0, direction=5), BAD),
+    ],
 }
 
 
@@ -437,13 +599,24 @@ def test_integrate_reduced(data):
     label, value, valid = data.draw(st.sampled_from(INTEGRATE_POOLS[name]), label=name)
     kwargs = dict(t_span=(0.0, 1.0), method="reduced")
     kwargs[name] = value
-    outcome(lambda: of.integrate(VNET, Ws, **kwargs), [name, "gtol"], valid,
-            lambda r: _assert(finite(r.final_state) and math.isfinite(r.final_loss)))
+    outcome(
+        lambda: of.integrate(VNET, Ws, **kwargs),
+        [name, "gtol"],
+        valid,
+        lambda r: _assert(finite(r.final_state) and math.isfinite(r.final_loss)),
+    )
 
 
 SOLVER_POOLS = {
-    "t0": [("0", 0.0, OK), ("int", 1, OK), ("negative", -3.0, OK), ("nan", math.nan, BAD), ("inf", math.inf, BAD),
-           ("bool", True, BAD), *WRONG_TYPES],
+    "t0": [
+        ("0", 0.0, OK),
+        ("int", 1, OK),
+        ("negative", -3.0, OK),
+        ("nan", math.nan, BAD),
+        ("inf", math.inf, BAD),
+        ("bool", True, BAD),
+        *WRONG_TYPES,
+    ],
     **{k: INTEGRATE_POOLS[k] for k in ("method", "rtol", "atol", "first_step", "max_step", "project", "events")},
 }
 
@@ -471,10 +644,17 @@ def test_solver_steps(data):
     s = of.Solver(NET, WS, method="dopri5")
     s.step(1.0)
     inside = 0.5 * (s.t_prev + s.t)
-    pool = [("inside", inside, OK if method == "dense" else EITHER), ("ahead", s.t + 0.5, OK if method != "dense" else BAD),
-            ("past", s.t - 10.0, BAD), ("nan", math.nan, BAD), ("inf", math.inf, OK if method == "step" else BAD),
-            ("np.float32", np.float32(s.t + 0.25), EITHER), ("0-d array", np.array(s.t + 0.25), EITHER),
-            ("bool", True, BAD), *WRONG_TYPES]
+    pool = [
+        ("inside", inside, OK if method == "dense" else EITHER),
+        ("ahead", s.t + 0.5, OK if method != "dense" else BAD),
+        ("past", s.t - 10.0, BAD),
+        ("nan", math.nan, BAD),
+        ("inf", math.inf, OK if method == "step" else BAD),
+        ("np.float32", np.float32(s.t + 0.25), EITHER),
+        ("0-d array", np.array(s.t + 0.25), EITHER),
+        ("bool", True, BAD),
+        *WRONG_TYPES,
+    ]
     label, value, valid = data.draw(st.sampled_from(pool), label="t")
     names = {"step": ["t_bound"], "step_to": ["t"], "dense": ["t"]}[method]
     outcome(lambda: getattr(s, method)(value), names, valid)
@@ -483,7 +663,7 @@ def test_solver_steps(data):
 # -- costs ----------------------------------------------------------------------------------------
 
 _X = np.array([[1.0, 0.5, -0.3, 0.2], [0.1, -1.0, 0.4, 0.8]])  # (n, s) = (2, 4)
-_Y = np.array([[0.5, 0.1, -0.2, 0.3]])                            # (m, s) = (1, 4)
+_Y = np.array([[0.5, 0.1, -0.2, 0.3]])  # (m, s) = (1, 4)
 _LABELS = np.array([1.0, -1.0, 1.0, -1.0])
 _CLASSES = np.array([0, 2, 1, 0])
 _A = np.array([[0.0, 1.0], [-1.0, -0.5]])
@@ -534,12 +714,27 @@ def test_cost_constructors(data):
 @settings(FUZZ, max_examples=60)
 @given(data=st.data())
 def test_softmax_classes(data):
-    pool = merged(WRONG_TYPES, [("None", None, OK), ("3", 3, OK), ("np.int64", np.int64(5), OK), ("too few", 2, BAD),
-                                ("zero", 0, BAD), ("huge", 10**12, BAD), ("2**63", 2**63, BAD), ("float", 3.0, BAD),
-                                ("bool", True, BAD)])
+    pool = merged(
+        WRONG_TYPES,
+        [
+            ("None", None, OK),
+            ("3", 3, OK),
+            ("np.int64", np.int64(5), OK),
+            ("too few", 2, BAD),
+            ("zero", 0, BAD),
+            ("huge", 10**12, BAD),
+            ("2**63", 2**63, BAD),
+            ("float", 3.0, BAD),
+            ("bool", True, BAD),
+        ],
+    )
     label, value, valid = data.draw(st.sampled_from(pool), label="classes")
-    outcome(lambda: of.costs.softmax_cross_entropy(_X, _CLASSES, classes=value), ["classes"], valid,
-            lambda c: _assert(c.shape[0] >= 3))
+    outcome(
+        lambda: of.costs.softmax_cross_entropy(_X, _CLASSES, classes=value),
+        ["classes"],
+        valid,
+        lambda c: _assert(c.shape[0] >= 3),
+    )
 
 
 @settings(FUZZ, max_examples=80)
@@ -552,8 +747,12 @@ def test_cost_evaluation(data):
         valid = EITHER  # f outside its domain is NaN by contract
     if label == "bool":
         valid = BAD  # the evaluation methods take real float arrays only (documented)
-    calls = {"value": lambda: COST.value(value), "gradient": lambda: COST.gradient(value),
-             "hvp P": lambda: COST.hvp(value, np.ones((2, 2))), "hvp V": lambda: COST.hvp(np.ones((2, 2)), value)}
+    calls = {
+        "value": lambda: COST.value(value),
+        "gradient": lambda: COST.gradient(value),
+        "hvp P": lambda: COST.hvp(value, np.ones((2, 2))),
+        "hvp V": lambda: COST.hvp(np.ones((2, 2)), value),
+    }
     outcome(calls[method], ["V" if method == "hvp V" else "P"], valid)
 
 
@@ -566,12 +765,26 @@ def _kernel(P):
 def test_user_cost_arguments(data):
     """Invalid arguments of `overflow.cost` (the valid ones compile a kernel: test_user_cost)."""
     pools = {
-        "shape": [("zero", (0, 2), BAD), ("huge", (10**6, 10**6), BAD), ("2**63", (2**63, 1), BAD),
-                  ("three", (1, 2, 3), BAD), ("str", "ab", BAD), ("int", 3, BAD), ("None", None, BAD),
-                  ("float", (2.0, 2), BAD), ("complex", (2j, 2), BAD), ("negative", (-1, 2), BAD)],
+        "shape": [
+            ("zero", (0, 2), BAD),
+            ("huge", (10**6, 10**6), BAD),
+            ("2**63", (2**63, 1), BAD),
+            ("three", (1, 2, 3), BAD),
+            ("str", "ab", BAD),
+            ("int", 3, BAD),
+            ("None", None, BAD),
+            ("float", (2.0, 2), BAD),
+            ("complex", (2j, 2), BAD),
+            ("negative", (-1, 2), BAD),
+        ],
         "hvp": [("unknown mode", "exact", BAD), ("int", 3, BAD), ("list", ["auto"], BAD)],
-        "f_star": [("nan", math.nan, BAD), ("inf", math.inf, BAD), ("str", "0", BAD), ("complex", 1j, BAD),
-                   ("list", [0.0], BAD)],
+        "f_star": [
+            ("nan", math.nan, BAD),
+            ("inf", math.inf, BAD),
+            ("str", "0", BAD),
+            ("complex", 1j, BAD),
+            ("list", [0.0], BAD),
+        ],
     }
     name = data.draw(st.sampled_from(sorted(pools)), label="argument")
     label, value, valid = data.draw(st.sampled_from(pools[name]), label=name)
@@ -581,16 +794,37 @@ def test_user_cost_arguments(data):
 
 # -- events and samplers ----------------------------------------------------------------------------
 
+
 @settings(FUZZ, max_examples=80)
 @given(data=st.data())
 def test_event_builders(data):
-    builder = data.draw(st.sampled_from([of.events.loss_below, of.events.grad_norm_below,
-                                         of.events.invariant_drift_above]), label="builder")
+    builder = data.draw(
+        st.sampled_from([of.events.loss_below, of.events.grad_norm_below, of.events.invariant_drift_above]),
+        label="builder",
+    )
     name = data.draw(st.sampled_from(["value", "terminal"]), label="argument")
-    pools = {"value": [("float", 0.1, OK), ("int", 1, OK), ("negative", -1.0, OK), ("np.float32", np.float32(0.5), OK),
-                       ("nan", math.nan, BAD), ("inf", math.inf, BAD), ("bool", True, BAD), *WRONG_TYPES],
-             "terminal": [("True", True, OK), ("False", False, OK), ("count", 3, OK), ("np.bool_", np.bool_(True), OK),
-                          ("negative", -1, BAD), ("float", 1.5, BAD), ("nan", math.nan, BAD), *WRONG_TYPES]}
+    pools = {
+        "value": [
+            ("float", 0.1, OK),
+            ("int", 1, OK),
+            ("negative", -1.0, OK),
+            ("np.float32", np.float32(0.5), OK),
+            ("nan", math.nan, BAD),
+            ("inf", math.inf, BAD),
+            ("bool", True, BAD),
+            *WRONG_TYPES,
+        ],
+        "terminal": [
+            ("True", True, OK),
+            ("False", False, OK),
+            ("count", 3, OK),
+            ("np.bool_", np.bool_(True), OK),
+            ("negative", -1, BAD),
+            ("float", 1.5, BAD),
+            ("nan", math.nan, BAD),
+            *WRONG_TYPES,
+        ],
+    }
     label, value, valid = data.draw(st.sampled_from(pools[name]), label=name)
     kwargs = {"value": 0.1, name: value}
     outcome(lambda: builder(**kwargs), [name, builder.__name__], valid)
@@ -613,9 +847,19 @@ def test_sampler_constructors(data):
     ctor, base = SAMPLER_CALLS[sname]
     name = data.draw(st.sampled_from(sorted(base)), label="argument")
     if name in ("c", "z0"):
-        pool = [("number", 0.5, OK), ("pair", (0.1, 2.0), OK), ("list", [0.1, 2.0], OK), ("reversed", (2.0, 0.1), BAD),
-                ("nan", math.nan, BAD), ("nan pair", (0.0, math.nan), BAD), ("three", (0.0, 1.0, 2.0), BAD),
-                ("str pair", ("a", 1.0), BAD), ("complex", 1j, BAD), ("complex pair", (0.0, 1j), BAD), *WRONG_TYPES]
+        pool = [
+            ("number", 0.5, OK),
+            ("pair", (0.1, 2.0), OK),
+            ("list", [0.1, 2.0], OK),
+            ("reversed", (2.0, 0.1), BAD),
+            ("nan", math.nan, BAD),
+            ("nan pair", (0.0, math.nan), BAD),
+            ("three", (0.0, 1.0, 2.0), BAD),
+            ("str pair", ("a", 1.0), BAD),
+            ("complex", 1j, BAD),
+            ("complex pair", (0.0, 1j), BAD),
+            *WRONG_TYPES,
+        ]
         if name == "c":
             pool.append(("negative", -1.0, BAD))
     else:
@@ -636,14 +880,17 @@ def test_sampler_constructors(data):
 def test_sampler_draws(data):
     sampler = of.samplers.gaussian(0.3)
     name = data.draw(st.sampled_from(["net", "seed", "start", "stop", "index"]), label="argument")
-    pools = {"net": [("Network", NET, OK), ("cost", COST, BAD), ("layers", WS, BAD), *WRONG_TYPES],
-             "seed": count(minimum=0, maximum=None, valid=(0, 7)),
-             "start": count(minimum=0, valid=(0, 1)),
-             "stop": [*count(minimum=0, valid=(2, 3)), ("huge", HUGE, BAD)],
-             "index": count(minimum=0, valid=(0, 300))}
+    pools = {
+        "net": [("Network", NET, OK), ("cost", COST, BAD), ("layers", WS, BAD), *WRONG_TYPES],
+        "seed": count(minimum=0, maximum=None, valid=(0, 7)),
+        "start": count(minimum=0, valid=(0, 1)),
+        "stop": [*count(minimum=0, valid=(2, 3)), ("huge", HUGE, BAD)],
+        "index": count(minimum=0, valid=(0, 300)),
+    }
     if name == "seed":
-        pools["seed"] = [(k, v, OK if k in ("2**31", "2**63", "2**64", "10**30") else ok)
-                         for k, v, ok in pools["seed"]]  # numpy seeds are unbounded non-negative ints
+        pools["seed"] = [
+            (k, v, OK if k in ("2**31", "2**63", "2**64", "10**30") else ok) for k, v, ok in pools["seed"]
+        ]  # numpy seeds are unbounded non-negative ints
     label, value, valid = data.draw(st.sampled_from(pools[name]), label=name)
     if name == "index":
         names = ["start", "stop", "index"]
@@ -662,8 +909,11 @@ def test_sampler_draws(data):
 def test_samplers_from_array(data):
     states = np.stack([NET.flatten(NET.init(seed=s)) for s in range(3)])
     pool = variants(states, "states") + [
-        ("layers", NET.unflatten(states), OK), ("complex layers", [W + 1j for W in NET.unflatten(states)], BAD),
-        ("1-D", states[0], BAD), ("ragged layers", [np.stack([WS[0]] * 3), np.stack([WS[1]] * 2)], BAD)]
+        ("layers", NET.unflatten(states), OK),
+        ("complex layers", [W + 1j for W in NET.unflatten(states)], BAD),
+        ("1-D", states[0], BAD),
+        ("ragged layers", [np.stack([WS[0]] * 3), np.stack([WS[1]] * 2)], BAD),
+    ]
     label, value, valid = data.draw(st.sampled_from(pool), label="states")
     if label == "empty":
         valid = EITHER
@@ -683,8 +933,10 @@ def test_vector_functions(data):
     fname = data.draw(st.sampled_from(["imbalance", "center_stable_distance", "predict"]), label="function")
     name = data.draw(st.sampled_from(["w1", "w2"]), label="argument")
     pool = variants(W1 if name == "w1" else W2)
-    pool += [("1-D", (W1 if name == "w1" else W2).ravel(), OK), ("wrong width", np.ones((2, 1)) if name == "w1"
-                                                                  else np.ones((1, 2)), BAD)]
+    pool += [
+        ("1-D", (W1 if name == "w1" else W2).ravel(), OK),
+        ("wrong width", np.ones((2, 1)) if name == "w1" else np.ones((1, 2)), BAD),
+    ]
     label, value, valid = data.draw(st.sampled_from(pool), label=name)
     if label == "bool":
         valid = BAD  # documented: real arrays
@@ -699,11 +951,20 @@ def test_vector_functions(data):
 @settings(FUZZ, max_examples=100)
 @given(data=st.data())
 def test_vector_init_with(data):
-    pools = {"z0": [("float", 0.3, OK), ("negative", -2.0, OK), ("int", 1, OK), ("nan", math.nan, BAD),
-                    ("inf", math.inf, BAD), ("bool", True, BAD), *WRONG_TYPES],
-             "c": positive_real(extra=[("zero", 0.0, OK)]),
-             "width": [*count(valid=(1, 5)), ("huge", HUGE, BAD)],
-             "seed": INIT_POOLS["seed"]}
+    pools = {
+        "z0": [
+            ("float", 0.3, OK),
+            ("negative", -2.0, OK),
+            ("int", 1, OK),
+            ("nan", math.nan, BAD),
+            ("inf", math.inf, BAD),
+            ("bool", True, BAD),
+            *WRONG_TYPES,
+        ],
+        "c": positive_real(extra=[("zero", 0.0, OK)]),
+        "width": [*count(valid=(1, 5)), ("huge", HUGE, BAD)],
+        "seed": INIT_POOLS["seed"],
+    }
     name = data.draw(st.sampled_from(sorted(pools)), label="argument")
     label, value, valid = data.draw(st.sampled_from(pools[name]), label=name)
     if label == "Generator":
@@ -721,9 +982,14 @@ def test_vector_init_with(data):
 @settings(FUZZ, max_examples=60)
 @given(data=st.data())
 def test_vector_reduced_flow(data):
-    pools = {"t_span": _t_span_pool(), "t_eval": INTEGRATE_POOLS["t_eval"], "rtol": positive_real(),
-             "atol": positive_real(), "cost": [("cost", VCOST, OK), ("2x2 cost", COST, BAD), *WRONG_TYPES],
-             "c": positive_real(extra=[("zero", 0.0, OK)])}
+    pools = {
+        "t_span": _t_span_pool(),
+        "t_eval": INTEGRATE_POOLS["t_eval"],
+        "rtol": positive_real(),
+        "atol": positive_real(),
+        "cost": [("cost", VCOST, OK), ("2x2 cost", COST, BAD), *WRONG_TYPES],
+        "c": positive_real(extra=[("zero", 0.0, OK)]),
+    }
     name = data.draw(st.sampled_from(sorted(pools)), label="argument")
     label, value, valid = data.draw(st.sampled_from(pools[name]), label=name)
     if name == "t_span" and label == "inf without stop":
@@ -735,20 +1001,24 @@ def test_vector_reduced_flow(data):
 
 # -- memory: sizes checked before anything is allocated -------------------------------------------------
 
+
 @settings(FUZZ, max_examples=30)
 @given(size=st.integers(min_value=10**11, max_value=10**40))
 def test_sizes_beyond_memory_are_refused_before_allocating(size):
-    for call, name in [(lambda: of.Network(COST, depth=3, width=size), "depth and width"),
-                       (lambda: of.Network(COST, depth=size, width=2), "depth and width"),
-                       (lambda: of.cost(shape=(size, 2)), "shape"),
-                       (lambda: of.costs.softmax_cross_entropy(_X, _CLASSES, classes=size), "classes"),
-                       (lambda: of.vector.init_with(0.3, 0.5, size), "width"),
-                       (lambda: of.samplers.gaussian(0.3).states(NET, 0, 0, size), "stop")]:
+    for call, name in [
+        (lambda: of.Network(COST, depth=3, width=size), "depth and width"),
+        (lambda: of.Network(COST, depth=size, width=2), "depth and width"),
+        (lambda: of.cost(shape=(size, 2)), "shape"),
+        (lambda: of.costs.softmax_cross_entropy(_X, _CLASSES, classes=size), "classes"),
+        (lambda: of.vector.init_with(0.3, 0.5, size), "width"),
+        (lambda: of.samplers.gaussian(0.3).states(NET, 0, 0, size), "stop"),
+    ]:
         with pytest.raises(ValueError, match=rf"\b({name}|depth|width)\b.* must "):
             call()
 
 
 # -- the rest of the public surface: analysis helpers, the vector case's scalars, plots, costs -------
+
 
 @settings(FUZZ, max_examples=80)
 @given(data=st.data())
@@ -757,12 +1027,22 @@ def test_analysis_helpers(data):
 
     net2 = of.Network(COST, depth=2, width=3)
     Ws2 = net2.init(seed=0)
-    fname = data.draw(st.sampled_from(["dense_hessian", "hessian_operator", "lemma17_direction", "output"]),
-                      label="function")
+    fname = data.draw(
+        st.sampled_from(["dense_hessian", "hessian_operator", "lemma17_direction", "output"]), label="function"
+    )
     name = data.draw(st.sampled_from(["net", "Ws"]), label="argument")
-    pool = ANALYSIS_POOLS["net"] if name == "net" else [
-        ("layers", Ws2, OK), ("one array", Ws2[0], BAD), ("complex", [W + 1j for W in Ws2], BAD),
-        ("strings", [W.astype(str) for W in Ws2], BAD), ("short", Ws2[:1], BAD), *WRONG_TYPES]
+    pool = (
+        ANALYSIS_POOLS["net"]
+        if name == "net"
+        else [
+            ("layers", Ws2, OK),
+            ("one array", Ws2[0], BAD),
+            ("complex", [W + 1j for W in Ws2], BAD),
+            ("strings", [W.astype(str) for W in Ws2], BAD),
+            ("short", Ws2[:1], BAD),
+            *WRONG_TYPES,
+        ]
+    )
     label, value, valid = data.draw(st.sampled_from(pool), label=name)
     if name == "net" and label == "Network":
         value = net2
@@ -772,8 +1052,11 @@ def test_analysis_helpers(data):
             return
         call, names = (lambda: net2.output(args["Ws"])), ["layers", "Ws"]
     else:
-        fn = {"dense_hessian": dense_hessian, "hessian_operator": hessian_operator,
-              "lemma17_direction": lemma17_direction}[fname]
+        fn = {
+            "dense_hessian": dense_hessian,
+            "hessian_operator": hessian_operator,
+            "lemma17_direction": lemma17_direction,
+        }[fname]
         call, names = (lambda: fn(args["net"], args["Ws"])), [name, "Ws"]
     outcome(call, names, valid)
 
@@ -782,11 +1065,21 @@ def test_analysis_helpers(data):
 @given(data=st.data())
 def test_vector_scalars(data):
     fname = data.draw(st.sampled_from(["time_to_loss", "predict", "sign"]), label="function")
-    pools = {"time_to_loss": {"target": [("float", 0.01, OK), ("negative", -1.0, OK), ("nan", math.nan, BAD),
-                                         ("bool", True, BAD), *WRONG_TYPES],
-                              "rtol": positive_real(), "tau_max": positive_real(allow_inf=False)},
-             "predict": {"tol": positive_real(extra=[("zero", 0.0, OK)])},
-             "sign": {"cost": [("cost", VCOST, OK), ("2x2", COST, BAD), ("function", lambda z: z, BAD), *WRONG_TYPES]}}
+    pools = {
+        "time_to_loss": {
+            "target": [
+                ("float", 0.01, OK),
+                ("negative", -1.0, OK),
+                ("nan", math.nan, BAD),
+                ("bool", True, BAD),
+                *WRONG_TYPES,
+            ],
+            "rtol": positive_real(),
+            "tau_max": positive_real(allow_inf=False),
+        },
+        "predict": {"tol": positive_real(extra=[("zero", 0.0, OK)])},
+        "sign": {"cost": [("cost", VCOST, OK), ("2x2", COST, BAD), ("function", lambda z: z, BAD), *WRONG_TYPES]},
+    }
     name = data.draw(st.sampled_from(sorted(pools[fname])), label="argument")
     label, value, valid = data.draw(st.sampled_from(pools[fname][name]), label=name)
     if fname == "time_to_loss":
@@ -808,21 +1101,41 @@ def test_plot_arguments(data):
     from overflow import plot
 
     pools = {
-        "phase_portrait lim": (lambda v: plot.phase_portrait(lim=v), "lim",
-                               [e for e in positive_real() if e[2] is BAD]),
-        "foliation n_starts": (lambda v: plot.foliation(n_starts=v), "n_starts",
-                               [e for e in count() if e[2] is BAD] + [("huge", 10**12, BAD)]),
-        "foliation t_final": (lambda v: plot.foliation(t_final=v), "t_final",
-                              [e for e in positive_real() if e[2] is BAD]),
-        "loss_vs_imbalance cs": (lambda v: plot.loss_vs_imbalance(VCOST, 0.3, v, (0.0, 1.0)), "cs",
-                                 [("complex", [1j], BAD), ("strings", ["a"], BAD), ("empty", [], BAD),
-                                  ("None", None, BAD)]),
-        "loss_vs_imbalance num": (lambda v: plot.loss_vs_imbalance(VCOST, 0.3, [1.0], (0.0, 1.0), num=v), "num",
-                                  [e for e in count() if e[2] is BAD] + [("huge", 10**12, BAD)]),
-        "loss_vs_imbalance t_span": (lambda v: plot.loss_vs_imbalance(VCOST, 0.3, [1.0], v), "t_span",
-                                     [e for e in _t_span_pool() if e[2] is BAD]),
-        "invariant_drift net": (lambda v: plot.invariant_drift(v, WS, (0.0, 1.0)), "net",
-                                [("swapped (Ws)", WS, BAD), ("cost", COST, BAD), *WRONG_TYPES]),
+        "phase_portrait lim": (
+            lambda v: plot.phase_portrait(lim=v),
+            "lim",
+            [e for e in positive_real() if e[2] is BAD],
+        ),
+        "foliation n_starts": (
+            lambda v: plot.foliation(n_starts=v),
+            "n_starts",
+            [e for e in count() if e[2] is BAD] + [("huge", 10**12, BAD)],
+        ),
+        "foliation t_final": (
+            lambda v: plot.foliation(t_final=v),
+            "t_final",
+            [e for e in positive_real() if e[2] is BAD],
+        ),
+        "loss_vs_imbalance cs": (
+            lambda v: plot.loss_vs_imbalance(VCOST, 0.3, v, (0.0, 1.0)),
+            "cs",
+            [("complex", [1j], BAD), ("strings", ["a"], BAD), ("empty", [], BAD), ("None", None, BAD)],
+        ),
+        "loss_vs_imbalance num": (
+            lambda v: plot.loss_vs_imbalance(VCOST, 0.3, [1.0], (0.0, 1.0), num=v),
+            "num",
+            [e for e in count() if e[2] is BAD] + [("huge", 10**12, BAD)],
+        ),
+        "loss_vs_imbalance t_span": (
+            lambda v: plot.loss_vs_imbalance(VCOST, 0.3, [1.0], v),
+            "t_span",
+            [e for e in _t_span_pool() if e[2] is BAD],
+        ),
+        "invariant_drift net": (
+            lambda v: plot.invariant_drift(v, WS, (0.0, 1.0)),
+            "net",
+            [("swapped (Ws)", WS, BAD), ("cost", COST, BAD), *WRONG_TYPES],
+        ),
     }
     key = data.draw(st.sampled_from(sorted(pools)), label="call")
     call, name, pool = pools[key]
@@ -834,8 +1147,13 @@ def test_plot_arguments(data):
 @given(data=st.data())
 def test_scalar_cost_arguments(data):
     """`costs.scalar` refuses what it cannot compile with a TypeError naming the function."""
-    pool = [("str", "z**2", BAD), ("None", None, BAD), ("int", 3, BAD), ("array", np.ones(3), BAD),
-            ("two parameters", lambda z, w: z * w, BAD)]
+    pool = [
+        ("str", "z**2", BAD),
+        ("None", None, BAD),
+        ("int", 3, BAD),
+        ("array", np.ones(3), BAD),
+        ("two parameters", lambda z, w: z * w, BAD),
+    ]
     name = data.draw(st.sampled_from(["fn", "dfn", "d2fn", "f_star"]), label="argument")
     if name == "f_star":
         pool = [("nan", math.nan, BAD), ("str", "0", BAD), ("complex", 1j, BAD), ("list", [0.0], BAD)]

@@ -24,8 +24,15 @@ def _crossing_time(z0, c):
         return np.log(abs(y[0] - 1.0) * (c + 4 * y[0] ** 2) ** 0.25 / GTOL)
 
     event.terminal = True
-    sol = solve_ivp(lambda _t, y: [-(y[0] - 1.0) * np.sqrt(c + 4 * y[0] ** 2)], (0, 100), [z0], method="DOP853",
-                    rtol=1e-12, atol=1e-14, events=event)
+    sol = solve_ivp(
+        lambda _t, y: [-(y[0] - 1.0) * np.sqrt(c + 4 * y[0] ** 2)],
+        (0, 100),
+        [z0],
+        method="DOP853",
+        rtol=1e-12,
+        atol=1e-14,
+        events=event,
+    )
     return float(sol.t_events[0][0])
 
 
@@ -46,8 +53,16 @@ def test_integrate_stops_at_the_crossing(method):
 
 def test_monte_carlo_t_converged_is_the_crossing():
     net = of.Network(_cost(), depth=2, width=4)
-    res = of.monte_carlo(net, 40, (0, 100), sampler=of.samplers.imbalanced((0.5, 3.0), 0.2), rtol=1e-10,
-                         atol=1e-12, gtol=GTOL, progress=False)
+    res = of.monte_carlo(
+        net,
+        40,
+        (0, 100),
+        sampler=of.samplers.imbalanced((0.5, 3.0), 0.2),
+        rtol=1e-10,
+        atol=1e-12,
+        gtol=GTOL,
+        progress=False,
+    )
     assert np.all(res.status == "converged")
     expected = [_crossing_time(0.2, c) for c in res.imbalance[:, 0]]
     np.testing.assert_allclose(res.t_converged, expected, atol=2e-3)

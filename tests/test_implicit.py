@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import (
+    balanced_scalar_problem,
+    factorization_problem,
+    reference,
+    regression_problem,
+    rel_err,
+    slope,
+    states,
+)
 
 import overflow as of
 from overflow import _core
-from helpers import (balanced_scalar_problem, factorization_problem, reference, regression_problem, rel_err, slope,
-                     states)
 
 GAUSS = ["gauss4", "gauss6"]
 IMPLICIT = sorted(of.IMPLICIT_METHODS)
@@ -23,14 +30,24 @@ def _drift(Ws0, Ws1):
     return max(np.max(np.abs(a - b)) for a, b in zip(C0, C1)) / max(np.linalg.norm(c) for c in C0)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: factorization_problem(3, 2, widths=(4, 5), seed=1),
-    lambda: factorization_problem(2, 4, widths=(3,), seed=2),   # m < n
-    lambda: regression_problem(2, 3, widths=(4,), seed=3),
-    lambda: (lambda net: (net, net.init(seed=4, scale=0.7), None))(
-        of.Network(of.costs.logistic(np.random.default_rng(5).standard_normal((3, 20)),
-                                     np.sign(np.random.default_rng(6).standard_normal(20))), depth=3, width=4)),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: factorization_problem(3, 2, widths=(4, 5), seed=1),
+        lambda: factorization_problem(2, 4, widths=(3,), seed=2),  # m < n
+        lambda: regression_problem(2, 3, widths=(4,), seed=3),
+        lambda: (lambda net: (net, net.init(seed=4, scale=0.7), None))(
+            of.Network(
+                of.costs.logistic(
+                    np.random.default_rng(5).standard_normal((3, 20)),
+                    np.sign(np.random.default_rng(6).standard_normal(20)),
+                ),
+                depth=3,
+                width=4,
+            )
+        ),
+    ],
+)
 def test_jacobian_vector_product_matches_finite_differences(make):
     net, Ws, _ = make()
     y = net.flatten(Ws)
@@ -76,8 +93,7 @@ def test_fixed_step_order(method, steps):
     errs = []
     for n in steps:
         h = T / n
-        res = of.integrate(net, Ws, (0.0, T), method=method, rtol=1e3, atol=1e3, first_step=h, max_step=h,
-                           t_eval=[T])
+        res = of.integrate(net, Ws, (0.0, T), method=method, rtol=1e3, atol=1e3, first_step=h, max_step=h, t_eval=[T])
         assert res.naccept == n and res.nreject == 0
         errs.append(np.max(np.abs(states(res) - exact([T]))))
     errs = np.array(errs)
@@ -137,8 +153,7 @@ def test_rodas4_fixed_step_order():
     errs = []
     for n in steps:
         h = T / n
-        res = of.integrate(net, Ws, (0.0, T), method="rodas4", rtol=1e3, atol=1e3, first_step=h, max_step=h,
-                           t_eval=[T])
+        res = of.integrate(net, Ws, (0.0, T), method="rodas4", rtol=1e3, atol=1e3, first_step=h, max_step=h, t_eval=[T])
         assert res.naccept == n
         errs.append(np.max(np.abs(states(res) - ref)))
     assert abs(slope(T / np.array(steps), np.array(errs)) - 4) < 0.3, errs

@@ -4,23 +4,26 @@ vector-case imbalance c = S^2 - 4 z^2."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
+from helpers import factorization_problem, regression_problem
 
 import overflow as of
-from helpers import factorization_problem, regression_problem
 
 
 def direct_invariants(Ws):
     """C_i entry by entry, with explicit sums (no matrix products)."""
     out = []
-    for W, V in zip(Ws[:-1], Ws[1:]):
+    for W, V in itertools.pairwise(Ws):
         k = W.shape[0]
         C = np.zeros((k, k))
         for a in range(k):
             for b in range(k):
                 C[a, b] = sum(W[a, j] * W[b, j] for j in range(W.shape[1])) - sum(
-                    V[j, a] * V[j, b] for j in range(V.shape[0]))
+                    V[j, a] * V[j, b] for j in range(V.shape[0])
+                )
         out.append(C)
     return out
 
@@ -118,17 +121,16 @@ def test_vector_case_imbalance(width):
     z = float((Ws[1] @ Ws[0])[0, 0])
     c = of.imbalance(Ws)
     assert isinstance(c, float)
-    assert c == pytest.approx(S ** 2 - 4 * z ** 2, rel=1e-12, abs=1e-12)
+    assert c == pytest.approx(S**2 - 4 * z**2, rel=1e-12, abs=1e-12)
     assert c >= -1e-12  # S >= 2|z| by Cauchy-Schwarz
     # conserved along the flow, to the global error (rtol 1e-10 times |W|^4 ~ 10 times a factor)
-    res = of.integrate(net, Ws, (0.0, 2.0), method="dop853", rtol=1e-10, atol=1e-12,
-                       t_eval=np.linspace(0, 2, 5))
+    res = of.integrate(net, Ws, (0.0, 2.0), method="dop853", rtol=1e-10, atol=1e-12, t_eval=np.linspace(0, 2, 5))
     cs = of.imbalance(res.weights)
     assert cs.shape == res.t.shape
     assert cs.shape == (5,)
     np.testing.assert_allclose(cs, c, rtol=0, atol=1e-7)
     S_t = np.sum(res.weights[0] ** 2, axis=(1, 2)) + np.sum(res.weights[1] ** 2, axis=(1, 2))
-    np.testing.assert_allclose(cs, S_t ** 2 - 4 * res.product[:, 0, 0] ** 2, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cs, S_t**2 - 4 * res.product[:, 0, 0] ** 2, rtol=1e-12, atol=1e-12)
 
 
 def test_imbalance_of_deeper_networks_is_per_invariant():

@@ -11,14 +11,24 @@ import pytest
 
 distributed = pytest.importorskip("dask.distributed")
 
+from helpers import assert_mc_identical  # noqa: E402
+
 import overflow as of  # noqa: E402
 import overflow.montecarlo.run as mc_run  # noqa: E402
 from overflow.montecarlo import samplers as S  # noqa: E402
-from helpers import assert_mc_identical  # noqa: E402
 
 TARGET = np.array([[1.0, 0.5], [0.0, -1.0]])
-KW = dict(t_span=(0.0, 8.0), sampler=S.gaussian(0.5), seed=5, gtol=1e-3, max_steps=40, t_eval=[0.0, 2.0, 8.0],
-          keep_final=True, progress=False, method="dopri5")
+KW = dict(
+    t_span=(0.0, 8.0),
+    sampler=S.gaussian(0.5),
+    seed=5,
+    gtol=1e-3,
+    max_steps=40,
+    t_eval=[0.0, 2.0, 8.0],
+    keep_final=True,
+    progress=False,
+    method="dopri5",
+)
 N, CHUNK = 300, 64  # 5 tasks, the last one of 44 trajectories
 
 
@@ -112,8 +122,11 @@ def test_dask_completes_a_partial_run(net, threads, client, tmp_path):
 def test_dask_from_array_and_vector_sampler(client):
     cost = of.costs.log_cosh(np.ones((1, 4)), np.full((1, 4), 0.8))  # a 1x1 cost with a data array
     net = of.Network(cost, depth=2, width=3)
-    for sampler in (S.from_array(np.random.default_rng(1).standard_normal((50, net.state_size))),
-                    S.imbalanced((0.0, 1.0), (-0.5, 0.5)), S.center_stable(0.1)):
+    for sampler in (
+        S.from_array(np.random.default_rng(1).standard_normal((50, net.state_size))),
+        S.imbalanced((0.0, 1.0), (-0.5, 0.5)),
+        S.center_stable(0.1),
+    ):
         kw = dict(t_span=(0.0, 3.0), sampler=sampler, chunk=16, keep_final=True, progress=False)
         a = of.monte_carlo(net, 50, backend="dask", client=client, **kw)
         b = of.monte_carlo(net, 50, **kw)
@@ -125,14 +138,21 @@ def _undescribed_cost():
     constructors of overflow.costs attach: ``Cost.__reduce__`` refuses it (a callback address cannot
     travel between processes), for pickle and cloudpickle alike."""
     mf = of.costs.matrix_factorization(TARGET)
-    return of.Cost(name="raw", shape=mf.shape, vg_cfunc=mf._vg_cfunc, hvp_cfunc=mf._hvp_cfunc, data=mf.data,
-                   hvp_exact=True, f_star=0.0)
+    return of.Cost(
+        name="raw",
+        shape=mf.shape,
+        vg_cfunc=mf._vg_cfunc,
+        hvp_cfunc=mf._hvp_cfunc,
+        data=mf.data,
+        hvp_exact=True,
+        f_star=0.0,
+    )
 
 
 def test_unpicklable_cost_is_refused(client, tmp_path):
     net = of.Network(_undescribed_cost(), depth=3, width=3)
     out = tmp_path / "run"
-    with pytest.raises(TypeError, match="backend='dask'.*cannot be pickled.*no re-creatable description"):
+    with pytest.raises(TypeError, match=r"backend='dask'.*cannot be pickled.*no re-creatable description"):
         of.monte_carlo(net, 10, (0.0, 1.0), backend="dask", client=client, out=out, progress=False)
     assert not out.exists() or not chunk_files(out)
     # the threads backend needs no pickling, and the callbacks are those of matrix_factorization
@@ -145,6 +165,7 @@ def test_unpicklable_cost_is_refused(client, tmp_path):
 def test_costs_of_local_python_functions_travel_by_value(client):
     """A user kernel defined in a function and a scalar cost of lambdas are pickled by value
     (cloudpickle) and recompiled on the workers: the same numbers as the threads backend."""
+
     def half_sq(P):  # a local function: plain pickle cannot name it
         return 0.5 * (P[0, 0] - 1.0) ** 2
 

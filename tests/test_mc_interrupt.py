@@ -8,11 +8,10 @@ import sys
 import textwrap
 
 import numpy as np
+from helpers import wait_for_first_chunk
 
 import overflow as of
 from overflow.montecarlo.store import read_params, scan
-
-from helpers import wait_for_first_chunk
 
 _SCRIPT = textwrap.dedent("""
     import sys, numpy as np, overflow as of
@@ -34,8 +33,13 @@ def _net():
 def test_sigint_stops_the_run_and_keeps_finished_chunks(tmp_path):
     out = tmp_path / "run"
     # cwd away from the checkout: there `import overflow` would find the sources, not the install
-    proc = subprocess.Popen([sys.executable, "-c", _SCRIPT, str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SCRIPT, str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
     try:
         wait_for_first_chunk(proc, out, poll=0.05)
         proc.send_signal(signal.SIGINT)

@@ -14,17 +14,24 @@ import time
 
 import numpy as np
 import pytest
+from helpers import assert_mc_identical
 
 import overflow as of
-
-from helpers import assert_mc_identical
 import overflow.montecarlo.run as mc_run
-from overflow.montecarlo.fingerprint import run_fingerprint
 from overflow.montecarlo import samplers as S
+from overflow.montecarlo.fingerprint import run_fingerprint
 
 TARGET = np.array([[1.0, 0.5], [0.0, -1.0]])
-KW = dict(t_span=(0.0, 8.0), sampler=S.gaussian(0.5), seed=2, gtol=1e-3, t_eval=[0.0, 1.0, 4.0], chunk=30,
-          keep_final=True, progress=False)
+KW = dict(
+    t_span=(0.0, 8.0),
+    sampler=S.gaussian(0.5),
+    seed=2,
+    gtol=1e-3,
+    t_eval=[0.0, 1.0, 4.0],
+    chunk=30,
+    keep_final=True,
+    progress=False,
+)
 N = 100  # 4 chunks: 30, 30, 30, 10
 
 
@@ -147,7 +154,7 @@ def test_incomplete_directory_cannot_be_loaded(net, tmp_path):
 
 
 def test_load_needs_a_run(tmp_path):
-    with pytest.raises(FileNotFoundError, match="params.json"):
+    with pytest.raises(FileNotFoundError, match=r"params.json"):
         of.montecarlo.load(tmp_path)
     (tmp_path / "params.json").write_text("{not json")
     with pytest.raises(ValueError, match="JSON"):
@@ -167,21 +174,24 @@ def test_out_must_be_a_directory(net, tmp_path):
 # -- mismatched resume ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("change,name", [
-    (dict(n=N + 1), "n"),
-    (dict(seed=3), "seed"),
-    (dict(rtol=1e-7), "rtol"),
-    (dict(atol=1e-8), "atol"),
-    (dict(gtol=1e-4), "gtol"),
-    (dict(t_span=(0.0, 9.0)), "t_span"),
-    (dict(t_eval=[0.0, 2.0, 4.0]), "t_eval"),
-    (dict(method="tsit5"), "method"),
-    (dict(chunk=25), "chunk"),
-    (dict(max_steps=1000), "max_steps"),
-    (dict(keep_final=False), "keep_final"),
-    (dict(sampler=S.gaussian(0.4)), "sampler.scale"),
-    (dict(sampler=S.uniform(0.5)), "sampler.kind"),
-])
+@pytest.mark.parametrize(
+    "change,name",
+    [
+        (dict(n=N + 1), "n"),
+        (dict(seed=3), "seed"),
+        (dict(rtol=1e-7), "rtol"),
+        (dict(atol=1e-8), "atol"),
+        (dict(gtol=1e-4), "gtol"),
+        (dict(t_span=(0.0, 9.0)), "t_span"),
+        (dict(t_eval=[0.0, 2.0, 4.0]), "t_eval"),
+        (dict(method="tsit5"), "method"),
+        (dict(chunk=25), "chunk"),
+        (dict(max_steps=1000), "max_steps"),
+        (dict(keep_final=False), "keep_final"),
+        (dict(sampler=S.gaussian(0.4)), "sampler.scale"),
+        (dict(sampler=S.uniform(0.5)), "sampler.kind"),
+    ],
+)
 def test_mismatched_resume(net, tmp_path, change, name):
     out = tmp_path / "run"
     of.monte_carlo(net, N, out=out, **KW)
@@ -239,19 +249,23 @@ net = of.Network(of.costs.matrix_factorization(np.diag([2.0, 1.0, 0.5])), depth=
 KILL_N = 20000
 KILL_KW = dict(t_span=(0.0, 10.0), rtol=1e-7, atol=1e-10, gtol=1e-4, chunk=500, seed=11, progress=False)
 """
-_CHILD = _SETUP + """
+_CHILD = (
+    _SETUP
+    + """
 import sys
 of.monte_carlo(net, KILL_N, out=sys.argv[1], workers=1, **KILL_KW)
 print("finished", flush=True)
 """
+)
 
 
 def test_killed_run_resumes_to_the_same_result(tmp_path, computed_chunks):
     out = tmp_path / "run"
     log = open(tmp_path / "child.log", "w+")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(out)], stdout=log, stderr=subprocess.STDOUT,
-                            cwd=tmp_path, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(out)], stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, env=env
+    )
     n_chunks = 20000 // 500
     try:
         deadline = time.monotonic() + 300.0

@@ -20,14 +20,13 @@ import zipfile
 
 import numpy as np
 import pytest
+from helpers import assert_mc_identical
 
 import overflow as of
 from overflow.montecarlo import lock as mc_lock
 from overflow.montecarlo.chunkfile import ChunkError, read_chunk
 from overflow.montecarlo.lock import DirectoryLock, StoreLocked
 from overflow.montecarlo.store import ResumeMismatch, StoreWarning, read_params, scan
-
-from helpers import assert_mc_identical
 
 TARGET = np.array([[1.0, 0.5], [0.0, -1.0]])
 KW = dict(t_span=(0.0, 4.0), seed=3, chunk=10, keep_final=True, progress=False, method="dopri5")
@@ -69,8 +68,10 @@ def _flip_a_bit(path):
     with zipfile.ZipFile(path) as z:
         info = z.getinfo("final_loss.npy")
     data = bytearray(path.read_bytes())
-    name_len, extra_len = int.from_bytes(data[info.header_offset + 26:info.header_offset + 28], "little"), \
-        int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], "little")
+    name_len, extra_len = (
+        int.from_bytes(data[info.header_offset + 26 : info.header_offset + 28], "little"),
+        int.from_bytes(data[info.header_offset + 28 : info.header_offset + 30], "little"),
+    )
     data[info.header_offset + 30 + name_len + extra_len + info.compress_size - 1] ^= 0x10
     path.write_bytes(bytes(data))
 
@@ -102,8 +103,9 @@ def _not_a_zip(path):
 def _foreign(path):
     """The same chunk of a run with another seed (what two writers at once used to leave behind)."""
     other = path.parent.parent / "other"
-    of.monte_carlo(of.Network(of.costs.matrix_factorization(TARGET), depth=2, width=3), N, out=other,
-                   **{**KW, "seed": 4})
+    of.monte_carlo(
+        of.Network(of.costs.matrix_factorization(TARGET), depth=2, width=3), N, out=other, **{**KW, "seed": 4}
+    )
     shutil.copyfile(other / path.name, path)
 
 
@@ -121,8 +123,9 @@ DAMAGE = [
 @pytest.mark.parametrize("damage,kind,reason", DAMAGE, ids=[d[0].__name__.strip("_") for d in DAMAGE])
 def test_load_names_the_bad_chunk(store, damage, kind, reason):
     damage(store / "chunk_000002.npz")
-    with pytest.raises(ChunkError, match=rf"chunk file '[^']*chunk_000002\.npz' {reason}.*out= to compute it again") \
-            as info:
+    with pytest.raises(
+        ChunkError, match=rf"chunk file '[^']*chunk_000002\.npz' {reason}.*out= to compute it again"
+    ) as info:
         of.montecarlo.load(store)
     assert info.value.kind == kind and info.value.path == store / "chunk_000002.npz"
     assert isinstance(info.value, ValueError)
@@ -160,13 +163,16 @@ def test_chunk_of_an_index_the_run_does_not_have(net, store):
 def test_params_deleted_then_resumed_with_another_seed(net, reference, store, computed_chunks):
     (store / "params.json").unlink()
     stamps = {f: os.stat(store / f).st_mtime_ns for f in chunk_files(store)}
-    with pytest.raises(ResumeMismatch, match=r"has no params.json, and chunk file '[^']*chunk_000000\.npz' belongs "
-                                             r"to another run"):
+    with pytest.raises(
+        ResumeMismatch,
+        match=r"has no params.json, and chunk file '[^']*chunk_000000\.npz' belongs "
+        r"to another run",
+    ):
         of.monte_carlo(net, N, out=store, **{**KW, "seed": 4})
     assert computed_chunks == []
     assert not (store / "params.json").exists()  # never written with the other run's parameters
     assert {f: os.stat(store / f).st_mtime_ns for f in chunk_files(store)} == stamps
-    with pytest.raises(FileNotFoundError, match="no params.json.*writes it again from the chunks"):
+    with pytest.raises(FileNotFoundError, match=r"no params.json.*writes it again from the chunks"):
         of.montecarlo.load(store)
     # the same arguments: every chunk is this run's, so params.json is written again and nothing computed
     res = of.monte_carlo(net, N, out=store, **KW)
@@ -181,8 +187,11 @@ def test_params_deleted_in_an_older_store(net, store):
 
     make_older_store(store)
     (store / "params.json").unlink()
-    with pytest.raises(ResumeMismatch, match=r"no params.json, and chunk file '[^']*chunk_000000\.npz' carries no "
-                                             "fingerprint"):
+    with pytest.raises(
+        ResumeMismatch,
+        match=r"no params.json, and chunk file '[^']*chunk_000000\.npz' carries no "
+        "fingerprint",
+    ):
         of.monte_carlo(net, N, out=store, **KW)
     assert not (store / "params.json").exists()
 
@@ -201,8 +210,11 @@ def test_second_writer_is_refused_naming_the_pid(net, reference, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
     with DirectoryLock(out):
-        with pytest.raises(StoreLocked, match=rf"out = '[^']*run' is in use by another monte_carlo \(pid "
-                                              rf"{os.getpid()},") as info:
+        with pytest.raises(
+            StoreLocked,
+            match=rf"out = '[^']*run' is in use by another monte_carlo \(pid "
+            rf"{os.getpid()},",
+        ) as info:
             of.monte_carlo(net, N, out=out, **KW)
         assert info.value.pid == os.getpid()
         assert not (out / "params.json").exists() and not chunk_files(out)
@@ -224,8 +236,13 @@ def test_lock_of_a_killed_process_is_taken_over(net, reference, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
     # lock.py needs only the standard library: loaded alone, the holder starts in milliseconds
-    proc = subprocess.Popen([sys.executable, "-c", _HOLD, mc_lock.__file__, str(out)], stdout=subprocess.PIPE,
-                            text=True, cwd=tmp_path, env=ENV)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, mc_lock.__file__, str(out)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=ENV,
+    )
     try:
         assert proc.stdout.readline().strip() == "held"
         with pytest.raises(StoreLocked, match=rf"pid {proc.pid},"):
@@ -287,9 +304,17 @@ _RACER = textwrap.dedent("""
 
 def test_two_processes_at_once_on_the_same_out(net, tmp_path):
     out, go = tmp_path / "run", tmp_path / "go"
-    procs = {seed: subprocess.Popen([sys.executable, "-c", _RACER, str(out), str(seed), str(go)],
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path, env=ENV)
-             for seed in (7, 8)}
+    procs = {
+        seed: subprocess.Popen(
+            [sys.executable, "-c", _RACER, str(out), str(seed), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=tmp_path,
+            env=ENV,
+        )
+        for seed in (7, 8)
+    }
     try:
         deadline = time.monotonic() + 120
         while all(p.poll() is None for p in procs.values()):
@@ -356,12 +381,15 @@ net = of.Network(of.costs.matrix_factorization(np.diag([2.0, 1.0, 0.5])), depth=
 SOAK_N = 24000  # 80 chunks of about 30 ms: the run takes several kills to finish
 SOAK_KW = dict(t_span=(0.0, 10.0), rtol=1e-7, atol=1e-10, gtol=1e-4, chunk=300, seed=11, progress=False)
 """
-_SOAK_CHILD = _SOAK_SETUP + """
+_SOAK_CHILD = (
+    _SOAK_SETUP
+    + """
 import sys, warnings
 warnings.simplefilter("ignore")
 of.monte_carlo(net, SOAK_N, out=sys.argv[1], workers=1, **SOAK_KW)
 print("finished", flush=True)
 """
+)
 SOAK_KILLS = 5
 
 
@@ -375,8 +403,13 @@ def test_killed_again_and_again_then_resumed_is_bitwise_the_same(tmp_path, compu
     n_chunks = 24000 // 300
     for kill in range(SOAK_KILLS):
         before = set(chunk_files(out)) if out.is_dir() else set()
-        proc = subprocess.Popen([sys.executable, "-c", _SOAK_CHILD, str(out)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, cwd=tmp_path, env=ENV)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _SOAK_CHILD, str(out)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            env=ENV,
+        )
         try:
             started = time.monotonic()
             # The first kill comes anywhere from the interpreter's start on; every kill comes at
@@ -391,7 +424,7 @@ def test_killed_again_and_again_then_resumed_is_bitwise_the_same(tmp_path, compu
                 if saved_at is None and out.is_dir() and set(chunk_files(out)) - before:
                     saved_at = time.monotonic()
                 time.sleep(0.005)
-            assert proc.poll() is None, "the run finished before it could be killed (seed %d)" % seed
+            assert proc.poll() is None, f"the run finished before it could be killed (seed {seed})"
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=60)
         finally:
@@ -401,8 +434,10 @@ def test_killed_again_and_again_then_resumed_is_bitwise_the_same(tmp_path, compu
             proc.stderr.close()
         assert proc.returncode == -signal.SIGKILL
         left = os.listdir(out) if out.is_dir() else []
-        print(f"kill {kill} (seed {seed}) after {time.monotonic() - started:.2f} s: "
-              f"{len(chunk_files(out)) if left else 0} chunks, temporaries {[f for f in left if f.endswith('.tmp')]}")
+        print(
+            f"kill {kill} (seed {seed}) after {time.monotonic() - started:.2f} s: "
+            f"{len(chunk_files(out)) if left else 0} chunks, temporaries {[f for f in left if f.endswith('.tmp')]}"
+        )
         if out.is_dir() and chunk_files(out):  # what the kill left: only whole chunks of this run
             found = scan(out, read_params(out)["fingerprint"], 24000, 300, legacy_ok=False)
             assert not found.bad, [str(e) for _, e in found.bad]

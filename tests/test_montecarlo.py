@@ -11,10 +11,9 @@ import math
 
 import numpy as np
 import pytest
+from helpers import assert_mc_identical, mc_arrays
 
 import overflow as of
-
-from helpers import assert_mc_identical, mc_arrays
 from overflow.montecarlo import samplers as S
 from overflow.montecarlo.chunks import STATUS_NAMES
 
@@ -79,8 +78,7 @@ def test_from_array_of_the_same_states_gives_the_same_run(net, mixed):
     """Only the starts matter: from_array with the gaussian sampler's states (more rows than n)
     reproduces the gaussian run."""
     states = SAMPLER.states(net, 3, 0, 75)
-    res = mc(net, 60, sampler=S.from_array(states), seed=0, t_eval=T_EVAL, keep_final=True, workers=2, chunk=16,
-             **MIX)
+    res = mc(net, 60, sampler=S.from_array(states), seed=0, t_eval=T_EVAL, keep_final=True, workers=2, chunk=16, **MIX)
     assert_mc_identical(res, mixed)
 
 
@@ -222,8 +220,7 @@ def test_final_states(net, mixed):
 
 def test_keep_trajectories(net):
     te = np.linspace(0.0, 3.0, 4)
-    res = mc(net, 25, t_span=(0.0, 3.0), sampler=SAMPLER, t_eval=te, gtol=1e-2, keep_trajectories=True,
-             keep_final=True)
+    res = mc(net, 25, t_span=(0.0, 3.0), sampler=SAMPLER, t_eval=te, gtol=1e-2, keep_trajectories=True, keep_final=True)
     assert res.states_at.shape == (25, 4, net.state_size)
     np.testing.assert_array_equal(res.states_at[:, 0], SAMPLER.states(net, 0, 0, 25))
     reached = te[None, :] <= res.t_final[:, None]
@@ -234,12 +231,11 @@ def test_keep_trajectories(net):
     # the saved states are those of integrate's t_eval output
     one = of.integrate(net, SAMPLER(net, 0, 3), (0.0, 3.0), t_eval=te, gtol=1e-2)
     T = len(one.t)
-    np.testing.assert_array_equal(res.states_at[3, :T], np.concatenate(
-        [w.reshape(T, -1) for w in one.weights], axis=1))
+    np.testing.assert_array_equal(res.states_at[3, :T], np.concatenate([w.reshape(T, -1) for w in one.weights], axis=1))
 
 
 def test_keep_trajectories_needs_t_eval(net):
-    with pytest.raises(ValueError, match="keep_trajectories.*t_eval"):
+    with pytest.raises(ValueError, match=r"keep_trajectories.*t_eval"):
         mc(net, 5, t_span=(0.0, 1.0), keep_trajectories=True)
 
 
@@ -350,7 +346,7 @@ def test_invariant_drift_is_small(net):
 
 @pytest.mark.parametrize("depth", [2, 3, 4])
 def test_imbalance_is_that_of_the_start(depth):
-    net = of.Network(of.costs.matrix_factorization(TARGET), depth=depth, widths=[3, 4, 2][:depth - 1])
+    net = of.Network(of.costs.matrix_factorization(TARGET), depth=depth, widths=[3, 4, 2][: depth - 1])
     n = 40
     res = mc(net, n, t_span=(0.0, 1.0), sampler=S.gaussian(0.8), seed=9)
     y0 = S.gaussian(0.8).states(net, 9, 0, n)
@@ -391,50 +387,53 @@ def test_activation_network():
 # -- bad input -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(n=0), ValueError, r"\bn must be >= 1"),
-    (dict(n=-3), ValueError, r"\bn must be >= 1"),
-    (dict(n=2.0), TypeError, r"\bn must be an integer"),
-    (dict(n=True), TypeError, r"\bn must be an integer"),
-    (dict(seed=-1), ValueError, r"seed must be >= 0"),
-    (dict(seed=1.5), TypeError, r"seed must be an integer"),
-    (dict(backend="processes"), ValueError, r"backend must be one of"),
-    (dict(client=object()), ValueError, r"client is only used with backend='dask'"),
-    (dict(sampler="gaussian"), TypeError, r"sampler must be one of overflow.samplers"),
-    (dict(sampler=lambda net, seed, i: None), TypeError, r"sampler must be"),
-    (dict(chunk=0), ValueError, r"chunk must be >= 1"),
-    (dict(chunk=2.5), TypeError, r"chunk must be an integer"),
-    (dict(workers=0), ValueError, r"workers must be >= 1"),
-    (dict(workers=-2), ValueError, r"workers must be >= 1"),
-    (dict(workers="2"), TypeError, r"workers must be an integer"),
-    (dict(workers=2**40), ValueError, r"workers must be <= 2147483647"),
-    (dict(n=10**13), ValueError, r"n must fit in memory: the result of 10000000000000 trajectories"),
-    (dict(n=10**11, keep_final=True), ValueError, r"n must fit in memory"),
-    (dict(keep_trajectories=True), ValueError, r"keep_trajectories"),
-    (dict(rtol=0.0), ValueError, r"rtol"),
-    (dict(rtol=-1e-6), ValueError, r"rtol"),
-    (dict(rtol=math.nan), ValueError, r"rtol"),
-    (dict(rtol="1e-6"), TypeError, r"rtol"),
-    (dict(atol=0.0), ValueError, r"atol"),
-    (dict(gtol=-1.0), ValueError, r"gtol"),
-    (dict(method="euler"), ValueError, r"method"),
-    (dict(method="reduced"), ValueError, r"method"),
-    (dict(t_span=(1.0, 0.0)), ValueError, r"t_span"),
-    (dict(t_span=(0.0, math.inf)), ValueError, r"t_span"),
-    (dict(t_eval=[0.5, 0.2]), ValueError, r"t_eval"),
-    (dict(t_eval=[2.0]), ValueError, r"t_eval"),
-    (dict(max_steps=0), ValueError, r"max_steps"),
-    (dict(out=""), ValueError, r"out must be a non-empty path"),
-    (dict(out=3), TypeError, r"out must be a directory path"),
-    (dict(out=b"run"), TypeError, r"out must be a directory path"),
-    (dict(keep_final="no"), TypeError, r"keep_final must be a bool, got 'no'"),
-    (dict(keep_final=1), TypeError, r"keep_final must be a bool"),
-    (dict(keep_trajectories="yes", t_eval=[0.5]), TypeError, r"keep_trajectories must be a bool"),
-    (dict(project="no"), TypeError, r"project must be a bool"),
-    (dict(progress="no"), TypeError, r"progress must be a bool"),
-    (dict(backend="dask", client="tcp://127.0.0.1:8786"), TypeError, r"client must be a dask.distributed.Client"),
-    (dict(backend=["threads"]), ValueError, r"backend must be one of"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(n=0), ValueError, r"\bn must be >= 1"),
+        (dict(n=-3), ValueError, r"\bn must be >= 1"),
+        (dict(n=2.0), TypeError, r"\bn must be an integer"),
+        (dict(n=True), TypeError, r"\bn must be an integer"),
+        (dict(seed=-1), ValueError, r"seed must be >= 0"),
+        (dict(seed=1.5), TypeError, r"seed must be an integer"),
+        (dict(backend="processes"), ValueError, r"backend must be one of"),
+        (dict(client=object()), ValueError, r"client is only used with backend='dask'"),
+        (dict(sampler="gaussian"), TypeError, r"sampler must be one of overflow.samplers"),
+        (dict(sampler=lambda net, seed, i: None), TypeError, r"sampler must be"),
+        (dict(chunk=0), ValueError, r"chunk must be >= 1"),
+        (dict(chunk=2.5), TypeError, r"chunk must be an integer"),
+        (dict(workers=0), ValueError, r"workers must be >= 1"),
+        (dict(workers=-2), ValueError, r"workers must be >= 1"),
+        (dict(workers="2"), TypeError, r"workers must be an integer"),
+        (dict(workers=2**40), ValueError, r"workers must be <= 2147483647"),
+        (dict(n=10**13), ValueError, r"n must fit in memory: the result of 10000000000000 trajectories"),
+        (dict(n=10**11, keep_final=True), ValueError, r"n must fit in memory"),
+        (dict(keep_trajectories=True), ValueError, r"keep_trajectories"),
+        (dict(rtol=0.0), ValueError, r"rtol"),
+        (dict(rtol=-1e-6), ValueError, r"rtol"),
+        (dict(rtol=math.nan), ValueError, r"rtol"),
+        (dict(rtol="1e-6"), TypeError, r"rtol"),
+        (dict(atol=0.0), ValueError, r"atol"),
+        (dict(gtol=-1.0), ValueError, r"gtol"),
+        (dict(method="euler"), ValueError, r"method"),
+        (dict(method="reduced"), ValueError, r"method"),
+        (dict(t_span=(1.0, 0.0)), ValueError, r"t_span"),
+        (dict(t_span=(0.0, math.inf)), ValueError, r"t_span"),
+        (dict(t_eval=[0.5, 0.2]), ValueError, r"t_eval"),
+        (dict(t_eval=[2.0]), ValueError, r"t_eval"),
+        (dict(max_steps=0), ValueError, r"max_steps"),
+        (dict(out=""), ValueError, r"out must be a non-empty path"),
+        (dict(out=3), TypeError, r"out must be a directory path"),
+        (dict(out=b"run"), TypeError, r"out must be a directory path"),
+        (dict(keep_final="no"), TypeError, r"keep_final must be a bool, got 'no'"),
+        (dict(keep_final=1), TypeError, r"keep_final must be a bool"),
+        (dict(keep_trajectories="yes", t_eval=[0.5]), TypeError, r"keep_trajectories must be a bool"),
+        (dict(project="no"), TypeError, r"project must be a bool"),
+        (dict(progress="no"), TypeError, r"progress must be a bool"),
+        (dict(backend="dask", client="tcp://127.0.0.1:8786"), TypeError, r"client must be a dask.distributed.Client"),
+        (dict(backend=["threads"]), ValueError, r"backend must be one of"),
+    ],
+)
 def test_bad_arguments(net, kwargs, exc, match):
     args = dict(n=5, t_span=(0.0, 1.0), progress=False)
     args.update(kwargs)
@@ -443,7 +442,7 @@ def test_bad_arguments(net, kwargs, exc, match):
 
 
 def test_net_must_be_a_network(net):
-    with pytest.raises(TypeError, match="net must be an overflow.Network"):
+    with pytest.raises(TypeError, match=r"net must be an overflow.Network"):
         of.monte_carlo(net.cost, 5, (0.0, 1.0), progress=False)
 
 

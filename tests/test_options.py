@@ -15,8 +15,12 @@ import overflow as of
 from overflow import _options
 from overflow.cli import _parser
 
-ENTRY_FUNCTIONS = {"integrate": of.integrate, "Solver": of.Solver, "solve_ivp": of.solve_ivp,
-                   "monte_carlo": of.monte_carlo}
+ENTRY_FUNCTIONS = {
+    "integrate": of.integrate,
+    "Solver": of.Solver,
+    "solve_ivp": of.solve_ivp,
+    "monte_carlo": of.monte_carlo,
+}
 
 
 def _net():
@@ -33,9 +37,9 @@ def _rhs(t, y):
 def test_options_are_keyword_only_after_method(entry):
     params = list(inspect.signature(ENTRY_FUNCTIONS[entry]).parameters.values())
     names = [p.name for p in params]
-    after = params[names.index("method") + 1:]
+    after = params[names.index("method") + 1 :]
     assert after and all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in after), entry
-    assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params[:names.index("method") + 1])
+    assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params[: names.index("method") + 1])
 
 
 @pytest.mark.parametrize("entry", sorted(ENTRY_FUNCTIONS))
@@ -63,7 +67,13 @@ def test_cli_defaults_come_from_the_options_module():
     for command in ("run", "mc"):
         args = sub[command].parse_args([])
         assert (args.rtol, args.atol, args.gtol, args.t_end, args.max_steps, args.method) == (
-            cli.rtol, cli.atol, cli.gtol, cli.t_end, cli.max_steps, cli.method)
+            cli.rtol,
+            cli.atol,
+            cli.gtol,
+            cli.t_end,
+            cli.max_steps,
+            cli.method,
+        )
 
 
 def test_positional_options_are_refused():
@@ -114,7 +124,7 @@ def test_every_entry_point_raises_rtol_to_the_floor_with_a_warning():
 
 def test_a_start_outside_the_domain_is_one_error_everywhere():
     # f(z) = -log z is defined for z > 0 only; the start has z = w2 w1 = -1
-    f = of.costs.scalar(lambda z: -math.log(z) if z > 0 else math.nan, lambda z: -1.0 / z, lambda z: 1.0 / z ** 2)
+    f = of.costs.scalar(lambda z: -math.log(z) if z > 0 else math.nan, lambda z: -1.0 / z, lambda z: 1.0 / z**2)
     net = of.Network(f, depth=2, width=1)
     Ws = [np.array([[1.0]]), np.array([[-1.0]])]
     messages = []
@@ -146,12 +156,14 @@ def test_shared_checks_have_one_wording():
         "monte_carlo": lambda **kw: of.monte_carlo(net, 2, (0, 1), progress=False, **kw),
     }
     for entry, call in calls.items():
-        for kw, exc, match in ((dict(rtol=[1e-6]), TypeError, "rtol must be one positive real number"),
-                               (dict(atol=-1.0), ValueError, "atol must be > 0 and finite, got -1.0"),
-                               (dict(first_step=0.0), ValueError, "first_step must be > 0"),
-                               (dict(max_step=math.nan), ValueError, "max_step must be > 0"),
-                               (dict(method=5), TypeError, "method must be a string"),
-                               (dict(method="rk4"), ValueError, "unknown method 'rk4'")):
+        for kw, exc, match in (
+            (dict(rtol=[1e-6]), TypeError, "rtol must be one positive real number"),
+            (dict(atol=-1.0), ValueError, "atol must be > 0 and finite, got -1.0"),
+            (dict(first_step=0.0), ValueError, "first_step must be > 0"),
+            (dict(max_step=math.nan), ValueError, "max_step must be > 0"),
+            (dict(method=5), TypeError, "method must be a string"),
+            (dict(method="rk4"), ValueError, "unknown method 'rk4'"),
+        ):
             with pytest.raises(exc, match=match):
                 call(**kw)
         if "max_steps" in _options.ENTRY_OPTIONS[entry]:

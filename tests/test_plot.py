@@ -50,9 +50,9 @@ def _field(kind, w1, w2, df=_dsq):
     if kind == "linear":
         d = df(w1 * w2)
         return -d * w2, -d * w1
-    s = w1 / np.sqrt(1 + w1 ** 2)
+    s = w1 / np.sqrt(1 + w1**2)
     d = df(w2 * s)
-    return -d * w2 * (1 + w1 ** 2) ** -1.5, -d * s
+    return -d * w2 * (1 + w1**2) ** -1.5, -d * s
 
 
 # -- phase_portrait (Figure 3) ------------------------------------------------------------------
@@ -73,14 +73,14 @@ def test_phase_portrait_isru_manifolds_eq11(portrait):
     signs = []
     for ln in red + blue:
         x, y = np.asarray(ln.get_xdata(), float), np.asarray(ln.get_ydata(), float)
-        root = x * np.sqrt((2 + x ** 2) / 2)
+        root = x * np.sqrt((2 + x**2) / 2)
         if np.max(np.abs(y - root)) <= 1e-12:
             signs.append(+1)
         else:
             assert np.max(np.abs(y + root)) <= 1e-12
             signs.append(-1)
         # on the level set C = -1/2 of Prop. 8's invariant C = w2^2 - (1 + w1^2)^2 / 2 (eq. 10)
-        assert np.max(np.abs(y ** 2 - (1 + x ** 2) ** 2 / 2 + 0.5)) < 1e-10
+        assert np.max(np.abs(y**2 - (1 + x**2) ** 2 / 2 + 0.5)) < 1e-10
     # s = sign f'(0) = -1 for (1 - z)^2: centre-stable w2 = -w1 sqrt(...), unstable w2 = +w1 sqrt(...)
     assert signs == [-1, +1]
 
@@ -111,7 +111,7 @@ def test_phase_portrait_flow_tangent_and_stability(portrait, panel, kind):
             tx, ty = np.ones_like(x), k
         else:
             sgn = np.sign(y[np.argmax(np.abs(x))] * x[np.argmax(np.abs(x))])
-            fy = lambda t: sgn * t * np.sqrt((2 + t ** 2) / 2)  # noqa: E731
+            fy = lambda t: sgn * t * np.sqrt((2 + t**2) / 2)  # noqa: E731
             tx, ty = np.ones_like(x), (fy(x + h) - fy(x - h)) / (2 * h)
         cross = (tx * V - ty * U) / (np.hypot(tx, ty) * np.maximum(np.hypot(U, V), 1e-300))
         assert np.max(np.abs(cross)) < 1e-6
@@ -119,7 +119,7 @@ def test_phase_portrait_flow_tangent_and_stability(portrait, panel, kind):
         if stable:  # the whole red curve flows into the saddle (z <= 0 there, f' < 0)
             assert np.all(radial < 0)
         else:  # the blue curve leaves the saddle, up to the target set z = 1 where it ends
-            z = x * y if kind == "linear" else y * x / np.sqrt(1 + x ** 2)
+            z = x * y if kind == "linear" else y * x / np.sqrt(1 + x**2)
             inside = (z > 0) & (z < 1)
             assert inside.sum() >= 4
             assert np.all(radial[inside] > 0)
@@ -145,7 +145,7 @@ def test_phase_portrait_other_cost_sign():
     np.testing.assert_allclose(red.get_xdata(), red.get_ydata(), atol=1e-12, rtol=0)
     (red,) = _lines(fig.axes[1], "red")
     x, y = np.asarray(red.get_xdata()), np.asarray(red.get_ydata())
-    np.testing.assert_allclose(y, x * np.sqrt((2 + x ** 2) / 2), atol=1e-12, rtol=0)
+    np.testing.assert_allclose(y, x * np.sqrt((2 + x**2) / 2), atol=1e-12, rtol=0)
     for ln in _lines(fig.axes[0], "black"):
         x, y = np.asarray(ln.get_xdata()), np.asarray(ln.get_ydata())
         ok = np.isfinite(y)
@@ -154,7 +154,7 @@ def test_phase_portrait_other_cost_sign():
 
 def test_phase_portrait_rejects_flat_origin():
     with pytest.raises(ValueError, match="f'\\(0\\)"):
-        plot.phase_portrait(lambda z: z ** 2, lambda z: 2 * z)
+        plot.phase_portrait(lambda z: z**2, lambda z: 2 * z)
 
 
 # -- foliation (Figure 2) -----------------------------------------------------------------------
@@ -171,7 +171,7 @@ def test_foliation_trajectories_stay_on_level_sets(tmp_path):
     moved = 0
     for ln in trajs:
         x, y = np.asarray(ln.get_xdata(), float), np.asarray(ln.get_ydata(), float)
-        C = x ** 2 - y ** 2
+        C = x**2 - y**2
         assert np.max(np.abs(C - C[0])) < 1e-6
         moved += np.hypot(x[-1] - x[0], y[-1] - y[0]) > 1e-2
     assert moved > 12  # the trajectories really move
@@ -205,8 +205,9 @@ def test_loss_vs_imbalance_matches_full_flow(sq_cost):
     ln = fig.axes[0].lines[0]
     w1, w2 = init_with(0.5, 3.0, width=3, seed=1)
     net = of.Network(sq_cost, depth=2, width=3)
-    res = of.integrate(net, [w1, w2], (0.0, 1.0), method="dop853", rtol=1e-10, atol=1e-12,
-                       t_eval=np.asarray(ln.get_xdata()))
+    res = of.integrate(
+        net, [w1, w2], (0.0, 1.0), method="dop853", rtol=1e-10, atol=1e-12, t_eval=np.asarray(ln.get_xdata())
+    )
     np.testing.assert_allclose(res.loss, ln.get_ydata(), rtol=1e-6, atol=1e-12)
 
 

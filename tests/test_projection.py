@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import factorization_problem, reference, regression_problem, rel_err, states
 
 import overflow as of
-from helpers import factorization_problem, reference, regression_problem, rel_err, states
 
 
 def _drift(Ws0, Ws1):
@@ -22,8 +22,8 @@ def test_projection_keeps_the_invariants_at_rounding_level(method):
     free = of.integrate(net, Ws, (0, 1000), method=method, rtol=1e-4, atol=1e-6)
     kept = of.integrate(net, Ws, (0, 1000), method=method, rtol=1e-4, atol=1e-6, project=True)
     assert kept.status == "t_end"
-    assert _drift(Ws, free.final_weights) > 1e-7           # ~rtol without projection
-    assert _drift(Ws, kept.final_weights) < 1e-13          # rounding with it
+    assert _drift(Ws, free.final_weights) > 1e-7  # ~rtol without projection
+    assert _drift(Ws, kept.final_weights) < 1e-13  # rounding with it
     # The corrections are of the size of the drift each step makes: a small multiple of the tolerance.
     assert 0 < kept.projection < 1e-3
     assert free.projection == 0.0
@@ -51,8 +51,9 @@ def test_projection_refuses_what_it_cannot_do():
     with pytest.raises(ValueError, match="linear network"):
         of.integrate(sig, sig.init(seed=0), (0, 1), project=True)
     with pytest.raises(TypeError, match="project"):
-        of.integrate(of.Network(f, depth=2, width=3), of.Network(f, depth=2, width=3).init(seed=0), (0, 1),
-                     project="yes")
+        of.integrate(
+            of.Network(f, depth=2, width=3), of.Network(f, depth=2, width=3).init(seed=0), (0, 1), project="yes"
+        )
 
 
 def test_projection_with_dependent_constraints_in_the_vector_case():

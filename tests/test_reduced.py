@@ -8,8 +8,9 @@ import overflow as of
 
 
 def logcosh():
-    return of.costs.scalar(lambda z: np.log(np.cosh(z - 1.0)), lambda z: np.tanh(z - 1.0),
-                           lambda z: 1.0 / np.cosh(z - 1.0) ** 2)
+    return of.costs.scalar(
+        lambda z: np.log(np.cosh(z - 1.0)), lambda z: np.tanh(z - 1.0), lambda z: 1.0 / np.cosh(z - 1.0) ** 2
+    )
 
 
 @pytest.mark.parametrize("width", [1, 10, 100, 1000, 10000])
@@ -32,12 +33,12 @@ def test_matches_the_full_flow(width):
 def test_quadratic_cost_against_the_logistic_closed_form():
     # f = (z - a)^2 / 2, balanced start (c = 0): z(t) = a / (1 + (a / z0 - 1) e^{-2 a t})
     a, z0 = 2.0, 0.05
-    net = of.Network(of.costs.scalar(lambda z: 0.5 * (z - a) ** 2, lambda z: z - a, lambda z: 1.0),
-                     depth=2, width=7)
+    net = of.Network(of.costs.scalar(lambda z: 0.5 * (z - a) ** 2, lambda z: z - a, lambda z: 1.0), depth=2, width=7)
     v = np.random.default_rng(0).standard_normal(7)
     v *= np.sqrt(z0) / np.linalg.norm(v)
-    res = of.integrate(net, [v[:, None], v[None, :]], (0, 4), method="reduced", rtol=1e-12, atol=1e-14,
-                       t_eval=np.linspace(0, 4, 9))
+    res = of.integrate(
+        net, [v[:, None], v[None, :]], (0, 4), method="reduced", rtol=1e-12, atol=1e-14, t_eval=np.linspace(0, 4, 9)
+    )
     z = res.product[:, 0, 0]
     np.testing.assert_allclose(z, a / (1 + (a / z0 - 1) * np.exp(-2 * a * res.t)), rtol=1e-9)
 

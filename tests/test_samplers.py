@@ -16,8 +16,17 @@ import overflow as of
 from overflow.montecarlo import samplers as S
 
 N = 3 * S.BLOCK + 17  # four random blocks, the last one partly used
-PAIRS = [(0, 1), (0, S.BLOCK), (S.BLOCK - 1, S.BLOCK + 1), (250, 600), (S.BLOCK, 2 * S.BLOCK),
-         (2 * S.BLOCK - 3, N), (300, 300), (N - 1, N), (5, 3 * S.BLOCK + 1)]
+PAIRS = [
+    (0, 1),
+    (0, S.BLOCK),
+    (S.BLOCK - 1, S.BLOCK + 1),
+    (250, 600),
+    (S.BLOCK, 2 * S.BLOCK),
+    (2 * S.BLOCK - 3, N),
+    (300, 300),
+    (N - 1, N),
+    (5, 3 * S.BLOCK + 1),
+]
 SIGMAS = 5.0  # statistical tolerances: 5 standard errors of the estimate
 
 
@@ -138,13 +147,13 @@ def test_gaussian_moments(mf_net, scale):
     for W, (r, c) in zip(_layers(mf_net, S.gaussian(scale)), mf_net.shapes):
         x = W.ravel()
         M = x.size
-        var = scale ** 2 / c
+        var = scale**2 / c
         assert abs(x.mean()) <= SIGMAS * math.sqrt(var / M)
         # the sample variance of a normal sample has standard error var * sqrt(2 / (M - 1))
         assert abs(x.var(ddof=1) - var) <= SIGMAS * var * math.sqrt(2.0 / (M - 1)), (r, c)
         # fourth moment of a normal: 3 var^2 (checks the shape, not just the scale); the
         # estimate's variance is (E x^8 - (E x^4)^2) / M = (105 - 9) var^4 / M
-        assert abs(np.mean(x ** 4) - 3 * var ** 2) <= SIGMAS * var ** 2 * math.sqrt(96.0 / M)
+        assert abs(np.mean(x**4) - 3 * var**2) <= SIGMAS * var**2 * math.sqrt(96.0 / M)
 
 
 @pytest.mark.parametrize("scale", [0.4, 2.0])
@@ -157,9 +166,9 @@ def test_uniform_bounds_and_variance(mf_net, scale):
         # M >= 24000 draws: all of them inside 0.99 a has probability 0.99^M ~ 1e-105
         assert np.max(x) >= 0.99 * a and np.min(x) <= -0.99 * a
         var = a * a / 3.0  # = scale^2 / fan_in, as for gaussian
-        assert var == pytest.approx(scale ** 2 / c)
+        assert var == pytest.approx(scale**2 / c)
         # Var(x^2) = E x^4 - var^2 = a^4 / 5 - a^4 / 9 = 4 a^4 / 45
-        assert abs(x.var(ddof=1) - var) <= SIGMAS * math.sqrt(4.0 * a ** 4 / 45.0 / M), (r, c)
+        assert abs(x.var(ddof=1) - var) <= SIGMAS * math.sqrt(4.0 * a**4 / 45.0 / M), (r, c)
         assert abs(x.mean()) <= SIGMAS * math.sqrt(var / M)
 
 
@@ -169,8 +178,9 @@ def test_orthogonal_layers(mf_net, scale):
     for W, (r, c) in zip(_layers(mf_net, S.orthogonal(scale), count), mf_net.shapes):
         k = min(r, c)
         G = W @ np.swapaxes(W, -1, -2) if r <= c else np.swapaxes(W, -1, -2) @ W
-        np.testing.assert_allclose(G, np.broadcast_to(scale ** 2 * np.eye(k), (count, k, k)),
-                                   rtol=0, atol=1e-13 * scale ** 2)
+        np.testing.assert_allclose(
+            G, np.broadcast_to(scale**2 * np.eye(k), (count, k, k)), rtol=0, atol=1e-13 * scale**2
+        )
         # Haar directions: every entry has mean 0 and E W_ij^2 = scale^2 / max(r, c)
         sd = scale / math.sqrt(max(r, c))
         assert np.max(np.abs(W.mean(axis=0))) <= SIGMAS * sd / math.sqrt(count)
@@ -225,7 +235,7 @@ def test_imbalanced_ranges(half_cost):
     a, b = _vector_layers(net, S.imbalanced((c_lo, c_hi), (z_lo, z_hi)), count)
     cs = np.array([of.vector.imbalance(w1, w2) for w1, w2 in zip(a, b)])
     zs = np.einsum("ij,ij->i", a, b)
-    tol = 1e-12 * (c_hi + 4 * max(z_lo ** 2, z_hi ** 2))
+    tol = 1e-12 * (c_hi + 4 * max(z_lo**2, z_hi**2))
     assert np.all(cs >= c_lo - tol) and np.all(cs <= c_hi + tol)
     assert np.all(zs >= z_lo - 1e-13) and np.all(zs <= z_hi + 1e-13)
     # uniform on the ranges: mean (lo + hi) / 2 within 5 standard errors (hi - lo) / sqrt(12 count)
@@ -279,9 +289,18 @@ def test_from_array_keeps_its_own_copy(mf_net):
 
 
 @pytest.mark.parametrize("kind", [S.gaussian, S.uniform, S.orthogonal, S.balanced])
-@pytest.mark.parametrize("scale,exc", [(-0.3, ValueError), (0.0, ValueError), (math.nan, (TypeError, ValueError)),
-                                       (math.inf, (TypeError, ValueError)), ("0.3", TypeError),
-                                       (True, TypeError), (None, TypeError)])
+@pytest.mark.parametrize(
+    "scale,exc",
+    [
+        (-0.3, ValueError),
+        (0.0, ValueError),
+        (math.nan, (TypeError, ValueError)),
+        (math.inf, (TypeError, ValueError)),
+        ("0.3", TypeError),
+        (True, TypeError),
+        (None, TypeError),
+    ],
+)
 def test_bad_scale(kind, scale, exc):
     with pytest.raises(exc, match="scale"):
         kind(scale)
@@ -298,27 +317,29 @@ def test_center_stable_bad_scale():
         S.center_stable(0.1, scale=0.0)
 
 
-@pytest.mark.parametrize("kwargs,exc,name", [
-    (dict(c=-1.0), ValueError, "c"),
-    (dict(c=(-1.0, 1.0)), ValueError, "c"),
-    (dict(c=(2.0, 1.0)), ValueError, "c"),
-    (dict(c=(1.0, math.nan)), ValueError, "c"),
-    (dict(c=(1.0, math.inf)), ValueError, "c"),
-    (dict(c=(1.0,)), TypeError, "c"),
-    (dict(c=(1.0, 2.0, 3.0)), TypeError, "c"),
-    (dict(c="1"), TypeError, "c"),
-    (dict(c=1.0, z0=(1.0, -1.0)), ValueError, "z0"),
-    (dict(c=1.0, z0=math.nan), ValueError, "z0"),
-    (dict(c=1.0, z0=("a", 1.0)), ValueError, "z0"),
-    (dict(c=1.0, z0=None), TypeError, "z0"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,name",
+    [
+        (dict(c=-1.0), ValueError, "c"),
+        (dict(c=(-1.0, 1.0)), ValueError, "c"),
+        (dict(c=(2.0, 1.0)), ValueError, "c"),
+        (dict(c=(1.0, math.nan)), ValueError, "c"),
+        (dict(c=(1.0, math.inf)), ValueError, "c"),
+        (dict(c=(1.0,)), TypeError, "c"),
+        (dict(c=(1.0, 2.0, 3.0)), TypeError, "c"),
+        (dict(c="1"), TypeError, "c"),
+        (dict(c=1.0, z0=(1.0, -1.0)), ValueError, "z0"),
+        (dict(c=1.0, z0=math.nan), ValueError, "z0"),
+        (dict(c=1.0, z0=("a", 1.0)), ValueError, "z0"),
+        (dict(c=1.0, z0=None), TypeError, "z0"),
+    ],
+)
 def test_imbalanced_bad_ranges(kwargs, exc, name):
     with pytest.raises(exc, match=rf"\b{name} must"):
         S.imbalanced(**kwargs)
 
 
-@pytest.mark.parametrize("sampler", [S.imbalanced(1.0, 0.5), S.center_stable(0.1)],
-                         ids=["imbalanced", "center_stable"])
+@pytest.mark.parametrize("sampler", [S.imbalanced(1.0, 0.5), S.center_stable(0.1)], ids=["imbalanced", "center_stable"])
 def test_vector_samplers_refuse_other_networks(mf_net, half_cost, sampler):
     deep = of.Network(half_cost, depth=3, width=2)
     for net in (mf_net, deep):
@@ -361,15 +382,18 @@ def test_from_array_too_few_rows(mf_net):
     assert len(res) == 5
 
 
-@pytest.mark.parametrize("states,match", [
-    (np.zeros(10), "shape"),
-    (np.zeros((2, 3, 4)), "shape"),
-    (np.array([[0.0, np.nan]]), "NaN"),
-    (np.array([[0.0, np.inf]]), "NaN or infinite"),
-    ([np.zeros((3, 2, 2)), np.zeros((4, 2, 2))], "same n"),
-    ([np.zeros((3, 2))], "rows, cols"),
-    ([], "one"),
-])
+@pytest.mark.parametrize(
+    "states,match",
+    [
+        (np.zeros(10), "shape"),
+        (np.zeros((2, 3, 4)), "shape"),
+        (np.array([[0.0, np.nan]]), "NaN"),
+        (np.array([[0.0, np.inf]]), "NaN or infinite"),
+        ([np.zeros((3, 2, 2)), np.zeros((4, 2, 2))], "same n"),
+        ([np.zeros((3, 2))], "rows, cols"),
+        ([], "one"),
+    ],
+)
 def test_from_array_bad_states(states, match):
     with pytest.raises(ValueError, match=match):
         S.from_array(states)

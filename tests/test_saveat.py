@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import METHOD_NAMES, factorization_problem, final_state, flat, rel_err, states
 
 import overflow as of
-from helpers import METHOD_NAMES, final_state, flat, rel_err, states, factorization_problem
 
 T_END = 2.0
 RTOL, ATOL = 1e-9, 1e-12
@@ -58,7 +58,7 @@ def test_loss_and_grad_norm_at_saved_points(problem, method):
         Wj = [W[j] for W in res.weights]
         # computed from the same saved state, so equal to rounding
         assert res.loss[j] == pytest.approx(net.loss(Wj), rel=1e-13, abs=1e-15)
-        gnorm = np.sqrt(sum(np.sum(G ** 2) for G in net.gradient(Wj)))
+        gnorm = np.sqrt(sum(np.sum(G**2) for G in net.gradient(Wj)))
         assert res.grad_norm[j] == pytest.approx(gnorm, rel=1e-12, abs=1e-15)
         P = np.eye(net.dims[0])
         for W in Wj:

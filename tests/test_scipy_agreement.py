@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import factorization_problem, flow_rhs, reference, regression_problem, rel_err, states, unflatten
 
 import overflow as of
-from helpers import flow_rhs, reference, regression_problem, factorization_problem, rel_err, states, unflatten
 
 WIDTHS = {1: (), 2: (4,), 3: (3, 5), 4: (2, 3, 4), 5: (3, 5, 2, 4)}
 SHAPES = [(3, 2), (2, 4)]  # (m, n): m > n and m < n
@@ -72,8 +72,7 @@ _wide_refs = {}
 
 def wide_problem(key):
     m, n, width = WIDE[key]
-    net, Ws, grad_f = factorization_problem(m=m, n=n, widths=(width,) * 3, seed=3, scale=1.0,
-                                            target_scale=2.0)
+    net, Ws, grad_f = factorization_problem(m=m, n=n, widths=(width,) * 3, seed=3, scale=1.0, target_scale=2.0)
     assert sum(W.size for W in Ws) >= 32768
     if key not in _wide_refs:
         _wide_refs[key] = reference(net.dims, grad_f, Ws, WIDE_T, rtol=1e-12, atol=1e-14)
@@ -87,8 +86,9 @@ def test_wide_network_matches_scipy(key, method, threads):
     net, Ws, ref = wide_problem(key)
     # bs3 is third order: rtol 1e-10 keeps its step count moderate (its error stays below 1e-9).
     rtol = 1e-10 if method == "bs3" else 1e-12
-    res = of.integrate(net, Ws, (0.0, WIDE_T[-1]), method=method, rtol=rtol, atol=rtol * 1e-2,
-                       t_eval=WIDE_T, threads=threads)
+    res = of.integrate(
+        net, Ws, (0.0, WIDE_T[-1]), method=method, rtol=rtol, atol=rtol * 1e-2, t_eval=WIDE_T, threads=threads
+    )
     assert res.status == "t_end"
     assert rel_err(states(res), ref) < AGREE
     assert res.loss[-1] < 0.9 * res.loss[0]

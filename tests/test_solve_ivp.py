@@ -67,8 +67,14 @@ def test_lorenz_short_span_against_scipy():
         dy[2] = y[0] * y[1] - 8.0 / 3.0 * y[2]
 
     ours = of.solve_ivp(lorenz, (0, 2), [1.0, 1.0, 1.0], method="dop853", rtol=1e-12, atol=1e-12)
-    ref = scipy_solve_ivp(lambda t, y: [10 * (y[1] - y[0]), y[0] * (28 - y[2]) - y[1], y[0] * y[1] - 8 / 3 * y[2]],
-                          (0, 2), [1.0, 1.0, 1.0], method="DOP853", rtol=1e-13, atol=1e-13)
+    ref = scipy_solve_ivp(
+        lambda t, y: [10 * (y[1] - y[0]), y[0] * (28 - y[2]) - y[1], y[0] * y[1] - 8 / 3 * y[2]],
+        (0, 2),
+        [1.0, 1.0, 1.0],
+        method="DOP853",
+        rtol=1e-13,
+        atol=1e-13,
+    )
     np.testing.assert_allclose(ours.y_final, ref.y[:, -1], atol=1e-8)
     assert len(ours.t) == ours.naccept + 1
 

@@ -36,6 +36,7 @@ def _rss_mib():
 
 # ---------------------------------------------------------------- the compiled right-hand side is cached
 
+
 def test_second_call_reuses_the_compiled_rhs():
     def rhs(t, y):
         return -y
@@ -67,6 +68,7 @@ def test_the_cache_does_not_keep_the_function_alive():
     def make():
         def rhs(t, y):
             return -y
+
         return rhs
 
     rhs = make()
@@ -96,6 +98,7 @@ def test_repeated_calls_do_not_grow_memory():
 
 
 # ---------------------------------------------------------------- exceptions inside fun
+
 
 class MyError(Exception):
     pass
@@ -131,11 +134,12 @@ def test_an_exception_in_a_numba_dispatcher_fun():
             raise ZeroDivisionError("y fell below 0.5")
         return -y
 
-    with pytest.raises(ZeroDivisionError, match="y fell below 0.5"):
+    with pytest.raises(ZeroDivisionError, match=r"y fell below 0.5"):
         of.solve_ivp(rhs, (0, 2), [1.0])
 
 
 # ---------------------------------------------------------------- the two forms and their results
+
 
 def test_a_three_parameter_fun_that_returns_a_value_is_refused_without_args():
     def rhs(t, y, a):
@@ -160,8 +164,15 @@ def test_args_agree_with_scipy_at_tight_tolerance(fun, form):
     k, c = 4.0, 0.3
     te = np.linspace(0, 10, 11)
     ours = of.solve_ivp(fun, (0, 10), [1.0, 0.0], method="dop853", t_eval=te, rtol=1e-12, atol=1e-14, args=(k, c))
-    ref = scipy_solve_ivp(lambda t, y: np.array([y[1], -k * y[0] - c * y[1]]), (0, 10), [1.0, 0.0],
-                          method="DOP853", t_eval=te, rtol=1e-13, atol=1e-14)
+    ref = scipy_solve_ivp(
+        lambda t, y: np.array([y[1], -k * y[0] - c * y[1]]),
+        (0, 10),
+        [1.0, 0.0],
+        method="DOP853",
+        t_eval=te,
+        rtol=1e-13,
+        atol=1e-14,
+    )
     np.testing.assert_allclose(ours.y, ref.y, atol=1e-9)
 
 
@@ -189,8 +200,16 @@ def test_list_tuple_and_scalar_results():
 
 # ---------------------------------------------------------------- wrong lengths and complex values
 
-@pytest.mark.parametrize("fun, got", [(lambda t, y: np.zeros(3), 3), (lambda t, y: (y[0], y[1], 0.0), 3),
-                                      (lambda t, y: y[0], 1), (lambda t, y: [y[0]], 1)])
+
+@pytest.mark.parametrize(
+    "fun, got",
+    [
+        (lambda t, y: np.zeros(3), 3),
+        (lambda t, y: (y[0], y[1], 0.0), 3),
+        (lambda t, y: y[0], 1),
+        (lambda t, y: [y[0]], 1),
+    ],
+)
 def test_a_result_of_the_wrong_length_names_both_lengths(fun, got):
     with pytest.raises(ValueError, match=f"returned {got} values, expected 2"):
         of.solve_ivp(fun, (0, 1), [1.0, 2.0])
@@ -244,7 +263,13 @@ BAD = [
     (dict(args=(1.0,)), TypeError, r"taken as the in-place form fun\(t, y, dy, \*args\)"),
     (dict(args=()), TypeError, "must take 2 or 3 positional parameters"),
     (dict(events=3.0), TypeError, r"events\[0\] must be"),
-    (dict(events=lambda t, y: y[0], ), None, None),  # a good event: no error
+    (
+        dict(
+            events=lambda t, y: y[0],
+        ),
+        None,
+        None,
+    ),  # a good event: no error
 ]
 
 

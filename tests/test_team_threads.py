@@ -34,24 +34,27 @@ def test_wide_network_split_matches_one_thread(method):
     _assert_same_run(of.integrate(net, Ws, **kw), of.integrate(net, Ws, threads=2, **kw), 1e-8)
 
 
-@pytest.mark.parametrize("case", ["run-time n", "vector case", "m < n", "depth 1", "activation", "rodas4",
-                                  "three threads"])
+@pytest.mark.parametrize(
+    "case", ["run-time n", "vector case", "m < n", "depth 1", "activation", "rodas4", "three threads"]
+)
 def test_other_shapes_and_methods(case):
     rng = np.random.default_rng(11)
     method, threads, t_end, activation = "dopri5", 2, 2.0, None
     if case == "run-time n":  # n = 5: the products' run-time-size kernels
         net = of.Network(of.costs.matrix_factorization(rng.standard_normal((5, 5))), depth=3, widths=[150, 130])
     elif case == "vector case":  # m = n = 1, width 20,000: dot products, split too
-        net = of.Network(of.costs.scalar(lambda z: (1.0 - z) ** 2, lambda z: 2.0 * (z - 1.0), lambda z: 2.0),
-                         depth=2, width=20000)
+        net = of.Network(
+            of.costs.scalar(lambda z: (1.0 - z) ** 2, lambda z: 2.0 * (z - 1.0), lambda z: 2.0), depth=2, width=20000
+        )
         t_end = 0.5
     elif case == "m < n":  # the sweep along m (suffixes first), split the same way
         net = of.Network(of.costs.matrix_factorization(rng.standard_normal((3, 9))), depth=3, widths=[200, 200])
     elif case == "depth 1":
         net = of.Network(of.costs.matrix_factorization(rng.standard_normal((8, 8))), depth=1)
     elif case == "activation":
-        net = of.Network(of.costs.matrix_factorization(rng.standard_normal((4, 4))), depth=3, widths=[64, 64],
-                         activation="tanh")
+        net = of.Network(
+            of.costs.matrix_factorization(rng.standard_normal((4, 4))), depth=3, widths=[64, 64], activation="tanh"
+        )
         activation = "tanh"
     elif case == "rodas4":  # the implicit stepper is not split; its right-hand sides are
         net = of.Network(of.costs.matrix_factorization(rng.standard_normal((4, 4))), depth=2, widths=[150])
@@ -65,8 +68,9 @@ def test_other_shapes_and_methods(case):
     _assert_same_run(of.integrate(net, Ws, **kw), of.integrate(net, Ws, threads=threads, **kw), 1e-7)
 
 
-@pytest.mark.parametrize("bad, error", [(0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError),
-                                        ("2", TypeError)])
+@pytest.mark.parametrize(
+    "bad, error", [(0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError), ("2", TypeError)]
+)
 def test_bad_threads(bad, error):
     net = of.Network(of.costs.matrix_factorization(np.eye(2)), depth=2, width=3)
     with pytest.raises(error, match="threads"):
@@ -76,7 +80,23 @@ def test_bad_threads(bad, error):
 def test_cli_threads(capsys):
     from overflow.cli import main
 
-    assert main(["run", "--depth", "3", "--width", "128", "--target-diag", "2,1.5,1,0.5,0.4,0.3,0.2,0.1",
-                 "--t-end", "1", "--threads", "2"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--depth",
+                "3",
+                "--width",
+                "128",
+                "--target-diag",
+                "2,1.5,1,0.5,0.4,0.3,0.2,0.1",
+                "--t-end",
+                "1",
+                "--threads",
+                "2",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "t_end" in out

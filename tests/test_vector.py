@@ -27,8 +27,9 @@ def quad_cost():
 @pytest.fixture(scope="module")
 def logcosh_cost():
     """f(z) = log cosh(z - 1): non-polynomial, f'(0) = tanh(-1) < 0."""
-    return of.costs.scalar(lambda z: math.log(math.cosh(z - 1.0)), lambda z: math.tanh(z - 1.0),
-                           lambda z: 1.0 - math.tanh(z - 1.0) ** 2)
+    return of.costs.scalar(
+        lambda z: math.log(math.cosh(z - 1.0)), lambda z: math.tanh(z - 1.0), lambda z: 1.0 - math.tanh(z - 1.0) ** 2
+    )
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +85,10 @@ def test_init_with_exact(width, c, z0):
     w1, w2 = vec.init_with(z0, c, width, seed=123 + width)
     assert w1.shape == (width, 1) and w2.shape == (1, width)
     # oracles: the product directly, and overflow's own imbalance 2tr(C^2) - tr(C)^2 = S^2 - 4z^2
-    S = float(np.sum(w1 ** 2) + np.sum(w2 ** 2))
-    scale = 1.0 + c + 4 * z0 ** 2
+    S = float(np.sum(w1**2) + np.sum(w2**2))
+    scale = 1.0 + c + 4 * z0**2
     assert abs((w2 @ w1).item() - z0) <= 1e-12 * (1 + abs(z0))
-    assert abs(S ** 2 - 4 * (w2 @ w1).item() ** 2 - c) <= 1e-12 * scale
+    assert abs(S**2 - 4 * (w2 @ w1).item() ** 2 - c) <= 1e-12 * scale
     assert abs(of.imbalance([w1, w2]) - c) <= 1e-12 * scale
     assert abs(vec.imbalance(w1, w2) - c) <= 1e-12 * scale
 
@@ -134,7 +135,7 @@ def test_distance_evolution_and_limit(quad_cost):
     d = np.array([vec.center_stable_distance(a, b, quad_cost) for a, b in zip(res.weights[0], res.weights[1])])
     dfz = -2.0 * (1.0 - z)
     np.testing.assert_allclose(d, d[0] * np.exp(s * cumulative_trapezoid(dfz, t, initial=0.0)), rtol=1e-6)
-    np.testing.assert_allclose(d ** 2, np.sqrt(0.3 + 4 * z ** 2) - 2 * s * z, rtol=1e-9)
+    np.testing.assert_allclose(d**2, np.sqrt(0.3 + 4 * z**2) - 2 * s * z, rtol=1e-9)
     late = full_flow(quad_cost, w1, w2, np.array([0.0, 30.0]))
     assert late.product[-1, 0, 0] == pytest.approx(1.0, abs=1e-8)
 
@@ -214,16 +215,17 @@ def test_time_to_loss_closed_form(half_cost):
 
 
 def test_time_to_loss_unreachable(quad_cost, half_cost):
-    assert vec.time_to_loss(quad_cost, 0.3, 0.5, -1.0) == math.inf      # below min f
-    assert vec.time_to_loss(quad_cost, 0.3, 0.5, 0.0) == math.inf       # reached only as t -> inf
-    assert vec.time_to_loss(quad_cost, 0.3, 0.5, 5.0) == 0.0            # already below
-    assert vec.time_to_loss(quad_cost, -0.3, 0.0, 1e-3) == math.inf     # balanced: stuck at the saddle z=0
+    assert vec.time_to_loss(quad_cost, 0.3, 0.5, -1.0) == math.inf  # below min f
+    assert vec.time_to_loss(quad_cost, 0.3, 0.5, 0.0) == math.inf  # reached only as t -> inf
+    assert vec.time_to_loss(quad_cost, 0.3, 0.5, 5.0) == 0.0  # already below
+    assert vec.time_to_loss(quad_cost, -0.3, 0.0, 1e-3) == math.inf  # balanced: stuck at the saddle z=0
     assert vec.time_to_loss(quad_cost, 0.0, 0.0, 1e-3) == math.inf
     assert 0 < vec.time_to_loss(quad_cost, -0.3, 1e-3, 1e-3) < math.inf
     # a tilted double well: from z0 = -2 the flow settles in the upper well near z = -0.93
     # (f ~ 0.48), so f = 0 (reached only in the lower well near z = 1.06) is never reached
-    well = of.costs.scalar(lambda z: (z * z - 1.0) ** 2 - 0.5 * z, lambda z: 4.0 * z * (z * z - 1.0) - 0.5,
-                           lambda z: 12.0 * z * z - 4.0)
+    well = of.costs.scalar(
+        lambda z: (z * z - 1.0) ** 2 - 0.5 * z, lambda z: 4.0 * z * (z * z - 1.0) - 0.5, lambda z: 12.0 * z * z - 4.0
+    )
     assert vec.time_to_loss(well, -2.0, 0.5, 0.0) == math.inf
     assert 0 < vec.time_to_loss(well, -2.0, 0.5, 0.6) < math.inf
 
@@ -238,9 +240,9 @@ def test_bad_input(quad_cost):
     with pytest.raises(ValueError, match="shape"):
         vec.imbalance(np.ones((4, 2)), w2)
     with pytest.raises(ValueError, match="shape"):
-        vec.center_stable_distance(w1, w2.T, quad_cost)        # w2 given as a column
+        vec.center_stable_distance(w1, w2.T, quad_cost)  # w2 given as a column
     with pytest.raises(ValueError, match="shape"):
-        vec.predict(np.ones((2, 2, 1)), w2, quad_cost)         # a deeper stack of layers
+        vec.predict(np.ones((2, 2, 1)), w2, quad_cost)  # a deeper stack of layers
     with pytest.raises(TypeError):
         vec.imbalance(w1.astype(complex), w2)
     with pytest.raises(TypeError, match="Cost"):

@@ -5,5 +5,13 @@ from .critical import CriticalPoint, critical_point, lemma17_direction
 from .hessian import dense_hessian, hessian_operator, hessian_vector_product
 from .linearization import Linearization, linearization
 
-__all__ = ["CriticalPoint", "Linearization", "critical_point", "dense_hessian", "hessian_operator",
-           "hessian_vector_product", "lemma17_direction", "linearization"]
+__all__ = [
+    "CriticalPoint",
+    "Linearization",
+    "critical_point",
+    "dense_hessian",
+    "hessian_operator",
+    "hessian_vector_product",
+    "lemma17_direction",
+    "linearization",
+]

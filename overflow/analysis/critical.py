@@ -9,8 +9,8 @@ products (``grad f``, ``grad g`` and the Hessian all grow with the size of the w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence, eigsh
@@ -166,8 +166,9 @@ def lemma17_direction(net, Ws: Sequence[np.ndarray], _point: _Point | None = Non
     return D, curvature, sigma
 
 
-def critical_point(net, Ws: Sequence[np.ndarray], tol: float = 1e-8, scale: float | None = None,
-                   dense_limit: int = DENSE_LIMIT) -> CriticalPoint:
+def critical_point(
+    net, Ws: Sequence[np.ndarray], tol: float = 1e-8, scale: float | None = None, dense_limit: int = DENSE_LIMIT
+) -> CriticalPoint:
     """Classify the point ``W`` of ``g`` (see `CriticalPoint` for the kinds).
 
     Parameters

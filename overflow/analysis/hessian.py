@@ -21,7 +21,7 @@ the proof of lemma 17; the middle one is its ``f''(P)[A, A]``.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
@@ -35,7 +35,9 @@ __all__ = ["hessian_vector_product", "dense_hessian", "hessian_operator"]
 def _check_net(net: object) -> Network:
     """TypeError unless ``net`` is a Network (a swapped ``(Ws, net)`` is named as such)."""
     if not isinstance(net, Network):
-        hint = " (the arguments are (net, Ws): were they swapped?)" if isinstance(net, (list, tuple, np.ndarray)) else ""
+        hint = (
+            " (the arguments are (net, Ws): were they swapped?)" if isinstance(net, (list, tuple, np.ndarray)) else ""
+        )
         raise TypeError(f"net must be an overflow.Network, got {_v.describe(net)}{hint}")
     return net
 
@@ -45,8 +47,7 @@ def _layers(net, Ws, name: str) -> list[np.ndarray]:
     return [np.array(W) for W in net.unflatten(net.flatten(Ws, name))]
 
 
-def _tested_point(net, Ws: Sequence[np.ndarray], tol: float, scale: float | None
-                  ) -> tuple["_Point", float, float, float]:
+def _tested_point(net, Ws: Sequence[np.ndarray], tol: float, scale: float | None) -> tuple[_Point, float, float, float]:
     """The point, the scale of the tests (default ``max(1, ||P||_F)``), the threshold ``tol * scale``
     and ``||grad g||_F`` there: what `critical_point` and `linearization` both start from."""
     _check_net(net)

@@ -9,8 +9,8 @@ positive / zero / negative (up to ``tol * scale``, ``scale = max(1, ||P||_F)`` a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -45,8 +45,7 @@ class Linearization:
     scale: float
 
 
-def linearization(net, Ws: Sequence[np.ndarray], tol: float = 1e-9,
-                  scale: float | None = None) -> Linearization:
+def linearization(net, Ws: Sequence[np.ndarray], tol: float = 1e-9, scale: float | None = None) -> Linearization:
     """Eigenvalues of the Jacobian ``-Hess g(W)`` of the flow at the equilibrium ``W``.
 
     The dense Hessian is formed (``state_size`` HVPs and one ``eigh``), so this is meant for

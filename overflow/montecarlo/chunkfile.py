@@ -37,8 +37,9 @@ class ChunkError(ValueError):
         self.reason = reason
 
 
-def write_chunk(fh: BinaryIO, arrays: dict[str, np.ndarray], fingerprint: str, index: int, start: int,
-                stop: int) -> None:
+def write_chunk(
+    fh: BinaryIO, arrays: dict[str, np.ndarray], fingerprint: str, index: int, start: int, stop: int
+) -> None:
     """Write ``arrays`` (trajectories ``start .. stop - 1`` of the run ``fingerprint``) as chunk ``index``."""
     header: dict[str, Any] = {"format": FORMAT, "run": fingerprint, "index": index, "start": start, "stop": stop}
     header["sha256"] = _digest(arrays, header)
@@ -74,19 +75,33 @@ def read_chunk(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dic
     return arrays, header
 
 
-def check_chunk(path: str | os.PathLike[str], arrays: dict[str, np.ndarray], header: dict[str, Any],
-                fingerprint: str, index: int, start: int, stop: int) -> None:
+def check_chunk(
+    path: str | os.PathLike[str],
+    arrays: dict[str, np.ndarray],
+    header: dict[str, Any],
+    fingerprint: str,
+    index: int,
+    start: int,
+    stop: int,
+) -> None:
     """Raise `ChunkError` unless ``path`` is, intact, chunk ``index`` (``start .. stop - 1``) of the
     run ``fingerprint``. The checksum comes first: a flipped bit in the header is damage, not a
     claim to be another chunk."""
     if header.get("sha256") != _digest(arrays, header):
         raise ChunkError(path, "damaged", "is damaged: its content does not match its sha256 checksum")
     if header["run"] != fingerprint:
-        raise ChunkError(path, "foreign", f"belongs to another run (fingerprint {str(header['run'])[:12]}..., "
-                                          f"this run's {fingerprint[:12]}...)")
+        raise ChunkError(
+            path,
+            "foreign",
+            f"belongs to another run (fingerprint {str(header['run'])[:12]}..., this run's {fingerprint[:12]}...)",
+        )
     if (header["index"], header["start"], header["stop"]) != (index, start, stop):
-        raise ChunkError(path, "misplaced", f"holds chunk {header['index']} (trajectories {header['start']} to "
-                                            f"{header['stop'] - 1}), not chunk {index} ({start} to {stop - 1})")
+        raise ChunkError(
+            path,
+            "misplaced",
+            f"holds chunk {header['index']} (trajectories {header['start']} to "
+            f"{header['stop'] - 1}), not chunk {index} ({start} to {stop - 1})",
+        )
     _check_rows(path, arrays, stop - start, FIELDS)
 
 
@@ -95,8 +110,9 @@ def check_legacy_chunk(path: str | os.PathLike[str], arrays: dict[str, np.ndarra
     _check_rows(path, arrays, stop - start, tuple(f for f in FIELDS if f not in LATER_FIELDS))
 
 
-def _check_rows(path: str | os.PathLike[str], arrays: dict[str, np.ndarray], rows: int,
-                fields: tuple[str, ...]) -> None:
+def _check_rows(
+    path: str | os.PathLike[str], arrays: dict[str, np.ndarray], rows: int, fields: tuple[str, ...]
+) -> None:
     missing = [f for f in fields if f not in arrays]
     if missing:
         raise ChunkError(path, "damaged", f"is damaged: it lacks {', '.join(missing)}")

@@ -74,7 +74,7 @@ def _feed(h: Any, obj: Any, depth: int) -> None:
 
 def _has_contents(cell: Any) -> bool:
     try:
-        cell.cell_contents
+        _ = cell.cell_contents
     except ValueError:  # an empty cell
         return False
     return True

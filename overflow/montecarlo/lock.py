@@ -27,8 +27,10 @@ class StoreLocked(RuntimeError):
 
     def __init__(self, directory: Path, pid: int | None) -> None:
         who = f"pid {pid}" if pid is not None else "a process whose pid could not be read"
-        super().__init__(f"out = {str(directory)!r} is in use by another monte_carlo ({who}, holding "
-                         f"{str(directory / LOCK_NAME)!r}); wait for it to finish, or give another directory")
+        super().__init__(
+            f"out = {str(directory)!r} is in use by another monte_carlo ({who}, holding "
+            f"{str(directory / LOCK_NAME)!r}); wait for it to finish, or give another directory"
+        )
         self.pid = pid
 
 

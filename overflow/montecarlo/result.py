@@ -34,9 +34,9 @@ class MCSummary:
         rows = [("trajectories", f"{self.n}")]
         rows += [(f"status {k}", f"{v:.4f}") for k, v in sorted(self.fractions.items(), key=lambda kv: -kv[1])]
         for q, v in self.t_converged_quantiles.items():
-            rows.append((f"t_converged q{int(round(100 * q))}", f"{v:.6g}"))
+            rows.append((f"t_converged q{round(100 * q)}", f"{v:.6g}"))
         for q, v in self.final_loss_quantiles.items():
-            rows.append((f"final loss q{int(round(100 * q))}", f"{v:.6g}"))
+            rows.append((f"final loss q{round(100 * q)}", f"{v:.6g}"))
         if self.global_minimum is not None:
             rows.append(("global minimum", f"{self.global_minimum:.6g}"))
             rows.append(("fraction at global min", f"{self.fraction_global_minimum:.4f}"))
@@ -82,8 +82,13 @@ class MCResult:
         The run's parameters (as saved in ``out/params.json``).
     """
 
-    def __init__(self, arrays: dict[str, np.ndarray], params: dict[str, Any], global_minimum: float | None,
-                 t_eval: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        arrays: dict[str, np.ndarray],
+        params: dict[str, Any],
+        global_minimum: float | None,
+        t_eval: np.ndarray | None = None,
+    ) -> None:
         with_later_fields(arrays)
         for name in FIELDS:
             setattr(self, name, arrays[name])

@@ -5,15 +5,16 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import _options as _o
 from .. import events as _events
 from .._options import JACOBIAN_METHODS, METHODS
-from ..integrate import ConvergenceWarning, _check_implicit
 from .._validate import INT32_MAX, check_memory, format_bytes
+from ..integrate import ConvergenceWarning, _check_implicit
 from ..network import Network, _integer
 from . import samplers as _samplers
 from .chunkfile import ChunkError
@@ -55,14 +56,33 @@ def _default_workers() -> int:
 
 
 @_o.document("monte_carlo")
-def monte_carlo(net: Network, n: int, t_span: Sequence[float], method: str = _D.method, *,
-                rtol: float = _D.rtol, atol: float = _D.atol, t_eval: Sequence[float] | None = _D.t_eval,
-                gtol: float | None = _D.gtol, first_step: float | None = _D.first_step, max_step: float = _D.max_step,
-                max_steps: int = _D.max_steps, max_norm: float = _D.max_norm, events: Any = _D.events,
-                project: bool = _D.project, sampler: _samplers.Sampler | None = None, seed: int = 0,
-                workers: int | None = None, backend: str = "threads", client: Any = None, chunk: int | None = None,
-                progress: bool = True, out: str | os.PathLike[str] | None = None, keep_final: bool = False,
-                keep_trajectories: bool = False) -> MCResult:
+def monte_carlo(
+    net: Network,
+    n: int,
+    t_span: Sequence[float],
+    method: str = _D.method,
+    *,
+    rtol: float = _D.rtol,
+    atol: float = _D.atol,
+    t_eval: Sequence[float] | None = _D.t_eval,
+    gtol: float | None = _D.gtol,
+    first_step: float | None = _D.first_step,
+    max_step: float = _D.max_step,
+    max_steps: int = _D.max_steps,
+    max_norm: float = _D.max_norm,
+    events: Any = _D.events,
+    project: bool = _D.project,
+    sampler: _samplers.Sampler | None = None,
+    seed: int = 0,
+    workers: int | None = None,
+    backend: str = "threads",
+    client: Any = None,
+    chunk: int | None = None,
+    progress: bool = True,
+    out: str | os.PathLike[str] | None = None,
+    keep_final: bool = False,
+    keep_trajectories: bool = False,
+) -> MCResult:
     """Integrate the flow (eq. 4) from ``n`` random initial states and summarise each trajectory.
 
     Every trajectory has its own adaptive steps; trajectories are handed out one at a time to a
@@ -135,18 +155,37 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], method: str = _D.
         raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
     n = _integer(n, "n")
     keep_final, keep_trajectories, project, progress = (
-        _o.check_flag(value, name) for value, name in ((keep_final, "keep_final"), (keep_trajectories, "keep_trajectories"),
-                                               (project, "project"), (progress, "progress")))
+        _o.check_flag(value, name)
+        for value, name in (
+            (keep_final, "keep_final"),
+            (keep_trajectories, "keep_trajectories"),
+            (project, "project"),
+            (progress, "progress"),
+        )
+    )
     out = _out_path(out)
     event_args, _ = _events.prepare(events, net.state_size, net)  # compiles and checks them
-    o = _o.check_run("monte_carlo", t_span, method, rtol=rtol, atol=atol, t_eval=t_eval, gtol=gtol,
-                     first_step=first_step, max_step=max_step, max_steps=max_steps, max_norm=max_norm,
-                     terminal_event=_events.any_terminal(event_args))
+    o = _o.check_run(
+        "monte_carlo",
+        t_span,
+        method,
+        rtol=rtol,
+        atol=atol,
+        t_eval=t_eval,
+        gtol=gtol,
+        first_step=first_step,
+        max_step=max_step,
+        max_steps=max_steps,
+        max_norm=max_norm,
+        terminal_event=_events.any_terminal(event_args),
+    )
     if method in JACOBIAN_METHODS:
         _check_implicit(net, method)
     sampler = _samplers.gaussian(0.3) if sampler is None else sampler
     if not isinstance(sampler, _samplers.Sampler):
-        raise TypeError(f"sampler must be one of overflow.samplers (gaussian(scale), ...), got {type(sampler).__name__}")
+        raise TypeError(
+            f"sampler must be one of overflow.samplers (gaussian(scale), ...), got {type(sampler).__name__}"
+        )
     sampler.check(net, n)
     seed = _integer(seed, "seed", minimum=0)
     if not isinstance(backend, str) or backend not in BACKENDS:
@@ -167,11 +206,27 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], method: str = _D.
     check_memory(n * row, "n", n, f"the result of {n} trajectories ({format_bytes(row)} each)")
     if project and net.activation is not None:
         raise ValueError("project=True needs a linear network (activation=None)")
-    spec = MCSpec(net=net, sampler=sampler, n=n, seed=seed, chunk=min(chunk, n), t_span=(o.t0, o.t1),
-                  method=o.method, rtol=o.rtol, atol=o.atol, gtol=o.gtol, first_step=o.first_step,
-                  max_step=o.max_step, max_steps=o.max_steps, max_norm=o.max_norm, t_eval=o.t_eval,
-                  keep_final=keep_final, keep_trajectories=keep_trajectories, project=project,
-                  events=events if event_args else None)
+    spec = MCSpec(
+        net=net,
+        sampler=sampler,
+        n=n,
+        seed=seed,
+        chunk=min(chunk, n),
+        t_span=(o.t0, o.t1),
+        method=o.method,
+        rtol=o.rtol,
+        atol=o.atol,
+        gtol=o.gtol,
+        first_step=o.first_step,
+        max_step=o.max_step,
+        max_steps=o.max_steps,
+        max_norm=o.max_norm,
+        t_eval=o.t_eval,
+        keep_final=keep_final,
+        keep_trajectories=keep_trajectories,
+        project=project,
+        events=events if event_args else None,
+    )
     gmin = global_minimum(net)
     store = ChunkStore(out, spec.describe(), {"global_minimum": gmin}) if out is not None else None
     try:
@@ -184,16 +239,23 @@ def monte_carlo(net: Network, n: int, t_span: Sequence[float], method: str = _D.
     return result
 
 
-def _run(spec: MCSpec, store: ChunkStore | None, gmin: float | None, workers: int, backend: str, client: Any,
-         progress: bool) -> MCResult:
+def _run(
+    spec: MCSpec, store: ChunkStore | None, gmin: float | None, workers: int, backend: str, client: Any, progress: bool
+) -> MCResult:
     """The chunks not in ``store`` computed (and saved there), then all of them assembled."""
     done: dict[int, dict[str, np.ndarray]] = dict(store.done) if store is not None else {}
     todo = [i for i in range(spec.n_chunks) if i not in done]
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=spec.n, initial=sum(len(a["t_final"]) for a in done.values()), unit="traj",
-               disable=not progress, desc="monte_carlo", smoothing=0.1)
+    bar = tqdm(
+        total=spec.n,
+        initial=sum(len(a["t_final"]) for a in done.values()),
+        unit="traj",
+        disable=not progress,
+        desc="monte_carlo",
+        smoothing=0.1,
+    )
 
     def finished(i: int, arrays: dict[str, np.ndarray]) -> None:
         arrays.pop("interrupted", None)
@@ -213,8 +275,11 @@ def _run(spec: MCSpec, store: ChunkStore | None, gmin: float | None, workers: in
     except KeyboardInterrupt:
         bar.close()
         partial = _assemble(spec, done, gmin, complete=False)
-        raise MonteCarloInterrupted(partial, f"monte_carlo interrupted: {len(done)} of {spec.n_chunks} chunks "
-                                             f"finished{' and saved' if store is not None else ''}") from None
+        raise MonteCarloInterrupted(
+            partial,
+            f"monte_carlo interrupted: {len(done)} of {spec.n_chunks} chunks "
+            f"finished{' and saved' if store is not None else ''}",
+        ) from None
     bar.close()
     return _assemble(spec, done, gmin, complete=True)
 
@@ -239,21 +304,26 @@ def _warn_unconverged(result: MCResult, spec: MCSpec) -> None:
         return
     stalled = int(np.sum(missed & result.stalled))
     statuses = ", ".join(f"{int(np.sum(result.status[missed] == s))} {s}" for s in np.unique(result.status[missed]))
-    message = (f"{count} of {len(result)} trajectories did not reach gtol = {spec.gtol:g} ({statuses}); "
-               f"smallest final ||grad g|| among them {np.nanmin(result.final_grad_norm[missed]):.3g}")
+    message = (
+        f"{count} of {len(result)} trajectories did not reach gtol = {spec.gtol:g} ({statuses}); "
+        f"smallest final ||grad g|| among them {np.nanmin(result.final_grad_norm[missed]):.3g}"
+    )
     if stalled:
         message += f"; {stalled} had stalled above it (||grad g|| no longer falling"
         if spec.method in METHODS:
-            message += (", or the steps held at the explicit method's stability limit, where its tolerances set "
-                        "a floor of about lambda_max(Hess g) * tol: method='auto' (or 'rodas4') goes below it")
+            message += (
+                ", or the steps held at the explicit method's stability limit, where its tolerances set "
+                "a floor of about lambda_max(Hess g) * tol: method='auto' (or 'rodas4') goes below it"
+            )
         message += ")"
     if math.isfinite(spec.t_span[1]) and np.any(result.status[missed] == "t_end"):
         message += "; t_span = (t0, inf) runs each start until it converges (max_steps still applies)"
     warnings.warn(message, ConvergenceWarning, stacklevel=3)
 
 
-def _run_threads(spec: MCSpec, todo: list[int], workers: int,
-                 finished: Callable[[int, dict[str, np.ndarray]], None]) -> None:
+def _run_threads(
+    spec: MCSpec, todo: list[int], workers: int, finished: Callable[[int, dict[str, np.ndarray]], None]
+) -> None:
     for i in todo:
         arrays = run_chunk(spec, i, workers)
         if arrays["interrupted"]:
@@ -261,8 +331,9 @@ def _run_threads(spec: MCSpec, todo: list[int], workers: int,
         finished(i, arrays)
 
 
-def _run_dask(spec: MCSpec, todo: list[int], client: Any, workers: int,
-              finished: Callable[[int, dict[str, np.ndarray]], None]) -> None:
+def _run_dask(
+    spec: MCSpec, todo: list[int], client: Any, workers: int, finished: Callable[[int, dict[str, np.ndarray]], None]
+) -> None:
     try:
         from dask.distributed import as_completed, get_client
     except ImportError:
@@ -277,7 +348,9 @@ def _run_dask(spec: MCSpec, todo: list[int], client: Any, workers: int,
 
         cloudpickle.dumps(spec.net)
     except Exception as exc:
-        raise TypeError(f"backend='dask' sends the network to other processes, but it cannot be pickled: {exc}") from exc
+        raise TypeError(
+            f"backend='dask' sends the network to other processes, but it cannot be pickled: {exc}"
+        ) from exc
     if not todo:
         return
     spec_future = client.scatter(spec, broadcast=True, hash=False)
@@ -294,8 +367,7 @@ def _run_dask(spec: MCSpec, todo: list[int], client: Any, workers: int,
         raise
 
 
-def _assemble(spec: MCSpec, done: dict[int, dict[str, np.ndarray]], gmin: float | None,
-              complete: bool) -> MCResult:
+def _assemble(spec: MCSpec, done: dict[int, dict[str, np.ndarray]], gmin: float | None, complete: bool) -> MCResult:
     order = sorted(done)
     params = spec.describe()
     params["chunks_done"] = len(order)
@@ -336,18 +408,27 @@ def load(path: str | os.PathLike[str]) -> MCResult:
     found = scan(path, run_fingerprint(run), n, chunk, legacy_ok=meta["format"] == 1)
     if found.bad:
         (_, first), others = found.bad[0], [str(e.path.name) for _, e in found.bad[1:]]
-        todo = ("move it out of the directory" if first.kind == "extra" else
-                "call monte_carlo again with the same arguments and out= to compute it again")
+        todo = (
+            "move it out of the directory"
+            if first.kind == "extra"
+            else "call monte_carlo again with the same arguments and out= to compute it again"
+        )
         also = f" (and {len(others)} more: {', '.join(others[:5])})" if others else ""
         raise ChunkError(first.path, first.kind, f"{first.reason}{also}; {todo}")
     missing = [i for i in range(n_chunks) if i not in found.good]
     if missing:
-        raise ValueError(f"{str(path)!r} holds {n_chunks - len(missing)} of {n_chunks} chunks; call monte_carlo "
-                         "again with the same arguments and out= to finish the run")
+        raise ValueError(
+            f"{str(path)!r} holds {n_chunks - len(missing)} of {n_chunks} chunks; call monte_carlo "
+            "again with the same arguments and out= to finish the run"
+        )
     if found.legacy:
-        warnings.warn(f"{str(path)!r} was written by an older overflow (store format {meta['format']}): its chunks "
-                      "carry no fingerprint or checksum, so only their sizes were checked; calling monte_carlo "
-                      "again with the same arguments and out= converts it", StoreWarning, stacklevel=2)
+        warnings.warn(
+            f"{str(path)!r} was written by an older overflow (store format {meta['format']}): its chunks "
+            "carry no fingerprint or checksum, so only their sizes were checked; calling monte_carlo "
+            "again with the same arguments and out= converts it",
+            StoreWarning,
+            stacklevel=2,
+        )
     parts = [found.good[i] for i in range(n_chunks)]
     arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     run["chunks_done"] = n_chunks

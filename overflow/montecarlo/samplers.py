@@ -20,8 +20,17 @@ import numpy as np
 
 from .. import _validate as _v
 
-__all__ = ["BLOCK", "Sampler", "gaussian", "uniform", "balanced", "orthogonal", "imbalanced", "center_stable",
-           "from_array"]
+__all__ = [
+    "BLOCK",
+    "Sampler",
+    "gaussian",
+    "uniform",
+    "balanced",
+    "orthogonal",
+    "imbalanced",
+    "center_stable",
+    "from_array",
+]
 
 #: Indices per random block: the unit of reproducibility (changing it changes every drawn state).
 BLOCK = 256
@@ -53,8 +62,9 @@ def _network(net: Any) -> Any:
 def _vector_case(net: Any, sampler: str) -> None:
     m, n = net.cost.shape
     if net.depth != 2 or m != 1 or n != 1 or net.activation is not None:
-        raise ValueError(f"the {sampler} sampler is for the vector case (depth 2, a 1x1 cost, no activation); "
-                         f"got {net!r}")
+        raise ValueError(
+            f"the {sampler} sampler is for the vector case (depth 2, a 1x1 cost, no activation); got {net!r}"
+        )
 
 
 def _flat(layers: list[np.ndarray], count: int) -> np.ndarray:
@@ -95,14 +105,18 @@ class Sampler:
         stop = _v.integer(stop, "stop", minimum=0)
         if not start <= stop:
             raise ValueError(f"need 0 <= start <= stop, got start={start}, stop={stop}")
-        _v.check_memory(8 * (stop - start) * net.state_size, "stop - start", stop - start,
-                        f"{stop - start} states of {net.state_size} weights")
+        _v.check_memory(
+            8 * (stop - start) * net.state_size,
+            "stop - start",
+            stop - start,
+            f"{stop - start} states of {net.state_size} weights",
+        )
         out = np.empty((stop - start, net.state_size))
         for b in range(start // BLOCK, -(-stop // BLOCK)):
             lo, hi = b * BLOCK, (b + 1) * BLOCK
             block = self._draw(net, np.random.default_rng([seed, b]), BLOCK)
             a, z = max(lo, start), min(hi, stop)
-            out[a - start:z - start] = block[a - lo:z - lo]
+            out[a - start : z - start] = block[a - lo : z - lo]
         return out
 
     def __call__(self, net: Any, seed: int = 0, index: int = 0) -> list[np.ndarray]:
@@ -138,8 +152,9 @@ class uniform(Sampler):
 
     def _draw(self, net, rng, count):
         s = self.params["scale"]
-        return _flat([rng.uniform(-1.0, 1.0, size=(count, r, c)) * (s * math.sqrt(3.0 / c))
-                      for r, c in net.shapes], count)
+        return _flat(
+            [rng.uniform(-1.0, 1.0, size=(count, r, c)) * (s * math.sqrt(3.0 / c)) for r, c in net.shapes], count
+        )
 
 
 class orthogonal(Sampler):
@@ -227,7 +242,7 @@ class center_stable(Sampler):
         s = sign(net.cost)
         k = net.widths[0]
         scale = self.params["scale"]
-        w1 = rng.normal(0.0, scale, size=(count, k))                 # fan-in 1
+        w1 = rng.normal(0.0, scale, size=(count, k))  # fan-in 1
         w2 = rng.normal(0.0, scale / math.sqrt(k), size=(count, k))  # fan-in k
         v = w1 + s * w2
         u = self.params["eps"] * _directions(rng, count, k)
@@ -243,8 +258,7 @@ class from_array(Sampler):
     def __init__(self, states: Any) -> None:
         # a list of per-layer arrays, unless it is a nested list of rows (numpy would read it so)
         if isinstance(states, (list, tuple)) and not (states and all(np.ndim(W) <= 1 for W in states)):
-            layers = [_v.float_array(W, f"states[{i}]", "a real (n, rows, cols) array")
-                      for i, W in enumerate(states)]
+            layers = [_v.float_array(W, f"states[{i}]", "a real (n, rows, cols) array") for i, W in enumerate(states)]
             if not layers or any(W.ndim != 3 or W.shape[0] != layers[0].shape[0] for W in layers):
                 raise ValueError("states as a list needs one (n, rows, cols) array per layer, all with the same n")
             states = np.concatenate([W.reshape(W.shape[0], -1) for W in layers], axis=1)
@@ -262,8 +276,7 @@ class from_array(Sampler):
 
     def check(self, net, n):
         if self._states.shape[1] != net.state_size:
-            raise ValueError(f"states have {self._states.shape[1]} entries per row, the network needs "
-                             f"{net.state_size}")
+            raise ValueError(f"states have {self._states.shape[1]} entries per row, the network needs {net.state_size}")
         if n > self._states.shape[0]:
             raise ValueError(f"n = {n} trajectories asked for, but states holds only {self._states.shape[0]}")
 
@@ -272,8 +285,9 @@ class from_array(Sampler):
         start = _v.integer(start, "start", minimum=0)
         stop = _v.integer(stop, "stop", minimum=0)
         if not start <= stop <= self._states.shape[0]:
-            raise ValueError(f"need 0 <= start <= stop <= {self._states.shape[0]} (the states given), got "
-                             f"start={start}, stop={stop}")
+            raise ValueError(
+                f"need 0 <= start <= stop <= {self._states.shape[0]} (the states given), got start={start}, stop={stop}"
+            )
         return self._states[start:stop].copy()
 
     def __repr__(self) -> str:

@@ -16,8 +16,9 @@ import os
 import re
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -74,8 +75,12 @@ def scan(path: str | os.PathLike[str], fingerprint: str, n: int, chunk: int, leg
                 check_legacy_chunk(file, arrays, start, stop)
                 found.legacy.add(i)
             else:
-                raise ChunkError(file, "unverifiable", "carries no fingerprint or checksum (written by an older "
-                                                       "overflow into a store of the current format)")
+                raise ChunkError(
+                    file,
+                    "unverifiable",
+                    "carries no fingerprint or checksum (written by an older "
+                    "overflow into a store of the current format)",
+                )
         except FileNotFoundError:  # removed since listdir (load takes no lock)
             continue
         except ChunkError as exc:
@@ -122,9 +127,15 @@ class ChunkStore:
             if diffs:
                 raise ResumeMismatch(
                     f"out = {str(self.path)!r} holds a run with other parameters ({'; '.join(diffs[:6])}); "
-                    "resume with the same arguments, or give another directory")
-        found = scan(self.path, self.fingerprint, self.n, self.chunk,
-                     legacy_ok=saved is None or saved["format"] in _OLDER_FORMATS)
+                    "resume with the same arguments, or give another directory"
+                )
+        found = scan(
+            self.path,
+            self.fingerprint,
+            self.n,
+            self.chunk,
+            legacy_ok=saved is None or saved["format"] in _OLDER_FORMATS,
+        )
         for _, exc in found.bad:
             if exc.kind == "extra":
                 raise ResumeMismatch(f"{exc}: move it out of out = {str(self.path)!r}, or give another directory")
@@ -136,24 +147,37 @@ class ChunkStore:
         if found.legacy:  # an older store of the same run: give its chunks a header
             for i in sorted(found.legacy):
                 self.save(i, found.good[i])
-            warnings.warn(f"out = {str(self.path)!r} was written by an older overflow (store format "
-                          f"{saved['format'] if saved else 1}, chunks without fingerprint or checksum): its "
-                          f"{len(found.legacy)} chunks were checked for size only, and now carry this run's "
-                          "fingerprint and checksum", StoreWarning, stacklevel=4)
+            warnings.warn(
+                f"out = {str(self.path)!r} was written by an older overflow (store format "
+                f"{saved['format'] if saved else 1}, chunks without fingerprint or checksum): its "
+                f"{len(found.legacy)} chunks were checked for size only, and now carry this run's "
+                "fingerprint and checksum",
+                StoreWarning,
+                stacklevel=4,
+            )
         if saved is None or saved["format"] != _FORMAT:
-            content = json.dumps({"format": _FORMAT, "fingerprint": self.fingerprint, "run": self.params, **extra},
-                                 indent=1, sort_keys=True)
+            content = json.dumps(
+                {"format": _FORMAT, "fingerprint": self.fingerprint, "run": self.params, **extra},
+                indent=1,
+                sort_keys=True,
+            )
             _write_atomic(self.path / "params.json", lambda fh: fh.write(content.encode()))
 
     def _refuse_strangers(self, found: Scan) -> None:
         """Without params.json the chunks' own fingerprints decide: one of another run, or one without
         a fingerprint, is never taken for this run's."""
         strangers = [exc for _, exc in found.bad if exc.kind == "foreign"]
-        strangers += [ChunkError(chunk_file(self.path, i), "unverifiable", "carries no fingerprint (written by an "
-                                 "older overflow)") for i in sorted(found.legacy)]
+        strangers += [
+            ChunkError(
+                chunk_file(self.path, i), "unverifiable", "carries no fingerprint (written by an older overflow)"
+            )
+            for i in sorted(found.legacy)
+        ]
         if strangers:
-            raise ResumeMismatch(f"out = {str(self.path)!r} has no params.json, and {strangers[0]}, so this run "
-                                 "cannot be resumed from it: give another directory, or move the file away")
+            raise ResumeMismatch(
+                f"out = {str(self.path)!r} has no params.json, and {strangers[0]}, so this run "
+                "cannot be resumed from it: give another directory, or move the file away"
+            )
 
     def chunk_path(self, index: int) -> Path:
         return chunk_file(self.path, index)
@@ -189,16 +213,24 @@ def read_params(path: str | os.PathLike[str]) -> dict[str, Any]:
         data = json.loads(meta.read_text())
     except FileNotFoundError:
         has_chunks = os.path.isdir(path) and any(_CHUNK.match(f) for f in os.listdir(path))
-        hint = ("; calling monte_carlo again with the same arguments and out= writes it again from the chunks"
-                if has_chunks else "")
+        hint = (
+            "; calling monte_carlo again with the same arguments and out= writes it again from the chunks"
+            if has_chunks
+            else ""
+        )
         raise FileNotFoundError(f"{str(path)!r} holds no Monte Carlo run (no params.json){hint}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{str(meta)!r} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict) or data.get("format") not in (_FORMAT, *_OLDER_FORMATS) \
-            or not isinstance(data.get("run"), dict):
+    if (
+        not isinstance(data, dict)
+        or data.get("format") not in (_FORMAT, *_OLDER_FORMATS)
+        or not isinstance(data.get("run"), dict)
+    ):
         fmt = data.get("format") if isinstance(data, dict) else None
-        raise ValueError(f"{str(meta)!r} has format {fmt!r}; this overflow reads formats "
-                         f"{', '.join(map(str, (*_OLDER_FORMATS, _FORMAT)))}")
+        raise ValueError(
+            f"{str(meta)!r} has format {fmt!r}; this overflow reads formats "
+            f"{', '.join(map(str, (*_OLDER_FORMATS, _FORMAT)))}"
+        )
     return data
 
 
