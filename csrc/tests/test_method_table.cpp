@@ -44,7 +44,8 @@ int main() {
     // Each scheme's data apart: sizes by scheme, and nothing of another scheme's part.
     const auto s = static_cast<std::size_t>(t.stages);
     CHECK(t.c.size() == s && t.a.size() == s * s && t.b.size() == s, "%s: c, a, b sizes", row.name);
-    CHECK(t.e.size() == (row.scheme == Scheme::gauss ? 0 : s + 1), "%s: e has %zu entries", row.name, t.e.size());
+    const std::size_t e_size = row.scheme == Scheme::explicit_rk ? s + 1 : row.scheme == Scheme::rosenbrock ? s : 0;
+    CHECK(t.e.size() == e_size, "%s: e has %zu entries, expected %zu", row.name, t.e.size(), e_size);
     const ExplicitCoefficients& x = t.explicit_rk;
     if (row.scheme == Scheme::explicit_rk) {
       CHECK(x.dense.size() == static_cast<std::size_t>(t.slots() * x.dense_degree) && x.dense_degree > 0 &&

@@ -52,7 +52,8 @@ struct Tableau {
   std::vector<double> c;  // stages
   std::vector<double> a;  // stages x stages, row-major (strictly lower triangular but for gauss)
   std::vector<double> b;  // stages
-  std::vector<double> e;  // stages + 1 (none for gauss): local error = h * sum_i e_i K_i
+  std::vector<double> e;  // local error = h * sum_i e_i K_i: stages + 1 (f(y_new) last); rosenbrock:
+                          // stages; gauss: none (step doubling)
   ExplicitCoefficients explicit_rk;  // scheme explicit_rk only
   RosenbrockCoefficients rosenbrock;  // scheme rosenbrock only
 
