@@ -13,8 +13,7 @@ def exact(values: Iterable[str | int]) -> list[Fraction]:
 def minus(x: Sequence[Fraction], y: Sequence[Fraction]) -> list[Fraction]:
     """x - y entrywise; the shorter is padded with zeros."""
     n = max(len(x), len(y))
-    pad = lambda v: list(v) + [Fraction(0)] * (n - len(v))  # noqa: E731
-    return [p - q for p, q in zip(pad(x), pad(y))]
+    return [(x[i] if i < len(x) else 0) - (y[i] if i < len(y) else 0) for i in range(n)]
 
 
 def hermite_dense(b: Sequence[Fraction]) -> list[list[Fraction]]:

@@ -1,4 +1,4 @@
-// Dense output inside the last step: y(t + theta h) = y + h sum_i b_i(theta) K_i (Tableau::explicit_rk.dense).
+// Dense output inside the last step: y(t + theta h) = y + h sum_i b_i(theta) K_i (ExplicitCoefficients::dense).
 #pragma once
 #include <cstddef>
 

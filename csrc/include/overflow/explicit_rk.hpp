@@ -67,20 +67,21 @@ class ExplicitRK {
     // An estimate without f(y_new) (DOP853's) is computed in the pass that writes y_new, over the
     // slots where b, e or e_low is nonzero; otherwise the error pass runs after f(y_new) over the
     // slots where e or e_low is nonzero. The weights other than e are read per slot.
-    const bool low_uses_f_new = !tab.explicit_rk.e_low.empty() && tab.explicit_rk.e_low[s] != 0.0;
+    const ExplicitCoefficients& x = tab.explicit_rk;
+    const bool low_uses_f_new = !x.e_low.empty() && x.e_low[s] != 0.0;
     fused_ = tab.e[s] == 0.0 && !low_uses_f_new;
     std::vector<double> either(tab.e);
-    for (std::size_t j = 0; j < tab.explicit_rk.e_low.size(); ++j)
-      if (either[j] == 0.0 && tab.explicit_rk.e_low[j] != 0.0) either[j] = 1.0;
+    for (std::size_t j = 0; j < x.e_low.size(); ++j)
+      if (either[j] == 0.0 && x.e_low[j] != 0.0) either[j] = 1.0;
     if (fused_)
       for (int j = 0; j < s; ++j)
         if (either[j] == 0.0 && tab.b[j] != 0.0) either[j] = 1.0;
     e_ = detail::Terms::from_row(either.data(), s + 1);
     for (int j = 0; j < e_.size(); ++j) e_.coef[j] = tab.e[e_.slot[j]];
-    const int width = s + 1 + tab.explicit_rk.extra_stages;
-    for (int i = 0; i < tab.explicit_rk.extra_stages; ++i)
-      extra_rows_.push_back(detail::Terms::from_row(&tab.explicit_rk.extra_a[i * width], s + 1 + i));
-    if (const int p = tab.explicit_rk.stiffness_stage; p >= 1) {
+    const int width = s + 1 + x.extra_stages;
+    for (int i = 0; i < x.extra_stages; ++i)
+      extra_rows_.push_back(detail::Terms::from_row(&x.extra_a[i * width], s + 1 + i));
+    if (const int p = x.stiffness_stage; p >= 1) {
       std::vector<double> w(tab.b.begin(), tab.b.begin() + s);
       for (int j = 0; j < p; ++j) w[j] -= tab.a[p * s + j];
       stiffness_terms_ = detail::Terms::from_row(w.data(), s);
@@ -176,7 +177,7 @@ class ExplicitRK {
   bool factored() const { return layout_.size > 0; }
 
   // Hairer's estimate of the Jacobian's spectral radius from the step just accepted (before
-  // accept()): stage p (c_p = 1, Tableau::stiffness_stage) and f(y_new) are f at two points
+  // accept()): stage p (c_p = 1, ExplicitCoefficients::stiffness_stage) and f(y_new) are f at two points
   // h sum_j (b_j - a_pj) K_j apart at the same time, so rho ~ ||f_new - K_p|| / ||that||.
   // NaN where the tableau has no such stage or the two points coincide.
   double spectral_radius_estimate(double h) {
