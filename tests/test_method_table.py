@@ -53,6 +53,12 @@ def test_each_tableau_carries_its_row(row):
     assert (t["order"], t["error_order"], t["control_order"], t["dense_order"]) == (
         row.order, row.error_order, row.control_order, row.dense_order)
     assert "MethodInfo(name='%s', c_code=%d" % (row.name, row.c_code) in repr(row)
+    s = t["stages"]
+    assert t["c"].shape == (s,) and t["a"].shape == (s, s) and t["b"].shape == (s,)
+    # The error weights: over the stages and f(y_new) (explicit), the stages (Rosenbrock), none (Gauss).
+    assert t["e"].shape == ({"explicit_rk": s + 1, "rosenbrock": s, "gauss": 0}[row.scheme],)
+    if row.scheme != "explicit_rk":  # no explicit-only data
+        assert t["e_low"].size == t["extra_c"].size == t["dense"].size == 0 and t["stiffness_stage"] == -1
 
 
 def test_unknown_method_names_the_choices():

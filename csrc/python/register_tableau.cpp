@@ -38,7 +38,13 @@ void register_tableau(py::module_& m) {
         Method method;
         if (!parse_method(name, method)) throw std::invalid_argument("unknown method " + name);
         const Tableau& t = tableau(method);
-        auto vec = [](const std::vector<double>& v, std::vector<py::ssize_t> shape) {
+        // Each field as an array of the shape its size must have (the shape is not read from the data).
+        auto vec = [&name](const std::vector<double>& v, std::vector<py::ssize_t> shape) {
+          py::ssize_t size = 1;
+          for (py::ssize_t d : shape) size *= d;
+          if (size != static_cast<py::ssize_t>(v.size()))
+            throw std::logic_error(name + ": a tableau field holds " + std::to_string(v.size()) + " numbers, not " +
+                                   std::to_string(size));
           return to_numpy(std::vector<double>(v), std::move(shape));
         };
         const py::ssize_t s = t.stages, e = t.explicit_rk.extra_stages;
@@ -53,7 +59,7 @@ void register_tableau(py::module_& m) {
         d["c"] = vec(t.c, {s});
         d["a"] = vec(t.a, {s, s});
         d["b"] = vec(t.b, {s});
-        d["e"] = vec(t.e, {s + 1});
+        d["e"] = vec(t.e, {static_cast<py::ssize_t>(t.e.size())});  // s + 1; rosenbrock s; gauss 0
         d["e_low"] = vec(t.explicit_rk.e_low, {static_cast<py::ssize_t>(t.explicit_rk.e_low.size())});
         d["extra_c"] = vec(t.explicit_rk.extra_c, {e});
         d["extra_a"] = vec(t.explicit_rk.extra_a, {e, s + 1 + e});

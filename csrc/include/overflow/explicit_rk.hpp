@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -56,6 +57,7 @@ class ExplicitRK {
                       ? detail::StageSchedule::from_tableau(tab.a, tab.stages)
                       : detail::StageSchedule::one_pass_per_stage(tab.a, tab.stages)),
         partials_(static_cast<std::size_t>(schedule_.buffers) * padded_length(dim)) {
+    if (tab.scheme != Scheme::explicit_rk) throw std::invalid_argument("ExplicitRK needs an explicit tableau");
     for (int i = 0; i < tab.slots(); ++i) slots_.push_back(K_.data() + static_cast<std::size_t>(i) * padded_length(dim));
     const int s = tab.stages;
     if (factored()) {
