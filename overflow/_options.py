@@ -38,20 +38,19 @@ __all__ = ["METHODS", "IMPLICIT_METHODS", "AUTO_METHOD", "JACOBIAN_METHODS", "SC
 
 # ---------------------------------------------------------------- the method option's values
 
-#: Explicit embedded Runge-Kutta pairs: name -> (order, embedded order, dense-output order).
-METHODS = {
-    "bs3": (3, 2, 3),       # Bogacki-Shampine 3(2), cubic Hermite interpolant
-    "dopri5": (5, 4, 4),    # Dormand-Prince 5(4), Shampine's quartic interpolant
-    "tsit5": (5, 4, 4),     # Tsitouras 5(4), its quartic interpolant
-    "dop853": (8, 5, 7),    # Hairer's DOP853 8(5,3), 7th-order interpolant (3 extra stages)
-}
-#: Implicit methods: Gauss-Legendre collocation (order, error-estimate order, dense-output order).
-#: They conserve the invariants C_i to rounding; linear networks only (they need the flow's Jacobian).
-IMPLICIT_METHODS = {
-    "gauss4": (4, 4, 5),    # 2 stages; error by step doubling; quintic Hermite interpolant
-    "gauss6": (6, 6, 5),    # 3 stages
-    "rodas4": (4, 3, 3),    # Hairer & Wanner's RODAS: L-stable Rosenbrock, for stiff flows; cubic Hermite
-}
+# Both dicts are read from the core's method table (csrc/src/tableau.cpp), in its order.
+_TABLE = _core.method_table()
+#: Explicit embedded Runge-Kutta pairs: name -> (order, embedded order, dense-output order):
+#: Bogacki-Shampine 3(2) with a cubic Hermite interpolant, Dormand-Prince 5(4) and Tsitouras 5(4)
+#: with quartic ones, Hairer's DOP853 8(5,3) with a 7th-order one (3 extra stages).
+METHODS: dict[str, tuple[int, int, int]] = {
+    m.name: (m.order, m.error_order, m.dense_order) for m in _TABLE if m.scheme == "explicit_rk"}
+#: Implicit methods, name -> (order, error-estimate order, dense-output order): Gauss-Legendre
+#: collocation gauss4 and gauss6 (2 and 3 stages; error by step doubling; quintic Hermite
+#: interpolant), which conserve the invariants C_i to rounding, and Hairer & Wanner's RODAS, rodas4
+#: (L-stable Rosenbrock, for stiff flows; cubic Hermite). Linear networks only: they need the flow's Jacobian.
+IMPLICIT_METHODS: dict[str, tuple[int, int, int]] = {
+    m.name: (m.order, m.error_order, m.dense_order) for m in _TABLE if m.scheme != "explicit_rk"}
 #: Method "auto": this explicit pair, switched to this stiff method where the flow is stiff
 #: (stability-limited steps) and back where it is not (the stiff method uses the flow's exact
 #: Jacobian on linear networks, central differences of the right-hand side on activated ones).

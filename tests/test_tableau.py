@@ -3,7 +3,10 @@ dense-output polynomials and the rooted-tree order conditions up to each method'
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -176,3 +179,10 @@ def test_bushy_tree_quadrature(tab):
     c = tab["c"]
     for k in range(1, tab["order"] + 1):
         assert tab["b"] @ c ** (k - 1) == pytest.approx(1.0 / k, abs=COND_TOL)
+
+
+def test_generated_data_is_the_repository_tableaux():
+    # csrc/src/tableau_data.cpp is what tools/generate_tableaux.py writes from tools/tableaux/.
+    script = Path(__file__).resolve().parents[1] / "tools" / "generate_tableaux.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -71,26 +71,9 @@ int guarded(const char* function, Body&& body) {
     if ((ptr) == nullptr) return fail(OF_ERROR_NULL, std::string(__func__) + ": " #ptr " is NULL");      \
   } while (0)
 
-// A method code as a MethodChoice (OF_AUTO: the explicit pair and the stiff method it switches to).
-bool parse_method(int32_t code, overflow::MethodChoice& out) {
-  overflow::Method m;
-  switch (code) {
-    case OF_BS3: m = overflow::Method::bs3; break;
-    case OF_DOPRI5: m = overflow::Method::dopri5; break;
-    case OF_TSIT5: m = overflow::Method::tsit5; break;
-    case OF_DOP853: m = overflow::Method::dop853; break;
-    case OF_GAUSS4: m = overflow::Method::gauss4; break;
-    case OF_GAUSS6: m = overflow::Method::gauss6; break;
-    case OF_RODAS4: m = overflow::Method::rodas4; break;
-    case OF_AUTO:
-      out = overflow::MethodChoice{&overflow::tableau(overflow::kAutoMethod.nonstiff),
-                                   &overflow::tableau(overflow::kAutoMethod.stiff)};
-      return true;
-    default: return false;
-  }
-  out = overflow::MethodChoice{&overflow::tableau(m), nullptr};
-  return true;
-}
+// A method code as a MethodChoice (OF_AUTO: the explicit pair and the stiff method it switches to),
+// looked up in the method table (tableau.cpp).
+bool parse_method(int32_t code, overflow::MethodChoice& out) { return overflow::parse_method_choice(code, out); }
 
 overflow::IntegrateOptions make_options(double rtol, double atol, double max_step) {
   if (!(rtol > 0) || !std::isfinite(rtol) || !(atol > 0) || !std::isfinite(atol))

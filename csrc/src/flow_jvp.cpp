@@ -10,13 +10,14 @@
 #include <vector>
 
 #include "overflow/network.hpp"
+#include "small_n.hpp"
 
 namespace overflow {
 
 namespace {
 
-// The helpers take the small dimension n as NS at compile time where it is 1..8 (NS = 0: at run
-// time): the inner loops over n are then unrolled, which measured about 2x on n = 6.
+// The helpers take the small dimension n as NS at compile time where small_n.hpp specialises it
+// (NS = 0: at run time): the inner loops over n are then unrolled, which measured about 2x on n = 6.
 
 // out (p x n) = X (p x q) Y (q x n), or out += X Y; all row-major.
 template <int NS, bool Add>
@@ -164,17 +165,8 @@ double Flow::jvp(const double* y, const double* v, double* out, JvpWorkspace& ws
     throw std::invalid_argument("the flow's Jacobian is implemented for linear networks (activation none)");
   if (cost_.hvp == nullptr)
     throw std::invalid_argument("the flow's Jacobian needs the cost's Hessian-vector product (hvp)");
-  switch (net_.n()) {
-    case 1: return jvp_kernel<1>(net_, cost_, y, v, out, ws);
-    case 2: return jvp_kernel<2>(net_, cost_, y, v, out, ws);
-    case 3: return jvp_kernel<3>(net_, cost_, y, v, out, ws);
-    case 4: return jvp_kernel<4>(net_, cost_, y, v, out, ws);
-    case 5: return jvp_kernel<5>(net_, cost_, y, v, out, ws);
-    case 6: return jvp_kernel<6>(net_, cost_, y, v, out, ws);
-    case 7: return jvp_kernel<7>(net_, cost_, y, v, out, ws);
-    case 8: return jvp_kernel<8>(net_, cost_, y, v, out, ws);
-    default: return jvp_kernel<0>(net_, cost_, y, v, out, ws);
-  }
+  return detail::with_small_n(net_.n(),
+                              [&](auto ns) { return jvp_kernel<decltype(ns)::value>(net_, cost_, y, v, out, ws); });
 }
 
 double Flow::jvp(const double* y, const double* v, double* out) const {

@@ -3,6 +3,7 @@
 #include "activated_sweep.hpp"
 #include "flow_kernels.hpp"
 #include "row_sweep.hpp"
+#include "small_n.hpp"
 #include "overflow/sizes.hpp"
 #include "overflow/thread_team.hpp"
 
@@ -136,23 +137,11 @@ Flow::Flow(const Network& net, const Cost& cost, Activation activation)
     detail::select_row_sweep(net.m(), rhs_kernel_, product_kernel_);
     return;
   }
-  switch (net.n()) {
-#define OVERFLOW_CASE(K)                         \
-  case K:                                        \
-    rhs_kernel_ = &FlowKernels<K>::rhs;          \
-    product_kernel_ = &FlowKernels<K>::forward;  \
-    break;
-    OVERFLOW_CASE(1)
-    OVERFLOW_CASE(2)
-    OVERFLOW_CASE(3)
-    OVERFLOW_CASE(4)
-    OVERFLOW_CASE(6)
-    OVERFLOW_CASE(8)
-#undef OVERFLOW_CASE
-    default:
-      rhs_kernel_ = &FlowKernels<0>::rhs;
-      product_kernel_ = &FlowKernels<0>::forward;
-  }
+  detail::with_small_n(net.n(), [&](auto ns) {
+    constexpr int NS = decltype(ns)::value;
+    rhs_kernel_ = &FlowKernels<NS>::rhs;
+    product_kernel_ = &FlowKernels<NS>::forward;
+  });
   corrected_kernel_ = detail::corrected_flow_kernel(net.n());
   // Inner layers (a prefix before and a layer after) whose factors take at most half the layer.
   const std::int64_t n = net.n();

@@ -94,8 +94,8 @@ int main() {
     for (int i = 0; i < s; ++i)
       for (int j = 0; j < s; ++j) A[i * slots + j] = t.a[i * s + j];
     for (int j = 0; j < s; ++j) A[s * slots + j] = t.b[j];
-    for (int i = 0; i < t.extra_stages; ++i)
-      for (int j = 0; j < slots; ++j) A[(s + 1 + i) * slots + j] = t.extra_a[i * slots + j];
+    for (int i = 0; i < t.explicit_rk.extra_stages; ++i)
+      for (int j = 0; j < slots; ++j) A[(s + 1 + i) * slots + j] = t.explicit_rk.extra_a[i * slots + j];
     // Row sums equal c (the simplifying assumption every tableau here satisfies).
     for (int i = 0; i < s; ++i) {
       double sum = 0.0;
@@ -112,18 +112,19 @@ int main() {
     // The embedded estimate's order: DOP853's E5 gives a 5th-order companion (error_order).
     const int eorder = observed_order(trees, phi, bhat, max_order, 1.0, tol);
     CHECK(eorder == t.error_order, "%s: embedded order %d, expected %d", name.c_str(), eorder, t.error_order);
-    if (!t.e_low.empty()) {
-      for (int j = 0; j <= s; ++j) bhat[j] = b[j] - t.e_low[j];
+    if (!t.explicit_rk.e_low.empty()) {
+      for (int j = 0; j <= s; ++j) bhat[j] = b[j] - t.explicit_rk.e_low[j];
       const int low = observed_order(trees, phi, bhat, max_order, 1.0, tol);
       CHECK(low == 3, "%s: low-order estimate has order %d, expected 3", name.c_str(), low);
     }
     // Interpolant: b_i(theta) satisfies the conditions with theta^p / gamma up to dense_order,
     // and equals the step's weights at theta = 1.
+    const ExplicitCoefficients& x = t.explicit_rk;
     for (double theta : {0.1, 0.37, 0.5, 0.81, 1.0}) {
       std::vector<double> w(slots, 0.0);
       for (int i = 0; i < slots; ++i) {
         double acc = 0.0;
-        for (int p = t.dense_degree - 1; p >= 0; --p) acc = acc * theta + t.dense[i * t.dense_degree + p];
+        for (int p = x.dense_degree - 1; p >= 0; --p) acc = acc * theta + x.dense[i * x.dense_degree + p];
         w[i] = acc * theta;
       }
       const int dorder = observed_order(trees, phi, w, max_order, theta, 1e-11);
@@ -146,7 +147,7 @@ int main() {
   // stage's input is the embedded solution.
   {
     const Tableau& t = tableau(Method::rodas4);
-    CHECK(t.scheme == Tableau::Scheme::rosenbrock && t.gamma == 0.25 && t.stages == 6, "rodas4 tableau");
+    CHECK(t.scheme == Tableau::Scheme::rosenbrock && t.rosenbrock.gamma == 0.25 && t.stages == 6, "rodas4 tableau");
     // Stiff accuracy: the last row of a plus the last stage reproduces the solution weights.
     for (int j = 0; j < 5; ++j) CHECK(t.a[5 * 6 + j] == t.b[j], "rodas4: a_6%d != b_%d", j + 1, j + 1);
   }

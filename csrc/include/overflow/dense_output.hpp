@@ -1,4 +1,4 @@
-// Dense output inside the last step: y(t + theta h) = y + h sum_i b_i(theta) K_i (tableau.dense).
+// Dense output inside the last step: y(t + theta h) = y + h sum_i b_i(theta) K_i (ExplicitCoefficients::dense).
 #pragma once
 #include <cstddef>
 
@@ -10,12 +10,12 @@ namespace overflow {
 // The stepper's slots must hold the last step's stages, f(t + h, y_new) and (for interpolants
 // that need them) the extra stages from prepare_dense.
 inline void dense_output(const ExplicitRK& rk, const double* y, double h, double theta, double* out) {
-  const Tableau& tab = rk.tableau();
-  const int slots = tab.slots();
+  const int slots = rk.tableau().slots();
+  const ExplicitCoefficients& x = rk.tableau().explicit_rk;
   double weights[detail::kMaxFusedTerms] = {};
   for (int i = 0; i < slots; ++i) {
     double acc = 0.0;
-    for (int p = tab.dense_degree - 1; p >= 0; --p) acc = acc * theta + tab.dense[i * tab.dense_degree + p];
+    for (int p = x.dense_degree - 1; p >= 0; --p) acc = acc * theta + x.dense[i * x.dense_degree + p];
     weights[i] = acc * theta;
   }
   const detail::Terms terms = detail::Terms::from_row(weights, slots);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -56,6 +57,7 @@ class ExplicitRK {
                       ? detail::StageSchedule::from_tableau(tab.a, tab.stages)
                       : detail::StageSchedule::one_pass_per_stage(tab.a, tab.stages)),
         partials_(static_cast<std::size_t>(schedule_.buffers) * padded_length(dim)) {
+    if (tab.scheme != Scheme::explicit_rk) throw std::invalid_argument("ExplicitRK needs an explicit tableau");
     for (int i = 0; i < tab.slots(); ++i) slots_.push_back(K_.data() + static_cast<std::size_t>(i) * padded_length(dim));
     const int s = tab.stages;
     if (factored()) {
@@ -67,20 +69,21 @@ class ExplicitRK {
     // An estimate without f(y_new) (DOP853's) is computed in the pass that writes y_new, over the
     // slots where b, e or e_low is nonzero; otherwise the error pass runs after f(y_new) over the
     // slots where e or e_low is nonzero. The weights other than e are read per slot.
-    const bool low_uses_f_new = !tab.e_low.empty() && tab.e_low[s] != 0.0;
+    const ExplicitCoefficients& x = tab.explicit_rk;
+    const bool low_uses_f_new = !x.e_low.empty() && x.e_low[s] != 0.0;
     fused_ = tab.e[s] == 0.0 && !low_uses_f_new;
     std::vector<double> either(tab.e);
-    for (std::size_t j = 0; j < tab.e_low.size(); ++j)
-      if (either[j] == 0.0 && tab.e_low[j] != 0.0) either[j] = 1.0;
+    for (std::size_t j = 0; j < x.e_low.size(); ++j)
+      if (either[j] == 0.0 && x.e_low[j] != 0.0) either[j] = 1.0;
     if (fused_)
       for (int j = 0; j < s; ++j)
         if (either[j] == 0.0 && tab.b[j] != 0.0) either[j] = 1.0;
     e_ = detail::Terms::from_row(either.data(), s + 1);
     for (int j = 0; j < e_.size(); ++j) e_.coef[j] = tab.e[e_.slot[j]];
-    const int width = s + 1 + tab.extra_stages;
-    for (int i = 0; i < tab.extra_stages; ++i)
-      extra_rows_.push_back(detail::Terms::from_row(&tab.extra_a[i * width], s + 1 + i));
-    if (const int p = tab.stiffness_stage; p >= 1) {
+    const int width = s + 1 + x.extra_stages;
+    for (int i = 0; i < x.extra_stages; ++i)
+      extra_rows_.push_back(detail::Terms::from_row(&x.extra_a[i * width], s + 1 + i));
+    if (const int p = x.stiffness_stage; p >= 1) {
       std::vector<double> w(tab.b.begin(), tab.b.begin() + s);
       for (int j = 0; j < p; ++j) w[j] -= tab.a[p * s + j];
       stiffness_terms_ = detail::Terms::from_row(w.data(), s);
@@ -108,7 +111,7 @@ class ExplicitRK {
         return out;
       }
     }
-    const double* low = tab_.e_low.empty() ? nullptr : tab_.e_low.data();
+    const double* low = tab_.explicit_rk.e_low.empty() ? nullptr : tab_.explicit_rk.e_low.data();
     if (fused_) {
       const detail::ErrorPass pass = error_pass(y, y_new, h, low, tab_.b.data(), nullptr, rtol, atol);
       out.max_abs_new = pass.max_abs_new;
@@ -146,14 +149,14 @@ class ExplicitRK {
   int prepare_dense(System& sys, double t, const double* y, double h, bool& in_domain) {
     const int first = tab_.stages + 1;
     in_domain = true;
-    for (int i = 0; i < tab_.extra_stages; ++i) {
+    for (int i = 0; i < tab_.explicit_rk.extra_stages; ++i) {
       combine(stage_y_.data(), y, h, extra_rows_[i]);
-      if (!std::isfinite(sys.eval(t + tab_.extra_c[i] * h, stage_y_.data(), slot(first + i)))) {
+      if (!std::isfinite(sys.eval(t + tab_.explicit_rk.extra_c[i] * h, stage_y_.data(), slot(first + i)))) {
         in_domain = false;
         return i + 1;
       }
     }
-    return tab_.extra_stages;
+    return tab_.explicit_rk.extra_stages;
   }
 
   // The step's end becomes the next step's start: f(t + h, y_new) becomes slot 0 (a pointer swap,
@@ -176,16 +179,16 @@ class ExplicitRK {
   bool factored() const { return layout_.size > 0; }
 
   // Hairer's estimate of the Jacobian's spectral radius from the step just accepted (before
-  // accept()): stage p (c_p = 1, Tableau::stiffness_stage) and f(y_new) are f at two points
+  // accept()): stage p (c_p = 1, ExplicitCoefficients::stiffness_stage) and f(y_new) are f at two points
   // h sum_j (b_j - a_pj) K_j apart at the same time, so rho ~ ||f_new - K_p|| / ||that||.
   // NaN where the tableau has no such stage or the two points coincide.
   double spectral_radius_estimate(double h) {
-    if (tab_.stiffness_stage < 1) return std::numeric_limits<double>::quiet_NaN();
+    if (tab_.explicit_rk.stiffness_stage < 1) return std::numeric_limits<double>::quiet_NaN();
     // The difference into stage_y_ (free between steps), the stages read in one fused pass.
     double* d = stage_y_.data();
     std::fill(d, d + dim_, 0.0);
     detail::combine(d, d, 1.0, stiffness_terms_, slots_.data(), 0, dim_);
-    const double* kp = slot(tab_.stiffness_stage);
+    const double* kp = slot(tab_.explicit_rk.stiffness_stage);
     const double* f_new = slot(tab_.stages);
     double num = 0.0;
     for (std::size_t i = 0; i < dim_; ++i) num += (f_new[i] - kp[i]) * (f_new[i] - kp[i]);
@@ -195,7 +198,7 @@ class ExplicitRK {
 
   // The stepper interface Solver uses (shared with GaussLegendre).
   int control_order() const { return tab_.control_order; }
-  bool dense_needs_stages() const { return tab_.extra_stages > 0; }
+  bool dense_needs_stages() const { return tab_.explicit_rk.extra_stages > 0; }
   double* f0() { return slot(0); }
   const double* f0() const { return slot(0); }
   const double* f_new() const { return slot(tab_.stages); }
@@ -297,7 +300,7 @@ class ExplicitRK {
 
   double error_norm(const detail::ErrorPass& pass) const {
     const double n = static_cast<double>(dim_);
-    if (tab_.e_low.empty()) return std::sqrt(pass.error_sum / n);
+    if (tab_.explicit_rk.e_low.empty()) return std::sqrt(pass.error_sum / n);
     // DOP853 blends its 5th- and 3rd-order estimates (Hairer's dop853.f):
     // err5^2 / sqrt(err5^2 + 0.01 err3^2).
     const double e2 = pass.error_sum, e3 = pass.error_sum_low;

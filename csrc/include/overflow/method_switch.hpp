@@ -1,6 +1,6 @@
 // When method "auto" moves between its explicit pair and its stiff method (Solver calls it after
 // every accepted step). Stiff means stability-limited: an explicit method's step is capped at
-// about boundary / rho(J) (Tableau::stability_boundary) whatever the tolerance, which near a
+// about boundary / rho(J) (ExplicitCoefficients::stability_boundary) whatever the tolerance, which near a
 // minimum of g, where J = -Hess g spans lambda_max ... lambda_min, costs about
 // lambda_max / lambda_min steps per e-fold of ||grad g||, and its error control holds ||grad g||
 // at a floor of about lambda_max * tol.
@@ -55,7 +55,7 @@ class MethodSwitch {
 
   struct ExplicitStep {
     double h, rho;          // rho NaN: not estimated at this step
-    double boundary;        // the explicit method's Tableau::stability_boundary
+    double boundary;        // ExplicitCoefficients::stability_boundary
     double span_left;       // t_bound - t (may be infinite)
     double grad_norm, gtol;  // gtol 0: none
     double stages;           // evaluations per explicit step

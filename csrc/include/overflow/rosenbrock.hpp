@@ -53,7 +53,7 @@ class Rosenbrock : public JacobianStepper {
         linear_abs_tol = linear_tolerance(y, h, rtol, atol);
       }
       if (!matrix_free_ && h != lu_h_) {
-        const double diag = 1.0 / (h * tab_.gamma);
+        const double diag = 1.0 / (h * tab_.rosenbrock.gamma);
         for (std::size_t k = 0; k < n * n; ++k) E_[k] = -J_[k];
         for (std::size_t k = 0; k < n; ++k) E_[k * n + k] += diag;
         lu_.compute(E_.data(), n);
@@ -107,7 +107,7 @@ class Rosenbrock : public JacobianStepper {
 
  private:
   double a(int i, int j) const { return tab_.a[static_cast<std::size_t>(i * s_ + j)]; }
-  double c(int i, int j) const { return tab_.gamma_c[static_cast<std::size_t>(i * s_ + j)]; }
+  double c(int i, int j) const { return tab_.rosenbrock.gamma_c[static_cast<std::size_t>(i * s_ + j)]; }
 
   // (I / (h gamma) - J) x = b (b given in x) on products J v at (t, y), in a Krylov space kept
   // across the step's stages (gcr.hpp): the later stages' right-hand sides lie mostly in the space
@@ -116,7 +116,7 @@ class Rosenbrock : public JacobianStepper {
   void solve_matrix_free(System& sys, double t, const double* y, double h, double rel_tol, double abs_tol,
                          double* x, StepAttempt& out) {
     const std::size_t n = dim_;
-    const double diag = 1.0 / (h * tab_.gamma);
+    const double diag = 1.0 / (h * tab_.rosenbrock.gamma);
     jv_.resize(n);
     auto apply = [&](const double* v, double* w) {
       sys.jvp(t, y, v, jv_.data());
@@ -137,7 +137,7 @@ class Rosenbrock : public JacobianStepper {
   double linear_tolerance(const double* y, double h, double rtol, double atol) const {
     double weight = std::numeric_limits<double>::infinity();
     for (std::size_t k = 0; k < dim_; ++k) weight = std::min(weight, atol + rtol * std::fabs(y[k]));
-    return kLinearErrorFraction * std::sqrt(static_cast<double>(dim_)) * weight / (h * tab_.gamma);
+    return kLinearErrorFraction * std::sqrt(static_cast<double>(dim_)) * weight / (h * tab_.rosenbrock.gamma);
   }
   static constexpr double kLinearErrorFraction = 1e-3;
   // However loose the tolerances, each stage is solved to this relative residual at least: a

@@ -115,7 +115,7 @@ class Solver {
     if (!(opt.rtol > 0) || !(opt.atol > 0)) throw std::invalid_argument("rtol and atol must be > 0");
     if (!(opt.max_step > 0)) throw std::invalid_argument("max_step must be > 0");
     if (opt.stiff) {
-      if (tab.implicit() || tab.stiffness_stage < 1 || opt.stiff->scheme != Tableau::Scheme::rosenbrock)
+      if (tab.implicit() || tab.explicit_rk.stiffness_stage < 1 || opt.stiff->scheme != Tableau::Scheme::rosenbrock)
         throw std::invalid_argument(
             "method switching needs an explicit pair with a stage at c = 1 and a Rosenbrock method");
       if constexpr (!detail::HasJvp<System>::value)
@@ -256,7 +256,8 @@ class Solver {
       if (opt_.project) project_state();
       // The stiffness estimate serves "auto" and, with a gtol, the diagnosis of a run that does
       // not reach it; a step cut short to land on t_bound says nothing about the steps possible.
-      if ((opt_.stiff || (opt_.gtol > 0 && tab_->stiffness_stage > 0)) && !last) consider_switch(h, t_bound);
+      if ((opt_.stiff || (opt_.gtol > 0 && tab_->explicit_rk.stiffness_stage > 0)) && !last)
+        consider_switch(h, t_bound);
       return StepOutcome::accepted;
     }
   }
@@ -337,7 +338,7 @@ class Solver {
       MethodSwitch::ExplicitStep s;
       s.h = h;
       s.rho = rk.spectral_radius_estimate(h);
-      s.boundary = tab_->stability_boundary;
+      s.boundary = tab_->explicit_rk.stability_boundary;
       s.span_left = t_bound - t_;
       s.grad_norm = gnorm_;
       s.gtol = opt_.gtol;
@@ -348,7 +349,7 @@ class Solver {
       ++naccept_stiff_;
       // rho moves slowly: while h rho is past the explicit boundary (4x the switch-back threshold)
       // the last estimate serves, refreshed every 16 steps (its power iterations cost ~4 J v each).
-      const double boundary = start_tab_->stability_boundary;
+      const double boundary = start_tab_->explicit_rk.stability_boundary;
       if (!(h * stiff_rho_ >= boundary) || ++stiff_rho_age_ >= 16) {
         stiff_rho_ = spectral_radius();
         stiff_rho_age_ = 0;
@@ -405,7 +406,7 @@ class Solver {
     visit([&](auto& st) { return st.eval_f0(sys_, t_, y_.data()); });
     ++nfev_;
     // Back on the explicit pair, start inside its stability region.
-    if (rho > 0) h_ = std::min(h_, 0.5 * tab_->stability_boundary / rho);
+    if (rho > 0) h_ = std::min(h_, 0.5 * tab_->explicit_rk.stability_boundary / rho);
     switch_.switched();
     switch_times_.push_back(t_);
     stiff_rho_ = 0.0;  // estimated afresh at the stiff method's first step

@@ -1,54 +1,88 @@
-// Butcher tableaux as data, one registry of the methods and their properties (tableau.cpp); one
+// Butcher tableaux as data and one table of the methods and their properties (tableau.cpp); one
 // engine per scheme runs them (explicit_rk.hpp, gauss_legendre.hpp, rosenbrock.hpp).
 #pragma once
+#include <array>
 #include <string>
 #include <vector>
 
 namespace overflow {
 
-// Stage slots of one step: 0..stages-1 are the stages (slot 0 = f(t, y)), slot `stages` holds
-// f(t + h, y_new) (needed by every method for the error estimate and reused as the next step's
-// slot 0), and the following `extra_stages` slots are evaluated only for dense output.
-struct Tableau {
-  std::string name;
-  int order = 0;        // order of the propagated solution
-  int error_order = 0;    // order of the embedded estimate
-  int control_order = 0;  // the estimate behaves like h^(control_order + 1): step control uses it
-  int stages = 0;
-  std::vector<double> c;        // stages
-  std::vector<double> a;        // stages x stages, row-major, strictly lower triangular
-  std::vector<double> b;        // stages
-  std::vector<double> e;        // stages + 1: local error = h * sum_i e_i K_i
+// How a method's stages are solved: explicit_rk, the explicit engine (explicit_rk.hpp); gauss, a
+// full a, stages solved by Newton (gauss_legendre.hpp); rosenbrock, linearly implicit stages with
+// (I/(h gamma) - J), a strictly lower a and the Jacobian terms' matrix gamma_c (rosenbrock.hpp).
+enum class Scheme { explicit_rk, gauss, rosenbrock };
+
+// What only the explicit engine reads: the second estimate, the dense-output stages and
+// polynomials (tableau_data.cpp), and the stiffness-detection properties the registry derives.
+struct ExplicitCoefficients {
   std::vector<double> e_low;    // optional second estimate (DOP853's 3rd-order one), stages + 1
   int extra_stages = 0;
   std::vector<double> extra_c;  // extra_stages
   std::vector<double> extra_a;  // extra_stages x (stages + 1 + extra_stages), row-major
   int dense_degree = 0;
   std::vector<double> dense;    // slots() x dense_degree: b_i(theta) = sum_p dense[i][p] theta^(p+1)
-
-  int dense_order = 0;          // order of the interpolant
-  // explicit_rk: the explicit engine; gauss: a full a, stages solved by Newton (gauss_legendre.hpp);
-  // rosenbrock: linearly implicit stages with (I/(h gamma) - J), a strictly lower a, the matrix
-  // gamma_c of the Jacobian terms and m the solution weights (rosenbrock.hpp).
-  enum class Scheme { explicit_rk, gauss, rosenbrock } scheme = Scheme::explicit_rk;
-  bool implicit() const { return scheme != Scheme::explicit_rk; }
-  double gamma = 0.0;
-  std::vector<double> gamma_c;  // stages x stages, strictly lower triangular (Hairer's C_ij)
-
-  // Derived from the coefficients by the registry (tableau.cpp), for stiffness detection:
-  // where the stability region meets the negative real axis (|R(z)| <= 1 on [-boundary, 0];
-  // explicit methods), and the last stage p >= 1 with c_p = 1, whose pair with f(y_new) gives
-  // Hairer's estimate of the spectral radius (-1: none, as for bs3).
+  // Where the stability region meets the negative real axis (|R(z)| <= 1 on [-boundary, 0]), and
+  // the last stage p >= 1 with c_p = 1, whose pair with f(y_new) gives Hairer's estimate of the
+  // spectral radius (-1: none, as for bs3).
   double stability_boundary = 0.0;
   int stiffness_stage = -1;
-
-  int slots() const { return stages + 1 + extra_stages; }
 };
 
+// What only the Rosenbrock engine reads (Hairer & Wanner's gamma and C_ij).
+struct RosenbrockCoefficients {
+  double gamma = 0.0;
+  std::vector<double> gamma_c;  // stages x stages, strictly lower triangular
+};
+
+// A method's coefficients and properties. Stage slots of one step: 0..stages-1 are the stages
+// (slot 0 = f(t, y)), slot `stages` holds f(t + h, y_new) (needed by every explicit method for the
+// error estimate and reused as the next step's slot 0), and the following extra_stages slots are
+// evaluated only for dense output. The name, scheme and orders come from the method table
+// (tableau.cpp); the coefficients from the scheme's data (tableau_data.cpp, gauss_tableau.cpp,
+// rosenbrock_tableau.cpp).
+struct Tableau {
+  using Scheme = overflow::Scheme;
+  std::string name;
+  Scheme scheme = Scheme::explicit_rk;
+  int order = 0;          // order of the propagated solution
+  int error_order = 0;    // order of the embedded estimate
+  int control_order = 0;  // the estimate behaves like h^(control_order + 1): step control uses it
+  int dense_order = 0;    // order of the interpolant
+  int stages = 0;
+  std::vector<double> c;  // stages
+  std::vector<double> a;  // stages x stages, row-major (strictly lower triangular but for gauss)
+  std::vector<double> b;  // stages
+  std::vector<double> e;  // local error = h * sum_i e_i K_i: stages + 1 (f(y_new) last); rosenbrock:
+                          // stages; gauss: none (step doubling)
+  ExplicitCoefficients explicit_rk;  // scheme explicit_rk only
+  RosenbrockCoefficients rosenbrock;  // scheme rosenbrock only
+
+  bool implicit() const { return scheme != Scheme::explicit_rk; }
+  int slots() const { return stages + 1 + explicit_rk.extra_stages; }
+};
+
+// The methods, numbered as the C ABI's enum of_method (overflow.h; tableau.cpp asserts it).
 enum class Method { bs3, dopri5, tsit5, dop853, gauss4, gauss6, rodas4 };
+inline constexpr int kMethodCount = 7;
+
+// One row of the method table, the one place a method is declared: its name (as Python and the
+// command line spell it), its C ABI code, scheme, orders and the function giving its coefficients.
+struct MethodInfo {
+  Method method;
+  const char* name;
+  int c_code;  // enum of_method in overflow.h
+  Scheme scheme;
+  int order;
+  int error_order;
+  int control_order;
+  int dense_order;
+  Tableau (*coefficients)();
+};
 
 // "auto": this explicit pair, switched to this stiff method where the flow is stiff (solver.hpp).
 struct AutoMethod {
+  const char* name = "auto";
+  int c_code = kMethodCount;  // OF_AUTO
   Method nonstiff = Method::dop853;
   Method stiff = Method::rodas4;
 };
@@ -61,20 +95,27 @@ struct MethodChoice {
   const Tableau* stiff = nullptr;
 };
 
+// The method table, in Method order.
+const std::array<MethodInfo, kMethodCount>& method_table();
+const MethodInfo& method_info(Method method);
+const char* scheme_name(Scheme scheme);  // "explicit_rk", "gauss", "rosenbrock"
 const Tableau& tableau(Method method);
-// Returns false for an unknown name.
+// Return false for an unknown name or code.
 bool parse_method(const std::string& name, Method& out);
 bool parse_method_choice(const std::string& name, MethodChoice& out);
+bool parse_method_choice(int c_code, MethodChoice& out);  // enum of_method, OF_AUTO included
 std::vector<std::string> method_names();           // the explicit methods
 std::vector<std::string> implicit_method_names();  // Gauss-Legendre collocation, Rosenbrock
 
 namespace detail {
+// The coefficients of each method (name, scheme and orders are the table's).
 Tableau make_bs3();
 Tableau make_dopri5();
 Tableau make_tsit5();
 Tableau make_dop853();
-Tableau make_gauss(int stages);  // Gauss-Legendre, 2 or 3 stages (orders 4 and 6)
-Tableau make_rodas4();           // Hairer & Wanner's RODAS (order 4(3), L-stable)
+Tableau make_gauss4();  // Gauss-Legendre, 2 stages
+Tableau make_gauss6();  // 3 stages
+Tableau make_rodas4();  // Hairer & Wanner's RODAS (order 4(3), L-stable)
 // The negative real axis' stability boundary of an explicit tableau (0 for implicit ones).
 double real_stability_boundary(const Tableau& tab);
 }  // namespace detail
