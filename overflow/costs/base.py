@@ -95,7 +95,8 @@ class Cost:
         Address of the ``hvp`` C callback (Hessian-vector product ``Hess f(P)[V]``).
     data : numpy.ndarray
         1-D C-contiguous float64 parameter array passed as the ``data`` pointer of both callbacks;
-        it lives as long as this object.
+        it lives as long as this object. A built-in cost lays it out as its module's
+        `overflow.costs._layout.Layout` states (``[m, n, ...]`` first, for `shape_mismatch`).
     f_star : float or None
         The global minimum value of ``f`` when known.
     hvp_exact : bool

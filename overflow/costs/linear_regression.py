@@ -1,6 +1,7 @@
 """Linear regression cost ``f(P) = 1/2 ||P X - Y||_F^2 / s``: the ridge cost with ``lam = 0``.
 
-It runs `ridge`'s kernels (one compiled pair for both): ``data`` holds ``[m, n, s, 0, X^T, Y, X X^T / s]``;
+It runs `ridge`'s kernels (one compiled pair for both) on `ridge`'s layout with ``lam = 0``:
+``data`` is ``[m, n, s, lam, XT (s, n), Y (m, s), H (n, n)]`` with ``XT = X^T`` and ``H = X X^T / s``;
 storing ``X^T`` keeps the inner loops contiguous, ``X X^T / s`` makes the exact Hessian-vector product
 cost ``O(m n^2)`` whatever the number of samples, and the value is computed from the residual
 ``P X - Y`` (not from an expanded quadratic) so that it is accurate near the minimum.

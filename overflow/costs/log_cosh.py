@@ -1,8 +1,8 @@
 """Log-cosh robust regression cost ``f(P) = (1/s) sum_{i,k} log cosh((P X - Y)_{ik})``.
 
-``data`` layout: ``[m, n, s, X^T.ravel() (s*n), Y.ravel() (m*s)]``. ``log cosh r`` is evaluated as
-``|r| + log1p(e^{-2|r|}) - log 2`` and ``sech^2 r`` as ``4 e^{-2|r|} / (1 + e^{-2|r|})^2``, so that
-nothing overflows for large residuals.
+``data`` layout (`overflow.costs._layout`): ``[m, n, s, XT (s, n), Y (m, s)]`` with ``XT = X^T``.
+``log cosh r`` is evaluated as ``|r| + log1p(e^{-2|r|}) - log 2`` and ``sech^2 r`` as
+``4 e^{-2|r|} / (1 + e^{-2|r|})^2``, so that nothing overflows for large residuals.
 """
 
 from __future__ import annotations
@@ -13,67 +13,63 @@ from typing import Any
 import numpy as np
 from numba import carray
 
+from ._layout import Layout, matrix
 from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, shape_mismatch
 from .ridge import samples
 
 __all__ = ["log_cosh"]
 
-_HEAD = 3
+_LAYOUT = Layout(dims=("m", "n", "s"), XT=("s", "n"), Y=("m", "s"))
+_XT, _Y = _LAYOUT.array("XT"), _LAYOUT.array("Y")
 _LOG2 = math.log(2.0)
 
 
 def _lc_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled by Numba
-    head = carray(data_, _HEAD)
     grad = carray(grad_, (m, n))
     if shape_mismatch(data_, m, n, grad_):
         return np.nan
-    s = np.int64(head[2])
-    ox = _HEAD
-    oy = ox + s * n
-    d = carray(data_, oy + m * s)
+    XT = matrix(data_, _XT)
+    Y = matrix(data_, _Y)
+    s = XT.shape[0]
     P = carray(P_, (m, n))
     grad[:, :] = 0.0
     acc = 0.0
     for i in range(m):
         for k in range(s):
-            xk = ox + k * n
-            r = -d[oy + i * s + k]
+            r = -Y[i, k]
             for j in range(n):
-                r += P[i, j] * d[xk + j]
+                r += P[i, j] * XT[k, j]
             ar = abs(r)
             acc += (ar - _LOG2) + np.log1p(np.exp(-2.0 * ar))
             t = np.tanh(r)
             for j in range(n):
-                grad[i, j] += t * d[xk + j]
+                grad[i, j] += t * XT[k, j]
     inv = 1.0 / s
     grad *= inv
     return acc * inv
 
 
 def _lc_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by Numba
-    head = carray(data_, _HEAD)
     out = carray(out_, (m, n))
     if shape_mismatch(data_, m, n, out_):
         return
-    s = np.int64(head[2])
-    ox = _HEAD
-    oy = ox + s * n
-    d = carray(data_, oy + m * s)
+    XT = matrix(data_, _XT)
+    Y = matrix(data_, _Y)
+    s = XT.shape[0]
     P = carray(P_, (m, n))
     V = carray(V_, (m, n))
     out[:, :] = 0.0
     for i in range(m):
         for k in range(s):
-            xk = ox + k * n
-            r = -d[oy + i * s + k]
+            r = -Y[i, k]
             a = 0.0
             for j in range(n):
-                r += P[i, j] * d[xk + j]
-                a += V[i, j] * d[xk + j]
+                r += P[i, j] * XT[k, j]
+                a += V[i, j] * XT[k, j]
             e = np.exp(-2.0 * abs(r))
             c = 4.0 * e / ((1.0 + e) * (1.0 + e)) * a  # sech^2(r) (V x_k)_i
             for j in range(n):
-                out[i, j] += c * d[xk + j]
+                out[i, j] += c * XT[k, j]
     inv = 1.0 / s
     out *= inv
 
@@ -123,7 +119,7 @@ def log_cosh(X: Any, Y: Any) -> Cost:
     Xa, Ya = samples(X, Y)
     n, s = Xa.shape
     m = Ya.shape[0]
-    data = np.concatenate(([float(m), float(n), float(s)], Xa.T.ravel(), Ya.ravel()))
+    data = _LAYOUT.pack(m=m, n=n, s=s, XT=Xa.T, Y=Ya)
     return Cost(
         name="log_cosh",
         shape=(m, n),

@@ -1,9 +1,9 @@
 """Binary logistic regression cost ``f(P) = (1/s) sum_k log(1 + exp(-y_k P x_k))``, ``P`` of shape (1, n).
 
-``data`` layout: ``[1, n, s, U.ravel() (s*n)]`` where row ``k`` of ``U`` is ``u_k = y_k x_k`` (the
-label folded into the sample, so that the margin is ``z_k = P u_k``). The loss ``log(1 + e^{-z})`` is
-evaluated as ``max(-z, 0) + log1p(e^{-|z|})`` and the sigmoids from ``e^{-|z|}``, so that no
-exponential overflows.
+``data`` layout (`overflow.costs._layout`): ``[m, n, s, U (s, n)]`` with ``m = 1`` and row ``k`` of
+``U`` holding ``u_k = y_k x_k`` (the label folded into the sample, so that the margin is
+``z_k = P u_k``). The loss ``log(1 + e^{-z})`` is evaluated as ``max(-z, 0) + log1p(e^{-|z|})`` and
+the sigmoids from ``e^{-|z|}``, so that no exponential overflows.
 """
 
 from __future__ import annotations
@@ -13,28 +13,28 @@ from typing import Any
 import numpy as np
 from numba import carray
 
+from ._layout import Layout, matrix
 from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
 
 __all__ = ["logistic"]
 
-_HEAD = 3
+_LAYOUT = Layout(dims=("m", "n", "s"), U=("s", "n"))
+_U = _LAYOUT.array("U")
 
 
 def _logistic_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled by Numba
-    head = carray(data_, _HEAD)
     grad = carray(grad_, n * m)
     if shape_mismatch(data_, m, n, grad_):
         return np.nan
-    s = np.int64(head[2])
-    d = carray(data_, _HEAD + s * n)
+    U = matrix(data_, _U)
+    s = U.shape[0]
     P = carray(P_, n)
     grad[:] = 0.0
     acc = 0.0
     for k in range(s):
-        uk = _HEAD + k * n
         z = 0.0
         for j in range(n):
-            z += P[j] * d[uk + j]
+            z += P[j] * U[k, j]
         e = np.exp(-abs(z))
         if z >= 0.0:
             acc += np.log1p(e)
@@ -43,33 +43,31 @@ def _logistic_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - comp
             acc += -z + np.log1p(e)
             w = 1.0 / (1.0 + e)
         for j in range(n):
-            grad[j] -= w * d[uk + j]
+            grad[j] -= w * U[k, j]
     inv = 1.0 / s
     grad *= inv
     return acc * inv
 
 
 def _logistic_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by Numba
-    head = carray(data_, _HEAD)
     out = carray(out_, n * m)
     if shape_mismatch(data_, m, n, out_):
         return
-    s = np.int64(head[2])
-    d = carray(data_, _HEAD + s * n)
+    U = matrix(data_, _U)
+    s = U.shape[0]
     P = carray(P_, n)
     V = carray(V_, n)
     out[:] = 0.0
     for k in range(s):
-        uk = _HEAD + k * n
         z = 0.0
         a = 0.0
         for j in range(n):
-            z += P[j] * d[uk + j]
-            a += V[j] * d[uk + j]
+            z += P[j] * U[k, j]
+            a += V[j] * U[k, j]
         e = np.exp(-abs(z))
         c = e / ((1.0 + e) * (1.0 + e)) * a  # sigma(z) sigma(-z) (V u_k)
         for j in range(n):
-            out[j] += c * d[uk + j]
+            out[j] += c * U[k, j]
     inv = 1.0 / s
     out *= inv
 
@@ -136,7 +134,7 @@ def logistic(X: Any, y: Any) -> Cost:
         bad = ya[(ya != 1.0) & (ya != -1.0)][0]
         raise ValueError(f"y must contain only the labels -1 and +1, got {bad!r}")
     U = Xa.T * ya[:, None]  # row k: y_k x_k
-    data = np.concatenate(([1.0, float(n), float(s)], U.ravel()))
+    data = _LAYOUT.pack(m=1, n=n, s=s, U=U)
     return Cost(
         name="logistic",
         shape=(1, n),

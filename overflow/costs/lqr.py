@@ -16,8 +16,9 @@ Cholesky factorisation tests. The Lyapunov (Stein) equations are solved inside t
 the vectorised Kronecker method of `overflow.costs.lyapunov` (one LU of an ``n^2 x n^2`` matrix per
 call, reused by all the solves of the call): ``O(n^6)``, sensible up to ``n ~ 15``.
 
-``data`` layout: ``[m, n, A (n*n), B (n*m), Q (n*n), R (m*m), Sigma0 (n*n)]``, all row-major.
-The kernels are generic (one compiled set for every system) and cached on disk by Numba.
+``data`` layout (`overflow.costs._layout`), all row-major:
+``[m, n, A (n, n), B (n, m), Q (n, n), R (m, m), Sigma0 (n, n)]``. The kernels are generic (one
+compiled set for every system) and cached on disk by Numba.
 """
 
 from __future__ import annotations
@@ -29,30 +30,20 @@ import numpy as np
 from numba import carray
 
 from .. import _validate as _v
+from ._layout import Layout, matrix
 from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
 from .lyapunov import continuous_operator, discrete_operator, is_positive_definite, lu_factor, solve_matrix
 
 __all__ = ["lqr", "dlqr", "lqr_optimal", "dlqr_optimal"]
 
-_HEAD = 2
+_LAYOUT = Layout(dims=("m", "n"), A=("n", "n"), B=("n", "m"), Q=("n", "n"), R=("m", "m"), Sigma0=("n", "n"))
+_A, _B, _Q, _R, _S = (_LAYOUT.array(name) for name in ("A", "B", "Q", "R", "Sigma0"))
 _JIT = dict(cache=True, error_model="numpy")
 
 
 @numba.njit(**_JIT)
-def _unpack(data_, m, n):  # pragma: no cover - compiled by Numba
-    nn = n * n
-    oa = _HEAD
-    ob = oa + nn
-    oq = ob + n * m
-    orr = oq + nn
-    os_ = orr + m * m
-    d = carray(data_, os_ + nn)
-    A = d[oa:ob].reshape((n, n))
-    B = d[ob:oq].reshape((n, m))
-    Q = d[oq:orr].reshape((n, n))
-    R = d[orr:os_].reshape((m, m))
-    S = d[os_:os_ + nn].reshape((n, n))
-    return A, B, Q, R, S
+def _unpack(data_):  # pragma: no cover - compiled by Numba
+    return matrix(data_, _A), matrix(data_, _B), matrix(data_, _Q), matrix(data_, _R), matrix(data_, _S)
 
 
 @numba.njit(**_JIT)
@@ -102,7 +93,7 @@ def _vg_body(K_, m, n, grad_, data_, discrete):  # pragma: no cover - compiled b
     grad = carray(grad_, (m, n))
     if shape_mismatch(data_, m, n, grad_):
         return np.nan
-    A, B, Q, R, S = _unpack(data_, m, n)
+    A, B, Q, R, S = _unpack(data_)
     K = carray(K_, (m, n))
     ok, F, LU, piv, P, Y, E = _solve(K, A, B, Q, R, S, discrete)
     if not ok:
@@ -124,7 +115,7 @@ def _hvp_body(K_, V_, m, n, out_, data_, discrete):  # pragma: no cover - compil
     out = carray(out_, (m, n))
     if shape_mismatch(data_, m, n, out_):
         return
-    A, B, Q, R, S = _unpack(data_, m, n)
+    A, B, Q, R, S = _unpack(data_)
     K = carray(K_, (m, n))
     V = carray(V_, (m, n))
     ok, F, LU, piv, P, Y, E = _solve(K, A, B, Q, R, S, discrete)
@@ -267,7 +258,7 @@ def _build(A, B, Q, R, Sigma0, discrete: bool) -> Cost:
     Aa, Ba, Qa, Ra, Sa = _check_system(A, B, Q, R, Sigma0)
     n, m = Ba.shape
     Ks, Ps = _riccati(Aa, Ba, Qa, Ra, discrete)
-    data = np.concatenate(([float(m), float(n)], Aa.ravel(), Ba.ravel(), Qa.ravel(), Ra.ravel(), Sa.ravel()))
+    data = _LAYOUT.pack(m=m, n=n, A=Aa, B=Ba, Q=Qa, R=Ra, Sigma0=Sa)
     ctor = dlqr if discrete else lqr
     return Cost(
         name=ctor.__name__,

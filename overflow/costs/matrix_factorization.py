@@ -1,7 +1,8 @@
 """Matrix factorization cost ``f(P) = 1/2 ||P - T||_F^2``.
 
-``data`` layout: ``[m, n, T.ravel()]`` (row-major target). The kernels are generic (one compiled
-pair for every target) and cached on disk by Numba.
+``data`` layout (`overflow.costs._layout`): ``[m, n, T (m, n)]`` (the target, row-major), which the
+C++ ``matrix_factorization_cost`` of ``csrc/src/reference_costs.cpp`` reads too. The kernels are
+generic (one compiled pair for every target) and cached on disk by Numba.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from typing import Any
 import numpy as np
 from numba import carray
 
+from ._layout import Layout, vector
 from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
 
 __all__ = ["matrix_factorization"]
 
-_HEAD = 2
+_LAYOUT = Layout(dims=("m", "n"), T=("m", "n"))
+_T = _LAYOUT.array("T")
 
 
 def _mf_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled by Numba
@@ -24,15 +27,15 @@ def _mf_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled b
     if shape_mismatch(data_, m, n, grad_):
         return np.nan
     P = carray(P_, size)
-    d = carray(data_, _HEAD + size)
+    T = vector(data_, _T)  # flat: the loop below runs over the m n entries
     # four partial sums: one accumulator is a chain of dependent adds (a third of the call at 4x4)
     a0 = a1 = a2 = a3 = 0.0
     i = 0
     while i + 4 <= size:
-        r0 = P[i] - d[_HEAD + i]
-        r1 = P[i + 1] - d[_HEAD + i + 1]
-        r2 = P[i + 2] - d[_HEAD + i + 2]
-        r3 = P[i + 3] - d[_HEAD + i + 3]
+        r0 = P[i] - T[i]
+        r1 = P[i + 1] - T[i + 1]
+        r2 = P[i + 2] - T[i + 2]
+        r3 = P[i + 3] - T[i + 3]
         grad[i] = r0
         grad[i + 1] = r1
         grad[i + 2] = r2
@@ -43,7 +46,7 @@ def _mf_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled b
         a3 += r3 * r3
         i += 4
     while i < size:
-        r = P[i] - d[_HEAD + i]
+        r = P[i] - T[i]
         grad[i] = r
         a0 += r * r
         i += 1
@@ -89,7 +92,7 @@ def matrix_factorization(target: Any) -> Cost:
     """
     T = real_array(target, "target", (2,), "(m, n)")
     m, n = T.shape
-    data = np.concatenate(([float(m), float(n)], T.ravel()))
+    data = _LAYOUT.pack(m=m, n=n, T=T)
     return Cost(
         name="matrix_factorization",
         shape=(m, n),

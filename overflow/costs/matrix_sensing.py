@@ -1,6 +1,7 @@
 """Matrix sensing cost ``f(P) = 1/2 sum_i (<A_i, P> - b_i)^2`` from ``r`` linear measurements.
 
-``data`` layout: ``[m, n, r, A.ravel() (r*m*n), b (r)]`` (each ``A_i`` row-major). The value and
+``data`` layout (`overflow.costs._layout`): ``[m, n, r, A (r, m*n), b (r)]`` (row ``i`` of ``A`` is
+``A_i`` row-major). The value and
 gradient cost ``O(r m n)``, as does the exact Hessian-vector product ``sum_i <A_i, V> A_i``.
 """
 
@@ -11,53 +12,51 @@ from typing import Any
 import numpy as np
 from numba import carray
 
+from ._layout import Layout, matrix, vector
 from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
 
 __all__ = ["matrix_sensing"]
 
-_HEAD = 3
+_LAYOUT = Layout(dims=("m", "n", "r"), A=("r", "m*n"), b=("r",))
+_A, _B = _LAYOUT.array("A"), _LAYOUT.array("b")
 
 
 def _ms_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled by Numba
-    head = carray(data_, _HEAD)
     size = m * n
     grad = carray(grad_, size)
     if shape_mismatch(data_, m, n, grad_):
         return np.nan
-    r = np.int64(head[2])
-    ob = _HEAD + r * size
-    d = carray(data_, ob + r)
+    A = matrix(data_, _A)
+    b = vector(data_, _B)
+    r = A.shape[0]
     P = carray(P_, size)
     grad[:] = 0.0
     acc = 0.0
     for i in range(r):
-        ai = _HEAD + i * size
-        e = -d[ob + i]
+        e = -b[i]
         for j in range(size):
-            e += d[ai + j] * P[j]
+            e += A[i, j] * P[j]
         acc += e * e
         for j in range(size):
-            grad[j] += e * d[ai + j]
+            grad[j] += e * A[i, j]
     return 0.5 * acc
 
 
 def _ms_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by Numba
-    head = carray(data_, _HEAD)
     size = m * n
     out = carray(out_, size)
     if shape_mismatch(data_, m, n, out_):
         return
-    r = np.int64(head[2])
-    d = carray(data_, _HEAD + r * size + r)
+    A = matrix(data_, _A)
+    r = A.shape[0]
     V = carray(V_, size)
     out[:] = 0.0
     for i in range(r):
-        ai = _HEAD + i * size
         a = 0.0
         for j in range(size):
-            a += d[ai + j] * V[j]
+            a += A[i, j] * V[j]
         for j in range(size):
-            out[j] += a * d[ai + j]
+            out[j] += a * A[i, j]
 
 
 _VG = _LazyCfunc(_ms_value_and_grad, VG_SIG)
@@ -101,7 +100,7 @@ def matrix_sensing(A_ops: Any, b: Any) -> Cost:
     if ba.shape[0] != r:
         raise ValueError(f"b must have shape (r,) = ({r},) to match A_ops of shape {A.shape}, got {ba.shape}")
     Amat = A.reshape(r, m * n)
-    data = np.concatenate(([float(m), float(n), float(r)], Amat.ravel(), ba))
+    data = _LAYOUT.pack(m=m, n=n, r=r, A=Amat, b=ba)
     p = np.linalg.lstsq(Amat, ba, rcond=None)[0]
     e = Amat @ p - ba
     f_star = 0.5 * float(e @ e)

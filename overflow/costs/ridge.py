@@ -1,7 +1,7 @@
 """Ridge regression cost ``f(P) = 1/2 ||P X - Y||_F^2 / s + lam/2 ||P||_F^2``.
 
-``data`` layout: ``[m, n, s, lam, X^T.ravel() (s*n), Y.ravel() (m*s), H.ravel() (n*n)]`` with
-``H = X X^T / s + lam I``. As in `linear_regression`, storing ``X^T`` keeps the inner loops
+``data`` layout (`overflow.costs._layout`): ``[m, n, s, lam, XT (s, n), Y (m, s), H (n, n)]`` with
+``XT = X^T`` and ``H = X X^T / s + lam I``. As in `linear_regression`, storing ``X^T`` keeps the inner loops
 contiguous and ``H`` makes the exact Hessian-vector product ``V H`` cost ``O(m n^2)``; the value is
 computed from the residual ``P X - Y`` so that it is accurate near the minimum.
 """
@@ -14,35 +14,34 @@ import numpy as np
 from numba import carray
 
 from .. import _validate as _v
+from ._layout import Layout, matrix
 from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
 
 __all__ = ["ridge", "samples", "least_squares"]
 
-_HEAD = 4
+_LAYOUT = Layout(dims=("m", "n", "s"), scalars=("lam",), XT=("s", "n"), Y=("m", "s"), H=("n", "n"))
+_LAM, _XT, _Y, _H = _LAYOUT.slot("lam"), _LAYOUT.array("XT"), _LAYOUT.array("Y"), _LAYOUT.array("H")
 
 
 def _ridge_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled by Numba
-    head = carray(data_, _HEAD)
     grad = carray(grad_, (m, n))
     if shape_mismatch(data_, m, n, grad_):
         return np.nan
-    s = np.int64(head[2])
-    lam = head[3]
-    ox = _HEAD
-    oy = ox + s * n
-    d = carray(data_, oy + m * s + n * n)
+    XT = matrix(data_, _XT)
+    Y = matrix(data_, _Y)
+    lam = data_[_LAM]
+    s = XT.shape[0]
     P = carray(P_, (m, n))
     grad[:, :] = 0.0
     acc = 0.0
     for i in range(m):
         for k in range(s):
-            xk = ox + k * n
-            r = -d[oy + i * s + k]
+            r = -Y[i, k]
             for j in range(n):
-                r += P[i, j] * d[xk + j]
+                r += P[i, j] * XT[k, j]
             acc += r * r
             for j in range(n):
-                grad[i, j] += r * d[xk + j]
+                grad[i, j] += r * XT[k, j]
     inv = 1.0 / s
     pp = 0.0
     for i in range(m):
@@ -54,22 +53,18 @@ def _ridge_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compile
 
 
 def _ridge_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by Numba
-    head = carray(data_, _HEAD)
     out = carray(out_, (m, n))
     if shape_mismatch(data_, m, n, out_):
         return
-    s = np.int64(head[2])
-    oh = _HEAD + s * n + m * s
-    d = carray(data_, oh + n * n)
+    H = matrix(data_, _H)
     V = carray(V_, (m, n))
     for i in range(m):
         for j in range(n):
             out[i, j] = 0.0
         for j in range(n):
             v = V[i, j]
-            hj = oh + j * n
-            for l in range(n):
-                out[i, l] += v * d[hj + l]
+            for k in range(n):
+                out[i, k] += v * H[j, k]
 
 
 _VG = _LazyCfunc(_ridge_value_and_grad, VG_SIG)
@@ -142,9 +137,7 @@ def least_squares(Xa: np.ndarray, Ya: np.ndarray, lam: float, *, name: str, repr
     n, s = Xa.shape
     m = Ya.shape[0]
     H = (Xa @ Xa.T) / s + lam * np.eye(n)
-    data = np.concatenate(
-        ([float(m), float(n), float(s), lam], Xa.T.ravel(), Ya.ravel(), H.ravel())
-    )
+    data = _LAYOUT.pack(m=m, n=n, s=s, lam=lam, XT=Xa.T, Y=Ya, H=H)
     # minimiser: P (X X^T + s lam I) = Y X^T, i.e. (X X^T + s lam I) P^T = X Y^T (symmetric matrix)
     if lam > 0.0:
         Pstar = np.linalg.solve(Xa @ Xa.T + s * lam * np.eye(n), Xa @ Ya.T).T

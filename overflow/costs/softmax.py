@@ -1,6 +1,7 @@
 """Multi-class softmax cross-entropy cost ``f(P) = -(1/s) sum_k log softmax(P x_k)[label_k]``.
 
-``data`` layout: ``[c, n, s, X^T.ravel() (s*n), labels (s)]`` (class indices stored as floats).
+``data`` layout (`overflow.costs._layout`): ``[c, n, s, XT (s, n), labels (s)]`` with ``XT = X^T``
+(class indices stored as floats).
 Each call allocates two scratch vectors of length ``c`` (Numba's runtime is thread-safe, so the
 kernels stay reentrant). The log-sum-exp is shifted by the largest logit, so no exponential
 overflows.
@@ -15,34 +16,33 @@ import numpy as np
 from numba import carray
 
 from .. import _validate as _v
+from ._layout import Layout, matrix, vector
 from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
 
 __all__ = ["softmax_cross_entropy"]
 
-_HEAD = 3
+_LAYOUT = Layout(dims=("c", "n", "s"), XT=("s", "n"), labels=("s",))
+_XT, _LABELS = _LAYOUT.array("XT"), _LAYOUT.array("labels")
 
 
 def _softmax_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled by Numba
-    head = carray(data_, _HEAD)
     grad = carray(grad_, (m, n))
     if shape_mismatch(data_, m, n, grad_):
         return np.nan
-    s = np.int64(head[2])
-    ox = _HEAD
-    ol = ox + s * n
-    d = carray(data_, ol + s)
+    XT = matrix(data_, _XT)
+    labels = vector(data_, _LABELS)
+    s = XT.shape[0]
     P = carray(P_, (m, n))
     z = np.empty(m)
     grad[:, :] = 0.0
     acc = 0.0
     for k in range(s):
-        xk = ox + k * n
-        lab = np.int64(d[ol + k])
+        lab = np.int64(labels[k])
         zmax = -np.inf
         for i in range(m):
             t = 0.0
             for j in range(n):
-                t += P[i, j] * d[xk + j]
+                t += P[i, j] * XT[k, j]
             z[i] = t
             if t > zmax:
                 zmax = t
@@ -58,34 +58,31 @@ def _softmax_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compi
             if i == lab:
                 g -= 1.0
             for j in range(n):
-                grad[i, j] += g * d[xk + j]
+                grad[i, j] += g * XT[k, j]
     inv = 1.0 / s
     grad *= inv
     return acc * inv
 
 
 def _softmax_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by Numba
-    head = carray(data_, _HEAD)
     out = carray(out_, (m, n))
     if shape_mismatch(data_, m, n, out_):
         return
-    s = np.int64(head[2])
-    ox = _HEAD
-    d = carray(data_, ox + s * n + s)
+    XT = matrix(data_, _XT)
+    s = XT.shape[0]
     P = carray(P_, (m, n))
     V = carray(V_, (m, n))
     p = np.empty(m)
     a = np.empty(m)
     out[:, :] = 0.0
     for k in range(s):
-        xk = ox + k * n
         zmax = -np.inf
         for i in range(m):
             t = 0.0
             u = 0.0
             for j in range(n):
-                t += P[i, j] * d[xk + j]
-                u += V[i, j] * d[xk + j]
+                t += P[i, j] * XT[k, j]
+                u += V[i, j] * XT[k, j]
             p[i] = t
             a[i] = u
             if t > zmax:
@@ -101,7 +98,7 @@ def _softmax_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by N
         for i in range(m):
             c = p[i] * (a[i] - pa)  # ((diag(p) - p p^T) V x_k)_i
             for j in range(n):
-                out[i, j] += c * d[xk + j]
+                out[i, j] += c * XT[k, j]
     inv = 1.0 / s
     out *= inv
 
@@ -196,7 +193,7 @@ def softmax_cross_entropy(X: Any, Y: Any, classes: int | None = None) -> Cost:
         Xa = Xa.reshape(1, -1)
     n, s = Xa.shape
     labels, c = _labels(Y, s, n, classes)
-    data = np.concatenate(([float(c), float(n), float(s)], Xa.T.ravel(), labels.astype(np.float64)))
+    data = _LAYOUT.pack(c=c, n=n, s=s, XT=Xa.T, labels=labels)
     return Cost(
         name="softmax_cross_entropy",
         shape=(c, n),
