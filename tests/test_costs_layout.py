@@ -104,6 +104,7 @@ def test_kernel_views_read_the_packed_arrays():
         (("m", "n"), (), {"X": ("m", "n", "m")}, "one or two"),
         (("m", "n"), (), {"X": ("k", "n")}, "dims"),
         (("m", "n"), (), {"X": ("m*n*m",)}, "product of two"),
+        (("m", "n"), (), {f"X{i}": ("m",) for i in range(9)}, "at most 8 arrays"),
     ],
 )
 def test_bad_layouts_are_refused(dims, scalars, arrays, match):

@@ -33,6 +33,10 @@ from numba.extending import intrinsic
 __all__ = ["Layout", "matrix", "vector"]
 
 _ONE = -1  # a missing factor in an array's shape descriptor: the dim 1
+# The descriptors of all arrays have one Numba type (shapes padded to this many), so `matrix` and
+# `vector` compile once for every array of every cost: a type per array made the first compile
+# of a cost measurably slower.
+_MAX_ARRAYS = 8
 
 
 class Layout:
@@ -61,6 +65,8 @@ class Layout:
         if len(dims) < 2:
             raise ValueError(f"a layout needs the dims (m, n) of the cost's shape first, got dims {dims!r}")
         names = dims + scalars + tuple(arrays)
+        if len(arrays) > _MAX_ARRAYS:
+            raise ValueError(f"a layout holds at most {_MAX_ARRAYS} arrays, got {len(arrays)}")
         if len(set(names)) != len(names):
             raise ValueError(f"the names of a layout must differ, got {names!r}")
         self.dims = dims
@@ -92,13 +98,13 @@ class Layout:
             raise KeyError(f"{name!r} is not a dim or scalar of {self}")
         return header.index(name)
 
-    def array(self, name: str) -> tuple[int, tuple[tuple[int, int, int, int], ...]]:
-        """The constant `matrix` and `vector` take to find array ``name``: the header's length and
-        the shapes (as header slots) of the arrays up to this one, itself last."""
+    def array(self, name: str) -> tuple[int, int, tuple[tuple[int, int, int, int], ...]]:
+        """The constant `matrix` and `vector` take to find array ``name``: the header's length,
+        the array's index and the shapes (as header slots) of all the arrays."""
         if name not in self.shapes:
             raise KeyError(f"{name!r} is not an array of {self}")
-        order = list(self.shapes)
-        return self.header_size, tuple(self._slots[a] for a in order[: order.index(name) + 1])
+        shapes = tuple(self._slots.values()) + ((_ONE,) * 4,) * (_MAX_ARRAYS - len(self._slots))
+        return self.header_size, list(self.shapes).index(name), shapes
 
     def pack(self, **values: Any) -> np.ndarray:
         """The ``data`` array: every dim (an int), scalar (a real) and array (of its declared shape)
@@ -165,12 +171,12 @@ def _dim(data_, a, b):  # pragma: no cover - compiled by Numba
 @numba.njit(**_JIT)
 def _place(data_, block):  # pragma: no cover - compiled by Numba
     """``(start, rows, cols)`` of the array that ``block`` (from `Layout.array`) describes."""
-    header_size, shapes = block
+    header_size, index, shapes = block
     start = np.int64(header_size)
-    for k in range(len(shapes) - 1):
+    for k in range(index):
         ra, rb, ca, cb = shapes[k]
         start += _dim(data_, ra, rb) * _dim(data_, ca, cb)
-    ra, rb, ca, cb = shapes[len(shapes) - 1]
+    ra, rb, ca, cb = shapes[index]
     return start, _dim(data_, ra, rb), _dim(data_, ca, cb)
 
 
