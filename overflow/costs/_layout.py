@@ -10,8 +10,9 @@ The header holds the integer dims, the first two being the cost's shape ``(m, n)
 written with the dims (``("s", "n")``, ``("r", "m*n")``, ``("s",)``). Nothing else is stored: the
 start of an array is the header's length plus the sizes of the arrays in front of it, which
 `matrix` and `vector` compute inside a kernel from the dims in the header, so a kernel names the
-array it wants and never writes an offset. The bytes are exactly what the hand-written offsets read
-before, so ``csrc/src/reference_costs.cpp`` (same layout as `matrix_factorization`) still applies.
+array it wants and never writes an offset. Since no offsets are stored, the C++
+``matrix_factorization_cost`` of ``csrc/src/reference_costs.cpp`` reads `matrix_factorization`'s
+``data`` as it is.
 
 A cost module declares its layout, packs it in its constructor and reads it in its kernels::
 
@@ -33,9 +34,8 @@ from numba.extending import intrinsic
 __all__ = ["Layout", "matrix", "vector"]
 
 _ONE = -1  # a missing factor in an array's shape descriptor: the dim 1
-# The descriptors of all arrays have one Numba type (shapes padded to this many), so `matrix` and
-# `vector` compile once for every array of every cost: a type per array made the first compile
-# of a cost measurably slower.
+# The descriptors of all arrays have one Numba type (shapes padded to this many), so that `matrix`
+# and `vector` compile once per process for every array of every cost, not once per array.
 _MAX_ARRAYS = 8
 
 
