@@ -146,7 +146,9 @@ class Layout:
 
 # -- the kernel side --------------------------------------------------------------------------
 
-_JIT = dict(cache=True, error_model="numpy", inline="always")
+# Plain (cached) njit: LLVM inlines these small functions into the kernels and folds the constant
+# descriptors (same speed as hand-written offsets); Numba's inline="always" compiled slower.
+_JIT = dict(cache=True, error_model="numpy")
 
 
 @intrinsic
