@@ -257,7 +257,7 @@ def check_flag(value: object, name: str) -> bool:
 
 
 class RunOptions(NamedTuple):
-    """Checked run options, as the core takes them (0 means "not set" for gtol and first_step)."""
+    """Checked run options (0 means "not set" for gtol and first_step); `core` hands them to the core."""
 
     t0: float
     t1: float
@@ -270,6 +270,16 @@ class RunOptions(NamedTuple):
     max_step: float
     max_steps: int
     max_norm: float
+
+    def core(self, **more: Any) -> _core.RunOptions:
+        """These options as the core takes them (`_core.RunOptions`, without the span and ``t_eval``);
+        ``more`` sets its other fields (``save_states``, ``project``, ``threads``, ``events``) or
+        replaces one of these."""
+        fields = {"method": self.method, "rtol": self.rtol, "atol": self.atol, "first_step": self.first_step,
+                  "max_step": self.max_step, "max_steps": self.max_steps, "gtol": self.gtol,
+                  "max_norm": self.max_norm}
+        fields.update(more)
+        return _core.RunOptions(**fields)
 
 
 def check_run(entry: str, t_span: Sequence[float], method: object, *, rtol: object, atol: object,
