@@ -275,11 +275,11 @@ class RunOptions(NamedTuple):
         """These options as the core takes them (`_core.RunOptions`, without the span and ``t_eval``);
         ``more`` sets its other fields (``save_states``, ``project``, ``threads``, ``events``) or
         replaces one of these."""
-        fields = {"method": self.method, "rtol": self.rtol, "atol": self.atol, "first_step": self.first_step,
-                  "max_step": self.max_step, "max_steps": self.max_steps, "gtol": self.gtol,
-                  "max_norm": self.max_norm}
-        fields.update(more)
-        return _core.RunOptions(**fields)
+        if "method" in more:  # a direct call otherwise: this runs on every integrate call
+            return self._replace(method=more.pop("method")).core(**more)
+        return _core.RunOptions(method=self.method, rtol=self.rtol, atol=self.atol, first_step=self.first_step,
+                                max_step=self.max_step, max_steps=self.max_steps, gtol=self.gtol,
+                                max_norm=self.max_norm, **more)
 
 
 def check_run(entry: str, t_span: Sequence[float], method: object, *, rtol: object, atol: object,

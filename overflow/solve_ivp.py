@@ -15,6 +15,7 @@ from . import _validate as _v
 from . import _options as _o
 from . import events as _events
 from ._options import SCIPY_METHODS
+from .result import STATUS_NAMES
 from ._solve_ivp_compile import RHS_SIG, arg_kinds, compiled_rhs, make_buffer, raise_failure
 
 __all__ = ["solve_ivp", "OdeResult", "RHS_SIG", "SCIPY_METHODS"]
@@ -159,7 +160,7 @@ def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method:
     del keep_alive
     if comp is not None:
         raise_failure(fun, buf, comp, values)
-    return OdeResult(t=sol.t, y=sol.states.T, status=sol.status.name, message=sol.message, nfev=sol.nfev,
+    return OdeResult(t=sol.t, y=sol.states.T, status=STATUS_NAMES[sol.status.value], message=sol.message, nfev=sol.nfev,
                      naccept=sol.naccept, nreject=sol.nreject, t_final=sol.t_final, y_final=sol.final_state,
                      t_events=list(sol.t_events) if events is not None else None,
                      y_events=list(sol.y_events) if events is not None else None)

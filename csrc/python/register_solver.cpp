@@ -13,6 +13,18 @@ namespace overflow::python {
 
 namespace {
 
+// The Status values as Python objects, made once: a cast makes a new object every time (a heap
+// copy and pybind11's instance registry), which a step of a small network would notice.
+py::object status_object(Status status) {
+  static const std::vector<py::object>* objects = [] {
+    auto* all = new std::vector<py::object>;  // kept for the life of the process, like the module
+    for (int code = 0; code <= static_cast<int>(Status::stepped); ++code)
+      all->push_back(py::cast(static_cast<Status>(code)));
+    return all;
+  }();
+  return (*objects)[static_cast<std::size_t>(status)];
+}
+
 class FlowSolver {
  public:
   FlowSolver(std::vector<std::int64_t> dims, std::uintptr_t vg, std::uintptr_t hvp, const CArray& data,
@@ -27,9 +39,13 @@ class FlowSolver {
     session_.init(t0, y0.data());
   }
 
-  Status step(double t_bound) {
-    py::gil_scoped_release release;
-    return session_.step(t_bound);
+  py::object step(double t_bound) {
+    Status status;
+    {
+      py::gil_scoped_release release;
+      status = session_.step(t_bound);
+    }
+    return status_object(status);
   }
 
   py::array_t<double> dense(double t) {
