@@ -57,7 +57,7 @@ enum of_method {
 };
 enum of_activation { OF_LINEAR = 0, OF_ISRU = 1, OF_TANH = 2 };
 
-/* How a step or an integration ended: the values of status.hpp's Status (which Python reads as overflow._core.Status). */
+/* How a step or an integration ended: the values of status.hpp's Status (Python: overflow._core.Status). */
 enum of_status {
   OF_CONVERGED = 0,  /* ||grad g|| <= gtol */
   OF_T_END = 1,      /* reached the requested time */
