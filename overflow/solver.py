@@ -14,7 +14,6 @@ from . import events as _events
 from ._options import JACOBIAN_METHODS
 from .integrate import _check_implicit
 from .network import Network
-from .result import STATUS_NAMES
 
 _D = _o.defaults("Solver")
 
@@ -110,7 +109,7 @@ class Solver:
         if math.isnan(t_bound) or not t_bound > self.t:
             raise ValueError(f"t_bound must be > t = {self.t}, got {t_bound}")
         with _events.reraising(self._event_functions):
-            status = STATUS_NAMES[self._core.step(t_bound).value]
+            status = self._core.step(t_bound)  # the Status name
         if status == "interrupted":
             raise KeyboardInterrupt("Solver.step interrupted")
         self.status = status

@@ -19,7 +19,7 @@ namespace overflow::python {
 namespace {
 
 template <class System>
-SolutionArrays run(System& sys, const CArray& y0, double t0, double t1, const CArray& t_eval,
+py::object run(System& sys, const CArray& y0, double t0, double t1, const CArray& t_eval,
                    const RunOptions& options, ThreadTeam* team = nullptr) {
   const Tableau& tab = method_tableau(options.method);
   const IntegrateOptions opt = make_options(options, team);
@@ -33,7 +33,7 @@ SolutionArrays run(System& sys, const CArray& y0, double t0, double t1, const CA
   return to_python(std::move(sol), sys.dim(), opt.save_states, tab, opt.stiff);
 }
 
-SolutionArrays integrate_flow(std::vector<std::int64_t> dims, std::uintptr_t vg, std::uintptr_t hvp,
+py::object integrate_flow(std::vector<std::int64_t> dims, std::uintptr_t vg, std::uintptr_t hvp,
                               const CArray& data, const std::string& activation, const CArray& y0, double t0,
                               double t1, const CArray& t_eval, const RunOptions& options) {
   Network net(dims);
@@ -44,7 +44,7 @@ SolutionArrays integrate_flow(std::vector<std::int64_t> dims, std::uintptr_t vg,
   return run(sys, y0, t0, t1, t_eval, options, team.get());
 }
 
-SolutionArrays integrate_reduced(std::uintptr_t vg, const CArray& data, double z0, double imbalance, double t0,
+py::object integrate_reduced(std::uintptr_t vg, const CArray& data, double z0, double imbalance, double t0,
                                  double t1, const CArray& t_eval, const RunOptions& options) {
   ReducedVectorSystem sys(make_cost(vg, 0, data, 1, 1), imbalance);
   CArray y0(2);
@@ -53,42 +53,27 @@ SolutionArrays integrate_reduced(std::uintptr_t vg, const CArray& data, double z
   return run(sys, y0, t0, t1, t_eval, options);
 }
 
-SolutionArrays integrate_rhs(std::uintptr_t rhs, const CArray& data, const CArray& y0, double t0, double t1,
+py::object integrate_rhs(std::uintptr_t rhs, const CArray& data, const CArray& y0, double t0, double t1,
                              const CArray& t_eval, const RunOptions& options) {
   GenericSystem sys(as_function<of_rhs_fn>(rhs, "rhs"), const_cast<double*>(data.data()),
                     static_cast<std::size_t>(y0.size()));
   return run(sys, y0, t0, t1, t_eval, options);
 }
 
+[[noreturn]] void read_only(const py::str& name) {
+  throw py::attribute_error("Solution is read-only: cannot set or delete '" + std::string(name) + "'");
+}
+
 }  // namespace
 
 void register_integrate(py::module_& m) {
-  using S = SolutionArrays;
-  py::class_<S>(m, "Solution", "One run's result (read-only), under overflow.Result's names.")
-      .def_readonly("t", &S::t)
-      .def_readonly("states", &S::states, "(T, dim), or (0, dim) without save_states")
-      .def_readonly("loss", &S::loss)
-      .def_readonly("grad_norm", &S::grad_norm)
-      .def_readonly("final_state", &S::final_state)
-      .def_readonly("t_final", &S::t_final)
-      .def_readonly("final_loss", &S::final_loss)
-      .def_readonly("final_grad_norm", &S::final_grad_norm)
-      .def_readonly("status", &S::status)
-      .def_readonly("message", &S::message)
-      .def_readonly("nfev", &S::nfev)
-      .def_readonly("naccept", &S::naccept)
-      .def_readonly("nreject", &S::nreject)
-      .def_readonly("ndomain", &S::ndomain)
-      .def_readonly("njvp", &S::njvp)
-      .def_readonly("max_projection", &S::max_projection)
-      .def_readonly("nvalue", &S::nvalue)
-      .def_readonly("naccept_stiff", &S::naccept_stiff)
-      .def_readonly("method_steps", &S::method_steps)
-      .def_readonly("switch_times", &S::switch_times)
-      .def_readonly("grad_norm_min", &S::grad_norm_min)
-      .def_readonly("t_events", &S::t_events)
-      .def_readonly("y_events", &S::y_events)
-      .def_readonly("stalled", &S::stalled);
+  py::class_<SolutionArrays>(m, "Solution", py::dynamic_attr(),
+                             "One run's result (read-only): t, states, loss, grad_norm, final_state, t_final, "
+                             "final_loss, final_grad_norm, status (a Status), message, nfev, naccept, nreject, "
+                             "ndomain, njvp, max_projection, nvalue, naccept_stiff, method_steps, switch_times, "
+                             "grad_norm_min, t_events, y_events, stalled.")
+      .def("__setattr__", [](py::handle, py::str name, py::handle) { read_only(name); })
+      .def("__delattr__", [](py::handle, py::str name) { read_only(name); });
   m.def("integrate_rhs", &integrate_rhs, py::arg("rhs_address"), py::arg("data"), py::arg("y0"), py::arg("t0"),
         py::arg("t1"), py::arg("t_eval"), py::arg("options"),
         "Integrate dy/dt = rhs(t, y) given as a C function pointer void(double, const double*, double*, void*).");

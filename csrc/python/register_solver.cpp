@@ -13,16 +13,16 @@ namespace overflow::python {
 
 namespace {
 
-// The Status values as Python objects, made once: a cast makes a new object every time (a heap
-// copy and pybind11's instance registry), which a step of a small network would notice.
-py::object status_object(Status status) {
-  static const std::vector<py::object>* objects = [] {
+// The Status names (status_name) as Python strings, made once: Solver.step returns one per step
+// of a small network, where a new object (or an enum object and its .name) is a measurable share.
+py::object status_str(Status status) {
+  static const std::vector<py::object>* names = [] {
     auto* all = new std::vector<py::object>;  // kept for the life of the process, like the module
     for (int code = 0; code <= static_cast<int>(Status::stepped); ++code)
-      all->push_back(py::cast(static_cast<Status>(code)));
+      all->push_back(py::str(status_name(static_cast<Status>(code))));
     return all;
   }();
-  return (*objects)[static_cast<std::size_t>(status)];
+  return (*names)[static_cast<std::size_t>(status)];
 }
 
 class FlowSolver {
@@ -45,7 +45,7 @@ class FlowSolver {
       py::gil_scoped_release release;
       status = session_.step(t_bound);
     }
-    return status_object(status);
+    return status_str(status);
   }
 
   py::array_t<double> dense(double t) {
@@ -99,8 +99,9 @@ void register_solver(py::module_& m) {
            py::arg("options"))
       .def("init", &FlowSolver::init, py::arg("t0"), py::arg("y0"))
       .def("step", &FlowSolver::step, py::arg("t_bound"),
-           "One accepted step towards t_bound; returns Status.stepped, t_end (t reached t_bound), event (a "
-           "terminal event inside the step), domain, failed or interrupted (Ctrl-C; nothing changed).")
+           "One accepted step towards t_bound; returns the name of its Status: 'stepped', 't_end' (t reached "
+           "t_bound), 'event' (a terminal event inside the step), 'domain', 'failed' or 'interrupted' (Ctrl-C; "
+           "nothing changed).")
       .def("dense", &FlowSolver::dense, py::arg("t"))
       .def_property_readonly("y", &FlowSolver::y)
       .def_property_readonly("t", &FlowSolver::t)
