@@ -151,30 +151,13 @@ def cfunc_overhead(p, method="dopri5", repeats=20):
     y0 = net.flatten(p["Ws"])
     t0, t1 = p["t_span"]
     best = {}
+    options = _core.RunOptions(method=method, rtol=p["rtol"], atol=p["atol"], max_steps=10**6)
     for name, addr in [
         ("numba", net.cost.vg_address),
         ("c++", _core.reference_cost_address("matrix_factorization")),
     ] * repeats:
         tic = time.perf_counter()
-        _core.integrate_flow(
-            net.dims,
-            addr,
-            0,
-            net.cost.data,
-            y0,
-            t0,
-            t1,
-            np.array([t1]),
-            method,
-            p["rtol"],
-            p["atol"],
-            0.0,
-            np.inf,
-            10**6,
-            0.0,
-            1e10,
-            True,
-        )
+        _core.integrate_flow(net.dims, addr, 0, net.cost.data, "none", y0, t0, t1, np.array([t1]), options)
         best[name] = min(best.get(name, np.inf), time.perf_counter() - tic)
     return best["numba"], best["c++"]
 

@@ -1,35 +1,89 @@
 """Type stubs for overflow._core, the compiled C++ core (bindings in csrc/python)."""
 
+import enum
 from typing import Sequence, TypedDict
 
 import numpy as np
 import numpy.typing as npt
 
-class _Solution(TypedDict):
-    t: npt.NDArray[np.float64]
-    states: npt.NDArray[np.float64]
-    loss: npt.NDArray[np.float64]
-    grad_norm: npt.NDArray[np.float64]
-    y_final: npt.NDArray[np.float64]
-    t_final: float
-    loss_final: float
-    grad_norm_final: float
-    status: str
-    message: str
-    nfev: int
-    naccept: int
-    nreject: int
-    ndomain: int
-    nvalue: int
-    njvp: int
-    max_projection: float
-    naccept_stiff: int
-    method_steps: dict[str, int]
-    switch_times: npt.NDArray[np.float64]
-    grad_norm_min: float
-    stalled: bool
-    t_events: list[npt.NDArray[np.float64]]
-    y_events: list[npt.NDArray[np.float64]]
+class Status(enum.IntEnum):  # a pybind11 enum: int(), .name and comparison as an IntEnum's
+    converged = 0
+    t_end = 1
+    event = 2
+    blowup = 3
+    domain = 4
+    max_steps = 5
+    failed = 6
+    interrupted = 7
+    stepped = 8
+
+class RunOptions:
+    method: str
+    rtol: float
+    atol: float
+    first_step: float
+    max_step: float
+    max_steps: int
+    gtol: float
+    max_norm: float
+    save_states: bool
+    project: bool
+    threads: int
+    events: list[_EventArg]
+    def __init__(self, *, method: str = "auto", rtol: float = ..., atol: float = ..., first_step: float = 0.0,
+                 max_step: float = ..., max_steps: int = ..., gtol: float = 0.0, max_norm: float = ...,
+                 save_states: bool = True, project: bool = False, threads: int = 1,
+                 events: Sequence[_EventArg] = ()) -> None: ...
+
+class Solution:
+    @property
+    def t(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def states(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def loss(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def grad_norm(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def final_state(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def t_final(self) -> float: ...
+    @property
+    def final_loss(self) -> float: ...
+    @property
+    def final_grad_norm(self) -> float: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def nfev(self) -> int: ...
+    @property
+    def naccept(self) -> int: ...
+    @property
+    def nreject(self) -> int: ...
+    @property
+    def ndomain(self) -> int: ...
+    @property
+    def nvalue(self) -> int: ...
+    @property
+    def njvp(self) -> int: ...
+    @property
+    def max_projection(self) -> float: ...
+    @property
+    def naccept_stiff(self) -> int: ...
+    @property
+    def method_steps(self) -> dict[str, int]: ...
+    @property
+    def switch_times(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def grad_norm_min(self) -> float: ...
+    @property
+    def stalled(self) -> bool: ...
+    @property
+    def t_events(self) -> list[npt.NDArray[np.float64]]: ...
+    @property
+    def y_events(self) -> list[npt.NDArray[np.float64]]: ...
 
 # An event as overflow.events passes it: (kind, function address, value, direction, terminal,
 # data address).
@@ -64,43 +118,48 @@ def flow_jvp(dims: Sequence[int], vg_address: int, hvp_address: int, data: npt.A
 def flow_rhs_seconds(dims: Sequence[int], vg_address: int, data: npt.ArrayLike, y: npt.ArrayLike, repeats: int) -> float: ...
 def reference_cost_address(name: str) -> int: ...
 def invariants(dims: Sequence[int], y: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
-def integrate_flow(dims: Sequence[int], vg_address: int, hvp_address: int, data: npt.ArrayLike, y0: npt.ArrayLike,
-                   t0: float, t1: float, t_eval: npt.ArrayLike, method: str, rtol: float, atol: float,
-                   first_step: float, max_step: float, max_steps: int, gtol: float, max_norm: float,
-                   save_states: bool, activation: str = "none", project: bool = False,
-                   threads: int = 1, events: Sequence[_EventArg] = ()) -> _Solution: ...
+def integrate_flow(dims: Sequence[int], vg_address: int, hvp_address: int, data: npt.ArrayLike, activation: str,
+                   y0: npt.ArrayLike, t0: float, t1: float, t_eval: npt.ArrayLike, options: RunOptions) -> Solution: ...
 def methods() -> list[str]: ...
 def tableau(name: str) -> _Tableau: ...
 def integrate_reduced(vg_address: int, data: npt.ArrayLike, z0: float, imbalance: float, t0: float, t1: float,
-                      t_eval: npt.ArrayLike, method: str, rtol: float, atol: float, first_step: float,
-                      max_step: float, max_steps: int, gtol: float, max_norm: float) -> _Solution: ...
+                      t_eval: npt.ArrayLike, options: RunOptions) -> Solution: ...
 def integrate_rhs(rhs_address: int, data: npt.ArrayLike, y0: npt.ArrayLike, t0: float, t1: float,
-                  t_eval: npt.ArrayLike, method: str, rtol: float, atol: float, first_step: float, max_step: float,
-                  max_steps: int, max_norm: float, save_states: bool,
-                  events: Sequence[_EventArg] = ()) -> _Solution: ...
+                  t_eval: npt.ArrayLike, options: RunOptions) -> Solution: ...
 
-class _Ensemble(TypedDict):
-    status: npt.NDArray[np.int8]
-    t_final: npt.NDArray[np.float64]
-    loss_final: npt.NDArray[np.float64]
-    grad_norm_final: npt.NDArray[np.float64]
-    nfev: npt.NDArray[np.int64]
-    naccept: npt.NDArray[np.int64]
-    nreject: npt.NDArray[np.int64]
-    y_final: npt.NDArray[np.float64]
-    loss_at: npt.NDArray[np.float64]
-    states_at: npt.NDArray[np.float64]
-    naccept_stiff: npt.NDArray[np.int64]
-    stalled: npt.NDArray[np.int8]
-    event_first: npt.NDArray[np.float64]
-    interrupted: bool
+class EnsembleSolution:
+    @property
+    def status(self) -> npt.NDArray[np.int8]: ...  # int(Status) codes; -1: never started
+    @property
+    def t_final(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def final_loss(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def final_grad_norm(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def nfev(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def naccept(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def nreject(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def naccept_stiff(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def stalled(self) -> npt.NDArray[np.int8]: ...
+    @property
+    def event_first(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def final_state(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def loss_at(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def states_at(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def interrupted(self) -> bool: ...
 
 def integrate_ensemble(dims: Sequence[int], vg_address: int, hvp_address: int, data: npt.ArrayLike,
-                       y0s: npt.ArrayLike, t0: float, t1: float, t_eval: npt.ArrayLike, method: str, rtol: float,
-                       atol: float, first_step: float, max_step: float, max_steps: int, gtol: float,
-                       max_norm: float, activation: str, workers: int, keep_states: bool,
-                       project: bool = False, events: Sequence[_EventArg] = ()) -> _Ensemble: ...
-def status_names() -> list[str]: ...
+                       activation: str, y0s: npt.ArrayLike, t0: float, t1: float, t_eval: npt.ArrayLike,
+                       options: RunOptions, workers: int) -> EnsembleSolution: ...
 
 class _Stats(TypedDict):
     nfev: int
@@ -113,10 +172,9 @@ class _Stats(TypedDict):
 
 class FlowSolver:
     def __init__(self, dims: Sequence[int], vg_address: int, hvp_address: int, data: npt.ArrayLike,
-                 activation: str, method: str, rtol: float, atol: float, first_step: float,
-                 max_step: float, project: bool = False, events: Sequence[_EventArg] = ()) -> None: ...
+                 activation: str, options: RunOptions) -> None: ...
     def init(self, t0: float, y0: npt.ArrayLike) -> None: ...
-    def step(self, t_bound: float) -> str: ...
+    def step(self, t_bound: float) -> str: ...  # the Status name
     def dense(self, t: float) -> npt.NDArray[np.float64]: ...
     @property
     def y(self) -> npt.NDArray[np.float64]: ...

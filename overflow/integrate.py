@@ -132,23 +132,20 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
     if project and (net.activation is not None or method == "reduced"):
         raise ValueError("project=True needs a linear network (activation=None) and a method other than 'reduced'")
     threads = _integer(threads, "threads", minimum=1, maximum=_v.INT32_MAX)  # the core's int
-    t0, t1, te, rtol, atol = o.t0, o.t1, o.t_eval, o.rtol, o.atol
-    gtol_value, first, max_step, max_steps, max_norm = o.gtol, o.first_step, o.max_step, o.max_steps, o.max_norm
 
     if method == "reduced":
-        raw = integrate_reduced(net, y0, t0, t1, te, rtol, atol, first, max_step, max_steps, gtol_value,
-                                max_norm, save_weights)
+        result = integrate_reduced(net, y0, o, save_weights)
     else:
+        options = o.core(save_states=save_weights, project=project, threads=threads, events=event_args)
         with _events.reraising(keep_alive):
-            raw = _core.integrate_flow(net.dims, net.cost.vg_address, net.cost.hvp_address, net.cost.data, y0, t0,
-                                       t1, te, method, rtol, atol, first, max_step, max_steps, gtol_value, max_norm,
-                                       save_weights, net.activation or "none", project, threads, event_args)
+            sol = _core.integrate_flow(net.dims, net.cost.vg_address, net.cost.hvp_address, net.cost.data,
+                                       net.activation or "none", y0, o.t0, o.t1, o.t_eval, options)
+        result = Result(net, y0, sol, method)
     del keep_alive  # the compiled events were needed only while the core ran
-    result = Result(net, y0, raw, method)
     if result.naccept == 0:  # the core stops at a start where the flow is not finite: refuse it
         _o.check_start(result.final_loss, result.final_grad_norm)
     if result.status == "interrupted":
         raise IntegrationInterrupted(result)
-    if gtol_value > 0 and result.status not in ("converged", "event"):  # an event is the user's own stop
+    if o.gtol > 0 and result.status not in ("converged", "event"):  # an event is the user's own stop
         warnings.warn(result.message, ConvergenceWarning, stacklevel=2)
     return result

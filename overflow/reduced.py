@@ -12,15 +12,15 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
+from ._options import RunOptions
 from .network import Network
+from .result import Result
 
 __all__ = ["integrate_reduced"]
 
 
-def integrate_reduced(net: Network, y0: np.ndarray, t0: float, t1: float, t_eval: np.ndarray, rtol: float,
-                      atol: float, first_step: float, max_step: float, max_steps: int, gtol: float,
-                      max_norm: float, save_weights: bool) -> dict:
-    """The core's raw result for the vector case, with the weights rebuilt from (z, F).
+def integrate_reduced(net: Network, y0: np.ndarray, o: RunOptions, save_weights: bool) -> Result:
+    """The vector case from ``y0`` with the checked options ``o``, the weights rebuilt from (z, F).
 
     ``max_norm`` bounds ``|z|`` and ``|F|`` here (the weights grow like ``e^{|F|}``).
     """
@@ -35,8 +35,8 @@ def integrate_reduced(net: Network, y0: np.ndarray, t0: float, t1: float, t_eval
     # Any s = +-1 gives the u, v decomposition; sign f'(0) makes u the centre-stable coordinate.
     s = -1.0 if net.cost.gradient(np.zeros((1, 1)))[0, 0] < 0 else 1.0
     u0, v0 = w1 - s * w2, w1 + s * w2
-    raw = _core.integrate_reduced(net.cost.vg_address, net.cost.data, z0, c, t0, t1, t_eval, "dop853", rtol, atol,
-                                  first_step, max_step, max_steps, gtol, max_norm)
+    sol = _core.integrate_reduced(net.cost.vg_address, net.cost.data, z0, c, o.t0, o.t1, o.t_eval,
+                                  o.core(method="dop853", save_states=True))
 
     def weights(F: np.ndarray) -> np.ndarray:
         e = np.exp(s * F)[:, None]
@@ -48,10 +48,10 @@ def integrate_reduced(net: Network, y0: np.ndarray, t0: float, t1: float, t_eval
         out[:, k:] *= 0.5 * s
         return out
 
-    F = raw["states"][:, 1]
-    raw["states"] = weights(F) if save_weights else np.zeros((0, 2 * k))
-    if save_weights and F.size and raw["t"][-1] == raw["t_final"]:
-        raw["y_final"] = raw["states"][-1]  # the last saved state is the final one
+    F = sol.states[:, 1]
+    states = weights(F) if save_weights else np.zeros((0, 2 * k))
+    if save_weights and F.size and sol.t[-1] == sol.t_final:
+        final = states[-1]  # the last saved state is the final one
     else:
-        raw["y_final"] = weights(raw["y_final"][1:2])[0]
-    return raw
+        final = weights(sol.final_state[1:2])[0]
+    return Result(net, y0, sol, "reduced", states=states, final_state=final)

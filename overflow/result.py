@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import _core
 
 if TYPE_CHECKING:
     from .network import Network
 
-__all__ = ["Result", "STATUSES", "from_core"]
+__all__ = ["Result", "STATUSES", "STATUS_NAMES"]
 
 from .invariants import invariants  # noqa: E402
 
@@ -36,21 +37,11 @@ def _max_change(W: np.ndarray, V: np.ndarray, W0: np.ndarray, V0: np.ndarray) ->
             out = max(out, float(np.max(np.abs(C - C0))))
     return out
 
-#: The core's result keys (csrc/python/register_integrate.cpp, register_ensemble.cpp) that Python
-#: calls otherwise: renamed here, in one place, so that the rest of the package reads one name.
-CORE_NAMES = {"loss_final": "final_loss", "grad_norm_final": "final_grad_norm"}
-
-
-def from_core(raw: dict) -> dict:
-    """The core's result dict (one run's or an ensemble's) with its keys renamed to the Python
-    names (`CORE_NAMES`), in place; returns it."""
-    for core, name in CORE_NAMES.items():
-        if core in raw:
-            raw[name] = raw.pop(core)
-    return raw
-
-
-STATUSES = ("converged", "t_end", "event", "blowup", "domain", "max_steps", "failed", "interrupted")
+#: Every status by its code: the core's Status enum (csrc/include/overflow/status.hpp), which the C
+#: ABI's OF_* codes and the Monte Carlo status codes are too.
+STATUS_NAMES: tuple[str, ...] = tuple(s.name for s in sorted(_core.Status.__members__.values(), key=int))
+#: How a run can end (a `Solver` step can also return "stepped").
+STATUSES: tuple[str, ...] = tuple(name for name in STATUS_NAMES if name != "stepped")
 
 
 class Result:
@@ -93,32 +84,34 @@ class Result:
         (``(k, state_size)``); empty lists without events.
     """
 
-    def __init__(self, net: "Network", y0: np.ndarray, raw: dict, method: str) -> None:
-        raw = from_core(raw)
+    def __init__(self, net: "Network", y0: np.ndarray, sol: "_core.Solution", method: str,
+                 states: np.ndarray | None = None, final_state: np.ndarray | None = None) -> None:
+        """From the core's `_core.Solution`; ``states`` and ``final_state`` replace its own where the
+        weights are rebuilt from another state (``method="reduced"``)."""
         self.network = net
         self.method = method
-        self.t: np.ndarray = raw["t"]
-        self._states: np.ndarray = raw["states"]
-        self.loss: np.ndarray = raw["loss"]
-        self.grad_norm: np.ndarray = raw["grad_norm"]
-        self.status: str = raw["status"]
-        self.message: str = raw["message"]
-        self.t_final: float = float(raw["t_final"])
-        self._y_final: np.ndarray = raw["y_final"]
-        self.final_loss: float = float(raw["final_loss"])
-        self.final_grad_norm: float = float(raw["final_grad_norm"])
-        self.nfev: int = int(raw["nfev"])
-        self.naccept: int = int(raw["naccept"])
-        self.nreject: int = int(raw["nreject"])
-        self.ndomain: int = int(raw["ndomain"])
-        self.nvalue: int = int(raw["nvalue"])
-        self.njvp: int = int(raw.get("njvp", 0))
-        self.projection: float = float(raw.get("max_projection", 0.0))
-        self.switch_times: np.ndarray = raw.get("switch_times", np.zeros(0))
-        self.grad_norm_min: float = float(raw.get("grad_norm_min", self.final_grad_norm))
-        self.method_steps: dict[str, int] = dict(raw.get("method_steps", {method: self.naccept}))
-        self.t_events: list[np.ndarray] = list(raw.get("t_events", []))
-        self.y_events: list[np.ndarray] = list(raw.get("y_events", []))
+        self.t: np.ndarray = sol.t
+        self._states: np.ndarray = sol.states if states is None else states
+        self.loss: np.ndarray = sol.loss
+        self.grad_norm: np.ndarray = sol.grad_norm
+        self.status: str = STATUS_NAMES[sol.status.value]  # (.value: pybind11's .name costs ~1 us)
+        self.message: str = sol.message
+        self.t_final: float = sol.t_final
+        self._y_final: np.ndarray = sol.final_state if final_state is None else final_state
+        self.final_loss: float = sol.final_loss
+        self.final_grad_norm: float = sol.final_grad_norm
+        self.nfev: int = sol.nfev
+        self.naccept: int = sol.naccept
+        self.nreject: int = sol.nreject
+        self.ndomain: int = sol.ndomain
+        self.nvalue: int = sol.nvalue
+        self.njvp: int = sol.njvp
+        self.projection: float = sol.max_projection
+        self.switch_times: np.ndarray = sol.switch_times
+        self.grad_norm_min: float = sol.grad_norm_min
+        self.method_steps: dict[str, int] = dict(sol.method_steps)
+        self.t_events: list[np.ndarray] = list(sol.t_events)
+        self.y_events: list[np.ndarray] = list(sol.y_events)
         self._y0 = y0
 
     @cached_property

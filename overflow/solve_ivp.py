@@ -15,6 +15,7 @@ from . import _validate as _v
 from . import _options as _o
 from . import events as _events
 from ._options import SCIPY_METHODS
+from .result import STATUS_NAMES
 from ._solve_ivp_compile import RHS_SIG, arg_kinds, compiled_rhs, make_buffer, raise_failure
 
 __all__ = ["solve_ivp", "OdeResult", "RHS_SIG", "SCIPY_METHODS"]
@@ -150,18 +151,16 @@ def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method:
     try:
         # buf is int64 words; the core takes float64, so pass the same bytes as float64 (no copy)
         with _events.reraising(keep_alive):
-            raw = _core.integrate_rhs(address, buf.view(np.float64) if comp else buf, y, o.t0, o.t1, o.t_eval,
-                                      o.method, o.rtol, o.atol, o.first_step, o.max_step, o.max_steps, o.max_norm,
-                                      True, event_args)
+            sol = _core.integrate_rhs(address, buf.view(np.float64) if comp else buf, y, o.t0, o.t1, o.t_eval,
+                                      o.core(save_states=True, events=event_args))
     except Exception:
         if comp is None or buf[0] == 0:
             raise
-        raw = None  # fun's own failure explains this one: raised below
+        sol = None  # fun's own failure explains this one: raised below
     del keep_alive
     if comp is not None:
         raise_failure(fun, buf, comp, values)
-    return OdeResult(t=raw["t"], y=raw["states"].T, status=raw["status"], message=raw["message"],
-                     nfev=int(raw["nfev"]), naccept=int(raw["naccept"]), nreject=int(raw["nreject"]),
-                     t_final=float(raw["t_final"]), y_final=raw["y_final"],
-                     t_events=list(raw["t_events"]) if events is not None else None,
-                     y_events=list(raw["y_events"]) if events is not None else None)
+    return OdeResult(t=sol.t, y=sol.states.T, status=STATUS_NAMES[sol.status.value], message=sol.message, nfev=sol.nfev,
+                     naccept=sol.naccept, nreject=sol.nreject, t_final=sol.t_final, y_final=sol.final_state,
+                     t_events=list(sol.t_events) if events is not None else None,
+                     y_events=list(sol.y_events) if events is not None else None)

@@ -88,8 +88,10 @@ class Solver:
         cost = net.cost
         self.net = net
         self.method = method
-        self._core = _core.FlowSolver(net.dims, cost.vg_address, cost.hvp_address, cost.data, net.activation or "none",
-                                      method, rtol, atol, first, max_step, project, event_args)
+        options = _core.RunOptions(method=method, rtol=rtol, atol=atol, first_step=first, max_step=max_step,
+                                   project=project, events=event_args)
+        self._core = _core.FlowSolver(net.dims, cost.vg_address, cost.hvp_address, cost.data,
+                                      net.activation or "none", options)
         try:
             self._core.init(t0, y0)
         except ValueError:
@@ -107,7 +109,7 @@ class Solver:
         if math.isnan(t_bound) or not t_bound > self.t:
             raise ValueError(f"t_bound must be > t = {self.t}, got {t_bound}")
         with _events.reraising(self._event_functions):
-            status = self._core.step(t_bound)
+            status = self._core.step(t_bound)  # the Status name
         if status == "interrupted":
             raise KeyboardInterrupt("Solver.step interrupted")
         self.status = status

@@ -192,5 +192,11 @@ def test_the_loss_has_one_name():
     assert res.final_loss == res.loss[-1]
     mc = of.monte_carlo(net, 2, (0, 0.1), progress=False)
     assert mc.final_loss.shape == (2,)
-    raw = of.result.from_core({"loss_final": 1.0, "grad_norm_final": 2.0})
-    assert raw == {"final_loss": 1.0, "final_grad_norm": 2.0}
+    # the core's result classes carry the same names: nothing is renamed between C++ and Python
+    cost = net.cost
+    sol = of._core.integrate_flow(net.dims, cost.vg_address, cost.hvp_address, cost.data, "none", net.flatten(Ws),
+                                  0.0, 0.1, np.zeros(0), of._core.RunOptions())  # integrate's defaults
+    assert sol.final_loss == res.final_loss
+    for obj in (sol, of._core.EnsembleSolution):
+        assert hasattr(obj, "final_loss") and hasattr(obj, "final_grad_norm") and hasattr(obj, "final_state")
+        assert not any(hasattr(obj, old) for old in ("loss_final", "value_final", "grad_norm_final", "y_final"))

@@ -3,6 +3,8 @@
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "overflow's compiled core: the gradient flow's RHS, explicit RK steppers, integration loop";
+  overflow::python::register_status(m);  // first: the classes below return a Status
+  overflow::python::register_run_options(m);
   overflow::python::register_cost(m);
   overflow::python::register_ensemble(m);
   overflow::python::register_integrate(m);

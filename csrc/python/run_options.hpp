@@ -1,4 +1,5 @@
-// Integration options from Python arguments, shared by the single-run and ensemble bindings.
+// overflow._core.RunOptions: the options of a run from Python, shared by the single-run, ensemble and
+// stepping bindings.
 #pragma once
 #include <Python.h>
 #include <pybind11/pybind11.h>
@@ -44,14 +45,19 @@ inline std::vector<Event> make_events(const EventArgs& args) {
   return events;
 }
 
-struct RunArgs {
-  std::string method;
-  double rtol, atol, first_step, max_step;
-  std::int64_t max_steps;
-  double gtol, max_norm;
-  bool save_states;
-  bool project = false;
-  ThreadTeam* team = nullptr;  // splits one trajectory's work across threads (not owned)
+// The options of one run, as overflow._core.RunOptions (names and meaning as in overflow/_options.py,
+// which checks them: the core takes them as given). Defaults are the core's (IntegrateOptions).
+struct RunOptions {
+  std::string method = "auto";
+  double rtol = IntegrateOptions{}.rtol, atol = IntegrateOptions{}.atol;
+  double first_step = IntegrateOptions{}.first_step;  // 0: Hairer's estimate
+  double max_step = IntegrateOptions{}.max_step;
+  std::int64_t max_steps = IntegrateOptions{}.max_steps;
+  double gtol = IntegrateOptions{}.gtol;  // 0: no such stop
+  double max_norm = IntegrateOptions{}.max_norm;
+  bool save_states = IntegrateOptions{}.save_states;
+  bool project = IntegrateOptions{}.project;
+  int threads = 1;  // one trajectory's threads (integrate_flow only)
   EventArgs events = {};
 };
 
@@ -75,7 +81,8 @@ inline MethodChoice method_choice(const std::string& name) {
 // The tableau a run starts with ("auto": its explicit pair; make_options sets the stiff one).
 inline const Tableau& method_tableau(const std::string& name) { return *method_choice(name).start; }
 
-inline IntegrateOptions make_options(const RunArgs& a) {
+// The core's options for a run with `options`; team (not owned) splits one trajectory's work.
+inline IntegrateOptions make_options(const RunOptions& a, ThreadTeam* team = nullptr) {
   IntegrateOptions opt;
   opt.rtol = a.rtol;
   opt.atol = a.atol;
@@ -86,7 +93,7 @@ inline IntegrateOptions make_options(const RunArgs& a) {
   opt.max_norm = a.max_norm;
   opt.save_states = a.save_states;
   opt.project = a.project;
-  opt.team = a.team;
+  opt.team = team;
   opt.interrupted = python_interrupted;
   opt.stiff = method_choice(a.method).stiff;
   opt.events = make_events(a.events);

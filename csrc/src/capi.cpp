@@ -19,6 +19,7 @@
 #include "overflow/integrate.hpp"
 #include "overflow/network.hpp"
 #include "overflow/overflow.h"
+#include "overflow/session.hpp"
 #include "overflow/sizes.hpp"
 #include "overflow/thread_team.hpp"
 
@@ -29,6 +30,17 @@ struct of_flow {
 namespace {
 
 using overflow::Status;
+
+// The C ABI's status codes are the core's Status values (status.hpp), so they pass through unmapped.
+static_assert(OF_CONVERGED == static_cast<int>(Status::converged), "OF_CONVERGED");
+static_assert(OF_T_END == static_cast<int>(Status::t_end), "OF_T_END");
+static_assert(OF_EVENT == static_cast<int>(Status::event), "OF_EVENT");
+static_assert(OF_BLOWUP == static_cast<int>(Status::blowup), "OF_BLOWUP");
+static_assert(OF_DOMAIN == static_cast<int>(Status::domain), "OF_DOMAIN");
+static_assert(OF_MAX_STEPS == static_cast<int>(Status::max_steps), "OF_MAX_STEPS");
+static_assert(OF_FAILED == static_cast<int>(Status::failed), "OF_FAILED");
+static_assert(OF_INTERRUPTED == static_cast<int>(Status::interrupted), "OF_INTERRUPTED");
+static_assert(OF_STEPPED == static_cast<int>(Status::stepped), "OF_STEPPED");
 
 thread_local std::string last_error;
 
@@ -48,6 +60,8 @@ int guarded(const char* function, Body&& body) {
     return fail(OF_ERROR_ARGUMENT, std::string(function) + ": " + e.what());
   } catch (const std::length_error& e) {  // a size past what a container can hold
     return fail(OF_ERROR_ARGUMENT, std::string(function) + ": " + e.what());
+  } catch (const std::out_of_range& e) {  // dense output outside the last step (session.hpp)
+    return fail(OF_ERROR_RANGE, std::string(function) + ": " + e.what());
   } catch (const std::logic_error& e) {
     return fail(OF_ERROR_STATE, std::string(function) + ": " + e.what());
   } catch (const overflow::ThreadStartError& e) {
@@ -87,17 +101,16 @@ overflow::IntegrateOptions make_options(double rtol, double atol, double max_ste
   return opt;
 }
 
-// The solver behind an of_solver handle: the same Solver on a flow or on a generic RHS.
+// The session behind an of_solver handle (session.hpp), on a flow or on a generic RHS.
 class AnySolver {
  public:
   virtual ~AnySolver() = default;
   virtual std::size_t dim() const = 0;
   virtual void init(double t0, const double* y0) = 0;
   virtual bool initialised() const = 0;
-  virtual int step(double t_bound, int32_t* status) = 0;
-  virtual int dense(double t, double* out) = 0;
-  virtual int integrate(double t_end, double gtol, int64_t max_steps, of_save_fn save, void* user,
-                        int32_t* status) = 0;
+  virtual Status step(double t_bound) = 0;
+  virtual void dense(double t, double* out) = 0;
+  virtual Status integrate(double t_end, double gtol, int64_t max_steps, of_save_fn save, void* user) = 0;
   virtual double t() const = 0;
   virtual const double* y() const = 0;
   virtual double loss() const = 0;
@@ -108,118 +121,54 @@ class AnySolver {
   virtual double projection() const = 0;
   virtual void add_event(const overflow::Event& event) = 0;
   virtual std::size_t event_count() const = 0;
-  // The crossings of event i found by the last integrate call.
+  // The crossings of event i since init, or found by the last integrate call.
   virtual const std::vector<double>& event_times(std::size_t i) const = 0;
 };
 
 template <class System>
 class SolverOn final : public AnySolver {
  public:
-  // team: the threads sys was built on (owned here, so it outlives the system and the solver).
+  // team: the threads sys was built on (owned here, so it outlives the system and the session).
   SolverOn(System sys, const overflow::Tableau& tab, const overflow::IntegrateOptions& opt,
            std::unique_ptr<overflow::ThreadTeam> team = nullptr)
-      : team_(std::move(team)), sys_(std::move(sys)), opt_(with_team(opt, team_.get())), solver_(sys_, tab, opt_) {}
+      : team_(std::move(team)), sys_(std::move(sys)), session_(sys_, tab, with_team(opt, team_.get())) {}
 
-  std::size_t dim() const override { return solver_.dim(); }
-  bool initialised() const override { return initialised_; }
+  std::size_t dim() const override { return session_.dim(); }
+  bool initialised() const override { return session_.initialised(); }
+  void init(double t0, const double* y0) override { session_.init(t0, y0); }
+  Status step(double t_bound) override { return session_.step(t_bound); }
+  void dense(double t, double* out) override { session_.dense(t, out); }
 
-  void init(double t0, const double* y0) override {
-    if (!std::isfinite(t0)) throw std::invalid_argument("t0 must be finite");
-    for (std::size_t i = 0; i < dim(); ++i)
-      if (!std::isfinite(y0[i])) throw std::invalid_argument("y0[" + std::to_string(i) + "] is not finite");
-    initialised_ = false;
-    solver_.init(t0, y0);
-    if (!std::isfinite(solver_.value()))
-      throw std::invalid_argument("the cost is not finite at y0 (outside its domain)");
-    if (!std::isfinite(solver_.grad_norm())) throw std::invalid_argument("the right-hand side is not finite at y0");
-    initialised_ = true;
-  }
-
-  int step(double t_bound, int32_t* status) override {
-    if (!initialised_) return fail(OF_ERROR_STATE, "of_solver_step: the solver is not initialised (call of_solver_init)");
-    if (!(t_bound > solver_.t()))
-      return fail(OF_ERROR_ARGUMENT, "of_solver_step: t_bound = " + std::to_string(t_bound) + " must be > t = " +
-                                         std::to_string(solver_.t()));
-    switch (solver_.step(t_bound)) {
-      case overflow::StepOutcome::accepted: *status = solver_.t() == t_bound ? OF_T_END : OF_STEPPED; break;
-      case overflow::StepOutcome::domain: *status = OF_DOMAIN; break;
-      case overflow::StepOutcome::interrupted: *status = OF_INTERRUPTED; break;
-      default: *status = OF_FAILED; break;
-    }
-    return OF_OK;
-  }
-
-  int dense(double t, double* out) override {
-    if (!initialised_) return fail(OF_ERROR_STATE, "of_solver_dense: the solver is not initialised");
-    if (!solver_.has_step()) return fail(OF_ERROR_STATE, "of_solver_dense: no step has been taken since of_solver_init");
-    const double a = solver_.t_prev(), b = solver_.t();
-    if (!(t >= a && t <= b))
-      return fail(OF_ERROR_RANGE, "of_solver_dense: t = " + std::to_string(t) + " is outside the last step [" +
-                                      std::to_string(a) + ", " + std::to_string(b) + "]");
-    if (t == b) {
-      std::memcpy(out, solver_.y(), dim() * sizeof(double));
-      return OF_OK;
-    }
-    if (!solver_.prepare_dense())
-      return fail(OF_ERROR_STATE, "of_solver_dense: the interpolant's extra stages left the cost's domain");
-    solver_.dense_theta((t - a) / solver_.h_last(), out);
-    return OF_OK;
-  }
-
-  int integrate(double t_end, double gtol, int64_t max_steps, of_save_fn save, void* user, int32_t* status) override {
-    if (!initialised_) return fail(OF_ERROR_STATE, "of_solver_integrate: the solver is not initialised");
-    if (!(t_end > solver_.t()))
-      return fail(OF_ERROR_ARGUMENT, "of_solver_integrate: t_end = " + std::to_string(t_end) + " must be > t = " +
-                                         std::to_string(solver_.t()));
-    if (!(gtol >= 0)) return fail(OF_ERROR_ARGUMENT, "of_solver_integrate: gtol must be >= 0");
-    overflow::IntegrateOptions opt = opt_;
-    opt.gtol = gtol;
-    opt.max_steps = max_steps > 0 ? max_steps : std::numeric_limits<std::int64_t>::max();
-    opt.events = events_;  // advance() refuses an infinite t_end without gtol or a terminal event
+  Status integrate(double t_end, double gtol, int64_t max_steps, of_save_fn save, void* user) override {
     auto sink = [&](double t, const double* y, double value, double /*gnorm*/) {
       return save == nullptr || save(t, y, value, user) == 0;
     };
-    std::vector<double> y_end;
-    const overflow::RunEnd end = overflow::advance(solver_, t_end, {}, save != nullptr, opt, sink, y_end);
-    last_event_times_ = end.t_events;
-    *status = static_cast<int32_t>(end.status);
-    return OF_OK;
+    return session_.run_to(t_end, gtol, max_steps, save != nullptr, sink).status;
   }
 
-  void add_event(const overflow::Event& event) override {
-    if (event.kind == overflow::Event::Kind::invariant_drift_above && !is_flow())
-      throw std::invalid_argument("invariant_drift_above needs a flow");
-    events_.push_back(event);
-    last_event_times_.assign(events_.size(), {});
-  }
-  std::size_t event_count() const override { return events_.size(); }
-  const std::vector<double>& event_times(std::size_t i) const override { return last_event_times_[i]; }
+  void add_event(const overflow::Event& event) override { session_.add_event(event); }
+  std::size_t event_count() const override { return session_.event_count(); }
+  const std::vector<double>& event_times(std::size_t i) const override { return session_.event_times()[i]; }
 
-  double t() const override { return solver_.t(); }
-  const double* y() const override { return solver_.y(); }
-  double loss() const override { return solver_.value(); }
-  double grad_norm() const override { return solver_.grad_norm(); }
-  of_stats stats() const override { return of_stats{solver_.nfev(), solver_.naccept(), solver_.nreject()}; }
+  double t() const override { return solver().t(); }
+  const double* y() const override { return solver().y(); }
+  double loss() const override { return solver().value(); }
+  double grad_norm() const override { return solver().grad_norm(); }
+  of_stats stats() const override { return of_stats{solver().nfev(), solver().naccept(), solver().nreject()}; }
   bool is_flow() const override { return std::is_same<System, overflow::FlowSystem>::value; }
-  void set_project(bool on) override {
-    initialised_ = false;  // takes effect at the next init
-    solver_.set_project(on);
-  }
-  double projection() const override { return solver_.max_projection(); }
+  void set_project(bool on) override { session_.set_project(on); }
+  double projection() const override { return solver().max_projection(); }
 
  private:
   static overflow::IntegrateOptions with_team(overflow::IntegrateOptions opt, overflow::ThreadTeam* team) {
     opt.team = team;
     return opt;
   }
+  const overflow::Solver<System>& solver() const { return session_.solver(); }
 
   std::unique_ptr<overflow::ThreadTeam> team_;
   System sys_;
-  overflow::IntegrateOptions opt_;
-  overflow::Solver<System> solver_;
-  std::vector<overflow::Event> events_;
-  std::vector<std::vector<double>> last_event_times_;
-  bool initialised_ = false;
+  overflow::Session<System> session_;
 };
 
 // sum_i k_i^2 as an int64_t (std::invalid_argument where it does not fit).
@@ -429,21 +378,29 @@ int of_solver_init(of_solver* solver, double t0, const double* y0) {
 int of_solver_step(of_solver* solver, double t_bound, int32_t* status) {
   OF_REQUIRE(solver);
   OF_REQUIRE(status);
-  return guarded("of_solver_step", [&] { return solver->impl->step(t_bound, status); });
+  return guarded("of_solver_step", [&] {
+    *status = static_cast<int32_t>(solver->impl->step(t_bound));
+    return OF_OK;
+  });
 }
 
 int of_solver_dense(of_solver* solver, double t, double* y_out) {
   OF_REQUIRE(solver);
   OF_REQUIRE(y_out);
-  return guarded("of_solver_dense", [&] { return solver->impl->dense(t, y_out); });
+  return guarded("of_solver_dense", [&] {
+    solver->impl->dense(t, y_out);
+    return OF_OK;
+  });
 }
 
 int of_solver_integrate(of_solver* solver, double t_end, double gtol, int64_t max_steps, of_save_fn save, void* user,
                         int32_t* status) {
   OF_REQUIRE(solver);
   OF_REQUIRE(status);
-  return guarded("of_solver_integrate",
-                 [&] { return solver->impl->integrate(t_end, gtol, max_steps, save, user, status); });
+  return guarded("of_solver_integrate", [&] {
+    *status = static_cast<int32_t>(solver->impl->integrate(t_end, gtol, max_steps, save, user));
+    return OF_OK;
+  });
 }
 
 int of_solver_dim(const of_solver* solver, int64_t* n) {
@@ -532,11 +489,11 @@ int of_ensemble(const of_flow* flow, int32_t method, double rtol, double atol, d
     for (std::size_t i = 0; i < n; ++i) {
       status[i] = r.status[i];
       t_final[i] = r.t_final[i];
-      loss_final[i] = r.value_final[i];
-      grad_norm_final[i] = r.grad_norm_final[i];
+      loss_final[i] = r.final_loss[i];
+      grad_norm_final[i] = r.final_grad_norm[i];
       nfev[i] = r.nfev[i];
     }
-    if (y_final) std::copy(r.y_final.begin(), r.y_final.end(), y_final);
+    if (y_final) std::copy(r.final_state.begin(), r.final_state.end(), y_final);
     return OF_OK;
   });
 }

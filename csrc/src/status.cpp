@@ -12,6 +12,7 @@ const char* status_name(Status status) {
     case Status::max_steps: return "max_steps";
     case Status::failed: return "failed";
     case Status::interrupted: return "interrupted";
+    case Status::stepped: return "stepped";
   }
   return "failed";
 }

@@ -51,15 +51,15 @@ int main() {
     for (std::size_t i = 0; i < count; ++i) {
       const Solution& s = ref[i];
       CHECK(r.status[i] == static_cast<std::int8_t>(s.status), "workers=%d traj %zu: status", workers, i);
-      CHECK(r.t_final[i] == s.t_final && r.value_final[i] == s.value_final && r.nfev[i] == s.nfev,
+      CHECK(r.t_final[i] == s.t_final && r.final_loss[i] == s.final_loss && r.nfev[i] == s.nfev,
             "workers=%d traj %zu: t_final %.17g vs %.17g", workers, i, r.t_final[i], s.t_final);
-      CHECK(std::memcmp(r.y_final.data() + i * dim, s.y_final.data(), dim * sizeof(double)) == 0,
+      CHECK(std::memcmp(r.final_state.data() + i * dim, s.final_state.data(), dim * sizeof(double)) == 0,
             "workers=%d traj %zu: final state differs", workers, i);
-      CHECK(s.status != Status::converged || r.grad_norm_final[i] <= opt.gtol, "traj %zu: ||grad g|| %.3g > gtol", i,
-            r.grad_norm_final[i]);
+      CHECK(s.status != Status::converged || r.final_grad_norm[i] <= opt.gtol, "traj %zu: ||grad g|| %.3g > gtol", i,
+            r.final_grad_norm[i]);
       for (std::size_t p = 0; p < t_eval.size(); ++p) {
-        const double v = r.values_at[i * t_eval.size() + p];
-        CHECK(p < s.values.size() ? v == s.values[p] : std::isnan(v), "traj %zu point %zu: %.17g", i, p, v);
+        const double v = r.loss_at[i * t_eval.size() + p];
+        CHECK(p < s.loss.size() ? v == s.loss[p] : std::isnan(v), "traj %zu point %zu: %.17g", i, p, v);
       }
     }
   }

@@ -138,8 +138,8 @@ void check_integration() {
     const Solution b = integrate(two, tableau(method), 0.0, 3.0, y0.data(), {3.0}, opt);
     double diff = 0.0, scale = 0.0;
     for (std::size_t i = 0; i < y0.size(); ++i) {
-      diff = std::fmax(diff, std::fabs(a.y_final[i] - b.y_final[i]));
-      scale = std::fmax(scale, std::fabs(a.y_final[i]));
+      diff = std::fmax(diff, std::fabs(a.final_state[i] - b.final_state[i]));
+      scale = std::fmax(scale, std::fabs(a.final_state[i]));
     }
     // Same steps (an accept/reject decision would need an error norm within rounding of 1), so
     // the states agree to rounding.

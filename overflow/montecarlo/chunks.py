@@ -13,7 +13,7 @@ from .. import _core
 from .. import events as _events
 from ..invariants import invariants
 from ..network import Network
-from ..result import from_core
+from ..result import STATUS_NAMES  # noqa: F401 (re-exported: montecarlo.result and the tests read it here)
 from .fingerprint import cost_fingerprint, run_fingerprint
 from .samplers import Sampler
 
@@ -104,35 +104,36 @@ def run_chunk(spec: MCSpec, index: int, workers: int = 1) -> dict[str, np.ndarra
     cost = net.cost
     event_args, keep_alive = _events.prepare(spec.events, y0s.shape[1], net)
     with _events.reraising(keep_alive):
-        r = from_core(_core.integrate_ensemble(
-            net.dims, cost.vg_address, cost.hvp_address, cost.data, y0s, spec.t_span[0], spec.t_span[1],
-            spec.t_eval, spec.method, spec.rtol, spec.atol, spec.first_step, spec.max_step, spec.max_steps,
-            spec.gtol, spec.max_norm, net.activation or "none", workers, spec.keep_trajectories, spec.project,
-            event_args))
+        options = _core.RunOptions(method=spec.method, rtol=spec.rtol, atol=spec.atol, first_step=spec.first_step,
+                                   max_step=spec.max_step, max_steps=spec.max_steps, gtol=spec.gtol,
+                                   max_norm=spec.max_norm, save_states=spec.keep_trajectories, project=spec.project,
+                                   events=event_args)
+        r = _core.integrate_ensemble(net.dims, cost.vg_address, cost.hvp_address, cost.data, net.activation or "none",
+                                     y0s, spec.t_span[0], spec.t_span[1], spec.t_eval, options, workers)
     del keep_alive
-    converged = r["status"] == _STATUS_CODES["converged"]
+    converged = r.status == _CONVERGED
     out: dict[str, np.ndarray] = {
-        "status_code": r["status"],
-        "t_final": r["t_final"],
-        "final_loss": r["final_loss"],
-        "final_grad_norm": r["final_grad_norm"],
-        "t_converged": np.where(converged, r["t_final"], np.nan),
-        "nfev": r["nfev"],
-        "naccept": r["naccept"],
-        "nreject": r["nreject"],
-        "naccept_stiff": r["naccept_stiff"],
-        "stalled": r["stalled"].astype(bool),
-        "interrupted": np.array(r["interrupted"]),
+        "status_code": r.status,
+        "t_final": r.t_final,
+        "final_loss": r.final_loss,
+        "final_grad_norm": r.final_grad_norm,
+        "t_converged": np.where(converged, r.t_final, np.nan),
+        "nfev": r.nfev,
+        "naccept": r.naccept,
+        "nreject": r.nreject,
+        "naccept_stiff": r.naccept_stiff,
+        "stalled": r.stalled.astype(bool),
+        "interrupted": np.array(r.interrupted),
     }
-    out.update(_invariant_summaries(net, y0s, r["y_final"]))
+    out.update(_invariant_summaries(net, y0s, r.final_state))
     if spec.keep_final:
-        out["final"] = r["y_final"]
+        out["final"] = r.final_state
     if len(spec.t_eval):
-        out["loss_at"] = r["loss_at"]
+        out["loss_at"] = r.loss_at
     if spec.keep_trajectories:
-        out["states_at"] = r["states_at"]
+        out["states_at"] = r.states_at
     if event_args:
-        out["t_event"] = r["event_first"]
+        out["t_event"] = r.event_first
     return out
 
 
@@ -161,5 +162,4 @@ def _invariant_summaries(net: Network, y0s: np.ndarray, y_final: np.ndarray) -> 
     return {"invariant_drift": drift, "imbalance_trace": trace, "imbalance_fro": fro, "imbalance": c}
 
 
-STATUS_NAMES: tuple[str, ...] = tuple(_core.status_names())
-_STATUS_CODES = {name: i for i, name in enumerate(STATUS_NAMES)}
+_CONVERGED = int(_core.Status.converged)

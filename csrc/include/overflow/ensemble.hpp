@@ -26,13 +26,13 @@ namespace overflow {
 // One row per trajectory; the per-point arrays are row-major (trajectory, t_eval point[, state]).
 struct EnsembleResult {
   std::vector<std::int8_t> status;  // Status codes; -1 for a trajectory never started (interrupted run)
-  std::vector<double> t_final, value_final, grad_norm_final;
+  std::vector<double> t_final, final_loss, final_grad_norm;
   std::vector<std::int64_t> nfev, naccept, nreject;
   std::vector<std::int64_t> naccept_stiff;  // method "auto": steps of the stiff method
   std::vector<std::int8_t> stalled;         // a gtol not reached: ||grad g|| had stalled (Solution)
   std::vector<double> event_first;  // count x events: each event's first crossing (NaN: none)
-  std::vector<double> y_final;      // count x dim
-  std::vector<double> values_at;    // count x T: the loss at t_eval, NaN after an early stop
+  std::vector<double> final_state;  // count x dim
+  std::vector<double> loss_at;      // count x T: the loss at t_eval, NaN after an early stop
   std::vector<double> states_at;    // count x T x dim, only with EnsembleOptions::keep_states
   bool interrupted = false;
 };
@@ -55,7 +55,7 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
   const std::size_t E = options.events.size();
   {  // The result's arrays, checked before they are allocated (sizes.hpp).
     const std::string what = "the results of " + std::to_string(count) + " trajectories";
-    std::size_t per = 8 + E;  // per trajectory: the scalars, the events, then y_final, values_at, states_at
+    std::size_t per = 8 + E;  // per trajectory: the scalars, the events, then final_state, loss_at, states_at
     for (std::size_t part : {dim, T, eopt.keep_states ? checked_mul(T, dim, what) : 0})
       if (!size_add(per, part, per)) throw std::invalid_argument(what + " do not fit in a size");
     check_memory(checked_mul(count, per, what), what);
@@ -64,16 +64,16 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
   EnsembleResult res;
   res.status.assign(count, -1);
   res.t_final.assign(count, nan);
-  res.value_final.assign(count, nan);
-  res.grad_norm_final.assign(count, nan);
+  res.final_loss.assign(count, nan);
+  res.final_grad_norm.assign(count, nan);
   res.nfev.assign(count, 0);
   res.naccept.assign(count, 0);
   res.nreject.assign(count, 0);
   res.naccept_stiff.assign(count, 0);
   res.stalled.assign(count, 0);
   res.event_first.assign(count * E, nan);
-  res.y_final.assign(count * dim, nan);
-  res.values_at.assign(count * T, nan);
+  res.final_state.assign(count * dim, nan);
+  res.loss_at.assign(count * T, nan);
   if (eopt.keep_states) res.states_at.assign(count * T * dim, nan);
 
   std::atomic<std::size_t> next{0};
@@ -94,8 +94,8 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
     Solution sol = integrate(solver, t0, t1, y0s + i * dim, t_eval, o);
     res.status[i] = static_cast<std::int8_t>(sol.status);
     res.t_final[i] = sol.t_final;
-    res.value_final[i] = sol.value_final;
-    res.grad_norm_final[i] = sol.grad_norm_final;
+    res.final_loss[i] = sol.final_loss;
+    res.final_grad_norm[i] = sol.final_grad_norm;
     res.nfev[i] = sol.nfev;  // as Result.nfev: without the evaluations that only report the loss at t_eval
     res.naccept[i] = sol.naccept;
     res.nreject[i] = sol.nreject;
@@ -103,8 +103,8 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
     res.stalled[i] = sol.stalled ? 1 : 0;
     for (std::size_t e = 0; e < E && e < sol.t_events.size(); ++e)
       if (!sol.t_events[e].empty()) res.event_first[i * E + e] = sol.t_events[e].front();
-    std::copy(sol.y_final.begin(), sol.y_final.end(), res.y_final.begin() + i * dim);
-    std::copy(sol.values.begin(), sol.values.end(), res.values_at.begin() + i * T);
+    std::copy(sol.final_state.begin(), sol.final_state.end(), res.final_state.begin() + i * dim);
+    std::copy(sol.loss.begin(), sol.loss.end(), res.loss_at.begin() + i * T);
     if (eopt.keep_states) std::copy(sol.states.begin(), sol.states.end(), res.states_at.begin() + i * T * dim);
   };
   auto work = [&](const IntegrateOptions& o) {

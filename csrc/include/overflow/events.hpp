@@ -76,6 +76,9 @@ class EventSet {
   }
 
   bool empty() const { return events_.empty(); }
+  std::size_t size() const { return events_.size(); }
+  const std::vector<Event>& events() const { return events_; }
+  bool any_terminal() const { return overflow::any_terminal(events_); }
   // Per event: the crossing times so far, and the states there (count x dim, flattened).
   const std::vector<std::vector<double>>& times() const { return times_; }
   const std::vector<std::vector<double>>& states() const { return states_; }

@@ -30,9 +30,9 @@ struct IntegrateOptions : StepOptions {
 };
 
 struct Solution {
-  std::vector<double> t, states, values, grad_norms;  // the saved points
-  std::vector<double> y_final;
-  double t_final = 0.0, value_final = 0.0, grad_norm_final = 0.0;
+  std::vector<double> t, states, loss, grad_norm;  // the saved points (Python reads these names)
+  std::vector<double> final_state;
+  double t_final = 0.0, final_loss = 0.0, final_grad_norm = 0.0;
   Status status = Status::failed;
   std::string message;
   // nfev counts the evaluations that stepping and interpolation need; nvalue those made only to
@@ -170,8 +170,8 @@ std::string gtol_advice(double gtol, const GradientProgress& progress, const Sol
 }
 
 // A run to t = infinity needs something that ends it.
-inline void check_horizon(double t1, const IntegrateOptions& opt) {
-  if (std::isinf(t1) && !(opt.gtol > 0) && !any_terminal(opt.events))
+inline void check_horizon(double t1, double gtol, bool terminal_event) {
+  if (std::isinf(t1) && !(gtol > 0) && !terminal_event)
     throw std::invalid_argument("the end time is infinite but nothing stops the run: give gtol > 0 or a terminal event");
 }
 
@@ -180,13 +180,13 @@ inline void check_horizon(double t1, const IntegrateOptions& opt) {
 // Steps an initialised solver to t1, serving the t_eval points (sorted, > solver.t()) by dense
 // output, or every accepted step when save_steps (and t_eval is empty), through
 // save(t, y, loss, ||grad g||) -> bool; false stops the run as "interrupted". Stops early on gtol
-// (at the crossing), blow-up, max_steps accepted steps in this call, or a failed step.
+// (at the crossing), blow-up, max_steps accepted steps in this call, or a failed step. `events`
+// (opt.events is not read) are started afresh here: they hold this call's crossings afterwards.
 template <class System, class Save>
-RunEnd advance(Solver<System>& solver, double t1, const std::vector<double>& t_eval, bool save_steps,
-               const IntegrateOptions& opt, Save&& save, std::vector<double>& y_end_buffer) {
-  detail::check_horizon(t1, opt);
+RunEnd advance(Solver<System>& solver, EventSet<System>& events, double t1, const std::vector<double>& t_eval,
+               bool save_steps, const IntegrateOptions& opt, Save&& save, std::vector<double>& y_end_buffer) {
+  detail::check_horizon(t1, opt.gtol, events.any_terminal());
   solver.set_gtol(opt.gtol);
-  EventSet<System> events(opt.events);
   events.start(solver);
   std::vector<EventHit> hits;
   System& sys = solver.system();
@@ -304,6 +304,14 @@ RunEnd advance(Solver<System>& solver, double t1, const std::vector<double>& t_e
   }
 }
 
+// The same with the events of opt.events.
+template <class System, class Save>
+RunEnd advance(Solver<System>& solver, double t1, const std::vector<double>& t_eval, bool save_steps,
+               const IntegrateOptions& opt, Save&& save, std::vector<double>& y_end_buffer) {
+  EventSet<System> events(opt.events);
+  return advance(solver, events, t1, t_eval, save_steps, opt, std::forward<Save>(save), y_end_buffer);
+}
+
 // Integrates dy/dt = f(t, y) from t0 to t1 > t0. t_eval (sorted, inside [t0, t1]) is served by
 // dense output; when it is empty every accepted step is saved. The System's monitor is the loss g
 // of a gradient flow, where dy = -grad g, so gtol applies to ||dy||.
@@ -315,21 +323,21 @@ Solution integrate(Solver<System>& solver, double t0, double t1, const double* y
   const std::size_t n = solver.dim();
   Solution sol;
   if (!(t1 > t0)) throw std::invalid_argument("t_span must satisfy t0 < t1");
-  detail::check_horizon(t1, opt);
+  detail::check_horizon(t1, opt.gtol, any_terminal(opt.events));
   auto save = [&](double ts, const double* ys, double value, double gnorm) {
     sol.t.push_back(ts);
     if (opt.save_states) sol.states.insert(sol.states.end(), ys, ys + n);
-    sol.values.push_back(value);
-    sol.grad_norms.push_back(gnorm);
+    sol.loss.push_back(value);
+    sol.grad_norm.push_back(gnorm);
     return true;
   };
   auto finish = [&](const RunEnd& end) {
     sol.status = end.status;
     sol.message = end.message;
     sol.t_final = end.t;
-    sol.y_final.assign(end.y, end.y + n);
-    sol.value_final = end.value;
-    sol.grad_norm_final = end.grad_norm;
+    sol.final_state.assign(end.y, end.y + n);
+    sol.final_loss = end.value;
+    sol.final_grad_norm = end.grad_norm;
     sol.nfev = solver.nfev();
     sol.naccept = solver.naccept();
     sol.nreject = solver.nreject();
@@ -374,8 +382,7 @@ Solution integrate(Solver<System>& solver, double t0, double t1, const double* y
 template <class System>
 Solution integrate(System& sys, const Tableau& tab, double t0, double t1, const double* y0,
                    const std::vector<double>& t_eval, const IntegrateOptions& opt) {
-  if (!(t1 > t0)) throw std::invalid_argument("t_span must satisfy t0 < t1");
-  Solver<System> solver(sys, tab, opt);
+  Solver<System> solver(sys, tab, opt);  // the other form checks t0 < t1
   return integrate(solver, t0, t1, y0, t_eval, opt);
 }
 

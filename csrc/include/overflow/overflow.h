@@ -57,7 +57,7 @@ enum of_method {
 };
 enum of_activation { OF_LINEAR = 0, OF_ISRU = 1, OF_TANH = 2 };
 
-/* How a step or an integration ended (in the order of status.hpp's Status, which Python reports by name). */
+/* How a step or an integration ended: the values of status.hpp's Status (Python: overflow._core.Status). */
 enum of_status {
   OF_CONVERGED = 0,  /* ||grad g|| <= gtol */
   OF_T_END = 1,      /* reached the requested time */
@@ -138,7 +138,9 @@ int of_solver_projection(const of_solver* solver, double* max_correction);
    OF_ERROR_MEMORY. */
 int of_solver_init(of_solver* solver, double t0, const double* y0);
 /* One adaptive step towards t_bound > t, never past it. *status: OF_STEPPED, OF_T_END (t reached
-   t_bound), OF_DOMAIN, OF_FAILED or OF_INTERRUPTED (the state is unchanged).
+   t_bound), OF_EVENT (a terminal event's k-th crossing since of_solver_init lies inside the step:
+   the solver stands at the step's end, the crossing is in of_solver_event_times), OF_DOMAIN,
+   OF_FAILED or OF_INTERRUPTED (the state is unchanged).
    OF_ERROR_NULL: solver or status. OF_ERROR_STATE: before of_solver_init. OF_ERROR_ARGUMENT:
    t_bound <= t or NaN; an implicit method (or OF_AUTO's switch) on a flow whose cost has no hvp.
    OF_ERROR_MEMORY. */
@@ -161,13 +163,15 @@ typedef int (*of_save_fn)(double t, const double* y, double loss, void* user);
 /* An event: its zero crossings are located on each step's interpolant (to 1e-12 relative in t).
    One that returns NaN stops of_solver_integrate with OF_ERROR_ARGUMENT (the message names it). */
 typedef double (*of_event_fn)(double t, const double* y, int64_t n, void* data);
-/* Adds an event to the solver's of_solver_integrate runs: direction > 0 counts only rising
+/* Adds an event to the solver's steps and of_solver_integrate runs: direction > 0 counts only rising
    crossings, < 0 only falling ones, 0 both; terminal = k > 0 stops the run with OF_EVENT at the
-   k-th crossing (counted per of_solver_integrate call; 0: only recorded). A terminal event, like
+   k-th crossing (counted from of_solver_init, from the start of each of_solver_integrate call, and
+   afresh from the current point for every event once one is added after init; 0: only recorded). A terminal event, like
    gtol > 0, lets t_end be INFINITY. OF_ERROR_NULL: solver or fn. OF_ERROR_ARGUMENT: terminal < 0.
    OF_ERROR_MEMORY. */
 int of_solver_add_event(of_solver* solver, of_event_fn fn, void* data, int32_t direction, int32_t terminal);
-/* The crossings of event `event` (in the order added) found by the last of_solver_integrate: *count
+/* The crossings of event `event` (in the order added) since they were last counted afresh (see
+   of_solver_add_event): by the last of_solver_integrate, or by the steps since of_solver_init: *count
    of them, the first min(count, capacity) times written to `times` (NULL with capacity <= 0).
    OF_ERROR_NULL: solver, count, or times with capacity > 0. OF_ERROR_STATE: before
    of_solver_init. OF_ERROR_ARGUMENT: event out of range. */
