@@ -2,9 +2,9 @@
 #include <chrono>
 
 #include "arrays.hpp"
-#include "overflow/aligned_vector.hpp"
+#include "overflow/detail/aligned_vector.hpp"
 #include "overflow/network.hpp"
-#include "overflow/reference_costs.hpp"
+#include "reference_costs.hpp"
 #include "register.hpp"
 
 namespace overflow::python {

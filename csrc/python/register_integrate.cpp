@@ -8,7 +8,7 @@
 #include "overflow/flow_system.hpp"
 #include "overflow/generic_system.hpp"
 #include "overflow/integrate.hpp"
-#include "overflow/reduced_vector.hpp"
+#include "reduced_vector.hpp"
 #include "overflow/thread_team.hpp"
 #include "register.hpp"
 #include "run_options.hpp"

@@ -20,7 +20,7 @@
 #include "overflow/network.hpp"
 #include "overflow/overflow.h"
 #include "overflow/session.hpp"
-#include "overflow/sizes.hpp"
+#include "overflow/detail/sizes.hpp"
 #include "overflow/thread_team.hpp"
 
 struct of_flow {

@@ -1,4 +1,4 @@
-#include "overflow/dense_lu.hpp"
+#include "overflow/detail/dense_lu.hpp"
 
 #include <Eigen/Dense>
 

@@ -8,7 +8,7 @@
 #include <limits>
 #include <vector>
 
-#include "overflow/invariant_projection.hpp"
+#include "overflow/detail/invariant_projection.hpp"
 
 namespace overflow {
 

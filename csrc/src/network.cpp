@@ -4,7 +4,7 @@
 #include "flow_kernels.hpp"
 #include "row_sweep.hpp"
 #include "small_n.hpp"
-#include "overflow/sizes.hpp"
+#include "overflow/detail/sizes.hpp"
 #include "overflow/thread_team.hpp"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-#include "overflow/reference_costs.hpp"
+#include "reference_costs.hpp"
 
 #include <limits>
 

@@ -1,4 +1,4 @@
-#include "overflow/sizes.hpp"
+#include "overflow/detail/sizes.hpp"
 
 #include <cstdio>
 #include <limits>

@@ -8,7 +8,7 @@
 #include "check.hpp"
 #include "overflow/ensemble.hpp"
 #include "overflow/flow_system.hpp"
-#include "overflow/reference_costs.hpp"
+#include "reference_costs.hpp"
 
 int main() {
   using namespace overflow;

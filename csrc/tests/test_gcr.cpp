@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "check.hpp"
-#include "overflow/gcr.hpp"
+#include "overflow/detail/gcr.hpp"
 #include "quadratic_cost.hpp"
 
 namespace {

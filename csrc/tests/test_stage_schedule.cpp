@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "check.hpp"
-#include "overflow/explicit_rk.hpp"
-#include "overflow/stage_schedule.hpp"
+#include "overflow/detail/explicit_rk.hpp"
+#include "overflow/detail/stage_schedule.hpp"
 #include "overflow/tableau.hpp"
 #include "overflow/thread_team.hpp"
 

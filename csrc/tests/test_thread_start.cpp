@@ -12,7 +12,7 @@
 #include "overflow/ensemble.hpp"
 #include "overflow/flow_system.hpp"
 #include "overflow/overflow.h"
-#include "overflow/reference_costs.hpp"
+#include "reference_costs.hpp"
 #include "overflow/thread_team.hpp"
 
 #if defined(__linux__) && defined(__GLIBC__)

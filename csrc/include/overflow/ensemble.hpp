@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "overflow/integrate.hpp"
-#include "overflow/sizes.hpp"
+#include "overflow/detail/sizes.hpp"
 #include "overflow/thread_team.hpp"
 
 namespace overflow {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "overflow/solver.hpp"
+#include "overflow/system.hpp"
 
 namespace overflow {
 
@@ -49,17 +50,6 @@ struct EventHit {
   std::vector<double> y;
 };
 
-namespace detail {
-
-template <class System, class = void>
-struct HasInvariants : std::false_type {};
-template <class System>
-struct HasInvariants<System, std::void_t<decltype(std::declval<const System&>().invariants(
-                                 static_cast<const double*>(nullptr), std::declval<std::vector<double>&>()))>>
-    : std::true_type {};
-
-}  // namespace detail
-
 // The events of one run: their values at the last accepted point, and the crossings found so far.
 template <class System>
 class EventSet {
@@ -68,7 +58,7 @@ class EventSet {
     for (const Event& e : events_) {
       if (e.kind == Event::Kind::function && e.fn == nullptr) throw std::invalid_argument("an event has no function");
       if (e.terminal < 0) throw std::invalid_argument("an event's terminal count must be >= 0");
-      if (e.kind == Event::Kind::invariant_drift_above && !detail::HasInvariants<System>::value)
+      if (e.kind == Event::Kind::invariant_drift_above && !HasInvariants<System>::value)
         throw std::invalid_argument("invariant_drift_above needs a gradient flow (the invariants C_i)");
     }
     times_.resize(events_.size());
@@ -136,7 +126,7 @@ class EventSet {
   }
 
   static void invariants(System& sys, const double* y, std::vector<double>& out) {
-    if constexpr (detail::HasInvariants<System>::value) sys.invariants(y, out);
+    if constexpr (HasInvariants<System>::value) sys.invariants(y, out);
   }
 
   // The event's value at (t, y), where the loss is g(y) and gnorm ||grad g(y)|| (read by the

@@ -1,4 +1,4 @@
-// The gradient flow as a System for the integrator: the flow's RHS with its own workspace.
+// The gradient flow as a System for the integrator (the contract: system.hpp): the flow's RHS with its own workspace.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "overflow/invariant_projection.hpp"
+#include "overflow/detail/invariant_projection.hpp"
 #include "overflow/network.hpp"
 
 namespace overflow {

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "overflow/aligned_vector.hpp"
+#include "overflow/detail/aligned_vector.hpp"
 #include "overflow/cost.hpp"
-#include "overflow/stage_factors.hpp"
+#include "overflow/detail/stage_factors.hpp"
 
 namespace overflow {
 

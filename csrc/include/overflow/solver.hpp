@@ -14,15 +14,16 @@
 #include <variant>
 #include <vector>
 
-#include "overflow/aligned_vector.hpp"
-#include "overflow/controller.hpp"
-#include "overflow/dense_output.hpp"
-#include "overflow/explicit_rk.hpp"
-#include "overflow/gauss_legendre.hpp"
-#include "overflow/rosenbrock.hpp"
-#include "overflow/linear_combination.hpp"
-#include "overflow/method_switch.hpp"
-#include "overflow/sizes.hpp"
+#include "overflow/detail/aligned_vector.hpp"
+#include "overflow/detail/controller.hpp"
+#include "overflow/detail/dense_output.hpp"
+#include "overflow/detail/explicit_rk.hpp"
+#include "overflow/detail/gauss_legendre.hpp"
+#include "overflow/detail/rosenbrock.hpp"
+#include "overflow/detail/linear_combination.hpp"
+#include "overflow/detail/method_switch.hpp"
+#include "overflow/detail/sizes.hpp"
+#include "overflow/system.hpp"
 #include "overflow/tableau.hpp"
 #include "overflow/thread_team.hpp"
 
@@ -62,13 +63,6 @@ enum class StepOutcome {
 
 namespace detail {
 
-template <class System, class = void>
-struct HasProject : std::false_type {};
-template <class System>
-struct HasProject<System, std::void_t<decltype(std::declval<System&>().project(static_cast<double*>(nullptr),
-                                                                             static_cast<const double*>(nullptr)))>>
-    : std::true_type {};
-
 inline double rms_scaled(const double* v, const double* y, std::size_t n, double rtol, double atol) {
   double s = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -82,13 +76,6 @@ inline double norm2(const double* v, std::size_t n) { return std::sqrt(sum_squar
 
 // ||grad g|| at a point: the norm of dy for a gradient flow; a System whose state is not the
 // network's weights (the reduced vector case) supplies gradient_norm(y, dy) itself.
-template <class System, class = void>
-struct HasGradientNorm : std::false_type {};
-template <class System>
-struct HasGradientNorm<System, std::void_t<decltype(std::declval<const System&>().gradient_norm(
-                                   static_cast<const double*>(nullptr), static_cast<const double*>(nullptr)))>>
-    : std::true_type {};
-
 template <class System>
 double gradient_norm(const System& sys, const double* y, const double* dy, double dy_norm) {
   if constexpr (HasGradientNorm<System>::value) {
@@ -109,6 +96,10 @@ inline double ulps10(double x) { return 10.0 * (std::nextafter(x, std::numeric_l
 template <class System>
 class Solver {
  public:
+  static_assert(IsSystem<System>::value,
+                "a System provides std::size_t dim() const and double eval(double t, const double* y, double* dy) "
+                "(overflow/system.hpp)");
+
   Solver(System& sys, const Tableau& tab, const StepOptions& opt)
       : sys_(sys), start_tab_(&tab), tab_(&tab), opt_(opt), stepper_(make_stepper(tab, sys, opt.team)),
         controller_(tab.control_order, opt.controller), y_(sys.dim()), y_prev_(sys.dim()), y_new_(sys.dim()) {
@@ -118,7 +109,7 @@ class Solver {
       if (tab.implicit() || tab.explicit_rk.stiffness_stage < 1 || opt.stiff->scheme != Tableau::Scheme::rosenbrock)
         throw std::invalid_argument(
             "method switching needs an explicit pair with a stage at c = 1 and a Rosenbrock method");
-      if constexpr (!detail::HasJvp<System>::value)
+      if constexpr (!HasJvp<System>::value)
         throw std::invalid_argument("method switching needs the system's Jacobian (jvp)");
     }
   }
@@ -156,7 +147,7 @@ class Solver {
     ready_ = std::isfinite(value_) && std::isfinite(gnorm_);
     max_projection_ = 0.0;
     if (opt_.project) {
-      if constexpr (detail::HasProject<System>::value) {
+      if constexpr (HasProject<System>::value) {
         sys_.invariants(y_.data(), invariants0_);
       } else {
         throw std::invalid_argument("project=True needs a gradient flow (the invariants C_i)");
@@ -371,7 +362,7 @@ class Solver {
   // |lambda|max of J at the current point by a few power iterations on J v, continued from the
   // last call's vector (the point moves little between steps).
   double spectral_radius() {
-    if constexpr (detail::HasJvp<System>::value) {
+    if constexpr (HasJvp<System>::value) {
       const std::size_t n = dim();
       if (radius_probe_.size() != n) {  // a fixed start with no special direction
         radius_probe_.resize(n);
@@ -413,7 +404,7 @@ class Solver {
   }
 
   void project_state() {
-    if constexpr (detail::HasProject<System>::value) {
+    if constexpr (HasProject<System>::value) {
       const auto p = sys_.project(y_.data(), invariants0_.data());
       max_projection_ = std::max(max_projection_, p.size);
       if (p.size > 0.0) {  // f and the loss at the projected point
@@ -467,7 +458,7 @@ class Solver {
     if (tab.scheme == Tableau::Scheme::gauss) return Stepper(std::in_place_type<GaussLegendre>, tab, dim);
     if (tab.scheme == Tableau::Scheme::rosenbrock) return Stepper(std::in_place_type<Rosenbrock>, tab, dim);
     FactorLayout layout;
-    if constexpr (detail::HasStageFactors<System>::value) layout = sys.factor_layout();
+    if constexpr (HasStageFactors<System>::value) layout = sys.factor_layout();
     return Stepper(std::in_place_type<ExplicitRK>, tab, dim, team, std::move(layout));
   }
   // A new stepper for tab_ in place of the old one (whose stages and caches are dropped).
@@ -479,7 +470,7 @@ class Solver {
       stepper_.template emplace<Rosenbrock>(*tab_, n);
     } else {
       FactorLayout layout;
-      if constexpr (detail::HasStageFactors<System>::value) layout = sys_.factor_layout();
+      if constexpr (HasStageFactors<System>::value) layout = sys_.factor_layout();
       stepper_.template emplace<ExplicitRK>(*tab_, n, opt_.team, std::move(layout));
     }
   }

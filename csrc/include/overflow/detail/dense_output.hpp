@@ -2,8 +2,8 @@
 #pragma once
 #include <cstddef>
 
-#include "overflow/explicit_rk.hpp"
-#include "overflow/linear_combination.hpp"
+#include "overflow/detail/explicit_rk.hpp"
+#include "overflow/detail/linear_combination.hpp"
 
 namespace overflow {
 

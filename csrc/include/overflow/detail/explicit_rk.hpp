@@ -8,10 +8,11 @@
 #include <utility>
 #include <vector>
 
-#include "overflow/aligned_vector.hpp"
-#include "overflow/linear_combination.hpp"
-#include "overflow/stage_factors.hpp"
-#include "overflow/stage_schedule.hpp"
+#include "overflow/detail/aligned_vector.hpp"
+#include "overflow/detail/linear_combination.hpp"
+#include "overflow/detail/stage_factors.hpp"
+#include "overflow/detail/stage_schedule.hpp"
+#include "overflow/system.hpp"
 #include "overflow/tableau.hpp"
 #include "overflow/thread_team.hpp"
 
@@ -224,7 +225,7 @@ class ExplicitRK {
 
   template <class System>
   double eval_full(System& sys, double t, const double* y, int i) {
-    if constexpr (detail::HasStageFactors<System>::value) {
+    if constexpr (HasStageFactors<System>::value) {
       if (factored()) return sys.eval_factored(t, y, y, StageTerms{}, slot(i), factor_slot(i));
     }
     return sys.eval(t, y, slot(i));
@@ -234,7 +235,7 @@ class ExplicitRK {
   // a over the full slots), the rest is y plus the terms through the stages' factors.
   template <class System>
   double eval_stage(System& sys, double t, const double* y, double h, int i) {
-    if constexpr (detail::HasStageFactors<System>::value) {
+    if constexpr (HasStageFactors<System>::value) {
       if (factored()) {
         const detail::Terms& row = schedule_.passes[static_cast<std::size_t>(i)].terms;
         for (const auto& [begin, end] : layout_.full)

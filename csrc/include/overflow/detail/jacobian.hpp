@@ -9,14 +9,6 @@
 
 namespace overflow::detail {
 
-template <class System, class = void>
-struct HasJvp : std::false_type {};
-template <class System>
-struct HasJvp<System, std::void_t<decltype(std::declval<System&>().jvp(0.0, static_cast<const double*>(nullptr),
-                                                                      static_cast<const double*>(nullptr),
-                                                                      static_cast<double*>(nullptr)))>>
-    : std::true_type {};
-
 // J (dim x dim, column-major) at (t, y), one product J e_j per column; `unit` is scratch of dim.
 template <class System>
 void assemble_jacobian(System& sys, double t, const double* y, std::size_t dim, double* J, std::vector<double>& unit) {

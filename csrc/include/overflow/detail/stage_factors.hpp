@@ -6,11 +6,10 @@
 #pragma once
 #include <array>
 #include <cstddef>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
-#include "overflow/linear_combination.hpp"
+#include "overflow/detail/linear_combination.hpp"
 
 namespace overflow {
 
@@ -29,16 +28,8 @@ struct FactorLayout {
   std::vector<std::pair<std::size_t, std::size_t>> full;
 };
 
-namespace detail {
-// A System with factored stages provides FactorLayout factor_layout() and
-// double eval_factored(double t, const double* stage, const double* base, const StageTerms&,
-//                      double* dy, double* factors_out):
-// f at the state whose full layers are read from `stage` and whose factored layers are
-// base + sum_j coef_j K_j; it writes dy in full and, when factors_out is not null, its own factors.
-template <class S, class = void>
-struct HasStageFactors : std::false_type {};
-template <class S>
-struct HasStageFactors<S, std::void_t<decltype(std::declval<S&>().factor_layout())>> : std::true_type {};
-}  // namespace detail
+// A System with factored stages provides factor_layout() and eval_factored() (system.hpp): f at the
+// state whose full layers are read from `stage` and whose factored layers are base + sum_j coef_j K_j;
+// it writes dy in full and, when factors_out is not null, its own factors.
 
 }  // namespace overflow

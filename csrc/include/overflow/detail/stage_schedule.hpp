@@ -7,7 +7,7 @@
 #pragma once
 #include <vector>
 
-#include "overflow/linear_combination.hpp"
+#include "overflow/detail/linear_combination.hpp"
 
 namespace overflow::detail {
 

@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "overflow/dense_lu.hpp"
-#include "overflow/jacobian_stepper.hpp"
+#include "overflow/detail/dense_lu.hpp"
+#include "overflow/detail/jacobian_stepper.hpp"
 #include "overflow/tableau.hpp"
 
 namespace overflow {
@@ -64,7 +64,7 @@ class GaussLegendre : public JacobianStepper {
   template <class System>
   StepAttempt attempt(System& sys, double t, const double* y, double h, double rtol, double atol, double* y_new) {
     StepAttempt out;
-    if constexpr (!detail::HasJvp<System>::value) {
+    if constexpr (!HasJvp<System>::value) {
       (void)sys, (void)t, (void)y, (void)h, (void)rtol, (void)atol, (void)y_new;
       throw std::invalid_argument("the Gauss-Legendre methods need the system's Jacobian (gradient flows only)");
     } else {

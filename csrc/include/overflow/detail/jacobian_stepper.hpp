@@ -5,9 +5,10 @@
 #include <cstddef>
 #include <vector>
 
-#include "overflow/explicit_rk.hpp"
-#include "overflow/gmres.hpp"
-#include "overflow/jacobian.hpp"
+#include "overflow/detail/explicit_rk.hpp"
+#include "overflow/detail/gmres.hpp"
+#include "overflow/detail/jacobian.hpp"
+#include "overflow/system.hpp"
 #include "overflow/tableau.hpp"
 
 namespace overflow {

@@ -1,0 +1,81 @@
+// The System contract: what Solver, integrate, Session and the ensemble ask of the ODE they step.
+// FlowSystem (flow_system.hpp) and GenericSystem (generic_system.hpp) are the two in the library;
+// an embedder's own type works the same way.
+//
+// Required:
+//   std::size_t dim() const;                               the state's size
+//   double eval(double t, const double* y, double* dy);    dy = f(t, y); returns the monitored value
+//                                                          (the loss g(y) of a gradient flow, 0 for
+//                                                          any other ODE). A non-finite return or
+//                                                          dy means "outside the domain": the step
+//                                                          is shrunk, never accepted.
+// Optional, detected by the traits below (a missing one switches a feature off, or is refused with
+// a message when the feature is asked for):
+//   double jvp(double t, const double* y, const double* v, double* out);
+//       out = J(t, y) v and returns eval's value at y: the implicit methods (gauss4, gauss6, rodas4)
+//       and "auto" need it.
+//   FactorLayout factor_layout() const;  double eval_factored(double t, const double* stage,
+//       const double* base, const StageTerms& terms, double* dy, double* factors_out);
+//       low-rank stage inputs (detail/stage_factors.hpp): the explicit engine forms only the
+//       layers the layout keeps in full.
+//   void invariants(const double* y, std::vector<double>& out) const;
+//       quantities the exact flow conserves: the invariant_drift_above event reads them.
+//   ProjectionResult project(double* y, const double* C0) const;
+//       moves y back onto {invariants = C0} after each step (StepOptions::project).
+//   double gradient_norm(const double* y, const double* dy) const;
+//       ||grad g|| where the state is not the weights themselves (gtol, the grad_norm outputs);
+//       by default it is ||dy||.
+#pragma once
+#include <cstddef>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace overflow {
+
+template <class S, class = void>
+struct IsSystem : std::false_type {};
+template <class S>
+struct IsSystem<S, std::void_t<decltype(std::declval<const S&>().dim()),
+                               decltype(std::declval<S&>().eval(0.0, static_cast<const double*>(nullptr),
+                                                                static_cast<double*>(nullptr)))>>
+    : std::bool_constant<std::is_convertible_v<decltype(std::declval<const S&>().dim()), std::size_t> &&
+                         std::is_convertible_v<decltype(std::declval<S&>().eval(
+                                                   0.0, static_cast<const double*>(nullptr),
+                                                   static_cast<double*>(nullptr))),
+                                               double>> {};
+
+template <class S, class = void>
+struct HasJvp : std::false_type {};
+template <class S>
+struct HasJvp<S, std::void_t<decltype(std::declval<S&>().jvp(0.0, static_cast<const double*>(nullptr),
+                                                             static_cast<const double*>(nullptr),
+                                                             static_cast<double*>(nullptr)))>> : std::true_type {};
+
+template <class S, class = void>
+struct HasStageFactors : std::false_type {};
+template <class S>
+struct HasStageFactors<S, std::void_t<decltype(std::declval<S&>().factor_layout())>> : std::true_type {};
+
+template <class S, class = void>
+struct HasInvariants : std::false_type {};
+template <class S>
+struct HasInvariants<S, std::void_t<decltype(std::declval<const S&>().invariants(
+                            static_cast<const double*>(nullptr), std::declval<std::vector<double>&>()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct HasProject : std::false_type {};
+template <class S>
+struct HasProject<S, std::void_t<decltype(std::declval<S&>().project(static_cast<double*>(nullptr),
+                                                                     static_cast<const double*>(nullptr)))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct HasGradientNorm : std::false_type {};
+template <class S>
+struct HasGradientNorm<S, std::void_t<decltype(std::declval<const S&>().gradient_norm(
+                              static_cast<const double*>(nullptr), static_cast<const double*>(nullptr)))>>
+    : std::true_type {};
+
+}  // namespace overflow
