@@ -57,3 +57,14 @@ def test_sphinx_build_has_no_warnings(tmp_path):
     assert "overflow.integrate" in page and "rtol" in page
     cli = (out / "cli.html").read_text(encoding="utf-8")
     assert "--rtol" in cli and "--gtol" in cli  # the parser's help, generated at build time
+
+
+def test_examples_include_only_public_headers():
+    # docs/architecture.md: embedders use the headers in csrc/include/overflow/, not detail/.
+    public = {p.name for p in (ROOT / "csrc" / "include" / "overflow").iterdir() if p.is_file()}
+    included = []
+    for source in sorted((ROOT / "examples").glob("*.c*")):
+        included += [(source.name, h) for h in re.findall(r'#include "overflow/([^"]+)"', source.read_text())]
+    assert included, "the examples include no overflow header: the check would pass vacuously"
+    wrong = [f"{src}: overflow/{h}" for src, h in included if h not in public]
+    assert not wrong, "examples include headers that are not public:\n" + "\n".join(wrong)
