@@ -31,12 +31,12 @@ static int save_count(double t, const double* y, double loss, void* user) {
   return 0; /* keep going */
 }
 
-#define TRY(call)                                                    \
-  do {                                                               \
-    if ((call) != OF_OK) {                                           \
-      fprintf(stderr, "%s failed: %s\n", #call, of_last_error());     \
-      return 2;                                                      \
-    }                                                                \
+#define TRY(call)                                                 \
+  do {                                                            \
+    if ((call) != OF_OK) {                                        \
+      fprintf(stderr, "%s failed: %s\n", #call, of_last_error()); \
+      return 2;                                                   \
+    }                                                             \
   } while (0)
 
 int main(int argc, char** argv) {
@@ -71,10 +71,10 @@ int main(int argc, char** argv) {
   TRY(of_flow_invariants(flow, y, c1, csize));
 
   /* P = W3 W2 W1 from the final state. */
-  const double* W1 = y;           /* 3 x 2 */
-  const double* W2 = y + 6;       /* 3 x 3 */
-  const double* W3 = y + 15;      /* 2 x 3 */
-  double A[6];                    /* W2 W1, 3 x 2 */
+  const double* W1 = y;      /* 3 x 2 */
+  const double* W2 = y + 6;  /* 3 x 3 */
+  const double* W3 = y + 15; /* 2 x 3 */
+  double A[6];               /* W2 W1, 3 x 2 */
   for (int r = 0; r < 3; ++r)
     for (int c = 0; c < 2; ++c) {
       A[r * 2 + c] = 0.0;

@@ -33,7 +33,8 @@ Mat mul(const Mat& a, const Mat& b, int n, int k, int m, bool ta = false, bool t
   Mat c(static_cast<std::size_t>(n * m), 0.0);
   for (int i = 0; i < n; ++i)
     for (int j = 0; j < m; ++j)
-      for (int p = 0; p < k; ++p) c[i * m + j] += (ta ? a[p * n + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * m + j]);
+      for (int p = 0; p < k; ++p)
+        c[i * m + j] += (ta ? a[p * n + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * m + j]);
   return c;
 }
 
@@ -83,7 +84,7 @@ double dlqr_cost(const double* K, std::int64_t m, std::int64_t n, double* grad, 
   for (int i = 0; i < NX * NX; ++i) M[i] += Qm[i];
   const Mat P = stein(F, M, NX, true), Y = stein(F, S0, NX, false);
   double value = 0.0;
-  for (int i = 0; i < NX * NX; ++i) value += P[i] * S0[i];  // tr(P Sigma0), both symmetric
+  for (int i = 0; i < NX * NX; ++i) value += P[i] * S0[i];    // tr(P Sigma0), both symmetric
   Mat G = mul(mul(Bm, P, NU, NX, NX, true), Bm, NU, NX, NU);  // B^T P B
   for (int i = 0; i < NU * NU; ++i) G[i] += Rm[i];
   Mat D = mul(G, Km, NU, NU, NX);
@@ -149,8 +150,8 @@ int main(int argc, char** argv) {
     }
   }
   policy(solver.y(), K);
-  std::printf("%d plant steps, %ld solver steps, %lld evaluations; final x = (%.3g, %.3g)\n", plant_steps,
-              solver_steps, static_cast<long long>(solver.nfev()), x[0], x[1]);
+  std::printf("%d plant steps, %ld solver steps, %lld evaluations; final x = (%.3g, %.3g)\n", plant_steps, solver_steps,
+              static_cast<long long>(solver.nfev()), x[0], x[1]);
   // The loop steps to every plant time and Python integrates straight through with t_eval; both
   // follow the exact flow to ~1e-9 at rtol 1e-10, so 1e-6 relative is a safe and telling bound.
   int bad = 0;

@@ -1,7 +1,8 @@
 """Type stubs for overflow._core, the compiled C++ core (bindings in csrc/python)."""
 
 import enum
-from typing import Sequence, TypedDict
+from collections.abc import Sequence
+from typing import TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -30,10 +31,22 @@ class RunOptions:
     project: bool
     threads: int
     events: list[_EventArg]
-    def __init__(self, *, method: str = "auto", rtol: float = ..., atol: float = ..., first_step: float = 0.0,
-                 max_step: float = ..., max_steps: int = ..., gtol: float = 0.0, max_norm: float = ...,
-                 save_states: bool = True, project: bool = False, threads: int = 1,
-                 events: Sequence[_EventArg] = ()) -> None: ...
+    def __init__(
+        self,
+        *,
+        method: str = "auto",
+        rtol: float = ...,
+        atol: float = ...,
+        first_step: float = 0.0,
+        max_step: float = ...,
+        max_steps: int = ...,
+        gtol: float = 0.0,
+        max_norm: float = ...,
+        save_states: bool = True,
+        project: bool = False,
+        threads: int = 1,
+        events: Sequence[_EventArg] = (),
+    ) -> None: ...
 
 class Solution:
     @property
@@ -109,23 +122,54 @@ class _Tableau(TypedDict):
     stability_boundary: float
     stiffness_stage: int
 
-def cost_value_and_grad(vg_address: int, data: npt.ArrayLike, P: npt.ArrayLike) -> tuple[float, npt.NDArray[np.float64]]: ...
+def cost_value_and_grad(
+    vg_address: int, data: npt.ArrayLike, P: npt.ArrayLike
+) -> tuple[float, npt.NDArray[np.float64]]: ...
 def cost_hvp(hvp_address: int, data: npt.ArrayLike, P: npt.ArrayLike, V: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
-def flow_rhs(dims: Sequence[int], vg_address: int, data: npt.ArrayLike, y: npt.ArrayLike,
-             activation: str = "none") -> tuple[float, npt.NDArray[np.float64]]: ...
-def flow_jvp(dims: Sequence[int], vg_address: int, hvp_address: int, data: npt.ArrayLike, y: npt.ArrayLike,
-             v: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
-def flow_rhs_seconds(dims: Sequence[int], vg_address: int, data: npt.ArrayLike, y: npt.ArrayLike, repeats: int) -> float: ...
+def flow_rhs(
+    dims: Sequence[int], vg_address: int, data: npt.ArrayLike, y: npt.ArrayLike, activation: str = "none"
+) -> tuple[float, npt.NDArray[np.float64]]: ...
+def flow_jvp(
+    dims: Sequence[int], vg_address: int, hvp_address: int, data: npt.ArrayLike, y: npt.ArrayLike, v: npt.ArrayLike
+) -> npt.NDArray[np.float64]: ...
+def flow_rhs_seconds(
+    dims: Sequence[int], vg_address: int, data: npt.ArrayLike, y: npt.ArrayLike, repeats: int
+) -> float: ...
 def reference_cost_address(name: str) -> int: ...
 def invariants(dims: Sequence[int], y: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
-def integrate_flow(dims: Sequence[int], vg_address: int, hvp_address: int, data: npt.ArrayLike, activation: str,
-                   y0: npt.ArrayLike, t0: float, t1: float, t_eval: npt.ArrayLike, options: RunOptions) -> Solution: ...
+def integrate_flow(
+    dims: Sequence[int],
+    vg_address: int,
+    hvp_address: int,
+    data: npt.ArrayLike,
+    activation: str,
+    y0: npt.ArrayLike,
+    t0: float,
+    t1: float,
+    t_eval: npt.ArrayLike,
+    options: RunOptions,
+) -> Solution: ...
 def methods() -> list[str]: ...
 def tableau(name: str) -> _Tableau: ...
-def integrate_reduced(vg_address: int, data: npt.ArrayLike, z0: float, imbalance: float, t0: float, t1: float,
-                      t_eval: npt.ArrayLike, options: RunOptions) -> Solution: ...
-def integrate_rhs(rhs_address: int, data: npt.ArrayLike, y0: npt.ArrayLike, t0: float, t1: float,
-                  t_eval: npt.ArrayLike, options: RunOptions) -> Solution: ...
+def integrate_reduced(
+    vg_address: int,
+    data: npt.ArrayLike,
+    z0: float,
+    imbalance: float,
+    t0: float,
+    t1: float,
+    t_eval: npt.ArrayLike,
+    options: RunOptions,
+) -> Solution: ...
+def integrate_rhs(
+    rhs_address: int,
+    data: npt.ArrayLike,
+    y0: npt.ArrayLike,
+    t0: float,
+    t1: float,
+    t_eval: npt.ArrayLike,
+    options: RunOptions,
+) -> Solution: ...
 
 class EnsembleSolution:
     @property
@@ -157,9 +201,19 @@ class EnsembleSolution:
     @property
     def interrupted(self) -> bool: ...
 
-def integrate_ensemble(dims: Sequence[int], vg_address: int, hvp_address: int, data: npt.ArrayLike,
-                       activation: str, y0s: npt.ArrayLike, t0: float, t1: float, t_eval: npt.ArrayLike,
-                       options: RunOptions, workers: int) -> EnsembleSolution: ...
+def integrate_ensemble(
+    dims: Sequence[int],
+    vg_address: int,
+    hvp_address: int,
+    data: npt.ArrayLike,
+    activation: str,
+    y0s: npt.ArrayLike,
+    t0: float,
+    t1: float,
+    t_eval: npt.ArrayLike,
+    options: RunOptions,
+    workers: int,
+) -> EnsembleSolution: ...
 
 class _Stats(TypedDict):
     nfev: int
@@ -171,8 +225,15 @@ class _Stats(TypedDict):
     method_now: str
 
 class FlowSolver:
-    def __init__(self, dims: Sequence[int], vg_address: int, hvp_address: int, data: npt.ArrayLike,
-                 activation: str, options: RunOptions) -> None: ...
+    def __init__(
+        self,
+        dims: Sequence[int],
+        vg_address: int,
+        hvp_address: int,
+        data: npt.ArrayLike,
+        activation: str,
+        options: RunOptions,
+    ) -> None: ...
     def init(self, t0: float, y0: npt.ArrayLike) -> None: ...
     def step(self, t_bound: float) -> str: ...  # the Status name
     def dense(self, t: float) -> npt.NDArray[np.float64]: ...

@@ -23,18 +23,42 @@ import re
 import textwrap
 import types
 import warnings
-from typing import Any, Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from . import _core
 from . import _validate as _v
 
-__all__ = ["METHODS", "IMPLICIT_METHODS", "AUTO_METHOD", "JACOBIAN_METHODS", "SCIPY_METHODS", "RTOL_FLOOR",
-           "DEFAULTS", "DIFFERENCES", "ENTRY_POINTS", "defaults", "RunOptions", "check_run", "check_t_span",
-           "check_method", "check_tolerance", "check_rtol", "check_t_eval", "check_gtol", "check_first_step",
-           "check_max_step", "check_max_steps", "check_max_norm", "check_flag", "check_start", "document",
-           "START_NOT_FINITE"]
+__all__ = [
+    "METHODS",
+    "IMPLICIT_METHODS",
+    "AUTO_METHOD",
+    "JACOBIAN_METHODS",
+    "SCIPY_METHODS",
+    "RTOL_FLOOR",
+    "DEFAULTS",
+    "DIFFERENCES",
+    "ENTRY_POINTS",
+    "defaults",
+    "RunOptions",
+    "check_run",
+    "check_t_span",
+    "check_method",
+    "check_tolerance",
+    "check_rtol",
+    "check_t_eval",
+    "check_gtol",
+    "check_first_step",
+    "check_max_step",
+    "check_max_steps",
+    "check_max_norm",
+    "check_flag",
+    "check_start",
+    "document",
+    "START_NOT_FINITE",
+]
 
 # ---------------------------------------------------------------- the method option's values
 
@@ -44,13 +68,15 @@ _TABLE = _core.method_table()
 #: Bogacki-Shampine 3(2) with a cubic Hermite interpolant, Dormand-Prince 5(4) and Tsitouras 5(4)
 #: with quartic ones, Hairer's DOP853 8(5,3) with a 7th-order one (3 extra stages).
 METHODS: dict[str, tuple[int, int, int]] = {
-    m.name: (m.order, m.error_order, m.dense_order) for m in _TABLE if m.scheme == "explicit_rk"}
+    m.name: (m.order, m.error_order, m.dense_order) for m in _TABLE if m.scheme == "explicit_rk"
+}
 #: Implicit methods, name -> (order, error-estimate order, dense-output order): Gauss-Legendre
 #: collocation gauss4 and gauss6 (2 and 3 stages; error by step doubling; quintic Hermite
 #: interpolant), which conserve the invariants C_i to rounding, and Hairer & Wanner's RODAS, rodas4
 #: (L-stable Rosenbrock, for stiff flows; cubic Hermite). Linear networks only: they need the flow's Jacobian.
 IMPLICIT_METHODS: dict[str, tuple[int, int, int]] = {
-    m.name: (m.order, m.error_order, m.dense_order) for m in _TABLE if m.scheme != "explicit_rk"}
+    m.name: (m.order, m.error_order, m.dense_order) for m in _TABLE if m.scheme != "explicit_rk"
+}
 #: Method "auto": this explicit pair, switched to this stiff method where the flow is stiff
 #: (stability-limited steps) and back where it is not (the stiff method uses the flow's exact
 #: Jacobian on linear networks, central differences of the right-hand side on activated ones).
@@ -89,7 +115,7 @@ DEFAULTS: dict[str, Any] = {
     "project": False,
     "save_weights": True,
     "threads": 1,
-    "t_end": math.inf,   # the command line's end of t_span (the API has no default t_span)
+    "t_end": math.inf,  # the command line's end of t_span (the API has no default t_span)
 }
 
 #: Where an entry point's default differs from `DEFAULTS`: entry point -> {option: (default, why)}.
@@ -100,8 +126,11 @@ DIFFERENCES: dict[str, dict[str, tuple[Any, str]]] = {
         "max_norm": (math.inf, "scipy's solve_ivp has no blow-up stop, and a scipy user expects none"),
     },
     "cli": {
-        "rtol": (1e-8, "overflow run and mc run each start to convergence (gtol): an explicit method holds "
-                       "||grad g|| at about lambda_max * tol, so the command line's tolerances are tighter"),
+        "rtol": (
+            1e-8,
+            "overflow run and mc run each start to convergence (gtol): an explicit method holds "
+            "||grad g|| at about lambda_max * tol, so the command line's tolerances are tighter",
+        ),
         "atol": (1e-10, "as rtol"),
         "gtol": (1e-9, "with t_end = inf, the rule that stops each run (0 on the command line: none)"),
     },
@@ -110,11 +139,33 @@ DIFFERENCES: dict[str, dict[str, tuple[Any, str]]] = {
 #: The options each entry point takes besides method (Solver has no end time: gtol, t_eval,
 #: max_steps and max_norm are the caller's loop's business there).
 ENTRY_OPTIONS: dict[str, tuple[str, ...]] = {
-    "integrate": ("rtol", "atol", "t_eval", "gtol", "first_step", "max_step", "max_steps", "max_norm", "events",
-                  "project", "save_weights", "threads"),
+    "integrate": (
+        "rtol",
+        "atol",
+        "t_eval",
+        "gtol",
+        "first_step",
+        "max_step",
+        "max_steps",
+        "max_norm",
+        "events",
+        "project",
+        "save_weights",
+        "threads",
+    ),
     "Solver": ("rtol", "atol", "first_step", "max_step", "events", "project"),
-    "monte_carlo": ("rtol", "atol", "t_eval", "gtol", "first_step", "max_step", "max_steps", "max_norm", "events",
-                    "project"),
+    "monte_carlo": (
+        "rtol",
+        "atol",
+        "t_eval",
+        "gtol",
+        "first_step",
+        "max_step",
+        "max_steps",
+        "max_norm",
+        "events",
+        "project",
+    ),
     "solve_ivp": ("rtol", "atol", "t_eval", "first_step", "max_step", "max_steps", "max_norm", "events"),
     "cli": ("rtol", "atol", "gtol", "max_steps", "t_end"),
 }
@@ -176,19 +227,26 @@ def check_method(method: object, entry: str) -> str:
     if scipy and method in SCIPY_METHODS:
         return SCIPY_METHODS[method]
     if scipy:
-        stiff = f" ({method} is one of scipy's stiff solvers; solve_ivp has explicit pairs only)" \
-            if method in _SCIPY_STIFF else ""
-        raise ValueError(f"unknown method {method!r}: choose one of {list(allowed)} or scipy's names "
-                         f"{sorted(SCIPY_METHODS)}{stiff}")
+        stiff = (
+            f" ({method} is one of scipy's stiff solvers; solve_ivp has explicit pairs only)"
+            if method in _SCIPY_STIFF
+            else ""
+        )
+        raise ValueError(
+            f"unknown method {method!r}: choose one of {list(allowed)} or scipy's names {sorted(SCIPY_METHODS)}{stiff}"
+        )
     raise ValueError(f"unknown method {method!r}: choose one of {list(allowed)}")
 
 
 def check_tolerance(value: object, name: str) -> float:
     """One positive finite real number (per-component tolerances are refused by name)."""
-    if type(value) is not float and (isinstance(value, (list, tuple)) or
-                                     (isinstance(value, np.ndarray) and value.ndim > 0)):
-        raise TypeError(f"{name} must be one positive real number (per-component tolerances are not supported), "
-                        f"got {_v.describe(np.asarray(value))}")
+    if type(value) is not float and (
+        isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim > 0)
+    ):
+        raise TypeError(
+            f"{name} must be one positive real number (per-component tolerances are not supported), "
+            f"got {_v.describe(np.asarray(value))}"
+        )
     return _v.positive(value, name)
 
 
@@ -270,20 +328,48 @@ class RunOptions(NamedTuple):
     max_steps: int
     max_norm: float
 
-    def core(self, *, method: str | None = None, save_states: bool = True, project: bool = False, threads: int = 1,
-             events: Sequence[tuple] = ()) -> _core.RunOptions:
+    def core(
+        self,
+        *,
+        method: str | None = None,
+        save_states: bool = True,
+        project: bool = False,
+        threads: int = 1,
+        events: Sequence[tuple] = (),
+    ) -> _core.RunOptions:
         """These options as the core takes them (`_core.RunOptions`, without the span and ``t_eval``),
         with the core's other fields and, where given, another ``method``. Without events the object
         is shared by the calls with equal options (building one costs ~1.5 us, a tenth of a small
         integrate call): the core only reads it, and neither may the caller change it."""
-        key = (method or self.method, self.rtol, self.atol, self.first_step, self.max_step, self.max_steps,
-               self.gtol, self.max_norm, save_states, project, threads)
+        key = (
+            method or self.method,
+            self.rtol,
+            self.atol,
+            self.first_step,
+            self.max_step,
+            self.max_steps,
+            self.gtol,
+            self.max_norm,
+            save_states,
+            project,
+            threads,
+        )
         options = None if events else _CORE_OPTIONS.get(key)
         if options is None:
-            options = _core.RunOptions(method=key[0], rtol=self.rtol, atol=self.atol, first_step=self.first_step,
-                                       max_step=self.max_step, max_steps=self.max_steps, gtol=self.gtol,
-                                       max_norm=self.max_norm, save_states=save_states, project=project,
-                                       threads=threads, events=list(events))
+            options = _core.RunOptions(
+                method=key[0],
+                rtol=self.rtol,
+                atol=self.atol,
+                first_step=self.first_step,
+                max_step=self.max_step,
+                max_steps=self.max_steps,
+                gtol=self.gtol,
+                max_norm=self.max_norm,
+                save_states=save_states,
+                project=project,
+                threads=threads,
+                events=list(events),
+            )
             if not events:
                 if len(_CORE_OPTIONS) >= 256:  # a sweep over many options: keep the cache small
                     _CORE_OPTIONS.clear()
@@ -295,10 +381,22 @@ class RunOptions(NamedTuple):
 _CORE_OPTIONS: dict[tuple, _core.RunOptions] = {}
 
 
-def check_run(entry: str, t_span: Sequence[float], method: object, *, rtol: object, atol: object,
-              t_eval: object = None, gtol: object = None, first_step: object = None, max_step: object = math.inf,
-              max_steps: object = DEFAULTS["max_steps"], max_norm: object = math.inf, terminal_event: bool = False,
-              stacklevel: int = 2) -> RunOptions:
+def check_run(
+    entry: str,
+    t_span: Sequence[float],
+    method: object,
+    *,
+    rtol: object,
+    atol: object,
+    t_eval: object = None,
+    gtol: object = None,
+    first_step: object = None,
+    max_step: object = math.inf,
+    max_steps: object = DEFAULTS["max_steps"],
+    max_norm: object = math.inf,
+    terminal_event: bool = False,
+    stacklevel: int = 2,
+) -> RunOptions:
     """The options of a run from ``entry`` checked in one order, whatever the entry point.
 
     ``t_span = (t0, inf)`` is allowed where the entry point has a stopping rule (gtol or a
@@ -311,11 +409,24 @@ def check_run(entry: str, t_span: Sequence[float], method: object, *, rtol: obje
     te = check_t_eval(t_eval, t0, t1)
     gtol_value = check_gtol(gtol)
     if math.isinf(t1) and gtol_value == 0.0 and not terminal_event:
-        raise ValueError(f"t_span = ({t0}, inf) needs a rule that stops the run: pass gtol (stop once "
-                         "||grad g|| <= gtol) or a terminal event")
+        raise ValueError(
+            f"t_span = ({t0}, inf) needs a rule that stops the run: pass gtol (stop once "
+            "||grad g|| <= gtol) or a terminal event"
+        )
     first = check_first_step(first_step, t1 - t0 if entry == "solve_ivp" else math.inf)
-    return RunOptions(t0, t1, method, rtol, atol, te, gtol_value, first, check_max_step(max_step),
-                      check_max_steps(max_steps), check_max_norm(max_norm))
+    return RunOptions(
+        t0,
+        t1,
+        method,
+        rtol,
+        atol,
+        te,
+        gtol_value,
+        first,
+        check_max_step(max_step),
+        check_max_steps(max_steps),
+        check_max_norm(max_norm),
+    )
 
 
 # ---------------------------------------------------------------- the start
@@ -332,8 +443,10 @@ def check_start(loss: float, grad_norm: float) -> None:
     if not math.isfinite(loss):
         raise ValueError(START_NOT_FINITE.format(loss=loss))
     if not math.isfinite(grad_norm):
-        raise ValueError(f"the gradient is not finite at the initial point (a finite cost with a non-finite "
-                         f"gradient): ||grad g|| = {grad_norm}")
+        raise ValueError(
+            f"the gradient is not finite at the initial point (a finite cost with a non-finite "
+            f"gradient): ||grad g|| = {grad_norm}"
+        )
 
 
 # ---------------------------------------------------------------- the shared parameter docs
@@ -379,8 +492,9 @@ _DOCS: dict[str, str] = {
         invariants at rounding level. Linear networks; each projection costs a few tens of
         right-hand sides' worth of work.""",
 }
-_BUILTINS = (",\n        or the built-ins `overflow.events.loss_below`, ``grad_norm_below``,\n"
-             "        ``invariant_drift_above``")
+_BUILTINS = (
+    ",\n        or the built-ins `overflow.events.loss_below`, ``grad_norm_below``,\n        ``invariant_drift_above``"
+)
 _MARK = re.compile(r"^( *)\{options: *([^}]*)\}$", re.M)
 
 
@@ -393,15 +507,24 @@ def _doc(entry: str, key: str) -> str:
     names = key.split(", ")
     fill = {
         "default": _shown(default(entry, names[0])) if names[0] in DEFAULTS else "",
-        "rtol_default": _shown(default(entry, "rtol")), "atol_default": _shown(default(entry, "atol")),
+        "rtol_default": _shown(default(entry, "rtol")),
+        "atol_default": _shown(default(entry, "atol")),
         "state": "y" if entry == "solve_ivp" else "w",
         "builtins": "" if entry == "solve_ivp" else _BUILTINS,
-        "events_type": ("callable or list of callables" if entry == "solve_ivp" else
-                        "callable, overflow.events built-in, or a list of them"),
+        "events_type": (
+            "callable or list of callables"
+            if entry == "solve_ivp"
+            else "callable, overflow.events built-in, or a list of them"
+        ),
         "first_note": "; at most t1 - t0, as in scipy" if entry == "solve_ivp" else "",
         "norm_note": ": no blow-up stop, as in scipy" if default(entry, "max_norm") == math.inf else "",
-        "event_note": ("" if entry == "Solver" else
-                       " (and, for t_span = (t0, inf), is a stopping rule)" if entry != "solve_ivp" else ""),
+        "event_note": (
+            ""
+            if entry == "Solver"
+            else " (and, for t_span = (t0, inf), is a stopping rule)"
+            if entry != "solve_ivp"
+            else ""
+        ),
     }
     return f"{key} : {_DOCS[key].format(**fill)}"
 
@@ -409,12 +532,15 @@ def _doc(entry: str, key: str) -> str:
 def document(entry: str) -> Callable[[Any], Any]:
     """Decorator filling each line ``{options: rtol, atol; t_eval; ...}`` of a docstring with those
     options' docs (separated by ``;``), indented as the line, defaults as ``entry`` has them."""
+
     def fill(obj: Any) -> Any:
         def block(match: re.Match[str]) -> str:
             indent, keys = match.group(1), [k.strip() for k in match.group(2).split(";") if k.strip()]
             text = "\n".join(_doc(entry, k).replace("\n        ", "\n    ") for k in keys)
             return textwrap.indent(text, indent)
+
         if obj.__doc__:
             obj.__doc__ = _MARK.sub(block, obj.__doc__)
         return obj
+
     return fill

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numba
 import numpy as np
@@ -82,8 +83,12 @@ def grad_norm_below(value: float, terminal: bool | int = True) -> Event:
 def invariant_drift_above(value: float, terminal: bool | int = True) -> Event:
     """Fires when ``max |C_i(t) - C_i(t0)|`` (definition 1) rises to ``value``: the integrator's error
     has moved the invariants that far (linear networks)."""
-    return Event("invariant_drift_above", _threshold(value, "invariant_drift_above"),
-                 _terminal(terminal, "invariant_drift_above"), 1)
+    return Event(
+        "invariant_drift_above",
+        _threshold(value, "invariant_drift_above"),
+        _terminal(terminal, "invariant_drift_above"),
+        1,
+    )
 
 
 _compiled: dict[tuple[Any, int], Any] = {}  # (function, state size) -> cfunc: compile each once
@@ -118,8 +123,10 @@ def _compile(fun: Callable[..., Any], n: int) -> Any:
     try:
         cf = numba.cfunc(EVENT_SIG, nopython=True, error_model="numpy")(event)
     except Exception as err:
-        raise TypeError(f"event {name!r} cannot be compiled by Numba as event(t, y) -> float with y a 1-D "
-                        f"float64 array: {numba_error_summary(err)}") from None
+        raise TypeError(
+            f"event {name!r} cannot be compiled by Numba as event(t, y) -> float with y a 1-D "
+            f"float64 array: {numba_error_summary(err)}"
+        ) from None
     _compiled[key] = cf
     return cf
 
@@ -149,8 +156,10 @@ def raise_failure(keep: Sequence[Any]) -> None:
             if hasattr(err, "add_note"):  # Python 3.11+
                 err.add_note(f"raised by event {name!r} (events[{rec.index}]) at t = {t!r}")
             raise
-        raise RuntimeError(f"event {name!r} (events[{rec.index}]) raised an exception in Numba-compiled code at "
-                           f"t = {t!r}, but not when called again in Python at the same point")
+        raise RuntimeError(
+            f"event {name!r} (events[{rec.index}]) raised an exception in Numba-compiled code at "
+            f"t = {t!r}, but not when called again in Python at the same point"
+        )
 
 
 @contextmanager
@@ -171,8 +180,9 @@ def _as_list(events: object) -> list[Any]:
 def prepare(events: object, n: int, network: Any = None) -> tuple[list[tuple], list[Any]]:
     """The core's event tuples ``(kind, address, value, direction, terminal, data)`` for ``events``
     (None, one event or a sequence) on a state of ``n`` entries, and the objects that must stay
-    alive while the core runs (`raise_failure` reads them after it). ``network`` is the `Network` whose flow runs; None for a plain ODE
-    (`solve_ivp`), where the built-ins, which read a gradient flow's loss, do not apply."""
+    alive while the core runs (`raise_failure` reads them after it). ``network`` is the `Network`
+    whose flow runs; None for a plain ODE (`solve_ivp`), where the built-ins, which read a gradient
+    flow's loss, do not apply."""
     if events is None:
         return [], []
     out, keep = [], []
@@ -180,8 +190,10 @@ def prepare(events: object, n: int, network: Any = None) -> tuple[list[tuple], l
         where = f"events[{i}]"
         if isinstance(ev, Event):
             if network is None:
-                raise ValueError(f"{where}: the built-ins (loss_below, ...) read a gradient flow's loss; solve_ivp "
-                                 "takes functions event(t, y) -> float")
+                raise ValueError(
+                    f"{where}: the built-ins (loss_below, ...) read a gradient flow's loss; solve_ivp "
+                    "takes functions event(t, y) -> float"
+                )
             # an Event built by hand rather than by loss_below & co.: the same rules as theirs
             if ev.kind not in _BUILTIN:
                 raise ValueError(f"{where} must be one of overflow.events' built-ins {_BUILTIN}, got kind {ev.kind!r}")
@@ -194,8 +206,10 @@ def prepare(events: object, n: int, network: Any = None) -> tuple[list[tuple], l
             out.append((ev.kind, 0, ev.value, ev.direction, ev.terminal, 0))
             continue
         if not callable(ev):
-            raise TypeError(f"{where} must be an overflow.events built-in or a function event(t, y) -> float, "
-                            f"got {type(ev).__name__}")
+            raise TypeError(
+                f"{where} must be an overflow.events built-in or a function event(t, y) -> float, "
+                f"got {type(ev).__name__}"
+            )
         terminal = _terminal(getattr(ev, "terminal", False), where)
         direction = _direction(getattr(ev, "direction", 0), where)
         cf = _compile(ev, n)
@@ -221,9 +235,15 @@ def describe(events: object) -> list[dict[str, Any]]:
             source = hashlib.sha256(inspect.getsource(fn).encode()).hexdigest()
         except (OSError, TypeError):
             source = None
-        out.append({"kind": "function", "name": callable_name(ev), "source_sha256": source,
-                    "terminal": _terminal(getattr(ev, "terminal", False), "event"),
-                    "direction": _direction(getattr(ev, "direction", 0), "event")})
+        out.append(
+            {
+                "kind": "function",
+                "name": callable_name(ev),
+                "source_sha256": source,
+                "terminal": _terminal(getattr(ev, "terminal", False), "event"),
+                "direction": _direction(getattr(ev, "direction", 0), "event"),
+            }
+        )
     return out
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -44,16 +44,32 @@ def _check_implicit(net: Network, method: str) -> None:
     ``"auto"`` also run on activated networks (their Jacobian-vector products by central
     differences)."""
     if net.activation is not None and method.startswith("gauss"):
-        raise ValueError(f"method {method!r} needs the flow's exact Jacobian, implemented for linear networks only "
-                         f"(activation={net.activation!r})")
+        raise ValueError(
+            f"method {method!r} needs the flow's exact Jacobian, implemented for linear networks only "
+            f"(activation={net.activation!r})"
+        )
 
 
 @_o.document("integrate")
-def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Sequence[float], method: str = _D.method,
-              *, rtol: float = _D.rtol, atol: float = _D.atol, t_eval: Sequence[float] | None = _D.t_eval,
-              gtol: float | None = _D.gtol, first_step: float | None = _D.first_step, max_step: float = _D.max_step,
-              max_steps: int = _D.max_steps, max_norm: float = _D.max_norm, events: object = _D.events,
-              project: bool = _D.project, save_weights: bool = _D.save_weights, threads: int = _D.threads) -> Result:
+def integrate(
+    net: Network,
+    Ws: Sequence[np.ndarray] | np.ndarray,
+    t_span: Sequence[float],
+    method: str = _D.method,
+    *,
+    rtol: float = _D.rtol,
+    atol: float = _D.atol,
+    t_eval: Sequence[float] | None = _D.t_eval,
+    gtol: float | None = _D.gtol,
+    first_step: float | None = _D.first_step,
+    max_step: float = _D.max_step,
+    max_steps: int = _D.max_steps,
+    max_norm: float = _D.max_norm,
+    events: object = _D.events,
+    project: bool = _D.project,
+    save_weights: bool = _D.save_weights,
+    threads: int = _D.threads,
+) -> Result:
     """Integrate the gradient flow ``dW_i/dt = -(W_N...W_{i+1})^T grad f(P) (W_{i-1}...W_1)^T`` (eq. 4).
 
     Parameters
@@ -66,23 +82,21 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         ``(t0, t1)`` with ``t0 < t1``; ``t1 = np.inf`` runs until ``gtol`` is met or a terminal
         event occurs (one of them is required then), ``max_steps`` runs out, or the run fails.
     method : {"bs3", "dopri5", "tsit5", "dop853", "auto", "gauss4", "gauss6", "rodas4", "reduced"}
-        Explicit embedded Runge-Kutta pair; see `METHODS`. ``"auto"`` (the default) starts with
-        dop853, watches Hairer's estimate of ``h rho(J)`` from two stages at the same time, and
-        where the steps are stability-limited (the flow is stiff, as near a minimum:
-        ``J = -Hess g`` spans ``lambda_max ... lambda_min``) switches to rodas4 with the exact
-        Jacobian, and back once rodas4's steps are well inside dop853's stability region (power
-        iterations on ``J v``); ``Result.method_steps`` and ``Result.switch_times`` say what ran
-        when. ``"gauss4"``, ``"gauss6"``: Gauss-Legendre collocation (2 and 3 implicit stages,
-        orders 4 and 6), the stages solved by simplified Newton with the flow's exact Jacobian (through the cost's Hessian-vector product:
-        assembled and LU-factorised up to 100 weights, matrix-free GMRES on Jacobian-vector
-        products above) to rounding level (corrections below 1e-15 (1 + max|w|), or stalled
-        within 1e3 times that), so every invariant ``C_i`` is conserved to rounding whatever
-        ``rtol``; the error is estimated by step doubling. ``"rodas4"``: Hairer & Wanner's L-stable Rosenbrock
-        method of order 4(3) with the same exact Jacobian, for stiff flows (large imbalance).
-        The implicit methods need linear networks. ``"reduced"`` is
-        exact for the vector case (depth 2, 1x1 cost): DOP853 on eq. 19's two variables (z,
-        int f'), the weights rebuilt from the u, v coordinates of section 3, at a cost independent
-        of the width (there ``max_norm`` bounds ``|z|`` and ``|int f'|``).
+        Explicit embedded Runge-Kutta pair; see `METHODS`. ``"auto"`` (the default) starts with dop853,
+        watches Hairer's estimate of ``h rho(J)`` from two stages at the same time, and where the steps are
+        stability-limited (the flow is stiff, as near a minimum: ``J = -Hess g`` spans ``lambda_max ...
+        lambda_min``) switches to rodas4 with the exact Jacobian, and back once rodas4's steps are well inside
+        dop853's stability region (power iterations on ``J v``); ``Result.method_steps`` and
+        ``Result.switch_times`` say what ran when. ``"gauss4"``, ``"gauss6"``: Gauss-Legendre collocation (2
+        and 3 implicit stages, orders 4 and 6), the stages solved by simplified Newton with the flow's exact
+        Jacobian (through the cost's Hessian-vector product: assembled and LU-factorised up to 100 weights,
+        matrix-free GMRES on Jacobian-vector products above) to rounding level (corrections below 1e-15 (1 +
+        max|w|), or stalled within 1e3 times that), so every invariant ``C_i`` is conserved to rounding
+        whatever ``rtol``; the error is estimated by step doubling. ``"rodas4"``: Hairer & Wanner's L-stable
+        Rosenbrock method of order 4(3) with the same exact Jacobian, for stiff flows (large imbalance). The
+        implicit methods need linear networks. ``"reduced"`` is exact for the vector case (depth 2, 1x1 cost):
+        DOP853 on eq. 19's two variables (z, int f'), the weights rebuilt from the u, v coordinates of section
+        3, at a cost independent of the width (there ``max_norm`` bounds ``|z|`` and ``|int f'|``).
     {options: rtol, atol; t_eval; gtol; first_step; max_step; max_steps; max_norm; events; project}
     save_weights : bool
         False saves only times, loss and gradient norm (the final weights are always kept).
@@ -120,9 +134,20 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
         raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
     y0 = net.flatten(Ws)
     event_args, keep_alive = _events.prepare(events, y0.size, net)
-    o = _o.check_run("integrate", t_span, method, rtol=rtol, atol=atol, t_eval=t_eval, gtol=gtol,
-                     first_step=first_step, max_step=max_step, max_steps=max_steps, max_norm=max_norm,
-                     terminal_event=_events.any_terminal(event_args))
+    o = _o.check_run(
+        "integrate",
+        t_span,
+        method,
+        rtol=rtol,
+        atol=atol,
+        t_eval=t_eval,
+        gtol=gtol,
+        first_step=first_step,
+        max_step=max_step,
+        max_steps=max_steps,
+        max_norm=max_norm,
+        terminal_event=_events.any_terminal(event_args),
+    )
     if event_args and method == "reduced":
         raise ValueError("events are not supported with method='reduced' (its state is (z, int f'), not the weights)")
     if method in JACOBIAN_METHODS:
@@ -138,8 +163,18 @@ def integrate(net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t_span: Seque
     else:
         options = o.core(save_states=save_weights, project=project, threads=threads, events=event_args)
         with _events.reraising(keep_alive):
-            sol = _core.integrate_flow(net.dims, net.cost.vg_address, net.cost.hvp_address, net.cost.data,
-                                       net.activation or "none", y0, o.t0, o.t1, o.t_eval, options)
+            sol = _core.integrate_flow(
+                net.dims,
+                net.cost.vg_address,
+                net.cost.hvp_address,
+                net.cost.data,
+                net.activation or "none",
+                y0,
+                o.t0,
+                o.t1,
+                o.t_eval,
+                options,
+            )
         result = Result(net, y0, sol, method)
     del keep_alive  # the compiled events were needed only while the core ran
     if result.naccept == 0:  # the core stops at a start where the flow is not finite: refuse it

@@ -25,8 +25,10 @@ def integrate_reduced(net: Network, y0: np.ndarray, o: RunOptions, save_weights:
     ``max_norm`` bounds ``|z|`` and ``|F|`` here (the weights grow like ``e^{|F|}``).
     """
     if net.depth != 2 or net.cost.shape != (1, 1) or net.activation is not None:
-        raise ValueError(f"method='reduced' needs the linear vector case (depth 2, a 1x1 cost, no activation), got "
-                         f"depth {net.depth}, a cost of shape {net.cost.shape} and activation {net.activation!r}")
+        raise ValueError(
+            f"method='reduced' needs the linear vector case (depth 2, a 1x1 cost, no activation), got "
+            f"depth {net.depth}, a cost of shape {net.cost.shape} and activation {net.activation!r}"
+        )
     k = net.widths[0]
     w1, w2 = y0[:k], y0[k:]
     z0 = float(w2 @ w1)
@@ -35,8 +37,9 @@ def integrate_reduced(net: Network, y0: np.ndarray, o: RunOptions, save_weights:
     # Any s = +-1 gives the u, v decomposition; sign f'(0) makes u the centre-stable coordinate.
     s = -1.0 if net.cost.gradient(np.zeros((1, 1)))[0, 0] < 0 else 1.0
     u0, v0 = w1 - s * w2, w1 + s * w2
-    sol = _core.integrate_reduced(net.cost.vg_address, net.cost.data, z0, c, o.t0, o.t1, o.t_eval,
-                                  o.core(method="dop853", save_states=True))
+    sol = _core.integrate_reduced(
+        net.cost.vg_address, net.cost.data, z0, c, o.t0, o.t1, o.t_eval, o.core(method="dop853", save_states=True)
+    )
 
     def weights(F: np.ndarray) -> np.ndarray:
         e = np.exp(s * F)[:, None]

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Result", "STATUSES", "STATUS_NAMES"]
 
-from .invariants import invariants  # noqa: E402
+from .invariants import invariants
 
 _BLOCK = 1 << 22  # entries of C computed at once
 
@@ -36,6 +36,7 @@ def _max_change(W: np.ndarray, V: np.ndarray, W0: np.ndarray, V0: np.ndarray) ->
             C = W[t, sl] @ W[t].T - V[t][:, sl].T @ V[t]
             out = max(out, float(np.max(np.abs(C - C0))))
     return out
+
 
 #: Every status by its code: the core's Status enum (csrc/include/overflow/status.hpp), which the C
 #: ABI's OF_* codes and the Monte Carlo status codes are too.
@@ -84,8 +85,15 @@ class Result:
         (``(k, state_size)``); empty lists without events.
     """
 
-    def __init__(self, net: "Network", y0: np.ndarray, sol: "_core.Solution", method: str,
-                 states: np.ndarray | None = None, final_state: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        net: Network,
+        y0: np.ndarray,
+        sol: _core.Solution,
+        method: str,
+        states: np.ndarray | None = None,
+        final_state: np.ndarray | None = None,
+    ) -> None:
         """From the core's `_core.Solution`; ``states`` and ``final_state`` replace its own where the
         weights are rebuilt from another state (``method="reduced"``)."""
         self.network = net
@@ -159,8 +167,10 @@ class Result:
             except ValueError:
                 return float("nan")
             drift = 0.0
-            for Ws in ([W for W in self.weights] if self._states.shape[0] else None,
-                       [W[None] for W in self.final_weights]):
+            for Ws in (
+                [W for W in self.weights] if self._states.shape[0] else None,
+                [W[None] for W in self.final_weights],
+            ):
                 if Ws is not None:
                     drift = max(drift, float(np.max(np.abs(invariants(Ws, activation=act)[0] - c0))))
             return drift
@@ -175,6 +185,8 @@ class Result:
         return drift
 
     def __repr__(self) -> str:
-        return (f"Result(status={self.status!r}, t_final={self.t_final:.6g}, final_loss={self.final_loss:.6g}, "
-                f"final_grad_norm={self.final_grad_norm:.3g}, nfev={self.nfev}, naccept={self.naccept}, "
-                f"nreject={self.nreject}, saved={len(self.t)})")
+        return (
+            f"Result(status={self.status!r}, t_final={self.t_final:.6g}, final_loss={self.final_loss:.6g}, "
+            f"final_grad_norm={self.final_grad_norm:.3g}, nfev={self.nfev}, naccept={self.naccept}, "
+            f"nreject={self.nreject}, saved={len(self.t)})"
+        )

@@ -4,19 +4,20 @@ function (`overflow._solve_ivp_compile`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 from numba.core.ccallback import CFunc
 
 from . import _core
-from . import _validate as _v
 from . import _options as _o
+from . import _validate as _v
 from . import events as _events
 from ._options import SCIPY_METHODS
-from .result import STATUS_NAMES
 from ._solve_ivp_compile import RHS_SIG, arg_kinds, compiled_rhs, make_buffer, raise_failure
+from .result import STATUS_NAMES
 
 __all__ = ["solve_ivp", "OdeResult", "RHS_SIG", "SCIPY_METHODS"]
 
@@ -73,16 +74,30 @@ def _args(args: object) -> tuple:
         return ()
     if isinstance(args, (tuple, list)):
         return tuple(args)
-    raise TypeError(f"args must be a tuple of the extra arguments of fun(t, y, *args), e.g. args=(a,), "
-                    f"got {_v.describe(args)}")
+    raise TypeError(
+        f"args must be a tuple of the extra arguments of fun(t, y, *args), e.g. args=(a,), got {_v.describe(args)}"
+    )
 
 
 @_o.document("solve_ivp")
-def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method: str = _D.method, *,
-              rtol: float = _D.rtol, atol: float = _D.atol, t_eval: Sequence[float] | None = _D.t_eval,
-              first_step: float | None = _D.first_step, max_step: float = _D.max_step, max_steps: int = _D.max_steps,
-              max_norm: float = _D.max_norm, events: Any = _D.events, args: Sequence[Any] | None = None,
-              vectorized: bool = False, dense_output: bool = False) -> OdeResult:
+def solve_ivp(
+    fun: Callable[..., Any],
+    t_span: Sequence[float],
+    y0: Any,
+    method: str = _D.method,
+    *,
+    rtol: float = _D.rtol,
+    atol: float = _D.atol,
+    t_eval: Sequence[float] | None = _D.t_eval,
+    first_step: float | None = _D.first_step,
+    max_step: float = _D.max_step,
+    max_steps: int = _D.max_steps,
+    max_norm: float = _D.max_norm,
+    events: Any = _D.events,
+    args: Sequence[Any] | None = None,
+    vectorized: bool = False,
+    dense_output: bool = False,
+) -> OdeResult:
     """Integrate ``dy/dt = fun(t, y)`` from ``t_span[0]`` to ``t_span[1]`` with the core's explicit RK pairs.
 
     Parameters
@@ -129,8 +144,18 @@ def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method:
         (per event: the crossing times, and the states there, ``(k, n)``).
     """
     y = _state(y0)
-    o = _o.check_run("solve_ivp", t_span, method, rtol=rtol, atol=atol, t_eval=t_eval, first_step=first_step,
-                     max_step=max_step, max_steps=max_steps, max_norm=max_norm)
+    o = _o.check_run(
+        "solve_ivp",
+        t_span,
+        method,
+        rtol=rtol,
+        atol=atol,
+        t_eval=t_eval,
+        first_step=first_step,
+        max_step=max_step,
+        max_steps=max_steps,
+        max_norm=max_norm,
+    )
     _o.check_flag(vectorized, "vectorized")
     if _o.check_flag(dense_output, "dense_output"):
         raise ValueError("dense_output=True is not supported: pass t_eval to evaluate the steps' interpolants there")
@@ -151,8 +176,15 @@ def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method:
     try:
         # buf is int64 words; the core takes float64, so pass the same bytes as float64 (no copy)
         with _events.reraising(keep_alive):
-            sol = _core.integrate_rhs(address, buf.view(np.float64) if comp else buf, y, o.t0, o.t1, o.t_eval,
-                                      o.core(save_states=True, events=event_args))
+            sol = _core.integrate_rhs(
+                address,
+                buf.view(np.float64) if comp else buf,
+                y,
+                o.t0,
+                o.t1,
+                o.t_eval,
+                o.core(save_states=True, events=event_args),
+            )
     except Exception:
         if comp is None or buf[0] == 0:
             raise
@@ -160,7 +192,16 @@ def solve_ivp(fun: Callable[..., Any], t_span: Sequence[float], y0: Any, method:
     del keep_alive
     if comp is not None:
         raise_failure(fun, buf, comp, values)
-    return OdeResult(t=sol.t, y=sol.states.T, status=STATUS_NAMES[sol.status.value], message=sol.message, nfev=sol.nfev,
-                     naccept=sol.naccept, nreject=sol.nreject, t_final=sol.t_final, y_final=sol.final_state,
-                     t_events=list(sol.t_events) if events is not None else None,
-                     y_events=list(sol.y_events) if events is not None else None)
+    return OdeResult(
+        t=sol.t,
+        y=sol.states.T,
+        status=STATUS_NAMES[sol.status.value],
+        message=sol.message,
+        nfev=sol.nfev,
+        naccept=sol.naccept,
+        nreject=sol.nreject,
+        t_final=sol.t_final,
+        y_final=sol.final_state,
+        t_events=list(sol.t_events) if events is not None else None,
+        y_events=list(sol.y_events) if events is not None else None,
+    )

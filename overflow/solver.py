@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -66,9 +66,20 @@ class Solver:
         Per event: the crossings since the start, and the flat states there.
     """
 
-    def __init__(self, net: Network, Ws: Sequence[np.ndarray] | np.ndarray, t0: float = 0.0, method: str = _D.method,
-                 *, rtol: float = _D.rtol, atol: float = _D.atol, first_step: float | None = _D.first_step,
-                 max_step: float = _D.max_step, events: object = _D.events, project: bool = _D.project) -> None:
+    def __init__(
+        self,
+        net: Network,
+        Ws: Sequence[np.ndarray] | np.ndarray,
+        t0: float = 0.0,
+        method: str = _D.method,
+        *,
+        rtol: float = _D.rtol,
+        atol: float = _D.atol,
+        first_step: float | None = _D.first_step,
+        max_step: float = _D.max_step,
+        events: object = _D.events,
+        project: bool = _D.project,
+    ) -> None:
         if not isinstance(net, Network):
             raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
         method = _o.check_method(method, "Solver")
@@ -88,10 +99,12 @@ class Solver:
         cost = net.cost
         self.net = net
         self.method = method
-        options = _core.RunOptions(method=method, rtol=rtol, atol=atol, first_step=first, max_step=max_step,
-                                   project=project, events=event_args)
-        self._core = _core.FlowSolver(net.dims, cost.vg_address, cost.hvp_address, cost.data,
-                                      net.activation or "none", options)
+        options = _core.RunOptions(
+            method=method, rtol=rtol, atol=atol, first_step=first, max_step=max_step, project=project, events=event_args
+        )
+        self._core = _core.FlowSolver(
+            net.dims, cost.vg_address, cost.hvp_address, cost.data, net.activation or "none", options
+        )
         try:
             self._core.init(t0, y0)
         except ValueError:

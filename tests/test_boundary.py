@@ -44,14 +44,29 @@ def test_status_enum_is_the_c_abis_status_codes():
 
 def test_run_options_are_typed():
     o = _core.RunOptions(method="dop853", rtol=1e-8, atol=1e-10, max_steps=7, gtol=1e-3, project=True, threads=2)
-    assert (o.method, o.rtol, o.atol, o.max_steps, o.gtol, o.project, o.threads) == \
-        ("dop853", 1e-8, 1e-10, 7, 1e-3, True, 2)
+    assert (o.method, o.rtol, o.atol, o.max_steps, o.gtol, o.project, o.threads) == (
+        "dop853",
+        1e-8,
+        1e-10,
+        7,
+        1e-3,
+        True,
+        2,
+    )
     d = _core.RunOptions()  # the core's defaults (csrc/include/overflow/integrate.hpp)
     assert (d.first_step, d.gtol, d.max_norm, d.save_states, d.project, d.events) == (0.0, 0.0, 1e10, True, False, [])
     o.rtol = 3  # an int is a real number
     assert o.rtol == 3.0
-    for bad in ({"rtol": "1e-6"}, {"max_steps": 1.5}, {"method": 3}, {"project": 1}, {"save_states": None},
-                {"threads": "2"}, {"events": 5}, {"no_such_option": 1}):
+    for bad in (
+        {"rtol": "1e-6"},
+        {"max_steps": 1.5},
+        {"method": 3},
+        {"project": 1},
+        {"save_states": None},
+        {"threads": "2"},
+        {"events": 5},
+        {"no_such_option": 1},
+    ):
         with pytest.raises(TypeError):
             _core.RunOptions(**bad)
     with pytest.raises(TypeError):
@@ -66,8 +81,18 @@ def test_run_options_are_typed():
 def test_solution_is_read_only_and_carries_the_enum():
     net = of.Network(of.costs.matrix_factorization(np.diag([2.0, 1.0])), depth=2, width=2)
     y0 = net.flatten(net.init(seed=1, scale=0.5))
-    sol = _core.integrate_flow(net.dims, net.cost.vg_address, net.cost.hvp_address, net.cost.data, "none", y0, 0.0,
-                               1.0, np.zeros(0), _core.RunOptions(method="dopri5"))
+    sol = _core.integrate_flow(
+        net.dims,
+        net.cost.vg_address,
+        net.cost.hvp_address,
+        net.cost.data,
+        "none",
+        y0,
+        0.0,
+        1.0,
+        np.zeros(0),
+        _core.RunOptions(method="dopri5"),
+    )
     assert sol.status == _core.Status.t_end and sol.status.name == "t_end"
     assert sol.t_final == 1.0 and sol.final_loss == sol.loss[-1] and sol.states.shape == (sol.t.size, y0.size)
     for field in ("final_loss", "status", "new_field"):
@@ -84,8 +109,9 @@ def test_solution_is_read_only_and_carries_the_enum():
 def test_flow_solver_steps_return_status_names():
     net = of.Network(of.costs.matrix_factorization(np.diag([2.0, 1.0])), depth=2, width=2)
     cost = net.cost
-    core = _core.FlowSolver(net.dims, cost.vg_address, cost.hvp_address, cost.data, "none",
-                            _core.RunOptions(method="dopri5"))
+    core = _core.FlowSolver(
+        net.dims, cost.vg_address, cost.hvp_address, cost.data, "none", _core.RunOptions(method="dopri5")
+    )
     with pytest.raises(RuntimeError, match="not initialised"):
         core.step(1.0)
     core.init(0.0, net.flatten(net.init(seed=2, scale=0.5)))
@@ -106,8 +132,25 @@ def _capi_steps(tmp_path: Path) -> Path:
     prefix = Path(of.cmake_prefix_path())
     libs = list(prefix.glob("lib*/liboverflow.a"))
     exe = tmp_path / "capi_steps"
-    subprocess.run([compiler, "-x", "c", str(HERE / "capi_steps.c"), "-x", "none", f"-I{prefix / 'include'}",
-                    str(libs[0]), "-lm", "-lpthread", "-o", str(exe)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            compiler,
+            "-x",
+            "c",
+            str(HERE / "capi_steps.c"),
+            "-x",
+            "none",
+            f"-I{prefix / 'include'}",
+            str(libs[0]),
+            "-lm",
+            "-lpthread",
+            "-o",
+            str(exe),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return exe
 
 
@@ -121,8 +164,15 @@ def test_solver_and_the_c_abi_step_alike(tmp_path, method, event_time):
     y0 = net.flatten(net.init(seed=5, scale=0.5))
     rtol, atol, t_end = 1e-8, 1e-10, 3.0
     codes = _c_enum("of_method")
-    stdin = " ".join([str(net.depth), *map(str, net.dims), *(repr(float(v)) for v in (*T.ravel(), *y0)),
-                      str(codes[f"OF_{method.upper()}"]), *(repr(float(v)) for v in (rtol, atol, t_end, event_time))])
+    stdin = " ".join(
+        [
+            str(net.depth),
+            *map(str, net.dims),
+            *(repr(float(v)) for v in (*T.ravel(), *y0)),
+            str(codes[f"OF_{method.upper()}"]),
+            *(repr(float(v)) for v in (rtol, atol, t_end, event_time)),
+        ]
+    )
     out = subprocess.run([str(exe)], input=stdin, capture_output=True, text=True, timeout=120, check=True)
     lines = [line.split() for line in out.stdout.splitlines()]
     steps = [[float(v) for v in line[1:]] for line in lines if line[0] == "step"]
@@ -131,6 +181,7 @@ def test_solver_and_the_c_abi_step_alike(tmp_path, method, event_time):
 
     def at_time(t, y):
         return t - 0.37
+
     at_time.terminal = True
     at_time.direction = 1
     s = of.Solver(net, y0, method=method, rtol=rtol, atol=atol, events=at_time if event_time >= 0 else None)

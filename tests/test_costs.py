@@ -18,8 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-
-import overflow.costs as oc  # noqa: E402  (the installed package; see conftest.py)
+import overflow.costs as oc
 
 #: the directory of the overflow package under test (installed or source tree)
 OVERFLOW_DIR = Path(oc.__file__).resolve().parents[1]
@@ -339,8 +338,7 @@ def test_constructor_copies_its_inputs():
 
 
 def test_abi_shape_mismatch_returns_nan_without_crashing():
-    names = ("mf_2x3", "lr_3x4_s20", "user_logcosh_fd", "user_logcosh_exact", "scalar_logcosh",
-             "scalar_logcosh_fd")
+    names = ("mf_2x3", "lr_3x4_s20", "user_logcosh_fd", "user_logcosh_exact", "scalar_logcosh", "scalar_logcosh_fd")
     for name in names:
         c = make(name)
         m, n = c.shape
@@ -351,9 +349,7 @@ def test_abi_shape_mismatch_returns_nan_without_crashing():
         dptr = c.data.ctypes.data_as(DP)
         f = c._vg_cfunc.ctypes(P.ctypes.data_as(DP), n + 1, m, g.ctypes.data_as(DP), dptr)
         assert np.isnan(f) and np.all(np.isnan(g))
-        c._hvp_cfunc.ctypes(
-            P.ctypes.data_as(DP), P.ctypes.data_as(DP), n + 1, m, out.ctypes.data_as(DP), dptr
-        )
+        c._hvp_cfunc.ctypes(P.ctypes.data_as(DP), P.ctypes.data_as(DP), n + 1, m, out.ctypes.data_as(DP), dptr)
         assert np.all(np.isnan(out))
 
 
@@ -567,16 +563,14 @@ def test_scalar_bad_functions():
             return str(z) + {}
 
         oc.scalar(sq_f, not_scalar)
-    with pytest.raises(TypeError, match="d2fn '.*' must return a real number"):
+    with pytest.raises(TypeError, match=r"d2fn '.*' must return a real number"):
         oc.scalar(sq_f, sq_df, lambda z: (z, z))
 
 
 # --------------------------------------------------------------------------------------------
 # compilation: lazy at import, cached across processes
 
-_PROBE = (
-    f"import sys; sys.path.insert(0, {str(OVERFLOW_DIR.parent)!r})"
-    + textwrap.dedent(
+_PROBE = f"import sys; sys.path.insert(0, {str(OVERFLOW_DIR.parent)!r})" + textwrap.dedent(
     """
     import numpy as np
     import overflow.costs as oc
@@ -587,14 +581,11 @@ _PROBE = (
     print("hits", min(c.cache_hits for c in (mf._vg_cfunc, mf._hvp_cfunc, lr._vg_cfunc, lr._hvp_cfunc)))
     print("file", oc.__file__)
     """
-    )
 )
 
 
 def _probe(cwd):
-    out = subprocess.run(
-        [sys.executable, "-c", _PROBE], capture_output=True, text=True, cwd=cwd, timeout=300
-    )
+    out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, cwd=cwd, timeout=300)
     assert out.returncode == 0, out.stderr
     result = dict(line.split(maxsplit=1) for line in out.stdout.strip().splitlines())
     assert Path(result["file"]).resolve() == Path(oc.__file__).resolve()  # same package as here

@@ -11,7 +11,7 @@ import pickle
 import numpy as np
 import pytest
 
-import overflow as of  # noqa: F401  (the installed package; see conftest.py)
+import overflow as of
 from overflow.costs.log_cosh import log_cosh
 from overflow.costs.logistic import logistic
 from overflow.costs.matrix_sensing import matrix_sensing
@@ -40,6 +40,7 @@ def ref_softmax(X, labels):
         Z = P @ X
         lse = np.logaddexp.reduce(Z, axis=0)
         return float(np.mean(lse - Z[labels, np.arange(X.shape[1])]))
+
     return f
 
 
@@ -348,8 +349,7 @@ def test_flow_logistic_separable_diverges_slowly():
     cost = logistic(X, y)
     net = of.Network(cost, depth=2, width=4)
     t_eval = [0.0, 1.0, 10.0, 100.0, 1000.0]
-    res = of.integrate(net, net.init(seed=0, scale=0.5), (0, 1000.0), rtol=1e-8, atol=1e-10,
-                       t_eval=t_eval)
+    res = of.integrate(net, net.init(seed=0, scale=0.5), (0, 1000.0), rtol=1e-8, atol=1e-10, t_eval=t_eval)
     assert res.status == "t_end", res.message
     np.testing.assert_allclose(res.t, t_eval)
     assert_monotone(res.loss)

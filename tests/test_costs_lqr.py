@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import scipy.linalg as sl
 
-import overflow as of  # noqa: F401  (the installed package; see conftest.py)
+import overflow as of
 from overflow.costs.lqr import dlqr, dlqr_optimal, lqr, lqr_optimal
 
 

@@ -51,8 +51,12 @@ def test_each_tableau_carries_its_row(row):
     t = _core.tableau(row.name)
     assert t["name"] == row.name
     assert (t["order"], t["error_order"], t["control_order"], t["dense_order"]) == (
-        row.order, row.error_order, row.control_order, row.dense_order)
-    assert "MethodInfo(name='%s', c_code=%d" % (row.name, row.c_code) in repr(row)
+        row.order,
+        row.error_order,
+        row.control_order,
+        row.dense_order,
+    )
+    assert f"MethodInfo(name='{row.name}', c_code={row.c_code}" in repr(row)
     s = t["stages"]
     assert t["c"].shape == (s,) and t["a"].shape == (s, s) and t["b"].shape == (s,)
     # The error weights: over the stages and f(y_new) (explicit), the stages (Rosenbrock), none (Gauss).

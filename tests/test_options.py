@@ -194,8 +194,18 @@ def test_the_loss_has_one_name():
     assert mc.final_loss.shape == (2,)
     # the core's result classes carry the same names: nothing is renamed between C++ and Python
     cost = net.cost
-    sol = of._core.integrate_flow(net.dims, cost.vg_address, cost.hvp_address, cost.data, "none", net.flatten(Ws),
-                                  0.0, 0.1, np.zeros(0), of._core.RunOptions())  # integrate's defaults
+    sol = of._core.integrate_flow(
+        net.dims,
+        cost.vg_address,
+        cost.hvp_address,
+        cost.data,
+        "none",
+        net.flatten(Ws),
+        0.0,
+        0.1,
+        np.zeros(0),
+        of._core.RunOptions(),
+    )  # integrate's defaults
     assert sol.final_loss == res.final_loss
     for obj in (sol, of._core.EnsembleSolution):
         assert hasattr(obj, "final_loss") and hasattr(obj, "final_grad_norm") and hasattr(obj, "final_state")

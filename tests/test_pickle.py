@@ -54,8 +54,9 @@ def test_round_trip_in_a_fresh_process(tmp_path):
     src, dst = tmp_path / "in.pkl", tmp_path / "out.pkl"
     with open(src, "wb") as fh:
         pickle.dump((costs, points), fh)
-    run = subprocess.run([sys.executable, "-c", _CHILD, str(src), str(dst)], capture_output=True, text=True,
-                         timeout=600, cwd=tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(src), str(dst)], capture_output=True, text=True, timeout=600, cwd=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     with open(dst, "rb") as fh:
         there = pickle.load(fh)

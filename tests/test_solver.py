@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import METHOD_NAMES, balanced_scalar_problem, factorization_problem, reference, rel_err, slope, states
 
 import overflow as of
-from helpers import (METHOD_NAMES, balanced_scalar_problem, factorization_problem, reference, rel_err,
-                     slope, states)
 
 # The balanced scalar factorization with a = 1, |w|^2 = 0.04 at t = 0: a smooth logistic flow with
 # a closed form, so the error floor is roundoff (~1e-16), not a reference solver's tolerance.
@@ -39,8 +38,7 @@ def fixed_step_run(net, Ws, t1, n, method, t_eval=None):
     """n steps of exactly t1 / n: first_step = max_step = h and tolerances so loose that no step
     is rejected (the error estimate is divided by atol + rtol |y| >= 1e3)."""
     h = t1 / n
-    res = of.integrate(net, Ws, (0.0, t1), method=method, rtol=1e3, atol=1e3, first_step=h, max_step=h,
-                       t_eval=t_eval)
+    res = of.integrate(net, Ws, (0.0, t1), method=method, rtol=1e3, atol=1e3, first_step=h, max_step=h, t_eval=t_eval)
     assert res.status == "t_end"
     assert res.nreject == 0
     assert res.naccept == n

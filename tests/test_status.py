@@ -62,7 +62,7 @@ def test_max_steps():
 
 def test_failed_on_finite_time_singularity():
     # f(z) = -z^3: dz/dt = 3 z^2 S explodes in finite time; with no norm bound the step size underflows.
-    net = vector_net(lambda z: -z ** 3, lambda z: -3.0 * z ** 2)
+    net = vector_net(lambda z: -(z**3), lambda z: -3.0 * z**2)
     Ws = [np.full((3, 1), 0.5), np.full((1, 3), 0.5)]
     res = of.integrate(net, Ws, (0, 100.0), max_norm=np.inf)
     assert res.status in ("failed", "domain"), res.message  # domain if the cost overflows to -inf first
@@ -78,8 +78,16 @@ def test_ctrl_c_returns_partial_result():
     timer.start()
     try:
         with pytest.raises(of.IntegrationInterrupted) as info:
-            of.integrate(net, net.init(seed=0, scale=1.0), (0, 1e7), method="dopri5", rtol=1e-12, atol=1e-14,
-                         max_steps=10**9, save_weights=False)  # dopri5: minutes at its stability limit
+            of.integrate(
+                net,
+                net.init(seed=0, scale=1.0),
+                (0, 1e7),
+                method="dopri5",
+                rtol=1e-12,
+                atol=1e-14,
+                max_steps=10**9,
+                save_weights=False,
+            )  # dopri5: minutes at its stability limit
     finally:
         timer.cancel()
     res = info.value.result

@@ -5,10 +5,10 @@ import math
 
 import numpy as np
 import pytest
+from helpers import METHOD_NAMES
+from helpers import states as saved_states
 
 import overflow as of
-
-from helpers import METHOD_NAMES, states as saved_states
 
 
 def _net():
@@ -77,7 +77,7 @@ def test_unbounded_steps_and_stats():
 
 def test_a_start_outside_the_domain_is_refused():
     # f(z) = -log z is defined for z > 0 only; the start has z = w2 w1 = -1.
-    f = of.costs.scalar(lambda z: -math.log(z) if z > 0 else math.nan, lambda z: -1.0 / z, lambda z: 1.0 / z ** 2)
+    f = of.costs.scalar(lambda z: -math.log(z) if z > 0 else math.nan, lambda z: -1.0 / z, lambda z: 1.0 / z**2)
     net = of.Network(f, depth=2, width=1)
     with pytest.raises(ValueError, match="domain"):
         of.Solver(net, [np.array([[1.0]]), np.array([[-1.0]])])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ COND_TOL = 1e-13
 # rooted trees: a tree is the sorted tuple of its children's trees; the leaf is ()
 
 
-@lru_cache(maxsize=None)
+@cache
 def trees(order):
     """All rooted trees with `order` nodes, each once (canonical forms)."""
     if order == 1:
@@ -40,7 +40,7 @@ def _graft_leaf(tree):
     yield tuple(sorted(tree + ((),)))  # at the root
     for i, child in enumerate(tree):
         for grown in _graft_leaf(child):
-            yield tuple(sorted(tree[:i] + (grown,) + tree[i + 1:]))
+            yield tuple(sorted(tree[:i] + (grown,) + tree[i + 1 :]))
 
 
 def size(tree):
@@ -78,7 +78,7 @@ def full_tableau(tab):
     A[:s, :s] = tab["a"]
     A[s, :s] = tab["b"]
     if e:
-        A[s + 1:, :] = tab["extra_a"]
+        A[s + 1 :, :] = tab["extra_a"]
     c = np.concatenate([tab["c"], [1.0], tab["extra_c"]])
     return A, c
 
@@ -171,7 +171,7 @@ def test_dense_output_order_conditions(tab):
         bt = dense_weights(tab, theta)
         for order in range(1, q + 1):
             for tree in trees(order):
-                assert bt @ phi(tree, A) == pytest.approx(theta ** order / gamma(tree), abs=1e-12), (theta, tree)
+                assert bt @ phi(tree, A) == pytest.approx(theta**order / gamma(tree), abs=1e-12), (theta, tree)
 
 
 def test_bushy_tree_quadrature(tab):

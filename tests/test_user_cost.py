@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 import pytest
+from helpers import states
 
 import overflow as of
-from helpers import states
 
 TARGET = np.array([[1.0, -0.5, 0.3], [0.2, 0.8, -1.1]])
 T_EVAL = np.linspace(0.0, 2.0, 9)

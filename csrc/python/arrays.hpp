@@ -40,8 +40,8 @@ inline std::pair<py::list, py::list> event_arrays(std::vector<std::vector<double
 
 inline void require_size(const CArray& a, std::size_t size, const char* name) {
   if (static_cast<std::size_t>(a.size()) != size) {
-    throw std::invalid_argument(std::string(name) + " has " + std::to_string(a.size()) +
-                                " entries, expected " + std::to_string(size));
+    throw std::invalid_argument(std::string(name) + " has " + std::to_string(a.size()) + " entries, expected " +
+                                std::to_string(size));
   }
 }
 

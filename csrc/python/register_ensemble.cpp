@@ -44,8 +44,8 @@ EnsembleArrays integrate_ensemble(std::vector<std::int64_t> dims, std::uintptr_t
   EnsembleResult r;
   {
     py::gil_scoped_release release;
-    r = overflow::integrate_ensemble([&flow] { return FlowSystem(flow); }, tab, t0, t1, y0s.data(), count, dim, te,
-                                     opt, eopt);
+    r = overflow::integrate_ensemble([&flow] { return FlowSystem(flow); }, tab, t0, t1, y0s.data(), count, dim, te, opt,
+                                     eopt);
   }
   const auto n = static_cast<py::ssize_t>(count), T = static_cast<py::ssize_t>(te.size()),
              d = static_cast<py::ssize_t>(dim);

@@ -8,8 +8,8 @@
 #include "overflow/flow_system.hpp"
 #include "overflow/generic_system.hpp"
 #include "overflow/integrate.hpp"
-#include "reduced_vector.hpp"
 #include "overflow/thread_team.hpp"
+#include "reduced_vector.hpp"
 #include "register.hpp"
 #include "run_options.hpp"
 #include "solution.hpp"
@@ -19,8 +19,8 @@ namespace overflow::python {
 namespace {
 
 template <class System>
-py::object run(System& sys, const CArray& y0, double t0, double t1, const CArray& t_eval,
-                   const RunOptions& options, ThreadTeam* team = nullptr) {
+py::object run(System& sys, const CArray& y0, double t0, double t1, const CArray& t_eval, const RunOptions& options,
+               ThreadTeam* team = nullptr) {
   const Tableau& tab = method_tableau(options.method);
   const IntegrateOptions opt = make_options(options, team);
   require_size(y0, sys.dim(), "y0");  // the core reads dim() doubles from it
@@ -33,9 +33,9 @@ py::object run(System& sys, const CArray& y0, double t0, double t1, const CArray
   return to_python(std::move(sol), sys.dim(), opt.save_states, tab, opt.stiff);
 }
 
-py::object integrate_flow(std::vector<std::int64_t> dims, std::uintptr_t vg, std::uintptr_t hvp,
-                              const CArray& data, const std::string& activation, const CArray& y0, double t0,
-                              double t1, const CArray& t_eval, const RunOptions& options) {
+py::object integrate_flow(std::vector<std::int64_t> dims, std::uintptr_t vg, std::uintptr_t hvp, const CArray& data,
+                          const std::string& activation, const CArray& y0, double t0, double t1, const CArray& t_eval,
+                          const RunOptions& options) {
   Network net(dims);
   Flow flow(net, make_cost(vg, hvp, data, net.m(), net.n()), parse_activation(activation));
   std::unique_ptr<ThreadTeam> team;
@@ -44,8 +44,8 @@ py::object integrate_flow(std::vector<std::int64_t> dims, std::uintptr_t vg, std
   return run(sys, y0, t0, t1, t_eval, options, team.get());
 }
 
-py::object integrate_reduced(std::uintptr_t vg, const CArray& data, double z0, double imbalance, double t0,
-                                 double t1, const CArray& t_eval, const RunOptions& options) {
+py::object integrate_reduced(std::uintptr_t vg, const CArray& data, double z0, double imbalance, double t0, double t1,
+                             const CArray& t_eval, const RunOptions& options) {
   ReducedVectorSystem sys(make_cost(vg, 0, data, 1, 1), imbalance);
   CArray y0(2);
   y0.mutable_at(0) = z0;
@@ -54,7 +54,7 @@ py::object integrate_reduced(std::uintptr_t vg, const CArray& data, double z0, d
 }
 
 py::object integrate_rhs(std::uintptr_t rhs, const CArray& data, const CArray& y0, double t0, double t1,
-                             const CArray& t_eval, const RunOptions& options) {
+                         const CArray& t_eval, const RunOptions& options) {
   GenericSystem sys(as_function<of_rhs_fn>(rhs, "rhs"), const_cast<double*>(data.data()),
                     static_cast<std::size_t>(y0.size()));
   return run(sys, y0, t0, t1, t_eval, options);

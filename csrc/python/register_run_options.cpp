@@ -92,10 +92,12 @@ void register_run_options(py::module_& m) {
       .def_readwrite("max_steps", &RunOptions::max_steps)
       .def_readwrite("gtol", &RunOptions::gtol, "0: no stop on ||grad g||")
       .def_readwrite("max_norm", &RunOptions::max_norm)
-      .def_property("save_states", [](const RunOptions& o) { return o.save_states; },
-                    flag_setter([](RunOptions& o, bool on) { o.save_states = on; }))
-      .def_property("project", [](const RunOptions& o) { return o.project; },
-                    flag_setter([](RunOptions& o, bool on) { o.project = on; }))
+      .def_property(
+          "save_states", [](const RunOptions& o) { return o.save_states; },
+          flag_setter([](RunOptions& o, bool on) { o.save_states = on; }))
+      .def_property(
+          "project", [](const RunOptions& o) { return o.project; },
+          flag_setter([](RunOptions& o, bool on) { o.project = on; }))
       .def_readwrite("threads", &RunOptions::threads, "threads for one trajectory (integrate_flow)")
       .def_readwrite("events", &RunOptions::events, "events as overflow.events.prepare gives them");
 }

@@ -1,9 +1,9 @@
 #include "activated_sweep.hpp"
 
-#include "lanes.hpp"
-
 #include <algorithm>
 #include <cmath>
+
+#include "lanes.hpp"
 
 namespace overflow::detail {
 
@@ -65,7 +65,7 @@ struct ActivatedSweep {
 
     const double* Z = ws.grad.data();  // Z_{N-1} = grad f(P)
     double* zbuf[2] = {ws.z0.data(), ws.z1.data()};
-    int which = 1;  // z0 holds P until the cost is done with it; alternate from z1
+    int which = 1;               // z0 holds P until the cost is done with it; alternate from z1
     std::size_t off = off_last;  // offset of H_{i-1}, A_{i-1} for the current i
     for (int i = N - 1; i >= 0; --i) {
       const std::int64_t r = net.rows(i), c = net.cols(i);

@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "overflow/detail/sizes.hpp"
 #include "overflow/ensemble.hpp"
 #include "overflow/flow_system.hpp"
 #include "overflow/generic_system.hpp"
@@ -20,7 +21,6 @@
 #include "overflow/network.hpp"
 #include "overflow/overflow.h"
 #include "overflow/session.hpp"
-#include "overflow/detail/sizes.hpp"
 #include "overflow/thread_team.hpp"
 
 struct of_flow {
@@ -74,15 +74,15 @@ int guarded(const char* function, Body&& body) {
 }
 
 // Queries of the state need a successful of_solver_init (since creation or of_solver_set_projection).
-#define OF_REQUIRE_INIT(solver)                                                                             \
-  do {                                                                                                      \
-    if (!(solver)->impl->initialised())                                                                     \
+#define OF_REQUIRE_INIT(solver)                                                                                     \
+  do {                                                                                                              \
+    if (!(solver)->impl->initialised())                                                                             \
       return fail(OF_ERROR_STATE, std::string(__func__) + ": the solver is not initialised (call of_solver_init)"); \
   } while (0)
 
-#define OF_REQUIRE(ptr)                                                                                  \
-  do {                                                                                                   \
-    if ((ptr) == nullptr) return fail(OF_ERROR_NULL, std::string(__func__) + ": " #ptr " is NULL");      \
+#define OF_REQUIRE(ptr)                                                                             \
+  do {                                                                                              \
+    if ((ptr) == nullptr) return fail(OF_ERROR_NULL, std::string(__func__) + ": " #ptr " is NULL"); \
   } while (0)
 
 // A method code as a MethodChoice (OF_AUTO: the explicit pair and the stiff method it switches to),
@@ -199,9 +199,9 @@ int of_flow_create(int32_t depth, const int64_t* dims, int64_t dims_len, int32_t
   OF_REQUIRE(value_and_grad);
   if (depth < 1) return fail(OF_ERROR_ARGUMENT, "of_flow_create: depth must be >= 1, got " + std::to_string(depth));
   if (dims_len != static_cast<int64_t>(depth) + 1)
-    return fail(OF_ERROR_ARGUMENT, "of_flow_create: dims must have depth + 1 = " +
-                                       std::to_string(static_cast<int64_t>(depth) + 1) +
-                                       " entries, got dims_len = " + std::to_string(dims_len));
+    return fail(OF_ERROR_ARGUMENT,
+                "of_flow_create: dims must have depth + 1 = " + std::to_string(static_cast<int64_t>(depth) + 1) +
+                    " entries, got dims_len = " + std::to_string(dims_len));
   overflow::Activation act;
   switch (activation) {
     case OF_LINEAR: act = overflow::Activation::none; break;
@@ -258,8 +258,8 @@ int of_flow_invariants(const of_flow* flow, const double* y, double* out, int64_
   return guarded("of_flow_invariants", [&]() -> int {
     const int64_t size = invariants_length(flow);
     if (out_len != size)
-      return fail(OF_ERROR_ARGUMENT, "of_flow_invariants: out_len must be " + std::to_string(size) + ", got " +
-                                         std::to_string(out_len));
+      return fail(OF_ERROR_ARGUMENT,
+                  "of_flow_invariants: out_len must be " + std::to_string(size) + ", got " + std::to_string(out_len));
     if (size > 0 && out == nullptr) return fail(OF_ERROR_NULL, "of_flow_invariants: out is NULL");
     overflow::invariants(flow->flow.network(), y, out);  // written in place: out_len doubles the caller has
     return OF_OK;
@@ -281,7 +281,8 @@ int of_solver_create_flow_threads(const of_flow* flow, int32_t method, double rt
     return fail(OF_ERROR_ARGUMENT, "of_solver_create_flow: unknown method code " + std::to_string(method) +
                                        " (OF_BS3 ... OF_RODAS4, OF_AUTO)");
   if (threads < 1)
-    return fail(OF_ERROR_ARGUMENT, "of_solver_create_flow_threads: threads must be >= 1, got " + std::to_string(threads));
+    return fail(OF_ERROR_ARGUMENT,
+                "of_solver_create_flow_threads: threads must be >= 1, got " + std::to_string(threads));
   return guarded("of_solver_create_flow", [&] {
     overflow::IntegrateOptions opt = make_options(rtol, atol, max_step);
     opt.stiff = m.stiff;
@@ -305,9 +306,10 @@ int of_solver_create_rhs(of_rhs_fn rhs, void* data, int64_t n, int32_t method, d
     return fail(OF_ERROR_ARGUMENT, "of_solver_create_rhs: unknown method code " + std::to_string(method) +
                                        " (OF_BS3, OF_DOPRI5, OF_TSIT5 or OF_DOP853)");
   if (m.start->implicit() || m.stiff)
-    return fail(OF_ERROR_ARGUMENT, "of_solver_create_rhs: the implicit methods and OF_AUTO need a Jacobian, which "
-                                   "a generic right-hand side does not provide: use OF_BS3, OF_DOPRI5, OF_TSIT5 or "
-                                   "OF_DOP853");
+    return fail(OF_ERROR_ARGUMENT,
+                "of_solver_create_rhs: the implicit methods and OF_AUTO need a Jacobian, which "
+                "a generic right-hand side does not provide: use OF_BS3, OF_DOPRI5, OF_TSIT5 or "
+                "OF_DOP853");
   return guarded("of_solver_create_rhs", [&] {
     const overflow::IntegrateOptions opt = make_options(rtol, atol, max_step);
     auto impl = std::make_unique<SolverOn<overflow::GenericSystem>>(
@@ -451,8 +453,8 @@ int of_solver_stats(const of_solver* solver, of_stats* stats) {
 }
 
 int of_ensemble(const of_flow* flow, int32_t method, double rtol, double atol, double gtol, double t0, double t1,
-                const double* y0s, int64_t count, int32_t workers, int8_t* status, double* t_final,
-                double* loss_final, double* grad_norm_final, int64_t* nfev, double* y_final) {
+                const double* y0s, int64_t count, int32_t workers, int8_t* status, double* t_final, double* loss_final,
+                double* grad_norm_final, int64_t* nfev, double* y_final) {
   OF_REQUIRE(flow);
   OF_REQUIRE(status);
   OF_REQUIRE(t_final);
@@ -484,8 +486,8 @@ int of_ensemble(const of_flow* flow, int32_t method, double rtol, double atol, d
     const unsigned hw = std::thread::hardware_concurrency();
     eopt.workers = workers > 0 ? workers : static_cast<int>(hw > 0 ? hw : 1);
     const overflow::Flow& f = flow->flow;
-    const overflow::EnsembleResult r = overflow::integrate_ensemble(
-        [&f] { return overflow::FlowSystem(f); }, *m.start, t0, t1, y0s, n, dim, {}, opt, eopt);
+    const overflow::EnsembleResult r = overflow::integrate_ensemble([&f] { return overflow::FlowSystem(f); }, *m.start,
+                                                                    t0, t1, y0s, n, dim, {}, opt, eopt);
     for (std::size_t i = 0; i < n; ++i) {
       status[i] = r.status[i];
       t_final[i] = r.t_final[i];

@@ -21,8 +21,8 @@ namespace {
 
 // out (p x n) = X (p x q) Y (q x n), or out += X Y; all row-major.
 template <int NS, bool Add>
-void mul(double* __restrict out, const double* __restrict X, const double* __restrict Y, std::int64_t p,
-         std::int64_t q, std::int64_t n_run) {
+void mul(double* __restrict out, const double* __restrict X, const double* __restrict Y, std::int64_t p, std::int64_t q,
+         std::int64_t n_run) {
   const std::int64_t n = NS > 0 ? NS : n_run;
   for (std::int64_t i = 0; i < p; ++i) {
     double* o = out + i * n;

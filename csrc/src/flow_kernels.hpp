@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "lanes.hpp"
-#include "stage_correction.hpp"
 #include "overflow/network.hpp"
 #include "overflow/thread_team.hpp"
+#include "stage_correction.hpp"
 
 namespace overflow {
 namespace detail {
@@ -22,8 +22,8 @@ namespace detail {
 template <int NS>
 struct Products {
   // C (r x n) = A (r x c) * B (c x n)
-  static void mul(const double* __restrict A, const double* __restrict B, double* __restrict C,
-                  std::int64_t r, std::int64_t c, std::int64_t n) {
+  static void mul(const double* __restrict A, const double* __restrict B, double* __restrict C, std::int64_t r,
+                  std::int64_t c, std::int64_t n) {
     if constexpr (is_vector_width(NS)) {
       (void)n;
       std::int64_t i = 0;
@@ -42,8 +42,7 @@ struct Products {
   // sixteen independent FMA chains (the FMA latency times two pipes needs at least eight), and
   // each loaded row of B feeds R of them (k = 128: 2.25 us against 2.53 us for R = 4).
   template <int R>
-  static void mul_rows(const double* __restrict x, const double* __restrict B, double* __restrict C,
-                       std::int64_t c) {
+  static void mul_rows(const double* __restrict x, const double* __restrict B, double* __restrict C, std::int64_t c) {
     using L = Lanes<NS>;
     using V = typename L::type;
     V even[R] = {}, odd[R] = {};
@@ -83,8 +82,8 @@ struct Products {
   // NegT: writes -Ct transposed instead (c x n, rows n apart; ldc unused), the input layer's
   // gradient at the end of the sweep.
   template <bool NegT = false>
-  static void left_mul(const double* __restrict Zt, const double* __restrict A, double* __restrict Ct,
-                       std::int64_t r, std::int64_t c, std::int64_t n, std::int64_t lda, std::int64_t ldc) {
+  static void left_mul(const double* __restrict Zt, const double* __restrict A, double* __restrict Ct, std::int64_t r,
+                       std::int64_t c, std::int64_t n, std::int64_t lda, std::int64_t ldc) {
     const std::int64_t nn = NS > 0 ? NS : n;
     if constexpr (NS == 1) {
       // One row: the rows of A accumulated, the first initialising it (plain loops the compiler
@@ -151,9 +150,8 @@ struct Products {
     if constexpr (is_vector_width(NS)) {
       (void)n;
       // Sixteen registers of T per block.
-      std::int64_t b = column_blocks(c, [&](auto blocks, std::int64_t b0) {
-        neg_mul_nt_block<decltype(blocks)::value>(Zt, ldz, T, D, r, c, b0);
-      });
+      std::int64_t b = column_blocks(
+          c, [&](auto blocks, std::int64_t b0) { neg_mul_nt_block<decltype(blocks)::value>(Zt, ldz, T, D, r, c, b0); });
       for (; b < c; ++b)
         for (std::int64_t a = 0; a < r; ++a) {
           double sum = 0.0;
@@ -429,12 +427,11 @@ struct FlowKernels {
   static void backward_part_corrected(const double* zt, const double* w, const double* pre_t, double* grad_l,
                                       double* znext, double* dy, bool first_layer, std::int64_t r, std::int64_t c,
                                       std::int64_t n, std::int64_t a0, std::int64_t a1, std::int64_t b0,
-                                      std::int64_t b1, const TermFactors* terms, const double* grams,
-                                      double* scratch) {
+                                      std::int64_t b1, const TermFactors* terms, const double* grams, double* scratch) {
     backward_part(zt, w, pre_t, grad_l, znext, dy, first_layer, r, c, n, a0, a1, b0, b1);
     if (terms && b1 > b0)
-      detail::backward_correct<NS>(terms->pre_t, grams, terms->count, first_layer ? dy : znext, first_layer, scratch,
-                                   c, b0, b1, n);
+      detail::backward_correct<NS>(terms->pre_t, grams, terms->count, first_layer ? dy : znext, first_layer, scratch, c,
+                                   b0, b1, n);
   }
 
   // rhs at the stage input given by ws.correction (Flow::rhs_factored): rhs with the factored

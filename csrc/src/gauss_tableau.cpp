@@ -23,9 +23,11 @@ Tableau make_gauss6() {
   Tableau t;
   t.stages = 3;
   t.c = {0.5 - r / 10.0, 0.5, 0.5 + r / 10.0};
+  // clang-format off: one matrix row to a line
   t.a = {5.0 / 36.0, 2.0 / 9.0 - r / 15.0, 5.0 / 36.0 - r / 30.0,
          5.0 / 36.0 + r / 24.0, 2.0 / 9.0, 5.0 / 36.0 - r / 24.0,
          5.0 / 36.0 + r / 30.0, 2.0 / 9.0 + r / 15.0, 5.0 / 36.0};
+  // clang-format on
   t.b = {5.0 / 18.0, 4.0 / 9.0, 5.0 / 18.0};
   return t;
 }

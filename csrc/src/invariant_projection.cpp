@@ -2,13 +2,13 @@
 // on the constraints with the minimal-norm correction (the pseudo-inverse of their Jacobian Jc
 // applied to C(W) - C0), computed matrix-free by CGLS; a step that does not reduce the residual
 // is undone.
+#include "overflow/detail/invariant_projection.hpp"
+
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
-
-#include "overflow/detail/invariant_projection.hpp"
 
 namespace overflow {
 

@@ -1,18 +1,18 @@
 #include "overflow/network.hpp"
 
-#include "activated_sweep.hpp"
-#include "flow_kernels.hpp"
-#include "row_sweep.hpp"
-#include "small_n.hpp"
-#include "overflow/detail/sizes.hpp"
-#include "overflow/thread_team.hpp"
-
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
-#include <limits>
+
+#include "activated_sweep.hpp"
+#include "flow_kernels.hpp"
+#include "overflow/detail/sizes.hpp"
+#include "overflow/thread_team.hpp"
+#include "row_sweep.hpp"
+#include "small_n.hpp"
 
 namespace overflow {
 
@@ -62,14 +62,16 @@ WorkspaceSizes workspace_sizes(const Network& net) {
   WorkspaceSizes w{};
   // Sized for both sweeps: prefixes W_i...W_1 (n columns) or suffixes W_N...W_i (m rows).
   std::size_t prefix_size = 0, suffix_size = 0, hidden = 0;
-  for (int l = 1; l < net.depth(); ++l) prefix_size = s.add(prefix_size, s.mul(static_cast<std::size_t>(net.rows(l)), n));
+  for (int l = 1; l < net.depth(); ++l)
+    prefix_size = s.add(prefix_size, s.mul(static_cast<std::size_t>(net.rows(l)), n));
   for (int l = 0; l + 1 < net.depth(); ++l) {
     suffix_size = s.add(suffix_size, s.mul(m, static_cast<std::size_t>(net.cols(l))));
     hidden = s.add(hidden, s.mul(static_cast<std::size_t>(net.rows(l)), n));
   }
   w.prefix = std::max<std::size_t>({prefix_size, suffix_size, hidden, 1});
   w.prefix_t = s.mul(k, n);
-  if (net.depth() > 1) w.prefix_t = std::max(w.prefix_t, s.add(prefix_size, s.mul(static_cast<std::size_t>(net.cols(1)), n)));
+  if (net.depth() > 1)
+    w.prefix_t = std::max(w.prefix_t, s.add(prefix_size, s.mul(static_cast<std::size_t>(net.cols(1)), n)));
   w.grad = s.mul(m, n);
   w.z = s.mul(k, std::max(m, n));
   w.pre_act = std::max<std::size_t>(hidden, 1);
@@ -102,9 +104,11 @@ Network::Network(std::vector<std::int64_t> dims) : dims_(std::move(dims)) {
   offsets_.reserve(dims_.size());
   offsets_.assign(1, 0);
   for (int l = 0; l < depth(); ++l)
-    offsets_.push_back(s.add(offsets_.back(), s.mul(static_cast<std::size_t>(rows(l)), static_cast<std::size_t>(cols(l)))));
-  check_memory(s.add(state_size(), workspace_sizes(*this).total), dims_text(dims_) + ": the state (" + std::to_string(state_size()) +
-                         " weights) with one right-hand side's workspace");
+    offsets_.push_back(
+        s.add(offsets_.back(), s.mul(static_cast<std::size_t>(rows(l)), static_cast<std::size_t>(cols(l)))));
+  check_memory(s.add(state_size(), workspace_sizes(*this).total), dims_text(dims_) + ": the state (" +
+                                                                      std::to_string(state_size()) +
+                                                                      " weights) with one right-hand side's workspace");
 }
 
 FlowWorkspace::FlowWorkspace(const Network& net, ThreadTeam* team_) : team(team_) {
@@ -120,14 +124,13 @@ FlowWorkspace::FlowWorkspace(const Network& net, ThreadTeam* team_) : team(team_
   correction_scratch.assign(w.correction_scratch, 0.0);
 }
 
-
 Flow::Flow(const Network& net, const Cost& cost, Activation activation)
     : net_(net), cost_(cost), activation_(activation), factor_at_(static_cast<std::size_t>(net.depth()), kUnfactored) {
   if (cost.value_and_grad == nullptr) throw std::invalid_argument("cost.value_and_grad is null");
   if (cost.m != net.m() || cost.n != net.n()) {
     throw std::invalid_argument("cost shape (" + std::to_string(cost.m) + ", " + std::to_string(cost.n) +
-                                ") does not match the network's product shape (" +
-                                std::to_string(net.m()) + ", " + std::to_string(net.n()) + ")");
+                                ") does not match the network's product shape (" + std::to_string(net.m()) + ", " +
+                                std::to_string(net.n()) + ")");
   }
   if (activation != Activation::none && net.depth() > 1) {
     detail::select_activated_sweep(activation, rhs_kernel_, product_kernel_);
@@ -204,8 +207,8 @@ void invariants(const Network& net, const double* y, double* out) {
   double* c = out;
   for (int l = 0; l + 1 < net.depth(); ++l) {
     const std::int64_t k = net.rows(l), cols = net.cols(l), next_rows = net.rows(l + 1);
-    const double* wi = y + net.offset(l);       // k x cols
-    const double* wn = y + net.offset(l + 1);   // next_rows x k
+    const double* wi = y + net.offset(l);      // k x cols
+    const double* wn = y + net.offset(l + 1);  // next_rows x k
     for (std::int64_t i = 0; i < k; ++i)
       for (std::int64_t j = 0; j < k; ++j) {
         double s = 0.0;

@@ -16,8 +16,8 @@ template <int MS>
 struct RowProducts {
   // C (m x c) = S (m x r) * W (r x c): rows of W streamed four at a time into each row of C. W's
   // and C's rows are ld apart.
-  static void left_mul(const double* __restrict S, const double* __restrict W, double* __restrict C,
-                       std::int64_t m, std::int64_t r, std::int64_t c, std::int64_t ld) {
+  static void left_mul(const double* __restrict S, const double* __restrict W, double* __restrict C, std::int64_t m,
+                       std::int64_t r, std::int64_t c, std::int64_t ld) {
     const std::int64_t mm = MS > 0 ? MS : m;
     for (std::int64_t q = 0; q < mm; ++q) {
       double* cq = C + q * ld;
@@ -41,16 +41,16 @@ struct RowProducts {
   }
 
   // C (m x r) = Y (m x c) * W^T with W (r x c): dot products of rows. C's rows are ldc apart.
-  static void mul_wt(const double* __restrict Y, const double* __restrict W, double* __restrict C,
-                     std::int64_t m, std::int64_t r, std::int64_t c, std::int64_t ldc) {
+  static void mul_wt(const double* __restrict Y, const double* __restrict W, double* __restrict C, std::int64_t m,
+                     std::int64_t r, std::int64_t c, std::int64_t ldc) {
     const std::int64_t mm = MS > 0 ? MS : m;
     for (std::int64_t q = 0; q < mm; ++q)
       for (std::int64_t a = 0; a < r; ++a) C[q * ldc + a] = dot(Y + q * c, W + a * c, c);
   }
 
   // D (r x c) = -S^T Y with S (m x r, rows lds apart), Y (m x c).
-  static void neg_mul_tn(const double* __restrict S, const double* __restrict Y, double* __restrict D,
-                         std::int64_t m, std::int64_t r, std::int64_t c, std::int64_t lds) {
+  static void neg_mul_tn(const double* __restrict S, const double* __restrict Y, double* __restrict D, std::int64_t m,
+                         std::int64_t r, std::int64_t c, std::int64_t lds) {
     const std::int64_t mm = MS > 0 ? MS : m;
     for (std::int64_t a = 0; a < r; ++a) {
       double* d = D + a * c;
@@ -146,19 +146,17 @@ struct RowSweep {
 
 void select_row_sweep(std::int64_t m, Flow::RhsKernel& rhs, Flow::ProductKernel& product) {
   switch (m) {
-#define OVERFLOW_CASE(K)                   \
-  case K:                                  \
-    rhs = &RowSweep<K>::rhs;               \
-    product = &RowSweep<K>::suffixes;      \
+#define OVERFLOW_CASE(K)              \
+  case K:                             \
+    rhs = &RowSweep<K>::rhs;          \
+    product = &RowSweep<K>::suffixes; \
     return;
     OVERFLOW_CASE(1)
     OVERFLOW_CASE(2)
     OVERFLOW_CASE(3)
     OVERFLOW_CASE(4)
 #undef OVERFLOW_CASE
-    default:
-      rhs = &RowSweep<0>::rhs;
-      product = &RowSweep<0>::suffixes;
+    default: rhs = &RowSweep<0>::rhs; product = &RowSweep<0>::suffixes;
   }
 }
 

@@ -25,7 +25,8 @@ bool size_add(std::size_t a, std::size_t b, std::size_t& out) {
 std::size_t checked_mul(std::size_t a, std::size_t b, const std::string& what) {
   std::size_t out = 0;
   if (!size_mul(a, b, out))
-    throw std::invalid_argument(what + " = " + std::to_string(a) + " x " + std::to_string(b) + " does not fit in a size");
+    throw std::invalid_argument(what + " = " + std::to_string(a) + " x " + std::to_string(b) +
+                                " does not fit in a size");
   return out;
 }
 

@@ -135,8 +135,7 @@ void backward_correct(const double* const* pre_t, const double* N, int count, do
 
 // The factors of dW = -Z Pre^T saved for later stages: Zrow (r x n) = Zt^T and PreT (n x c).
 template <int NS>
-void save_factors(const double* Zt, const double* pre_t, double* out, std::int64_t r, std::int64_t c,
-                  std::int64_t n) {
+void save_factors(const double* Zt, const double* pre_t, double* out, std::int64_t r, std::int64_t c, std::int64_t n) {
   const std::int64_t nn = NS > 0 ? NS : n;
   for (std::int64_t a = 0; a < r; ++a)
     for (std::int64_t q = 0; q < nn; ++q) out[a * nn + q] = Zt[q * r + a];

@@ -26,7 +26,8 @@ ThreadTeam::ThreadTeam(int size) : size_(size) {
   claims_ = std::make_unique<Claim[]>(static_cast<std::size_t>(size));
   threads_.reserve(static_cast<std::size_t>(size - 1));
   try {
-    for (int rank = 1; rank < size; ++rank) threads_.push_back(start_worker(rank, size, [this, rank] { helper(rank); }));
+    for (int rank = 1; rank < size; ++rank)
+      threads_.push_back(start_worker(rank, size, [this, rank] { helper(rank); }));
   } catch (...) {
     stop_helpers();  // no destructor runs for a constructor that throws
     throw;

@@ -5,14 +5,14 @@
 #include <stdio.h>
 
 static int failures = 0;
-#define CHECK(cond, ...)                                               \
-  do {                                                                 \
-    if (!(cond)) {                                                     \
-      printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);           \
-      printf(__VA_ARGS__);                                             \
-      printf("\n");                                                    \
-      ++failures;                                                      \
-    }                                                                  \
+#define CHECK(cond, ...)                                     \
+  do {                                                       \
+    if (!(cond)) {                                           \
+      printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+      printf(__VA_ARGS__);                                   \
+      printf("\n");                                          \
+      ++failures;                                            \
+    }                                                        \
   } while (0)
 
 #endif

@@ -7,14 +7,14 @@ inline int& check_failures() {
   return failures;
 }
 
-#define CHECK(cond, ...)                                                  \
-  do {                                                                    \
-    if (!(cond)) {                                                        \
-      std::printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);         \
-      std::printf(__VA_ARGS__);                                           \
-      std::printf("\n");                                                  \
-      ++check_failures();                                                 \
-    }                                                                     \
+#define CHECK(cond, ...)                                          \
+  do {                                                            \
+    if (!(cond)) {                                                \
+      std::printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+      std::printf(__VA_ARGS__);                                   \
+      std::printf("\n");                                          \
+      ++check_failures();                                         \
+    }                                                             \
   } while (0)
 
 inline int check_report(const char* name) {

@@ -11,12 +11,12 @@
 #include "overflow/overflow.h"
 
 /* A call that must fail with `code` and leave a message naming `what`. */
-#define CHECK_ERROR(call, code, what)                                                                      \
-  do {                                                                                                     \
-    int rc_ = (call);                                                                                      \
-    CHECK(rc_ == (code), "%s returned %d, expected %d (%s)", #call, rc_, (int)(code), of_last_error());    \
-    CHECK(strstr(of_last_error(), (what)) != NULL, "%s: message '%s' does not mention '%s'", #call,        \
-          of_last_error(), (what));                                                                        \
+#define CHECK_ERROR(call, code, what)                                                                                \
+  do {                                                                                                               \
+    int rc_ = (call);                                                                                                \
+    CHECK(rc_ == (code), "%s returned %d, expected %d (%s)", #call, rc_, (int)(code), of_last_error());              \
+    CHECK(strstr(of_last_error(), (what)) != NULL, "%s: message '%s' does not mention '%s'", #call, of_last_error(), \
+          (what));                                                                                                   \
   } while (0)
 
 /* f(P) = 1/2 ||P - T||_F^2, T in data (m x n). */
@@ -140,8 +140,7 @@ static void test_flow(void) {
   CHECK(status == OF_CONVERGED && calls > 0, "status %d, %d calls", status, calls);
   of_stats st;
   of_solver_stats(s, &st);
-  CHECK(st.naccept > steps && st.nfev > 12 * st.naccept, "stats %lld %lld", (long long)st.naccept,
-        (long long)st.nfev);
+  CHECK(st.naccept > steps && st.nfev > 12 * st.naccept, "stats %lld %lld", (long long)st.naccept, (long long)st.nfev);
   of_solver_init(s, 0.0, y0);
   calls = 0;
   CHECK(of_solver_integrate(s, 50.0, 0.0, 0, stop_after_three, &calls, &status) == OF_OK && status == OF_INTERRUPTED &&
@@ -204,7 +203,8 @@ static void test_flow(void) {
   CHECK(memcmp(tf[0], tf[1], sizeof tf[0]) == 0 && memcmp(yf[0], yf[1], sizeof yf[0]) == 0 &&
             memcmp(nf[0], nf[1], sizeof nf[0]) == 0,
         "ensemble differs between 1 and 3 workers");
-  for (int i = 0; i < COUNT; ++i) CHECK(sf[0][i] == OF_CONVERGED && gf[0][i] <= 1e-6, "trajectory %d: status %d", i, sf[0][i]);
+  for (int i = 0; i < COUNT; ++i)
+    CHECK(sf[0][i] == OF_CONVERGED && gf[0][i] <= 1e-6, "trajectory %d: status %d", i, sf[0][i]);
 
   /* Bad input on a flow. */
   CHECK_ERROR(of_flow_invariants(flow, y0, c1, csize - 1), OF_ERROR_ARGUMENT, "out_len");
@@ -217,9 +217,9 @@ static void test_flow(void) {
   CHECK_ERROR(of_ensemble(flow, OF_DOPRI5, 1e-6, 1e-9, 0.0, 1.0, 0.0, starts, COUNT, 1, sf[0], tf[0], lf[0], gf[0],
                           nf[0], NULL),
               OF_ERROR_ARGUMENT, "t0 < t1");
-  CHECK_ERROR(of_ensemble(flow, OF_DOPRI5, 1e-6, 1e-9, 0.0, 0.0, 1.0, starts, COUNT, 1, NULL, tf[0], lf[0], gf[0],
-                          nf[0], NULL),
-              OF_ERROR_NULL, "status");
+  CHECK_ERROR(
+      of_ensemble(flow, OF_DOPRI5, 1e-6, 1e-9, 0.0, 0.0, 1.0, starts, COUNT, 1, NULL, tf[0], lf[0], gf[0], nf[0], NULL),
+      OF_ERROR_NULL, "status");
   of_flow_destroy(flow);
 }
 
@@ -231,7 +231,8 @@ static void test_bad_flows(void) {
   CHECK_ERROR(of_flow_create(2, dims, 2, OF_LINEAR, quadratic, NULL, T, &flow), OF_ERROR_ARGUMENT, "dims_len");
   CHECK(flow == NULL, "*out not reset");
   CHECK_ERROR(of_flow_create(0, dims, 1, OF_LINEAR, quadratic, NULL, T, &flow), OF_ERROR_ARGUMENT, "depth");
-  CHECK_ERROR(of_flow_create(2, bad_dims, 3, OF_LINEAR, quadratic, NULL, T, &flow), OF_ERROR_ARGUMENT, "of_flow_create");
+  CHECK_ERROR(of_flow_create(2, bad_dims, 3, OF_LINEAR, quadratic, NULL, T, &flow), OF_ERROR_ARGUMENT,
+              "of_flow_create");
   CHECK_ERROR(of_flow_create(2, NULL, 3, OF_LINEAR, quadratic, NULL, T, &flow), OF_ERROR_NULL, "dims");
   CHECK_ERROR(of_flow_create(2, dims, 3, OF_LINEAR, NULL, NULL, T, &flow), OF_ERROR_NULL, "value_and_grad");
   CHECK_ERROR(of_flow_create(2, dims, 3, 9, quadratic, NULL, T, &flow), OF_ERROR_ARGUMENT, "activation");
@@ -370,7 +371,8 @@ static void test_team(void) {
   of_stats sa = {0, 0, 0}, sb = {0, 0, 0};
   for (int threads = 1; threads <= 2; ++threads) {
     of_solver* s = NULL;
-    CHECK(of_solver_create_flow_threads(flow, OF_DOP853, 1e-8, 1e-10, 0.0, threads, &s) == OF_OK, "%s", of_last_error());
+    CHECK(of_solver_create_flow_threads(flow, OF_DOP853, 1e-8, 1e-10, 0.0, threads, &s) == OF_OK, "%s",
+          of_last_error());
     int32_t status = -1;
     CHECK(of_solver_init(s, 0.0, y0) == OF_OK, "%s", of_last_error());
     CHECK(of_solver_integrate(s, 2.0, 0.0, 0, NULL, NULL, &status) == OF_OK && status == OF_T_END, "status %d", status);
@@ -418,19 +420,18 @@ static void test_events(void) {
   CHECK_ERROR(of_solver_integrate(s, INFINITY, 0.0, 0, NULL, NULL, &status), OF_ERROR_ARGUMENT, "nothing stops");
   CHECK_ERROR(of_solver_add_event(s, NULL, NULL, 0, 1), OF_ERROR_NULL, "fn is NULL");
   CHECK_ERROR(of_solver_add_event(s, sin3t, NULL, 0, -1), OF_ERROR_ARGUMENT, "terminal");
-  CHECK(of_solver_add_event(s, sin3t, NULL, 1, 2) == OF_OK, "%s", of_last_error());   /* rising, stop at the 2nd */
-  CHECK(of_solver_add_event(s, sin3t, NULL, -1, 0) == OF_OK, "%s", of_last_error());  /* falling, record */
+  CHECK(of_solver_add_event(s, sin3t, NULL, 1, 2) == OF_OK, "%s", of_last_error());  /* rising, stop at the 2nd */
+  CHECK(of_solver_add_event(s, sin3t, NULL, -1, 0) == OF_OK, "%s", of_last_error()); /* falling, record */
   CHECK(of_solver_integrate(s, INFINITY, 0.0, 0, NULL, NULL, &status) == OF_OK && status == OF_EVENT, "status %d: %s",
         status, of_last_error());
   double t = 0, times[4];
   int64_t count = -1;
   of_solver_t(s, &t);
   CHECK(of_solver_event_times(s, 0, times, 4, &count) == OF_OK && count == 2, "rising count %lld", (long long)count);
-  CHECK(fabs(times[0] - 2 * kPi / 3) < 1e-11 && fabs(times[1] - 4 * kPi / 3) < 1e-11, "rising at %.15g %.15g",
-        times[0], times[1]);
-  CHECK(of_solver_event_times(s, 1, times, 4, &count) == OF_OK && count == 2, "falling count %lld", (long long)count);
-  CHECK(fabs(times[0] - kPi / 3) < 1e-11 && fabs(times[1] - kPi) < 1e-11, "falling at %.15g %.15g", times[0],
+  CHECK(fabs(times[0] - 2 * kPi / 3) < 1e-11 && fabs(times[1] - 4 * kPi / 3) < 1e-11, "rising at %.15g %.15g", times[0],
         times[1]);
+  CHECK(of_solver_event_times(s, 1, times, 4, &count) == OF_OK && count == 2, "falling count %lld", (long long)count);
+  CHECK(fabs(times[0] - kPi / 3) < 1e-11 && fabs(times[1] - kPi) < 1e-11, "falling at %.15g %.15g", times[0], times[1]);
   CHECK(of_solver_event_times(s, 1, NULL, 0, &count) == OF_OK && count == 2, "count only: %s", of_last_error());
   CHECK_ERROR(of_solver_event_times(s, 2, times, 4, &count), OF_ERROR_ARGUMENT, "out of range");
   of_solver_destroy(s);

@@ -29,15 +29,15 @@
 static int checked = 0;
 
 /* `call` must return `code` and leave a message that starts with `fn` and mentions `what`. */
-#define MISUSE(call, code, fn, what)                                                                        \
-  do {                                                                                                      \
-    int rc_ = (call);                                                                                       \
-    const char* msg_ = of_last_error();                                                                     \
-    ++checked;                                                                                              \
-    CHECK(rc_ == (code), "%s returned %d, expected %d (%s)", #call, rc_, (int)(code), msg_);                \
-    CHECK(msg_ != NULL && strncmp(msg_, (fn), strlen(fn)) == 0 && strstr(msg_, (what)) != NULL,             \
-          "%s: message '%s' does not start with '%s' or does not mention '%s'", #call, msg_ ? msg_ : "(null)", \
-          (fn), (what));                                                                                    \
+#define MISUSE(call, code, fn, what)                                                                                 \
+  do {                                                                                                               \
+    int rc_ = (call);                                                                                                \
+    const char* msg_ = of_last_error();                                                                              \
+    ++checked;                                                                                                       \
+    CHECK(rc_ == (code), "%s returned %d, expected %d (%s)", #call, rc_, (int)(code), msg_);                         \
+    CHECK(msg_ != NULL && strncmp(msg_, (fn), strlen(fn)) == 0 && strstr(msg_, (what)) != NULL,                      \
+          "%s: message '%s' does not start with '%s' or does not mention '%s'", #call, msg_ ? msg_ : "(null)", (fn), \
+          (what));                                                                                                   \
   } while (0)
 
 #define OK(call) CHECK((call) == OF_OK, "%s: %s", #call, of_last_error())
@@ -344,7 +344,7 @@ static void misuse_ensemble(void) {
   int64_t nfev[COUNT];
   for (int i = 0; i < COUNT; ++i) start(y0s + i * DIM);
   const char* fn = "of_ensemble";
-#define ENSEMBLE(flow_, method_, rtol_, gtol_, t0_, t1_, y0s_, count_, status_, t_, loss_, g_, nfev_)                \
+#define ENSEMBLE(flow_, method_, rtol_, gtol_, t0_, t1_, y0s_, count_, status_, t_, loss_, g_, nfev_)                  \
   of_ensemble((flow_), (method_), (rtol_), 1e-9, (gtol_), (t0_), (t1_), (y0s_), (count_), 2, (status_), (t_), (loss_), \
               (g_), (nfev_), NULL)
   MISUSE(ENSEMBLE(NULL, OF_DOPRI5, 1e-6, 0.0, 0.0, 1.0, y0s, COUNT, status, t, loss, g, nfev), OF_ERROR_NULL, fn,

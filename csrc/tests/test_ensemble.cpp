@@ -45,8 +45,8 @@ int main() {
   for (int workers : {1, 2, 5}) {
     EnsembleOptions eopt;
     eopt.workers = workers;
-    const EnsembleResult r = integrate_ensemble([&flow] { return FlowSystem(flow); }, tab, 0.0, 40.0, y0s.data(),
-                                                count, dim, t_eval, opt, eopt);
+    const EnsembleResult r = integrate_ensemble([&flow] { return FlowSystem(flow); }, tab, 0.0, 40.0, y0s.data(), count,
+                                                dim, t_eval, opt, eopt);
     CHECK(!r.interrupted, "workers=%d: interrupted", workers);
     for (std::size_t i = 0; i < count; ++i) {
       const Solution& s = ref[i];

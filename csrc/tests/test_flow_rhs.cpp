@@ -74,13 +74,28 @@ int main() {
   std::mt19937_64 rng(7);
   std::normal_distribution<double> normal(0.0, 0.5);
   const std::vector<std::vector<std::int64_t>> cases = {
-      {3, 2},          {1, 5, 1},        {4, 16, 16, 4},   {2, 3, 5, 4, 7, 3}, {5, 7, 2, 6},
-      {8, 9, 8},       {6, 4, 3, 6, 2},  {4, 3, 2},        {7, 5, 5, 1},       {1, 3, 2, 4, 1},
+      {3, 2},
+      {1, 5, 1},
+      {4, 16, 16, 4},
+      {2, 3, 5, 4, 7, 3},
+      {5, 7, 2, 6},
+      {8, 9, 8},
+      {6, 4, 3, 6, 2},
+      {4, 3, 2},
+      {7, 5, 5, 1},
+      {1, 3, 2, 4, 1},
       // m < n: the sweep along m, for m = 1..4 (compile time) and 5 (run time)
-      {9, 4, 4, 4, 2}, {12, 6, 1},       {10, 7, 3},       {8, 5, 9, 4},       {11, 3, 6, 5},
-      {6, 1},          {9, 2, 7, 1, 3},
+      {9, 4, 4, 4, 2},
+      {12, 6, 1},
+      {10, 7, 3},
+      {8, 5, 9, 4},
+      {11, 3, 6, 5},
+      {6, 1},
+      {9, 2, 7, 1, 3},
       // widths that reach the wide register blocks of the n = 8, 4, 2 kernels and their tails
-      {8, 40, 37, 8},  {4, 44, 21, 13, 4}, {2, 70, 19, 2}};
+      {8, 40, 37, 8},
+      {4, 44, 21, 13, 4},
+      {2, 70, 19, 2}};
   for (const auto& dims : cases) {
     Network net(dims);
     std::vector<double> target = random_vector(static_cast<std::size_t>(net.m() * net.n()), rng, normal);

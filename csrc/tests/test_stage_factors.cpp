@@ -38,9 +38,9 @@ void check_rhs() {
   // columns off the kernels' blocks of 8 ({8,36,70,8}: the n = 8 column tail); {8,128,128,8} and
   // {8,36,70,8}: the factored layer is the input layer's successor (its correction is written
   // transposed into dW_1).
-  const std::vector<std::vector<std::int64_t>> cases = {
-      {8, 128, 128, 8}, {8, 40, 64, 70, 8}, {8, 36, 70, 8}, {4, 50, 60, 70, 5}, {2, 30, 41, 2},
-      {1, 30, 40, 50, 2}, {3, 40, 50, 3},   {6, 64, 64, 6}, {5, 60, 70, 6}};
+  const std::vector<std::vector<std::int64_t>> cases = {{8, 128, 128, 8},   {8, 40, 64, 70, 8}, {8, 36, 70, 8},
+                                                        {4, 50, 60, 70, 5}, {2, 30, 41, 2},     {1, 30, 40, 50, 2},
+                                                        {3, 40, 50, 3},     {6, 64, 64, 6},     {5, 60, 70, 6}};
   ThreadTeam team(2);
   for (const auto& dims : cases) {
     Network net(dims);

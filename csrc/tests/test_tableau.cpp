@@ -45,7 +45,8 @@ std::vector<Tree> rooted_trees(int max_order) {
 }
 
 // Phi[t][i] for a method with s stages and matrix a (s x s row-major), c implied by the rows.
-std::vector<std::vector<double>> elementary_weights(const std::vector<Tree>& trees, const std::vector<double>& a, int s) {
+std::vector<std::vector<double>> elementary_weights(const std::vector<Tree>& trees, const std::vector<double>& a,
+                                                    int s) {
   std::vector<std::vector<double>> phi(trees.size(), std::vector<double>(s, 1.0));
   for (std::size_t t = 0; t < trees.size(); ++t) {
     for (int child : trees[t].children) {

@@ -12,8 +12,8 @@
 #include "overflow/ensemble.hpp"
 #include "overflow/flow_system.hpp"
 #include "overflow/overflow.h"
-#include "reference_costs.hpp"
 #include "overflow/thread_team.hpp"
+#include "reference_costs.hpp"
 
 #if defined(__linux__) && defined(__GLIBC__)
 #include <pthread.h>
@@ -83,8 +83,8 @@ void run_all(Problem& p, bool expect_failure) {
   EnsembleOptions eopt;
   eopt.workers = kWorkers;
   try {
-    const EnsembleResult r = integrate_ensemble([&p] { return FlowSystem(p.flow); }, tableau(Method::dopri5), 0.0,
-                                                1.0, p.y0s.data(), kWorkers, p.net.state_size(), {}, opt, eopt);
+    const EnsembleResult r = integrate_ensemble([&p] { return FlowSystem(p.flow); }, tableau(Method::dopri5), 0.0, 1.0,
+                                                p.y0s.data(), kWorkers, p.net.state_size(), {}, opt, eopt);
     CHECK(!expect_failure, "%s: an ensemble on %d workers started", when, kWorkers);
     CHECK(r.status[kWorkers - 1] == static_cast<std::int8_t>(Status::t_end), "%s: status %d", when, r.status[0]);
   } catch (const ThreadStartError& e) {

@@ -31,5 +31,19 @@ from .scalar import scalar
 from .softmax import softmax_cross_entropy
 from .user import cost
 
-__all__ = ["Cost", "cost", "dlqr", "dlqr_optimal", "linear_regression", "log_cosh", "logistic", "lqr", "lqr_optimal",
-           "matrix_factorization", "matrix_sensing", "ridge", "scalar", "softmax_cross_entropy"]
+__all__ = [
+    "Cost",
+    "cost",
+    "dlqr",
+    "dlqr_optimal",
+    "linear_regression",
+    "log_cosh",
+    "logistic",
+    "lqr",
+    "lqr_optimal",
+    "matrix_factorization",
+    "matrix_sensing",
+    "ridge",
+    "scalar",
+    "softmax_cross_entropy",
+]

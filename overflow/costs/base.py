@@ -19,7 +19,8 @@ import inspect
 import math
 import numbers
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numba
 import numpy as np
@@ -38,7 +39,6 @@ HVP_SIG = types.void(_DPTR, _DPTR, types.int64, types.int64, _DPTR, _DPTR)
 
 #: Numba type of the (m, n) views the kernels build with ``numba.carray``.
 MATRIX = types.Array(types.float64, 2, "C")
-
 
 
 @numba.njit(cache=True)
@@ -76,9 +76,7 @@ class _LazyCfunc:
         if self._cfunc is None:
             with self._lock:
                 if self._cfunc is None:
-                    self._cfunc = numba.cfunc(
-                        self._sig, nopython=True, cache=True, error_model="numpy"
-                    )(self._pyfunc)
+                    self._cfunc = numba.cfunc(self._sig, nopython=True, cache=True, error_model="numpy")(self._pyfunc)
         return self._cfunc
 
 
@@ -121,7 +119,7 @@ class Cost:
         f_star: float | None = None,
         hvp_exact: bool,
         repr_args: str = "",
-        spec: tuple[Callable[..., "Cost"], tuple[Any, ...]] | None = None,
+        spec: tuple[Callable[..., Cost], tuple[Any, ...]] | None = None,
     ) -> None:
         self.shape: tuple[int, int] = check_shape(shape)
         if data is None:
@@ -165,8 +163,7 @@ class Cost:
         arr = np.asarray(P)
         if arr.dtype.kind not in "fiu":
             raise TypeError(
-                f"{name} must be a real (float64-convertible) array of shape {self.shape}, "
-                f"got dtype {arr.dtype}"
+                f"{name} must be a real (float64-convertible) array of shape {self.shape}, got dtype {arr.dtype}"
             )
         if arr.ndim == 0 and self.shape == (1, 1):
             arr = arr.reshape(1, 1)
@@ -270,9 +267,7 @@ def as_dispatcher(fn: Any, role: str) -> Any:
     if isinstance(fn, numba.core.dispatcher.Dispatcher):
         return fn
     if not inspect.isfunction(fn):
-        raise TypeError(
-            f"{role} must be a plain Python function or a numba.njit function, got {type(fn).__name__}"
-        )
+        raise TypeError(f"{role} must be a plain Python function or a numba.njit function, got {type(fn).__name__}")
     return numba.njit(error_model="numpy")(fn)
 
 

@@ -45,5 +45,6 @@ def linear_regression(X: Any, Y: Any) -> Cost:
         If a shape is wrong, the sample counts differ, or an entry is not finite.
     """
     Xa, Ya = samples(X, Y)
-    return least_squares(Xa, Ya, 0.0, name="linear_regression", repr_args=f"samples={Xa.shape[1]}",
-                         spec=(linear_regression, (Xa, Ya)))
+    return least_squares(
+        Xa, Ya, 0.0, name="linear_regression", repr_args=f"samples={Xa.shape[1]}", spec=(linear_regression, (Xa, Ya))
+    )

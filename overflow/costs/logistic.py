@@ -127,9 +127,7 @@ def logistic(X: Any, y: Any) -> Cost:
         ya = ya.reshape(-1)
     n, s = Xa.shape
     if ya.shape[0] != s:
-        raise ValueError(
-            f"y must have s = {s} labels to match X of shape (n, s) = {Xa.shape}, got {ya.shape[0]}"
-        )
+        raise ValueError(f"y must have s = {s} labels to match X of shape (n, s) = {Xa.shape}, got {ya.shape[0]}")
     if not np.all((ya == 1.0) | (ya == -1.0)):
         bad = ya[(ya != 1.0) & (ya != -1.0)][0]
         raise ValueError(f"y must contain only the labels -1 and +1, got {bad!r}")

@@ -192,7 +192,9 @@ def _check_system(A: Any, B: Any, Q: Any, R: Any, Sigma0: Any = None):
     Aa = _square(A, "A", None, "n")
     n = Aa.shape[0]
     # every kernel call factorises the n^2 x n^2 Lyapunov operator (see the module's docstring)
-    _v.check_memory(16 * n**4, "A", f"an array of shape {Aa.shape}", f"the {n * n} x {n * n} Lyapunov operator and its LU")
+    _v.check_memory(
+        16 * n**4, "A", f"an array of shape {Aa.shape}", f"the {n * n} x {n * n} Lyapunov operator and its LU"
+    )
     Ba = real_array(B, "B", (2,), "(n, m)")
     if Ba.shape[0] != n:
         raise ValueError(f"B must have shape (n, m) = ({n}, m) to match A of shape {Aa.shape}, got shape {Ba.shape}")
@@ -210,9 +212,11 @@ def _riccati(A, B, Q, R, discrete: bool) -> tuple[np.ndarray, np.ndarray]:
     import scipy.linalg  # deferred: keeps ``import overflow`` fast
 
     kind = "discrete" if discrete else "continuous"
-    msg = (f"the {kind}-time algebraic Riccati equation has no stabilizing solution: "
-           "(A, B) must be stabilizable and (Q, A) detectable (no unobservable mode of Q on the "
-           + ("unit circle)" if discrete else "imaginary axis)"))
+    msg = (
+        f"the {kind}-time algebraic Riccati equation has no stabilizing solution: "
+        "(A, B) must be stabilizable and (Q, A) detectable (no unobservable mode of Q on the "
+        + ("unit circle)" if discrete else "imaginary axis)")
+    )
     try:
         if discrete:
             Ps = scipy.linalg.solve_discrete_are(A, B, Q, R)
@@ -253,8 +257,9 @@ def dlqr_optimal(A: Any, B: Any, Q: Any, R: Any) -> np.ndarray:
 
 def _build(A, B, Q, R, Sigma0, discrete: bool) -> Cost:
     if Sigma0 is None:  # optional in _check_system (the *_optimal gains need none), required here
-        raise TypeError("Sigma0 must be a real symmetric positive definite array of shape (n, n) (the covariance "
-                        "of x(0)), got None")
+        raise TypeError(
+            "Sigma0 must be a real symmetric positive definite array of shape (n, n) (the covariance of x(0)), got None"
+        )
     Aa, Ba, Qa, Ra, Sa = _check_system(A, B, Q, R, Sigma0)
     n, m = Ba.shape
     Ks, Ps = _riccati(Aa, Ba, Qa, Ra, discrete)

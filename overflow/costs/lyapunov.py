@@ -65,8 +65,8 @@ def discrete_operator(F):  # pragma: no cover - compiled by Numba
             r = i * n + j
             for k in range(n):
                 fki = F[k, i]
-                for l in range(n):
-                    M[r, k * n + l] = -fki * F[l, j]
+                for q in range(n):
+                    M[r, k * n + q] = -fki * F[q, j]
             M[r, r] += 1.0
     return M
 

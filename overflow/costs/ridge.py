@@ -111,8 +111,9 @@ def ridge(X: Any, Y: Any, lam: float) -> Cost:
     """
     Xa, Ya = samples(X, Y)
     lam = _check_lam(lam)
-    return least_squares(Xa, Ya, lam, name="ridge", repr_args=f"samples={Xa.shape[1]}, lam={lam!r}",
-                         spec=(ridge, (Xa, Ya, lam)))
+    return least_squares(
+        Xa, Ya, lam, name="ridge", repr_args=f"samples={Xa.shape[1]}, lam={lam!r}", spec=(ridge, (Xa, Ya, lam))
+    )
 
 
 def samples(X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numba
 import numpy as np
@@ -38,8 +39,7 @@ def _compile_scalar_fn(fn: Any, role: str) -> Any:
         ) from None
     if ret is not None and not is_real_number_type(ret):
         raise TypeError(
-            f"scalar cost: {role} {callable_name(fn)!r} must return a real number ({expected}), "
-            f"returns {ret}"
+            f"scalar cost: {role} {callable_name(fn)!r} must return a real number ({expected}), returns {ret}"
         )
     return disp
 
@@ -196,9 +196,11 @@ def _probe(derivative: Any, g: Any, name: str) -> str | None:
         except Exception:
             continue
         if np.isfinite(cs) and np.isfinite(fd) and abs(cs - fd) > 1e-5 * (1.0 + abs(fd)):
-            return (f"the complex step through {name!r} disagrees with a central difference at z = {z} "
-                    f"({cs:.6g} vs {fd:.6g}): it is not analytic in complex arithmetic, or a complex operation "
-                    "loses the imaginary part (write integer powers as products, z*z*z rather than z**3)")
+            return (
+                f"the complex step through {name!r} disagrees with a central difference at z = {z} "
+                f"({cs:.6g} vs {fd:.6g}): it is not analytic in complex arithmetic, or a complex operation "
+                "loses the imaginary part (write integer powers as products, z*z*z rather than z**3)"
+            )
     return None
 
 

@@ -134,8 +134,12 @@ def _labels(Y: Any, s: int, n: int, classes: Any) -> tuple[np.ndarray, int]:
     if not np.all(Ya == np.round(Ya)) or np.any(Ya < 0):
         raise ValueError("Y given as a 1-D array must hold non-negative integer class labels")
     if classes is None:
-        _v.check_memory(8 * (int(Ya.max()) + 1) * n, "Y", f"labels up to {int(Ya.max())}",
-                        f"P of shape ({int(Ya.max()) + 1}, {n}), one row per class")
+        _v.check_memory(
+            8 * (int(Ya.max()) + 1) * n,
+            "Y",
+            f"labels up to {int(Ya.max())}",
+            f"P of shape ({int(Ya.max()) + 1}, {n}), one row per class",
+        )
     labels = Ya.astype(np.int64)
     c = int(labels.max()) + 1 if classes is None else classes
     if labels.max() >= c:

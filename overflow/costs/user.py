@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numba
 import numpy as np
@@ -138,14 +139,15 @@ def _kernel(fn: Any, role: str, arities: tuple[int, ...], expected: str, number_
         raise TypeError(f"cost {role} must be a callable {expected}, got {type(fn).__name__}")
     arity = positional_arity(fn)
     if arity not in arities:
-        raise TypeError(f"cost {role} {name!r} must take {' or '.join(map(str, arities))} positional parameters: {expected}")
+        raise TypeError(
+            f"cost {role} {name!r} must take {' or '.join(map(str, arities))} positional parameters: {expected}"
+        )
     try:
         disp = as_dispatcher(fn, f"cost {role} {name!r}")
         ret = precheck_return(disp, (MATRIX,) * arity)
     except Exception as err:
         raise TypeError(
-            f"cost {role} {name!r} cannot be compiled by Numba (nopython) as {expected}: "
-            f"{numba_error_summary(err)}"
+            f"cost {role} {name!r} cannot be compiled by Numba (nopython) as {expected}: {numba_error_summary(err)}"
         ) from None
     if number_return and ret is not None and not is_real_number_type(ret):
         raise TypeError(f"cost {role} {name!r} must return a real number: {expected}; it returns {ret}")
@@ -162,8 +164,10 @@ def _complex_ready(disp: Any, arity: int, name: str, needs_complex_return: bool)
     cres = disp.overloads.get((CMATRIX,) * arity)
     ret = None if cres is None else cres.signature.return_type
     if needs_complex_return and ret is not None and not isinstance(ret, types.Complex):
-        return (f"kernel {name!r} returns {ret} on complex input, so its imaginary part is lost "
-                "(abs, real or float() of a complex value are not analytic)")
+        return (
+            f"kernel {name!r} returns {ret} on complex input, so its imaginary part is lost "
+            "(abs, real or float() of a complex value are not analytic)"
+        )
     return None
 
 
@@ -177,8 +181,10 @@ def _build(fn: Any, shape: tuple[int, int], hvp: Any, f_star: Any) -> Cost:
             grad_into = _complex_step_gradient(kernel, m, n)
             why = _probe_gradient(grad_into, kernel, shape, name)
         if why is not None:
-            raise TypeError(f"cost: the gradient of a value-only kernel is derived by complex step, but the {why}; "
-                            f"write it as {_VG_EXPECTED} instead")
+            raise TypeError(
+                f"cost: the gradient of a value-only kernel is derived by complex step, but the {why}; "
+                f"write it as {_VG_EXPECTED} instead"
+            )
     else:
         grad_into = _given_gradient(kernel)
 
@@ -265,10 +271,12 @@ def _probe_gradient(grad_into: Any, kernel: Any, shape: tuple[int, int], name: s
             Pm[idx] -= h
             fd[idx] = (float(kernel(Pp)) - float(kernel(Pm))) / (Pp[idx] - Pm[idx])
         if np.all(np.isfinite(fd)) and _disagree(G, fd):
-            return (f"complex step through kernel {name!r} disagrees with a central difference at a test point "
-                    f"(max gap {np.max(np.abs(G - fd)):.3g}): it is not analytic in complex arithmetic (abs, real, "
-                    "max or branches on P) or a complex operation loses the imaginary part (write integer powers as "
-                    "products, z*z*z rather than z**3)")
+            return (
+                f"complex step through kernel {name!r} disagrees with a central difference at a test point "
+                f"(max gap {np.max(np.abs(G - fd)):.3g}): it is not analytic in complex arithmetic (abs, real, "
+                "max or branches on P) or a complex operation loses the imaginary part (write integer powers as "
+                "products, z*z*z rather than z**3)"
+            )
         return None
     return None
 
@@ -284,10 +292,12 @@ def _probe_hvp(hvp_into: Any, grad_into: Any, shape: tuple[int, int], name: str)
             continue
         fd = (Gp - Gm) / (2 * h)
         if _disagree(out, fd):
-            return (f"the complex-step Hessian-vector product through kernel {name!r} disagrees with a central "
-                    f"difference at a test point (max gap {np.max(np.abs(out - fd)):.3g}): the gradient kernel is "
-                    "not analytic in complex arithmetic, or a complex operation loses the imaginary part (write "
-                    "integer powers as products)")
+            return (
+                f"the complex-step Hessian-vector product through kernel {name!r} disagrees with a central "
+                f"difference at a test point (max gap {np.max(np.abs(out - fd)):.3g}): the gradient kernel is "
+                "not analytic in complex arithmetic, or a complex operation loses the imaginary part (write "
+                "integer powers as products)"
+            )
         return None
     return None
 

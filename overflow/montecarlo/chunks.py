@@ -20,8 +20,22 @@ from .samplers import Sampler
 __all__ = ["MCSpec", "run_chunk", "chunk_bounds", "FIELDS", "LATER_FIELDS", "with_later_fields"]
 
 #: The per-trajectory arrays of a chunk (and of `MCResult`), always present.
-FIELDS = ("status_code", "t_final", "final_loss", "final_grad_norm", "t_converged", "nfev", "naccept", "nreject",
-          "invariant_drift", "imbalance_trace", "imbalance_fro", "imbalance", "naccept_stiff", "stalled")
+FIELDS = (
+    "status_code",
+    "t_final",
+    "final_loss",
+    "final_grad_norm",
+    "t_converged",
+    "nfev",
+    "naccept",
+    "nreject",
+    "invariant_drift",
+    "imbalance_trace",
+    "imbalance_fro",
+    "imbalance",
+    "naccept_stiff",
+    "stalled",
+)
 #: Fields added after the first stores were written: absent from an older store, read as zeros.
 LATER_FIELDS = ("naccept_stiff", "stalled")
 
@@ -70,12 +84,22 @@ class MCSpec:
             "network": {"dims": self.net.dims, "activation": self.net.activation},
             "cost": {"repr": repr(cost), "shape": list(cost.shape), "sha256": cost_fingerprint(cost)},
             "sampler": self.sampler.describe(),
-            "n": self.n, "seed": self.seed, "chunk": self.chunk,
+            "n": self.n,
+            "seed": self.seed,
+            "chunk": self.chunk,
             "t_span": [self.t_span[0], _json_float(self.t_span[1])],
-            "method": self.method, "rtol": self.rtol, "atol": self.atol, "gtol": self.gtol,
-            "first_step": self.first_step, "max_step": _json_float(self.max_step), "max_steps": self.max_steps,
-            "max_norm": self.max_norm, "t_eval": [float(t) for t in self.t_eval],
-            "keep_final": self.keep_final, "keep_trajectories": self.keep_trajectories, "project": self.project,
+            "method": self.method,
+            "rtol": self.rtol,
+            "atol": self.atol,
+            "gtol": self.gtol,
+            "first_step": self.first_step,
+            "max_step": _json_float(self.max_step),
+            "max_steps": self.max_steps,
+            "max_norm": self.max_norm,
+            "t_eval": [float(t) for t in self.t_eval],
+            "keep_final": self.keep_final,
+            "keep_trajectories": self.keep_trajectories,
+            "project": self.project,
             **({"events": _events.describe(self.events)} if self.events is not None else {}),
         }
 
@@ -104,12 +128,32 @@ def run_chunk(spec: MCSpec, index: int, workers: int = 1) -> dict[str, np.ndarra
     cost = net.cost
     event_args, keep_alive = _events.prepare(spec.events, y0s.shape[1], net)
     with _events.reraising(keep_alive):
-        options = _core.RunOptions(method=spec.method, rtol=spec.rtol, atol=spec.atol, first_step=spec.first_step,
-                                   max_step=spec.max_step, max_steps=spec.max_steps, gtol=spec.gtol,
-                                   max_norm=spec.max_norm, save_states=spec.keep_trajectories, project=spec.project,
-                                   events=event_args)
-        r = _core.integrate_ensemble(net.dims, cost.vg_address, cost.hvp_address, cost.data, net.activation or "none",
-                                     y0s, spec.t_span[0], spec.t_span[1], spec.t_eval, options, workers)
+        options = _core.RunOptions(
+            method=spec.method,
+            rtol=spec.rtol,
+            atol=spec.atol,
+            first_step=spec.first_step,
+            max_step=spec.max_step,
+            max_steps=spec.max_steps,
+            gtol=spec.gtol,
+            max_norm=spec.max_norm,
+            save_states=spec.keep_trajectories,
+            project=spec.project,
+            events=event_args,
+        )
+        r = _core.integrate_ensemble(
+            net.dims,
+            cost.vg_address,
+            cost.hvp_address,
+            cost.data,
+            net.activation or "none",
+            y0s,
+            spec.t_span[0],
+            spec.t_span[1],
+            spec.t_eval,
+            options,
+            workers,
+        )
     del keep_alive
     converged = r.status == _CONVERGED
     out: dict[str, np.ndarray] = {
@@ -144,8 +188,12 @@ def _invariant_summaries(net: Network, y0s: np.ndarray, y_final: np.ndarray) -> 
     count = y0s.shape[0]
     if net.depth < 2:
         empty = np.zeros((count, 0))
-        return {"invariant_drift": np.zeros(count), "imbalance_trace": empty, "imbalance_fro": empty,
-                "imbalance": empty.copy()}
+        return {
+            "invariant_drift": np.zeros(count),
+            "imbalance_trace": empty,
+            "imbalance_fro": empty,
+            "imbalance": empty.copy(),
+        }
     C0 = invariants(net.unflatten(y0s), net.activation)
     C1 = invariants(net.unflatten(y_final), net.activation)
     drift = np.zeros(count)
@@ -158,7 +206,7 @@ def _invariant_summaries(net: Network, y0s: np.ndarray, y_final: np.ndarray) -> 
     else:  # per-neuron invariants: the "trace" is their sum
         trace = np.stack([C.sum(axis=-1) for C in C0], axis=1)
     fro = np.stack([np.sqrt(np.sum(C.reshape(count, -1) ** 2, axis=1)) for C in C0], axis=1)
-    c = 2.0 * fro ** 2 - trace ** 2 if net.activation is None else np.full_like(fro, np.nan)
+    c = 2.0 * fro**2 - trace**2 if net.activation is None else np.full_like(fro, np.nan)
     return {"invariant_drift": drift, "imbalance_trace": trace, "imbalance_fro": fro, "imbalance": c}
 
 

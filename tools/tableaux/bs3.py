@@ -4,6 +4,7 @@ P. Bogacki and L. F. Shampine, "A 3(2) pair of Runge-Kutta formulas", Appl. Math
 321-325 (1989): the 3rd-order solution b and the 2nd-order b_hat, which also weights f(y_new)
 (first same as last). The interpolant is the cubic Hermite one through both ends of the step.
 """
+
 from __future__ import annotations
 
 from .exact import exact, hermite_dense, minus

@@ -7,6 +7,7 @@ f(y_new)). Dense output: L. F. Shampine, "Some practical Runge-Kutta formulas", 
 (E. Hairer, S. P. Norsett and G. Wanner, Solving Ordinary Differential Equations I, 2nd ed.,
 section II.6).
 """
+
 from __future__ import annotations
 
 from .exact import exact, minus, nested_dense
@@ -16,8 +17,17 @@ def tableau() -> dict:
     b = exact(["35/384", "0", "500/1113", "125/192", "-2187/6784", "11/84"])
     b_hat = exact(["5179/57600", "0", "7571/16695", "393/640", "-92097/339200", "187/2100", "1/40"])
     # dopri5.f's D1, D3..D7 over the stages and f(y_new) (its K2 at that point).
-    d = exact(["-12715105075/11282082432", "0", "87487479700/32700410799", "-10690763975/1880347072",
-               "701980252875/199316789632", "-1453857185/822651844", "69997945/29380423"])
+    d = exact(
+        [
+            "-12715105075/11282082432",
+            "0",
+            "87487479700/32700410799",
+            "-10690763975/1880347072",
+            "701980252875/199316789632",
+            "-1453857185/822651844",
+            "69997945/29380423",
+        ]
+    )
     return dict(
         stages=6,
         c=exact(["0", "1/5", "3/10", "4/5", "8/9", "1"]),

@@ -1,8 +1,9 @@
 """Exact arithmetic on published coefficients, shared by the method modules."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
-from typing import Iterable, Sequence
 
 
 def exact(values: Iterable[str | int]) -> list[Fraction]:

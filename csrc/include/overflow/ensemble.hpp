@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "overflow/integrate.hpp"
 #include "overflow/detail/sizes.hpp"
+#include "overflow/integrate.hpp"
 #include "overflow/thread_team.hpp"
 
 namespace overflow {
@@ -30,15 +30,15 @@ struct EnsembleResult {
   std::vector<std::int64_t> nfev, naccept, nreject;
   std::vector<std::int64_t> naccept_stiff;  // method "auto": steps of the stiff method
   std::vector<std::int8_t> stalled;         // a gtol not reached: ||grad g|| had stalled (Solution)
-  std::vector<double> event_first;  // count x events: each event's first crossing (NaN: none)
-  std::vector<double> final_state;  // count x dim
-  std::vector<double> loss_at;      // count x T: the loss at t_eval, NaN after an early stop
-  std::vector<double> states_at;    // count x T x dim, only with EnsembleOptions::keep_states
+  std::vector<double> event_first;          // count x events: each event's first crossing (NaN: none)
+  std::vector<double> final_state;          // count x dim
+  std::vector<double> loss_at;              // count x T: the loss at t_eval, NaN after an early stop
+  std::vector<double> states_at;            // count x T x dim, only with EnsembleOptions::keep_states
   bool interrupted = false;
 };
 
 struct EnsembleOptions {
-  int workers = 1;          // threads, the calling one included
+  int workers = 1;  // threads, the calling one included
   bool keep_states = false;
   // Polled by the calling thread about every 50 ms; true stops every worker ("interrupted").
   std::function<bool()> interrupted;
@@ -47,10 +47,9 @@ struct EnsembleOptions {
 // make_system() builds one System per worker (each owns its workspace). y0s is count x dim.
 // Throws ThreadStartError, with no worker left running, if a worker cannot be started.
 template <class MakeSystem>
-EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, double t0, double t1,
-                                  const double* y0s, std::size_t count, std::size_t dim,
-                                  const std::vector<double>& t_eval, const IntegrateOptions& options,
-                                  const EnsembleOptions& eopt) {
+EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, double t0, double t1, const double* y0s,
+                                  std::size_t count, std::size_t dim, const std::vector<double>& t_eval,
+                                  const IntegrateOptions& options, const EnsembleOptions& eopt) {
   const std::size_t T = t_eval.size();
   const std::size_t E = options.events.size();
   {  // The result's arrays, checked before they are allocated (sizes.hpp).

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstddef>
 #include <stdexcept>
-
 #include <vector>
 
 #include "overflow/detail/invariant_projection.hpp"
@@ -58,7 +57,9 @@ class FlowSystem {
       throw std::invalid_argument("projection onto the invariants is implemented for linear networks");
     overflow::invariants(flow_.network(), y, out);
   }
-  ProjectionResult project(double* y, const double* C0) const { return project_onto_invariants(flow_.network(), y, C0); }
+  ProjectionResult project(double* y, const double* C0) const {
+    return project_onto_invariants(flow_.network(), y, C0);
+  }
 
  private:
   const Flow& flow_;

@@ -1,4 +1,5 @@
-// Any ODE dy/dt = f(t, y) given as a C function pointer, a System (system.hpp) integrated by the same steppers as the flow.
+// Any ODE dy/dt = f(t, y) given as a C function pointer, a System (system.hpp) integrated by the same steppers as the
+// flow.
 #pragma once
 #include <cstddef>
 

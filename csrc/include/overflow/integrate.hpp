@@ -24,9 +24,9 @@ namespace overflow {
 struct IntegrateOptions : StepOptions {
   std::int64_t max_steps = 100000;
   std::vector<Event> events;  // located on the interpolant; a terminal one stops the run ("event")
-  double max_norm = 1e10;   // max |y_i| above which the run stops as "blowup"
-  bool save_states = true;  // false: save t, loss, ||grad g|| only (the final state is always kept)
-  bool save_steps = true;   // false: without t_eval nothing is saved (ensembles keep the end only)
+  double max_norm = 1e10;     // max |y_i| above which the run stops as "blowup"
+  bool save_states = true;    // false: save t, loss, ||grad g|| only (the final state is always kept)
+  bool save_steps = true;     // false: without t_eval nothing is saved (ensembles keep the end only)
 };
 
 struct Solution {
@@ -38,7 +38,7 @@ struct Solution {
   // nfev counts the evaluations that stepping and interpolation need; nvalue those made only to
   // report the loss at t_eval points.
   std::int64_t nfev = 0, naccept = 0, nreject = 0, ndomain = 0, nvalue = 0;
-  std::int64_t njvp = 0;  // Jacobian-vector products (implicit methods)
+  std::int64_t njvp = 0;        // Jacobian-vector products (implicit methods)
   double max_projection = 0.0;  // largest correction made by StepOptions::project
   // Method "auto": steps accepted by the stiff method and the times of the switches.
   std::int64_t naccept_stiff = 0;
@@ -124,7 +124,7 @@ struct RunEnd {
   std::string message;
   double t = 0.0, value = 0.0, grad_norm = 0.0;
   const double* y = nullptr;
-  std::int64_t nvalue = 0;  // evaluations made only to report the loss at t_eval points
+  std::int64_t nvalue = 0;     // evaluations made only to report the loss at t_eval points
   double grad_norm_min = 0.0;  // see Solution
   bool stalled = false;
   std::vector<std::vector<double>> t_events, y_events;  // see Solution
@@ -165,14 +165,16 @@ std::string gtol_advice(double gtol, const GradientProgress& progress, const Sol
            "explicit method's error control keeps ||grad g|| near lambda_max * tol; use method='auto' (or "
            "'rodas4') to go below that floor, or smaller rtol and atol";
   if (!progress.stalled()) return m + " and was still falling (a later t_end or more max_steps would go further)";
-  return m + ", where it had stalled (a critical point with ||grad g|| above gtol, or rounding level): "
-             "a larger gtol, or check the cost";
+  return m +
+         ", where it had stalled (a critical point with ||grad g|| above gtol, or rounding level): "
+         "a larger gtol, or check the cost";
 }
 
 // A run to t = infinity needs something that ends it.
 inline void check_horizon(double t1, double gtol, bool terminal_event) {
   if (std::isinf(t1) && !(gtol > 0) && !terminal_event)
-    throw std::invalid_argument("the end time is infinite but nothing stops the run: give gtol > 0 or a terminal event");
+    throw std::invalid_argument(
+        "the end time is infinite but nothing stops the run: give gtol > 0 or a terminal event");
 }
 
 }  // namespace detail
@@ -239,7 +241,8 @@ RunEnd advance(Solver<System>& solver, EventSet<System>& events, double t1, cons
     const double t = solver.t();
     if (t1 - t < detail::ulps10(t)) {
       // What is left of the span is below the rounding of t: the run has reached t1.
-      for (; next_eval < t_eval.size(); ++next_eval) emit(t_eval[next_eval], solver.y(), solver.value(), solver.grad_norm());
+      for (; next_eval < t_eval.size(); ++next_eval)
+        emit(t_eval[next_eval], solver.y(), solver.value(), solver.grad_norm());
       return stop(Status::t_end, "reached the end of t_span");
     }
     const double g_start = solver.grad_norm();
@@ -252,7 +255,8 @@ RunEnd advance(Solver<System>& solver, EventSet<System>& events, double t1, cons
         case StepOutcome::domain:
           return stop(Status::domain, "the cost left its domain and the step could not be shrunk back into it" + where);
         case StepOutcome::not_finite:
-          return stop(Status::failed, "step size underflow: the error estimate is not finite (a non-finite gradient?)" + where);
+          return stop(Status::failed,
+                      "step size underflow: the error estimate is not finite (a non-finite gradient?)" + where);
         default: return stop(Status::failed, "step size underflow" + where);
       }
     }
@@ -291,15 +295,16 @@ RunEnd advance(Solver<System>& solver, EventSet<System>& events, double t1, cons
       return end_inside(Status::event, message.c_str(), hit.t, y_end_buffer.data(), v, g);
     }
     if (converged) {
-      if (c.theta < 1.0) return end_inside(Status::converged, "||grad g|| <= gtol", t_converged, y_end_buffer.data(),
-                                           c.value, c.gnorm);
+      if (c.theta < 1.0)
+        return end_inside(Status::converged, "||grad g|| <= gtol", t_converged, y_end_buffer.data(), c.value, c.gnorm);
       return end_inside(Status::converged, "||grad g|| <= gtol", solver.t(), solver.y(), solver.value(),
                         solver.grad_norm());
     }
     serve(solver.t(), solver.y(), solver.value(), solver.grad_norm());
     if (save_steps) emit(solver.t(), solver.y(), solver.value(), solver.grad_norm());
     if (!(solver.max_abs() <= opt.max_norm))
-      return stop(Status::blowup, "max |w| exceeded max_norm = " + detail::fmt(opt.max_norm) + " at t = " + detail::fmt(solver.t()));
+      return stop(Status::blowup,
+                  "max |w| exceeded max_norm = " + detail::fmt(opt.max_norm) + " at t = " + detail::fmt(solver.t()));
     if (solver.t() == t1) return stop(Status::t_end, "reached the end of t_span");
   }
 }
@@ -365,9 +370,12 @@ Solution integrate(Solver<System>& solver, double t0, double t1, const double* y
   };
 
   solver.init(t0, y0);
-  if (!std::isfinite(solver.value())) return stop_at_start(Status::domain, "the cost is not finite at the initial point");
+  if (!std::isfinite(solver.value()))
+    return stop_at_start(Status::domain, "the cost is not finite at the initial point");
   if (!std::isfinite(solver.grad_norm()))
-    return stop_at_start(Status::failed, "the right-hand side is not finite at the initial point (a finite cost with a non-finite gradient?)");
+    return stop_at_start(
+        Status::failed,
+        "the right-hand side is not finite at the initial point (a finite cost with a non-finite gradient?)");
   const bool save_steps = opt.save_steps && t_eval.empty();
   if (save_steps) save(t0, solver.y(), solver.value(), solver.grad_norm());
   for (std::size_t i = 0; i < t_eval.size() && t_eval[i] <= t0; ++i)

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "overflow/detail/aligned_vector.hpp"
 #include "overflow/cost.hpp"
+#include "overflow/detail/aligned_vector.hpp"
 #include "overflow/detail/stage_factors.hpp"
 
 namespace overflow {
@@ -48,19 +48,19 @@ struct StageCorrection {
 // propagated gradients, a transposed prefix and grad f(P). Allocated once.
 struct FlowWorkspace {
   explicit FlowWorkspace(const Network& net, ThreadTeam* team = nullptr);
-  AlignedVector prefix;     // Pre_2 .. Pre_N (Pre_1 = W_1 is read in place), or the suffixes
-  AlignedVector prefix_t;   // the transposed prefixes Pre_1^T .. Pre_{N-1}^T, n x k_i each
-  AlignedVector grad;       // m x n
-  AlignedVector z0, z1;     // k x max(m, n) each
-  AlignedVector pre_act;    // activated networks: W_i H_{i-1} of every hidden layer (H = sigma of
-                            // it is kept in `prefix`)
+  AlignedVector prefix;    // Pre_2 .. Pre_N (Pre_1 = W_1 is read in place), or the suffixes
+  AlignedVector prefix_t;  // the transposed prefixes Pre_1^T .. Pre_{N-1}^T, n x k_i each
+  AlignedVector grad;      // m x n
+  AlignedVector z0, z1;    // k x max(m, n) each
+  AlignedVector pre_act;   // activated networks: W_i H_{i-1} of every hidden layer (H = sigma of
+                           // it is kept in `prefix`)
   // Linear networks: the products of one evaluation are split across this team (not owned; null
   // or a team of one: all on the calling thread).
   ThreadTeam* team = nullptr;
-  std::vector<const double*> transposed_at;  // per layer: where its transposed prefix is
+  std::vector<const double*> transposed_at;     // per layer: where its transposed prefix is
   const StageCorrection* correction = nullptr;  // set for one evaluation by Flow::rhs_factored
-  AlignedVector grams;       // a stage correction's n x n matrices, one per term
-  AlignedVector correction_scratch;  // n x k: the input layer's correction before it is transposed
+  AlignedVector grams;                          // a stage correction's n x n matrices, one per term
+  AlignedVector correction_scratch;             // n x k: the input layer's correction before it is transposed
 };
 
 // Scratch for Flow::jvp: the prefixes and their derivatives along v, and the propagated gradient
@@ -116,14 +116,15 @@ class Flow {
   // rhs at the state whose unfactored layers are read from `stage` and whose factored layers are
   // base + sum_j terms.coef[j] K_j (K_j through its saved factors); writes dy in full and, when
   // factors_out is not null, this evaluation's factors (factor_layout().size doubles).
-  double rhs_factored(const double* stage, const double* base, const StageTerms& terms, double* dy,
-                      double* factors_out, FlowWorkspace& ws) const;
+  double rhs_factored(const double* stage, const double* base, const StageTerms& terms, double* dy, double* factors_out,
+                      FlowWorkspace& ws) const;
 
   using RhsKernel = double (*)(const Flow&, const double*, double*, FlowWorkspace&);
   using ProductKernel = const double* (*)(const Flow&, const double*, FlowWorkspace&);
 
  private:
-  template <int NS> friend struct FlowKernels;
+  template <int NS>
+  friend struct FlowKernels;
 
   Network net_;
   Cost cost_;

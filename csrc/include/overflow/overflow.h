@@ -10,24 +10,21 @@ extern "C" {
 /* Returns f(P) and writes grad_out = grad f(P); P and grad_out are m x n, row-major.
    A NaN or infinite return value means "P is outside the cost's domain".
    Must be reentrant: the core calls it from many threads at once. */
-typedef double (*of_value_and_grad_fn)(const double* P, int64_t m, int64_t n, double* grad_out,
-                                       void* data);
+typedef double (*of_value_and_grad_fn)(const double* P, int64_t m, int64_t n, double* grad_out, void* data);
 
 /* Writes out = Hess f(P)[V] (all m x n, row-major). */
-typedef void (*of_hvp_fn)(const double* P, const double* V, int64_t m, int64_t n, double* out,
-                          void* data);
+typedef void (*of_hvp_fn)(const double* P, const double* V, int64_t m, int64_t n, double* out, void* data);
 
 /* A generic right-hand side dy = f(t, y) of n equations (n is fixed when the solver is made).
    Non-finite entries of dy reject the step. */
 typedef void (*of_rhs_fn)(double t, const double* y, double* dy, void* data);
 
 /* ---------------------------------------------------------------------------------------------
-   The embedding API (the library of CMake target overflow::core; csrc/src/capi.cpp). Every function returns OF_OK (0) or a
-   negative error code, never crashes on bad arguments, and never lets a C++ exception out;
-   of_last_error() gives the message of the last error on the calling thread. Handles are opaque
-   and independent: different handles may be used from different threads at once, one handle
-   from one thread at a time. Each function below lists the codes it returns besides OF_OK;
-   any of them may also return OF_ERROR_INTERNAL (a bug). A pointer that was never returned by
+   The embedding API (the library of CMake target overflow::core; csrc/src/capi.cpp). Every function returns OF_OK (0)
+   or a negative error code, never crashes on bad arguments, and never lets a C++ exception out; of_last_error() gives
+   the message of the last error on the calling thread. Handles are opaque and independent: different handles may be
+   used from different threads at once, one handle from one thread at a time. Each function below lists the codes it
+   returns besides OF_OK; any of them may also return OF_ERROR_INTERNAL (a bug). A pointer that was never returned by
    the library, or a handle used after it was destroyed (destroying it twice included), cannot be
    detected: as with free(), that is undefined.
    Sizes: a size whose arithmetic overflows, or whose doubles would exceed the machine's physical
@@ -37,12 +34,12 @@ typedef void (*of_rhs_fn)(double t, const double* y, double* dy, void* data);
 
 enum of_error {
   OF_OK = 0,
-  OF_ERROR_NULL = -1,      /* a required pointer is NULL */
-  OF_ERROR_ARGUMENT = -2,  /* a value out of range: dims, method, tolerance, time, size */
-  OF_ERROR_STATE = -3,     /* the call does not fit the handle's state (stepping before init, ...) */
-  OF_ERROR_RANGE = -4,     /* dense output requested outside the last step */
-  OF_ERROR_MEMORY = -5,    /* allocation failed */
-  OF_ERROR_INTERNAL = -6,  /* anything else (a bug: please report the message) */
+  OF_ERROR_NULL = -1,        /* a required pointer is NULL */
+  OF_ERROR_ARGUMENT = -2,    /* a value out of range: dims, method, tolerance, time, size */
+  OF_ERROR_STATE = -3,       /* the call does not fit the handle's state (stepping before init, ...) */
+  OF_ERROR_RANGE = -4,       /* dense output requested outside the last step */
+  OF_ERROR_MEMORY = -5,      /* allocation failed */
+  OF_ERROR_INTERNAL = -6,    /* anything else (a bug: please report the message) */
   OF_ERROR_THREAD_START = -7 /* a thread could not be started (the system's limit on threads or address
                                 space): "could not start worker k of n: <reason>"; the threads that had
                                 started were stopped and joined, and nothing was returned */
@@ -53,25 +50,32 @@ enum of_error {
    (Python's method="auto"). These four need the flow's Jacobian: flows of linear networks whose cost has an
    hvp (OF_AUTO needs it once it switches). */
 enum of_method {
-  OF_BS3 = 0, OF_DOPRI5 = 1, OF_TSIT5 = 2, OF_DOP853 = 3, OF_GAUSS4 = 4, OF_GAUSS6 = 5, OF_RODAS4 = 6, OF_AUTO = 7
+  OF_BS3 = 0,
+  OF_DOPRI5 = 1,
+  OF_TSIT5 = 2,
+  OF_DOP853 = 3,
+  OF_GAUSS4 = 4,
+  OF_GAUSS6 = 5,
+  OF_RODAS4 = 6,
+  OF_AUTO = 7
 };
 enum of_activation { OF_LINEAR = 0, OF_ISRU = 1, OF_TANH = 2 };
 
 /* How a step or an integration ended: the values of status.hpp's Status (Python: overflow._core.Status). */
 enum of_status {
-  OF_CONVERGED = 0,  /* ||grad g|| <= gtol */
-  OF_T_END = 1,      /* reached the requested time */
+  OF_CONVERGED = 0, /* ||grad g|| <= gtol */
+  OF_T_END = 1,     /* reached the requested time */
   OF_EVENT = 2,
-  OF_BLOWUP = 3,     /* max |y_i| exceeded max_norm */
-  OF_DOMAIN = 4,     /* the cost left its domain and the step could not be shrunk back into it */
+  OF_BLOWUP = 3, /* max |y_i| exceeded max_norm */
+  OF_DOMAIN = 4, /* the cost left its domain and the step could not be shrunk back into it */
   OF_MAX_STEPS = 5,
-  OF_FAILED = 6,     /* step-size underflow */
+  OF_FAILED = 6, /* step-size underflow */
   OF_INTERRUPTED = 7,
-  OF_STEPPED = 8     /* of_solver_step: one step taken, the bound not yet reached */
+  OF_STEPPED = 8 /* of_solver_step: one step taken, the bound not yet reached */
 };
 
-typedef struct of_flow of_flow;      /* a network (dims, activation) on a cost */
-typedef struct of_solver of_solver;  /* an adaptive solver on a flow or on an of_rhs_fn */
+typedef struct of_flow of_flow;     /* a network (dims, activation) on a cost */
+typedef struct of_solver of_solver; /* an adaptive solver on a flow or on an of_rhs_fn */
 
 typedef struct of_stats {
   int64_t nfev, naccept, nreject;
@@ -176,8 +180,8 @@ int of_solver_add_event(of_solver* solver, of_event_fn fn, void* data, int32_t d
    OF_ERROR_NULL: solver, count, or times with capacity > 0. OF_ERROR_STATE: before
    of_solver_init. OF_ERROR_ARGUMENT: event out of range. */
 int of_solver_event_times(const of_solver* solver, int32_t event, double* times, int64_t capacity, int64_t* count);
-int of_solver_integrate(of_solver* solver, double t_end, double gtol, int64_t max_steps, of_save_fn save,
-                        void* user, int32_t* status);
+int of_solver_integrate(of_solver* solver, double t_end, double gtol, int64_t max_steps, of_save_fn save, void* user,
+                        int32_t* status);
 
 /* The state's size n, fixed when the solver is made (answered before of_solver_init, to size y0).
    OF_ERROR_NULL: solver or n. */
@@ -203,8 +207,8 @@ int of_solver_stats(const of_solver* solver, of_stats* stats);
    that overflow or exceed physical memory. OF_ERROR_MEMORY. OF_ERROR_THREAD_START (nothing
    written). */
 int of_ensemble(const of_flow* flow, int32_t method, double rtol, double atol, double gtol, double t0, double t1,
-                const double* y0s, int64_t count, int32_t workers, int8_t* status, double* t_final,
-                double* loss_final, double* grad_norm_final, int64_t* nfev, double* y_final);
+                const double* y0s, int64_t count, int32_t workers, int8_t* status, double* t_final, double* loss_final,
+                double* grad_norm_final, int64_t* nfev, double* y_final);
 
 #ifdef __cplusplus
 }

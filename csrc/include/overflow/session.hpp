@@ -53,8 +53,8 @@ class Session {
   Status step(double t_bound) {
     require_init();
     if (!(t_bound > solver_.t()))
-      throw std::invalid_argument("t_bound = " + std::to_string(t_bound) + " must be > t = " +
-                                  std::to_string(solver_.t()));
+      throw std::invalid_argument("t_bound = " + std::to_string(t_bound) +
+                                  " must be > t = " + std::to_string(solver_.t()));
     switch (solver_.step(t_bound)) {
       case StepOutcome::accepted:
         if (!events_.empty() && events_.step(solver_, solver_.t(), hits_) >= 0) return Status::event;
@@ -91,8 +91,7 @@ class Session {
   RunEnd run_to(double t_end, double gtol, std::int64_t max_steps, bool save_steps, Save&& save) {
     require_init();
     if (!(t_end > solver_.t()))
-      throw std::invalid_argument("t_end = " + std::to_string(t_end) + " must be > t = " +
-                                  std::to_string(solver_.t()));
+      throw std::invalid_argument("t_end = " + std::to_string(t_end) + " must be > t = " + std::to_string(solver_.t()));
     if (!(gtol >= 0)) throw std::invalid_argument("gtol must be >= 0");
     IntegrateOptions opt = opt_;
     opt.gtol = gtol;

@@ -19,9 +19,9 @@
 #include "overflow/detail/dense_output.hpp"
 #include "overflow/detail/explicit_rk.hpp"
 #include "overflow/detail/gauss_legendre.hpp"
-#include "overflow/detail/rosenbrock.hpp"
 #include "overflow/detail/linear_combination.hpp"
 #include "overflow/detail/method_switch.hpp"
+#include "overflow/detail/rosenbrock.hpp"
 #include "overflow/detail/sizes.hpp"
 #include "overflow/system.hpp"
 #include "overflow/tableau.hpp"
@@ -101,8 +101,15 @@ class Solver {
                 "(overflow/system.hpp)");
 
   Solver(System& sys, const Tableau& tab, const StepOptions& opt)
-      : sys_(sys), start_tab_(&tab), tab_(&tab), opt_(opt), stepper_(make_stepper(tab, sys, opt.team)),
-        controller_(tab.control_order, opt.controller), y_(sys.dim()), y_prev_(sys.dim()), y_new_(sys.dim()) {
+      : sys_(sys),
+        start_tab_(&tab),
+        tab_(&tab),
+        opt_(opt),
+        stepper_(make_stepper(tab, sys, opt.team)),
+        controller_(tab.control_order, opt.controller),
+        y_(sys.dim()),
+        y_prev_(sys.dim()),
+        y_new_(sys.dim()) {
     if (!(opt.rtol > 0) || !(opt.atol > 0)) throw std::invalid_argument("rtol and atol must be > 0");
     if (!(opt.max_step > 0)) throw std::invalid_argument("max_step must be > 0");
     if (opt.stiff) {
@@ -453,8 +460,9 @@ class Solver {
     const std::size_t dim = sys.dim();
     // At least the stages and a few more state-sized vectors: a state far too large for the
     // machine is refused before any of them is allocated (sizes.hpp).
-    check_memory(checked_mul(dim, static_cast<std::size_t>(tab.stages) + 4, "the solver's vectors"),
-                 "the solver's vectors (" + std::to_string(tab.stages + 4) + " of " + std::to_string(dim) + " doubles)");
+    check_memory(
+        checked_mul(dim, static_cast<std::size_t>(tab.stages) + 4, "the solver's vectors"),
+        "the solver's vectors (" + std::to_string(tab.stages + 4) + " of " + std::to_string(dim) + " doubles)");
     if (tab.scheme == Tableau::Scheme::gauss) return Stepper(std::in_place_type<GaussLegendre>, tab, dim);
     if (tab.scheme == Tableau::Scheme::rosenbrock) return Stepper(std::in_place_type<Rosenbrock>, tab, dim);
     FactorLayout layout;

@@ -39,11 +39,11 @@ template <class S>
 struct IsSystem<S, std::void_t<decltype(std::declval<const S&>().dim()),
                                decltype(std::declval<S&>().eval(0.0, static_cast<const double*>(nullptr),
                                                                 static_cast<double*>(nullptr)))>>
-    : std::bool_constant<std::is_convertible_v<decltype(std::declval<const S&>().dim()), std::size_t> &&
-                         std::is_convertible_v<decltype(std::declval<S&>().eval(
-                                                   0.0, static_cast<const double*>(nullptr),
-                                                   static_cast<double*>(nullptr))),
-                                               double>> {};
+    : std::bool_constant<
+          std::is_convertible_v<decltype(std::declval<const S&>().dim()), std::size_t> &&
+          std::is_convertible_v<decltype(std::declval<S&>().eval(0.0, static_cast<const double*>(nullptr),
+                                                                 static_cast<double*>(nullptr))),
+                                double>> {};
 
 template <class S, class = void>
 struct HasJvp : std::false_type {};
@@ -67,9 +67,8 @@ struct HasInvariants<S, std::void_t<decltype(std::declval<const S&>().invariants
 template <class S, class = void>
 struct HasProject : std::false_type {};
 template <class S>
-struct HasProject<S, std::void_t<decltype(std::declval<S&>().project(static_cast<double*>(nullptr),
-                                                                     static_cast<const double*>(nullptr)))>>
-    : std::true_type {};
+struct HasProject<S, std::void_t<decltype(std::declval<S&>().project(
+                         static_cast<double*>(nullptr), static_cast<const double*>(nullptr)))>> : std::true_type {};
 
 template <class S, class = void>
 struct HasGradientNorm : std::false_type {};

@@ -15,12 +15,12 @@ enum class Scheme { explicit_rk, gauss, rosenbrock };
 // What only the explicit engine reads: the second estimate, the dense-output stages and
 // polynomials (tableau_data.cpp), and the stiffness-detection properties the registry derives.
 struct ExplicitCoefficients {
-  std::vector<double> e_low;    // optional second estimate (DOP853's 3rd-order one), stages + 1
+  std::vector<double> e_low;  // optional second estimate (DOP853's 3rd-order one), stages + 1
   int extra_stages = 0;
   std::vector<double> extra_c;  // extra_stages
   std::vector<double> extra_a;  // extra_stages x (stages + 1 + extra_stages), row-major
   int dense_degree = 0;
-  std::vector<double> dense;    // slots() x dense_degree: b_i(theta) = sum_p dense[i][p] theta^(p+1)
+  std::vector<double> dense;  // slots() x dense_degree: b_i(theta) = sum_p dense[i][p] theta^(p+1)
   // Where the stability region meets the negative real axis (|R(z)| <= 1 on [-boundary, 0]), and
   // the last stage p >= 1 with c_p = 1, whose pair with f(y_new) gives Hairer's estimate of the
   // spectral radius (-1: none, as for bs3).
@@ -49,12 +49,12 @@ struct Tableau {
   int control_order = 0;  // the estimate behaves like h^(control_order + 1): step control uses it
   int dense_order = 0;    // order of the interpolant
   int stages = 0;
-  std::vector<double> c;  // stages
-  std::vector<double> a;  // stages x stages, row-major (strictly lower triangular but for gauss)
-  std::vector<double> b;  // stages
-  std::vector<double> e;  // local error = h * sum_i e_i K_i: stages + 1 (f(y_new) last); rosenbrock:
-                          // stages; gauss: none (step doubling)
-  ExplicitCoefficients explicit_rk;  // scheme explicit_rk only
+  std::vector<double> c;              // stages
+  std::vector<double> a;              // stages x stages, row-major (strictly lower triangular but for gauss)
+  std::vector<double> b;              // stages
+  std::vector<double> e;              // local error = h * sum_i e_i K_i: stages + 1 (f(y_new) last); rosenbrock:
+                                      // stages; gauss: none (step doubling)
+  ExplicitCoefficients explicit_rk;   // scheme explicit_rk only
   RosenbrockCoefficients rosenbrock;  // scheme rosenbrock only
 
   bool implicit() const { return scheme != Scheme::explicit_rk; }
@@ -104,8 +104,8 @@ const Tableau& tableau(Method method);
 bool parse_method(const std::string& name, Method& out);
 bool parse_method_choice(const std::string& name, MethodChoice& out);
 bool parse_method_choice(int c_code, MethodChoice& out);  // enum of_method, OF_AUTO included
-std::vector<std::string> method_names();           // the explicit methods
-std::vector<std::string> implicit_method_names();  // Gauss-Legendre collocation, Rosenbrock
+std::vector<std::string> method_names();                  // the explicit methods
+std::vector<std::string> implicit_method_names();         // Gauss-Legendre collocation, Rosenbrock
 
 namespace detail {
 // The coefficients of each method (name, scheme and orders are the table's).

@@ -27,8 +27,8 @@ class ThreadStartError : public std::runtime_error {
  public:
   // Worker k of n (worker 0 is the calling thread) failed to start for `reason`.
   ThreadStartError(int k, int n, const std::string& reason)
-      : std::runtime_error("could not start worker " + std::to_string(k) + " of " + std::to_string(n) + ": " +
-                           reason) {}
+      : std::runtime_error("could not start worker " + std::to_string(k) + " of " + std::to_string(n) + ": " + reason) {
+  }
 };
 
 // Starts worker k of n running body(); a start failure (std::system_error) becomes ThreadStartError.
@@ -64,7 +64,8 @@ class ThreadTeam {
       return;
     }
     using Fn = std::remove_reference_t<F>;
-    dispatch([](void* ctx, int rank) { (*static_cast<Fn*>(ctx))(rank); }, const_cast<void*>(static_cast<const void*>(&fn)));
+    dispatch([](void* ctx, int rank) { (*static_cast<Fn*>(ctx))(rank); },
+             const_cast<void*>(static_cast<const void*>(&fn)));
   }
 
  private:

@@ -25,7 +25,7 @@ struct StepAttempt {
   double max_abs_new = 0.0;  // max |y_new_i|
   double f_new_norm = 0.0;   // ||f(t + h, y_new)||_2 (||grad g|| for a gradient flow)
   int nfev = 0;
-  int njvp = 0;              // Jacobian-vector products (implicit methods)
+  int njvp = 0;  // Jacobian-vector products (implicit methods)
 };
 
 // A System provides: std::size_t dim(); double eval(double t, const double* y, double* dy), which
@@ -49,17 +49,20 @@ class ExplicitRK {
   // With a team (of more than one thread) and a large state, each vector pass is split across it.
   // A layout with factored layers (from a System with eval_factored) is used on large states.
   ExplicitRK(const Tableau& tab, std::size_t dim, ThreadTeam* team = nullptr, FactorLayout layout = {})
-      : tab_(tab), dim_(dim), K_(static_cast<std::size_t>(tab.slots()) * padded_length(dim)), stage_y_(dim),
+      : tab_(tab),
+        dim_(dim),
+        K_(static_cast<std::size_t>(tab.slots()) * padded_length(dim)),
+        stage_y_(dim),
         team_(team && team->size() > 1 && dim >= kTeamMinDim ? team : nullptr),
         parts_(team_ ? static_cast<std::size_t>(team_->size()) : 1),
         layout_(layout.size > 0 && dim >= kFactorMinDim ? std::move(layout) : FactorLayout{}),
         // Factored, a stage combines only the small unfactored layers, by its plain row of a.
-        schedule_(dim >= kScheduleMinDim && !factored()
-                      ? detail::StageSchedule::from_tableau(tab.a, tab.stages)
-                      : detail::StageSchedule::one_pass_per_stage(tab.a, tab.stages)),
+        schedule_(dim >= kScheduleMinDim && !factored() ? detail::StageSchedule::from_tableau(tab.a, tab.stages)
+                                                        : detail::StageSchedule::one_pass_per_stage(tab.a, tab.stages)),
         partials_(static_cast<std::size_t>(schedule_.buffers) * padded_length(dim)) {
     if (tab.scheme != Scheme::explicit_rk) throw std::invalid_argument("ExplicitRK needs an explicit tableau");
-    for (int i = 0; i < tab.slots(); ++i) slots_.push_back(K_.data() + static_cast<std::size_t>(i) * padded_length(dim));
+    for (int i = 0; i < tab.slots(); ++i)
+      slots_.push_back(K_.data() + static_cast<std::size_t>(i) * padded_length(dim));
     const int s = tab.stages;
     if (factored()) {
       const std::size_t stride = padded_length(layout_.size);
@@ -100,8 +103,7 @@ class ExplicitRK {
   // One step of size h from (t, y). Slot 0 must hold f(t, y). Writes y_new and, on success,
   // slot `stages` = f(t + h, y_new).
   template <class System>
-  StepAttempt attempt(System& sys, double t, const double* y, double h, double rtol, double atol,
-                      double* y_new) {
+  StepAttempt attempt(System& sys, double t, const double* y, double h, double rtol, double atol, double* y_new) {
     StepAttempt out;
     const int s = tab_.stages;
     for (int i = 1; i < s; ++i) {
@@ -286,7 +288,8 @@ class ExplicitRK {
   }
 
   void combine(double* out, const double* y, double h, const detail::Terms& terms) {
-    over_state([&](std::size_t begin, std::size_t end, int) { detail::combine(out, y, h, terms, slots_.data(), begin, end); });
+    over_state(
+        [&](std::size_t begin, std::size_t end, int) { detail::combine(out, y, h, terms, slots_.data(), begin, end); });
   }
 
   detail::ErrorPass error_pass(const double* y, double* y_new, double h, const double* low, const double* solution,
@@ -316,8 +319,8 @@ class ExplicitRK {
   std::vector<detail::Terms> extra_rows_;
   detail::Terms b_, e_;
   detail::Terms stiffness_terms_;  // b - (row p of a): y_new minus stage p's input, over h
-  bool fused_ = false;  // the error estimate does not use f(y_new): one pass writes y_new and the error
-  ThreadTeam* team_;    // null: every pass on the calling thread
+  bool fused_ = false;             // the error estimate does not use f(y_new): one pass writes y_new and the error
+  ThreadTeam* team_;               // null: every pass on the calling thread
   std::vector<detail::ErrorPass> parts_;  // one per rank of the team
   FactorLayout layout_;                   // size 0: stage inputs formed in full
   detail::StageSchedule schedule_;        // how the stage inputs are formed

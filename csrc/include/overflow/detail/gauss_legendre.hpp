@@ -22,7 +22,6 @@
 
 namespace overflow {
 
-
 class GaussLegendre : public JacobianStepper {
  public:
   // Newton stops once a correction is below this times (1 + max|y|), or stops shrinking there.
@@ -30,13 +29,22 @@ class GaussLegendre : public JacobianStepper {
   static constexpr int kMaxNewtonIterations = 40;
 
   GaussLegendre(const Tableau& tab, std::size_t dim)
-      : JacobianStepper(tab, dim), s_(tab.stages), fmid_(dim), ymid_(dim), Z_(static_cast<std::size_t>(tab.stages) * dim),
-        F_(Z_.size()), G_(Z_.size()), stage_(dim), y_half_(dim), y_big_(dim) {
+      : JacobianStepper(tab, dim),
+        s_(tab.stages),
+        fmid_(dim),
+        ymid_(dim),
+        Z_(static_cast<std::size_t>(tab.stages) * dim),
+        F_(Z_.size()),
+        G_(Z_.size()),
+        stage_(dim),
+        y_half_(dim),
+        y_big_(dim) {
     if (tab.scheme != Tableau::Scheme::gauss) throw std::invalid_argument("GaussLegendre needs a collocation tableau");
     // y_new = y + sum_i d_i Z_i with d^T = b^T A^-1 (no extra evaluation of f at the stages).
     std::vector<double> At(static_cast<std::size_t>(s_ * s_));
     for (int i = 0; i < s_; ++i)
-      for (int j = 0; j < s_; ++j) At[static_cast<std::size_t>(i + j * s_)] = tab.a[static_cast<std::size_t>(j * s_ + i)];
+      for (int j = 0; j < s_; ++j)
+        At[static_cast<std::size_t>(i + j * s_)] = tab.a[static_cast<std::size_t>(j * s_ + i)];
     d_ = tab.b;
     DenseLU lu;
     lu.compute(At.data(), static_cast<std::size_t>(s_));  // column-major A^T
@@ -115,8 +123,7 @@ class GaussLegendre : public JacobianStepper {
         for (int j = 0; j < s_; ++j) {
           const double w = h * tab_.a[static_cast<std::size_t>(i * s_ + j)];
           for (std::size_t col = 0; col < n; ++col)
-            for (std::size_t row = 0; row < n; ++row)
-              M[(j * n + col) * S + i * n + row] -= w * J_[col * n + row];
+            for (std::size_t row = 0; row < n; ++row) M[(j * n + col) * S + i * n + row] -= w * J_[col * n + row];
         }
       for (std::size_t k = 0; k < S; ++k) M[k * S + k] += 1.0;
       lu.compute(M.data(), S);

@@ -10,8 +10,8 @@
 namespace overflow {
 
 struct GmresResult {
-  int iterations = 0;    // products with A
-  double residual = 0;   // ||b - A x|| / ||b|| at exit
+  int iterations = 0;   // products with A
+  double residual = 0;  // ||b - A x|| / ||b|| at exit
   bool converged = false;
 };
 

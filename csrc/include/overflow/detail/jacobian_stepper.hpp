@@ -21,7 +21,12 @@ class JacobianStepper {
   static constexpr std::size_t kDenseLimit = 100;
 
   JacobianStepper(const Tableau& tab, std::size_t dim)
-      : tab_(tab), dim_(dim), matrix_free_(dim > kDenseLimit), f0_(dim), f1_(dim), y_end_(dim),
+      : tab_(tab),
+        dim_(dim),
+        matrix_free_(dim > kDenseLimit),
+        f0_(dim),
+        f1_(dim),
+        y_end_(dim),
         J_(matrix_free_ ? 0 : dim * dim) {}
   bool matrix_free() const { return matrix_free_; }
 

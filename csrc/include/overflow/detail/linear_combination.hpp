@@ -46,8 +46,8 @@ struct Terms {
 // InPlace: out += sum_j c_j k_j (y unused), so that a partial sum becomes its stage's input where
 // it lies instead of in another buffer (whose lines would first be fetched).
 template <int J, bool InPlace>
-void combine_fixed(double* __restrict out, const double* __restrict y, const double* const* k,
-                   const double* c, std::size_t dim) {
+void combine_fixed(double* __restrict out, const double* __restrict y, const double* const* k, const double* c,
+                   std::size_t dim) {
   const double* kp[J > 0 ? J : 1];
   double cc[J > 0 ? J : 1];
   for (int j = 0; j < J; ++j) {
@@ -65,10 +65,10 @@ void combine_fixed(double* __restrict out, const double* __restrict y, const dou
 // One pass over the step's end: the weighted error sum, and (because the pass reads y_new and
 // f(y_new) anyway) max |y_new| and ||f(y_new)||^2, which the loop needs on acceptance.
 struct ErrorPass {
-  double error_sum = 0.0;   // sum_i (h sum_j e_j K_j[i] / (atol + rtol max(|y_i|, |y_new_i|)))^2
+  double error_sum = 0.0;      // sum_i (h sum_j e_j K_j[i] / (atol + rtol max(|y_i|, |y_new_i|)))^2
   double error_sum_low = 0.0;  // the same for a second weight vector (DOP853's 3rd-order one)
-  double max_abs_new = 0.0; // max_i |y_new_i| (infinite if some entry is NaN)
-  double f_new_sq = 0.0;    // sum_i f(y_new)_i^2 (not computed by the pass that writes y_new)
+  double max_abs_new = 0.0;    // max_i |y_new_i| (infinite if some entry is NaN)
+  double f_new_sq = 0.0;       // sum_i f(y_new)_i^2 (not computed by the pass that writes y_new)
 
   // Adds the result of the same pass over another part of the state.
   void merge(const ErrorPass& part) {
@@ -200,6 +200,7 @@ inline void combine(double* out, const double* y, double h, const Terms& terms, 
   const std::size_t dim = end - begin;
   const bool in_place = out == y;
   switch (J) {
+    // clang-format off: the cases as a table
 #define OVERFLOW_CASE(N)                                  \
   case N:                                                 \
     if (in_place) {                                       \
@@ -214,6 +215,7 @@ inline void combine(double* out, const double* y, double h, const Terms& terms, 
     OVERFLOW_CASE(15) OVERFLOW_CASE(16)
 #undef OVERFLOW_CASE
     default: break;
+    // clang-format on
   }
 }
 
@@ -238,6 +240,7 @@ inline ErrorPass error_pass(const double* y, double* y_new, double h, const Term
   if (f_new) f_new += begin;
   const std::size_t dim = end - begin;
   switch (J) {
+    // clang-format off: the cases as a table
 #define OVERFLOW_CASE(N)                                                                                 \
   case N:                                                                                                \
     if (solution) {                                                                                      \
@@ -252,6 +255,7 @@ inline ErrorPass error_pass(const double* y, double* y_new, double h, const Term
     OVERFLOW_CASE(15) OVERFLOW_CASE(16)
 #undef OVERFLOW_CASE
     default: return ErrorPass{};
+    // clang-format on
   }
 }
 

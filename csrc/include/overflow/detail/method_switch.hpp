@@ -54,9 +54,9 @@ class MethodSwitch {
   bool stability_limited() const { return limited_streak_ >= kLimitedChecks; }
 
   struct ExplicitStep {
-    double h, rho;          // rho NaN: not estimated at this step
-    double boundary;        // ExplicitCoefficients::stability_boundary
-    double span_left;       // t_bound - t (may be infinite)
+    double h, rho;           // rho NaN: not estimated at this step
+    double boundary;         // ExplicitCoefficients::stability_boundary
+    double span_left;        // t_bound - t (may be infinite)
     double grad_norm, gtol;  // gtol 0: none
     double stages;           // evaluations per explicit step
     double stiff_step_cost;  // projected evaluations per stiff step

@@ -21,8 +21,12 @@ namespace overflow {
 class Rosenbrock : public JacobianStepper {
  public:
   Rosenbrock(const Tableau& tab, std::size_t dim)
-      : JacobianStepper(tab, dim), s_(tab.stages), K_(static_cast<std::size_t>(tab.stages) * dim), stage_(dim),
-        rhs_(dim), E_(matrix_free_ ? 0 : dim * dim) {  // no dense matrix on the matrix-free path
+      : JacobianStepper(tab, dim),
+        s_(tab.stages),
+        K_(static_cast<std::size_t>(tab.stages) * dim),
+        stage_(dim),
+        rhs_(dim),
+        E_(matrix_free_ ? 0 : dim * dim) {  // no dense matrix on the matrix-free path
     if (tab.scheme != Tableau::Scheme::rosenbrock) throw std::invalid_argument("Rosenbrock needs a Rosenbrock tableau");
   }
 
@@ -34,8 +38,7 @@ class Rosenbrock : public JacobianStepper {
   void dense(const double* y, double h, double theta, double* out) const {
     const double t2 = theta * theta, t3 = t2 * theta;
     const double h00 = 2 * t3 - 3 * t2 + 1, h10 = t3 - 2 * t2 + theta, h01 = -2 * t3 + 3 * t2, h11 = t3 - t2;
-    for (std::size_t i = 0; i < dim_; ++i)
-      out[i] = h00 * y[i] + h * h10 * f0_[i] + h01 * y_end_[i] + h * h11 * f1_[i];
+    for (std::size_t i = 0; i < dim_; ++i) out[i] = h00 * y[i] + h * h10 * f0_[i] + h01 * y_end_[i] + h * h11 * f1_[i];
   }
 
   template <class System>
@@ -113,8 +116,8 @@ class Rosenbrock : public JacobianStepper {
   // across the step's stages (gcr.hpp): the later stages' right-hand sides lie mostly in the space
   // the earlier ones built. Solved to ||r|| <= rel_tol ||b|| or to abs_tol (linear_tolerance).
   template <class System>
-  void solve_matrix_free(System& sys, double t, const double* y, double h, double rel_tol, double abs_tol,
-                         double* x, StepAttempt& out) {
+  void solve_matrix_free(System& sys, double t, const double* y, double h, double rel_tol, double abs_tol, double* x,
+                         StepAttempt& out) {
     const std::size_t n = dim_;
     const double diag = 1.0 / (h * tab_.rosenbrock.gamma);
     jv_.resize(n);

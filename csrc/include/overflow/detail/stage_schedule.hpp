@@ -28,8 +28,7 @@ struct StageSchedule {
   static StageSchedule one_pass_per_stage(const std::vector<double>& a, int stages) {
     StageSchedule out;
     out.passes.resize(static_cast<std::size_t>(stages));
-    for (int i = 1; i < stages; ++i)
-      out.passes[static_cast<std::size_t>(i)].terms = Terms::from_row(&a[i * stages], i);
+    for (int i = 1; i < stages; ++i) out.passes[static_cast<std::size_t>(i)].terms = Terms::from_row(&a[i * stages], i);
     return out;
   }
 
