@@ -8,16 +8,7 @@
 #include <stdlib.h>
 
 #include "overflow/overflow.h"
-
-static double quadratic(const double* P, int64_t m, int64_t n, double* grad, void* data) {
-  const double* T = (const double*)data;
-  double v = 0.0;
-  for (int64_t i = 0; i < m * n; ++i) {
-    grad[i] = P[i] - T[i];
-    v += 0.5 * grad[i] * grad[i];
-  }
-  return v;
-}
+#include "quadratic_cost.h"
 
 static double time_event(double t, const double* y, int64_t n, void* data) {
   (void)y, (void)n;

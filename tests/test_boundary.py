@@ -141,6 +141,7 @@ def _capi_steps(tmp_path: Path) -> Path:
             "-x",
             "none",
             f"-I{prefix / 'include'}",
+            f"-I{HERE.parent / 'csrc' / 'tests'}",  # quadratic_cost.h, the C tests' cost
             str(libs[0]),
             "-lm",
             "-lpthread",

@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "overflow/overflow.h"
+#include "quadratic_cost.h"
 
 /* A call that must fail with `code` and leave a message naming `what`. */
 #define CHECK_ERROR(call, code, what)                                                                                \
@@ -18,24 +19,6 @@
     CHECK(strstr(of_last_error(), (what)) != NULL, "%s: message '%s' does not mention '%s'", #call, of_last_error(), \
           (what));                                                                                                   \
   } while (0)
-
-/* f(P) = 1/2 ||P - T||_F^2, T in data (m x n). */
-static double quadratic(const double* P, int64_t m, int64_t n, double* grad, void* data) {
-  const double* T = (const double*)data;
-  double v = 0.0;
-  for (int64_t i = 0; i < m * n; ++i) {
-    grad[i] = P[i] - T[i];
-    v += 0.5 * grad[i] * grad[i];
-  }
-  return v;
-}
-
-/* Hess f(P)[V] = V for the quadratic cost. */
-static void quadratic_hvp(const double* P, const double* V, int64_t m, int64_t n, double* out, void* data) {
-  (void)P;
-  (void)data;
-  for (int64_t i = 0; i < m * n; ++i) out[i] = V[i];
-}
 
 /* f(P) = -log(P) for a 1x1 P > 0: NaN outside the domain. */
 static double neg_log(const double* P, int64_t m, int64_t n, double* grad, void* data) {

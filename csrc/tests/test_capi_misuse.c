@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "overflow/overflow.h"
+#include "quadratic_cost.h"
 
 #if defined(__linux__)
 #include <sys/resource.h>
@@ -41,16 +42,6 @@ static int checked = 0;
   } while (0)
 
 #define OK(call) CHECK((call) == OF_OK, "%s: %s", #call, of_last_error())
-
-static double quadratic(const double* P, int64_t m, int64_t n, double* grad, void* data) {
-  const double* T = (const double*)data;
-  double v = 0.0;
-  for (int64_t i = 0; i < m * n; ++i) {
-    grad[i] = P[i] - T[i];
-    v += 0.5 * grad[i] * grad[i];
-  }
-  return v;
-}
 
 /* -log(P) on 1 x 1: NaN for P <= 0 (outside the domain). */
 static double neg_log(const double* P, int64_t m, int64_t n, double* grad, void* data) {
