@@ -136,36 +136,26 @@ DIFFERENCES: dict[str, dict[str, tuple[Any, str]]] = {
     },
 }
 
+#: The options of a whole run, shared by `integrate` and `monte_carlo` (one trajectory each).
+_RUN_OPTIONS = (
+    "rtol",
+    "atol",
+    "t_eval",
+    "gtol",
+    "first_step",
+    "max_step",
+    "max_steps",
+    "max_norm",
+    "events",
+    "project",
+)
+
 #: The options each entry point takes besides method (Solver has no end time: gtol, t_eval,
 #: max_steps and max_norm are the caller's loop's business there).
 ENTRY_OPTIONS: dict[str, tuple[str, ...]] = {
-    "integrate": (
-        "rtol",
-        "atol",
-        "t_eval",
-        "gtol",
-        "first_step",
-        "max_step",
-        "max_steps",
-        "max_norm",
-        "events",
-        "project",
-        "save_weights",
-        "threads",
-    ),
+    "integrate": (*_RUN_OPTIONS, "save_weights", "threads"),
     "Solver": ("rtol", "atol", "first_step", "max_step", "events", "project"),
-    "monte_carlo": (
-        "rtol",
-        "atol",
-        "t_eval",
-        "gtol",
-        "first_step",
-        "max_step",
-        "max_steps",
-        "max_norm",
-        "events",
-        "project",
-    ),
+    "monte_carlo": _RUN_OPTIONS,
     "solve_ivp": ("rtol", "atol", "t_eval", "first_step", "max_step", "max_steps", "max_norm", "events"),
     "cli": ("rtol", "atol", "gtol", "max_steps", "t_end"),
 }
