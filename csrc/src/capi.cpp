@@ -85,10 +85,6 @@ int guarded(const char* function, Body&& body) {
     if ((ptr) == nullptr) return fail(OF_ERROR_NULL, std::string(__func__) + ": " #ptr " is NULL"); \
   } while (0)
 
-// A method code as a MethodChoice (OF_AUTO: the explicit pair and the stiff method it switches to),
-// looked up in the method table (tableau.cpp).
-bool parse_method(int32_t code, overflow::MethodChoice& out) { return overflow::parse_method_choice(code, out); }
-
 overflow::IntegrateOptions make_options(double rtol, double atol, double max_step) {
   if (!(rtol > 0) || !std::isfinite(rtol) || !(atol > 0) || !std::isfinite(atol))
     throw std::invalid_argument(std::string("rtol and atol must be finite and > 0, got ") + std::to_string(rtol) +
@@ -277,7 +273,7 @@ int of_solver_create_flow_threads(const of_flow* flow, int32_t method, double rt
   *out = nullptr;
   OF_REQUIRE(flow);
   overflow::MethodChoice m;
-  if (!parse_method(method, m))
+  if (!overflow::parse_method_choice(method, m))
     return fail(OF_ERROR_ARGUMENT, "of_solver_create_flow: unknown method code " + std::to_string(method) +
                                        " (OF_BS3 ... OF_RODAS4, OF_AUTO)");
   if (threads < 1)
@@ -302,7 +298,7 @@ int of_solver_create_rhs(of_rhs_fn rhs, void* data, int64_t n, int32_t method, d
   OF_REQUIRE(rhs);
   if (n < 1) return fail(OF_ERROR_ARGUMENT, "of_solver_create_rhs: n must be >= 1, got " + std::to_string(n));
   overflow::MethodChoice m;
-  if (!parse_method(method, m))
+  if (!overflow::parse_method_choice(method, m))
     return fail(OF_ERROR_ARGUMENT, "of_solver_create_rhs: unknown method code " + std::to_string(method) +
                                        " (OF_BS3, OF_DOPRI5, OF_TSIT5 or OF_DOP853)");
   if (m.start->implicit() || m.stiff)
@@ -464,7 +460,7 @@ int of_ensemble(const of_flow* flow, int32_t method, double rtol, double atol, d
   if (count < 0) return fail(OF_ERROR_ARGUMENT, "of_ensemble: count must be >= 0");
   if (count > 0) OF_REQUIRE(y0s);
   overflow::MethodChoice m;
-  if (!parse_method(method, m))
+  if (!overflow::parse_method_choice(method, m))
     return fail(OF_ERROR_ARGUMENT, "of_ensemble: unknown method code " + std::to_string(method));
   if (!(std::isfinite(t0) && std::isfinite(t1) && t1 > t0))
     return fail(OF_ERROR_ARGUMENT, "of_ensemble: need finite t0 < t1");
