@@ -74,6 +74,8 @@ class FlowSolver {
     d["naccept"] = solver().naccept();
     d["nreject"] = solver().nreject();
     d["njvp"] = solver().njvp();
+    d["njev"] = solver().njev();
+    d["nlu"] = solver().nlu();
     d["naccept_stiff"] = solver().naccept_stiff();
     d["switch_times"] = solver().switch_times();
     d["method_now"] = solver().current_tableau().name;

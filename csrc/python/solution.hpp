@@ -38,6 +38,8 @@ inline py::object to_python(Solution&& sol, std::size_t dim, bool save_states, c
   d["nreject"] = sol.nreject;
   d["ndomain"] = sol.ndomain;
   d["njvp"] = sol.njvp;
+  d["njev"] = sol.njev;
+  d["nlu"] = sol.nlu;
   d["max_projection"] = sol.max_projection;
   d["nvalue"] = sol.nvalue;
   d["naccept_stiff"] = sol.naccept_stiff;

@@ -39,6 +39,8 @@ struct Solution {
   // report the loss at t_eval points.
   std::int64_t nfev = 0, naccept = 0, nreject = 0, ndomain = 0, nvalue = 0;
   std::int64_t njvp = 0;        // Jacobian-vector products (implicit methods)
+  std::int64_t njev = 0;        // Jacobian evaluations (implicit methods)
+  std::int64_t nlu = 0;         // LU factorisations (implicit methods)
   double max_projection = 0.0;  // largest correction made by StepOptions::project
   // Method "auto": steps accepted by the stiff method and the times of the switches.
   std::int64_t naccept_stiff = 0;
@@ -348,6 +350,8 @@ Solution integrate(Solver<System>& solver, double t0, double t1, const double* y
     sol.nreject = solver.nreject();
     sol.ndomain = solver.ndomain();
     sol.njvp = solver.njvp();
+    sol.njev = solver.njev();
+    sol.nlu = solver.nlu();
     sol.max_projection = solver.max_projection();
     sol.nvalue = end.nvalue;
     sol.naccept_stiff = solver.naccept_stiff();

@@ -146,7 +146,7 @@ class Solver {
     radius_probe_.clear();
     last_rejection_ = Rejection::none;
     may_stretch_ = true;
-    nfev_ = naccept_ = nreject_ = ndomain_ = njvp_ = 0;  // the statistics count from this start
+    nfev_ = naccept_ = nreject_ = ndomain_ = njvp_ = njev_ = nlu_ = 0;  // the statistics count from this start
     double* f0 = visit([](auto& st) { return st.f0(); });
     value_ = visit([&](auto& st) { return st.eval_f0(sys_, t0, y_.data()); });
     ++nfev_;
@@ -212,6 +212,8 @@ class Solver {
           visit([&](auto& st) { return st.attempt(sys_, t_, y_.data(), h, opt_.rtol, opt_.atol, y_new_.data()); });
       nfev_ += att.nfev;
       njvp_ += att.njvp;
+      njev_ += att.njev;
+      nlu_ += att.nlu;
       bool in_domain = att.in_domain;
       const bool accepted = in_domain && att.error <= 1.0;  // false for a NaN estimate too
       const double t_new = last ? t_bound : t_ + h;
@@ -308,6 +310,8 @@ class Solver {
   std::int64_t nreject() const { return nreject_; }
   std::int64_t ndomain() const { return ndomain_; }
   std::int64_t njvp() const { return njvp_; }
+  std::int64_t njev() const { return njev_; }
+  std::int64_t nlu() const { return nlu_; }
   // Method "auto": steps accepted by the stiff method, the times of the switches (the first from the
   // explicit pair to the stiff method, then alternating), and whether the stiff method runs now.
   std::int64_t naccept_stiff() const { return naccept_stiff_; }
@@ -463,8 +467,9 @@ class Solver {
     check_memory(
         checked_mul(dim, static_cast<std::size_t>(tab.stages) + 4, "the solver's vectors"),
         "the solver's vectors (" + std::to_string(tab.stages + 4) + " of " + std::to_string(dim) + " doubles)");
-    if (tab.scheme == Tableau::Scheme::gauss) return Stepper(std::in_place_type<GaussLegendre>, tab, dim);
-    if (tab.scheme == Tableau::Scheme::rosenbrock) return Stepper(std::in_place_type<Rosenbrock>, tab, dim);
+    constexpr bool whole = HasJacobian<System>::value;
+    if (tab.scheme == Tableau::Scheme::gauss) return Stepper(std::in_place_type<GaussLegendre>, tab, dim, whole);
+    if (tab.scheme == Tableau::Scheme::rosenbrock) return Stepper(std::in_place_type<Rosenbrock>, tab, dim, whole);
     FactorLayout layout;
     if constexpr (HasStageFactors<System>::value) layout = sys.factor_layout();
     return Stepper(std::in_place_type<ExplicitRK>, tab, dim, team, std::move(layout));
@@ -473,9 +478,9 @@ class Solver {
   void emplace_stepper() {
     const std::size_t n = dim();
     if (tab_->scheme == Tableau::Scheme::gauss) {
-      stepper_.template emplace<GaussLegendre>(*tab_, n);
+      stepper_.template emplace<GaussLegendre>(*tab_, n, HasJacobian<System>::value);
     } else if (tab_->scheme == Tableau::Scheme::rosenbrock) {
-      stepper_.template emplace<Rosenbrock>(*tab_, n);
+      stepper_.template emplace<Rosenbrock>(*tab_, n, HasJacobian<System>::value);
     } else {
       FactorLayout layout;
       if constexpr (HasStageFactors<System>::value) layout = sys_.factor_layout();
@@ -501,7 +506,7 @@ class Solver {
   int stiff_rho_age_ = 0;
   bool ready_ = false, pending_accept_ = false, have_step_ = false, dense_ready_ = false, may_stretch_ = true;
   Rejection last_rejection_ = Rejection::none;
-  std::int64_t nfev_ = 0, naccept_ = 0, nreject_ = 0, ndomain_ = 0, njvp_ = 0, attempts_ = 0;
+  std::int64_t nfev_ = 0, naccept_ = 0, nreject_ = 0, ndomain_ = 0, njvp_ = 0, njev_ = 0, nlu_ = 0, attempts_ = 0;
   std::chrono::steady_clock::time_point last_poll_ = std::chrono::steady_clock::now();
 };
 

@@ -14,6 +14,10 @@
 //   double jvp(double t, const double* y, const double* v, double* out);
 //       out = J(t, y) v and returns eval's value at y: the implicit methods (gauss4, gauss6, rodas4)
 //       and "auto" need it.
+//   void jacobian(double t, const double* y, double* J);
+//       the whole J(t, y) (dim x dim, column-major) in one call, for a system that has it cheaper
+//       than dim products J e_j (a generic ODE's own or finite-difference Jacobian); the implicit
+//       steppers then assemble nothing and always solve with a dense LU.
 //   FactorLayout factor_layout() const;  double eval_factored(double t, const double* stage,
 //       const double* base, const StageTerms& terms, double* dy, double* factors_out);
 //       low-rank stage inputs (detail/stage_factors.hpp): the explicit engine forms only the
@@ -51,6 +55,13 @@ template <class S>
 struct HasJvp<S, std::void_t<decltype(std::declval<S&>().jvp(0.0, static_cast<const double*>(nullptr),
                                                              static_cast<const double*>(nullptr),
                                                              static_cast<double*>(nullptr)))>> : std::true_type {};
+
+template <class S, class = void>
+struct HasJacobian : std::false_type {};
+template <class S>
+struct HasJacobian<S, std::void_t<decltype(std::declval<S&>().jacobian(0.0, static_cast<const double*>(nullptr),
+                                                                       static_cast<double*>(nullptr)))>>
+    : std::true_type {};
 
 template <class S, class = void>
 struct HasStageFactors : std::false_type {};

@@ -26,6 +26,8 @@ struct StepAttempt {
   double f_new_norm = 0.0;   // ||f(t + h, y_new)||_2 (||grad g|| for a gradient flow)
   int nfev = 0;
   int njvp = 0;  // Jacobian-vector products (implicit methods)
+  int njev = 0;  // Jacobian evaluations (implicit methods: assembled, or the system's own)
+  int nlu = 0;   // LU factorisations (implicit methods)
 };
 
 // A System provides: std::size_t dim(); double eval(double t, const double* y, double* dy), which

@@ -28,8 +28,8 @@ class GaussLegendre : public JacobianStepper {
   static constexpr double kNewtonTolerance = 1e-15;
   static constexpr int kMaxNewtonIterations = 40;
 
-  GaussLegendre(const Tableau& tab, std::size_t dim)
-      : JacobianStepper(tab, dim),
+  GaussLegendre(const Tableau& tab, std::size_t dim, bool dense_jacobian = false)
+      : JacobianStepper(tab, dim, dense_jacobian),
         s_(tab.stages),
         fmid_(dim),
         ymid_(dim),
@@ -127,6 +127,7 @@ class GaussLegendre : public JacobianStepper {
         }
       for (std::size_t k = 0; k < S; ++k) M[k * S + k] += 1.0;
       lu.compute(M.data(), S);
+      ++out.nlu;
       lu_h_[which] = h;
     }
     double ymax = 0.0;

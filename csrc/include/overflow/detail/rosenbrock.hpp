@@ -20,8 +20,8 @@ namespace overflow {
 
 class Rosenbrock : public JacobianStepper {
  public:
-  Rosenbrock(const Tableau& tab, std::size_t dim)
-      : JacobianStepper(tab, dim),
+  Rosenbrock(const Tableau& tab, std::size_t dim, bool dense_jacobian = false)
+      : JacobianStepper(tab, dim, dense_jacobian),
         s_(tab.stages),
         K_(static_cast<std::size_t>(tab.stages) * dim),
         stage_(dim),
@@ -60,6 +60,7 @@ class Rosenbrock : public JacobianStepper {
         for (std::size_t k = 0; k < n * n; ++k) E_[k] = -J_[k];
         for (std::size_t k = 0; k < n; ++k) E_[k * n + k] += diag;
         lu_.compute(E_.data(), n);
+        ++out.nlu;
         lu_h_ = h;
       }
       for (int i = 0; i < s_; ++i) {
