@@ -1,24 +1,37 @@
 """`solve_ivp`'s right-hand sides compiled once per function: the Numba cfunc the core calls, its
 cache, the ``args`` it reads from a per-call buffer, and the re-raise of an exception inside ``fun``.
 
-One cfunc serves every call with the same function, the same form (in-place or returning) and the
-same kinds of ``args``: the state size, the ``args`` values and the error report all travel in the
-``data`` buffer the core hands to every call (``void* data`` of `RHS_SIG`), so nothing in the
-compiled code depends on them. The buffer is int64 words (float64 values stored bit for bit)::
+One cfunc serves every call with the same function, the same form (in-place or returning), the
+same kinds of ``args`` and the same state type (real, or complex): the state size, the ``args``
+values and the error report all travel in the ``data`` buffer the core hands to every call
+(``void* data`` of `RHS_SIG`), so nothing in the compiled code depends on them. The Jacobian
+cfuncs of `overflow._jacobian_compile` get the same buffer. It is int64 words (float64 values
+stored bit for bit), built by `make_buffer`::
 
-    [0] error flag: 0 none, 1 fun raised, 2 fun returned the wrong length
-    [1] n, the state size          [2] the length fun returned (flag 2)
-    [3] t where fun failed         [4 ...] the args: a number in one word; an array as its
-                                   address and its shape (ndim words)
-    [Y ... Y+n) y where fun failed (Y = 4 + the args' words)
+    [0] error flag: 0 none, 1 fun raised, 2 fun returned the wrong length,
+        3 jac raised, 4 jac returned the wrong shape
+    [1] n, the length of y0 (complex entries for a complex state)
+    [2] the length fun returned (flag 2), or the rows jac returned (flag 4)
+    [3] t where fun or jac failed        [4] the columns jac returned (flag 4)
+    [5] fun calls made by the Jacobian cfunc (finite differences, complex step): add to nfev
+    [6] the buffer's size in words       [7] Y, where the failure's y starts
+    [8] B, where the Jacobian block starts (0: none)
+    [9 ...] the args: a number in one word; an array as its address and its shape (ndim words)
+    [Y ... Y+2n) the core's state where fun or jac failed (n words, or 2n for a complex state;
+                 2n words always, for the complex-step Jacobian's complex calls)
+    [B ...] the Jacobian block (layout in `overflow._jacobian_compile`)
 
-Once the flag is set the cfunc stops calling ``fun`` and returns NaN, which the core rejects until
+A complex state is the complex128 y viewed as float64 (2n words, re and im interleaved: numpy's
+memory layout); ``fun`` sees the complex128 y and returns or fills complex dy.
+
+Once the flag is set the cfuncs stop calling ``fun`` and return NaN, which the core rejects until
 its step size underflows; `solve_ivp` then raises the recorded failure instead of that status.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import threading
 import weakref
 from collections.abc import Callable
@@ -31,17 +44,23 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .costs.base import callable_name, numba_error_summary, positional_arity
+from .costs.base import callable_name, positional_arity
 
 #: Numba signature of a right-hand side cfunc: ``void rhs(double t, const double* y, double* dy, void* data)``.
 RHS_SIG = types.void(types.float64, types.CPointer(types.float64), types.CPointer(types.float64), types.voidptr)
 
-FLAG_NONE, FLAG_RAISED, FLAG_LENGTH = 0, 1, 2
-_HEADER = 4  # words before the args: flag, n, returned length, t of the failure
+FLAG_NONE, FLAG_RAISED, FLAG_LENGTH, FLAG_JAC_RAISED, FLAG_JAC_SHAPE = 0, 1, 2, 3, 4
+# Header words (module docstring); the generated cfuncs index the buffer with these numbers.
+FLAG, N, GOT_ROWS, T_FAIL, GOT_COLS, JAC_FUN_CALLS, SIZE, Y_AT, JAC_AT = range(9)
+HEADER = 9
 
 _FORMS = (
     "fun(t, y) -> dy, or fun(t, y, dy) -> None filling dy (with args=(a, b, ...): fun(t, y, a, b, ...) "
     "-> dy or fun(t, y, dy, a, b, ...) -> None), with y and dy 1-D float64 arrays"
+)
+_CHANGE = (
+    "use numpy arrays, numbers and the numpy functions Numba supports only (no Python objects, "
+    "dicts, classes or scipy calls), or pass a numba.cfunc"
 )
 
 _ARG_DTYPES = {
@@ -60,6 +79,31 @@ def _voidptr(typingctx, address):  # pragma: no cover - typed and lowered by Num
         return builder.inttoptr(args[0], cgutils.voidptr_t)
 
     return types.voidptr(address), codegen
+
+
+# ---------------------------------------------------------------- Numba's errors, in a line
+
+
+def numba_first_line(err: BaseException) -> str:
+    """The line of a Numba compilation error that says what is wrong, with where it is when Numba
+    tells it (its messages open with a pipeline header and continue with the source)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
+    lines = [line.strip() for line in text.splitlines()]
+    what = next((line for line in lines if line and not line.startswith(("Failed in", "During:"))), "")
+    where = next((m for m in (re.match(r'File "(.+)", line (\d+)', line) for line in lines) if m), None)
+    summary = f"{type(err).__name__}: {what}" if what else type(err).__name__
+    if where is not None:
+        summary += f" (at {where.group(1).rsplit('/', 1)[-1]}, line {where.group(2)})"
+    return summary
+
+
+def compile_error(role: str, fn: Any, how: str, err: BaseException, change: str = _CHANGE) -> TypeError:
+    """The TypeError for a ``role`` function (``fun``, ``jac``) that Numba cannot compile: its
+    name, ``how`` it was compiled ("taken as ..."), Numba's first error line and what to change."""
+    return TypeError(
+        f"{role} {callable_name(fn)!r} cannot be compiled by Numba (nopython mode), {how}: "
+        f"{numba_first_line(err)}. To fix: {change}"
+    )
 
 
 # ---------------------------------------------------------------- args: kinds and the data buffer
@@ -108,14 +152,39 @@ def _words(kind: tuple) -> int:
     return 1 if kind[0] != "a" else 1 + kind[2]
 
 
-def make_buffer(kinds: tuple, values: list[Any], n: int) -> np.ndarray:
-    """The data buffer for one run (layout in the module docstring); it holds addresses of
-    ``values``' arrays, which the caller keeps alive while the core runs."""
-    y_at = _HEADER + sum(_words(k) for k in kinds)
-    buf = np.zeros(y_at + n, dtype=np.int64)
+def make_buffer(
+    kinds: tuple,
+    values: list[Any],
+    n: int,
+    *,
+    complex_state: bool = False,
+    jacobian: Any = None,
+    fd_threshold: float = 1e-6,
+) -> np.ndarray:
+    """The data buffer for one run (layout in the module docstring), shared by the rhs cfunc and
+    the Jacobian cfunc of ``jacobian`` (a `overflow._jacobian_compile.JacobianSource`, or None).
+
+    ``n`` is the length of y0 (complex entries for a complex state). ``fd_threshold`` (> 0) is the
+    smallest |y_j| that scales a finite-difference increment (scipy's ``num_jac`` uses atol). The
+    buffer holds addresses of ``values``' arrays, which the caller keeps alive while the core runs;
+    everything the Jacobian needs is copied into the buffer itself.
+    """
+    y_at = HEADER + sum(_words(k) for k in kinds)
+    block = None
+    if jacobian is not None:
+        if jacobian.n != n or jacobian.complex_state != complex_state:
+            raise ValueError(
+                f"the Jacobian was compiled for n={jacobian.n}, complex_state={jacobian.complex_state}; "
+                f"the buffer is for n={n}, complex_state={complex_state}"
+            )
+        if not (math.isfinite(fd_threshold) and fd_threshold > 0):
+            raise ValueError(f"fd_threshold must be a finite number > 0, got {fd_threshold}")
+        block = jacobian.block(float(fd_threshold))
+    size = y_at + 2 * n + (0 if block is None else block.size)
+    buf = np.zeros(size, dtype=np.int64)
     fbuf = buf.view(np.float64)
-    buf[1] = n
-    at = _HEADER
+    buf[N], buf[SIZE], buf[Y_AT] = n, size, y_at
+    at = HEADER
     for kind, value in zip(kinds, values):
         if kind[0] == "f8":
             fbuf[at] = value
@@ -125,7 +194,16 @@ def make_buffer(kinds: tuple, values: list[Any], n: int) -> np.ndarray:
         else:
             buf[at] = int(value)
         at += _words(kind)
+    if block is not None:
+        buf[JAC_AT] = y_at + 2 * n
+        buf[y_at + 2 * n :] = block
     return buf
+
+
+def jacobian_fun_calls(buf: np.ndarray) -> int:
+    """How many times the Jacobian cfunc called ``fun`` in the run that used ``buf`` (scipy counts
+    these in ``nfev``)."""
+    return int(buf[JAC_FUN_CALLS])
 
 
 # ---------------------------------------------------------------- compiling
@@ -137,34 +215,45 @@ class Compiled:
 
     cfunc: Any
     inplace: bool  # fun(t, y, dy, *args) -> None, else fun(t, y, *args) -> dy
+    complex_state: bool = False
 
 
 _cache: weakref.WeakKeyDictionary[Any, dict[tuple, Compiled]] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+_lock = threading.RLock()
 #: Number of compilations so far (tests check that a second call reuses the cfunc).
 compile_count = 0
 
 
-def compiled_rhs(fun: Callable[..., Any], kinds: tuple) -> Compiled:
-    """The cfunc for ``fun`` with ``args`` of ``kinds``, compiled on the first call and cached while
-    ``fun`` lives (keyed weakly by the function object: a new lambda each call compiles each time)."""
-    key = kinds
+def cached(cache: weakref.WeakKeyDictionary, owner: Any, key: tuple, make: Callable[[], Any]) -> Any:
+    """``cache[owner][key]``, made by ``make()`` on the first call; an ``owner`` that cannot be
+    weakly referenced is not cached (a new lambda each call compiles each time)."""
     with _lock:
         try:
-            per_fun = _cache.get(fun)
-        except TypeError:  # not weakly referenceable: compile every time
-            per_fun = None
-        if per_fun is not None and key in per_fun:
-            return per_fun[key]
-        comp = _compile(fun, kinds)
+            per_owner = cache.get(owner)
+        except TypeError:
+            per_owner = None
+        if per_owner is not None and key in per_owner:
+            return per_owner[key]
+        value = make()
         try:
-            _cache.setdefault(fun, {})[key] = comp
+            cache.setdefault(owner, {})[key] = value
         except TypeError:
             pass
-        return comp
+        return value
 
 
-def _numba_type(kind: tuple) -> Any:
+def compiled_rhs(fun: Callable[..., Any], kinds: tuple, complex_state: bool = False) -> Compiled:
+    """The cfunc for ``fun`` with ``args`` of ``kinds``, compiled on the first call and cached while
+    ``fun`` lives (keyed weakly by the function object: a new lambda each call compiles each time).
+
+    With ``complex_state`` the core's state is the complex128 y viewed as float64 (2n words) and
+    ``fun`` is compiled for complex128 y; it may return (or fill) complex or real dy.
+    """
+    return cached(_cache, fun, (kinds, bool(complex_state)), lambda: _compile(fun, kinds, bool(complex_state)))
+
+
+def numba_type(kind: tuple) -> Any:
+    """The Numba type of an argument of ``kind`` (`arg_kinds`)."""
     if kind[0] == "f8":
         return types.float64
     if kind[0] == "i8":
@@ -186,39 +275,114 @@ def _is_complex(ty: Any) -> bool:
     return False
 
 
-def _compile(fun: Callable[..., Any], kinds: tuple) -> Compiled:
-    global compile_count
+def dispatcher(fun: Callable[..., Any]) -> Any:
+    """``fun`` as a Numba dispatcher: itself, or a new njit of a plain function (not cached: the
+    dispatcher holds the function strongly and cannot be freed in a cycle with it)."""
+    if isinstance(fun, numba.core.dispatcher.Dispatcher):
+        return fun
+    return numba.njit(error_model="numpy")(fun)
+
+
+def fun_form(fun: Callable[..., Any], kinds: tuple) -> bool:
+    """Whether ``fun`` takes the in-place form (``3 + len(kinds)`` positional parameters) rather
+    than the returning one (``2 + len(kinds)``); a TypeError names anything else."""
     if not callable(fun):
         raise TypeError(f"fun must be callable: {_FORMS}; got {type(fun).__name__}")
-    name = callable_name(fun)
     k = len(kinds)
     arity = positional_arity(fun)
     if arity not in (2 + k, 3 + k):
         extra = f" and {k} for args" if k else ""
         got = "*args, **kwargs or required keyword-only parameters" if arity is None else f"{arity}"
         raise TypeError(
-            f"fun {name!r} must take {2 + k} or {3 + k} positional parameters (t, y[, dy]{extra}), got {got}: {_FORMS}"
+            f"fun {callable_name(fun)!r} must take {2 + k} or {3 + k} positional parameters "
+            f"(t, y[, dy]{extra}), got {got}: {_FORMS}"
         )
-    inplace = arity == 3 + k
-    disp = fun if isinstance(fun, numba.core.dispatcher.Dispatcher) else numba.njit(error_model="numpy")(fun)
-    vec = types.Array(types.float64, 1, "C")
-    argtypes = (
-        (types.float64, vec, vec, *map(_numba_type, kinds))
-        if inplace
-        else (types.float64, vec, *map(_numba_type, kinds))
-    )
+    return arity == 3 + k
+
+
+def fun_argtypes(kinds: tuple, inplace: bool, complex_y: bool) -> tuple:
+    """The Numba types ``fun`` is compiled for: t, y (and dy) as 1-D float64 or complex128 arrays, the args."""
+    vec = types.Array(types.complex128 if complex_y else types.float64, 1, "C")
+    head = (types.float64, vec, vec) if inplace else (types.float64, vec)
+    return (*head, *map(numba_type, kinds))
+
+
+def return_type(disp: Any, argtypes: tuple) -> Any:
+    """``disp``'s return type for ``argtypes`` (compiling it; Numba's error propagates), or None
+    where the dispatcher may not compile (explicit signatures: the cfunc resolves the overload)."""
+    if not getattr(disp, "_can_compile", True):
+        return None
+    disp.compile(argtypes)
+    cres = disp.overloads.get(tuple(argtypes))
+    return None if cres is None else cres.signature.return_type
+
+
+def _compile(fun: Callable[..., Any], kinds: tuple, complex_state: bool) -> Compiled:
+    global compile_count
+    inplace = fun_form(fun, kinds)
+    name = callable_name(fun)
+    k = len(kinds)
+    disp = dispatcher(fun)
     form = (
         f"taken as the in-place form fun(t, y, dy{', *args' if k else ''}) -> None"
         if inplace
         else f"taken as fun(t, y{', *args' if k else ''}) -> dy"
     )
-    form += f": {arity} positional parameters with {k} args"
-    ret = _return_type(disp, argtypes, name, form)
-    _check_return(ret, inplace, k, name)
+    form += f" ({positional_arity(fun)} positional parameters with {k} args"
+    form += ", y complex128)" if complex_state else ")"
+    try:
+        ret = return_type(disp, fun_argtypes(kinds, inplace, complex_state))
+    except Exception as err:
+        raise compile_error("fun", fun, form, err) from None
+    _check_return(ret, inplace, k, name, complex_state)
 
-    # Source of the cfunc: the args read from the buffer, fun called in a try, its result checked.
-    lines, call_args, at = [], [], _HEADER
     ns: dict[str, Any] = {"numba": numba, "np": np, "_voidptr": _voidptr, "disp": disp, "nan": math.nan}
+    arg_lines, call_args = args_source(kinds, ns)
+    m = "2 * n" if complex_state else "n"
+    view = ".view(np.complex128)" if complex_state else ""
+    src = "\n".join(
+        [
+            "def rhs(t, y_, dy_, data_):",
+            *("    " + line for line in buffer_source()),
+            f"    dy = numba.carray(dy_, ({m},))",
+            "    if d[0] != 0:",  # fun failed earlier: no more calls, NaN until the core gives up
+            "        dy[:] = nan",
+            "        return",
+            f"    y = numba.carray(y_, ({m},))",
+            *("    " + line for line in arg_lines),
+            *("    " + line for line in call_source(ret, inplace, call_args, f"y{view}", f"dy{view}")),
+            "    if d[0] != 0:",
+            *("        " + line for line in failure_source("y")),
+            "        dy[:] = nan",
+        ]
+    )
+    exec(compile(src, f"<solve_ivp rhs for {name}>", "exec"), ns)
+    try:
+        cf = numba.cfunc(RHS_SIG, nopython=True, error_model="numpy")(ns["rhs"])
+    except Exception as err:
+        raise compile_error("fun", fun, f"as {_FORMS}", err) from None
+    # The cache is keyed weakly by fun: the cfunc must not hold it (nor the dispatcher, which holds it).
+    del ns["disp"]
+    compile_count += 1
+    return Compiled(cf, inplace, complex_state)
+
+
+# ---------------------------------------------------------------- source shared with the Jacobian cfuncs
+
+
+def buffer_source() -> list[str]:
+    """Lines that view the ``data_`` buffer as int64 ``d`` and float64 ``fd`` and read ``n``."""
+    return [
+        f"d = numba.carray(data_, ({HEADER},), np.int64)",
+        f"d = numba.carray(data_, (d[{SIZE}],), np.int64)",
+        "fd = numba.carray(data_, (d.size,), np.float64)",
+        f"n = d[{N}]",
+    ]
+
+
+def args_source(kinds: tuple, ns: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Lines that read the args ``a0, a1, ...`` from the buffer, and their names."""
+    lines, names, at = [], [], HEADER
     for i, kind in enumerate(kinds):
         if kind[0] == "f8":
             lines.append(f"a{i} = fd[{at}]")
@@ -230,66 +394,30 @@ def _compile(fun: Callable[..., Any], kinds: tuple) -> Compiled:
             ns[f"dt{i}"] = np.dtype(kind[1])
             shape = ", ".join(f"d[{at + 1 + j}]" for j in range(kind[2]))
             lines.append(f"a{i} = numba.carray(_voidptr(d[{at}]), ({shape},), dt{i})")
-        call_args.append(f"a{i}")
+        names.append(f"a{i}")
         at += _words(kind)
-    y_at = at
+    return lines, names
+
+
+def call_source(ret: Any, inplace: bool, call_args: list[str], y: str, dy: str) -> list[str]:
+    """Lines that call ``disp`` (fun) at ``y`` and leave its result in ``dy``; flag 1 when it
+    raises, flag 2 (and the length it returned) when the length is not ``n``."""
     rest = "".join(", " + a for a in call_args)
-    if inplace:
-        body = [f"disp(t, y, dy{rest})"]
-    else:
-        body = [f"r = disp(t, y{rest})", *_store_result(ret)]
-    src = "\n".join(
-        [
-            "def rhs(t, y_, dy_, data_):",
-            "    d = numba.carray(data_, (2,), np.int64)",
-            "    n = d[1]",
-            f"    d = numba.carray(data_, ({y_at} + n,), np.int64)",
-            "    fd = numba.carray(data_, (d.size,), np.float64)",
-            "    dy = numba.carray(dy_, (n,))",
-            "    if d[0] != 0:",  # fun failed earlier: no more calls, NaN until the core gives up
-            "        dy[:] = nan",
-            "        return",
-            "    y = numba.carray(y_, (n,))",
-            *("    " + line for line in lines),
-            "    try:",
-            *("        " + line for line in body),
-            "    except Exception:",
-            "        d[0] = 1",
-            "    if d[0] != 0:",
-            "        fd[3] = t",
-            f"        fd[{y_at}:{y_at} + n] = y",
-            "        dy[:] = nan",
-        ]
-    )
-    exec(compile(src, f"<solve_ivp rhs for {name}>", "exec"), ns)
-    try:
-        cf = numba.cfunc(RHS_SIG, nopython=True, error_model="numpy")(ns["rhs"])
-    except Exception as err:
-        raise TypeError(f"fun {name!r} cannot be compiled by Numba as {_FORMS}: {numba_error_summary(err)}") from None
-    # The cache is keyed weakly by fun: the cfunc must not hold it (nor the dispatcher, which holds it).
-    del ns["disp"]
-    compile_count += 1
-    return Compiled(cf, inplace)
+    body = [f"disp(t, {y}, {dy}{rest})"] if inplace else [f"r = disp(t, {y}{rest})", *_store_result(ret, dy)]
+    return ["try:", *("    " + line for line in body), "except Exception:", f"    d[{FLAG}] = {FLAG_RAISED}"]
 
 
-def _return_type(disp: Any, argtypes: tuple, name: str, form: str) -> Any:
-    """``fun``'s return type for ``argtypes`` (compiling it), or None where the dispatcher may not compile."""
-    if not getattr(disp, "_can_compile", True):
-        return None
-    try:
-        disp.compile(argtypes)
-    except Exception as err:
-        raise TypeError(f"fun {name!r} ({form}) cannot be compiled by Numba: {numba_error_summary(err)}") from None
-    cres = disp.overloads.get(tuple(argtypes))
-    return None if cres is None else cres.signature.return_type
+def failure_source(y: str) -> list[str]:
+    """Lines that record where a call failed: t, and the core's state ``y`` (float64)."""
+    return [f"fd[{T_FAIL}] = t", f"fd[d[{Y_AT}] : d[{Y_AT}] + {y}.size] = {y}"]
 
 
-def _check_return(ret: Any, inplace: bool, k: int, name: str) -> None:
+def _check_return(ret: Any, inplace: bool, k: int, name: str, complex_state: bool) -> None:
     if ret is None:
         return
-    if _is_complex(ret):
+    if _is_complex(ret) and not complex_state:
         raise TypeError(
-            f"fun {name!r} returns complex values ({ret}): complex states are not supported by solve_ivp yet"
+            f"fun {name!r} returns complex values ({ret}) for a real y0: pass a complex y0 to integrate complex states"
         )
     if inplace:
         if ret != types.none:
@@ -312,59 +440,81 @@ def _check_return(ret: Any, inplace: bool, k: int, name: str) -> None:
         raise TypeError(f"fun {name!r} returns a {ret.ndim}-D array: it must return a 1-D array of the length of y0")
     if isinstance(ret, (types.Array, types.BaseTuple, types.List, types.Number, types.Boolean)):
         return
-    raise TypeError(f"fun {name!r} returns {ret}: it must return a 1-D array, list or tuple of real numbers")
+    raise TypeError(f"fun {name!r} returns {ret}: it must return a 1-D array, list or tuple of numbers")
 
 
-def _store_result(ret: Any) -> list[str]:
-    """Lines that check fun's result ``r`` against n and copy it into dy (flag 2 on a wrong length)."""
+def _store_result(ret: Any, dy: str) -> list[str]:
+    """Lines that check fun's result ``r`` against n and copy it into ``dy`` (flag 2 on a wrong length)."""
+    fail = [f"    d[{FLAG}] = {FLAG_LENGTH}"]
     if isinstance(ret, (types.Number, types.Boolean)):
-        return ["if n != 1:", "    d[0] = 2", "    d[2] = 1", "else:", "    dy[0] = r"]
+        return ["if n != 1:", *fail, f"    d[{GOT_ROWS}] = 1", "else:", f"    {dy}[0] = r"]
     if isinstance(ret, types.BaseTuple):
         count = len(ret.types)
         return [
             f"if n != {count}:",
-            "    d[0] = 2",
-            f"    d[2] = {count}",
+            *fail,
+            f"    d[{GOT_ROWS}] = {count}",
             "else:",
-            *(f"    dy[{i}] = r[{i}]" for i in range(count)),
+            *(f"    {dy}[{i}] = r[{i}]" for i in range(count)),
         ]
     return [
         "if len(r) != n:",
-        "    d[0] = 2",
-        "    d[2] = len(r)",
+        *fail,
+        f"    d[{GOT_ROWS}] = len(r)",
         "else:",
-        "    for i in range(n):",
-        "        dy[i] = r[i]",
+        "    for i_ in range(n):",
+        f"        {dy}[i_] = r[i_]",
     ]
 
 
 # ---------------------------------------------------------------- the failure, re-raised
 
 
-def raise_failure(fun: Callable[..., Any], buf: np.ndarray, comp: Compiled, args: list[Any]) -> None:
-    """Raise what the run's buffer records: fun's own exception (called again at the recorded
-    point, in Python first, then compiled) or the wrong length it returned. Returns if none."""
-    flag = int(buf[0])
+def raise_failure(
+    fun: Callable[..., Any], buf: np.ndarray, comp: Compiled, args: list[Any], *, jacobian: Any = None
+) -> None:
+    """Raise what the run's buffer records: fun's (or jac's, with ``jacobian`` the run's
+    `overflow._jacobian_compile.JacobianSource`) own exception, called again at the recorded point
+    in Python first, then compiled; or the wrong length or shape it returned. Returns if none."""
+    flag = int(buf[FLAG])
     if flag == FLAG_NONE:
         return
-    n = int(buf[1])
+    n = int(buf[N])
     if flag == FLAG_LENGTH:
-        raise ValueError(f"fun {callable_name(fun)!r} returned {int(buf[2])} values, expected {n} (the length of y0)")
+        raise ValueError(
+            f"fun {callable_name(fun)!r} returned {int(buf[GOT_ROWS])} values, expected {n} (the length of y0)"
+        )
+    user_jac = getattr(jacobian, "jac", None)
+    if flag == FLAG_JAC_SHAPE:
+        raise ValueError(
+            f"jac {callable_name(user_jac)!r} returned an array of shape ({int(buf[GOT_ROWS])}, "
+            f"{int(buf[GOT_COLS])}), expected ({n}, {n}) (n = the length of y0)"
+        )
     fbuf = buf.view(np.float64)
-    t = float(fbuf[3])
-    y = fbuf[buf.size - n :].copy()
-    note = f"raised by fun {callable_name(fun)!r} at t = {t!r} during solve_ivp"
-    py = getattr(fun, "py_func", fun)
-    tries = [py] + ([fun] if fun is not py else [numba.njit(error_model="numpy")(py)])
+    t = float(fbuf[T_FAIL])
+    y_at = int(buf[Y_AT])
+    y = fbuf[y_at : y_at + (2 * n if comp.complex_state else n)].copy()
+    if comp.complex_state:
+        y = y.view(np.complex128)
+    if flag == FLAG_JAC_RAISED and user_jac is not None:
+        _raise_again("jac", user_jac, jacobian.inplace, t, y, (n, n), args)
+    elif flag == FLAG_RAISED:
+        _raise_again("fun", fun, comp.inplace, t, y, (n,), args)
+    raise RuntimeError(
+        f"{'jac' if flag == FLAG_JAC_RAISED else 'fun'} raised an exception in Numba-compiled code at t = {t!r}, "
+        "but not when called again at the same point"
+    )
+
+
+def _raise_again(role: str, fn: Callable[..., Any], inplace: bool, t: float, y: np.ndarray, out: tuple, args) -> None:
+    note = f"raised by {role} {callable_name(fn)!r} at t = {t!r} during solve_ivp"
+    py = getattr(fn, "py_func", fn)
+    tries = [py] + ([fn] if fn is not py else [numba.njit(error_model="numpy")(py)])
     for f in tries:  # Python's own exception first: its message is the one the user wrote
-        call = (t, y.copy(), np.zeros(n), *args) if comp.inplace else (t, y.copy(), *args)
+        call = (t, y.copy(), np.zeros(out, y.dtype), *args) if inplace else (t, y.copy(), *args)
         try:
             f(*call)
         except Exception as err:
             if hasattr(err, "add_note"):  # Python 3.11+
                 err.add_note(note)
             raise
-    raise RuntimeError(
-        f"fun {callable_name(fun)!r} raised an exception in Numba-compiled code at t = {t!r}, "
-        "but not when called again at the same point"
-    )
