@@ -29,6 +29,7 @@ class RunOptions:
     max_norm: float
     save_states: bool
     project: bool
+    record_dense: bool
     threads: int
     events: list[_EventArg]
     def __init__(
@@ -44,6 +45,7 @@ class RunOptions:
         max_norm: float = ...,
         save_states: bool = True,
         project: bool = False,
+        record_dense: bool = False,
         threads: int = 1,
         events: Sequence[_EventArg] = (),
     ) -> None: ...
@@ -97,6 +99,19 @@ class Solution:
     def t_events(self) -> list[npt.NDArray[np.float64]]: ...
     @property
     def y_events(self) -> list[npt.NDArray[np.float64]]: ...
+    @property
+    def njev(self) -> int: ...
+    @property
+    def nlu(self) -> int: ...
+    # With RunOptions.record_dense: (S + 1,) times (t0, then each accepted step's end, in user time) and
+    # (S, d + 1, n) each step's interpolant at theta_k = (1 - cos(k pi / d)) / 2 (node 0 at dense_t[s],
+    # node d at dense_t[s + 1]); empty otherwise.
+    @property
+    def dense_t(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def dense_nodes(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def dense_degree(self) -> int: ...
 
 # An event as overflow.events passes it: (kind, function address, value, direction, terminal,
 # data address).
@@ -169,6 +184,10 @@ def integrate_rhs(
     t1: float,
     t_eval: npt.ArrayLike,
     options: RunOptions,
+    *,
+    jac_address: int = 0,
+    scale: npt.ArrayLike | None = None,
+    direction: int = 1,
 ) -> Solution: ...
 
 class EnsembleSolution:
@@ -253,6 +272,54 @@ class FlowSolver:
     def max_projection(self) -> float: ...
     @property
     def stats(self) -> _Stats: ...
+    @property
+    def t_events(self) -> list[npt.NDArray[np.float64]]: ...
+    @property
+    def y_events(self) -> list[npt.NDArray[np.float64]]: ...
+
+class _RhsStats(TypedDict):
+    nfev: int
+    naccept: int
+    nreject: int
+    njvp: int
+    njev: int
+    nlu: int
+    naccept_stiff: int
+    switch_times: list[float]
+    method_now: str
+
+class RhsSolver:  # everything in the user's t and y (direction -1: backwards in t)
+    def __init__(
+        self,
+        rhs_address: int,
+        data: npt.ArrayLike,
+        n: int,
+        options: RunOptions,
+        *,
+        jac_address: int = 0,
+        scale: npt.ArrayLike | None = None,
+        direction: int = 1,
+    ) -> None: ...
+    def init(self, t0: float, y0: npt.ArrayLike) -> None: ...
+    def step(self, t_bound: float) -> str: ...  # the Status name
+    def dense(self, t: float) -> npt.NDArray[np.float64]: ...
+    def dense_nodes(self) -> npt.NDArray[np.float64]: ...  # (dense_degree + 1, n)
+    @property
+    def dense_degree(self) -> int: ...
+    @property
+    def direction(self) -> int: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def y(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def t(self) -> float: ...
+    @property
+    def t_prev(self) -> float: ...
+    @property
+    def h_next(self) -> float: ...
+    @property
+    def stats(self) -> _RhsStats: ...
     @property
     def t_events(self) -> list[npt.NDArray[np.float64]]: ...
     @property

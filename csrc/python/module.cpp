@@ -9,5 +9,6 @@ PYBIND11_MODULE(_core, m) {
   overflow::python::register_ensemble(m);
   overflow::python::register_integrate(m);
   overflow::python::register_solver(m);
+  overflow::python::register_rhs_solver(m);
   overflow::python::register_tableau(m);
 }

@@ -11,6 +11,7 @@
 #include "overflow/thread_team.hpp"
 #include "reduced_vector.hpp"
 #include "register.hpp"
+#include "rhs_system.hpp"
 #include "run_options.hpp"
 #include "solution.hpp"
 
@@ -53,11 +54,27 @@ py::object integrate_reduced(std::uintptr_t vg, const CArray& data, double z0, d
   return run(sys, y0, t0, t1, t_eval, options);
 }
 
+// In the user's coordinates (rhs_system.hpp): t0, t1, t_eval, y0 and everything in the result.
 py::object integrate_rhs(std::uintptr_t rhs, const CArray& data, const CArray& y0, double t0, double t1,
-                         const CArray& t_eval, const RunOptions& options) {
-  GenericSystem sys(as_function<of_rhs_fn>(rhs, "rhs"), const_cast<double*>(data.data()),
-                    static_cast<std::size_t>(y0.size()));
-  return run(sys, y0, t0, t1, t_eval, options);
+                         const CArray& t_eval, const RunOptions& options, std::uintptr_t jac, const py::object& scale,
+                         int direction) {
+  const auto n = static_cast<std::size_t>(y0.size());
+  GenericSystem sys = make_rhs_system(rhs, jac, data, n, scale, direction, options.atol);
+  require_ahead(sys, t0, t1, "t0", "t1");
+  const Tableau& tab = method_tableau(options.method);
+  IntegrateOptions opt = make_options(options);
+  UserEvents user_events;
+  opt.events = user_events.wrap(std::move(opt.events), sys);
+  std::vector<double> te(t_eval.data(), t_eval.data() + t_eval.size()), z0(n);
+  for (double& t : te) t = sys.core_time(t);
+  sys.to_core(y0.data(), z0.data());
+  Solution sol;
+  {
+    py::gil_scoped_release release;
+    sol = integrate(sys, tab, sys.core_time(t0), sys.core_time(t1), z0.data(), te, opt);
+  }
+  to_user(sol, sys);
+  return to_python(std::move(sol), n, opt.save_states, tab, opt.stiff);
 }
 
 [[noreturn]] void read_only(const py::str& name) {
@@ -67,16 +84,23 @@ py::object integrate_rhs(std::uintptr_t rhs, const CArray& data, const CArray& y
 }  // namespace
 
 void register_integrate(py::module_& m) {
-  py::class_<SolutionArrays>(m, "Solution", py::dynamic_attr(),
-                             "One run's result (read-only): t, states, loss, grad_norm, final_state, t_final, "
-                             "final_loss, final_grad_norm, status (a Status), message, nfev, naccept, nreject, "
-                             "ndomain, njvp, njev, nlu, max_projection, nvalue, naccept_stiff, method_steps, switch_times, "
-                             "grad_norm_min, t_events, y_events, stalled.")
+  py::class_<SolutionArrays>(
+      m, "Solution", py::dynamic_attr(),
+      "One run's result (read-only): t, states, loss, grad_norm, final_state, t_final, "
+      "final_loss, final_grad_norm, status (a Status), message, nfev, naccept, nreject, "
+      "ndomain, njvp, njev, nlu, max_projection, nvalue, naccept_stiff, method_steps, switch_times, "
+      "grad_norm_min, t_events, y_events, stalled.")
       .def("__setattr__", [](py::handle, py::str name, py::handle) { read_only(name); })
       .def("__delattr__", [](py::handle, py::str name) { read_only(name); });
   m.def("integrate_rhs", &integrate_rhs, py::arg("rhs_address"), py::arg("data"), py::arg("y0"), py::arg("t0"),
-        py::arg("t1"), py::arg("t_eval"), py::arg("options"),
-        "Integrate dy/dt = rhs(t, y) given as a C function pointer void(double, const double*, double*, void*).");
+        py::arg("t1"), py::arg("t_eval"), py::arg("options"), py::kw_only(), py::arg("jac_address") = 0,
+        py::arg("scale") = py::none(), py::arg("direction") = 1,
+        "Integrate dy/dt = rhs(t, y) given as a C function pointer void(double t, const double* y, double* dy, "
+        "void* data), from t0 to t1 (< t0 with direction = -1). jac_address: 0, or a function of the same "
+        "signature writing J = df/dy (n x n, column-major) into its third argument (0: forward differences). "
+        "scale: None, or (n,) > 0: the core integrates y / scale, as a per-component atol = options.atol * "
+        "scale. Times, states, events and dense output are all in the user's t and y; nfev counts every call of "
+        "rhs.");
   m.def("integrate_flow", &integrate_flow, py::arg("dims"), py::arg("vg_address"), py::arg("hvp_address"),
         py::arg("data"), py::arg("activation"), py::arg("y0"), py::arg("t0"), py::arg("t1"), py::arg("t_eval"),
         py::arg("options"),

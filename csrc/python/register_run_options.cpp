@@ -63,6 +63,8 @@ RunOptions from_keywords(const py::kwargs& kwargs) {
       o.save_states = field<bool>("save_states", value, "a bool");
     } else if (is("project")) {
       o.project = field<bool>("project", value, "a bool");
+    } else if (is("record_dense")) {
+      o.record_dense = field<bool>("record_dense", value, "a bool");
     } else if (is("threads")) {
       o.threads = field<int>("threads", value, "an int");
     } else if (is("events")) {
@@ -82,7 +84,8 @@ void register_run_options(py::module_& m) {
                          "construction; each field can be set; a value of the wrong type is a TypeError.")
       .def(py::init(&from_keywords),
            "RunOptions(*, method='auto', rtol, atol, first_step=0.0, max_step=inf, max_steps, gtol=0.0, max_norm, "
-           "save_states=True, project=False, threads=1, events=[]): the core's defaults (IntegrateOptions) for "
+           "save_states=True, project=False, record_dense=False, threads=1, events=[]): the core's defaults "
+           "(IntegrateOptions) for "
            "those not given.")
       .def_readwrite("method", &RunOptions::method)
       .def_readwrite("rtol", &RunOptions::rtol)
@@ -98,6 +101,9 @@ void register_run_options(py::module_& m) {
       .def_property(
           "project", [](const RunOptions& o) { return o.project; },
           flag_setter([](RunOptions& o, bool on) { o.project = on; }))
+      .def_property(
+          "record_dense", [](const RunOptions& o) { return o.record_dense; },
+          flag_setter([](RunOptions& o, bool on) { o.record_dense = on; }), "keep every step's interpolant")
       .def_readwrite("threads", &RunOptions::threads, "threads for one trajectory (integrate_flow)")
       .def_readwrite("events", &RunOptions::events, "events as overflow.events.prepare gives them");
 }

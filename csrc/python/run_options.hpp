@@ -57,7 +57,8 @@ struct RunOptions {
   double max_norm = IntegrateOptions{}.max_norm;
   bool save_states = IntegrateOptions{}.save_states;
   bool project = IntegrateOptions{}.project;
-  int threads = 1;  // one trajectory's threads (integrate_flow only)
+  bool record_dense = IntegrateOptions{}.record_dense;  // Solution.dense_t, dense_nodes, dense_degree
+  int threads = 1;                                      // one trajectory's threads (integrate_flow only)
   EventArgs events = {};
 };
 
@@ -93,6 +94,7 @@ inline IntegrateOptions make_options(const RunOptions& a, ThreadTeam* team = nul
   opt.max_norm = a.max_norm;
   opt.save_states = a.save_states;
   opt.project = a.project;
+  opt.record_dense = a.record_dense;
   opt.team = team;
   opt.interrupted = python_interrupted;
   opt.stiff = method_choice(a.method).stiff;

@@ -53,6 +53,17 @@ inline py::object to_python(Solution&& sol, std::size_t dim, bool save_states, c
   d["t_events"] = t_events;
   d["y_events"] = y_events;
   d["stalled"] = sol.stalled;
+  // (S + 1,) times and (S, d + 1, n) Lobatto-point values of the steps' interpolants (dense_nodes.hpp).
+  const auto times = static_cast<py::ssize_t>(sol.dense_t.size());
+  const auto nodes = static_cast<py::ssize_t>(sol.dense_degree + 1);
+  if (times == 0) {  // not recorded: numpy's own empty arrays (no buffer to hand over)
+    d["dense_t"] = py::array_t<double>(std::vector<py::ssize_t>{0});
+    d["dense_nodes"] = py::array_t<double>(std::vector<py::ssize_t>{0, nodes, n});
+  } else {
+    d["dense_t"] = to_numpy(std::move(sol.dense_t), {times});
+    d["dense_nodes"] = to_numpy(std::move(sol.dense_nodes), {times - 1, nodes, n});
+  }
+  d["dense_degree"] = sol.dense_degree;
   return out;
 }
 

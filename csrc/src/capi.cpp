@@ -116,6 +116,8 @@ class AnySolver {
   virtual void set_project(bool on) = 0;
   virtual double projection() const = 0;
   virtual void add_event(const overflow::Event& event) = 0;
+  // A generic right-hand side's Jacobian function (null: differences); false on a flow.
+  virtual bool set_jacobian(of_rhs_fn jac, void* data) = 0;
   virtual std::size_t event_count() const = 0;
   // The crossings of event i since init, or found by the last integrate call.
   virtual const std::vector<double>& event_times(std::size_t i) const = 0;
@@ -131,7 +133,10 @@ class SolverOn final : public AnySolver {
 
   std::size_t dim() const override { return session_.dim(); }
   bool initialised() const override { return session_.initialised(); }
-  void init(double t0, const double* y0) override { session_.init(t0, y0); }
+  void init(double t0, const double* y0) override {
+    if constexpr (std::is_same<System, overflow::GenericSystem>::value) sys_.reset_difference_evaluations();
+    session_.init(t0, y0);
+  }
   Status step(double t_bound) override { return session_.step(t_bound); }
   void dense(double t, double* out) override { session_.dense(t, out); }
 
@@ -143,6 +148,15 @@ class SolverOn final : public AnySolver {
   }
 
   void add_event(const overflow::Event& event) override { session_.add_event(event); }
+  bool set_jacobian(of_rhs_fn jac, void* data) override {
+    if constexpr (std::is_same<System, overflow::GenericSystem>::value) {
+      sys_.set_jacobian(jac, data);
+      return true;
+    } else {
+      (void)jac, (void)data;
+      return false;
+    }
+  }
   std::size_t event_count() const override { return session_.event_count(); }
   const std::vector<double>& event_times(std::size_t i) const override { return session_.event_times()[i]; }
 
@@ -150,7 +164,12 @@ class SolverOn final : public AnySolver {
   const double* y() const override { return solver().y(); }
   double loss() const override { return solver().value(); }
   double grad_norm() const override { return solver().grad_norm(); }
-  of_stats stats() const override { return of_stats{solver().nfev(), solver().naccept(), solver().nreject()}; }
+  // nfev counts every call of the right-hand side, a difference Jacobian's included.
+  of_stats stats() const override {
+    int64_t nfev = solver().nfev();
+    if constexpr (std::is_same<System, overflow::GenericSystem>::value) nfev += sys_.difference_evaluations();
+    return of_stats{nfev, solver().naccept(), solver().nreject()};
+  }
   bool is_flow() const override { return std::is_same<System, overflow::FlowSystem>::value; }
   void set_project(bool on) override { session_.set_project(on); }
   double projection() const override { return solver().max_projection(); }
@@ -300,22 +319,28 @@ int of_solver_create_rhs(of_rhs_fn rhs, void* data, int64_t n, int32_t method, d
   overflow::MethodChoice m;
   if (!overflow::parse_method_choice(method, m))
     return fail(OF_ERROR_ARGUMENT, "of_solver_create_rhs: unknown method code " + std::to_string(method) +
-                                       " (OF_BS3, OF_DOPRI5, OF_TSIT5 or OF_DOP853)");
-  if (m.start->implicit() || m.stiff)
-    return fail(OF_ERROR_ARGUMENT,
-                "of_solver_create_rhs: the implicit methods and OF_AUTO need a Jacobian, which "
-                "a generic right-hand side does not provide: use OF_BS3, OF_DOPRI5, OF_TSIT5 or "
-                "OF_DOP853");
+                                       " (OF_BS3 ... OF_RODAS4, OF_AUTO)");
   return guarded("of_solver_create_rhs", [&] {
-    const overflow::IntegrateOptions opt = make_options(rtol, atol, max_step);
-    auto impl = std::make_unique<SolverOn<overflow::GenericSystem>>(
-        overflow::GenericSystem(rhs, data, static_cast<std::size_t>(n)), *m.start, opt);
+    overflow::IntegrateOptions opt = make_options(rtol, atol, max_step);
+    opt.stiff = m.stiff;
+    overflow::GenericSystem sys(rhs, data, static_cast<std::size_t>(n));
+    sys.set_difference_floor(atol);
+    auto impl = std::make_unique<SolverOn<overflow::GenericSystem>>(std::move(sys), *m.start, opt);
     *out = new of_solver{std::move(impl)};
     return OF_OK;
   });
 }
 
 void of_solver_destroy(of_solver* solver) { delete solver; }
+
+int of_solver_set_jacobian(of_solver* solver, of_rhs_fn jac, void* data) {
+  OF_REQUIRE(solver);
+  if (!solver->impl->set_jacobian(jac, data))
+    return fail(OF_ERROR_ARGUMENT,
+                "of_solver_set_jacobian: a flow's solver has its Jacobian already (through the cost's hvp); only a "
+                "solver made by of_solver_create_rhs takes one");
+  return OF_OK;
+}
 
 int of_solver_set_projection(of_solver* solver, int enable) {
   OF_REQUIRE(solver);

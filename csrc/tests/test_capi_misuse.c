@@ -179,8 +179,9 @@ static void misuse_solver_create(void) {
          "does not fit");
   MISUSE(of_solver_create_rhs(oscillator, NULL, (int64_t)1 << 47, OF_DOPRI5, 1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT,
          fn, "physical memory");
-  MISUSE(of_solver_create_rhs(oscillator, NULL, 2, OF_GAUSS4, 1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT, fn, "Jacobian");
-  MISUSE(of_solver_create_rhs(oscillator, NULL, 2, OF_AUTO, 1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT, fn, "Jacobian");
+  /* The implicit methods' n x n Jacobian: refused where it exceeds physical memory. */
+  MISUSE(of_solver_create_rhs(oscillator, NULL, (int64_t)1 << 20, OF_RODAS4, 1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT,
+         fn, "physical memory");
   MISUSE(of_solver_create_rhs(oscillator, NULL, 2, 99, 1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT, fn, "method");
   MISUSE(of_solver_create_rhs(oscillator, NULL, 2, OF_DOPRI5, NAN, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT, fn, "rtol");
   CHECK(s == NULL, "*out not NULL after failures");
@@ -306,9 +307,15 @@ static void misuse_solver_calls(void) {
   OK(of_solver_stats(s, &st));
   of_solver_destroy(s);
 
-  /* A generic right-hand side has no invariants to project onto. */
+  /* A generic right-hand side has no invariants to project onto; a flow takes no Jacobian function. */
   OK(of_solver_create_rhs(oscillator, NULL, 2, OF_DOPRI5, 1e-6, 1e-9, 0.0, &s));
   MISUSE(of_solver_set_projection(s, 1), OF_ERROR_ARGUMENT, "of_solver_set_projection", "invariants");
+  MISUSE(of_solver_set_jacobian(NULL, oscillator, NULL), OF_ERROR_NULL, "of_solver_set_jacobian", "solver");
+  OK(of_solver_set_jacobian(s, oscillator, NULL));
+  OK(of_solver_set_jacobian(s, NULL, NULL));
+  of_solver_destroy(s);
+  OK(of_solver_create_flow(flow, OF_RODAS4, 1e-6, 1e-9, 0.0, &s));
+  MISUSE(of_solver_set_jacobian(s, oscillator, NULL), OF_ERROR_ARGUMENT, "of_solver_set_jacobian", "flow");
   of_solver_destroy(s);
   of_flow_destroy(flow);
 

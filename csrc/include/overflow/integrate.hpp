@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "overflow/detail/dense_nodes.hpp"
 #include "overflow/events.hpp"
 #include "overflow/solver.hpp"
 #include "overflow/status.hpp"
@@ -27,6 +28,7 @@ struct IntegrateOptions : StepOptions {
   double max_norm = 1e10;     // max |y_i| above which the run stops as "blowup"
   bool save_states = true;    // false: save t, loss, ||grad g|| only (the final state is always kept)
   bool save_steps = true;     // false: without t_eval nothing is saved (ensembles keep the end only)
+  bool record_dense = false;  // true: Solution::dense_* hold every accepted step's interpolant (dense_nodes.hpp)
 };
 
 struct Solution {
@@ -52,6 +54,10 @@ struct Solution {
   bool stalled = false;
   // Per event: the times of its crossings and the states there (count x dim, flattened).
   std::vector<std::vector<double>> t_events, y_events;
+  // With IntegrateOptions::record_dense: t0 and each accepted step's end (the last one where the run stopped), and
+  // each step's interpolant at the Lobatto points of its degree (steps x (dense_degree + 1) x dim; dense_nodes.hpp).
+  std::vector<double> dense_t, dense_nodes;
+  int dense_degree = 0;
 };
 
 namespace detail {
@@ -186,9 +192,11 @@ inline void check_horizon(double t1, double gtol, bool terminal_event) {
 // save(t, y, loss, ||grad g||) -> bool; false stops the run as "interrupted". Stops early on gtol
 // (at the crossing), blow-up, max_steps accepted steps in this call, or a failed step. `events`
 // (opt.events is not read) are started afresh here: they hold this call's crossings afterwards.
+// With a `dense` record, each accepted step's interpolant is appended to it, up to where the run ends.
 template <class System, class Save>
 RunEnd advance(Solver<System>& solver, EventSet<System>& events, double t1, const std::vector<double>& t_eval,
-               bool save_steps, const IntegrateOptions& opt, Save&& save, std::vector<double>& y_end_buffer) {
+               bool save_steps, const IntegrateOptions& opt, Save&& save, std::vector<double>& y_end_buffer,
+               DenseRecord* dense = nullptr) {
   detail::check_horizon(t1, opt.gtol, events.any_terminal());
   solver.set_gtol(opt.gtol);
   events.start(solver);
@@ -248,8 +256,11 @@ RunEnd advance(Solver<System>& solver, EventSet<System>& events, double t1, cons
       return stop(Status::t_end, "reached the end of t_span");
     }
     const double g_start = solver.grad_norm();
-    const StepOutcome outcome =
-        solver.step(t1, next_eval < t_eval.size() ? t_eval[next_eval] : std::numeric_limits<double>::infinity());
+    // A recorded run needs every step's interpolant: its extra stages (DOP853) are part of the step.
+    const double dense_before = dense                       ? -std::numeric_limits<double>::infinity()
+                                : next_eval < t_eval.size() ? t_eval[next_eval]
+                                                            : std::numeric_limits<double>::infinity();
+    const StepOutcome outcome = solver.step(t1, dense_before);
     if (outcome != StepOutcome::accepted) {
       const std::string where = " (h = " + detail::fmt(solver.underflow_step()) + " at t = " + detail::fmt(t) + ")";
       switch (outcome) {
@@ -276,6 +287,7 @@ RunEnd advance(Solver<System>& solver, EventSet<System>& events, double t1, cons
     // Events up to where the run ends; a terminal one before the gtol crossing ends it there.
     const int terminal = events.empty() ? -1 : events.step(solver, converged ? t_converged : solver.t(), hits);
     auto end_inside = [&](Status status, const char* message, double t_end, const double* y_end, double v, double g) {
+      if (dense) record_step(solver, t_end, *dense);
       serve(t_end, y_end, v, g);
       if (save_steps) emit(t_end, y_end, v, g);
       stop(status, message);
@@ -302,6 +314,7 @@ RunEnd advance(Solver<System>& solver, EventSet<System>& events, double t1, cons
       return end_inside(Status::converged, "||grad g|| <= gtol", solver.t(), solver.y(), solver.value(),
                         solver.grad_norm());
     }
+    if (dense) record_step(solver, solver.t(), *dense);
     serve(solver.t(), solver.y(), solver.value(), solver.grad_norm());
     if (save_steps) emit(solver.t(), solver.y(), solver.value(), solver.grad_norm());
     if (!(solver.max_abs() <= opt.max_norm))
@@ -314,9 +327,10 @@ RunEnd advance(Solver<System>& solver, EventSet<System>& events, double t1, cons
 // The same with the events of opt.events.
 template <class System, class Save>
 RunEnd advance(Solver<System>& solver, double t1, const std::vector<double>& t_eval, bool save_steps,
-               const IntegrateOptions& opt, Save&& save, std::vector<double>& y_end_buffer) {
+               const IntegrateOptions& opt, Save&& save, std::vector<double>& y_end_buffer,
+               DenseRecord* dense = nullptr) {
   EventSet<System> events(opt.events);
-  return advance(solver, events, t1, t_eval, save_steps, opt, std::forward<Save>(save), y_end_buffer);
+  return advance(solver, events, t1, t_eval, save_steps, opt, std::forward<Save>(save), y_end_buffer, dense);
 }
 
 // Integrates dy/dt = f(t, y) from t0 to t1 > t0. t_eval (sorted, inside [t0, t1]) is served by
@@ -330,6 +344,8 @@ Solution integrate(Solver<System>& solver, double t0, double t1, const double* y
   const std::size_t n = solver.dim();
   Solution sol;
   if (!(t1 > t0)) throw std::invalid_argument("t_span must satisfy t0 < t1");
+  DenseRecord dense;
+  dense.degree = interpolant_degree(solver.start_tableau(), opt.stiff);
   detail::check_horizon(t1, opt.gtol, any_terminal(opt.events));
   auto save = [&](double ts, const double* ys, double value, double gnorm) {
     sol.t.push_back(ts);
@@ -360,6 +376,11 @@ Solution integrate(Solver<System>& solver, double t0, double t1, const double* y
     sol.stalled = end.stalled;
     sol.t_events = end.t_events;
     sol.y_events = end.y_events;
+    if (opt.record_dense) {
+      sol.dense_t = std::move(dense.t);
+      sol.dense_nodes = std::move(dense.nodes);
+      sol.dense_degree = dense.degree;
+    }
     return sol;
   };
   auto stop_at_start = [&](Status status, const char* message) {
@@ -374,6 +395,7 @@ Solution integrate(Solver<System>& solver, double t0, double t1, const double* y
   };
 
   solver.init(t0, y0);
+  if (opt.record_dense) dense.t.push_back(t0);
   if (!std::isfinite(solver.value()))
     return stop_at_start(Status::domain, "the cost is not finite at the initial point");
   if (!std::isfinite(solver.grad_norm()))
@@ -387,7 +409,7 @@ Solution integrate(Solver<System>& solver, double t0, double t1, const double* y
   if (opt.gtol > 0 && solver.grad_norm() <= opt.gtol)
     return stop_at_start(Status::converged, "||grad g|| <= gtol at the initial point");
   std::vector<double> y_end;
-  return finish(advance(solver, t1, t_eval, save_steps, opt, save, y_end));
+  return finish(advance(solver, t1, t_eval, save_steps, opt, save, y_end, opt.record_dense ? &dense : nullptr));
 }
 
 // The same on a solver of its own.

@@ -121,12 +121,21 @@ int of_solver_create_flow(const of_flow* flow, int32_t method, double rtol, doub
    The codes of of_solver_create_flow, and OF_ERROR_ARGUMENT for threads < 1, OF_ERROR_THREAD_START. */
 int of_solver_create_flow_threads(const of_flow* flow, int32_t method, double rtol, double atol, double max_step,
                                   int32_t threads, of_solver** out);
-/* OF_ERROR_NULL: out or rhs. OF_ERROR_ARGUMENT: n < 1, n whose solver vectors exceed physical
-   memory, a method other than OF_BS3, OF_DOPRI5, OF_TSIT5, OF_DOP853, bad tolerances as above.
-   OF_ERROR_MEMORY. */
+/* Any method, the implicit ones and OF_AUTO included: their Jacobian is rhs's forward differences
+   (increments sqrt(eps) max(|y_j|, atol): n + 1 calls of rhs, counted in of_stats.nfev) until
+   of_solver_set_jacobian gives one.
+   OF_ERROR_NULL: out or rhs. OF_ERROR_ARGUMENT: n < 1, n whose solver vectors exceed physical
+   memory, an unknown method, bad tolerances as above. OF_ERROR_MEMORY. */
 int of_solver_create_rhs(of_rhs_fn rhs, void* data, int64_t n, int32_t method, double rtol, double atol,
                          double max_step, of_solver** out);
 void of_solver_destroy(of_solver* solver); /* NULL is ignored */
+
+/* The Jacobian of a generic right-hand side for the implicit methods and OF_AUTO, from the next step
+   on: jac(t, y, J, data) writes J = df/dy, n x n column-major (J[i + j n] = df_i/dy_j); NULL goes
+   back to forward differences. jac and data must stay valid while the solver steps.
+   OF_ERROR_NULL: solver. OF_ERROR_ARGUMENT: a solver on a flow (of_solver_create_flow), whose
+   Jacobian comes from the cost's hvp. */
+int of_solver_set_jacobian(of_solver* solver, of_rhs_fn jac, void* data);
 
 /* Project the state back onto the invariant set {C_i = C_i(t0)} after every accepted step (flows of
    linear networks; nonzero enable turns it on), from the next of_solver_init on. of_solver_projection

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "overflow/detail/dense_nodes.hpp"
 #include "overflow/events.hpp"
 #include "overflow/integrate.hpp"
 #include "overflow/solver.hpp"
@@ -81,6 +82,17 @@ class Session {
     if (!solver_.prepare_dense()) throw std::logic_error("the interpolant's extra stages left the cost's domain");
     solver_.dense_theta((t - a) / solver_.h_last(), out);
   }
+
+  // The last step's interpolant at the Lobatto points of its degree (dense_nodes.hpp), into out
+  // ((dense_degree() + 1) x dim() doubles).
+  void dense_nodes(double* out) {
+    require_init();
+    if (!solver_.has_step()) throw std::logic_error("no step has been taken since init (dense output needs one)");
+    if (!solver_.prepare_dense()) throw std::logic_error("the interpolant's extra stages left the cost's domain");
+    step_nodes(solver_, solver_.t(), dense_degree(), out);
+  }
+  // The degree of the interpolants of the methods this session can run.
+  int dense_degree() const { return interpolant_degree(solver_.start_tableau(), opt_.stiff); }
 
   // Steps to t_end (> t) with the integration loop (integrate.hpp's advance): stops early at
   // ||grad g|| <= gtol (gtol > 0), a terminal event, max_steps accepted steps in this call (<= 0:

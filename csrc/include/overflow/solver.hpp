@@ -317,6 +317,7 @@ class Solver {
   std::int64_t naccept_stiff() const { return naccept_stiff_; }
   const std::vector<double>& switch_times() const { return switch_times_; }
   const Tableau& current_tableau() const { return *tab_; }
+  const Tableau& start_tableau() const { return *start_tab_; }
   // True while an explicit method's steps are held at its stability limit (method_switch.hpp).
   bool stability_limited() const { return !tab_->implicit() && switch_.stability_limited(); }
   // The gtol the run stops at (StepOptions::gtol), which "auto" switches on.

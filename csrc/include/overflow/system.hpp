@@ -18,6 +18,9 @@
 //       the whole J(t, y) (dim x dim, column-major) in one call, for a system that has it cheaper
 //       than dim products J e_j (a generic ODE's own or finite-difference Jacobian); the implicit
 //       steppers then assemble nothing and always solve with a dense LU.
+//   void time_derivative(double t, const double* y, const double* f, double* ft);
+//       ft = df/dt at (t, y), given f = f(t, y): a non-autonomous system's Rosenbrock stages need
+//       it (the h gamma_i f_t terms of rodas.f); a system without it is autonomous (f_t = 0).
 //   FactorLayout factor_layout() const;  double eval_factored(double t, const double* stage,
 //       const double* base, const StageTerms& terms, double* dy, double* factors_out);
 //       low-rank stage inputs (detail/stage_factors.hpp): the explicit engine forms only the
@@ -59,9 +62,16 @@ struct HasJvp<S, std::void_t<decltype(std::declval<S&>().jvp(0.0, static_cast<co
 template <class S, class = void>
 struct HasJacobian : std::false_type {};
 template <class S>
-struct HasJacobian<S, std::void_t<decltype(std::declval<S&>().jacobian(0.0, static_cast<const double*>(nullptr),
-                                                                       static_cast<double*>(nullptr)))>>
-    : std::true_type {};
+struct HasJacobian<S, std::void_t<decltype(std::declval<S&>().jacobian(
+                          0.0, static_cast<const double*>(nullptr), static_cast<double*>(nullptr)))>> : std::true_type {
+};
+
+template <class S, class = void>
+struct HasTimeDerivative : std::false_type {};
+template <class S>
+struct HasTimeDerivative<S, std::void_t<decltype(std::declval<S&>().time_derivative(
+                                0.0, static_cast<const double*>(nullptr), static_cast<const double*>(nullptr),
+                                static_cast<double*>(nullptr)))>> : std::true_type {};
 
 template <class S, class = void>
 struct HasStageFactors : std::false_type {};

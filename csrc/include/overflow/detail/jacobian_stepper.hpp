@@ -3,11 +3,13 @@
 #pragma once
 #include <cmath>
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "overflow/detail/explicit_rk.hpp"
 #include "overflow/detail/gmres.hpp"
 #include "overflow/detail/jacobian.hpp"
+#include "overflow/detail/sizes.hpp"
 #include "overflow/system.hpp"
 #include "overflow/tableau.hpp"
 
@@ -28,8 +30,15 @@ class JacobianStepper {
         f0_(dim),
         f1_(dim),
         y_end_(dim),
-        J_(matrix_free_ ? 0 : dim * dim) {}
+        J_(matrix_free_ ? 0 : jacobian_size(dim)) {}
   bool matrix_free() const { return matrix_free_; }
+
+  // dim x dim doubles, refused (std::invalid_argument) where they overflow a size or exceed physical memory.
+  static std::size_t jacobian_size(std::size_t dim) {
+    const std::size_t size = checked_mul(dim, dim, "the Jacobian (dim x dim)");
+    check_memory(size, "the Jacobian (" + std::to_string(dim) + " x " + std::to_string(dim) + " doubles)");
+    return size;
+  }
 
   std::size_t dim() const { return dim_; }
   int control_order() const { return tab_.control_order; }

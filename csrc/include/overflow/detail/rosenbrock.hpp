@@ -1,9 +1,9 @@
 // A Rosenbrock (linearly implicit) stepper for Solver, for stiff flows: each stage solves
-//   (I / (h gamma) - J) k_i = f(t + c_i h, y + sum_{j<i} a_ij k_j) + sum_{j<i} (C_ij / h) k_j
-// with J the flow's exact Jacobian at the step's start (assembled densely from Jacobian-vector
-// products through the cost's Hessian-vector product), one LU per step size. Hairer & Wanner's
-// formulation (rodas.f); y_new = y + sum_i b_i k_i, error = sum_i e_i k_i. Dense output: cubic
-// Hermite through the step's ends.
+//   (I / (h gamma) - J) k_i = f(t + c_i h, y + sum_{j<i} a_ij k_j) + sum_{j<i} (C_ij / h) k_j + h d_i f_t
+// with J the system's Jacobian at the step's start (its own, or assembled densely from Jacobian-vector
+// products), one LU per step size, and f_t = df/dt there for a non-autonomous system (HasTimeDerivative;
+// d_i = gamma_i, the row sums of the method's Gamma). Hairer & Wanner's formulation (rodas.f);
+// y_new = y + sum_i b_i k_i, error = sum_i e_i k_i. Dense output: cubic Hermite through the step's ends.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -28,11 +28,20 @@ class Rosenbrock : public JacobianStepper {
         rhs_(dim),
         E_(matrix_free_ ? 0 : dim * dim) {  // no dense matrix on the matrix-free path
     if (tab.scheme != Tableau::Scheme::rosenbrock) throw std::invalid_argument("Rosenbrock needs a Rosenbrock tableau");
+    // Gamma^-1 = I / gamma - C (Hairer & Wanner IV.7), so d = Gamma 1 solves (I / gamma - C) d = 1: forward
+    // substitution (rodas.f's D1..D4: 0.25, -0.1043, 0.1035, -0.0362, then 0, 0).
+    d_.resize(static_cast<std::size_t>(s_));
+    for (int i = 0; i < s_; ++i) {
+      double acc = 1.0;
+      for (int j = 0; j < i; ++j) acc += c(i, j) * d_[static_cast<std::size_t>(j)];
+      d_[static_cast<std::size_t>(i)] = tab.rosenbrock.gamma * acc;
+    }
   }
 
   void accept() {
     rotate();
     lu_h_ = 0.0;
+    ft_ready_ = false;
   }
 
   void dense(const double* y, double h, double theta, double* out) const {
@@ -50,6 +59,13 @@ class Rosenbrock : public JacobianStepper {
     } else {
       const std::size_t n = dim_;
       ensure_jacobian(sys, t, y, out);
+      if constexpr (HasTimeDerivative<System>::value) {
+        if (!ft_ready_) {  // at the step's start, once per point like J
+          ft_.resize(n);
+          sys.time_derivative(t, y, f0_.data(), ft_.data());
+          ft_ready_ = true;
+        }
+      }
       double linear_abs_tol = 0.0;
       if (matrix_free_) {
         krylov_.reset(n, max_pairs());  // the stages share I/(h gamma) - J(y)
@@ -83,6 +99,11 @@ class Rosenbrock : public JacobianStepper {
           double acc = F[k];
           for (int j = 0; j < i; ++j) acc += (c(i, j) / h) * K_[j * n + k];
           k_i[k] = acc;
+        }
+        if constexpr (HasTimeDerivative<System>::value) {
+          const double hd = h * d_[static_cast<std::size_t>(i)];
+          if (hd != 0.0)
+            for (std::size_t k = 0; k < n; ++k) k_i[k] += hd * ft_[k];
         }
         if (matrix_free_) {
           solve_matrix_free(sys, t, y, h, std::min(1e-8, 1e-3 * rtol), linear_abs_tol, k_i, out);
@@ -155,6 +176,9 @@ class Rosenbrock : public JacobianStepper {
   }
 
   int s_;
+  std::vector<double> d_;   // gamma_i: the weights of h f_t in the stages
+  std::vector<double> ft_;  // df/dt at the step's start (non-autonomous systems)
+  bool ft_ready_ = false;
   std::vector<double> K_, stage_, rhs_, jv_;
   RecycledKrylov krylov_;
   std::vector<double> E_;  // column-major
