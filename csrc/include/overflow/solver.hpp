@@ -21,6 +21,7 @@
 #include "overflow/detail/gauss_legendre.hpp"
 #include "overflow/detail/linear_combination.hpp"
 #include "overflow/detail/method_switch.hpp"
+#include "overflow/detail/radau.hpp"
 #include "overflow/detail/rosenbrock.hpp"
 #include "overflow/detail/sizes.hpp"
 #include "overflow/system.hpp"
@@ -231,6 +232,9 @@ class Solver {
           ++ndomain_;
           last_rejection_ = Rejection::domain;
           h *= 0.25;
+        } else if (att.retry_factor > 0) {  // an implicit method's iteration failed, not its error
+          last_rejection_ = Rejection::error;
+          h *= controller_.retry(att.retry_factor);
         } else {
           last_rejection_ = std::isfinite(att.error) ? Rejection::error : Rejection::not_finite;
           h *= controller_.reject(att.error);
@@ -279,6 +283,8 @@ class Solver {
       dense_output(*rk, y_prev_.data(), h_last_, theta, out);
     } else if (const auto* gl = std::get_if<GaussLegendre>(&stepper_)) {
       gl->dense(y_prev_.data(), h_last_, theta, out);
+    } else if (const auto* ra = std::get_if<Radau5>(&stepper_)) {
+      ra->dense(y_prev_.data(), h_last_, theta, out);
     } else {
       std::get<Rosenbrock>(stepper_).dense(y_prev_.data(), h_last_, theta, out);
     }
@@ -459,7 +465,7 @@ class Solver {
   const Tableau* start_tab_;  // the method given (auto: its explicit pair)
   const Tableau* tab_;        // the method running now
   StepOptions opt_;
-  using Stepper = std::variant<ExplicitRK, GaussLegendre, Rosenbrock>;
+  using Stepper = std::variant<ExplicitRK, GaussLegendre, Rosenbrock, Radau5>;
   static Stepper make_stepper(const Tableau& tab, System& sys, ThreadTeam* team) {
     const std::size_t dim = sys.dim();
     // At least the stages and a few more state-sized vectors: a state far too large for the
@@ -470,6 +476,7 @@ class Solver {
     constexpr bool whole = HasJacobian<System>::value;
     if (tab.scheme == Tableau::Scheme::gauss) return Stepper(std::in_place_type<GaussLegendre>, tab, dim, whole);
     if (tab.scheme == Tableau::Scheme::rosenbrock) return Stepper(std::in_place_type<Rosenbrock>, tab, dim, whole);
+    if (tab.scheme == Tableau::Scheme::radau) return Stepper(std::in_place_type<Radau5>, tab, dim);  // always dense
     FactorLayout layout;
     if constexpr (HasStageFactors<System>::value) layout = sys.factor_layout();
     return Stepper(std::in_place_type<ExplicitRK>, tab, dim, team, std::move(layout));
@@ -481,6 +488,8 @@ class Solver {
       stepper_.template emplace<GaussLegendre>(*tab_, n, HasJacobian<System>::value);
     } else if (tab_->scheme == Tableau::Scheme::rosenbrock) {
       stepper_.template emplace<Rosenbrock>(*tab_, n, HasJacobian<System>::value);
+    } else if (tab_->scheme == Tableau::Scheme::radau) {
+      stepper_.template emplace<Radau5>(*tab_, n);
     } else {
       FactorLayout layout;
       if constexpr (HasStageFactors<System>::value) layout = sys_.factor_layout();

@@ -33,6 +33,13 @@ class PIController {
     return f;
   }
 
+  // Factor `factor` after an attempt whose solve failed before its error was known (StepAttempt::
+  // retry_factor): the step that follows is not allowed to grow, as after a rejection.
+  double retry(double factor) {
+    rejected_last_ = true;
+    return std::clamp(factor, opt_.min_factor, 1.0);
+  }
+
   // Factor after a rejected step (err > 1, or not finite).
   double reject(double err) {
     rejected_last_ = true;
