@@ -68,7 +68,7 @@ class Radau5 : public JacobianStepper {
     first_ = false;
     retrying_ = false;
     jacobian_current_ = false;
-    if (!(newton_rate_ <= kKeepJacobianRate)) {
+    if (newton_iterations_ > 2 && !(newton_rate_ <= kKeepJacobianRate)) {
       jacobian_ready_ = false;
       lu_h_ = 0.0;
     }
