@@ -107,7 +107,7 @@ class Solver {
         tab_(&tab),
         opt_(opt),
         stepper_(make_stepper(tab, sys, opt.team)),
-        controller_(tab.control_order, opt.controller),
+        controller_(make_controller(tab, opt.controller)),
         y_(sys.dim()),
         y_prev_(sys.dim()),
         y_new_(sys.dim()) {
@@ -138,7 +138,7 @@ class Solver {
       tab_ = start_tab_;
       emplace_stepper();
     }
-    controller_ = PIController(tab_->control_order, opt_.controller);
+    controller_ = make_controller(*tab_, opt_.controller);
     switch_.reset();
     switch_to_ = nullptr;
     switch_times_.clear();
@@ -237,7 +237,7 @@ class Solver {
           h *= controller_.retry(att.retry_factor);
         } else {
           last_rejection_ = std::isfinite(att.error) ? Rejection::error : Rejection::not_finite;
-          h *= controller_.reject(att.error);
+          h *= controller_.reject(att.error, att.newton_iterations);
         }
         continue;
       }
@@ -256,7 +256,7 @@ class Solver {
       ++naccept_;
       last_rejection_ = Rejection::none;
       may_stretch_ = true;
-      h_ = h * controller_.accept(att.error);
+      h_ = h * controller_.accept({att.error, h, att.newton_iterations, att.reuses_matrix});
       if (opt_.project) project_state();
       // The stiffness estimate serves "auto" and, with a gtol, the diagnosis of a run that does
       // not reach it; a step cut short to land on t_bound says nothing about the steps possible.
@@ -410,7 +410,7 @@ class Solver {
     const double rho = next->implicit() ? 0.0 : spectral_radius();
     tab_ = next;
     emplace_stepper();
-    controller_ = PIController(tab_->control_order, opt_.controller);
+    controller_ = make_controller(*tab_, opt_.controller);
     visit([&](auto& st) { return st.eval_f0(sys_, t_, y_.data()); });
     ++nfev_;
     // Back on the explicit pair, start inside its stability region.
@@ -461,6 +461,12 @@ class Solver {
     return std::min({100 * h0, h1, span, opt_.max_step});
   }
 
+  // radau5 takes radau5.f's predictive controller, the other methods the PI controller.
+  static StepController make_controller(const Tableau& tab, const ControllerOptions& opt) {
+    const auto kind = tab.scheme == Tableau::Scheme::radau ? StepController::Kind::predictive : StepController::Kind::pi;
+    return StepController(tab.control_order, kind, opt);
+  }
+
   System& sys_;
   const Tableau* start_tab_;  // the method given (auto: its explicit pair)
   const Tableau* tab_;        // the method running now
@@ -502,7 +508,7 @@ class Solver {
   }
 
   Stepper stepper_;
-  PIController controller_;
+  StepController controller_;
   AlignedVector y_, y_prev_, y_new_;
   double t_ = 0.0, t_prev_ = 0.0, h_ = 0.0, h_last_ = 0.0, underflow_h_ = 0.0;
   double value_ = 0.0, gnorm_ = 0.0, max_abs_ = 0.0, max_projection_ = 0.0;

@@ -68,7 +68,7 @@ class Radau5 : public JacobianStepper {
     first_ = false;
     retrying_ = false;
     jacobian_current_ = false;
-    if (newton_iterations_ > 2 && !(newton_rate_ <= kKeepJacobianRate)) {
+    if (!keep_jacobian_) {
       jacobian_ready_ = false;
       lu_h_ = 0.0;
     }
@@ -110,6 +110,7 @@ class Radau5 : public JacobianStepper {
         }
         if (h != lu_h_) factorise(h, out);
         const Newton result = newton(sys, t, y, h, rtol, out);
+        out.newton_iterations = newton_iterations_;
         if (result == Newton::converged) break;
         // A Jacobian from an earlier point is the likely culprit: the same step with a fresh one.
         if (!jacobian_current_) {
@@ -131,6 +132,10 @@ class Radau5 : public JacobianStepper {
         scale_[k] = atol + rtol * std::max(std::fabs(y[k]), std::fabs(y_new[k]));
       }
       out.max_abs_new = max_abs;
+      // J is kept for the next step unless Newton needed more than two iterations at a rate above
+      // kKeepJacobianRate (scipy's radau.py; radau5.f keeps it only below the rate).
+      keep_jacobian_ = newton_iterations_ <= 2 || newton_rate_ <= kKeepJacobianRate;
+      out.reuses_matrix = keep_jacobian_;
       out.error = error_estimate(sys, t, y, h, second_estimate, out);
       if (!out.in_domain) return out;
       finish(sys, t + h, y_new, out);
@@ -305,7 +310,7 @@ class Radau5 : public JacobianStepper {
   double newton_rate_ = 0.0;
   double retry_factor_ = 0.5;
   int newton_iterations_ = 0;
-  bool have_prev_ = false, first_ = true, retrying_ = false, jacobian_current_ = false;
+  bool have_prev_ = false, first_ = true, retrying_ = false, jacobian_current_ = false, keep_jacobian_ = false;
 };
 
 }  // namespace overflow
