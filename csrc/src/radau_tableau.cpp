@@ -18,15 +18,9 @@ using Mat3 = std::array<double, 9>;  // row-major
 Mat3 inverse(const Mat3& m) {
   const double c00 = m[4] * m[8] - m[5] * m[7], c01 = m[5] * m[6] - m[3] * m[8], c02 = m[3] * m[7] - m[4] * m[6];
   const double det = m[0] * c00 + m[1] * c01 + m[2] * c02;
-  return {c00 / det,
-          (m[2] * m[7] - m[1] * m[8]) / det,
-          (m[1] * m[5] - m[2] * m[4]) / det,
-          c01 / det,
-          (m[0] * m[8] - m[2] * m[6]) / det,
-          (m[2] * m[3] - m[0] * m[5]) / det,
-          c02 / det,
-          (m[1] * m[6] - m[0] * m[7]) / det,
-          (m[0] * m[4] - m[1] * m[3]) / det};
+  return {c00 / det, (m[2] * m[7] - m[1] * m[8]) / det, (m[1] * m[5] - m[2] * m[4]) / det,
+          c01 / det, (m[0] * m[8] - m[2] * m[6]) / det, (m[2] * m[3] - m[0] * m[5]) / det,
+          c02 / det, (m[1] * m[6] - m[0] * m[7]) / det, (m[0] * m[4] - m[1] * m[3]) / det};
 }
 
 // The eigenvector of m for the eigenvalue lambda, scaled to last entry 1: the first two rows of

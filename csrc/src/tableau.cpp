@@ -76,7 +76,8 @@ constexpr bool numbered_as_the_c_abi() {
       return false;
   return true;
 }
-static_assert(numbered_as_the_c_abi(), "row i of the method table is Method i, with enum of_method code c_code_of_row(i)");
+static_assert(numbered_as_the_c_abi(),
+              "row i of the method table is Method i, with enum of_method code c_code_of_row(i)");
 static_assert(OF_BS3 == 0 && OF_DOPRI5 == 1 && OF_TSIT5 == 2 && OF_DOP853 == 3 && OF_GAUSS4 == 4 && OF_GAUSS6 == 5 &&
                   OF_RODAS4 == 6 && OF_AUTO == 7 && OF_RADAU5 == 8,
               "the C ABI's method codes are public: they never change");

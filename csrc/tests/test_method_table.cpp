@@ -15,7 +15,7 @@ int main() {
   const struct {
     int code;
     const char* name;
-  } abi[] = {{OF_BS3, "bs3"},       {OF_DOPRI5, "dopri5"}, {OF_TSIT5, "tsit5"},  {OF_DOP853, "dop853"},
+  } abi[] = {{OF_BS3, "bs3"},       {OF_DOPRI5, "dopri5"}, {OF_TSIT5, "tsit5"},   {OF_DOP853, "dop853"},
              {OF_GAUSS4, "gauss4"}, {OF_GAUSS6, "gauss6"}, {OF_RODAS4, "rodas4"}, {OF_RADAU5, "radau5"}};
   static_assert(sizeof(abi) / sizeof(abi[0]) == kMethodCount, "one C code per method");
   for (const auto& [code, name] : abi) {

@@ -119,8 +119,8 @@ Solution robertson(const char* what) {
       worst = std::max(worst, std::fabs(y[i] - ref[p][i]) / (opt.atol + opt.rtol * std::fabs(ref[p][i])));
       // The problem contracts: the global error stays near the local tolerance (10x margin).
       const double bound = 10.0 * (opt.atol + opt.rtol * std::fabs(ref[p][i]));
-      CHECK(std::fabs(y[i] - ref[p][i]) <= bound, "%s t=%g: y%d = %.12g, reference %.12g (bound %.2g)", what,
-            s.t[p], i + 1, y[i], ref[p][i], bound);
+      CHECK(std::fabs(y[i] - ref[p][i]) <= bound, "%s t=%g: y%d = %.12g, reference %.12g (bound %.2g)", what, s.t[p],
+            i + 1, y[i], ref[p][i], bound);
     }
     // y1 + y2 + y3 = 1 is linear: collocation and each Newton iterate keep it to rounding.
     CHECK(std::fabs(y[0] + y[1] + y[2] - 1.0) < 1e-12, "%s: mass %.17g", what, y[0] + y[1] + y[2]);

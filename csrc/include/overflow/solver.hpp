@@ -463,7 +463,8 @@ class Solver {
 
   // radau5 takes radau5.f's predictive controller, the other methods the PI controller.
   static StepController make_controller(const Tableau& tab, const ControllerOptions& opt) {
-    const auto kind = tab.scheme == Tableau::Scheme::radau ? StepController::Kind::predictive : StepController::Kind::pi;
+    const auto kind =
+        tab.scheme == Tableau::Scheme::radau ? StepController::Kind::predictive : StepController::Kind::pi;
     return StepController(tab.control_order, kind, opt);
   }
 

@@ -78,8 +78,7 @@ class Radau5 : public JacobianStepper {
   void dense(const double* y, double /*h*/, double theta, double* out) const {
     const std::vector<double>& P = tab_.radau.dense;
     double w[3];
-    for (std::size_t i = 0; i < 3; ++i)
-      w[i] = theta * (P[0 * 3 + i] + theta * (P[1 * 3 + i] + theta * P[2 * 3 + i]));
+    for (std::size_t i = 0; i < 3; ++i) w[i] = theta * (P[0 * 3 + i] + theta * (P[1 * 3 + i] + theta * P[2 * 3 + i]));
     const std::size_t n = dim_;
     for (std::size_t k = 0; k < n; ++k) out[k] = y[k] + w[0] * Z_[k] + w[1] * Z_[n + k] + w[2] * Z_[2 * n + k];
   }
@@ -304,9 +303,9 @@ class Radau5 : public JacobianStepper {
   std::vector<std::complex<double>> E_complex_;
   DenseLU lu_real_;
   ComplexDenseLU lu_complex_;
-  double lu_h_ = 0.0;      // the step size of the factorisations (0: none)
+  double lu_h_ = 0.0;  // the step size of the factorisations (0: none)
   double h_attempt_ = 0.0, h_prev_ = 0.0;
-  double eta_ = 1.0;       // the last step's rate / (1 - rate) (radau5.f's FACCON)
+  double eta_ = 1.0;  // the last step's rate / (1 - rate) (radau5.f's FACCON)
   double newton_rate_ = 0.0;
   double retry_factor_ = 0.5;
   int newton_iterations_ = 0;
