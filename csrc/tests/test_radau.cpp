@@ -90,6 +90,43 @@ struct NoJacobian {
 
 const Tableau& radau5() { return tableau(Method::radau5); }
 
+// The data radau_tableau.cpp derives: A T Lambda T^-1 = I (T diagonalises A^-1 into the real
+// eigenvalue and the rotation block), the error weights as published in radau5.f (DD1..DD3), and
+// the collocation polynomial's matrix as the inverse of (c_i^k).
+void coefficients() {
+  const Tableau& t = radau5();
+  const RadauCoefficients& r = t.radau;
+  const double L[9] = {r.gamma, 0, 0, 0, r.alpha, -r.beta, 0, r.beta, r.alpha};
+  auto mul = [](const double* a, const double* b, double* out) {
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 3; ++j) {
+        double acc = 0.0;
+        for (int k = 0; k < 3; ++k) acc += a[i * 3 + k] * b[k * 3 + j];
+        out[i * 3 + j] = acc;
+      }
+  };
+  double TL[9], TLTi[9], I1[9], I2[9];
+  mul(r.T.data(), L, TL);
+  mul(TL, r.T_inv.data(), TLTi);
+  mul(t.a.data(), TLTi, I1);
+  mul(r.T.data(), r.T_inv.data(), I2);
+  for (int k = 0; k < 9; ++k) {
+    const double unit = k % 4 == 0 ? 1.0 : 0.0;
+    CHECK(std::fabs(I1[k] - unit) < 1e-13 && std::fabs(I2[k] - unit) < 1e-13, "A T Lambda T^-1 [%d] = %.17g", k, I1[k]);
+  }
+  const double s6 = std::sqrt(6.0);
+  const double published[3] = {-(13.0 + 7.0 * s6) / 3.0, (-13.0 + 7.0 * s6) / 3.0, -1.0 / 3.0};
+  for (int i = 0; i < 3; ++i)
+    CHECK(std::fabs(r.error[i] - published[i]) < 1e-13 * std::fabs(published[i]), "error[%d] = %.17g, radau5.f %.17g",
+          i, r.error[i], published[i]);
+  for (int k = 0; k < 3; ++k)
+    for (int j = 0; j < 3; ++j) {
+      double acc = 0.0;
+      for (int i = 0; i < 3; ++i) acc += r.dense[k * 3 + i] * std::pow(t.c[i], j + 1);
+      CHECK(std::fabs(acc - (k == j ? 1.0 : 0.0)) < 1e-13, "dense: row %d on c^%d gives %.17g", k, j + 1, acc);
+    }
+}
+
 void report(const char* what, const Solution& s) {
   std::printf("%s: status %s, steps %lld (+%lld rejected), nfev %lld, njev %lld, nlu %lld\n", what,
               status_name(s.status), static_cast<long long>(s.naccept), static_cast<long long>(s.nreject),
@@ -226,6 +263,7 @@ void linear_order() {
 }  // namespace
 
 int main() {
+  coefficients();
   const Solution by_jvp = robertson<Robertson>("robertson (jvp)");
   const Solution whole = robertson<RobertsonWhole>("robertson (jacobian)");
   // J e_j from jvp is J's column exactly: the two runs are the same run.
