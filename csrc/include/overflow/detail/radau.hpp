@@ -7,12 +7,13 @@
 //
 // What makes it cheap on stiff problems, as in radau5.f: Newton starts from the last step's
 // collocation polynomial extrapolated, and stops as soon as its contraction rate predicts the
-// iterate is within kNewtonTolerance of the solution (one iteration when it contracts fast); J is
+// iterate is within the Newton tolerance of the solution (one iteration when it contracts fast); J is
 // kept across steps while Newton converges fast, and the factorisations while h stays.
 // Error estimate: an embedded order-3 solution, filtered through (I - h gamma0 J)^-1 so that it
 // stays bounded for stiff components (radau5.f's ESTRAD), and filtered once more through f after
-// a rejection or at the first step, where the first estimate can be too large. Dense output: the
-// collocation polynomial (degree 3).
+// a rejection or at the first step, where the first estimate can be too large. rtol and atol bound
+// it as given, as in scipy's radau.py (radau5.f first maps rtol to 0.1 rtol^(2/3)). Dense output:
+// the collocation polynomial (degree 3).
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -82,9 +83,6 @@ class Radau5 : public JacobianStepper {
     const std::size_t n = dim_;
     for (std::size_t k = 0; k < n; ++k) out[k] = y[k] + w[0] * Z_[k] + w[1] * Z_[n + k] + w[2] * Z_[2 * n + k];
   }
-
-  // Newton iterations of the last attempt (its convergence or failure).
-  int newton_iterations() const { return newton_iterations_; }
 
   template <class System>
   StepAttempt attempt(System& sys, double t, const double* y, double h, double rtol, double atol, double* y_new) {
@@ -166,7 +164,8 @@ class Radau5 : public JacobianStepper {
 
   // The simplified Newton iteration for z, from the last step's collocation polynomial. Converged
   // once the contraction rate theta predicts the distance to the solution, theta / (1 - theta)
-  // times the last correction, below kNewtonTolerance (radau5.f, with scipy's tolerance); failed
+  // times the last correction, below max(10 eps / rtol, min(0.03, sqrt(rtol))) in the weighted RMS
+  // norm of the step's tolerances (radau5.f's test, scipy's tolerance on the user's rtol); failed
   // when theta >= 1 or the iterations left cannot get there (retry_factor_ then says how much
   // smaller a step should converge).
   template <class System>
