@@ -72,8 +72,9 @@ METHODS: dict[str, tuple[int, int, int]] = {
 }
 #: Implicit methods, name -> (order, error-estimate order, dense-output order): Gauss-Legendre
 #: collocation gauss4 and gauss6 (2 and 3 stages; error by step doubling; quintic Hermite
-#: interpolant), which conserve the invariants C_i to rounding, and Hairer & Wanner's RODAS, rodas4
-#: (L-stable Rosenbrock, for stiff flows; cubic Hermite). Linear networks only: they need the flow's Jacobian.
+#: interpolant), which conserve the invariants C_i to rounding, Hairer & Wanner's RODAS, rodas4
+#: (L-stable Rosenbrock, for stiff flows; cubic Hermite), and Radau IIA of order 5, radau5 (L-stable,
+#: for stiff flows; its collocation polynomial). Linear networks only: they need the flow's Jacobian.
 IMPLICIT_METHODS: dict[str, tuple[int, int, int]] = {
     m.name: (m.order, m.error_order, m.dense_order) for m in _TABLE if m.scheme != "explicit_rk"
 }

@@ -40,8 +40,8 @@ _D = _o.defaults("integrate")
 
 
 def _check_implicit(net: Network, method: str) -> None:
-    """The Gauss-Legendre methods need the flow's exact Jacobian: linear networks only. rodas4 and
-    ``"auto"`` also run on activated networks (their Jacobian-vector products by central
+    """The Gauss-Legendre methods need the flow's exact Jacobian: linear networks only. rodas4, radau5
+    and ``"auto"`` also run on activated networks (their Jacobian-vector products by central
     differences)."""
     if net.activation is not None and method.startswith("gauss"):
         raise ValueError(
@@ -81,7 +81,7 @@ def integrate(
     t_span : (float, float)
         ``(t0, t1)`` with ``t0 < t1``; ``t1 = np.inf`` runs until ``gtol`` is met or a terminal
         event occurs (one of them is required then), ``max_steps`` runs out, or the run fails.
-    method : {"bs3", "dopri5", "tsit5", "dop853", "auto", "gauss4", "gauss6", "rodas4", "reduced"}
+    method : {"bs3", "dopri5", "tsit5", "dop853", "auto", "gauss4", "gauss6", "rodas4", "radau5", "reduced"}
         Explicit embedded Runge-Kutta pair; see `METHODS`. ``"auto"`` (the default) starts with dop853,
         watches Hairer's estimate of ``h rho(J)`` from two stages at the same time, and where the steps are
         stability-limited (the flow is stiff, as near a minimum: ``J = -Hess g`` spans ``lambda_max ...
@@ -93,8 +93,10 @@ def integrate(
         matrix-free GMRES on Jacobian-vector products above) to rounding level (corrections below 1e-15 (1 +
         max|w|), or stalled within 1e3 times that), so every invariant ``C_i`` is conserved to rounding
         whatever ``rtol``; the error is estimated by step doubling. ``"rodas4"``: Hairer & Wanner's L-stable
-        Rosenbrock method of order 4(3) with the same exact Jacobian, for stiff flows (large imbalance). The
-        implicit methods need linear networks. ``"reduced"`` is exact for the vector case (depth 2, 1x1 cost):
+        Rosenbrock method of order 4(3) with the same exact Jacobian, for stiff flows (large imbalance).
+        ``"radau5"``: Radau IIA of order 5 (L-stable), Hairer & Wanner's radau5.f: simplified Newton with the
+        Jacobian kept across steps while it converges fast, always assembled and LU-factorised. The Gauss
+        methods need linear networks. ``"reduced"`` is exact for the vector case (depth 2, 1x1 cost):
         DOP853 on eq. 19's two variables (z, int f'), the weights rebuilt from the u, v coordinates of section
         3, at a cost independent of the width (there ``max_norm`` bounds ``|z|`` and ``|int f'|``).
     {options: rtol, atol; t_eval; gtol; first_step; max_step; max_steps; max_norm; events; project}

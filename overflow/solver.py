@@ -37,7 +37,7 @@ class Solver:
         Initial layers (or a flat state).
     t0 : float
         Initial time.
-    method : {"bs3", "dopri5", "tsit5", "dop853", "auto", "gauss4", "gauss6", "rodas4"}
+    method : {"bs3", "dopri5", "tsit5", "dop853", "auto", "gauss4", "gauss6", "rodas4", "radau5"}
         As in `overflow.integrate`; with ``"auto"`` a step towards ``t_bound = inf`` may switch to
         the stiff method as soon as the steps are stability-limited.
     {options: rtol, atol; first_step; max_step; events; project}

@@ -25,7 +25,7 @@ def published_codes():
 def test_python_method_dicts_are_the_core_table():
     orders = {m.name: (m.order, m.error_order, m.dense_order) for m in TABLE}
     explicit = [m.name for m in TABLE if m.scheme == "explicit_rk"]
-    implicit = [m.name for m in TABLE if m.scheme in ("gauss", "rosenbrock")]
+    implicit = [m.name for m in TABLE if m.scheme in ("gauss", "rosenbrock", "radau")]
     assert explicit + implicit == [m.name for m in TABLE]  # every row has a known scheme
     assert list(of.METHODS.items()) == [(n, orders[n]) for n in explicit]
     assert list(of.IMPLICIT_METHODS.items()) == [(n, orders[n]) for n in implicit]
@@ -36,14 +36,15 @@ def test_python_method_dicts_are_the_core_table():
 def test_public_values_unchanged():
     # The documented orders (solution, estimate, interpolant), as they were before the table.
     assert of.METHODS == {"bs3": (3, 2, 3), "dopri5": (5, 4, 4), "tsit5": (5, 4, 4), "dop853": (8, 5, 7)}
-    assert of.IMPLICIT_METHODS == {"gauss4": (4, 4, 5), "gauss6": (6, 6, 5), "rodas4": (4, 3, 3)}
+    assert of.IMPLICIT_METHODS == {"gauss4": (4, 4, 5), "gauss6": (6, 6, 5), "rodas4": (4, 3, 3), "radau5": (5, 3, 3)}
     assert of.AUTO_METHOD == ("dop853", "rodas4")
 
 
 def test_c_codes_are_overflow_h():
     codes = published_codes()
     assert {m.name: m.c_code for m in TABLE} == {n: c for n, c in codes.items() if n != "auto"}
-    assert codes["auto"] == len(TABLE)  # OF_AUTO follows the methods
+    # OF_AUTO followed the first seven methods; radau5 came later and took the next free code.
+    assert codes["auto"] == 7 and codes["radau5"] == 8
 
 
 @pytest.mark.parametrize("row", TABLE, ids=lambda m: m.name)
@@ -59,8 +60,9 @@ def test_each_tableau_carries_its_row(row):
     assert f"MethodInfo(name='{row.name}', c_code={row.c_code}" in repr(row)
     s = t["stages"]
     assert t["c"].shape == (s,) and t["a"].shape == (s, s) and t["b"].shape == (s,)
-    # The error weights: over the stages and f(y_new) (explicit), the stages (Rosenbrock), none (Gauss).
-    assert t["e"].shape == ({"explicit_rk": s + 1, "rosenbrock": s, "gauss": 0}[row.scheme],)
+    # The error weights: over the stages and f(y_new) (explicit), the stages (Rosenbrock), none (Gauss,
+    # Radau: their estimates are the engines' own).
+    assert t["e"].shape == ({"explicit_rk": s + 1, "rosenbrock": s, "gauss": 0, "radau": 0}[row.scheme],)
     if row.scheme != "explicit_rk":  # no explicit-only data
         assert t["e_low"].size == t["extra_c"].size == t["dense"].size == 0 and t["stiffness_stage"] == -1
 

@@ -12,7 +12,7 @@ void register_tableau(py::module_& m) {
       .def_readonly("c_code", &MethodInfo::c_code, "Its code in the C ABI (enum of_method).")
       .def_property_readonly(
           "scheme", [](const MethodInfo& r) { return std::string(scheme_name(r.scheme)); },
-          "'explicit_rk', 'gauss' or 'rosenbrock'.")
+          "'explicit_rk', 'gauss', 'rosenbrock' or 'radau'.")
       .def_readonly("order", &MethodInfo::order, "Order of the propagated solution.")
       .def_readonly("error_order", &MethodInfo::error_order, "Order of the embedded error estimate.")
       .def_readonly("control_order", &MethodInfo::control_order, "The order the step control takes the estimate for.")

@@ -294,7 +294,7 @@ int of_solver_create_flow_threads(const of_flow* flow, int32_t method, double rt
   overflow::MethodChoice m;
   if (!overflow::parse_method_choice(method, m))
     return fail(OF_ERROR_ARGUMENT, "of_solver_create_flow: unknown method code " + std::to_string(method) +
-                                       " (OF_BS3 ... OF_RODAS4, OF_AUTO)");
+                                       " (OF_BS3 ... OF_RODAS4, OF_AUTO, OF_RADAU5)");
   if (threads < 1)
     return fail(OF_ERROR_ARGUMENT,
                 "of_solver_create_flow_threads: threads must be >= 1, got " + std::to_string(threads));

@@ -24,4 +24,24 @@ void DenseLU::solve(double* b) const {
   x = impl_->lu.solve(Eigen::VectorXd(x));
 }
 
+struct ComplexDenseLU::Impl {
+  Eigen::PartialPivLU<Eigen::MatrixXcd> lu;
+};
+
+ComplexDenseLU::ComplexDenseLU() : impl_(std::make_unique<Impl>()) {}
+ComplexDenseLU::~ComplexDenseLU() = default;
+ComplexDenseLU::ComplexDenseLU(ComplexDenseLU&&) noexcept = default;
+ComplexDenseLU& ComplexDenseLU::operator=(ComplexDenseLU&&) noexcept = default;
+
+void ComplexDenseLU::compute(const std::complex<double>* M, std::size_t n) {
+  const auto k = static_cast<Eigen::Index>(n);
+  impl_->lu.compute(Eigen::Map<const Eigen::MatrixXcd>(M, k, k));
+}
+
+void ComplexDenseLU::solve(std::complex<double>* b) const {
+  const auto k = impl_->lu.rows();
+  Eigen::Map<Eigen::VectorXcd> x(b, k);
+  x = impl_->lu.solve(Eigen::VectorXcd(x));
+}
+
 }  // namespace overflow

@@ -46,8 +46,8 @@ double real_stability_boundary(const Tableau& tab) {
 
 namespace {
 
-// The method table. Each row's c_code is its enum of_method value; Method has the same numbering
-// (asserted below), so that a row is found by its Method, its name or its C code.
+// The method table. Each row's c_code is its enum of_method value; Method numbers the rows in order,
+// as the C codes do but for OF_AUTO's 7, which radau5 (8) came after (asserted below).
 constexpr std::array<MethodInfo, kMethodCount> kMethods{{
     // name, C ABI code, scheme, orders: solution, embedded estimate, step control, interpolant
     {Method::bs3, "bs3", OF_BS3, Scheme::explicit_rk, 3, 2, 2, 3, &detail::make_bs3},
@@ -62,18 +62,24 @@ constexpr std::array<MethodInfo, kMethodCount> kMethods{{
     {Method::gauss6, "gauss6", OF_GAUSS6, Scheme::gauss, 6, 6, 6, 5, &detail::make_gauss6},
     // Cubic Hermite interpolant through the step's ends.
     {Method::rodas4, "rodas4", OF_RODAS4, Scheme::rosenbrock, 4, 3, 3, 3, &detail::make_rodas4},
+    // The embedded estimate is of order 3 (radau.hpp); the interpolant is the collocation polynomial.
+    {Method::radau5, "radau5", OF_RADAU5, Scheme::radau, 5, 3, 3, 3, &detail::make_radau5},
 }};
+
+// Row i's C code: i for the first seven, one more after OF_AUTO's.
+constexpr int c_code_of_row(int i) { return i < OF_AUTO ? i : i + 1; }
 
 constexpr bool numbered_as_the_c_abi() {
   for (int i = 0; i < kMethodCount; ++i)
     if (static_cast<int>(kMethods[static_cast<std::size_t>(i)].method) != i ||
-        kMethods[static_cast<std::size_t>(i)].c_code != i)
+        kMethods[static_cast<std::size_t>(i)].c_code != c_code_of_row(i))
       return false;
   return true;
 }
-static_assert(numbered_as_the_c_abi(), "row i of the method table is Method i and enum of_method code i");
+static_assert(numbered_as_the_c_abi(),
+              "row i of the method table is Method i, with enum of_method code c_code_of_row(i)");
 static_assert(OF_BS3 == 0 && OF_DOPRI5 == 1 && OF_TSIT5 == 2 && OF_DOP853 == 3 && OF_GAUSS4 == 4 && OF_GAUSS6 == 5 &&
-                  OF_RODAS4 == 6 && OF_AUTO == 7,
+                  OF_RODAS4 == 6 && OF_AUTO == 7 && OF_RADAU5 == 8,
               "the C ABI's method codes are public: they never change");
 static_assert(kAutoMethod.c_code == OF_AUTO, "auto's C code");
 static_assert(kMethods[static_cast<std::size_t>(kAutoMethod.nonstiff)].scheme == Scheme::explicit_rk &&
@@ -108,6 +114,7 @@ const char* scheme_name(Scheme scheme) {
     case Scheme::explicit_rk: return "explicit_rk";
     case Scheme::gauss: return "gauss";
     case Scheme::rosenbrock: return "rosenbrock";
+    case Scheme::radau: return "radau";
   }
   return "";
 }
@@ -143,9 +150,12 @@ bool parse_method_choice(int c_code, MethodChoice& out) {
     out = MethodChoice{&tableau(kAutoMethod.nonstiff), &tableau(kAutoMethod.stiff)};
     return true;
   }
-  if (c_code < 0 || c_code >= kMethodCount) return false;
-  out = MethodChoice{&tableau(kMethods[static_cast<std::size_t>(c_code)].method), nullptr};
-  return true;
+  for (const MethodInfo& row : kMethods)
+    if (row.c_code == c_code) {
+      out = MethodChoice{&tableau(row.method), nullptr};
+      return true;
+    }
+  return false;
 }
 
 namespace {

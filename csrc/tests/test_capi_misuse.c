@@ -145,7 +145,7 @@ static void misuse_solver_create(void) {
   MISUSE(of_solver_create_flow(NULL, OF_DOPRI5, 1e-6, 1e-9, 0.0, &s), OF_ERROR_NULL, fn, "flow");
   CHECK(s == NULL, "*out not reset");
   MISUSE(of_solver_create_flow(flow, -1, 1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT, fn, "method");
-  MISUSE(of_solver_create_flow(flow, OF_AUTO + 1, 1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT, fn, "method");
+  MISUSE(of_solver_create_flow(flow, OF_RADAU5 + 1, 1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT, fn, "method");
   MISUSE(of_solver_create_flow(flow, INT32_MAX, 1e-6, 1e-9, 0.0, &s), OF_ERROR_ARGUMENT, fn, "method");
   const double bad_tol[5] = {0.0, -1e-6, NAN, INFINITY, -INFINITY};
   for (int i = 0; i < 5; ++i) {

@@ -15,8 +15,8 @@ int main() {
   const struct {
     int code;
     const char* name;
-  } abi[] = {{OF_BS3, "bs3"},       {OF_DOPRI5, "dopri5"}, {OF_TSIT5, "tsit5"},  {OF_DOP853, "dop853"},
-             {OF_GAUSS4, "gauss4"}, {OF_GAUSS6, "gauss6"}, {OF_RODAS4, "rodas4"}};
+  } abi[] = {{OF_BS3, "bs3"},       {OF_DOPRI5, "dopri5"}, {OF_TSIT5, "tsit5"},   {OF_DOP853, "dop853"},
+             {OF_GAUSS4, "gauss4"}, {OF_GAUSS6, "gauss6"}, {OF_RODAS4, "rodas4"}, {OF_RADAU5, "radau5"}};
   static_assert(sizeof(abi) / sizeof(abi[0]) == kMethodCount, "one C code per method");
   for (const auto& [code, name] : abi) {
     MethodChoice choice;
@@ -60,6 +60,12 @@ int main() {
       CHECK(t.rosenbrock.gamma > 0 && t.rosenbrock.gamma_c.size() == s * s, "%s: gamma, gamma_c", row.name);
     else
       CHECK(t.rosenbrock.gamma == 0 && t.rosenbrock.gamma_c.empty(), "%s: Rosenbrock data", row.name);
+    const RadauCoefficients& r = t.radau;
+    if (row.scheme == Scheme::radau)
+      CHECK(r.gamma > 0 && r.T.size() == 9 && r.T_inv.size() == 9 && r.error.size() == 3 && r.dense.size() == 9,
+            "%s: Radau data", row.name);
+    else
+      CHECK(r.gamma == 0 && r.T.empty() && r.error.empty() && r.dense.empty(), "%s: Radau data", row.name);
   }
   CHECK(method_names() == explicit_names, "method_names() differs from the table's explicit rows");
   CHECK(implicit_method_names() == implicit_names, "implicit_method_names() differs from the table");
@@ -71,7 +77,7 @@ int main() {
             by_code.start == by_name.start && by_code.stiff == by_name.stiff,
         "auto is the explicit pair and the stiff method of kAutoMethod");
   CHECK(std::strcmp(kAutoMethod.name, "auto") == 0 && kAutoMethod.c_code == OF_AUTO, "auto's name and code");
-  for (int code : {-1, OF_AUTO + 1, 100}) {
+  for (int code : {-1, OF_RADAU5 + 1, 100}) {
     MethodChoice c;
     CHECK(!parse_method_choice(code, c), "code %d parsed", code);
   }

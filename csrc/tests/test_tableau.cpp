@@ -137,7 +137,8 @@ int main() {
     }
   }
   // Gauss-Legendre collocation: the same Butcher conditions with a full a; s stages give order 2s.
-  for (Method m : {Method::gauss4, Method::gauss6}) {
+  // Radau IIA: s stages give order 2s - 1.
+  for (Method m : {Method::gauss4, Method::gauss6, Method::radau5}) {
     const Tableau& t = tableau(m);
     const auto phi = elementary_weights(trees, t.a, t.stages);
     const int order = observed_order(trees, phi, t.b, max_order, 1.0, 1e-12);

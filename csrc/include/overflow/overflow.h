@@ -47,7 +47,8 @@ enum of_error {
 
 /* OF_GAUSS4, OF_GAUSS6: implicit Gauss-Legendre, conserving the invariants; OF_RODAS4: L-stable Rosenbrock for
    stiff flows; OF_AUTO: OF_DOP853, switched to OF_RODAS4 where its steps are stability-limited and back
-   (Python's method="auto"). These four need the flow's Jacobian: flows of linear networks whose cost has an
+   (Python's method="auto"); OF_RADAU5: Radau IIA of order 5 (L-stable, for stiff flows; added after OF_AUTO,
+   whose code stays). These five need the flow's Jacobian: flows of linear networks whose cost has an
    hvp (OF_AUTO needs it once it switches). */
 enum of_method {
   OF_BS3 = 0,
@@ -57,7 +58,8 @@ enum of_method {
   OF_GAUSS4 = 4,
   OF_GAUSS6 = 5,
   OF_RODAS4 = 6,
-  OF_AUTO = 7
+  OF_AUTO = 7,
+  OF_RADAU5 = 8
 };
 enum of_activation { OF_LINEAR = 0, OF_ISRU = 1, OF_TANH = 2 };
 

@@ -21,6 +21,7 @@
 #include "overflow/detail/gauss_legendre.hpp"
 #include "overflow/detail/linear_combination.hpp"
 #include "overflow/detail/method_switch.hpp"
+#include "overflow/detail/radau.hpp"
 #include "overflow/detail/rosenbrock.hpp"
 #include "overflow/detail/sizes.hpp"
 #include "overflow/system.hpp"
@@ -106,7 +107,7 @@ class Solver {
         tab_(&tab),
         opt_(opt),
         stepper_(make_stepper(tab, sys, opt.team)),
-        controller_(tab.control_order, opt.controller),
+        controller_(make_controller(tab, opt.controller)),
         y_(sys.dim()),
         y_prev_(sys.dim()),
         y_new_(sys.dim()) {
@@ -137,7 +138,7 @@ class Solver {
       tab_ = start_tab_;
       emplace_stepper();
     }
-    controller_ = PIController(tab_->control_order, opt_.controller);
+    controller_ = make_controller(*tab_, opt_.controller);
     switch_.reset();
     switch_to_ = nullptr;
     switch_times_.clear();
@@ -231,9 +232,12 @@ class Solver {
           ++ndomain_;
           last_rejection_ = Rejection::domain;
           h *= 0.25;
+        } else if (att.retry_factor > 0) {  // an implicit method's iteration failed, not its error
+          last_rejection_ = Rejection::error;
+          h *= controller_.retry(att.retry_factor);
         } else {
           last_rejection_ = std::isfinite(att.error) ? Rejection::error : Rejection::not_finite;
-          h *= controller_.reject(att.error);
+          h *= controller_.reject(att.error, att.newton_iterations);
         }
         continue;
       }
@@ -252,7 +256,7 @@ class Solver {
       ++naccept_;
       last_rejection_ = Rejection::none;
       may_stretch_ = true;
-      h_ = h * controller_.accept(att.error);
+      h_ = h * controller_.accept({att.error, h, att.newton_iterations, att.reuses_matrix});
       if (opt_.project) project_state();
       // The stiffness estimate serves "auto" and, with a gtol, the diagnosis of a run that does
       // not reach it; a step cut short to land on t_bound says nothing about the steps possible.
@@ -279,6 +283,8 @@ class Solver {
       dense_output(*rk, y_prev_.data(), h_last_, theta, out);
     } else if (const auto* gl = std::get_if<GaussLegendre>(&stepper_)) {
       gl->dense(y_prev_.data(), h_last_, theta, out);
+    } else if (const auto* ra = std::get_if<Radau5>(&stepper_)) {
+      ra->dense(y_prev_.data(), h_last_, theta, out);
     } else {
       std::get<Rosenbrock>(stepper_).dense(y_prev_.data(), h_last_, theta, out);
     }
@@ -405,7 +411,7 @@ class Solver {
     const double rho = next->implicit() ? 0.0 : spectral_radius();
     tab_ = next;
     emplace_stepper();
-    controller_ = PIController(tab_->control_order, opt_.controller);
+    controller_ = make_controller(*tab_, opt_.controller);
     visit([&](auto& st) { return st.eval_f0(sys_, t_, y_.data()); });
     ++nfev_;
     // Back on the explicit pair, start inside its stability region.
@@ -456,11 +462,18 @@ class Solver {
     return std::min({100 * h0, h1, span, opt_.max_step});
   }
 
+  // radau5 takes radau5.f's predictive controller, the other methods the PI controller.
+  static StepController make_controller(const Tableau& tab, const ControllerOptions& opt) {
+    const auto kind =
+        tab.scheme == Tableau::Scheme::radau ? StepController::Kind::predictive : StepController::Kind::pi;
+    return StepController(tab.control_order, kind, opt);
+  }
+
   System& sys_;
   const Tableau* start_tab_;  // the method given (auto: its explicit pair)
   const Tableau* tab_;        // the method running now
   StepOptions opt_;
-  using Stepper = std::variant<ExplicitRK, GaussLegendre, Rosenbrock>;
+  using Stepper = std::variant<ExplicitRK, GaussLegendre, Rosenbrock, Radau5>;
   static Stepper make_stepper(const Tableau& tab, System& sys, ThreadTeam* team) {
     const std::size_t dim = sys.dim();
     // At least the stages and a few more state-sized vectors: a state far too large for the
@@ -471,6 +484,7 @@ class Solver {
     constexpr bool whole = HasJacobian<System>::value;
     if (tab.scheme == Tableau::Scheme::gauss) return Stepper(std::in_place_type<GaussLegendre>, tab, dim, whole);
     if (tab.scheme == Tableau::Scheme::rosenbrock) return Stepper(std::in_place_type<Rosenbrock>, tab, dim, whole);
+    if (tab.scheme == Tableau::Scheme::radau) return Stepper(std::in_place_type<Radau5>, tab, dim);  // always dense
     FactorLayout layout;
     if constexpr (HasStageFactors<System>::value) layout = sys.factor_layout();
     return Stepper(std::in_place_type<ExplicitRK>, tab, dim, team, std::move(layout));
@@ -482,6 +496,8 @@ class Solver {
       stepper_.template emplace<GaussLegendre>(*tab_, n, HasJacobian<System>::value);
     } else if (tab_->scheme == Tableau::Scheme::rosenbrock) {
       stepper_.template emplace<Rosenbrock>(*tab_, n, HasJacobian<System>::value);
+    } else if (tab_->scheme == Tableau::Scheme::radau) {
+      stepper_.template emplace<Radau5>(*tab_, n);
     } else {
       FactorLayout layout;
       if constexpr (HasStageFactors<System>::value) layout = sys_.factor_layout();
@@ -494,7 +510,7 @@ class Solver {
   }
 
   Stepper stepper_;
-  PIController controller_;
+  StepController controller_;
   AlignedVector y_, y_prev_, y_new_;
   double t_ = 0.0, t_prev_ = 0.0, h_ = 0.0, h_last_ = 0.0, underflow_h_ = 0.0;
   double value_ = 0.0, gnorm_ = 0.0, max_abs_ = 0.0, max_projection_ = 0.0;

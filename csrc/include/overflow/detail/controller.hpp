@@ -1,4 +1,10 @@
-// PI step-size controller (Hairer, Norsett & Wanner I, section II.4; Gustafsson's PI form).
+// Step-size control. The PI controller (Hairer, Norsett & Wanner I, section II.4; Gustafsson's PI
+// form) serves the explicit pairs, Gauss-Legendre and Rosenbrock. radau5 takes the predictive
+// controller of its Fortran original radau5.f (Gustafsson's, Hairer & Wanner II, section IV.8):
+// on stiff problems the error estimate jumps with the Newton iterate, and predicting from the
+// last two accepted steps keeps the rejections down; its safety factor shrinks with the Newton
+// iterations the step took, and a step size is held where only a small increase is proposed, so
+// that the method's Jacobian and factorisations serve the next step too.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -14,36 +20,80 @@ struct ControllerOptions {
   double beta2_scale = 0.2;
 };
 
-class PIController {
+// What an accepted attempt tells the controller besides its error norm.
+struct AcceptedAttempt {
+  double error = 0.0;
+  double h = 0.0;
+  int newton_iterations = 0;   // the Newton solve's (predictive control), 0 for other methods
+  bool reuses_matrix = false;  // the stepper will reuse its factorised matrix if h stays
+};
+
+class StepController {
  public:
-  PIController(int error_order, ControllerOptions opt = {})
+  enum class Kind { pi, predictive };
+
+  // The predictive controller's constants, radau5.f's: the iteration limit its safety factor
+  // counts from, and the range of factors held at 1 while the stepper can reuse its matrix.
+  static constexpr int kNewtonLimit = 7;
+  static constexpr double kHoldBelow = 1.2;
+
+  StepController(int error_order, Kind kind = Kind::pi, ControllerOptions opt = {})
       : opt_(opt),
+        kind_(kind),
         beta2_(opt.beta2_scale / (error_order + 1)),
         beta1_(1.0 / (error_order + 1) - 0.75 * opt.beta2_scale / (error_order + 1)),
-        reject_exponent_(1.0 / (error_order + 1)) {}
+        exponent_(1.0 / (error_order + 1)) {}
 
-  // Factor for the next step after a step with error norm err <= 1 was accepted.
-  double accept(double err) {
+  // Factor for the next step after a step with error norm a.error <= 1 was accepted.
+  double accept(const AcceptedAttempt& a) {
+    const double err = a.error;
     double f = opt_.max_factor;
-    if (err > 0.0) f = opt_.safety * std::pow(err, -beta1_) * std::pow(err_prev_, beta2_);
-    f = std::clamp(f, opt_.min_factor, opt_.max_factor);
-    if (rejected_last_) f = std::min(f, 1.0);
+    if (kind_ == Kind::pi) {
+      if (err > 0.0) f = opt_.safety * std::pow(err, -beta1_) * std::pow(err_prev_, beta2_);
+      f = std::clamp(f, opt_.min_factor, opt_.max_factor);
+      if (rejected_last_) f = std::min(f, 1.0);
+      err_prev_ = std::max(err, 1e-4);
+    } else {
+      const double e = std::max(err, 1e-10);
+      f = newton_safety(a.newton_iterations) * std::pow(e, -exponent_);
+      // Gustafsson: the error's change over the last step predicts the next one.
+      if (h_prev_ > 0.0) f = std::min(f, opt_.safety * (a.h / h_prev_) * std::pow(err_prev_ / (e * e), exponent_));
+      f = std::clamp(f, opt_.min_factor, opt_.max_factor);
+      if (rejected_last_) f = std::min(f, 1.0);
+      if (a.reuses_matrix && f >= 1.0 && f <= kHoldBelow) f = 1.0;
+      h_prev_ = a.h;
+      err_prev_ = std::max(err, 1e-2);
+    }
     rejected_last_ = false;
-    err_prev_ = std::max(err, 1e-4);
     return f;
   }
 
-  // Factor after a rejected step (err > 1, or not finite).
-  double reject(double err) {
+  // Factor after a rejected step (err > 1, or not finite) that took newton_iterations.
+  double reject(double err, int newton_iterations = 0) {
     rejected_last_ = true;
     if (!std::isfinite(err)) return opt_.min_factor;
-    return std::max(opt_.min_factor, opt_.safety * std::pow(err, -reject_exponent_));
+    const double safety = kind_ == Kind::pi ? opt_.safety : newton_safety(newton_iterations);
+    return std::max(opt_.min_factor, safety * std::pow(err, -exponent_));
+  }
+
+  // Factor `factor` after an attempt whose solve failed before its error was known (StepAttempt::
+  // retry_factor): the step that follows is not allowed to grow, as after a rejection.
+  double retry(double factor) {
+    rejected_last_ = true;
+    return std::clamp(factor, opt_.min_factor, 1.0);
   }
 
  private:
+  // radau5.f's FAC: the safety factor times (2 N + 1) / (2 N + iterations), N = kNewtonLimit.
+  double newton_safety(int iterations) const {
+    return opt_.safety * std::min(1.0, (2.0 * kNewtonLimit + 1.0) / (2.0 * kNewtonLimit + iterations));
+  }
+
   ControllerOptions opt_;
-  double beta2_, beta1_, reject_exponent_;
+  Kind kind_;
+  double beta2_, beta1_, exponent_;
   double err_prev_ = 1e-4;
+  double h_prev_ = 0.0;  // predictive: the last accepted step's size (0: none yet)
   bool rejected_last_ = false;
 };
 

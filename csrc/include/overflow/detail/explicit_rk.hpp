@@ -28,6 +28,13 @@ struct StepAttempt {
   int njvp = 0;  // Jacobian-vector products (implicit methods)
   int njev = 0;  // Jacobian evaluations (implicit methods: assembled, or the system's own)
   int nlu = 0;   // LU factorisations (implicit methods)
+  // > 0: the attempt failed before its error could be estimated (radau5's Newton iteration did
+  // not converge) and a step this many times smaller is expected to succeed.
+  double retry_factor = 0.0;
+  // radau5: its Newton iterations, and whether its Jacobian and factorisations will serve the next
+  // step if h stays (the step-size controller reads both, controller.hpp).
+  int newton_iterations = 0;
+  bool reuses_matrix = false;
 };
 
 // A System provides: std::size_t dim(); double eval(double t, const double* y, double* dy), which
