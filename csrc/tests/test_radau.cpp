@@ -196,6 +196,20 @@ void van_der_pol() {
     }
   }
   std::printf("vdp: largest error %.2g x (atol + rtol |y|)\n", worst);
+  // A first step far too large for Newton (h = 100 across the first relaxation): the failed solves
+  // shrink it (StepAttempt::retry_factor) until it converges, and the run ends as accurately.
+  {
+    VanDerPol big;
+    IntegrateOptions bold = opt;
+    bold.first_step = 100.0;
+    Solution b = integrate(big, radau5(), 0.0, 3000.0, y0, {3000.0}, bold);
+    report("van der pol, first step 100", b);
+    CHECK(b.status == Status::t_end && b.nreject > 0, "vdp first step 100: status %s, %lld rejected",
+          status_name(b.status), static_cast<long long>(b.nreject));
+    if (!b.t.empty())
+      CHECK(std::fabs(b.states[0] - ref[1][0]) <= 10.0 * (opt.atol + opt.rtol * std::fabs(ref[1][0])),
+            "vdp first step 100: y1 = %.12g", b.states[0]);
+  }
   // scipy's Radau: 919 steps, 184 Jacobians, 636 LU (7702 evaluations); radau5 878, 190, 1362
   // (7122; it holds h only for increases up to 1.2, as radau5.f, where scipy holds it for any
   // factor below 1.2 at the price of 93 rejections here against 14).
