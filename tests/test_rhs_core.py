@@ -74,6 +74,12 @@ def stiff_pair_jac(t, y, J, data):  # column-major
     J[3] = -LAMBDA
 
 
+@numba.cfunc(RHS_SIG)
+def stiff_growing_pair(t, y, dy, data):  # stiff_pair with t reversed: decays backwards in t
+    dy[0] = y[0] - y[1]
+    dy[1] = LAMBDA * y[1]
+
+
 def stiff_pair_exact(t, y0):
     # y1 = b e^{-L t}; y0' = -y0 + b e^{-L t}, so y0 = (a - k) e^{-t} + k e^{-L t} with k = b / (1 - L)
     a, b = y0
@@ -155,6 +161,28 @@ def test_recorded_dense_output_is_the_steppers_interpolant(method, direction):
             ref = s.dense(t)
             got = lobatto_eval(sol.dense_nodes[k], theta)
             worst = max(worst, np.max(np.abs(got - ref)) / np.abs(sol.dense_nodes[k]).max())
+    assert worst < 1e-13, worst
+
+
+@pytest.mark.parametrize("direction", [1, -1])
+def test_recorded_dense_output_across_method_switches(direction):
+    # "auto" on a stiff system switches to rodas4, whose cubic interpolants are recorded at dop853's 8 nodes.
+    t0, t1 = (0.0, 3.0) if direction == 1 else (3.0, 0.0)
+    rhs = stiff_pair if direction == 1 else stiff_growing_pair
+    y0 = np.array([1.0, 1.0])
+    opt = options("auto", rtol=1e-6, atol=1e-9, record_dense=True)
+    sol = _core.integrate_rhs(rhs.address, NO_DATA, y0, t0, t1, NO_T_EVAL, opt, direction=direction)
+    assert sol.naccept_stiff > 0 and sol.dense_degree == 7
+    s = _core.RhsSolver(rhs.address, NO_DATA, 2, opt, direction=direction)
+    s.init(t0, y0)
+    worst = 0.0
+    for k in range(sol.naccept):
+        s.step(t1)
+        np.testing.assert_array_equal(s.dense_nodes(), sol.dense_nodes[k])
+        for theta in (0.1, 0.35, 0.8):
+            ref = s.dense(s.t_prev + theta * (s.t - s.t_prev))
+            worst = max(worst, np.max(np.abs(lobatto_eval(sol.dense_nodes[k], theta) - ref)) / np.max(np.abs(ref)))
+    assert s.stats["naccept_stiff"] == sol.naccept_stiff
     assert worst < 1e-13, worst
 
 
@@ -386,6 +414,10 @@ def test_bad_sizes_and_positional_extras_are_refused():
         s.dense_nodes()
     with pytest.raises(TypeError):  # the new arguments are keyword-only
         _core.integrate_rhs(rotation.address, NO_DATA, np.ones(2), 0.0, 1.0, NO_T_EVAL, options(), 0)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'jac'"):
+        _core.integrate_rhs(rotation.address, NO_DATA, np.ones(2), 0.0, 1.0, NO_T_EVAL, options(), jac=0)
+    with pytest.raises(TypeError, match="direction must be an int"):
+        _core.RhsSolver(rotation.address, NO_DATA, 2, options(), direction=1.0)
     with pytest.raises(ValueError, match="null"):
         _core.integrate_rhs(0, NO_DATA, np.ones(2), 0.0, 1.0, NO_T_EVAL, options())
 
