@@ -110,8 +110,8 @@ void register_integrate(py::module_& m) {
         "void* data), from t0 to t1 (< t0 with direction = -1). jac_address: 0, or a function of the same "
         "signature writing J = df/dy (n x n, column-major) into its third argument (0: forward differences). "
         "scale: None, or (n,) > 0: the core integrates y / scale, as a per-component atol = options.atol * "
-        "scale. Times, states, events and dense output are all in the user's t and y; nfev counts every call of "
-        "rhs.");
+        "scale (max_norm applies to y / scale). Times, states, events and dense output are all in the user's t and "
+        "y; an event's direction counts along the integration (scipy's meaning); nfev counts every call of rhs.");
   m.def("integrate_flow", &integrate_flow, py::arg("dims"), py::arg("vg_address"), py::arg("hvp_address"),
         py::arg("data"), py::arg("activation"), py::arg("y0"), py::arg("t0"), py::arg("t1"), py::arg("t_eval"),
         py::arg("options"),
