@@ -186,6 +186,22 @@ def test_recorded_dense_output_across_method_switches(direction):
     assert worst < 1e-13, worst
 
 
+@pytest.mark.parametrize("method", ["dopri5", "dop853", "gauss6", "rodas4"])
+def test_recorded_dense_output_gives_the_t_eval_states(method):
+    # With t_eval the run saves the interpolant there and records every step: the two must agree.
+    t_eval = np.linspace(5.0, 0.0, 23)
+    scale = np.array([0.5, 4.0])
+    opt = options(method, rtol=1e-7, atol=1e-9, record_dense=True)
+    y0 = np.array([0.2, 0.1])
+    sol = _core.integrate_rhs(pendulum.address, NO_DATA, y0, 5.0, 0.0, t_eval, opt, scale=scale, direction=-1)
+    np.testing.assert_array_equal(sol.t, t_eval)
+    assert sol.dense_t.size == sol.naccept + 1 > 2
+    for t, y in zip(t_eval, sol.states):
+        s = min(max(np.searchsorted(-sol.dense_t, -t, side="right") - 1, 0), sol.naccept - 1)
+        theta = (t - sol.dense_t[s]) / (sol.dense_t[s + 1] - sol.dense_t[s])
+        np.testing.assert_allclose(lobatto_eval(sol.dense_nodes[s], theta), y, rtol=0, atol=1e-13)
+
+
 def test_dense_record_ends_at_a_terminal_event():
     opt = options("dop853", record_dense=True, events=[event(cos_half, terminal=1)])
     sol = _core.integrate_rhs(rotation.address, NO_DATA, np.array([1.0, 0.0]), 0.0, 5.0, NO_T_EVAL, opt)
