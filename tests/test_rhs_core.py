@@ -328,8 +328,8 @@ def test_rhs_solver_steps_backwards_in_user_coordinates():
         assert status == "stepped"
     assert s.t == 0.0 and len(ts) > 3
     assert s.stats["naccept"] == len(ts) - 1 and s.stats["nfev"] > 0
-    with pytest.raises(IndexError):
-        s.dense(1.0)  # outside the last step
+    with pytest.raises(ValueError, match=r"t = 1 is outside the last step \["):
+        s.dense(1.0)
 
 
 def test_rhs_solver_events_and_auto():
@@ -434,6 +434,9 @@ def test_bad_sizes_and_positional_extras_are_refused():
         _core.integrate_rhs(rotation.address, NO_DATA, np.ones(2), 0.0, 1.0, NO_T_EVAL, options(), jac=0)
     with pytest.raises(TypeError, match="direction must be an int"):
         _core.RhsSolver(rotation.address, NO_DATA, 2, options(), direction=1.0)
+    with pytest.raises(TypeError, match="direction must be an int"):
+        _core.RhsSolver(rotation.address, NO_DATA, 2, options(), direction=True)
+    assert _core.RhsSolver(rotation.address, NO_DATA, 2, options(), direction=np.int64(-1)).direction == -1
     with pytest.raises(ValueError, match="null"):
         _core.integrate_rhs(0, NO_DATA, np.ones(2), 0.0, 1.0, NO_T_EVAL, options())
 

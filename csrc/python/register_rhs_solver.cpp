@@ -2,6 +2,7 @@
 // overflow's OdeSolver classes. Everything it takes and gives is in the user's t and y (rhs_system.hpp maps them).
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,7 +52,12 @@ class RhsSolver {
 
   py::array_t<double> dense(double t) {
     std::vector<double> out(system_.dim());
-    session_.dense(system_.core_time(t), out.data());
+    try {
+      session_.dense(system_.core_time(t), out.data());
+    } catch (const std::out_of_range&) {  // a bad value of t: ValueError as the other argument errors, in user time
+      throw std::invalid_argument("t = " + detail::fmt(t) + " is outside the last step [" + detail::fmt(t_prev()) +
+                                  ", " + detail::fmt(this->t()) + "]");
+    }
     states_to_user(system_, out.data(), 1);
     return to_numpy(std::move(out), {dim()});
   }

@@ -27,11 +27,13 @@ inline RhsKeywords rhs_keywords(const py::kwargs& kwargs, const char* function) 
   RhsKeywords k;
   for (auto [key, value] : kwargs) {
     auto is = [p = key.ptr()](const char* name) { return PyUnicode_CompareWithASCIIString(p, name) == 0; };
-    auto integer = [&](const char* name) {
-      if (!PyLong_Check(value.ptr()) || PyBool_Check(value.ptr()))
+    auto integer = [&](const char* name) {  // an int or numpy integer (__index__), not a bool or a float
+      if (!PyIndex_Check(value.ptr()) || PyBool_Check(value.ptr()) || py::isinstance<py::bool_>(value))
         throw py::type_error(std::string(function) + ": " + name + " must be an int, got " +
                              Py_TYPE(value.ptr())->tp_name);
-      return value;
+      PyObject* index = PyNumber_Index(value.ptr());
+      if (!index) throw py::error_already_set();
+      return py::reinterpret_steal<py::int_>(index);
     };
     if (is("jac_address")) {
       k.jac = integer("jac_address").cast<std::uintptr_t>();
