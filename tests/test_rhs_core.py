@@ -97,6 +97,11 @@ def t_one_and_half(t, y, n, data):
     return t - 1.5
 
 
+@numba.cfunc(EVENT_SIG)
+def nan_after_one(t, y, n, data):
+    return math.nan if t < 1.0 else 1.0
+
+
 def event(cf, direction=0, terminal=0):
     return ("function", cf.address, 0.0, direction, terminal, 0)
 
@@ -285,6 +290,14 @@ def test_events_see_user_time_and_state(direction, scale):
     assert sol.status == _core.Status.event and abs(sol.t_final - 1.5) < 1e-12
     np.testing.assert_allclose(sol.final_state, [np.cos(1.5), -np.sin(1.5)], atol=1e-9)
     assert abs(sol.t[-1] - 1.5) < 1e-12 and len(sol.t_events[0]) == int(direction == 1)
+
+
+@pytest.mark.parametrize("scale", [None, np.array([2.0, 2.0])])
+def test_an_event_returning_nan_is_named_in_user_time(scale):
+    y0 = np.array([1.0, 0.0])
+    opt = options("dopri5", events=[event(cos_half), event(nan_after_one)])
+    with pytest.raises(ValueError, match=r"event 1 returned NaN at t = 0\.\d+"):
+        _core.integrate_rhs(rotation.address, NO_DATA, y0, 2.0, 0.0, NO_T_EVAL, opt, scale=scale, direction=-1)
 
 
 def test_t_eval_backward_with_scale():

@@ -2,8 +2,11 @@
 // (generic_system.hpp: tau = direction * t, z = y / scale) and the one place that maps between them and the
 // user's: the arguments in, the event functions (which see user t and y) and every time and state out.
 #pragma once
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -89,9 +92,10 @@ class UserEvents {
  public:
   std::vector<Event> wrap(std::vector<Event> events, const GenericSystem& sys) {
     if (sys.direction() == 1 && sys.scale().empty()) return events;
-    for (Event& e : events) {
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      Event& e = events[i];
       if (e.kind != Event::Kind::function) continue;
-      auto user = std::make_unique<Call>(Call{e.fn, e.data, &sys, std::vector<double>(sys.dim())});
+      auto user = std::make_unique<Call>(Call{e.fn, e.data, &sys, std::vector<double>(sys.dim()), i});
       e.fn = &call;
       e.data = user.get();
       calls_.push_back(std::move(user));
@@ -105,11 +109,20 @@ class UserEvents {
     void* data;
     const GenericSystem* sys;
     std::vector<double> y;
+    std::size_t index;
   };
+  // events.hpp refuses a NaN with the core's time in its message: here it is named in user time.
   static double call(double tau, const double* z, std::int64_t n, void* p) {
     auto* c = static_cast<Call*>(p);
     c->sys->to_user(z, c->y.data());
-    return c->fn(c->sys->user_time(tau), c->y.data(), n, c->data);
+    const double t = c->sys->user_time(tau), value = c->fn(t, c->y.data(), n, c->data);
+    if (std::isnan(value)) {
+      char at[40];
+      std::snprintf(at, sizeof at, "%.17g", t);
+      throw std::invalid_argument("event " + std::to_string(c->index) + " returned NaN at t = " + at +
+                                  " (an event function must return a real number)");
+    }
+    return value;
   }
   std::vector<std::unique_ptr<Call>> calls_;
 };
