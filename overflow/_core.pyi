@@ -176,6 +176,12 @@ def integrate_reduced(
     t_eval: npt.ArrayLike,
     options: RunOptions,
 ) -> Solution: ...
+
+# integrate_rhs and RhsSolver work in the user's t and y: direction -1 integrates backwards (t1 < t0, t_eval
+# decreasing); scale (n,) > 0 integrates y / scale (atol_i = atol * scale_i; max_norm applies to y / scale).
+# Event functions see user t and y; an event's direction counts along the integration, as scipy's does (for a
+# backward run, +1 is a value that rises as t decreases). nfev counts every call of rhs, the difference
+# Jacobian's (jac_address=0) included.
 def integrate_rhs(
     rhs_address: int,
     data: npt.ArrayLike,

@@ -74,6 +74,12 @@ def stiff_pair_jac(t, y, J, data):  # column-major
     J[3] = -LAMBDA
 
 
+@numba.cfunc(RHS_SIG)
+def stiff_growing_pair(t, y, dy, data):  # stiff_pair with t reversed: decays backwards in t
+    dy[0] = y[0] - y[1]
+    dy[1] = LAMBDA * y[1]
+
+
 def stiff_pair_exact(t, y0):
     # y1 = b e^{-L t}; y0' = -y0 + b e^{-L t}, so y0 = (a - k) e^{-t} + k e^{-L t} with k = b / (1 - L)
     a, b = y0
@@ -89,6 +95,11 @@ def cos_half(t, y, n, data):
 @numba.cfunc(EVENT_SIG)
 def t_one_and_half(t, y, n, data):
     return t - 1.5
+
+
+@numba.cfunc(EVENT_SIG)
+def nan_after_one(t, y, n, data):
+    return math.nan if t < 1.0 else 1.0
 
 
 def event(cf, direction=0, terminal=0):
@@ -156,6 +167,44 @@ def test_recorded_dense_output_is_the_steppers_interpolant(method, direction):
             got = lobatto_eval(sol.dense_nodes[k], theta)
             worst = max(worst, np.max(np.abs(got - ref)) / np.abs(sol.dense_nodes[k]).max())
     assert worst < 1e-13, worst
+
+
+@pytest.mark.parametrize("direction", [1, -1])
+def test_recorded_dense_output_across_method_switches(direction):
+    # "auto" on a stiff system switches to rodas4, whose cubic interpolants are recorded at dop853's 8 nodes.
+    t0, t1 = (0.0, 3.0) if direction == 1 else (3.0, 0.0)
+    rhs = stiff_pair if direction == 1 else stiff_growing_pair
+    y0 = np.array([1.0, 1.0])
+    opt = options("auto", rtol=1e-6, atol=1e-9, record_dense=True)
+    sol = _core.integrate_rhs(rhs.address, NO_DATA, y0, t0, t1, NO_T_EVAL, opt, direction=direction)
+    assert sol.naccept_stiff > 0 and sol.dense_degree == 7
+    s = _core.RhsSolver(rhs.address, NO_DATA, 2, opt, direction=direction)
+    s.init(t0, y0)
+    worst = 0.0
+    for k in range(sol.naccept):
+        s.step(t1)
+        np.testing.assert_array_equal(s.dense_nodes(), sol.dense_nodes[k])
+        for theta in (0.1, 0.35, 0.8):
+            ref = s.dense(s.t_prev + theta * (s.t - s.t_prev))
+            worst = max(worst, np.max(np.abs(lobatto_eval(sol.dense_nodes[k], theta) - ref)) / np.max(np.abs(ref)))
+    assert s.stats["naccept_stiff"] == sol.naccept_stiff
+    assert worst < 1e-13, worst
+
+
+@pytest.mark.parametrize("method", ["dopri5", "dop853", "gauss6", "rodas4"])
+def test_recorded_dense_output_gives_the_t_eval_states(method):
+    # With t_eval the run saves the interpolant there and records every step: the two must agree.
+    t_eval = np.linspace(5.0, 0.0, 23)
+    scale = np.array([0.5, 4.0])
+    opt = options(method, rtol=1e-7, atol=1e-9, record_dense=True)
+    y0 = np.array([0.2, 0.1])
+    sol = _core.integrate_rhs(pendulum.address, NO_DATA, y0, 5.0, 0.0, t_eval, opt, scale=scale, direction=-1)
+    np.testing.assert_array_equal(sol.t, t_eval)
+    assert sol.dense_t.size == sol.naccept + 1 > 2
+    for t, y in zip(t_eval, sol.states):
+        s = min(max(np.searchsorted(-sol.dense_t, -t, side="right") - 1, 0), sol.naccept - 1)
+        theta = (t - sol.dense_t[s]) / (sol.dense_t[s + 1] - sol.dense_t[s])
+        np.testing.assert_allclose(lobatto_eval(sol.dense_nodes[s], theta), y, rtol=0, atol=1e-13)
 
 
 def test_dense_record_ends_at_a_terminal_event():
@@ -243,6 +292,14 @@ def test_events_see_user_time_and_state(direction, scale):
     assert abs(sol.t[-1] - 1.5) < 1e-12 and len(sol.t_events[0]) == int(direction == 1)
 
 
+@pytest.mark.parametrize("scale", [None, np.array([2.0, 2.0])])
+def test_an_event_returning_nan_is_named_in_user_time(scale):
+    y0 = np.array([1.0, 0.0])
+    opt = options("dopri5", events=[event(cos_half), event(nan_after_one)])
+    with pytest.raises(ValueError, match=r"event 1 returned NaN at t = 0\.\d+"):
+        _core.integrate_rhs(rotation.address, NO_DATA, y0, 2.0, 0.0, NO_T_EVAL, opt, scale=scale, direction=-1)
+
+
 def test_t_eval_backward_with_scale():
     t_eval = np.linspace(3.0, 0.5, 6)
     y0 = np.array([np.cos(3.0), -np.sin(3.0)])
@@ -284,8 +341,8 @@ def test_rhs_solver_steps_backwards_in_user_coordinates():
         assert status == "stepped"
     assert s.t == 0.0 and len(ts) > 3
     assert s.stats["naccept"] == len(ts) - 1 and s.stats["nfev"] > 0
-    with pytest.raises(IndexError):
-        s.dense(1.0)  # outside the last step
+    with pytest.raises(ValueError, match=r"t = 1 is outside the last step \["):
+        s.dense(1.0)
 
 
 def test_rhs_solver_events_and_auto():
@@ -386,6 +443,13 @@ def test_bad_sizes_and_positional_extras_are_refused():
         s.dense_nodes()
     with pytest.raises(TypeError):  # the new arguments are keyword-only
         _core.integrate_rhs(rotation.address, NO_DATA, np.ones(2), 0.0, 1.0, NO_T_EVAL, options(), 0)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'jac'"):
+        _core.integrate_rhs(rotation.address, NO_DATA, np.ones(2), 0.0, 1.0, NO_T_EVAL, options(), jac=0)
+    with pytest.raises(TypeError, match="direction must be an int"):
+        _core.RhsSolver(rotation.address, NO_DATA, 2, options(), direction=1.0)
+    with pytest.raises(TypeError, match="direction must be an int"):
+        _core.RhsSolver(rotation.address, NO_DATA, 2, options(), direction=True)
+    assert _core.RhsSolver(rotation.address, NO_DATA, 2, options(), direction=np.int64(-1)).direction == -1
     with pytest.raises(ValueError, match="null"):
         _core.integrate_rhs(0, NO_DATA, np.ones(2), 0.0, 1.0, NO_T_EVAL, options())
 

@@ -56,10 +56,10 @@ py::object integrate_reduced(std::uintptr_t vg, const CArray& data, double z0, d
 
 // In the user's coordinates (rhs_system.hpp): t0, t1, t_eval, y0 and everything in the result.
 py::object integrate_rhs(std::uintptr_t rhs, const CArray& data, const CArray& y0, double t0, double t1,
-                         const CArray& t_eval, const RunOptions& options, std::uintptr_t jac, const py::object& scale,
-                         int direction) {
+                         const CArray& t_eval, const RunOptions& options, const py::kwargs& kwargs) {
   const auto n = static_cast<std::size_t>(y0.size());
-  GenericSystem sys = make_rhs_system(rhs, jac, data, n, scale, direction, options.atol);
+  const RhsKeywords k = rhs_keywords(kwargs, "integrate_rhs");
+  GenericSystem sys = make_rhs_system(rhs, k.jac, data, n, k.scale, k.direction, options.atol);
   require_ahead(sys, t0, t1, "t0", "t1");
   const Tableau& tab = method_tableau(options.method);
   IntegrateOptions opt = make_options(options);
@@ -89,18 +89,29 @@ void register_integrate(py::module_& m) {
       "One run's result (read-only): t, states, loss, grad_norm, final_state, t_final, "
       "final_loss, final_grad_norm, status (a Status), message, nfev, naccept, nreject, "
       "ndomain, njvp, njev, nlu, max_projection, nvalue, naccept_stiff, method_steps, switch_times, "
-      "grad_norm_min, t_events, y_events, stalled.")
+      "grad_norm_min, t_events, y_events, stalled; with RunOptions.record_dense dense_t, dense_nodes, "
+      "dense_degree (empty and 0 without).")
       .def("__setattr__", [](py::handle, py::str name, py::handle) { read_only(name); })
       .def("__delattr__", [](py::handle, py::str name) { read_only(name); });
+  // A run without RunOptions.record_dense reads these class-level defaults (read-only empty arrays).
+  py::object solution = m.attr("Solution");
+  auto empty = [](std::vector<py::ssize_t> shape) {
+    py::array_t<double> a(shape);
+    a.attr("flags").attr("writeable") = false;
+    return a;
+  };
+  py::setattr(solution, "dense_t", empty({0}));
+  py::setattr(solution, "dense_nodes", empty({0, 0, 0}));
+  py::setattr(solution, "dense_degree", py::int_(0));
   m.def("integrate_rhs", &integrate_rhs, py::arg("rhs_address"), py::arg("data"), py::arg("y0"), py::arg("t0"),
-        py::arg("t1"), py::arg("t_eval"), py::arg("options"), py::kw_only(), py::arg("jac_address") = 0,
-        py::arg("scale") = py::none(), py::arg("direction") = 1,
+        py::arg("t1"), py::arg("t_eval"), py::arg("options"),
+        "integrate_rhs(rhs_address, data, y0, t0, t1, t_eval, options, *, jac_address=0, scale=None, direction=1)\n\n"
         "Integrate dy/dt = rhs(t, y) given as a C function pointer void(double t, const double* y, double* dy, "
         "void* data), from t0 to t1 (< t0 with direction = -1). jac_address: 0, or a function of the same "
         "signature writing J = df/dy (n x n, column-major) into its third argument (0: forward differences). "
         "scale: None, or (n,) > 0: the core integrates y / scale, as a per-component atol = options.atol * "
-        "scale. Times, states, events and dense output are all in the user's t and y; nfev counts every call of "
-        "rhs.");
+        "scale (max_norm applies to y / scale). Times, states, events and dense output are all in the user's t and "
+        "y; an event's direction counts along the integration (scipy's meaning); nfev counts every call of rhs.");
   m.def("integrate_flow", &integrate_flow, py::arg("dims"), py::arg("vg_address"), py::arg("hvp_address"),
         py::arg("data"), py::arg("activation"), py::arg("y0"), py::arg("t0"), py::arg("t1"), py::arg("t_eval"),
         py::arg("options"),

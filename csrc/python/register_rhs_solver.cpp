@@ -1,6 +1,8 @@
 // overflow._core.RhsSolver: a stepping session (session.hpp) on a generic ODE given as a C function pointer, for
 // overflow's OdeSolver classes. Everything it takes and gives is in the user's t and y (rhs_system.hpp maps them).
 #include <cstdint>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,10 +27,9 @@ IntegrateOptions user_options(const RunOptions& options, const GenericSystem& sy
 
 class RhsSolver {
  public:
-  RhsSolver(std::uintptr_t rhs, const CArray& data, std::int64_t n, const RunOptions& options, std::uintptr_t jac,
-            const py::object& scale, int direction)
+  RhsSolver(std::uintptr_t rhs, const CArray& data, std::int64_t n, const RunOptions& options, const RhsKeywords& k)
       : data_(data),
-        system_(make_rhs_system(rhs, jac, data_, checked_dim(n), scale, direction, options.atol)),
+        system_(make_rhs_system(rhs, k.jac, data_, checked_dim(n), k.scale, k.direction, options.atol)),
         session_(system_, method_tableau(options.method), user_options(options, system_, events_)) {}
 
   void init(double t0, const CArray& y0) {
@@ -51,7 +52,12 @@ class RhsSolver {
 
   py::array_t<double> dense(double t) {
     std::vector<double> out(system_.dim());
-    session_.dense(system_.core_time(t), out.data());
+    try {
+      session_.dense(system_.core_time(t), out.data());
+    } catch (const std::out_of_range&) {  // a bad value of t: ValueError as the other argument errors, in user time
+      throw std::invalid_argument("t = " + detail::fmt(t) + " is outside the last step [" + detail::fmt(t_prev()) +
+                                  ", " + detail::fmt(this->t()) + "]");
+    }
     states_to_user(system_, out.data(), 1);
     return to_numpy(std::move(out), {dim()});
   }
@@ -119,10 +125,12 @@ void register_rhs_solver(py::module_& m) {
   py::class_<RhsSolver>(m, "RhsSolver",
                         "The core's stepping session on dy/dt = rhs(t, y) (a C function pointer, as integrate_rhs "
                         "takes it), one step at a time, in the user's t and y (direction -1: backwards in t).")
-      .def(py::init<std::uintptr_t, const CArray&, std::int64_t, const RunOptions&, std::uintptr_t, const py::object&,
-                    int>(),
-           py::arg("rhs_address"), py::arg("data"), py::arg("n"), py::arg("options"), py::kw_only(),
-           py::arg("jac_address") = 0, py::arg("scale") = py::none(), py::arg("direction") = 1)
+      .def(py::init([](std::uintptr_t rhs, const CArray& data, std::int64_t n, const RunOptions& options,
+                       const py::kwargs& kwargs) {
+             return std::make_unique<RhsSolver>(rhs, data, n, options, rhs_keywords(kwargs, "RhsSolver"));
+           }),
+           py::arg("rhs_address"), py::arg("data"), py::arg("n"), py::arg("options"),
+           "RhsSolver(rhs_address, data, n, options, *, jac_address=0, scale=None, direction=1)")
       .def("init", &RhsSolver::init, py::arg("t0"), py::arg("y0"))
       .def("step", &RhsSolver::step, py::arg("t_bound"),
            "One accepted step towards t_bound (beyond t in the direction); returns the name of its Status: "

@@ -53,17 +53,14 @@ inline py::object to_python(Solution&& sol, std::size_t dim, bool save_states, c
   d["t_events"] = t_events;
   d["y_events"] = y_events;
   d["stalled"] = sol.stalled;
-  // (S + 1,) times and (S, d + 1, n) Lobatto-point values of the steps' interpolants (dense_nodes.hpp).
-  const auto times = static_cast<py::ssize_t>(sol.dense_t.size());
-  const auto nodes = static_cast<py::ssize_t>(sol.dense_degree + 1);
-  if (times == 0) {  // not recorded: numpy's own empty arrays (no buffer to hand over)
-    d["dense_t"] = py::array_t<double>(std::vector<py::ssize_t>{0});
-    d["dense_nodes"] = py::array_t<double>(std::vector<py::ssize_t>{0, nodes, n});
-  } else {
+  // (S + 1,) times and (S, d + 1, n) Lobatto-point values of the steps' interpolants (dense_nodes.hpp); a run
+  // without them leaves the class's empty defaults (register_integrate.cpp), which cost a small run nothing.
+  if (!sol.dense_t.empty()) {
+    const auto times = static_cast<py::ssize_t>(sol.dense_t.size());
     d["dense_t"] = to_numpy(std::move(sol.dense_t), {times});
-    d["dense_nodes"] = to_numpy(std::move(sol.dense_nodes), {times - 1, nodes, n});
+    d["dense_nodes"] = to_numpy(std::move(sol.dense_nodes), {times - 1, sol.dense_degree + 1, n});
+    d["dense_degree"] = sol.dense_degree;
   }
-  d["dense_degree"] = sol.dense_degree;
   return out;
 }
 
