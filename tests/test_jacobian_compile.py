@@ -97,7 +97,7 @@ def sources():
     mu_kinds, _ = rc.arg_kinds((1000.0,))
     a_kinds, _ = rc.arg_kinds((A3,))
     n = 30
-    pattern = sp.diags([1, 1, 1], [-1, 0, 1], shape=(n, n))
+    pattern = sp.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(n, n))
     return {
         "robertson": jc.compiled_jacobian(robertson, (), [], 3, y0=[1.0, 0.0, 0.0]),
         "robertson_fd": jc.compiled_jacobian(robertson_clipped, (), [], 3, y0=[1.0, 0.0, 0.0]),

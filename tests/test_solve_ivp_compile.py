@@ -129,7 +129,7 @@ def test_an_exception_records_t_and_the_complex_y_and_is_raised_again(compiled):
 
 
 def test_a_complex_result_on_a_real_state_is_refused():
-    with pytest.raises(TypeError, match="returns complex values.*pass a complex y0"):
+    with pytest.raises(TypeError, match=r"returns complex values.*pass a complex y0"):
         rc.compiled_rhs(lambda t, y: 1j * y, ())
 
 
