@@ -361,8 +361,9 @@ def _matrix(value: Any, name: str, n: int) -> np.ndarray:
     except (ValueError, TypeError) as err:
         raise TypeError(f"{name} must be an (n, n) array_like or scipy.sparse matrix, got {err}") from None
     if arr.dtype.kind not in "biufc":
+        forms = "None, a callable or an (n, n) array" if name == "jac" else "None or an (n, n) array"
         raise TypeError(
-            f"{name} must be None, a callable or an (n, n) array of real or complex numbers, got "
+            f"{name} must be {forms} of real or complex numbers (or a scipy.sparse matrix), got "
             f"{type(value).__name__} of dtype {arr.dtype}"
         )
     if arr.shape != (n, n):

@@ -374,7 +374,7 @@ BAD = [
     (dict(jac=np.array([[1.0, np.nan], [0.0, 1.0]])), ValueError, "jac must be finite"),
     (dict(jac=1j * np.eye(2)), TypeError, "jac is complex but y0 is real"),
     (dict(jac_sparsity=np.ones((2, 3))), ValueError, r"jac_sparsity must have shape \(n, n\) = \(2, 2\)"),
-    (dict(jac_sparsity="banded"), TypeError, "jac_sparsity must be None, a callable or an \\(n, n\\) array"),
+    (dict(jac_sparsity="banded"), TypeError, "jac_sparsity must be None or an \\(n, n\\) array"),
     (dict(jac=jac_with_scipy), TypeError, "jac 'jac_with_scipy' cannot be compiled by Numba .*To fix: .*jac=None"),
     (dict(jac=jac_vector), TypeError, r"jac 'jac_vector' returns array\(float64, 1d, C\): it must return an \(n, n\)"),
     (dict(jac=lambda t: 0), TypeError, "jac '<lambda>' must take 2 or 3 positional parameters"),
