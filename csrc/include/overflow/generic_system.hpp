@@ -80,15 +80,7 @@ class GenericSystem {
       rhs_(tau, z, dz, data_);
       return 0.0;
     }
-    if (scale_.empty()) {  // backwards only
-      rhs_(-tau, z, dz, data_);
-      for (std::size_t i = 0; i < dim_; ++i) dz[i] = -dz[i];
-      return 0.0;
-    }
-    for (std::size_t i = 0; i < dim_; ++i) y_[i] = scale_[i] * z[i];
-    rhs_(direction_ * tau, y_.data(), dz, data_);
-    for (std::size_t i = 0; i < dim_; ++i) dz[i] *= factor_[i];
-    return 0.0;
+    return eval_mapped(tau, z, dz);
   }
 
   // J = d(dz/dtau)/dz (dim x dim, column-major) at (tau, z): the user's J mapped to the core's
@@ -177,6 +169,22 @@ class GenericSystem {
   void reset_difference_evaluations() { difference_evaluations_ = 0; }
 
  private:
+  // eval's mapped path, out of line so that the plain call stays small enough to inline into the steppers.
+#if defined(__GNUC__)
+  __attribute__((noinline))
+#endif
+  double eval_mapped(double tau, const double* z, double* dz) {
+    if (scale_.empty()) {  // backwards only
+      rhs_(-tau, z, dz, data_);
+      for (std::size_t i = 0; i < dim_; ++i) dz[i] = -dz[i];
+      return 0.0;
+    }
+    for (std::size_t i = 0; i < dim_; ++i) y_[i] = scale_[i] * z[i];
+    rhs_(direction_ * tau, y_.data(), dz, data_);
+    for (std::size_t i = 0; i < dim_; ++i) dz[i] *= factor_[i];
+    return 0.0;
+  }
+
   of_rhs_fn rhs_;
   of_rhs_fn jac_;
   void* data_;
