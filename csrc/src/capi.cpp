@@ -319,7 +319,7 @@ int of_solver_create_rhs(of_rhs_fn rhs, void* data, int64_t n, int32_t method, d
   overflow::MethodChoice m;
   if (!overflow::parse_method_choice(method, m))
     return fail(OF_ERROR_ARGUMENT, "of_solver_create_rhs: unknown method code " + std::to_string(method) +
-                                       " (OF_BS3 ... OF_RODAS4, OF_AUTO)");
+                                       " (OF_BS3 ... OF_RODAS4, OF_AUTO, OF_RADAU5)");
   return guarded("of_solver_create_rhs", [&] {
     overflow::IntegrateOptions opt = make_options(rtol, atol, max_step);
     opt.stiff = m.stiff;
