@@ -11,8 +11,10 @@ from .integrate import AUTO_METHOD, IMPLICIT_METHODS, METHODS, ConvergenceWarnin
 from .invariants import imbalance, invariants
 from .montecarlo import MCResult, MonteCarloInterrupted, monte_carlo, samplers
 from .network import Network
+from .ode_solution import DenseOutput, OdeSolution
+from .ode_solver import BDF, DOP853, LSODA, RK23, RK45, OdeSolver, Radau
 from .result import Result
-from .solve_ivp import OdeResult, solve_ivp
+from .solve_ivp import SCIPY_METHODS, OdeResult, solve_ivp
 from .solver import Solver
 
 __version__ = "0.1.0"
@@ -32,11 +34,15 @@ def cmake_prefix_path() -> str:
 
 __all__ = [
     "AUTO_METHOD",
+    "BDF",
     "cmake_prefix_path",
     "ConvergenceWarning",
     "Cost",
+    "DenseOutput",
+    "DOP853",
     "IMPLICIT_METHODS",
     "IntegrationInterrupted",
+    "LSODA",
     "MCResult",
     "METHODS",
     "MonteCarloInterrupted",
@@ -52,7 +58,13 @@ __all__ = [
     "linearization",
     "monte_carlo",
     "OdeResult",
+    "OdeSolution",
+    "OdeSolver",
+    "Radau",
+    "RK23",
+    "RK45",
     "samplers",
+    "SCIPY_METHODS",
     "solve_ivp",
     "Solver",
     "vector",

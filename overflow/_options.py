@@ -38,6 +38,7 @@ __all__ = [
     "JACOBIAN_METHODS",
     "SCIPY_METHODS",
     "RTOL_FLOOR",
+    "NO_STEP_CAP",
     "DEFAULTS",
     "DIFFERENCES",
     "ENTRY_POINTS",
@@ -56,6 +57,13 @@ __all__ = [
     "check_max_norm",
     "check_flag",
     "check_start",
+    "IvpOptions",
+    "check_ivp",
+    "check_ivp_span",
+    "check_ivp_t_eval",
+    "check_ivp_tolerances",
+    "check_ivp_first_step",
+    "check_ivp_max_step",
     "document",
     "START_NOT_FINITE",
 ]
@@ -84,16 +92,26 @@ IMPLICIT_METHODS: dict[str, tuple[int, int, int]] = {
 AUTO_METHOD: tuple[str, str] = tuple(_core.AUTO_METHOD)
 #: The method names that use the flow's Jacobian: the implicit methods and "auto".
 JACOBIAN_METHODS = (*IMPLICIT_METHODS, "auto")
-#: scipy's names for the same embedded pairs (RK45 is Dormand-Prince 5(4), RK23 Bogacki-Shampine 3(2)).
-SCIPY_METHODS = {"RK45": "dopri5", "RK23": "bs3", "DOP853": "dop853"}
-_SCIPY_STIFF = ("Radau", "BDF", "LSODA")
+#: scipy's method names and the nearest method here. RK23, RK45 and DOP853 are the same embedded
+#: pairs (Bogacki-Shampine 3(2), Dormand-Prince 5(4), Hairer's 8(5,3)). Radau is Radau IIA of order 5
+#: (radau5 once the core has it; until then rodas4, the stiffly accurate L-stable method here). BDF
+#: (variable order 1-5, L-stable at low order) maps to rodas4: one-step, L-stable, order 4. LSODA
+#: (Adams/BDF switched by stiffness detection) maps to auto: dop853 switched to rodas4 where stiff.
+SCIPY_METHODS = {
+    "RK23": "bs3",
+    "RK45": "dopri5",
+    "DOP853": "dop853",
+    "Radau": "rodas4",  # "radau5" once the core's method table has it
+    "BDF": "rodas4",
+    "LSODA": "auto",
+}
 
 #: The methods each entry point takes ("cli" is what ``--method`` offers).
 ENTRY_METHODS: dict[str, tuple[str, ...]] = {
     "integrate": (*sorted(METHODS), *JACOBIAN_METHODS, "reduced"),
     "Solver": (*sorted(METHODS), *JACOBIAN_METHODS),
     "monte_carlo": (*sorted(METHODS), *JACOBIAN_METHODS),
-    "solve_ivp": tuple(sorted(METHODS)),
+    "solve_ivp": (*sorted(METHODS), *JACOBIAN_METHODS),
     "cli": (*sorted(METHODS), "auto"),
 }
 ENTRY_POINTS = tuple(ENTRY_METHODS)
@@ -123,7 +141,10 @@ DEFAULTS: dict[str, Any] = {
 #: Changing an entry point's default is one line here.
 DIFFERENCES: dict[str, dict[str, tuple[Any, str]]] = {
     "solve_ivp": {
-        "method": ("dopri5", "a general ODE has no flow Jacobian for 'auto'; dopri5 is scipy's default RK45"),
+        "method": ("RK45", "scipy's default (Dormand-Prince 5(4), dopri5 here): a ported script gets the same steps"),
+        "rtol": (1e-3, "scipy's default: a scipy script ported by changing the import gets the same answer"),
+        "atol": (1e-6, "scipy's default, as rtol"),
+        "max_steps": (None, "scipy's solve_ivp has no step cap"),
         "max_norm": (math.inf, "scipy's solve_ivp has no blow-up stop, and a scipy user expects none"),
     },
     "cli": {
@@ -218,13 +239,8 @@ def check_method(method: object, entry: str) -> str:
     if scipy and method in SCIPY_METHODS:
         return SCIPY_METHODS[method]
     if scipy:
-        stiff = (
-            f" ({method} is one of scipy's stiff solvers; solve_ivp has explicit pairs only)"
-            if method in _SCIPY_STIFF
-            else ""
-        )
         raise ValueError(
-            f"unknown method {method!r}: choose one of {list(allowed)} or scipy's names {sorted(SCIPY_METHODS)}{stiff}"
+            f"unknown method {method!r}: choose one of {list(allowed)} or scipy's names {list(SCIPY_METHODS)}"
         )
     raise ValueError(f"unknown method {method!r}: choose one of {list(allowed)}")
 
@@ -327,11 +343,14 @@ class RunOptions(NamedTuple):
         project: bool = False,
         threads: int = 1,
         events: Sequence[tuple] = (),
+        record_dense: bool = False,
     ) -> _core.RunOptions:
         """These options as the core takes them (`_core.RunOptions`, without the span and ``t_eval``),
-        with the core's other fields and, where given, another ``method``. Without events the object
-        is shared by the calls with equal options (building one costs ~1.5 us, a tenth of a small
-        integrate call): the core only reads it, and neither may the caller change it."""
+        with the core's other fields and, where given, another ``method``; ``record_dense`` records
+        every step's interpolant (``_core.Solution.dense_t``, ``dense_nodes``, ``dense_degree``).
+        Without events the object is shared by the calls with equal options (building one costs
+        ~1.5 us, a tenth of a small integrate call): the core only reads it, and neither may the
+        caller change it."""
         key = (
             method or self.method,
             self.rtol,
@@ -344,6 +363,7 @@ class RunOptions(NamedTuple):
             save_states,
             project,
             threads,
+            record_dense,
         )
         options = None if events else _CORE_OPTIONS.get(key)
         if options is None:
@@ -360,6 +380,8 @@ class RunOptions(NamedTuple):
                 project=project,
                 threads=threads,
                 events=list(events),
+                # only when asked: the field is the core's dense recording (_core.Solution.dense_*)
+                **({"record_dense": True} if record_dense else {}),
             )
             if not events:
                 if len(_CORE_OPTIONS) >= 256:  # a sweep over many options: keep the cache small
@@ -416,6 +438,192 @@ def check_run(
         first,
         check_max_step(max_step),
         check_max_steps(max_steps),
+        check_max_norm(max_norm),
+    )
+
+
+# ---------------------------------------------------------------- solve_ivp and OdeSolver (scipy's rules)
+
+#: ``max_steps`` for "no cap" (solve_ivp's default, as scipy has none): the core's int64_t maximum.
+NO_STEP_CAP = _v.INT64_MAX
+
+
+class IvpOptions(NamedTuple):
+    """Checked options of a `solve_ivp` run: the span in user time and its ``direction`` (+1 or -1;
+    +1 for a zero-length span), the scalar ``rtol`` and ``atol`` the core takes, and ``scale`` (None,
+    or the per-component ``atol / atol_ref`` of an array ``atol``, passed to the core beside it)."""
+
+    t0: float
+    t1: float
+    direction: int
+    method: str
+    rtol: float
+    atol: float
+    scale: np.ndarray | None
+    t_eval: np.ndarray | None
+    first_step: float
+    max_step: float
+    max_steps: int
+    max_norm: float
+
+    def core(self, *, events: Sequence[tuple] = (), record_dense: bool = False) -> _core.RunOptions:
+        """These options as the core takes them (`RunOptions.core`: shared among equal calls without events)."""
+        run = RunOptions(
+            self.t0,
+            self.t1,
+            self.method,
+            self.rtol,
+            self.atol,
+            _NO_T_EVAL,
+            0.0,
+            self.first_step,
+            self.max_step,
+            self.max_steps,
+            self.max_norm,
+        )
+        return run.core(save_states=True, events=events, record_dense=record_dense)
+
+
+def check_ivp_span(t_span: object) -> tuple[float, float]:
+    """``(t0, t1)`` as finite floats in either order (t1 < t0 integrates backward, t1 == t0 is a
+    zero-length span); a non-zero span must be longer than 10 units of rounding of t."""
+    if isinstance(t_span, (str, bytes, dict)) or (isinstance(t_span, np.ndarray) and t_span.ndim != 1):
+        raise ValueError(f"t_span must be a pair (t0, t1), got {_v.describe(t_span)}")
+    try:
+        t0, t1 = t_span  # type: ignore[misc]
+    except (TypeError, ValueError):
+        raise ValueError(f"t_span must be a pair (t0, t1), got {_v.describe(t_span)}") from None
+    t0 = _v.finite_real(t0, "t_span[0]")
+    t1 = _v.finite_real(t1, "t_span[1]")
+    if t0 != t1:
+        if not math.isfinite(t1 - t0):
+            raise ValueError(f"t_span must have a length t1 - t0 within the float64 range, got ({t0!r}, {t1!r})")
+        if abs(t1 - t0) <= 10 * math.ulp(max(abs(t0), abs(t1))):
+            raise ValueError(
+                f"t_span ({t0!r}, {t1!r}) is shorter than 10 units of rounding of t: no step can resolve it"
+            )
+    return t0, t1
+
+
+def check_ivp_t_eval(t_eval: object, t0: float, t1: float) -> np.ndarray | None:
+    """None, or finite times inside ``t_span`` sorted strictly in the run's direction (decreasing
+    for a backward run); an empty array is allowed (nothing saved), as in scipy."""
+    if t_eval is None:
+        return None
+    te = _v.float_array(t_eval, "t_eval", "a 1-D array of real times", allow_bool=False)
+    if te.ndim == 0:
+        te = te.reshape(1)
+    if te.ndim != 1:
+        raise ValueError(f"t_eval must be 1-D, got shape {te.shape}")
+    if te.size == 0:
+        return np.ascontiguousarray(te)
+    if not np.all(np.isfinite(te)):
+        raise ValueError("t_eval contains NaN or infinite values")
+    lo, hi = min(t0, t1), max(t0, t1)
+    if te.min() < lo or te.max() > hi:
+        raise ValueError(
+            f"t_eval must lie inside t_span = ({t0}, {t1}) (values in `t_eval` are not within `t_span`), "
+            f"got [{te.min()}, {te.max()}]"
+        )
+    d = np.diff(te)
+    if (t1 > t0 and np.any(d <= 0)) or (t1 < t0 and np.any(d >= 0)):
+        order = "increasing" if t1 > t0 else "decreasing (the run goes backward)"
+        raise ValueError(f"t_eval must be strictly {order}: values in `t_eval` are not properly sorted")
+    return np.ascontiguousarray(te)
+
+
+def _tolerance_array(value: object, name: str, n: int) -> np.ndarray:
+    arr = _v.float_array(value, name, "a positive number or an array of them, one per component of y0")
+    if arr.ndim > 1 or (arr.ndim == 1 and arr.shape != (n,)):
+        raise ValueError(
+            f"{name} must be one number or an array of shape ({n},), one per component of y0 "
+            f"(`{name}` has wrong shape), got shape {arr.shape}"
+        )
+    if arr.size and not (np.all(arr > 0) and np.all(np.isfinite(arr))):
+        bad = arr[~((arr > 0) & np.isfinite(arr))][0]
+        raise ValueError(f"{name} must be > 0 and finite, got {bad}")
+    return arr
+
+
+#: scipy's warning for an rtol below 100 machine epsilons (solve_ivp and the OdeSolver classes).
+_SCIPY_RTOL_WARNING = "At least one element of `rtol` is too small. Setting `rtol = np.maximum(rtol, {floor})`."
+
+
+def check_ivp_tolerances(
+    rtol: object, atol: object, n: int, stacklevel: int = 2
+) -> tuple[float, float, np.ndarray | None]:
+    """``(rtol, atol, scale)`` as the core takes them from scipy's scalar-or-(n,) tolerances.
+
+    An array ``atol`` whose entries differ becomes ``atol = max(atol)`` and ``scale = atol_i / max``:
+    the core integrates ``y / scale``, whose error test is exactly ``atol_i + rtol |y_i|``. An array
+    ``rtol`` whose entries differ becomes its smallest entry (every component at least as accurate
+    as asked). rtol below `RTOL_FLOOR` is raised to it with scipy's warning."""
+    if type(rtol) is float and rtol >= RTOL_FLOOR and type(atol) is float and atol > 0 and math.isfinite(atol):
+        if math.isfinite(rtol):
+            return rtol, atol, None  # the common case, without arrays
+    r = _tolerance_array(rtol, "rtol", n)
+    a = _tolerance_array(atol, "atol", n)
+    if r.size == 0:  # an empty state: nothing to control
+        r = np.array(RTOL_FLOOR)
+    if a.size == 0:
+        a = np.array(1.0)
+    rtol_value = float(r.min())
+    if rtol_value < RTOL_FLOOR:
+        warnings.warn(_SCIPY_RTOL_WARNING.format(floor=RTOL_FLOOR), stacklevel=stacklevel + 1)
+        rtol_value = RTOL_FLOOR
+    atol_ref = float(a.max())
+    scale = None if a.ndim == 0 or float(a.min()) == atol_ref else np.ascontiguousarray(a / atol_ref)
+    return rtol_value, atol_ref, scale
+
+
+def check_ivp_first_step(value: object, t0: float, t1: float) -> float:
+    """None (the core's estimate: 0.0) or ``0 < first_step <= |t1 - t0|`` (scipy's rule)."""
+    if value is None:
+        return 0.0
+    first = _v.positive(value, "first_step")
+    if first > abs(t1 - t0):
+        raise ValueError(
+            f"`first_step` exceeds bounds: first_step must be at most |t1 - t0| = {abs(t1 - t0)}, got {first}"
+        )
+    return first
+
+
+def check_ivp_max_step(value: object) -> float:
+    return _v.positive(value, "max_step", allow_inf=True)
+
+
+def check_ivp(
+    t_span: object,
+    method: str,
+    n: int,
+    *,
+    rtol: object,
+    atol: object,
+    t_eval: object = None,
+    first_step: object = None,
+    max_step: object = math.inf,
+    max_steps: object = None,
+    max_norm: object = math.inf,
+    stacklevel: int = 2,
+) -> IvpOptions:
+    """The options of a `solve_ivp` run on a state of ``n`` components, checked with scipy's rules
+    (backward and zero-length spans, array tolerances, ``first_step <= |t1 - t0|``, no step cap by
+    default). ``stacklevel`` locates the rtol warning, counted from the caller."""
+    t0, t1 = check_ivp_span(t_span)
+    core_method = check_method(method, "solve_ivp")
+    r, a, scale = check_ivp_tolerances(rtol, atol, n, stacklevel + 1)
+    return IvpOptions(
+        t0,
+        t1,
+        -1 if t1 < t0 else 1,
+        core_method,
+        r,
+        a,
+        scale,
+        check_ivp_t_eval(t_eval, t0, t1),
+        check_ivp_first_step(first_step, t0, t1),
+        check_ivp_max_step(max_step),
+        NO_STEP_CAP if max_steps is None else check_max_steps(max_steps),
         check_max_norm(max_norm),
     )
 
