@@ -88,6 +88,17 @@ def _steps(res):
     return res.naccept + res.nreject
 
 
+def _nfev_budget(method, scipy_bound):
+    """scipy's bound on nfev, for the algorithm ``method`` maps to: overflow's BDF is rodas4, six
+    evaluations per step where scipy's BDF makes one to three (and takes more steps), so it gets
+    half as much again; overflow's LSODA ("auto") starts as dop853 and gets DOP853's bound."""
+    if UNDER_TEST == "overflow" and method == "BDF":
+        return 1.5 * scipy_bound
+    if UNDER_TEST == "overflow" and method == "LSODA":
+        return max(scipy_bound, 50)
+    return scipy_bound
+
+
 def _check_jacobian_counts(res, method, *, njev_max, nlu_max, constant_jac=False):
     """njev / nlu as scipy's test asserts them for ``method`` on scipy; on overflow, for the algorithm
     the name maps to. Explicit methods (and LSODA / auto on a non-stiff problem) use no Jacobian."""
@@ -381,8 +392,9 @@ def test_integration(method, t_span, jac, vectorized):
     assert res.t_events is None and res.y_events is None
     assert res.success
     assert_equal(res.status, 0)
-    # DOP853 spends more evaluations: the span is too short for it to reach a large step
-    assert res.nfev < (50 if method == "DOP853" else 40)
+    # DOP853 spends more evaluations: the span is too short for it to reach a large step (so does
+    # overflow's LSODA, "auto", which starts as dop853)
+    assert res.nfev < _nfev_budget(method, 50 if method == "DOP853" else 40)
     _check_jacobian_counts(res, method, njev_max=3, nlu_max=10)
 
     assert np.all(compute_error(res.y, sol_rational(res.t), RTOL, ATOL) < 5)
@@ -410,7 +422,7 @@ def test_integration_complex(method, jac):
     assert res.success
     assert_equal(res.status, 0)
     assert np.iscomplexobj(res.y)
-    assert res.nfev < (35 if method == "DOP853" else 25)
+    assert res.nfev < _nfev_budget(method, 35 if method == "DOP853" else 25)
     if method == "BDF" and UNDER_TEST == "scipy":
         assert_equal(res.njev, 0 if jac == "constant sparse" else 1)
         assert res.nlu < 6
@@ -473,7 +485,11 @@ def test_integration_stiff(method):
     res = M.solve_ivp(fun_robertson, [0, 1e8], [1e4, 0, 0], rtol=1e-6, atol=1e-6, method=method)
     assert res.success
     assert res.nfev < 5000
-    assert res.njev < 200
+    if UNDER_TEST == "overflow" and method in ("BDF", "LSODA"):
+        # rodas4 (also "auto"'s stiff method) evaluates the Jacobian once per step: bound the steps
+        assert res.njev <= res.naccept + 1 and _steps(res) < 1000
+    else:
+        assert res.njev < 200
 
 
 @pytest.mark.parametrize("method", NOT_LSODA + ("LSODA",))
