@@ -63,6 +63,6 @@ def test_detest(benchmark, method, package):
     benchmark.extra_info.update(
         total_s=row["total_s"], nfev=row["nfev"], err_abs=row["err_abs"], err_tol=row["err_tol"]
     )
-    # DETEST's orbits (D5, e = 0.9) and the planets (C5) amplify the local error most; both
-    # packages' explicit pairs end within a few hundred tolerances at t = 20
-    assert row["err_tol"] < 1000
+    # DETEST's orbits (D1-D5) amplify the local error most: both packages' pairs end up to ~900
+    # tolerances off at t = 20 (RK45, rtol = atol = 1e-6); a broken run is off by O(1)
+    assert row["err_tol"] < 5000
