@@ -132,7 +132,10 @@ class OdeSolver(_ScipyOdeSolver):
         if name is None:
             raise ValueError("method must be a method name or one of overflow's OdeSolver classes")
         self.method = _o.check_method(name, "solve_ivp")
-        t0, t_bound = _o.check_ivp_span((t0, t_bound))
+        if isinstance(t_bound, (int, float)) and math.isinf(t_bound):  # scipy allows an open end
+            t0, t_bound = _v.finite_real(t0, "t0"), float(t_bound)
+        else:
+            t0, t_bound = _o.check_ivp_span((t0, t_bound))
         y, complex_state = check_state(y0)
         self.vectorized = _o.check_flag(vectorized, "vectorized")
         extra = check_args(args)
