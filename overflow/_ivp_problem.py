@@ -123,6 +123,10 @@ class Problem:
         """Whether fun or jac failed in the last call (the buffer's flag)."""
         return self.buf is not None and int(self.buf[0]) != 0
 
+    def njev(self, core_njev: int) -> int:
+        """Jacobian evaluations as scipy counts them: none for a constant ``jac`` (the core copies it)."""
+        return 0 if self.jacobian is not None and self.jacobian.kind == "constant" else core_njev
+
     def jacobian_fun_calls(self) -> int:
         """fun calls the Jacobian cfunc made (scipy counts them in nfev; 0 where not recorded)."""
         if self.jacobian is None or self.buf is None:

@@ -93,15 +93,15 @@ AUTO_METHOD: tuple[str, str] = tuple(_core.AUTO_METHOD)
 #: The method names that use the flow's Jacobian: the implicit methods and "auto".
 JACOBIAN_METHODS = (*IMPLICIT_METHODS, "auto")
 #: scipy's method names and the nearest method here. RK23, RK45 and DOP853 are the same embedded
-#: pairs (Bogacki-Shampine 3(2), Dormand-Prince 5(4), Hairer's 8(5,3)). Radau is Radau IIA of order 5
-#: (radau5 once the core has it; until then rodas4, the stiffly accurate L-stable method here). BDF
+#: pairs (Bogacki-Shampine 3(2), Dormand-Prince 5(4), Hairer's 8(5,3)). Radau is the same method,
+#: Radau IIA of order 5 (radau5: Hairer & Wanner's simplified Newton and step control). BDF
 #: (variable order 1-5, L-stable at low order) maps to rodas4: one-step, L-stable, order 4. LSODA
 #: (Adams/BDF switched by stiffness detection) maps to auto: dop853 switched to rodas4 where stiff.
 SCIPY_METHODS = {
     "RK23": "bs3",
     "RK45": "dopri5",
     "DOP853": "dop853",
-    "Radau": "rodas4",  # "radau5" once the core's method table has it
+    "Radau": "radau5",
     "BDF": "rodas4",
     "LSODA": "auto",
 }
@@ -485,8 +485,9 @@ class IvpOptions(NamedTuple):
 
 
 def check_ivp_span(t_span: object) -> tuple[float, float]:
-    """``(t0, t1)`` as finite floats in either order (t1 < t0 integrates backward, t1 == t0 is a
-    zero-length span); a non-zero span must be longer than 10 units of rounding of t."""
+    """``(t0, t1)`` as floats in either order (t1 < t0 integrates backward, t1 == t0 is a
+    zero-length span): t0 finite, t1 finite or an infinite end as scipy allows (`solve_ivp` then
+    needs a terminal event); a finite non-zero span must be longer than 10 units of rounding of t."""
     if isinstance(t_span, (str, bytes, dict)) or (isinstance(t_span, np.ndarray) and t_span.ndim != 1):
         raise ValueError(f"t_span must be a pair (t0, t1), got {_v.describe(t_span)}")
     try:
@@ -494,8 +495,10 @@ def check_ivp_span(t_span: object) -> tuple[float, float]:
     except (TypeError, ValueError):
         raise ValueError(f"t_span must be a pair (t0, t1), got {_v.describe(t_span)}") from None
     t0 = _v.finite_real(t0, "t_span[0]")
-    t1 = _v.finite_real(t1, "t_span[1]")
-    if t0 != t1:
+    t1 = _v.real(t1, "t_span[1]")
+    if math.isnan(t1):
+        raise ValueError("t_span[1] must be a number or +-inf, got nan")
+    if t0 != t1 and math.isfinite(t1):
         if not math.isfinite(t1 - t0):
             raise ValueError(f"t_span must have a length t1 - t0 within the float64 range, got ({t0!r}, {t1!r})")
         if abs(t1 - t0) <= 10 * math.ulp(max(abs(t0), abs(t1))):

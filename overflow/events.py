@@ -56,7 +56,9 @@ def _threshold(value: object, name: str) -> float:
 
 
 def _terminal(terminal: object, where: str) -> int:
-    """scipy's ``terminal``: a bool, or a count of occurrences (an int >= 0)."""
+    """scipy's ``terminal``: a bool, or a count of occurrences (an int >= 0); None is False, as in scipy."""
+    if terminal is None:
+        return 0
     if isinstance(terminal, (bool, np.bool_)):
         return int(bool(terminal))
     if isinstance(terminal, numbers.Integral) and int(terminal) >= 0:

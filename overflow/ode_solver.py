@@ -132,10 +132,7 @@ class OdeSolver(_ScipyOdeSolver):
         if name is None:
             raise ValueError("method must be a method name or one of overflow's OdeSolver classes")
         self.method = _o.check_method(name, "solve_ivp")
-        if isinstance(t_bound, (int, float)) and math.isinf(t_bound):  # scipy allows an open end
-            t0, t_bound = _v.finite_real(t0, "t0"), float(t_bound)
-        else:
-            t0, t_bound = _o.check_ivp_span((t0, t_bound))
+        t0, t_bound = _o.check_ivp_span((t0, t_bound))
         y, complex_state = check_state(y0)
         self.vectorized = _o.check_flag(vectorized, "vectorized")
         extra = check_args(args)
@@ -259,11 +256,11 @@ class OdeSolver(_ScipyOdeSolver):
 
     @property
     def nfev(self) -> int:
-        return self._stat("nfev")
+        return self._stat("nfev") + self._problem.jacobian_fun_calls()
 
     @property
     def njev(self) -> int:
-        return self._stat("njev")
+        return self._problem.njev(self._stat("njev"))
 
     @property
     def nlu(self) -> int:
@@ -362,8 +359,7 @@ DOP853 = _explicit(
 )
 Radau = _implicit(
     "Radau",
-    "Stiff solver: Radau IIA of order 5 (radau5) once the core has it; until then rodas4, the L-stable "
-    "Rosenbrock method of order 4 (Hairer & Wanner's RODAS).",
+    "Stiff solver: radau5, Radau IIA of order 5 (3-stage collocation, L-stable), as scipy's Radau.",
 )
 BDF = _implicit(
     "BDF",

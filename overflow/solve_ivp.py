@@ -5,6 +5,7 @@ all handled there, so the Python layer costs a few microseconds per call."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -13,10 +14,10 @@ from scipy.optimize import OptimizeResult
 
 from . import _core
 from . import _options as _o
-from ._ivp_problem import check_args, check_state, method_name, prepare, prepare_events, warn_unused
+from ._ivp_problem import Problem, check_args, check_state, method_name, prepare, prepare_events, warn_unused
 from ._options import SCIPY_METHODS
 from ._solve_ivp_compile import RHS_SIG
-from .events import reraising
+from .events import any_terminal, reraising
 from .ode_solution import DenseOutput, OdeSolution
 from .ode_solver import check_min_step, split_options
 from .result import STATUS_NAMES
@@ -69,7 +70,7 @@ def _empty_events(events: object, n: int, dtype: Any) -> tuple[list | None, list
     if events is None:
         return None, None
     count = len(events) if isinstance(events, (list, tuple)) else 1
-    return [np.zeros(0) for _ in range(count)], [np.zeros((0, n), dtype) for _ in range(count)]
+    return [np.zeros(0) for _ in range(count)], [np.zeros(0, dtype) for _ in range(count)]
 
 
 def _no_integration(y: np.ndarray, o: _o.IvpOptions, dense: bool, events: object) -> OdeResult:
@@ -167,7 +168,8 @@ def solve_ivp(
           output as scipy's.
         - ``"RK23"``: ``bs3``, Bogacki-Shampine 3(2), cubic Hermite dense output, as scipy's.
         - ``"DOP853"``: ``dop853``, Hairer's 8(5,3) with its 7th-order dense output, as scipy's.
-        - ``"Radau"``: Radau IIA of order 5 (``radau5``) where the core has it, else ``rodas4``.
+        - ``"Radau"``: ``radau5``, the same method as scipy's: Radau IIA of order 5 (3-stage collocation,
+          L-stable), simplified Newton with Hairer & Wanner's predictive step control.
         - ``"BDF"``: ``rodas4``, Hairer & Wanner's RODAS: an L-stable Rosenbrock method of order 4
           (``(I - h gamma J) k_i = h f(y + sum a_ij k_j) + h J sum gamma_ij k_j``, one LU per
           step). scipy's BDF is multistep (NDF, orders 1-5); the nearest one-step method with the
@@ -290,6 +292,9 @@ def solve_ivp(
     if n == 0 or o.t0 == o.t1:
         return _no_integration(y, o, dense, events)
     event_args, keep_alive = prepare_events(events, extra, complex_state, problem.n_core)
+    if math.isinf(o.t1) and not any_terminal(event_args):
+        # scipy would step for ever: a run to an infinite end needs a rule that stops it
+        raise ValueError(f"t_span = ({o.t0}, {o.t1}) needs a terminal event to stop the run (none is terminal)")
 
     kw: dict[str, Any] = {}
     if problem.jac_address:
@@ -318,14 +323,15 @@ def solve_ivp(
         sol = None  # fun's own failure explains this one: raised below
     del keep_alive
     problem.raise_failure()
-    return _result(sol, o, complex_state, dense, events is not None)
+    return _result(sol, o, problem, dense, events is not None)
 
 
 _NO_T_EVAL = np.zeros(0)
 
 
-def _result(sol: Any, o: _o.IvpOptions, complex_state: bool, dense: bool, has_events: bool) -> OdeResult:
+def _result(sol: Any, o: _o.IvpOptions, problem: Problem, dense: bool, has_events: bool) -> OdeResult:
     """The core's `_core.Solution` as scipy's result."""
+    complex_state = problem.complex_state
     states = sol.states
     t = sol.t
     if o.t_eval is not None and o.t_eval.size == 0:
@@ -340,14 +346,16 @@ def _result(sol: Any, o: _o.IvpOptions, complex_state: bool, dense: bool, has_ev
         y_events = list(sol.y_events)
         if complex_state:
             y_events = [np.ascontiguousarray(ye).view(np.complex128) for ye in y_events]
+        # scipy's y_events entry for an event that never occurred is an empty 1-D array
+        y_events = [ye if len(ye) else np.zeros(0, ye.dtype) for ye in y_events]
     return OdeResult(
         t=t,
         y=states.T,
         sol=_dense_solution(sol, sol.t_final, complex_state) if dense else None,
         t_events=t_events,
         y_events=y_events,
-        nfev=sol.nfev,
-        njev=sol.njev,
+        nfev=sol.nfev + problem.jacobian_fun_calls(),
+        njev=problem.njev(sol.njev),
         nlu=sol.nlu,
         status=status,
         message=MESSAGES[status] if status >= 0 else sol.message,
