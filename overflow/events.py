@@ -56,9 +56,7 @@ def _threshold(value: object, name: str) -> float:
 
 
 def _terminal(terminal: object, where: str) -> int:
-    """scipy's ``terminal``: a bool, or a count of occurrences (an int >= 0); None is False, as in scipy."""
-    if terminal is None:
-        return 0
+    """scipy's ``terminal``: a bool, or a count of occurrences (an int >= 0)."""
     if isinstance(terminal, (bool, np.bool_)):
         return int(bool(terminal))
     if isinstance(terminal, numbers.Integral) and int(terminal) >= 0:
@@ -212,7 +210,8 @@ def prepare(events: object, n: int, network: Any = None) -> tuple[list[tuple], l
                 f"{where} must be an overflow.events built-in or a function event(t, y) -> float, "
                 f"got {type(ev).__name__}"
             )
-        terminal = _terminal(getattr(ev, "terminal", False), where)
+        # an event function's attribute set to None is False, as scipy reads it
+        terminal = _terminal(getattr(ev, "terminal", None) or False, where)
         direction = _direction(getattr(ev, "direction", 0), where)
         cf = _compile(ev, n)
         record = _Record(ev, i, np.zeros(_HEADER + n))
@@ -242,7 +241,7 @@ def describe(events: object) -> list[dict[str, Any]]:
                 "kind": "function",
                 "name": callable_name(ev),
                 "source_sha256": source,
-                "terminal": _terminal(getattr(ev, "terminal", False), "event"),
+                "terminal": _terminal(getattr(ev, "terminal", None) or False, "event"),
                 "direction": _direction(getattr(ev, "direction", 0), "event"),
             }
         )

@@ -239,6 +239,9 @@ def test_bad_infinite_spans(t_span, match):
         of.monte_carlo(net, 2, t_span, progress=False)
 
 
-def test_auto_is_not_a_solve_ivp_method():
-    with pytest.raises(ValueError, match="unknown method 'auto'"):
-        of.solve_ivp(lambda t, y: -y, (0, 1), [1.0], method="auto")
+def test_auto_is_solve_ivps_lsoda():
+    # scipy's LSODA maps to "auto" (dop853 switched to rodas4 where stiff): both names give its result
+    auto = of.solve_ivp(lambda t, y: -y, (0, 1), [1.0], method="auto", rtol=1e-10, atol=1e-12)
+    lsoda = of.solve_ivp(lambda t, y: -y, (0, 1), [1.0], method="LSODA", rtol=1e-10, atol=1e-12)
+    assert auto.status == 0 and abs(auto.y[0, -1] - np.exp(-1)) < 1e-9
+    np.testing.assert_array_equal(auto.y, lsoda.y)
