@@ -13,6 +13,7 @@
 #include "register.hpp"
 #include "rhs_system.hpp"
 #include "run_options.hpp"
+#include "session_binding.hpp"
 
 namespace overflow::python {
 
@@ -47,7 +48,7 @@ class RhsSolver {
       py::gil_scoped_release release;
       status = session_.step(system_.core_time(t_bound));
     }
-    return py::str(status_name(status));
+    return status_str(status);
   }
 
   py::array_t<double> dense(double t) {
@@ -85,18 +86,11 @@ class RhsSolver {
   py::list t_events() const { return events().first; }
   py::list y_events() const { return events().second; }
   py::dict stats() const {
-    py::dict d;
+    py::dict d = solver_stats(solver());
     d["nfev"] = solver().nfev() + system_.difference_evaluations();
-    d["naccept"] = solver().naccept();
-    d["nreject"] = solver().nreject();
-    d["njvp"] = solver().njvp();
-    d["njev"] = solver().njev();
-    d["nlu"] = solver().nlu();
-    d["naccept_stiff"] = solver().naccept_stiff();
     std::vector<double> switches = solver().switch_times();
     times_to_user(system_, switches);
     d["switch_times"] = switches;
-    d["method_now"] = solver().current_tableau().name;
     return d;
   }
 

@@ -8,22 +8,11 @@
 #include "overflow/session.hpp"
 #include "register.hpp"
 #include "run_options.hpp"
+#include "session_binding.hpp"
 
 namespace overflow::python {
 
 namespace {
-
-// The Status names (status_name) as Python strings, made once: Solver.step returns one per step
-// of a small network, where a new object (or an enum object and its .name) is a measurable share.
-py::object status_str(Status status) {
-  static const std::vector<py::object>* names = [] {
-    auto* all = new std::vector<py::object>;  // kept for the life of the process, like the module
-    for (int code = 0; code <= static_cast<int>(Status::stepped); ++code)
-      all->push_back(py::str(status_name(static_cast<Status>(code))));
-    return all;
-  }();
-  return (*names)[static_cast<std::size_t>(status)];
-}
 
 class FlowSolver {
  public:
@@ -68,19 +57,7 @@ class FlowSolver {
   // Each event's crossings since init, and the states there.
   py::list t_events() const { return event_arrays(session_.event_times(), session_.event_states(), dim()).first; }
   py::list y_events() const { return event_arrays(session_.event_times(), session_.event_states(), dim()).second; }
-  py::dict stats() const {
-    py::dict d;
-    d["nfev"] = solver().nfev();
-    d["naccept"] = solver().naccept();
-    d["nreject"] = solver().nreject();
-    d["njvp"] = solver().njvp();
-    d["njev"] = solver().njev();
-    d["nlu"] = solver().nlu();
-    d["naccept_stiff"] = solver().naccept_stiff();
-    d["switch_times"] = solver().switch_times();
-    d["method_now"] = solver().current_tableau().name;
-    return d;
-  }
+  py::dict stats() const { return solver_stats(solver()); }
 
  private:
   const Solver<FlowSystem>& solver() const { return session_.solver(); }
