@@ -168,10 +168,7 @@ _DEFINITIONS = {
 
 def _slope(value: object, name: str) -> float:
     """The leaky slope: a finite real ``>= 0`` (a negative slope is not monotone, the invariants need >= 0)."""
-    slope = _v.finite_real(value, name)
-    if slope < 0:
-        raise ValueError(f"{name} must be a finite real number >= 0, got {_v.describe(value)}")
-    return slope
+    return _v.positive(value, name, allow_zero=True)
 
 
 @dataclass(frozen=True)
