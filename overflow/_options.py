@@ -684,7 +684,7 @@ _DOCS: dict[str, str] = {
     "events": """{events_type}, optional
         Functions ``event(t, y) -> float`` of the flat state (compiled by Numba), with scipy's
         ``terminal`` (bool or a count) and ``direction`` attributes{builtins}. Their zero
-        crossings are located on each step's interpolant to 1e-12 relative in t and kept in
+        crossings are located on each step's interpolant to 4 units of rounding in t and kept in
         ``t_events`` / ``y_events`` (one array per event); a terminal one ends the run there with
         status ``"event"``{event_note}.""",
     "project": """bool

@@ -1,5 +1,5 @@
 """Events: functions of ``(t, y)`` whose zero crossings `integrate` and `monte_carlo` locate on each
-step's interpolant (to 1e-12 relative in t), with scipy's ``terminal`` and ``direction`` attributes.
+step's interpolant (to 4 units of rounding in t), with scipy's ``terminal`` and ``direction`` attributes.
 
 A user event is a Python function ``event(t, y) -> float`` on the flat state ``y`` (the layers
 ``W_1 ... W_N`` row-major, concatenated), compiled by Numba in nopython mode::

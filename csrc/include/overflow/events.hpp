@@ -172,19 +172,21 @@ class EventSet {
   }
 
   // The crossing in theta in (0, 1] of an event with values a at the step's start and b at its
-  // end (opposite signs, or b = 0): Illinois regula falsi to 1e-12 relative in t (at most 100
-  // evaluations), keeping the bracket; the state at the root goes to y.
+  // end (opposite signs, or b = 0): Illinois regula falsi to 4 units of rounding in t (scipy's
+  // brentq tolerance; at most 100 evaluations), keeping the bracket; the state at the root goes to y.
   double locate(std::size_t i, Solver<System>& solver, double t0, double h, double a, double b,
                 std::vector<double>& y) {
     y.assign(solver.y(), solver.y() + dim_);
     if (b == 0) return solver.t();
     std::vector<double> probe(dim_);
     double lo = 0.0, hi = 1.0, f_lo = a, f_hi = b;
-    const double tol = 1e-12 * std::max(std::fabs(t0 + h), std::fabs(h)) / std::fabs(h);
+    const double tol =
+        4.0 * std::numeric_limits<double>::epsilon() * std::max(std::fabs(t0 + h), std::fabs(h)) / std::fabs(h);
     int side = 0;
     for (int it = 0; it < 100 && hi - lo > tol; ++it) {
       double th = lo + f_lo * (hi - lo) / (f_lo - f_hi);
       if (!(th > lo && th < hi)) th = 0.5 * (lo + hi);
+      if (!(th > lo && th < hi)) break;  // the bracket is two neighbouring doubles
       const double f = value_at(i, solver, t0, h, th, probe.data());
       if (!std::isfinite(f)) break;
       if ((f <= 0) == (f_hi <= 0) && f != 0) {  // same side as the bracket's right end

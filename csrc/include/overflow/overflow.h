@@ -175,7 +175,7 @@ int of_solver_dense(of_solver* solver, double t, double* y_out);
    t_end <= t or NaN, gtol < 0 or NaN, t_end infinite without gtol > 0 or a terminal event, an
    event that returned NaN, an implicit method on a flow whose cost has no hvp. OF_ERROR_MEMORY. */
 typedef int (*of_save_fn)(double t, const double* y, double loss, void* user);
-/* An event: its zero crossings are located on each step's interpolant (to 1e-12 relative in t).
+/* An event: its zero crossings are located on each step's interpolant (to 4 units of rounding in t).
    One that returns NaN stops of_solver_integrate with OF_ERROR_ARGUMENT (the message names it). */
 typedef double (*of_event_fn)(double t, const double* y, int64_t n, void* data);
 /* Adds an event to the solver's steps and of_solver_integrate runs: direction > 0 counts only rising

@@ -181,9 +181,9 @@ class Solver {
     }
     double h = h_;
     while (true) {
-      // The clock is read every 64th attempt of an explicit method; an implicit step can take
+      // The clock is read every 64th attempt; an implicit step on a large system can take
       // milliseconds (Krylov solves on a wide network), so there at every attempt.
-      if (opt_.interrupted && ((++attempts_ & 63) == 0 || tab_->implicit())) {
+      if (opt_.interrupted && ((++attempts_ & 63) == 0 || (tab_->implicit() && dim() >= kPollEveryAttemptDim))) {
         const auto now = std::chrono::steady_clock::now();
         if (now - last_poll_ > std::chrono::milliseconds(50)) {
           last_poll_ = now;
@@ -525,6 +525,8 @@ class Solver {
   Rejection last_rejection_ = Rejection::none;
   std::int64_t nfev_ = 0, naccept_ = 0, nreject_ = 0, ndomain_ = 0, njvp_ = 0, njev_ = 0, nlu_ = 0, attempts_ = 0;
   std::chrono::steady_clock::time_point last_poll_ = std::chrono::steady_clock::now();
+  // Below this dimension an implicit attempt takes microseconds: the clock is read as for explicit ones.
+  static constexpr std::size_t kPollEveryAttemptDim = 64;
 };
 
 }  // namespace overflow

@@ -1,10 +1,11 @@
 // Step-size control. The PI controller (Hairer, Norsett & Wanner I, section II.4; Gustafsson's PI
 // form) serves the explicit pairs, Gauss-Legendre and Rosenbrock. radau5 takes the predictive
-// controller of its Fortran original radau5.f (Gustafsson's, Hairer & Wanner II, section IV.8):
-// on stiff problems the error estimate jumps with the Newton iterate, and predicting from the
-// last two accepted steps keeps the rejections down; its safety factor shrinks with the Newton
-// iterations the step took, and a step size is held where only a small increase is proposed, so
-// that the method's Jacobian and factorisations serve the next step too.
+// controller of radau5.f (Gustafsson's, Hairer & Wanner II, section IV.8) with the constants of
+// scipy's Radau, the same method under the name solve_ivp maps to it: on stiff problems the error
+// estimate jumps with the Newton iterate, and predicting from the last two accepted steps keeps
+// the rejections down; its safety factor shrinks with the Newton iterations the step took, and the
+// step size is held where no more than a small increase is proposed, so that the method's Jacobian
+// and factorisations serve the next step too.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -32,9 +33,10 @@ class StepController {
  public:
   enum class Kind { pi, predictive };
 
-  // The predictive controller's constants, radau5.f's: the iteration limit its safety factor
-  // counts from, and the range of factors held at 1 while the stepper can reuse its matrix.
-  static constexpr int kNewtonLimit = 7;
+  // The predictive controller's constants, scipy Radau's: the iteration limit its safety factor
+  // counts from, and holding h (and the LU) for every factor below 1.2 while the stepper can reuse
+  // its matrix (radau5.f holds only [1, 1.2]: about twice the LUs on Van der Pol).
+  static constexpr int kNewtonLimit = 6;
   static constexpr double kHoldBelow = 1.2;
 
   StepController(int error_order, Kind kind = Kind::pi, ControllerOptions opt = {})
@@ -55,14 +57,17 @@ class StepController {
       err_prev_ = std::max(err, 1e-4);
     } else {
       const double e = std::max(err, 1e-10);
-      f = newton_safety(a.newton_iterations) * std::pow(e, -exponent_);
-      // Gustafsson: the error's change over the last step predicts the next one.
-      if (h_prev_ > 0.0) f = std::min(f, opt_.safety * (a.h / h_prev_) * std::pow(err_prev_ / (e * e), exponent_));
+      const double e_pow = std::pow(e, -exponent_);  // one pow per step: the predictive factor reuses it
+      f = newton_safety(a.newton_iterations) * e_pow;
+      // Gustafsson: the error's change over the last step predicts the next one; the factor is
+      // (h / h_prev) (err_prev / e)^exponent at most 1, times the plain one (err_prev_pow_ holds
+      // err_prev^exponent).
+      if (h_prev_ > 0.0) f *= std::min(1.0, (a.h / h_prev_) * err_prev_pow_ * e_pow);
       f = std::clamp(f, opt_.min_factor, opt_.max_factor);
       if (rejected_last_) f = std::min(f, 1.0);
-      if (a.reuses_matrix && f >= 1.0 && f <= kHoldBelow) f = 1.0;
+      if (a.reuses_matrix && f <= kHoldBelow) f = 1.0;
       h_prev_ = a.h;
-      err_prev_ = std::max(err, 1e-2);
+      err_prev_pow_ = 1.0 / e_pow;
     }
     rejected_last_ = false;
     return f;
@@ -93,7 +98,8 @@ class StepController {
   Kind kind_;
   double beta2_, beta1_, exponent_;
   double err_prev_ = 1e-4;
-  double h_prev_ = 0.0;  // predictive: the last accepted step's size (0: none yet)
+  double err_prev_pow_ = 1.0;  // predictive: the last accepted error norm to the power exponent_
+  double h_prev_ = 0.0;        // predictive: the last accepted step's size (0: none yet)
   bool rejected_last_ = false;
 };
 

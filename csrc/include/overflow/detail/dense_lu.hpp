@@ -15,7 +15,7 @@ class DenseLU {
   DenseLU& operator=(DenseLU&&) noexcept;
   // Factorises the n x n column-major matrix M.
   void compute(const double* M, std::size_t n);
-  // x = M^-1 b in place (b has n entries).
+  // x = M^-1 b in place (b has n entries); not finite where M is singular (a zero pivot).
   void solve(double* b) const;
 
  private:
@@ -32,7 +32,7 @@ class ComplexDenseLU {
   ComplexDenseLU& operator=(ComplexDenseLU&&) noexcept;
   // Factorises the n x n column-major matrix M.
   void compute(const std::complex<double>* M, std::size_t n);
-  // x = M^-1 b in place (b has n entries).
+  // x = M^-1 b in place (b has n entries); not finite where M is singular (a zero pivot).
   void solve(std::complex<double>* b) const;
 
  private:

@@ -32,8 +32,8 @@ namespace overflow {
 
 class Radau5 : public JacobianStepper {
  public:
-  // radau5.f's NIT: beyond 7 iterations a step is cheaper retried smaller.
-  static constexpr int kMaxNewtonIterations = 7;
+  // scipy Radau's NEWTON_MAXITER (radau5.f's NIT is 7): beyond it a step is cheaper retried smaller.
+  static constexpr int kMaxNewtonIterations = 6;
   // J is kept for the next step when Newton's contraction rate was at most this (radau5.f's THET).
   static constexpr double kKeepJacobianRate = 1e-3;
 
@@ -225,7 +225,9 @@ class Radau5 : public JacobianStepper {
         // The distance left after the remaining iterations, relative to the tolerance: a step
         // small enough to converge in time is about this much smaller (radau5.f's QNEWT).
         const int left = kMaxNewtonIterations - 1 - newton_iterations_;
-        const double predicted = eta * norm * std::pow(rate, left) / tol;
+        double rate_left = 1.0;  // rate^left: left is a small count
+        for (int i = 0; i < left; ++i) rate_left *= rate;
+        const double predicted = eta * norm * rate_left / tol;
         if (predicted >= 1.0) {
           const double q = std::clamp(predicted, 1e-4, 20.0);
           retry_factor_ = 0.8 * std::pow(q, -1.0 / (4.0 + left));
