@@ -24,6 +24,7 @@ class RunOptions:
     atol: float
     first_step: float
     max_step: float
+    min_step: float
     max_steps: int
     gtol: float
     max_norm: float
@@ -40,6 +41,7 @@ class RunOptions:
         atol: float = ...,
         first_step: float = 0.0,
         max_step: float = ...,
+        min_step: float = 0.0,
         max_steps: int = ...,
         gtol: float = 0.0,
         max_norm: float = ...,

@@ -334,6 +334,7 @@ class RunOptions(NamedTuple):
     max_step: float
     max_steps: int
     max_norm: float
+    min_step: float = 0.0
 
     def core(
         self,
@@ -357,6 +358,7 @@ class RunOptions(NamedTuple):
             self.atol,
             self.first_step,
             self.max_step,
+            self.min_step,
             self.max_steps,
             self.gtol,
             self.max_norm,
@@ -373,6 +375,7 @@ class RunOptions(NamedTuple):
                 atol=self.atol,
                 first_step=self.first_step,
                 max_step=self.max_step,
+                min_step=self.min_step,
                 max_steps=self.max_steps,
                 gtol=self.gtol,
                 max_norm=self.max_norm,
@@ -465,6 +468,7 @@ class IvpOptions(NamedTuple):
     max_step: float
     max_steps: int
     max_norm: float
+    min_step: float = 0.0
 
     def core(self, *, events: Sequence[tuple] = (), record_dense: bool = False) -> _core.RunOptions:
         """These options as the core takes them (`RunOptions.core`: shared among equal calls without events)."""
@@ -480,6 +484,7 @@ class IvpOptions(NamedTuple):
             self.max_step,
             self.max_steps,
             self.max_norm,
+            self.min_step,
         )
         return run.core(save_states=True, events=events, record_dense=record_dense)
 

@@ -27,8 +27,7 @@ __all__ = ["OdeSolver", "RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA", "OPTI
 #: The options each kind of method uses; the others get scipy's "no effect" warning. The implicit
 #: methods and "auto" use a Jacobian (``jac``, ``jac_sparsity``); "auto" (scipy's LSODA) also takes
 #: LSODA's ``lband``/``uband`` (turned into a sparsity pattern, or unpacking a banded ``jac``) and
-#: ``min_step`` (checked; the core's step control has no lower bound of its own but 10 units of
-#: rounding of t).
+#: ``min_step`` (no step below it but the last one; a rejected step of that size ends the run).
 _BASE = ("rtol", "atol", "first_step", "max_step")
 OPTIONS_OF: dict[str, tuple[str, ...]] = {
     **{m: _BASE for m in _o.METHODS},
@@ -51,9 +50,12 @@ def split_options(method: str, options: dict[str, Any]) -> tuple[dict[str, Any],
     return {k: v for k, v in options.items() if k in used}, unused
 
 
-def check_min_step(value: object) -> float:
-    """LSODA's ``min_step``: a real number >= 0."""
-    return _v.positive(value, "min_step", allow_zero=True, allow_inf=False)
+def check_min_step(value: object, max_step: float) -> float:
+    """LSODA's ``min_step``: a real number >= 0, at most ``max_step``."""
+    min_step = _v.positive(value, "min_step", allow_zero=True, allow_inf=False)
+    if min_step > max_step:
+        raise ValueError(f"min_step ({min_step}) must be <= max_step ({max_step})")
+    return min_step
 
 
 class OdeSolver(_ScipyOdeSolver):
@@ -142,8 +144,7 @@ class OdeSolver(_ScipyOdeSolver):
         rtol, atol, scale = _o.check_ivp_tolerances(used.get("rtol", 1e-3), used.get("atol", 1e-6), n, stacklevel=3)
         first = _o.check_ivp_first_step(used.get("first_step"), t0, t_bound)
         max_step = _o.check_ivp_max_step(used.get("max_step", math.inf))
-        if used.get("min_step") is not None:
-            check_min_step(used["min_step"])
+        min_step = check_min_step(0.0 if used.get("min_step") is None else used["min_step"], max_step)
 
         self.t_old: float | None = None
         self.t = t0
@@ -170,7 +171,7 @@ class OdeSolver(_ScipyOdeSolver):
         if n == 0 or t0 == t_bound:
             return  # scipy's corner cases: step() goes to t_bound at once
         opts = _o.RunOptions(
-            t0, t_bound, self.method, rtol, atol, np.zeros(0), 0.0, first, max_step, _o.NO_STEP_CAP, math.inf
+            t0, t_bound, self.method, rtol, atol, np.zeros(0), 0.0, first, max_step, _o.NO_STEP_CAP, math.inf, min_step
         ).core()
         kw: dict[str, Any] = {}
         p = self._problem
@@ -372,8 +373,8 @@ class LSODA(OdeSolver):
     """Switching solver in LSODA's place: ``auto``, dop853 switched to rodas4 where the steps are
     stability-limited (stiff) and back where they are not.
 
-    scipy's ``LSODA`` signature: ``first_step``, ``min_step`` (checked; the core's step control has
-    no lower bound but 10 units of rounding of t), ``max_step``, ``rtol``, ``atol``, ``jac``,
+    scipy's ``LSODA`` signature: ``first_step``, ``min_step`` (no step but the last one is
+    shorter; a rejected step of that size fails the solver), ``max_step``, ``rtol``, ``atol``, ``jac``,
     ``lband``/``uband`` (a band of the Jacobian: with ``jac=None`` the finite differences evaluate
     only the band's columns in groups; a callable ``jac`` then returns scipy's packed banded form
     ``P[uband + i - j, j] = J[i, j]``). Everything else is `OdeSolver`'s.

@@ -228,8 +228,10 @@ def solve_ivp(
         ``lband``, ``uband``, ``min_step`` :
             LSODA's options, taken with ``method="LSODA"`` (``auto``): the band turns into a
             sparsity pattern (a callable ``jac`` then returns scipy's packed banded form);
-            ``min_step >= 0`` is checked, and the core's own lower limit on steps (10 units of
-            rounding of t) applies.
+            ``min_step`` (``0 <= min_step <= max_step``, default 0) is LSODA's least step: no
+            step but the last one is shorter, and a rejected step of that size ends the run
+            (status -1, a message naming ``min_step``). Every step is also longer than 10 units of
+            rounding of t.
         ``max_steps`` : int, optional
             This package's: stop with status -1 after this many accepted steps (default None: no
             cap, as scipy).
@@ -275,7 +277,7 @@ def solve_ivp(
     used, unused = split_options(o.method, options)
     warn_unused(unused, stacklevel=2)
     if used.get("min_step") is not None:
-        check_min_step(used["min_step"])
+        o = o._replace(min_step=check_min_step(used["min_step"], o.max_step))
     problem = prepare(
         fun,
         extra,

@@ -53,6 +53,8 @@ RunOptions from_keywords(const py::kwargs& kwargs) {
       o.first_step = field<double>("first_step", value, "a real number");
     } else if (is("max_step")) {
       o.max_step = field<double>("max_step", value, "a real number");
+    } else if (is("min_step")) {
+      o.min_step = field<double>("min_step", value, "a real number");
     } else if (is("max_steps")) {
       o.max_steps = field<std::int64_t>("max_steps", value, "an int");
     } else if (is("gtol")) {
@@ -83,7 +85,8 @@ void register_run_options(py::module_& m) {
                          "The options of one run (overflow/_options.py: names, defaults and checks). Keyword "
                          "construction; each field can be set; a value of the wrong type is a TypeError.")
       .def(py::init(&from_keywords),
-           "RunOptions(*, method='auto', rtol, atol, first_step=0.0, max_step=inf, max_steps, gtol=0.0, max_norm, "
+           "RunOptions(*, method='auto', rtol, atol, first_step=0.0, max_step=inf, min_step=0.0, max_steps, gtol=0.0, "
+           "max_norm, "
            "save_states=True, project=False, record_dense=False, threads=1, events=[]): the core's defaults "
            "(IntegrateOptions) for "
            "those not given.")
@@ -92,6 +95,7 @@ void register_run_options(py::module_& m) {
       .def_readwrite("atol", &RunOptions::atol)
       .def_readwrite("first_step", &RunOptions::first_step, "0: Hairer's starting-step estimate")
       .def_readwrite("max_step", &RunOptions::max_step)
+      .def_readwrite("min_step", &RunOptions::min_step)
       .def_readwrite("max_steps", &RunOptions::max_steps)
       .def_readwrite("gtol", &RunOptions::gtol, "0: no stop on ||grad g||")
       .def_readwrite("max_norm", &RunOptions::max_norm)

@@ -52,6 +52,7 @@ struct RunOptions {
   double rtol = IntegrateOptions{}.rtol, atol = IntegrateOptions{}.atol;
   double first_step = IntegrateOptions{}.first_step;  // 0: Hairer's estimate
   double max_step = IntegrateOptions{}.max_step;
+  double min_step = IntegrateOptions{}.min_step;
   std::int64_t max_steps = IntegrateOptions{}.max_steps;
   double gtol = IntegrateOptions{}.gtol;  // 0: no such stop
   double max_norm = IntegrateOptions{}.max_norm;
@@ -89,6 +90,7 @@ inline IntegrateOptions make_options(const RunOptions& a, ThreadTeam* team = nul
   opt.atol = a.atol;
   opt.first_step = a.first_step;
   opt.max_step = a.max_step;
+  opt.min_step = a.min_step;
   opt.max_steps = a.max_steps;
   opt.gtol = a.gtol;
   opt.max_norm = a.max_norm;

@@ -262,7 +262,8 @@ RunEnd advance(Solver<System>& solver, EventSet<System>& events, double t1, cons
                                                             : std::numeric_limits<double>::infinity();
     const StepOutcome outcome = solver.step(t1, dense_before);
     if (outcome != StepOutcome::accepted) {
-      const std::string where = " (h = " + detail::fmt(solver.underflow_step()) + " at t = " + detail::fmt(t) + ")";
+      std::string where = " (h = " + detail::fmt(solver.underflow_step()) + " at t = " + detail::fmt(t) + ")";
+      if (solver.underflow_step() <= opt.min_step) where += ": a smaller step would be below min_step";
       switch (outcome) {
         case StepOutcome::interrupted: return stop(Status::interrupted, "interrupted");
         case StepOutcome::domain:

@@ -35,6 +35,9 @@ struct StepOptions {
   double atol = 1e-9;
   double first_step = 0.0;  // <= 0: Hairer's starting-step estimate
   double max_step = std::numeric_limits<double>::infinity();
+  // LSODA's hmin: no step below it (except the last one, to t_bound); a rejected step of this size
+  // ends the run as a step-size underflow. 0: only the 10 units of rounding of t that every step has.
+  double min_step = 0.0;
   ControllerOptions controller{};
   // After each accepted step, move the state back onto {C_i = C_i(t0)} (a minimal-norm Newton
   // correction; gradient flows of linear networks only). The next step starts from the projected
@@ -113,6 +116,8 @@ class Solver {
         y_new_(sys.dim()) {
     if (!(opt.rtol > 0) || !(opt.atol > 0)) throw std::invalid_argument("rtol and atol must be > 0");
     if (!(opt.max_step > 0)) throw std::invalid_argument("max_step must be > 0");
+    if (!(opt.min_step >= 0) || opt.min_step > opt.max_step)
+      throw std::invalid_argument("min_step must be >= 0 and <= max_step");
     if (opt.stiff) {
       if (tab.implicit() || tab.explicit_rk.stiffness_stage < 1 || opt.stiff->scheme != Tableau::Scheme::rosenbrock)
         throw std::invalid_argument(
@@ -194,7 +199,7 @@ class Solver {
         }
       }
       const double min_step = detail::ulps10(t_);
-      h = std::min(h, opt_.max_step);
+      h = std::max(std::min(h, opt_.max_step), opt_.min_step);
       bool last = false;
       // A remainder within rounding of t_bound (after many additions of h) joins this step.
       const double join = may_stretch_ ? std::max(min_step, 1e-12 * std::max(std::fabs(t_bound), h)) : 0.0;
@@ -202,13 +207,7 @@ class Solver {
         h = t_bound - t_;
         last = true;
       }
-      if (!(h >= min_step)) {
-        h_ = h;
-        underflow_h_ = h;
-        if (last_rejection_ == Rejection::domain) return StepOutcome::domain;
-        if (last_rejection_ == Rejection::not_finite) return StepOutcome::not_finite;
-        return StepOutcome::failed;
-      }
+      if (!(h >= min_step)) return underflow(h);
       const StepAttempt att =
           visit([&](auto& st) { return st.attempt(sys_, t_, y_.data(), h, opt_.rtol, opt_.atol, y_new_.data()); });
       nfev_ += att.nfev;
@@ -228,6 +227,7 @@ class Solver {
       if (!in_domain || !accepted) {
         ++nreject_;
         if (last) may_stretch_ = false;
+        const double h_tried = h;
         if (!in_domain) {
           ++ndomain_;
           last_rejection_ = Rejection::domain;
@@ -239,6 +239,7 @@ class Solver {
           last_rejection_ = std::isfinite(att.error) ? Rejection::error : Rejection::not_finite;
           h *= controller_.reject(att.error, att.newton_iterations);
         }
+        if (h_tried <= opt_.min_step) return underflow(h_tried);  // it cannot shrink below min_step
         continue;
       }
       // Accepted. The stepper's slots keep this step's stages (for dense output) until the next
@@ -460,6 +461,14 @@ class Solver {
       h1 = std::pow(0.01 / std::max(d1, d2), 1.0 / (tab_->control_order + 1));
     }
     return std::min({100 * h0, h1, span, opt_.max_step});
+  }
+
+  // The step size fell below what the run allows (h): the outcome names the last rejection's cause.
+  StepOutcome underflow(double h) {
+    h_ = underflow_h_ = h;
+    if (last_rejection_ == Rejection::domain) return StepOutcome::domain;
+    if (last_rejection_ == Rejection::not_finite) return StepOutcome::not_finite;
+    return StepOutcome::failed;
   }
 
   // radau5 takes radau5.f's predictive controller, the other methods the PI controller.
