@@ -345,11 +345,13 @@ class RunOptions(NamedTuple):
         threads: int = 1,
         events: Sequence[tuple] = (),
         record_dense: bool = False,
+        rtol_components: np.ndarray | None = None,
     ) -> _core.RunOptions:
         """These options as the core takes them (`_core.RunOptions`, without the span and ``t_eval``),
         with the core's other fields and, where given, another ``method``; ``record_dense`` records
-        every step's interpolant (``_core.Solution.dense_t``, ``dense_nodes``, ``dense_degree``).
-        Without events the object is shared by the calls with equal options (building one costs
+        every step's interpolant (``_core.Solution.dense_t``, ``dense_nodes``, ``dense_degree``);
+        ``rtol_components``: one rtol per component of the core's state (``rtol`` their smallest).
+        Without events or components the object is shared by the calls with equal options (building one costs
         ~1.5 us, a tenth of a small integrate call): the core only reads it, and neither may the
         caller change it."""
         key = (
@@ -367,7 +369,8 @@ class RunOptions(NamedTuple):
             threads,
             record_dense,
         )
-        options = None if events else _CORE_OPTIONS.get(key)
+        shared = not events and rtol_components is None
+        options = _CORE_OPTIONS.get(key) if shared else None
         if options is None:
             options = _core.RunOptions(
                 method=key[0],
@@ -385,8 +388,9 @@ class RunOptions(NamedTuple):
                 events=list(events),
                 # only when asked: the field is the core's dense recording (_core.Solution.dense_*)
                 **({"record_dense": True} if record_dense else {}),
+                **({} if rtol_components is None else {"rtol_components": [float(r) for r in rtol_components]}),
             )
-            if not events:
+            if shared:
                 if len(_CORE_OPTIONS) >= 256:  # a sweep over many options: keep the cache small
                     _CORE_OPTIONS.clear()
                 _CORE_OPTIONS[key] = options
@@ -469,9 +473,13 @@ class IvpOptions(NamedTuple):
     max_steps: int
     max_norm: float
     min_step: float = 0.0
+    rtol_components: np.ndarray | None = None
 
-    def core(self, *, events: Sequence[tuple] = (), record_dense: bool = False) -> _core.RunOptions:
-        """These options as the core takes them (`RunOptions.core`: shared among equal calls without events)."""
+    def core(
+        self, *, events: Sequence[tuple] = (), record_dense: bool = False, complex_state: bool = False
+    ) -> _core.RunOptions:
+        """These options as the core takes them (`RunOptions.core`: shared among equal calls without
+        events or per-component rtol); ``complex_state``: the core's state is the real pairs."""
         run = RunOptions(
             self.t0,
             self.t1,
@@ -486,7 +494,10 @@ class IvpOptions(NamedTuple):
             self.max_norm,
             self.min_step,
         )
-        return run.core(save_states=True, events=events, record_dense=record_dense)
+        components = self.rtol_components
+        if components is not None and complex_state:
+            components = np.repeat(components, 2)
+        return run.core(save_states=True, events=events, record_dense=record_dense, rtol_components=components)
 
 
 def check_ivp_span(t_span: object) -> tuple[float, float]:
@@ -559,29 +570,32 @@ _SCIPY_RTOL_WARNING = "At least one element of `rtol` is too small. Setting `rto
 
 def check_ivp_tolerances(
     rtol: object, atol: object, n: int, stacklevel: int = 2
-) -> tuple[float, float, np.ndarray | None]:
-    """``(rtol, atol, scale)`` as the core takes them from scipy's scalar-or-(n,) tolerances.
+) -> tuple[float, float, np.ndarray | None, np.ndarray | None]:
+    """``(rtol, atol, scale, rtol_components)`` as the core takes them from scipy's scalar-or-(n,)
+    tolerances.
 
     An array ``atol`` whose entries differ becomes ``atol = max(atol)`` and ``scale = atol_i / max``:
     the core integrates ``y / scale``, whose error test is exactly ``atol_i + rtol |y_i|``. An array
-    ``rtol`` whose entries differ becomes its smallest entry (every component at least as accurate
-    as asked). rtol below `RTOL_FLOOR` is raised to it with scipy's warning."""
+    ``rtol`` whose entries differ becomes ``rtol_components`` (the core's per-component test
+    ``atol + rtol_i |y_i|``, the same in the scaled coordinates) with ``rtol`` their smallest; else
+    ``rtol_components`` is None. rtol below `RTOL_FLOOR` is raised to it with scipy's warning."""
     if type(rtol) is float and rtol >= RTOL_FLOOR and type(atol) is float and atol > 0 and math.isfinite(atol):
         if math.isfinite(rtol):
-            return rtol, atol, None  # the common case, without arrays
+            return rtol, atol, None, None  # the common case, without arrays
     r = _tolerance_array(rtol, "rtol", n)
     a = _tolerance_array(atol, "atol", n)
     if r.size == 0:  # an empty state: nothing to control
         r = np.array(RTOL_FLOOR)
     if a.size == 0:
         a = np.array(1.0)
-    rtol_value = float(r.min())
-    if rtol_value < RTOL_FLOOR:
+    if float(r.min()) < RTOL_FLOOR:
         warnings.warn(_SCIPY_RTOL_WARNING.format(floor=RTOL_FLOOR), stacklevel=stacklevel + 1)
-        rtol_value = RTOL_FLOOR
+        r = np.maximum(r, RTOL_FLOOR)
+    rtol_value = float(r.min())
+    components = None if r.ndim == 0 or float(r.max()) == rtol_value else np.ascontiguousarray(r, dtype=np.float64)
     atol_ref = float(a.max())
     scale = None if a.ndim == 0 or float(a.min()) == atol_ref else np.ascontiguousarray(a / atol_ref)
-    return rtol_value, atol_ref, scale
+    return rtol_value, atol_ref, scale, components
 
 
 def check_ivp_first_step(value: object, t0: float, t1: float) -> float:
@@ -619,7 +633,7 @@ def check_ivp(
     default). ``stacklevel`` locates the rtol warning, counted from the caller."""
     t0, t1 = check_ivp_span(t_span)
     core_method = check_method(method, "solve_ivp")
-    r, a, scale = check_ivp_tolerances(rtol, atol, n, stacklevel + 1)
+    r, a, scale, components = check_ivp_tolerances(rtol, atol, n, stacklevel + 1)
     return IvpOptions(
         t0,
         t1,
@@ -633,6 +647,7 @@ def check_ivp(
         check_ivp_max_step(max_step),
         NO_STEP_CAP if max_steps is None else check_max_steps(max_steps),
         check_max_norm(max_norm),
+        rtol_components=components,
     )
 
 

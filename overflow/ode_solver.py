@@ -141,7 +141,9 @@ class OdeSolver(_ScipyOdeSolver):
         used, unused = split_options(self.method, options)
         warn_unused(unused, stacklevel=3)
         n = y.size
-        rtol, atol, scale = _o.check_ivp_tolerances(used.get("rtol", 1e-3), used.get("atol", 1e-6), n, stacklevel=3)
+        rtol, atol, scale, components = _o.check_ivp_tolerances(
+            used.get("rtol", 1e-3), used.get("atol", 1e-6), n, stacklevel=3
+        )
         first = _o.check_ivp_first_step(used.get("first_step"), t0, t_bound)
         max_step = _o.check_ivp_max_step(used.get("max_step", math.inf))
         min_step = check_min_step(0.0 if used.get("min_step") is None else used["min_step"], max_step)
@@ -170,9 +172,11 @@ class OdeSolver(_ScipyOdeSolver):
         )
         if n == 0 or t0 == t_bound:
             return  # scipy's corner cases: step() goes to t_bound at once
+        if components is not None and complex_state:
+            components = np.repeat(components, 2)
         opts = _o.RunOptions(
             t0, t_bound, self.method, rtol, atol, np.zeros(0), 0.0, first, max_step, _o.NO_STEP_CAP, math.inf, min_step
-        ).core()
+        ).core(rtol_components=components)
         kw: dict[str, Any] = {}
         p = self._problem
         if p.jac_address:

@@ -208,10 +208,10 @@ def solve_ivp(
         ``rtol``, ``atol`` : float or array_like of shape (n,)
             The local error of each step is kept below ``atol + rtol * |y|`` in the RMS norm
             (defaults 1e-3 and 1e-6, scipy's). An array ``atol`` is exact (the core integrates
-            ``y / (atol / max(atol))`` with ``atol = max(atol)``, the same test per component). An
-            array ``rtol`` whose entries differ is run with its smallest entry, so every component
-            is at least as accurate as asked. An ``rtol`` below 100 machine epsilons is raised to
-            it with scipy's warning. Both must be > 0.
+            ``y / (atol / max(atol))`` with ``atol = max(atol)``, the same test per component), and
+            so is an array ``rtol`` (the core's per-component test ``atol_i + rtol_i |y_i|``). An
+            ``rtol`` below 100 machine epsilons is raised to it with scipy's warning. Both must be
+            > 0.
         ``first_step`` : float, optional
             The initial step size, ``0 < first_step <= |t1 - t0|`` (scipy's rule); by default
             Hairer's estimate.
@@ -316,7 +316,7 @@ def solve_ivp(
                 o.t0,
                 o.t1,
                 t_eval_core,
-                o.core(events=event_args, record_dense=dense),
+                o.core(events=event_args, record_dense=dense, complex_state=complex_state),
                 **kw,
             )
     except Exception:

@@ -173,7 +173,7 @@ def test_complex_state_against_the_matrix_exponential():
 
 def test_array_tolerances_control_each_component():
     # two decoupled decays of very different sizes: atol per component is what keeps the small
-    # one accurate; the result must match a scalar run whose atol is the smallest entry
+    # one accurate (to its own rtol, 1e-3: the tolerance is atol_i + rtol_i |y_i|)
     def rhs(t, y):
         return np.array([-y[0], -2.0 * y[1]])
 
@@ -181,7 +181,7 @@ def test_array_tolerances_control_each_component():
     per = of.solve_ivp(rhs, (0, 3), y0, rtol=[1e-6, 1e-3], atol=[1e-3, 1e-12])
     exact = y0 * np.exp(-np.array([1.0, 2.0]) * 3)
     assert per.status == 0
-    assert abs(per.y[1, -1] - exact[1]) < 1e-6 * exact[1] * 100
+    assert abs(per.y[1, -1] - exact[1]) < 1e-3 * exact[1] * 10
     loose = of.solve_ivp(rhs, (0, 3), y0, rtol=1e-3, atol=1e-3)
     assert abs(loose.y[1, -1] - exact[1]) > abs(per.y[1, -1] - exact[1])
     with pytest.warns(UserWarning, match="rtol"):

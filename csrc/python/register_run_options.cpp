@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "arrays.hpp"
 #include "register.hpp"
@@ -49,6 +50,8 @@ RunOptions from_keywords(const py::kwargs& kwargs) {
       o.rtol = field<double>("rtol", value, "a real number");
     } else if (is("atol")) {
       o.atol = field<double>("atol", value, "a real number");
+    } else if (is("rtol_components")) {
+      o.rtol_components = field<std::vector<double>>("rtol_components", value, "a list of real numbers");
     } else if (is("first_step")) {
       o.first_step = field<double>("first_step", value, "a real number");
     } else if (is("max_step")) {
@@ -85,7 +88,8 @@ void register_run_options(py::module_& m) {
                          "The options of one run (overflow/_options.py: names, defaults and checks). Keyword "
                          "construction; each field can be set; a value of the wrong type is a TypeError.")
       .def(py::init(&from_keywords),
-           "RunOptions(*, method='auto', rtol, atol, first_step=0.0, max_step=inf, min_step=0.0, max_steps, gtol=0.0, "
+           "RunOptions(*, method='auto', rtol, atol, rtol_components=[], first_step=0.0, max_step=inf, min_step=0.0, "
+           "max_steps, gtol=0.0, "
            "max_norm, "
            "save_states=True, project=False, record_dense=False, threads=1, events=[]): the core's defaults "
            "(IntegrateOptions) for "
@@ -93,6 +97,8 @@ void register_run_options(py::module_& m) {
       .def_readwrite("method", &RunOptions::method)
       .def_readwrite("rtol", &RunOptions::rtol)
       .def_readwrite("atol", &RunOptions::atol)
+      .def_readwrite("rtol_components", &RunOptions::rtol_components,
+                     "one rtol per state component (empty: rtol for all; rtol is then their smallest)")
       .def_readwrite("first_step", &RunOptions::first_step, "0: Hairer's starting-step estimate")
       .def_readwrite("max_step", &RunOptions::max_step)
       .def_readwrite("min_step", &RunOptions::min_step)

@@ -50,6 +50,7 @@ inline std::vector<Event> make_events(const EventArgs& args) {
 struct RunOptions {
   std::string method = "auto";
   double rtol = IntegrateOptions{}.rtol, atol = IntegrateOptions{}.atol;
+  std::vector<double> rtol_components;                // empty: rtol for every component
   double first_step = IntegrateOptions{}.first_step;  // 0: Hairer's estimate
   double max_step = IntegrateOptions{}.max_step;
   double min_step = IntegrateOptions{}.min_step;
@@ -88,6 +89,7 @@ inline IntegrateOptions make_options(const RunOptions& a, ThreadTeam* team = nul
   IntegrateOptions opt;
   opt.rtol = a.rtol;
   opt.atol = a.atol;
+  opt.rtol_components = a.rtol_components;
   opt.first_step = a.first_step;
   opt.max_step = a.max_step;
   opt.min_step = a.min_step;

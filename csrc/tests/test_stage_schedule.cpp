@@ -37,7 +37,7 @@ void check_method(Method m, std::size_t n, ThreadTeam* team) {
   for (std::size_t i = 0; i < n; ++i) y[i] = std::cos(0.37 * static_cast<double>(i)) * 3.0;
   sys.eval(0.0, y.data(), rk.f0());
   const double h = 0.137;
-  rk.attempt(sys, 0.0, y.data(), h, 1e-6, 1e-9, y_new.data());
+  rk.attempt(sys, 0.0, y.data(), h, overflow::Tolerance{1e-6, 1e-9}, y_new.data());
   const int s = tab.stages;
   CHECK(static_cast<int>(sys.inputs.size()) >= s, "%s: %zu evaluations", tab.name.c_str(), sys.inputs.size());
   double worst = 0.0;

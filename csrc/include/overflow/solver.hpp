@@ -24,6 +24,7 @@
 #include "overflow/detail/radau.hpp"
 #include "overflow/detail/rosenbrock.hpp"
 #include "overflow/detail/sizes.hpp"
+#include "overflow/detail/tolerance.hpp"
 #include "overflow/system.hpp"
 #include "overflow/tableau.hpp"
 #include "overflow/thread_team.hpp"
@@ -33,6 +34,9 @@ namespace overflow {
 struct StepOptions {
   double rtol = 1e-6;
   double atol = 1e-9;
+  // Per-component relative tolerances (one per state entry; empty: rtol for all). rtol must then
+  // be their smallest (Tolerance: what Newton and Krylov tests use).
+  std::vector<double> rtol_components;
   double first_step = 0.0;  // <= 0: Hairer's starting-step estimate
   double max_step = std::numeric_limits<double>::infinity();
   // LSODA's hmin: no step below it (except the last one, to t_bound); a rejected step of this size
@@ -67,10 +71,10 @@ enum class StepOutcome {
 
 namespace detail {
 
-inline double rms_scaled(const double* v, const double* y, std::size_t n, double rtol, double atol) {
+inline double rms_scaled(const double* v, const double* y, std::size_t n, const Tolerance& tol) {
   double s = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
-    const double r = v[i] / (atol + rtol * std::fabs(y[i]));
+    const double r = v[i] / tol.weight(i, std::fabs(y[i]));
     s += r * r;
   }
   return std::sqrt(s / static_cast<double>(n));
@@ -115,6 +119,13 @@ class Solver {
         y_prev_(sys.dim()),
         y_new_(sys.dim()) {
     if (!(opt.rtol > 0) || !(opt.atol > 0)) throw std::invalid_argument("rtol and atol must be > 0");
+    if (!opt.rtol_components.empty()) {
+      if (opt.rtol_components.size() != sys.dim())
+        throw std::invalid_argument("rtol_components must have one entry per state component");
+      for (double r : opt.rtol_components)
+        if (!(r >= opt.rtol) || !std::isfinite(r))
+          throw std::invalid_argument("rtol_components must be finite and >= rtol (their smallest)");
+    }
     if (!(opt.max_step > 0)) throw std::invalid_argument("max_step must be > 0");
     if (!(opt.min_step >= 0) || opt.min_step > opt.max_step)
       throw std::invalid_argument("min_step must be >= 0 and <= max_step");
@@ -209,7 +220,7 @@ class Solver {
       }
       if (!(h >= min_step)) return underflow(h);
       const StepAttempt att =
-          visit([&](auto& st) { return st.attempt(sys_, t_, y_.data(), h, opt_.rtol, opt_.atol, y_new_.data()); });
+          visit([&](auto& st) { return st.attempt(sys_, t_, y_.data(), h, tolerance(), y_new_.data()); });
       nfev_ += att.nfev;
       njvp_ += att.njvp;
       njev_ += att.njev;
@@ -441,8 +452,8 @@ class Solver {
     const std::size_t n = dim();
     const double* y0 = y_.data();
     const double* f0 = f();
-    const double d0 = detail::rms_scaled(y0, y0, n, opt_.rtol, opt_.atol);
-    const double d1 = detail::rms_scaled(f0, y0, n, opt_.rtol, opt_.atol);
+    const double d0 = detail::rms_scaled(y0, y0, n, tolerance());
+    const double d1 = detail::rms_scaled(f0, y0, n, tolerance());
     double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
     h0 = std::min({h0, span, opt_.max_step});
     std::vector<double> y1(n), f1(n), diff(n);
@@ -453,7 +464,7 @@ class Solver {
       h0 *= 0.1;
     }
     for (std::size_t i = 0; i < n; ++i) diff[i] = f1[i] - f0[i];
-    const double d2 = detail::rms_scaled(diff.data(), y0, n, opt_.rtol, opt_.atol) / h0;
+    const double d2 = detail::rms_scaled(diff.data(), y0, n, tolerance()) / h0;
     double h1;
     if (!(std::isfinite(d2)) || (d1 <= 1e-15 && d2 <= 1e-15)) {
       h1 = std::max(1e-6, h0 * 1e-3);
@@ -461,6 +472,10 @@ class Solver {
       h1 = std::pow(0.01 / std::max(d1, d2), 1.0 / (tab_->control_order + 1));
     }
     return std::min({100 * h0, h1, span, opt_.max_step});
+  }
+
+  Tolerance tolerance() const {
+    return {opt_.rtol, opt_.atol, opt_.rtol_components.empty() ? nullptr : opt_.rtol_components.data()};
   }
 
   // The step size fell below what the run allows (h): the outcome names the last rejection's cause.

@@ -12,6 +12,7 @@
 #include "overflow/detail/linear_combination.hpp"
 #include "overflow/detail/stage_factors.hpp"
 #include "overflow/detail/stage_schedule.hpp"
+#include "overflow/detail/tolerance.hpp"
 #include "overflow/system.hpp"
 #include "overflow/tableau.hpp"
 #include "overflow/thread_team.hpp"
@@ -112,7 +113,7 @@ class ExplicitRK {
   // One step of size h from (t, y). Slot 0 must hold f(t, y). Writes y_new and, on success,
   // slot `stages` = f(t + h, y_new).
   template <class System>
-  StepAttempt attempt(System& sys, double t, const double* y, double h, double rtol, double atol, double* y_new) {
+  StepAttempt attempt(System& sys, double t, const double* y, double h, const Tolerance& tol, double* y_new) {
     StepAttempt out;
     const int s = tab_.stages;
     for (int i = 1; i < s; ++i) {
@@ -125,7 +126,7 @@ class ExplicitRK {
     }
     const double* low = tab_.explicit_rk.e_low.empty() ? nullptr : tab_.explicit_rk.e_low.data();
     if (fused_) {
-      const detail::ErrorPass pass = error_pass(y, y_new, h, low, tab_.b.data(), nullptr, rtol, atol);
+      const detail::ErrorPass pass = error_pass(y, y_new, h, low, tab_.b.data(), nullptr, tol);
       out.max_abs_new = pass.max_abs_new;
       out.error = error_norm(pass);
       if (!(out.error <= 1.0)) return out;  // rejected: f(y_new) is not needed
@@ -147,7 +148,7 @@ class ExplicitRK {
       for (const auto& part : parts_) sq += part.f_new_sq;
       out.f_new_norm = std::sqrt(sq);
     } else {
-      const detail::ErrorPass pass = error_pass(y, y_new, h, low, nullptr, slot(s), rtol, atol);
+      const detail::ErrorPass pass = error_pass(y, y_new, h, low, nullptr, slot(s), tol);
       out.max_abs_new = pass.max_abs_new;
       out.f_new_norm = std::sqrt(pass.f_new_sq);
       out.error = error_norm(pass);
@@ -302,9 +303,9 @@ class ExplicitRK {
   }
 
   detail::ErrorPass error_pass(const double* y, double* y_new, double h, const double* low, const double* solution,
-                               const double* f_new, double rtol, double atol) {
+                               const double* f_new, const Tolerance& tol) {
     over_state([&](std::size_t begin, std::size_t end, int rank) {
-      parts_[rank] = detail::error_pass(y, y_new, h, e_, low, solution, slots_.data(), f_new, begin, end, rtol, atol);
+      parts_[rank] = detail::error_pass(y, y_new, h, e_, low, solution, slots_.data(), f_new, begin, end, tol);
     });
     detail::ErrorPass total = parts_[0];
     for (std::size_t r = 1; r < parts_.size(); ++r) total.merge(parts_[r]);

@@ -18,6 +18,7 @@
 
 #include "overflow/detail/dense_lu.hpp"
 #include "overflow/detail/jacobian_stepper.hpp"
+#include "overflow/detail/tolerance.hpp"
 #include "overflow/tableau.hpp"
 
 namespace overflow {
@@ -70,10 +71,10 @@ class GaussLegendre : public JacobianStepper {
   }
 
   template <class System>
-  StepAttempt attempt(System& sys, double t, const double* y, double h, double rtol, double atol, double* y_new) {
+  StepAttempt attempt(System& sys, double t, const double* y, double h, const Tolerance& tol, double* y_new) {
     StepAttempt out;
     if constexpr (!HasJvp<System>::value) {
-      (void)sys, (void)t, (void)y, (void)h, (void)rtol, (void)atol, (void)y_new;
+      (void)sys, (void)t, (void)y, (void)h, (void)tol, (void)y_new;
       throw std::invalid_argument("the Gauss-Legendre methods need the system's Jacobian (gradient flows only)");
     } else {
       ensure_jacobian(sys, t, y, out);
@@ -89,7 +90,7 @@ class GaussLegendre : public JacobianStepper {
       double err = 0.0, max_abs = 0.0;
       for (std::size_t i = 0; i < dim_; ++i) {
         const double e = scale * (y_new[i] - y_big_[i]);
-        const double sc = atol + rtol * std::max(std::fabs(y[i]), std::fabs(y_new[i]));
+        const double sc = tol.weight(i, std::max(std::fabs(y[i]), std::fabs(y_new[i])));
         err += (e / sc) * (e / sc);
         max_abs = std::max(max_abs, std::fabs(y_new[i]));
       }

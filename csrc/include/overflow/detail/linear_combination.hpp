@@ -8,6 +8,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "overflow/detail/tolerance.hpp"
+
 namespace overflow::detail {
 
 constexpr int kMaxFusedTerms = 16;
@@ -86,7 +88,7 @@ struct ErrorPass {
 template <int J, bool Dual, bool Solve>
 ErrorPass error_pass_fixed(const double* __restrict y, double* __restrict y_new, const double* const* k,
                            const double* cb, const double* c, const double* c2, const double* __restrict f_new,
-                           std::size_t dim, double rtol, double atol) {
+                           std::size_t dim, double rtol, double atol, const double* __restrict rtol_i) {
   const double* kp[J > 0 ? J : 1];
   double cc[J > 0 ? J : 1], cc2[J > 0 ? J : 1], ccb[J > 0 ? J : 1];
   for (int j = 0; j < J; ++j) {
@@ -99,7 +101,8 @@ ErrorPass error_pass_fixed(const double* __restrict y, double* __restrict y_new,
   typedef double V8 __attribute__((vector_size(8 * sizeof(double))));
   V8 part{}, part2{}, big{}, fsq{};
   std::size_t i = 0;
-  for (; i + 8 <= dim; i += 8) {
+  // Per-component rtol (rtol_i, rare: solve_ivp's array rtol) takes the scalar loop below.
+  for (; rtol_i == nullptr && i + 8 <= dim; i += 8) {
     V8 acc{}, acc2{}, sol{}, yi, yn, kv;
     std::memcpy(&yi, y + i, sizeof(V8));
     for (int j = 0; j < J; ++j) {
@@ -147,7 +150,7 @@ ErrorPass error_pass_fixed(const double* __restrict y, double* __restrict y_new,
       out.f_new_sq += f_new[i] * f_new[i];
     }
     const double an = std::fabs(y_new[i]);
-    const double inv = 1.0 / (atol + rtol * std::fmax(std::fabs(y[i]), an));
+    const double inv = 1.0 / (atol + (rtol_i ? rtol_i[i] : rtol) * std::fmax(std::fabs(y[i]), an));
     out.error_sum += (acc * inv) * (acc * inv);
     out.error_sum_low += (acc2 * inv) * (acc2 * inv);
     out.max_abs_new = (an > out.max_abs_new || std::isnan(an)) ? an : out.max_abs_new;
@@ -225,8 +228,10 @@ inline void combine(double* out, const double* y, double h, const Terms& terms, 
 // f_new is not read. Covers the entries [begin, end).
 inline ErrorPass error_pass(const double* y, double* y_new, double h, const Terms& terms, const double* low,
                             const double* solution, const double* const* K, const double* f_new, std::size_t begin,
-                            std::size_t end, double rtol, double atol) {
+                            std::size_t end, const Tolerance& tol) {
   const int J = terms.size();
+  const double rtol = tol.rtol, atol = tol.atol;
+  const double* rtol_i = tol.rtol_components ? tol.rtol_components + begin : nullptr;
   const double* k[kMaxFusedTerms];
   double c[kMaxFusedTerms], c2[kMaxFusedTerms], cb[kMaxFusedTerms];
   for (int j = 0; j < J; ++j) {
@@ -241,14 +246,14 @@ inline ErrorPass error_pass(const double* y, double* y_new, double h, const Term
   const std::size_t dim = end - begin;
   switch (J) {
     // clang-format off: the cases as a table
-#define OVERFLOW_CASE(N)                                                                                 \
-  case N:                                                                                                \
-    if (solution) {                                                                                      \
-      return low ? error_pass_fixed<N, true, true>(y, y_new, k, cb, c, c2, f_new, dim, rtol, atol)        \
-                 : error_pass_fixed<N, false, true>(y, y_new, k, cb, c, nullptr, f_new, dim, rtol, atol); \
-    }                                                                                                    \
-    return low ? error_pass_fixed<N, true, false>(y, y_new, k, cb, c, c2, f_new, dim, rtol, atol)         \
-               : error_pass_fixed<N, false, false>(y, y_new, k, cb, c, nullptr, f_new, dim, rtol, atol);
+#define OVERFLOW_CASE(N)                                                                                          \
+  case N:                                                                                                         \
+    if (solution) {                                                                                               \
+      return low ? error_pass_fixed<N, true, true>(y, y_new, k, cb, c, c2, f_new, dim, rtol, atol, rtol_i)        \
+                 : error_pass_fixed<N, false, true>(y, y_new, k, cb, c, nullptr, f_new, dim, rtol, atol, rtol_i); \
+    }                                                                                                             \
+    return low ? error_pass_fixed<N, true, false>(y, y_new, k, cb, c, c2, f_new, dim, rtol, atol, rtol_i)         \
+               : error_pass_fixed<N, false, false>(y, y_new, k, cb, c, nullptr, f_new, dim, rtol, atol, rtol_i);
     OVERFLOW_CASE(0) OVERFLOW_CASE(1) OVERFLOW_CASE(2) OVERFLOW_CASE(3) OVERFLOW_CASE(4)
     OVERFLOW_CASE(5) OVERFLOW_CASE(6) OVERFLOW_CASE(7) OVERFLOW_CASE(8) OVERFLOW_CASE(9)
     OVERFLOW_CASE(10) OVERFLOW_CASE(11) OVERFLOW_CASE(12) OVERFLOW_CASE(13) OVERFLOW_CASE(14)

@@ -26,6 +26,7 @@
 #include "overflow/detail/dense_lu.hpp"
 #include "overflow/detail/jacobian_stepper.hpp"
 #include "overflow/detail/sizes.hpp"
+#include "overflow/detail/tolerance.hpp"
 #include "overflow/tableau.hpp"
 
 namespace overflow {
@@ -85,10 +86,10 @@ class Radau5 : public JacobianStepper {
   }
 
   template <class System>
-  StepAttempt attempt(System& sys, double t, const double* y, double h, double rtol, double atol, double* y_new) {
+  StepAttempt attempt(System& sys, double t, const double* y, double h, const Tolerance& tol, double* y_new) {
     StepAttempt out;
     if constexpr (!HasJvp<System>::value && !HasJacobian<System>::value) {
-      (void)sys, (void)t, (void)y, (void)h, (void)rtol, (void)atol, (void)y_new;
+      (void)sys, (void)t, (void)y, (void)h, (void)tol, (void)y_new;
       throw std::invalid_argument("radau5 needs the system's Jacobian: a jvp() or a jacobian() (system.hpp)");
     } else {
       const std::size_t n = dim_;
@@ -98,7 +99,7 @@ class Radau5 : public JacobianStepper {
       if (retrying_ && !jacobian_current_) jacobian_ready_ = false;
       const bool second_estimate = first_ || retrying_;
       retrying_ = true;  // until accept()
-      for (std::size_t k = 0; k < n; ++k) scale_[k] = atol + rtol * std::fabs(y[k]);
+      for (std::size_t k = 0; k < n; ++k) scale_[k] = tol.weight(k, std::fabs(y[k]));
       while (true) {
         if (!jacobian_ready_) {
           ensure_jacobian(sys, t, y, out);
@@ -106,7 +107,7 @@ class Radau5 : public JacobianStepper {
           lu_h_ = 0.0;
         }
         if (h != lu_h_) factorise(h, out);
-        const Newton result = newton(sys, t, y, h, rtol, out);
+        const Newton result = newton(sys, t, y, h, tol.rtol, out);
         out.newton_iterations = newton_iterations_;
         if (result == Newton::converged) break;
         // A Jacobian from an earlier point is the likely culprit: the same step with a fresh one.
@@ -126,7 +127,7 @@ class Radau5 : public JacobianStepper {
       for (std::size_t k = 0; k < n; ++k) {
         y_new[k] = y[k] + Z_[2 * n + k];
         max_abs = std::max(max_abs, std::fabs(y_new[k]));
-        scale_[k] = atol + rtol * std::max(std::fabs(y[k]), std::fabs(y_new[k]));
+        scale_[k] = tol.weight(k, std::max(std::fabs(y[k]), std::fabs(y_new[k])));
       }
       out.max_abs_new = max_abs;
       // J is kept for the next step unless Newton needed more than two iterations at a rate above
