@@ -16,7 +16,8 @@ stored bit for bit), built by `make_buffer`::
     [5] fun calls made by the Jacobian cfunc (finite differences, complex step): add to nfev
     [6] the buffer's size in words       [7] Y, where the failure's y starts
     [8] B, where the Jacobian block starts (0: none)
-    [9 ...] the args: a number in one word; an array as its address and its shape (ndim words)
+    [9 ...] the args: a real number in one word, a complex one in two (re, im); an array as its
+            address and its shape (ndim words)
     [Y ... Y+2n) the core's state where fun or jac failed (n words, or 2n for a complex state;
                  2n words always, for the complex-step Jacobian's complex calls)
     [B ...] the Jacobian block (layout in `overflow._jacobian_compile`)
@@ -65,7 +66,21 @@ _CHANGE = (
 
 _ARG_DTYPES = {
     np.dtype(d)
-    for d in ("float64", "float32", "int64", "int32", "int16", "int8", "uint64", "uint32", "uint16", "uint8", "bool")
+    for d in (
+        "float64",
+        "float32",
+        "complex128",
+        "complex64",
+        "int64",
+        "int32",
+        "int16",
+        "int8",
+        "uint64",
+        "uint32",
+        "uint16",
+        "uint8",
+        "bool",
+    )
 }
 
 
@@ -110,8 +125,9 @@ def compile_error(role: str, fn: Any, how: str, err: BaseException, change: str 
 
 
 def arg_kinds(args: tuple) -> tuple[tuple, list[Any]]:
-    """The compile-relevant kind of each of ``args`` (``("f8",)``, ``("i8",)``, ``("b1",)`` for a
-    number, ``("a", dtype, ndim)`` for an array) and the values as passed (arrays made C-contiguous)."""
+    """The compile-relevant kind of each of ``args`` (``("f8",)``, ``("c16",)``, ``("i8",)``,
+    ``("b1",)`` for a number, ``("a", dtype, ndim)`` for an array) and the values as passed (arrays
+    made C-contiguous)."""
     kinds, values = [], []
     for i, a in enumerate(args):
         where = f"args[{i}]"
@@ -126,8 +142,9 @@ def arg_kinds(args: tuple) -> tuple[tuple, list[Any]]:
         elif isinstance(a, (float, np.floating)):
             kinds.append(("f8",))
             values.append(float(a))
-        elif isinstance(a, (complex, np.complexfloating)) or (isinstance(a, np.ndarray) and a.dtype.kind == "c"):
-            raise TypeError(f"{where} is complex: complex values are not supported by solve_ivp yet")
+        elif isinstance(a, (complex, np.complexfloating)):
+            kinds.append(("c16",))
+            values.append(complex(a))
         elif isinstance(a, np.ndarray) and a.dtype in _ARG_DTYPES and a.ndim >= 1:
             arr = np.ascontiguousarray(a)
             kinds.append(("a", arr.dtype.str, arr.ndim))
@@ -136,7 +153,7 @@ def arg_kinds(args: tuple) -> tuple[tuple, list[Any]]:
             return arg_kinds(args[:i] + (a[()],) + args[i + 1 :])
         else:
             raise TypeError(
-                f"{where} must be a real number or a numpy array of a real dtype (what a Numba-compiled "
+                f"{where} must be a number or a numpy array of a numeric dtype (what a Numba-compiled "
                 f"fun can take), got {_describe(a)}"
             )
     return tuple(kinds), values
@@ -149,7 +166,7 @@ def _describe(value: object) -> str:
 
 
 def _words(kind: tuple) -> int:
-    return 1 if kind[0] != "a" else 1 + kind[2]
+    return 1 + kind[2] if kind[0] == "a" else 2 if kind[0] == "c16" else 1
 
 
 def make_buffer(
@@ -188,6 +205,8 @@ def make_buffer(
     for kind, value in zip(kinds, values):
         if kind[0] == "f8":
             fbuf[at] = value
+        elif kind[0] == "c16":
+            fbuf[at], fbuf[at + 1] = value.real, value.imag
         elif kind[0] == "a":
             buf[at] = value.ctypes.data
             buf[at + 1 : at + 1 + value.ndim] = value.shape
@@ -256,6 +275,8 @@ def numba_type(kind: tuple) -> Any:
     """The Numba type of an argument of ``kind`` (`arg_kinds`)."""
     if kind[0] == "f8":
         return types.float64
+    if kind[0] == "c16":
+        return types.complex128
     if kind[0] == "i8":
         return types.int64
     if kind[0] == "b1":
@@ -386,6 +407,8 @@ def args_source(kinds: tuple, ns: dict[str, Any]) -> tuple[list[str], list[str]]
     for i, kind in enumerate(kinds):
         if kind[0] == "f8":
             lines.append(f"a{i} = fd[{at}]")
+        elif kind[0] == "c16":
+            lines.append(f"a{i} = complex(fd[{at}], fd[{at + 1}])")
         elif kind[0] == "i8":
             lines.append(f"a{i} = d[{at}]")
         elif kind[0] == "b1":

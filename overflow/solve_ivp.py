@@ -202,8 +202,9 @@ def solve_ivp(
         Jacobian).
     args : tuple, optional
         Extra arguments passed to ``fun`` after ``y`` (or after ``dy``), and to a callable ``jac``
-        and the events: numbers or numpy arrays of a real dtype. Anything that unpacks is taken,
-        as in scipy. A new value of the same kind needs no new compilation of ``fun``.
+        and the events: real or complex numbers, or numpy arrays of a numeric dtype. Anything that
+        unpacks is taken, as in scipy. A new value of the same kind needs no new compilation of
+        ``fun``.
     **options
         ``rtol``, ``atol`` : float or array_like of shape (n,)
             The local error of each step is kept below ``atol + rtol * |y|`` in the RMS norm

@@ -238,3 +238,29 @@ def test_stiff_robertson_against_scipy_at_tight_tolerance(method):
     assert res.status == 0 and res.njev > 0 and res.nlu > 0
     np.testing.assert_allclose(res.y[:, -1], ref.y[:, -1], rtol=100 * rtol, atol=100 * atol)
     assert res.naccept < 2000  # an explicit method needs ~1e5+ steps here
+
+
+def test_complex_args_reach_fun_jac_and_events():
+    # y' = lam y + B y with a complex number lam and a complex matrix B as args, on a complex state
+    def rhs(t, y, lam, B):
+        return lam * y + B @ y
+
+    def jac(t, y, lam, B):
+        return lam * np.eye(2) + B
+
+    def crossing(t, y, lam, B):
+        return y[0].real - 0.5
+
+    lam = -0.3 + 2.0j
+    B = np.array([[0.0, 0.1j], [0.1j, 0.0]])
+    y0 = np.array([1.0 + 0.0j, 0.5 - 0.5j])
+    w, V = np.linalg.eig(lam * np.eye(2) + B)
+    exact = V @ (np.exp(w * 2.0) * np.linalg.solve(V, y0))
+    for method in ("DOP853", "Radau"):
+        kw = {"jac": jac} if method == "Radau" else {}
+        res = of.solve_ivp(rhs, (0, 2), y0, method=method, args=(lam, B), rtol=1e-10, atol=1e-12, events=crossing, **kw)
+        assert res.success
+        np.testing.assert_allclose(res.y[:, -1], exact, rtol=1e-7)
+        for te, ye in zip(res.t_events[0], res.y_events[0]):
+            assert abs(ye[0].real - 0.5) < 1e-9, te
+        assert len(res.t_events[0]) >= 1
