@@ -4,7 +4,7 @@ A C++ core integrates the flow of eq. 4 with adaptive Runge-Kutta methods; costs
 kernels called through C function pointers; this package is the thin Python layer on top.
 """
 
-from . import costs, events, vector
+from . import activations, costs, events, vector
 from .analysis import critical_point, linearization
 from .costs import Cost, cost
 from .integrate import AUTO_METHOD, IMPLICIT_METHODS, METHODS, ConvergenceWarning, IntegrationInterrupted, integrate
@@ -48,6 +48,7 @@ __all__ = [
     "MonteCarloInterrupted",
     "Network",
     "Result",
+    "activations",
     "cost",
     "costs",
     "critical_point",
