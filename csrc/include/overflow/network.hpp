@@ -71,8 +71,8 @@ struct FlowWorkspace {
   AlignedVector prefix_t;    // the transposed prefixes Pre_1^T .. Pre_{N-1}^T, n x k_i each
   AlignedVector grad;        // m x n
   AlignedVector z0, z1;      // k x max(m, n) each
-  AlignedVector pre_act;     // activated networks: W_i H_{i-1} of every hidden layer (H = sigma of
-                             // it is kept in `prefix`)
+  AlignedVector pre_act;     // activated networks and data (data_sweep.cpp): every hidden A_i (H_i = sigma
+                             // of it in `prefix`)
   // Linear networks: the products of one evaluation are split across this team (not owned; null
   // or a team of one: all on the calling thread).
   ThreadTeam* team = nullptr;
@@ -100,7 +100,8 @@ struct JvpWorkspace {
 // One evaluation costs O(N k^2 min(m, n) + k m n): for m >= n, prefixes W_i...W_1 once, then one
 // backward sweep; for m < n (regression onto few outputs) the mirror image, suffixes W_N...W_i
 // then one forward sweep (row_sweep.cpp). The products are specialised at compile time for the
-// small dimension, where run-time loops are 3-9x slower.
+// small dimension, where run-time loops are 3-9x slower. Activated networks and networks on data
+// take the data sweep instead (data_sweep.cpp: GEMMs, O(N k^2 s) for s samples).
 // Elementwise activation between layers; the output layer is linear. none: the identity (the linear
 // network of eq. 4 on the identity input); isru x / sqrt(1 + x^2) (section 4); tanh; relu max(x, 0)
 // with sigma'(0) = 0; leaky_relu x for x > 0 else slope x (sigma'(0) = slope); sigmoid 1 / (1 + e^-x);
