@@ -86,10 +86,23 @@ struct Gelu {
   }
 };
 
+// Products of at most this many multiply-adds are plain loops: below it Eigen's dispatch costs more
+// than the work (section 4's width-1 network on a 1 x 1 cost was 10% slower per step through it).
+constexpr std::int64_t kLoopProduct = 64;
+
 // out (r x s) = W H + b 1^T for the stored rows [W | b] (row stride ld); H null is the identity
 // input (c = s, no bias): out = W, a copy instead of a product.
 void affine(const double* W, std::int64_t r, std::int64_t c, std::int64_t ld, bool bias, const double* H,
             std::int64_t s, double* out) {
+  if (r * c * s <= kLoopProduct) {
+    for (std::int64_t i = 0; i < r; ++i)
+      for (std::int64_t j = 0; j < s; ++j) {
+        double sum = H == nullptr ? W[i * ld + j] : 0.0;
+        for (std::int64_t q = 0; H != nullptr && q < c; ++q) sum += W[i * ld + q] * H[q * s + j];
+        out[i * s + j] = bias ? sum + W[i * ld + c] : sum;
+      }
+    return;
+  }
   MatrixView O(out, r, s);
   const ConstWeightsView Wv(W, r, c, Eigen::OuterStride<>(ld));
   if (H == nullptr) {
@@ -98,6 +111,45 @@ void affine(const double* W, std::int64_t r, std::int64_t c, std::int64_t ld, bo
   }
   O.noalias() = Wv * ConstMatrixView(H, c, s);
   if (bias) O.colwise() += ConstBiasView(W + c, r, Eigen::InnerStride<>(ld));
+}
+
+// The layer's rows of dy: [dW | db] = -[Z H^T | Z 1] (Z r x s, H c x s), row stride ld.
+void weight_gradient(const double* Z, const double* H, std::int64_t r, std::int64_t c, std::int64_t ld, bool bias,
+                     std::int64_t s, double* d) {
+  if (r * c * s <= kLoopProduct) {
+    for (std::int64_t i = 0; i < r; ++i) {
+      for (std::int64_t q = 0; q < c; ++q) {
+        double sum = 0.0;
+        for (std::int64_t j = 0; j < s; ++j) sum += Z[i * s + j] * H[q * s + j];
+        d[i * ld + q] = -sum;
+      }
+      if (bias) {
+        double sum = 0.0;
+        for (std::int64_t j = 0; j < s; ++j) sum += Z[i * s + j];
+        d[i * ld + c] = -sum;
+      }
+    }
+    return;
+  }
+  const ConstMatrixView Zv(Z, r, s);
+  WeightsView(d, r, c, Eigen::OuterStride<>(ld)).noalias() = -Zv * ConstMatrixView(H, c, s).transpose();
+  if (bias) BiasView(d + c, r, Eigen::InnerStride<>(ld)) = -Zv.rowwise().sum();
+}
+
+// out (c x s) = W^T Z for the weights W (r x c, row stride ld) and Z (r x s).
+void back_propagate(const double* W, const double* Z, std::int64_t r, std::int64_t c, std::int64_t ld, std::int64_t s,
+                    double* out) {
+  if (r * c * s <= kLoopProduct) {
+    for (std::int64_t q = 0; q < c; ++q)
+      for (std::int64_t j = 0; j < s; ++j) {
+        double sum = 0.0;
+        for (std::int64_t i = 0; i < r; ++i) sum += W[i * ld + q] * Z[i * s + j];
+        out[q * s + j] = sum;
+      }
+    return;
+  }
+  MatrixView(out, c, s).noalias() =
+      ConstWeightsView(W, r, c, Eigen::OuterStride<>(ld)).transpose() * ConstMatrixView(Z, r, s);
 }
 
 template <class Sigma>
@@ -159,17 +211,15 @@ struct DataSweep {
       const std::int64_t r = net.rows(i), c = net.cols(i), ld = net.stride(i);
       const double* W = y + net.offset(i);
       double* d = dy + net.offset(i);
-      const ConstMatrixView Zi(Z, r, s);
       const double* Hp = i == 0 ? f.inputs().X : hidden(ws) + off;  // H_{i-1}, c x s
       if (Hp == nullptr) {                                          // the identity input: dW_1 = -Z_1
-        MatrixView(d, r, c) = -Zi;
+        for (std::int64_t q = 0; q < r * c; ++q) d[q] = -Z[q];
         break;
       }
-      WeightsView(d, r, c, Eigen::OuterStride<>(ld)).noalias() = -Zi * ConstMatrixView(Hp, c, s).transpose();
-      if (net.bias()) BiasView(d + c, r, Eigen::InnerStride<>(ld)) = -Zi.rowwise().sum();
+      weight_gradient(Z, Hp, r, c, ld, net.bias(), s, d);
       if (i == 0) break;
       double* __restrict Zn = zbuf[which];
-      MatrixView(Zn, c, s).noalias() = ConstWeightsView(W, r, c, Eigen::OuterStride<>(ld)).transpose() * Zi;
+      back_propagate(W, Z, r, c, ld, s, Zn);
       if constexpr (!Sigma::identity) {
         const double* __restrict Ap = ws.pre_act.data() + off;
         const double* __restrict Hq = ws.prefix.data() + off;
