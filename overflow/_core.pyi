@@ -143,14 +143,33 @@ def cost_value_and_grad(
     vg_address: int, data: npt.ArrayLike, P: npt.ArrayLike
 ) -> tuple[float, npt.NDArray[np.float64]]: ...
 def cost_hvp(hvp_address: int, data: npt.ArrayLike, P: npt.ArrayLike, V: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
+
+# The flow functions take the network on data through inputs (X, n x samples), bias and leaky_slope.
 def flow_rhs(
-    dims: Sequence[int], vg_address: int, data: npt.ArrayLike, y: npt.ArrayLike, activation: str = "none"
+    dims: Sequence[int],
+    vg_address: int,
+    data: npt.ArrayLike,
+    y: npt.ArrayLike,
+    activation: str = "none",
+    *,
+    inputs: npt.ArrayLike | None = None,
+    bias: bool = False,
+    leaky_slope: float = 0.01,
 ) -> tuple[float, npt.NDArray[np.float64]]: ...
 def flow_jvp(
     dims: Sequence[int], vg_address: int, hvp_address: int, data: npt.ArrayLike, y: npt.ArrayLike, v: npt.ArrayLike
 ) -> npt.NDArray[np.float64]: ...
 def flow_rhs_seconds(
-    dims: Sequence[int], vg_address: int, data: npt.ArrayLike, y: npt.ArrayLike, repeats: int
+    dims: Sequence[int],
+    vg_address: int,
+    data: npt.ArrayLike,
+    y: npt.ArrayLike,
+    repeats: int,
+    activation: str = "none",
+    *,
+    inputs: npt.ArrayLike | None = None,
+    bias: bool = False,
+    leaky_slope: float = 0.01,
 ) -> float: ...
 def reference_cost_address(name: str) -> int: ...
 def invariants(dims: Sequence[int], y: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
@@ -165,6 +184,10 @@ def integrate_flow(
     t1: float,
     t_eval: npt.ArrayLike,
     options: RunOptions,
+    *,
+    inputs: npt.ArrayLike | None = None,
+    bias: bool = False,
+    leaky_slope: float = 0.01,
 ) -> Solution: ...
 def methods() -> list[str]: ...
 def tableau(name: str) -> _Tableau: ...
@@ -240,6 +263,10 @@ def integrate_ensemble(
     t_eval: npt.ArrayLike,
     options: RunOptions,
     workers: int,
+    *,
+    inputs: npt.ArrayLike | None = None,
+    bias: bool = False,
+    leaky_slope: float = 0.01,
 ) -> EnsembleSolution: ...
 
 class _Stats(TypedDict):
@@ -260,6 +287,10 @@ class FlowSolver:
         data: npt.ArrayLike,
         activation: str,
         options: RunOptions,
+        *,
+        inputs: npt.ArrayLike | None = None,
+        bias: bool = False,
+        leaky_slope: float = 0.01,
     ) -> None: ...
     def init(self, t0: float, y0: npt.ArrayLike) -> None: ...
     def step(self, t_bound: float) -> str: ...  # the Status name

@@ -201,7 +201,7 @@ def prepare(events: object, n: int, network: Any = None) -> tuple[list[tuple], l
             _terminal(ev.terminal, where)
             if isinstance(ev.direction, bool) or ev.direction not in (-1, 0, 1):
                 raise ValueError(f"{where}: direction must be -1, 0 or 1, got {ev.direction!r}")
-            if ev.kind == "invariant_drift_above" and network.activation is not None:
+            if ev.kind == "invariant_drift_above" and not network.linear:
                 raise ValueError(f"{where}: invariant_drift_above needs a linear network (the invariants C_i)")
             out.append((ev.kind, 0, ev.value, ev.direction, ev.terminal, 0))
             continue

@@ -40,13 +40,13 @@ _D = _o.defaults("integrate")
 
 
 def _check_implicit(net: Network, method: str) -> None:
-    """The Gauss-Legendre methods need the flow's exact Jacobian: linear networks only. rodas4, radau5
-    and ``"auto"`` also run on activated networks (their Jacobian-vector products by central
-    differences)."""
-    if net.activation is not None and method.startswith("gauss"):
+    """The Gauss-Legendre methods need the flow's exact Jacobian: linear networks on the identity input
+    only. rodas4, radau5 and ``"auto"`` also run on activated networks and on data (their
+    Jacobian-vector products by central differences of the right-hand side)."""
+    if not net.linear and method.startswith("gauss"):
+        what = f"activation={net.activation!r}" if net.inputs is None else "a network on data (inputs=)"
         raise ValueError(
-            f"method {method!r} needs the flow's exact Jacobian, implemented for linear networks only "
-            f"(activation={net.activation!r})"
+            f"method {method!r} needs the flow's exact Jacobian, implemented for linear networks only ({what})"
         )
 
 
@@ -156,8 +156,10 @@ def integrate(
         _check_implicit(net, method)
     project = _o.check_flag(project, "project")
     save_weights = _o.check_flag(save_weights, "save_weights")
-    if project and (net.activation is not None or method == "reduced"):
-        raise ValueError("project=True needs a linear network (activation=None) and a method other than 'reduced'")
+    if project and (not net.linear or method == "reduced"):
+        raise ValueError(
+            "project=True needs a linear network (activation=None, no inputs) and a method other than 'reduced'"
+        )
     threads = _integer(threads, "threads", minimum=1, maximum=_v.INT32_MAX)  # the core's int
 
     if method == "reduced":
@@ -176,6 +178,7 @@ def integrate(
                 o.t1,
                 o.t_eval,
                 options,
+                **net._flow_arguments(),
             )
         result = Result(net, y0, sol, method)
     del keep_alive  # the compiled events were needed only while the core ran

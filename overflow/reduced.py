@@ -24,10 +24,11 @@ def integrate_reduced(net: Network, y0: np.ndarray, o: RunOptions, save_weights:
 
     ``max_norm`` bounds ``|z|`` and ``|F|`` here (the weights grow like ``e^{|F|}``).
     """
-    if net.depth != 2 or net.cost.shape != (1, 1) or net.activation is not None:
+    if net.depth != 2 or net.cost.shape != (1, 1) or not net.linear:
         raise ValueError(
-            f"method='reduced' needs the linear vector case (depth 2, a 1x1 cost, no activation), got "
-            f"depth {net.depth}, a cost of shape {net.cost.shape} and activation {net.activation!r}"
+            f"method='reduced' needs the linear vector case (depth 2, a 1x1 cost, no activation, no inputs), got "
+            f"depth {net.depth}, a cost of shape {net.cost.shape}, activation {net.activation!r}"
+            f"{' and inputs' if net.inputs is not None else ''}"
         )
     k = net.widths[0]
     w1, w2 = y0[:k], y0[k:]

@@ -158,6 +158,8 @@ class Result:
         rows so that wide layers (k x k invariants) never need more than a few MB at once."""
         if self.network.depth < 2:
             return 0.0
+        if self.network.inputs is not None:
+            return float("nan")  # C_i are the linear network's; per-neuron invariants on data are not computed here
         start = self.network.unflatten(self._y0)
         if self.network.activation is not None:
             # Per-neuron invariants a_j^2 - h(b_j) (section 4); none are known for other shapes.

@@ -86,8 +86,8 @@ class Solver:
         if method in JACOBIAN_METHODS:
             _check_implicit(net, method)
         project = _o.check_flag(project, "project")
-        if project and net.activation is not None:
-            raise ValueError("project=True needs a linear network (activation=None)")
+        if project and not net.linear:
+            raise ValueError("project=True needs a linear network (activation=None, no inputs)")
         y0 = net.flatten(Ws)
         event_args, self._event_functions = _events.prepare(events, y0.size, net)
         # the same checks and rtol floor as integrate's, so that stepping takes integrate's steps
@@ -103,13 +103,19 @@ class Solver:
             method=method, rtol=rtol, atol=atol, first_step=first, max_step=max_step, project=project, events=event_args
         )
         self._core = _core.FlowSolver(
-            net.dims, cost.vg_address, cost.hvp_address, cost.data, net.activation or "none", options
+            net.dims,
+            cost.vg_address,
+            cost.hvp_address,
+            cost.data,
+            net.activation or "none",
+            options,
+            **net._flow_arguments(),
         )
         try:
             self._core.init(t0, y0)
         except ValueError:
             # the core refuses a start where the flow is not finite: say so as integrate does
-            loss, grad = _core.flow_rhs(net.dims, cost.vg_address, cost.data, y0, net.activation or "none")
+            loss, grad = net.rhs(y0)
             _o.check_start(loss, math.sqrt(float(np.dot(grad, grad))))
             raise
         self.status = "ready"

@@ -99,7 +99,7 @@ def test_saddle_manifolds_of_eq11():
 def test_bad_activation_input():
     f = of.costs.matrix_factorization(np.eye(2))
     with pytest.raises(ValueError, match="activation"):
-        of.Network(f, depth=2, width=3, activation="relu")
+        of.Network(f, depth=2, width=3, activation="swish")
     with pytest.raises(ValueError, match="one hidden layer on one input"):
         of.invariants([np.ones((3, 2)), np.ones((2, 3))], activation="isru")
     with pytest.raises(ValueError, match="activation"):

@@ -257,7 +257,7 @@ NETWORK_POOLS = {
         ("None", None, OK),
         ("isru", "isru", OK),
         ("tanh", "tanh", OK),
-        ("relu", "relu", BAD),
+        ("unknown name", "swish", BAD),
         ("int", 1, BAD),
         ("list", ["isru"], BAD),
         ("bytes", b"isru", BAD),

@@ -45,12 +45,18 @@ inline void require_size(const CArray& a, std::size_t size, const char* name) {
   }
 }
 
-// "none" | "isru" | "tanh"
+// "none" (or "linear") | "isru" | "tanh" | "relu" | "leaky_relu" | "sigmoid" | "softplus" | "gelu"
 inline Activation parse_activation(const std::string& name) {
-  if (name == "none") return Activation::none;
+  if (name == "none" || name == "linear") return Activation::none;
   if (name == "isru") return Activation::isru;
   if (name == "tanh") return Activation::tanh;
-  throw std::invalid_argument("unknown activation '" + name + "': expected none, isru or tanh");
+  if (name == "relu") return Activation::relu;
+  if (name == "leaky_relu") return Activation::leaky_relu;
+  if (name == "sigmoid") return Activation::sigmoid;
+  if (name == "softplus") return Activation::softplus;
+  if (name == "gelu") return Activation::gelu;
+  throw std::invalid_argument("unknown activation '" + name +
+                              "': expected none, linear, isru, tanh, relu, leaky_relu, sigmoid, softplus or gelu");
 }
 
 template <class Fn>

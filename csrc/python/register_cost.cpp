@@ -1,7 +1,9 @@
 // Bindings that call a cost kernel or the flow's RHS once (analysis, tests, benchmarks).
 #include <chrono>
+#include <utility>
 
 #include "arrays.hpp"
+#include "bound_flow.hpp"
 #include "overflow/detail/aligned_vector.hpp"
 #include "overflow/network.hpp"
 #include "reference_costs.hpp"
@@ -45,21 +47,22 @@ void register_cost(py::module_& m) {
   m.def(
       "flow_rhs",
       [](std::vector<std::int64_t> dims, std::uintptr_t vg, const CArray& data, const CArray& y,
-         const std::string& activation) {
-        Network net(dims);
-        Flow flow(net, make_cost(vg, 0, data, net.m(), net.n()), parse_activation(activation));
-        require_size(y, net.state_size(), "y");
-        FlowWorkspace ws(net);
-        std::vector<double> dy(net.state_size());
+         const std::string& activation, const py::object& inputs, bool bias, double leaky_slope) {
+        const BoundFlow bound(std::move(dims), vg, 0, data, activation, inputs, bias, leaky_slope);
+        const Flow& flow = bound.flow();
+        require_size(y, flow.dim(), "y");
+        FlowWorkspace ws(flow);
+        std::vector<double> dy(flow.dim());
         double value;
         {
           py::gil_scoped_release release;
           value = flow.rhs(y.data(), dy.data(), ws);
         }
-        return py::make_tuple(value, to_numpy(std::move(dy), {static_cast<py::ssize_t>(net.state_size())}));
+        return py::make_tuple(value, to_numpy(std::move(dy), {static_cast<py::ssize_t>(flow.dim())}));
       },
       py::arg("dims"), py::arg("vg_address"), py::arg("data"), py::arg("y"), py::arg("activation") = "none",
-      "g(y) and dy = -grad g(y) for the flow of eq. 4 (or its activated network).");
+      py::kw_only(), py::arg("inputs") = py::none(), py::arg("bias") = false, py::arg("leaky_slope") = 0.01,
+      "g(y) and dy = -grad g(y) for the flow of eq. 4 (or its activated network; on data X with inputs = X).");
 
   m.def(
       "flow_jvp",
@@ -81,14 +84,15 @@ void register_cost(py::module_& m) {
 
   m.def(
       "flow_rhs_seconds",
-      [](std::vector<std::int64_t> dims, std::uintptr_t vg, const CArray& data, const CArray& y, int repeats) {
-        Network net(dims);
-        Flow flow(net, make_cost(vg, 0, data, net.m(), net.n()));
-        require_size(y, net.state_size(), "y");
+      [](std::vector<std::int64_t> dims, std::uintptr_t vg, const CArray& data, const CArray& y, int repeats,
+         const std::string& activation, const py::object& inputs, bool bias, double leaky_slope) {
+        const BoundFlow bound(std::move(dims), vg, 0, data, activation, inputs, bias, leaky_slope);
+        const Flow& flow = bound.flow();
+        require_size(y, flow.dim(), "y");
         if (repeats < 1) throw std::invalid_argument("repeats must be >= 1");
-        FlowWorkspace ws(net);
+        FlowWorkspace ws(flow);
         // On cache-line aligned buffers, as the solver's stages are (numpy's need not be).
-        AlignedVector state(y.data(), y.data() + y.size()), dy(net.state_size());
+        AlignedVector state(y.data(), y.data() + y.size()), dy(flow.dim());
         py::gil_scoped_release release;
         flow.rhs(state.data(), dy.data(), ws);  // warm the caches
         const auto start = std::chrono::steady_clock::now();
@@ -97,7 +101,8 @@ void register_cost(py::module_& m) {
         return elapsed.count() / repeats;
       },
       py::arg("dims"), py::arg("vg_address"), py::arg("data"), py::arg("y"), py::arg("repeats"),
-      "Seconds per evaluation of the flow's RHS (benchmarks).");
+      py::arg("activation") = "none", py::kw_only(), py::arg("inputs") = py::none(), py::arg("bias") = false,
+      py::arg("leaky_slope") = 0.01, "Seconds per evaluation of the flow's RHS (benchmarks).");
 
   m.def(
       "reference_cost_address",

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "arrays.hpp"
+#include "bound_flow.hpp"
 #include "overflow/ensemble.hpp"
 #include "overflow/flow_system.hpp"
 #include "register.hpp"
@@ -26,11 +27,12 @@ struct EnsembleArrays {
 // Each worker builds its own FlowSystem (its own workspace); the Flow is shared read-only.
 EnsembleArrays integrate_ensemble(std::vector<std::int64_t> dims, std::uintptr_t vg, std::uintptr_t hvp,
                                   const CArray& data, const std::string& activation, const CArray& y0s, double t0,
-                                  double t1, const CArray& t_eval, const RunOptions& options, int workers) {
+                                  double t1, const CArray& t_eval, const RunOptions& options, int workers,
+                                  const py::object& inputs, bool bias, double leaky_slope) {
   const Tableau& tab = method_tableau(options.method);
-  Network net(dims);
-  Flow flow(net, make_cost(vg, hvp, data, net.m(), net.n()), parse_activation(activation));
-  const std::size_t dim = net.state_size();
+  const BoundFlow bound(std::move(dims), vg, hvp, data, activation, inputs, bias, leaky_slope);
+  const Flow& flow = bound.flow();
+  const std::size_t dim = flow.dim();
   // The core reads count x dim doubles from y0s.
   if (y0s.ndim() != 2 || static_cast<std::size_t>(y0s.shape(1)) != dim)
     throw std::invalid_argument("y0s must have shape (count, " + std::to_string(dim) + ")");
@@ -88,7 +90,8 @@ void register_ensemble(py::module_& m) {
       .def_readonly("interrupted", &E::interrupted);
   m.def("integrate_ensemble", &integrate_ensemble, py::arg("dims"), py::arg("vg_address"), py::arg("hvp_address"),
         py::arg("data"), py::arg("activation"), py::arg("y0s"), py::arg("t0"), py::arg("t1"), py::arg("t_eval"),
-        py::arg("options"), py::arg("workers"),
+        py::arg("options"), py::arg("workers"), py::kw_only(), py::arg("inputs") = py::none(), py::arg("bias") = false,
+        py::arg("leaky_slope") = 0.01,
         "Integrate the flow from each row of y0s (count x dim) on `workers` threads (options.save_states keeps "
         "the states at t_eval).");
 }

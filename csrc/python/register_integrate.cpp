@@ -2,9 +2,11 @@
 // throughout; each returns a Solution (solution.hpp). overflow/_options.py has checked the options.
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "arrays.hpp"
+#include "bound_flow.hpp"
 #include "overflow/flow_system.hpp"
 #include "overflow/generic_system.hpp"
 #include "overflow/integrate.hpp"
@@ -36,12 +38,11 @@ py::object run(System& sys, const CArray& y0, double t0, double t1, const CArray
 
 py::object integrate_flow(std::vector<std::int64_t> dims, std::uintptr_t vg, std::uintptr_t hvp, const CArray& data,
                           const std::string& activation, const CArray& y0, double t0, double t1, const CArray& t_eval,
-                          const RunOptions& options) {
-  Network net(dims);
-  Flow flow(net, make_cost(vg, hvp, data, net.m(), net.n()), parse_activation(activation));
+                          const RunOptions& options, const py::object& inputs, bool bias, double leaky_slope) {
+  const BoundFlow bound(std::move(dims), vg, hvp, data, activation, inputs, bias, leaky_slope);
   std::unique_ptr<ThreadTeam> team;
   if (options.threads > 1) team = std::make_unique<ThreadTeam>(options.threads);
-  FlowSystem sys(flow, team.get());
+  FlowSystem sys(bound.flow(), team.get());
   return run(sys, y0, t0, t1, t_eval, options, team.get());
 }
 
@@ -114,8 +115,10 @@ void register_integrate(py::module_& m) {
         "y; an event's direction counts along the integration (scipy's meaning); nfev counts every call of rhs.");
   m.def("integrate_flow", &integrate_flow, py::arg("dims"), py::arg("vg_address"), py::arg("hvp_address"),
         py::arg("data"), py::arg("activation"), py::arg("y0"), py::arg("t0"), py::arg("t1"), py::arg("t_eval"),
-        py::arg("options"),
-        "Integrate the gradient flow (eq. 4) of a network; the options are checked by overflow/_options.py.");
+        py::arg("options"), py::kw_only(), py::arg("inputs") = py::none(), py::arg("bias") = false,
+        py::arg("leaky_slope") = 0.01,
+        "Integrate the gradient flow (eq. 4) of a network, on data X with inputs = X (n x samples); the options "
+        "are checked by overflow/_options.py.");
   m.def("integrate_reduced", &integrate_reduced, py::arg("vg_address"), py::arg("data"), py::arg("z0"),
         py::arg("imbalance"), py::arg("t0"), py::arg("t1"), py::arg("t_eval"), py::arg("options"),
         "Integrate the vector case's reduction (eq. 19): y = (z, F) with dz/dt = -f'(z) sqrt(c + 4 z^2), "

@@ -161,8 +161,9 @@ double jvp_kernel(const Network& net, const Cost& cost, const double* y, const d
 }  // namespace
 
 double Flow::jvp(const double* y, const double* v, double* out, JvpWorkspace& ws) const {
-  if (activation_ != Activation::none)
-    throw std::invalid_argument("the flow's Jacobian is implemented for linear networks (activation none)");
+  if (activation_ != Activation::none || on_data())
+    throw std::invalid_argument(
+        "the flow's Jacobian is implemented for linear networks (activation none) on the identity input");
   if (cost_.hvp == nullptr)
     throw std::invalid_argument("the flow's Jacobian needs the cost's Hessian-vector product (hvp)");
   return detail::with_small_n(net_.n(),

@@ -1,4 +1,4 @@
-// Building blocks of the flow kernels (flow_kernels.hpp, row_sweep.cpp, activated_sweep.cpp): one
+// Building blocks of the flow kernels (flow_kernels.hpp, row_sweep.cpp): one
 // row of NS doubles as a GCC/Clang vector (a register for NS <= 8 with AVX-512; is_vector_width
 // says for which NS), dot products, and the plain row-major product.
 #pragma once

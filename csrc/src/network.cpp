@@ -1,13 +1,14 @@
 #include "overflow/network.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 
-#include "activated_sweep.hpp"
+#include "data_sweep.hpp"
 #include "flow_kernels.hpp"
 #include "overflow/detail/sizes.hpp"
 #include "overflow/thread_team.hpp"
@@ -85,9 +86,25 @@ WorkspaceSizes workspace_sizes(const Network& net) {
   return w;
 }
 
+// The data sweep's buffers (data_sweep.hpp): every hidden layer's A_i and H_i (k_i x samples), the
+// output and grad f (m x samples), and two propagated gradients (k x samples).
+WorkspaceSizes data_workspace_sizes(const Network& net, std::int64_t samples) {
+  const SizeSum s(net.dims());
+  const auto cols = static_cast<std::size_t>(samples);
+  std::size_t hidden = 0;
+  for (int l = 0; l + 1 < net.depth(); ++l) hidden = s.add(hidden, s.mul(static_cast<std::size_t>(net.rows(l)), cols));
+  WorkspaceSizes w{};
+  w.prefix = w.pre_act = std::max<std::size_t>(hidden, 1);
+  w.grad = s.mul(static_cast<std::size_t>(net.m()), cols);
+  w.z = s.mul(static_cast<std::size_t>(net.max_dim()), cols);
+  w.total = 0;
+  for (std::size_t part : {w.prefix, w.pre_act, w.grad, w.z, w.z}) w.total = s.add(w.total, part);
+  return w;
+}
+
 }  // namespace
 
-Network::Network(std::vector<std::int64_t> dims) : dims_(std::move(dims)) {
+Network::Network(std::vector<std::int64_t> dims, bool bias) : dims_(std::move(dims)), bias_(bias) {
   if (dims_.size() < 2) throw std::invalid_argument("dims must hold at least n and m (depth >= 1)");
   for (std::size_t i = 0; i < dims_.size(); ++i) {
     if (dims_[i] < 1) {
@@ -105,7 +122,7 @@ Network::Network(std::vector<std::int64_t> dims) : dims_(std::move(dims)) {
   offsets_.assign(1, 0);
   for (int l = 0; l < depth(); ++l)
     offsets_.push_back(
-        s.add(offsets_.back(), s.mul(static_cast<std::size_t>(rows(l)), static_cast<std::size_t>(cols(l)))));
+        s.add(offsets_.back(), s.mul(static_cast<std::size_t>(rows(l)), static_cast<std::size_t>(stride(l)))));
   check_memory(s.add(state_size(), workspace_sizes(*this).total), dims_text(dims_) + ": the state (" +
                                                                       std::to_string(state_size()) +
                                                                       " weights) with one right-hand side's workspace");
@@ -124,16 +141,52 @@ FlowWorkspace::FlowWorkspace(const Network& net, ThreadTeam* team_) : team(team_
   correction_scratch.assign(w.correction_scratch, 0.0);
 }
 
-Flow::Flow(const Network& net, const Cost& cost, Activation activation)
-    : net_(net), cost_(cost), activation_(activation), factor_at_(static_cast<std::size_t>(net.depth()), kUnfactored) {
-  if (cost.value_and_grad == nullptr) throw std::invalid_argument("cost.value_and_grad is null");
-  if (cost.m != net.m() || cost.n != net.n()) {
-    throw std::invalid_argument("cost shape (" + std::to_string(cost.m) + ", " + std::to_string(cost.n) +
-                                ") does not match the network's product shape (" + std::to_string(net.m()) + ", " +
-                                std::to_string(net.n()) + ")");
+FlowWorkspace::FlowWorkspace(const Flow& flow, ThreadTeam* team_) : FlowWorkspace(flow.network(), team_) {
+  if (!flow.on_data()) return;
+  // On data the identity input's buffers above are not used: size every buffer for the samples.
+  const WorkspaceSizes w = data_workspace_sizes(flow.network(), flow.columns());
+  samples = flow.columns();
+  prefix.assign(w.prefix, 0.0);
+  pre_act.assign(w.pre_act, 0.0);
+  grad.assign(w.grad, 0.0);
+  z0.assign(w.z, 0.0);
+  z1.assign(w.z, 0.0);
+  for (AlignedVector* unused : {&prefix_t, &grams, &correction_scratch}) {
+    unused->clear();
+    unused->shrink_to_fit();
   }
-  if (activation != Activation::none && net.depth() > 1) {
-    detail::select_activated_sweep(activation, rhs_kernel_, product_kernel_);
+}
+
+Flow::Flow(const Network& net, const Cost& cost, Activation activation, const Inputs& inputs, double leaky_slope)
+    : net_(net),
+      cost_(cost),
+      activation_(activation),
+      inputs_(inputs),
+      leaky_slope_(leaky_slope),
+      factor_at_(static_cast<std::size_t>(net.depth()), kUnfactored) {
+  if (cost.value_and_grad == nullptr) throw std::invalid_argument("cost.value_and_grad is null");
+  if (!std::isfinite(leaky_slope))
+    throw std::invalid_argument("leaky_slope = " + std::to_string(leaky_slope) + ": must be finite");
+  if (inputs.X == nullptr && (inputs.samples != 0 || inputs.bias))
+    throw std::invalid_argument("inputs: samples or a bias without data X (biases need inputs)");
+  if (inputs.bias != net.bias()) {
+    throw std::invalid_argument(std::string("inputs.bias = ") + (inputs.bias ? "true" : "false") +
+                                " does not match the network's bias (" + (net.bias() ? "true" : "false") + ")");
+  }
+  if (on_data() && inputs.samples < 1)
+    throw std::invalid_argument("inputs.samples = " + std::to_string(inputs.samples) + ": must be >= 1");
+  if (cost.m != net.m() || cost.n != columns()) {
+    throw std::invalid_argument("cost shape (" + std::to_string(cost.m) + ", " + std::to_string(cost.n) +
+                                ") does not match the network's " + (on_data() ? "output" : "product") + " shape (" +
+                                std::to_string(net.m()) + ", " + std::to_string(columns()) + ")");
+  }
+  if (on_data()) {
+    check_memory(SizeSum(net.dims()).add(net.state_size(), data_workspace_sizes(net, columns()).total),
+                 dims_text(net.dims()) + " on " + std::to_string(columns()) +
+                     " samples: the state with one right-hand side's workspace");
+  }
+  if (on_data() || (activation != Activation::none && net.depth() > 1)) {
+    detail::select_data_sweep(activation, rhs_kernel_, product_kernel_);
     return;
   }
   if (net.m() < net.n()) {
@@ -180,15 +233,17 @@ double Flow::rhs(const double* y, double* dy, FlowWorkspace& ws) const { return 
 
 double Flow::value(const double* y, FlowWorkspace& ws) const {
   const double* prod = product_kernel_(*this, y, ws);
-  return cost_.value_and_grad(prod, net_.m(), net_.n(), ws.grad.data(), cost_.data);
+  return cost_.value_and_grad(prod, net_.m(), columns(), ws.grad.data(), cost_.data);
 }
 
 void Flow::product(const double* y, double* out, FlowWorkspace& ws) const {
   const double* prod = product_kernel_(*this, y, ws);
-  std::copy(prod, prod + net_.m() * net_.n(), out);
+  std::copy(prod, prod + net_.m() * columns(), out);
 }
 
 std::size_t invariants_size(const Network& net) {
+  if (net.bias())
+    throw std::invalid_argument("the invariants C_i (definition 1) are defined for networks without biases");
   const SizeSum s(net.dims());
   std::size_t total = 0;
   for (int l = 0; l + 1 < net.depth(); ++l)
@@ -204,6 +259,8 @@ void invariants(const Network& net, const double* y, std::vector<double>& out) {
 }
 
 void invariants(const Network& net, const double* y, double* out) {
+  if (net.bias())
+    throw std::invalid_argument("the invariants C_i (definition 1) are defined for networks without biases");
   double* c = out;
   for (int l = 0; l + 1 < net.depth(); ++l) {
     const std::int64_t k = net.rows(l), cols = net.cols(l), next_rows = net.rows(l + 1);

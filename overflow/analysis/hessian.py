@@ -39,6 +39,11 @@ def _check_net(net: object) -> Network:
             " (the arguments are (net, Ws): were they swapped?)" if isinstance(net, (list, tuple, np.ndarray)) else ""
         )
         raise TypeError(f"net must be an overflow.Network, got {_v.describe(net)}{hint}")
+    if not net.linear:
+        # the products below are eq. 4's W_N...W_1; an activation or data would be silently ignored
+        raise ValueError(
+            f"the Hessian analyses are implemented for linear networks (activation=None, no inputs), got {net!r}"
+        )
     return net
 
 

@@ -206,6 +206,11 @@ def monte_carlo(
     check_memory(n * row, "n", n, f"the result of {n} trajectories ({format_bytes(row)} each)")
     if project and net.activation is not None:
         raise ValueError("project=True needs a linear network (activation=None)")
+    if net.inputs is not None:
+        raise ValueError(
+            "monte_carlo does not run networks on data (inputs=) yet: its samplers and statistics "
+            "are written for networks on the identity input"
+        )
     spec = MCSpec(
         net=net,
         sampler=sampler,

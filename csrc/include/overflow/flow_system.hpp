@@ -15,7 +15,7 @@ class FlowSystem {
  public:
   // With a team, each RHS evaluation splits its products across it (linear networks).
   explicit FlowSystem(const Flow& flow, ThreadTeam* team = nullptr)
-      : flow_(flow), ws_(flow.network(), team), jvp_ws_(flow.network()) {}
+      : flow_(flow), ws_(flow, team), jvp_ws_(flow.network()) {}
   std::size_t dim() const { return flow_.dim(); }
   // dy = -grad g(y); returns the loss g(y) (non-finite outside the cost's domain).
   double eval(double /*t*/, const double* y, double* dy) { return flow_.rhs(y, dy, ws_); }
@@ -26,11 +26,11 @@ class FlowSystem {
     return flow_.rhs_factored(stage, base, terms, dy, factors_out, ws_);
   }
   // out = J(y) v, the Jacobian of the right-hand side (implicit methods, "auto"): exact for linear
-  // networks (through the cost's hvp, which they need); for activated ones a central difference
+  // networks (through the cost's hvp, which they need); for activated ones and on data a central difference
   // (f(y + e v) - f(y - e v)) / 2e with e about eps^(1/3) relative, accurate to ~1e-10 relative,
   // as Hairer's codes difference J.
   double jvp(double t, const double* y, const double* v, double* out) {
-    if (flow_.activation() == Activation::none) return flow_.jvp(y, v, out, jvp_ws_);
+    if (linear()) return flow_.jvp(y, v, out, jvp_ws_);
     const std::size_t n = dim();
     double yn = 0.0, vn = 0.0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -53,15 +53,23 @@ class FlowSystem {
   }
   // The invariants C_i at y, and the projection of y back onto {C_i = C0} (StepOptions::project).
   void invariants(const double* y, std::vector<double>& out) const {
-    if (flow_.activation() != Activation::none)
-      throw std::invalid_argument("projection onto the invariants is implemented for linear networks");
+    require_linear();
     overflow::invariants(flow_.network(), y, out);
   }
   ProjectionResult project(double* y, const double* C0) const {
+    require_linear();
     return project_onto_invariants(flow_.network(), y, C0);
   }
 
  private:
+  // The linear network of eq. 4 (identity input, no activation): the flow with an exact Jacobian
+  // and the invariants C_i.
+  bool linear() const { return flow_.activation() == Activation::none && !flow_.on_data(); }
+  void require_linear() const {
+    if (!linear())
+      throw std::invalid_argument("projection onto the invariants is implemented for linear networks (no data)");
+  }
+
   const Flow& flow_;
   FlowWorkspace ws_;
   JvpWorkspace jvp_ws_;
