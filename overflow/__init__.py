@@ -4,13 +4,14 @@ A C++ core integrates the flow of eq. 4 with adaptive Runge-Kutta methods; costs
 kernels called through C function pointers; this package is the thin Python layer on top.
 """
 
-from . import activations, costs, events, vector
+from . import activations, costs, datasets, events, vector
 from .analysis import critical_point, linearization
 from .costs import Cost, cost
 from .integrate import AUTO_METHOD, IMPLICIT_METHODS, METHODS, ConvergenceWarning, IntegrationInterrupted, integrate
 from .invariants import imbalance, invariants
 from .montecarlo import MCResult, MonteCarloInterrupted, monte_carlo, samplers
 from .network import Network
+from .neuron_invariants import neuron_invariants
 from .ode_solution import DenseOutput, OdeSolution
 from .ode_solver import BDF, DOP853, LSODA, RK23, RK45, OdeSolver, Radau
 from .result import Result
@@ -52,12 +53,14 @@ __all__ = [
     "cost",
     "costs",
     "critical_point",
+    "datasets",
     "events",
     "imbalance",
     "integrate",
     "invariants",
     "linearization",
     "monte_carlo",
+    "neuron_invariants",
     "OdeResult",
     "OdeSolution",
     "OdeSolver",

@@ -153,37 +153,41 @@ class Result:
 
     @cached_property
     def invariant_drift(self) -> float:
-        """``max |C_i(t) - C_i(0)|`` over every entry of every invariant, at the saved times and the
-        final state (definition 1; zero for the exact flow). Computed on first access, in blocks of
-        rows so that wide layers (k x k invariants) never need more than a few MB at once."""
+        r"""The largest change of the flow's invariants: ``max |c(t) - c(0)|`` over every entry of every
+        invariant ``c`` of ``overflow.invariants(network, weights)``, at the saved times and the final state
+        (zero for the exact flow). Computed on first access.
+
+        - Linear networks (eq. 4): the ``C_i = W_i W_i^T - W_{i+1}^T W_{i+1}`` (definition 1), in blocks of
+          rows so that wide layers (``k x k`` invariants) never need more than a few MB at once.
+        - Positively homogeneous activations (linear, relu, leaky_relu), on data or not, with or without
+          biases: the per-neuron invariants
+          :math:`\lVert (W_i)_{j,:} \rVert^2 + (b_i)_j^2 - \lVert (W_{i+1})_{:,j} \rVert^2` of every hidden
+          neuron (`overflow.neuron_invariants`).
+        - isru or tanh on one input with one hidden layer: section 4's ``a_j^2 - h(b_j)``.
+
+        NaN for the other networks, which have no known invariant (tanh on data, ...); 0 at depth 1.
+        """
         if self.network.depth < 2:
             return 0.0
-        if self.network.inputs is not None:
-            return float("nan")  # C_i are the linear network's; per-neuron invariants on data are not computed here
         start = self.network.unflatten(self._y0)
-        if self.network.activation is not None:
-            # Per-neuron invariants a_j^2 - h(b_j) (section 4); none are known for other shapes.
-            act = self.network.activation
-            try:
-                c0 = invariants(start, activation=act)[0]
-            except ValueError:
-                return float("nan")
-            drift = 0.0
-            for Ws in (
-                [W for W in self.weights] if self._states.shape[0] else None,
-                [W[None] for W in self.final_weights],
-            ):
-                if Ws is not None:
-                    drift = max(drift, float(np.max(np.abs(invariants(Ws, activation=act)[0] - c0))))
-            return drift
         trajectories = [W for W in self.weights] if self._states.shape[0] else None
         finals = [W[None] for W in self.final_weights]
         drift = 0.0
+        if self.network.linear:
+            for Ws in (trajectories, finals):
+                if Ws is None:
+                    continue
+                for i in range(self.network.depth - 1):
+                    drift = max(drift, _max_change(Ws[i], Ws[i + 1], start[i], start[i + 1]))
+            return drift
+        try:
+            c0 = invariants(self.network, start)
+        except ValueError:
+            return float("nan")  # no invariant is known for this activation and shape
         for Ws in (trajectories, finals):
-            if Ws is None:
-                continue
-            for i in range(self.network.depth - 1):
-                drift = max(drift, _max_change(Ws[i], Ws[i + 1], start[i], start[i + 1]))
+            if Ws is not None:
+                for c, c_start in zip(invariants(self.network, Ws), c0):
+                    drift = max(drift, float(np.max(np.abs(c - c_start), initial=0.0)))
         return drift
 
     def __repr__(self) -> str:
