@@ -244,3 +244,24 @@ def test_relu_on_the_identity_input():
     assert relative_move(layers, res.final_weights) > 0.1
     assert 0.0 < res.invariant_drift < 1e-8 * magnitude(layers)
     assert res.invariant_drift == pytest.approx(explicit_drift(res, False), rel=1e-6, abs=1e-15)
+
+
+def test_monte_carlo_reports_the_same_invariants():
+    # relu on the identity input: the per-neuron invariants, their sum as the "trace", drift at the tolerance
+    # where the flow reached t_end (some draws slide along a kink and stop at max_steps)
+    net = of.Network(of.costs.matrix_factorization(np.diag([1.0, -0.5, 0.3])), depth=3, width=4, activation="relu")
+    sampler = of.samplers.gaussian(1.0)
+    res = of.monte_carlo(
+        net, 6, t_span=(0.0, 1.0), sampler=sampler, rtol=1e-10, atol=1e-12, max_steps=2000, progress=False
+    )
+    done = res.status == "t_end"
+    assert np.sum(done) >= 2
+    cs = of.invariants(net, sampler.states(net, 0, 0, 6))  # [(6, 4), (6, 4)]
+    np.testing.assert_allclose(res.imbalance_trace, np.stack([c.sum(axis=1) for c in cs], axis=1), rtol=1e-13)
+    assert np.all(np.isfinite(res.invariant_drift))
+    assert np.all(res.invariant_drift[done] < 1e-8 * np.max([np.abs(c).max() for c in cs]))
+    # sigmoid has none: NaN, as Result.invariant_drift, instead of an error
+    net = of.Network(of.costs.matrix_factorization(np.diag([1.0, -0.5, 0.3])), depth=3, width=4, activation="sigmoid")
+    res = of.monte_carlo(net, 2, t_span=(0.0, 1.0), progress=False)
+    assert np.all(np.isnan(res.invariant_drift)) and np.all(np.isnan(res.imbalance_trace))
+    assert np.isnan(of.integrate(net, net.init(), (0.0, 1.0)).invariant_drift)

@@ -184,7 +184,8 @@ def run_chunk(spec: MCSpec, index: int, workers: int = 1) -> dict[str, np.ndarra
 def _invariant_summaries(net: Network, y0s: np.ndarray, y_final: np.ndarray) -> dict[str, np.ndarray]:
     """Invariant drift (max |C_i(end) - C_i(0)| over all entries) and the initial imbalance: trace and
     Frobenius norm of each ``C_i(0)`` and ``c = 2 tr(C^2) - tr(C)^2``, shape ``(count, N - 1)``
-    (with an activation, the per-neuron invariants' sum and norm, and ``c`` NaN)."""
+    (with an activation, the per-neuron invariants' sum and norm, and ``c`` NaN; all NaN where the
+    activation has no known invariant)."""
     count = y0s.shape[0]
     if net.depth < 2:
         empty = np.zeros((count, 0))
@@ -194,8 +195,17 @@ def _invariant_summaries(net: Network, y0s: np.ndarray, y_final: np.ndarray) -> 
             "imbalance_fro": empty,
             "imbalance": empty.copy(),
         }
-    C0 = invariants(net.unflatten(y0s), net.activation)
-    C1 = invariants(net.unflatten(y_final), net.activation)
+    try:  # the invariants of the network's kind (overflow/invariants.py): C_i or per-neuron
+        C0 = invariants(net, net.unflatten(y0s))
+        C1 = invariants(net, net.unflatten(y_final))
+    except ValueError:  # none known for this activation and shape: NaN, as Result.invariant_drift
+        nan = np.full((count, net.depth - 1), np.nan)
+        return {
+            "invariant_drift": np.full(count, np.nan),
+            "imbalance_trace": nan,
+            "imbalance_fro": nan.copy(),
+            "imbalance": nan.copy(),
+        }
     drift = np.zeros(count)
     for a, b in zip(C0, C1):
         d = np.abs(b - a).reshape(count, -1).max(axis=1)
