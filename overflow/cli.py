@@ -1,4 +1,5 @@
-"""Command line: ``overflow run`` integrates one flow and prints a summary table; ``overflow mc``
+"""Command line: ``overflow run`` integrates one flow (matrix factorization, or with ``--samples`` a
+network on teacher-student data) and prints a summary table; ``overflow mc``
 runs a Monte Carlo study over initializations; ``overflow paper`` checks the paper's claims and
 writes a report.
 
@@ -25,7 +26,9 @@ from typing import Any
 import numpy as np
 
 from . import _options as _o
-from .costs import matrix_factorization, scalar
+from .activations import ACTIVATIONS, Activation, leaky_relu
+from .costs import matrix_factorization, scalar, squared_loss
+from .datasets import teacher_student
 from .integrate import ConvergenceWarning, integrate
 from .montecarlo import MonteCarloInterrupted, monte_carlo, samplers
 from .montecarlo.lock import StoreLocked
@@ -190,14 +193,19 @@ def _parser() -> _Parser:
     sub = p.add_subparsers(dest="command", required=True, metavar="{run,mc,paper}")
     run = sub.add_parser(
         "run",
-        help="integrate the flow of a deep linear network on matrix factorization",
+        help="integrate one flow: matrix factorization, or a network on teacher-student data",
         formatter_class=_Help,
-        description="Integrate the flow of a deep linear network on f(P) = 1/2 ||P - T||_F^2 "
-        "and print a summary. With no flags: T = diag(3, 2, 1, 0.5), depth 3, width 16. "
-        "Exit 1 if the run does not succeed.",
+        description="Integrate the flow of a deep network on f(P) = 1/2 ||P - T||_F^2 and print a "
+        "summary. With no flags: T = diag(3, 2, 1, 0.5), depth 3, width 16, linear. With --samples S: "
+        "a network W_N sigma(... sigma(W_1 X)) on S standard normal inputs X, trained by the squared "
+        "loss 1/2 ||Yhat - Y||_F^2 / S on the outputs Y of a random teacher network of the same "
+        "activation and depth (overflow.datasets.teacher_student). Exit 1 if the run does not succeed.",
     )
     _problem_args(run, vector=False)
-    run.add_argument("--seed", type=_integer(0), default=0, help="seed of the initial layers")
+    _data_args(run)
+    run.add_argument(
+        "--seed", type=_integer(0), default=0, help="seed of the initial layers, the random target and the data"
+    )
     run.add_argument("--scale", type=_positive, default=0.3, help="initial layer gain")
     run.add_argument("--init", choices=INIT_KINDS, default="gaussian", help="initialization")
     run.add_argument(
@@ -311,7 +319,10 @@ def _problem_args(p: argparse.ArgumentParser, vector: bool) -> None:
     )
     target.add_argument("--random-target", type=_pair, metavar="M,N", help="T: an M x N standard Gaussian matrix")
     p.add_argument(
-        "--depth", type=_integer(1), default=None, help="number of layers (default: 3; 2 for the vector case)"
+        "--depth",
+        type=_integer(1),
+        default=None,
+        help=f"number of layers (default: 3; 2 {'for the vector case' if vector else 'with --samples'})",
     )
     width = p.add_mutually_exclusive_group()
     width.add_argument("--width", type=_integer(1), default=None, help="one width for every hidden layer (default: 16)")
@@ -348,6 +359,56 @@ def _problem_args(p: argparse.ArgumentParser, vector: bool) -> None:
         help="stop once ||grad g|| <= GTOL (0: no such stop, then --t-end must be finite)",
     )
     p.add_argument("--max-steps", type=_integer(1), default=_D.max_steps, help="most accepted steps per trajectory")
+
+
+def _data_args(p: argparse.ArgumentParser) -> None:
+    """The activation and the teacher-student problem of ``run`` (defaults None: a flag given where it
+    does nothing is refused by `_check_applicable`)."""
+    p.add_argument(
+        "--activation",
+        choices=tuple(ACTIVATIONS),
+        default="linear",
+        metavar="NAME",
+        help=f"sigma between the layers, one of {', '.join(ACTIVATIONS)} (relu'(0) = 0)",
+    )
+    p.add_argument(
+        "--leaky-slope",
+        type=_nonnegative,
+        default=None,
+        metavar="ALPHA",
+        help="slope below zero of --activation leaky_relu (default: 0.01)",
+    )
+    data = p.add_argument_group(
+        "teacher-student data",
+        "With --samples, the cost is the squared loss to the outputs of a random teacher network with the "
+        "student's activation and depth; --seed also seeds the data (its own streams).",
+    )
+    data.add_argument(
+        "--samples",
+        type=_integer(1),
+        default=None,
+        metavar="S",
+        help="train on S samples of teacher-student data instead of matrix factorization",
+    )
+    data.add_argument("--inputs", type=_integer(1), default=None, metavar="N_IN", help="input dimension (default: 4)")
+    data.add_argument("--outputs", type=_integer(1), default=None, metavar="M", help="output dimension (default: 1)")
+    data.add_argument(
+        "--teacher-width",
+        type=_integer(1),
+        default=None,
+        metavar="K",
+        help="width of the teacher's hidden layers (default: 4)",
+    )
+    data.add_argument(
+        "--noise",
+        type=_nonnegative,
+        default=None,
+        metavar="SIGMA",
+        help="standard deviation of Gaussian noise on the targets (default: 0)",
+    )
+    data.add_argument(
+        "--bias", action="store_true", help="teacher and student layers have biases (student's start at 0)"
+    )
 
 
 def _keep_negative_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
@@ -422,7 +483,8 @@ def _check_applicable(args: argparse.Namespace) -> None:
         for flag, value in (("--width", args.width), ("--widths", args.widths)):
             if value is not None:
                 raise UsageError(f"{flag} needs --depth >= 2 (a depth-1 network has no hidden layer)")
-    if args.command != "mc":
+    if args.command == "run":
+        _check_data(args)
         return
     sampler = args.sampler
     for flag, value, needs in (
@@ -442,11 +504,86 @@ def _check_applicable(args: argparse.Namespace) -> None:
         raise UsageError("--plot and --no-plot exclude each other")
 
 
+def _check_data(args: argparse.Namespace) -> None:
+    """``run``'s activation and data flags: each only where it has an effect."""
+    if args.leaky_slope is not None and args.activation != "leaky_relu":
+        raise UsageError(
+            f"--leaky-slope applies to --activation leaky_relu only, not to --activation {args.activation}"
+        )
+    data_flags = (
+        ("--inputs", args.inputs),
+        ("--outputs", args.outputs),
+        ("--teacher-width", args.teacher_width),
+        ("--noise", args.noise),
+        ("--bias", args.bias or None),
+    )
+    if args.samples is None:
+        for flag, value in data_flags:
+            if value is not None:
+                raise UsageError(f"{flag} needs --samples (it describes the teacher-student data)")
+        return
+    for flag, value in (("--target-diag", args.target_diag), ("--random-target", args.random_target)):
+        if value is not None:
+            raise UsageError(
+                f"{flag} sets the matrix factorization cost; with --samples the cost is the squared loss "
+                "to the teacher's outputs"
+            )
+    if args.depth == 1 and args.teacher_width is not None:
+        raise UsageError(
+            "--teacher-width needs --depth >= 2 (the teacher has the student's depth, 1 has no hidden layer)"
+        )
+
+
 # ---------------------------------------------------------------- building the problem
+
+
+def _activation(args: argparse.Namespace) -> Activation | None:
+    """``run``'s --activation (None: linear) with its --leaky-slope."""
+    name = getattr(args, "activation", "linear")
+    if name == "leaky_relu" and args.leaky_slope is not None:
+        return leaky_relu(args.leaky_slope)
+    return None if name == "linear" else ACTIVATIONS[name]
+
+
+def _data_network(args: argparse.Namespace, activation: Activation | None) -> tuple[Network, str]:
+    """The student network on teacher-student data (``--samples``) and a one-line description of it."""
+    depth = 2 if args.depth is None else args.depth
+    ts = teacher_student(
+        n_in=4 if args.inputs is None else args.inputs,
+        m=1 if args.outputs is None else args.outputs,
+        width=4 if args.teacher_width is None else args.teacher_width,
+        samples=args.samples,
+        depth=depth,
+        activation=activation,
+        bias=args.bias,
+        noise=0.0 if args.noise is None else args.noise,
+        seed=args.seed,
+    )
+    f = squared_loss(ts.Y)
+    kw = {"activation": activation, "inputs": ts.X, "bias": args.bias}
+    if args.widths is not None:
+        net = Network(f, depth=depth, widths=args.widths, **kw)
+    elif depth > 1:
+        net = Network(f, depth=depth, width=args.width if args.width is not None else 16, **kw)
+    else:
+        net = Network(f, depth=1, **kw)
+    teacher = " -> ".join(str(k) for k in ts.dims)
+    what = (
+        f"teacher-student, squared loss: {ts.samples} samples, teacher {teacher}{' with biases' * ts.bias}, "
+        f"noise {ts.noise:g}"
+    )
+    return net, what
 
 
 def _network(args: argparse.Namespace) -> tuple[Network, str]:
     """The network the problem flags describe, and a one-line description of it."""
+    activation = _activation(args)
+    act = "linear" if activation is None else activation.name
+    if activation is not None and activation.slope is not None:
+        act += f"({activation.slope:g})"
+    if getattr(args, "samples", None) is not None:
+        net, what = _data_network(args, activation)
+        return net, f"{what}; student depth {net.depth}, widths {net.widths}, {act}{', biases' * net.bias}"
     if getattr(args, "cost", "factorization") == "vector":
         c = 1.0 if args.target is None else float(args.target)
         f = scalar(lambda z: 0.5 * (z - c) ** 2, lambda z: z - c, lambda z: 1.0, f_star=0.0)
@@ -461,12 +598,12 @@ def _network(args: argparse.Namespace) -> tuple[Network, str]:
         what = f"matrix factorization {T.shape[0]}x{T.shape[1]}"
         depth = 3 if args.depth is None else args.depth
     if args.widths is not None:
-        net = Network(f, depth=depth, widths=args.widths)
+        net = Network(f, depth=depth, widths=args.widths, activation=activation)
     elif depth > 1:
-        net = Network(f, depth=depth, width=args.width if args.width is not None else 16)
+        net = Network(f, depth=depth, width=args.width if args.width is not None else 16, activation=activation)
     else:
-        net = Network(f, depth=1)
-    return net, f"{what}, depth {net.depth}, widths {net.widths}"
+        net = Network(f, depth=1, activation=activation)
+    return net, f"{what}, depth {net.depth}, widths {net.widths}" + (f", {act}" if activation is not None else "")
 
 
 def _sampler(args: argparse.Namespace) -> Any:
@@ -536,6 +673,7 @@ def _run(args: argparse.Namespace) -> int:
         o = _options(args)
         net, what = _network(args)
         Ws = net.init(seed=args.seed, scale=args.scale, kind=args.init)
+        initial_loss = net.loss(Ws)
         start = time.perf_counter()
         res = integrate(
             net,
@@ -557,6 +695,7 @@ def _run(args: argparse.Namespace) -> int:
         ("method", f"{args.method} (rtol {o.rtol:g}, atol {o.atol:g})"),
         ("status", f"{res.status}: {res.message}"),
         ("final time", f"{res.t_final:.6g}"),
+        ("initial loss", f"{initial_loss:.6e}"),
         ("final loss", f"{res.final_loss:.6e}"),
         ("||grad g||", f"{res.final_grad_norm:.6e}"),
         ("steps", f"{res.naccept} accepted, {res.nreject} rejected"),
@@ -767,8 +906,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("OVERFLOW_TRACEBACK"):
             raise
         _error(
-            "out of memory: the sizes asked for do not fit (smaller --random-target, --width(s), --depth, "
-            "-n or --chunk)"
+            "out of memory: the sizes asked for do not fit (smaller --random-target, --samples, --inputs, "
+            "--width(s), --depth, -n or --chunk)"
         )
         return EXIT_USAGE
     except Exception as exc:
