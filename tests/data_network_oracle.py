@@ -85,3 +85,18 @@ def flat_rhs(X, Y, activation, bias, shapes):
         return flatten(rhs(unflatten(theta, shapes), X, Y, activation, bias))
 
     return fun
+
+
+#: Teacher-student students (activation, depth, bias, width, seed) whose pre-activations cross their
+#: kinks but do not slide along one before t = 2 (found by trying: nearby sizes and seeds do slide,
+#: which explicit steppers cannot integrate): the flows on which invariant conservation is checked.
+NON_SLIDING_STUDENTS = [
+    ("relu", 2, False, 4, 0),
+    ("relu", 2, True, 4, 1),
+    ("relu", 3, False, 5, 0),
+    ("relu", 3, True, 5, 0),
+    ("leaky_relu", 2, False, 4, 0),
+    ("leaky_relu", 2, True, 5, 0),
+    ("leaky_relu", 3, False, 5, 0),
+    ("leaky_relu", 3, True, 5, 0),
+]

@@ -8,7 +8,7 @@ import itertools
 
 import numpy as np
 import pytest
-from data_network_oracle import forward_pass
+from data_network_oracle import NON_SLIDING_STUDENTS, forward_pass
 
 import overflow as of
 
@@ -167,18 +167,7 @@ def test_bad_weights():
 #: The steps at which a run that starts sliding along a kink fails instead of grinding (issue 18, item 4).
 MAX_STEPS = 20_000
 
-# (activation, depth, bias, width, seed), to t = 2: the students of tests/test_neuron_invariants.py,
-# whose pre-activations cross their kinks but do not slide along one before t = 2
-FLOWS = [
-    ("relu", 2, False, 4, 0),
-    ("relu", 2, True, 4, 1),
-    ("relu", 3, False, 5, 0),
-    ("relu", 3, True, 5, 0),
-    ("leaky_relu", 2, False, 4, 0),
-    ("leaky_relu", 2, True, 5, 0),
-    ("leaky_relu", 3, False, 5, 0),
-    ("leaky_relu", 3, True, 5, 0),
-]
+FLOWS = NON_SLIDING_STUDENTS  # to t = 2 (tests/data_network_oracle.py)
 
 
 def run(net, layers, t_end=2.0, rtol=1e-10, atol=1e-12):

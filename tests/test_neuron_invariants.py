@@ -7,7 +7,15 @@ import itertools
 
 import numpy as np
 import pytest
-from data_network_oracle import complex_step_gradient, flat_rhs, flatten, forward_pass, rhs, unflatten
+from data_network_oracle import (
+    NON_SLIDING_STUDENTS,
+    complex_step_gradient,
+    flat_rhs,
+    flatten,
+    forward_pass,
+    rhs,
+    unflatten,
+)
 from scipy.integrate import solve_ivp
 
 from overflow.activations import ACTIVATIONS, leaky_relu
@@ -189,18 +197,7 @@ def kinks_crossed(X, trajectory, activation, bias):
     return sum(int(np.sum(a != b)) for a, b in itertools.pairwise(signs))
 
 
-# (activation, depth, bias, width, seed), integrated to t = 2: students whose pre-activations cross their kinks
-# (they do in every case) but none slides along one before t = 2, which scipy could not integrate
-FLOWS = [
-    ("relu", 2, False, 4, 0),
-    ("relu", 2, True, 4, 1),
-    ("relu", 3, False, 5, 0),
-    ("relu", 3, True, 5, 0),
-    ("leaky_relu", 2, False, 4, 0),
-    ("leaky_relu", 2, True, 5, 0),
-    ("leaky_relu", 3, False, 5, 0),
-    ("leaky_relu", 3, True, 5, 0),
-]
+FLOWS = NON_SLIDING_STUDENTS  # to t = 2 (tests/data_network_oracle.py)
 
 
 @pytest.mark.parametrize("activation, depth, bias, width, seed", FLOWS)
