@@ -135,6 +135,25 @@ class Problem:
 
         return jacobian_fun_calls(self.buf)
 
+    def per_core_component(self, values: np.ndarray | None) -> np.ndarray | None:
+        """Per-component values of the user's state (a scale, rtols) for the core's state: each entry
+        twice for a complex state (its real and imaginary parts); None stays None."""
+        if values is None or not self.complex_state:
+            return values
+        return np.repeat(values, 2)
+
+    def core_keywords(self, scale: np.ndarray | None, direction: int) -> dict[str, Any]:
+        """The keyword arguments of `_core.integrate_rhs` and `_core.RhsSolver` for this problem: its
+        Jacobian, the scale of an array atol and a backward run's direction, each only where it applies."""
+        kw: dict[str, Any] = {}
+        if self.jac_address:
+            kw["jac_address"] = self.jac_address
+        if scale is not None:
+            kw["scale"] = self.per_core_component(scale)
+        if direction < 0:
+            kw["direction"] = -1
+        return kw
+
 
 def _band_sparsity(n: int, lband: int | None, uband: int | None) -> np.ndarray:
     """LSODA's band (``jac[i, j] != 0`` only for ``i - lband <= j <= i + uband``) as a sparsity pattern."""
@@ -146,6 +165,35 @@ def _band_sparsity(n: int, lband: int | None, uband: int | None) -> np.ndarray:
 
 def _check_band(value: object, name: str) -> int | None:
     return None if value is None else _v.integer(value, name, minimum=0)
+
+
+def prepare_with_options(
+    fun: Callable[..., Any],
+    args: tuple,
+    y0: np.ndarray,
+    t0: float,
+    complex_state: bool,
+    method: str,
+    used: dict[str, Any],
+    atol: float,
+    scale: np.ndarray | None,
+) -> Problem:
+    """`prepare` with the Jacobian options among ``used`` (``jac``, ``jac_sparsity``, ``lband``,
+    ``uband``: `solve_ivp`'s and the solver classes' options) and, as the smallest |y_j| that scales a
+    finite-difference increment, the absolute tolerance (its smallest entry for an array atol)."""
+    return prepare(
+        fun,
+        args,
+        y0,
+        t0,
+        complex_state,
+        method,
+        jac=used.get("jac"),
+        jac_sparsity=used.get("jac_sparsity"),
+        lband=used.get("lband"),
+        uband=used.get("uband"),
+        fd_threshold=atol * (1.0 if scale is None else float(np.min(scale))),
+    )
 
 
 def prepare(

@@ -476,10 +476,11 @@ class IvpOptions(NamedTuple):
     rtol_components: np.ndarray | None = None
 
     def core(
-        self, *, events: Sequence[tuple] = (), record_dense: bool = False, complex_state: bool = False
+        self, *, events: Sequence[tuple] = (), record_dense: bool = False, rtol_components: np.ndarray | None = None
     ) -> _core.RunOptions:
         """These options as the core takes them (`RunOptions.core`: shared among equal calls without
-        events or per-component rtol); ``complex_state``: the core's state is the real pairs."""
+        events or per-component rtol); ``rtol_components``: `rtol_components` mapped to the core's
+        state (`Problem.per_core_component`)."""
         run = RunOptions(
             self.t0,
             self.t1,
@@ -494,10 +495,7 @@ class IvpOptions(NamedTuple):
             self.max_norm,
             self.min_step,
         )
-        components = self.rtol_components
-        if components is not None and complex_state:
-            components = np.repeat(components, 2)
-        return run.core(save_states=True, events=events, record_dense=record_dense, rtol_components=components)
+        return run.core(save_states=True, events=events, record_dense=record_dense, rtol_components=rtol_components)
 
 
 def check_ivp_span(t_span: object) -> tuple[float, float]:

@@ -19,7 +19,7 @@ from scipy.integrate import OdeSolver as _ScipyOdeSolver
 from . import _core
 from . import _options as _o
 from . import _validate as _v
-from ._ivp_problem import check_args, check_state, method_name, prepare, warn_unused
+from ._ivp_problem import check_args, check_state, method_name, prepare_with_options, warn_unused
 from .ode_solution import DenseOutput
 
 __all__ = ["OdeSolver", "RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA", "OPTIONS_OF"]
@@ -157,35 +157,15 @@ class OdeSolver(_ScipyOdeSolver):
         self.status = "running"
         self._complex = complex_state
         self._session = None
-        self._problem = prepare(
-            fun,
-            extra,
-            y,
-            t0,
-            complex_state,
-            self.method,
-            jac=used.get("jac"),
-            jac_sparsity=used.get("jac_sparsity"),
-            lband=used.get("lband"),
-            uband=used.get("uband"),
-            fd_threshold=atol * (1.0 if scale is None else float(np.min(scale))),
-        )
+        self._problem = p = prepare_with_options(fun, extra, y, t0, complex_state, self.method, used, atol, scale)
         if n == 0 or t0 == t_bound:
             return  # scipy's corner cases: step() goes to t_bound at once
-        if components is not None and complex_state:
-            components = np.repeat(components, 2)
         opts = _o.RunOptions(
             t0, t_bound, self.method, rtol, atol, np.zeros(0), 0.0, first, max_step, _o.NO_STEP_CAP, math.inf, min_step
-        ).core(rtol_components=components)
-        kw: dict[str, Any] = {}
-        p = self._problem
-        if p.jac_address:
-            kw["jac_address"] = p.jac_address
-        if scale is not None:
-            kw["scale"] = np.repeat(scale, 2) if complex_state else scale
-        if self.direction < 0:
-            kw["direction"] = -1
-        self._session = _core.RhsSolver(p.address, p.data, p.n_core, opts, **kw)
+        ).core(rtol_components=p.per_core_component(components))
+        self._session = _core.RhsSolver(
+            p.address, p.data, p.n_core, opts, **p.core_keywords(scale, int(self.direction))
+        )
         try:
             self._session.init(t0, self._core_state(self.y))
         except (ValueError, RuntimeError):

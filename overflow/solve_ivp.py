@@ -14,7 +14,15 @@ from scipy.optimize import OptimizeResult
 
 from . import _core
 from . import _options as _o
-from ._ivp_problem import Problem, check_args, check_state, method_name, prepare, prepare_events, warn_unused
+from ._ivp_problem import (
+    Problem,
+    check_args,
+    check_state,
+    method_name,
+    prepare_events,
+    prepare_with_options,
+    warn_unused,
+)
 from ._options import SCIPY_METHODS
 from ._solve_ivp_compile import RHS_SIG
 from .events import any_terminal, reraising
@@ -279,19 +287,7 @@ def solve_ivp(
     warn_unused(unused, stacklevel=2)
     if used.get("min_step") is not None:
         o = o._replace(min_step=check_min_step(used["min_step"], o.max_step))
-    problem = prepare(
-        fun,
-        extra,
-        y,
-        o.t0,
-        complex_state,
-        o.method,
-        jac=used.get("jac"),
-        jac_sparsity=used.get("jac_sparsity"),
-        lband=used.get("lband"),
-        uband=used.get("uband"),
-        fd_threshold=o.atol * (1.0 if o.scale is None else float(np.min(o.scale))),
-    )
+    problem = prepare_with_options(fun, extra, y, o.t0, complex_state, o.method, used, o.atol, o.scale)
     if n == 0 or o.t0 == o.t1:
         return _no_integration(y, o, dense, events)
     event_args, keep_alive = prepare_events(events, extra, complex_state, problem.n_core)
@@ -299,13 +295,6 @@ def solve_ivp(
         # scipy would step for ever: a run to an infinite end needs a rule that stops it
         raise ValueError(f"t_span = ({o.t0}, {o.t1}) needs a terminal event to stop the run (none is terminal)")
 
-    kw: dict[str, Any] = {}
-    if problem.jac_address:
-        kw["jac_address"] = problem.jac_address
-    if o.scale is not None:
-        kw["scale"] = np.repeat(o.scale, 2) if complex_state else o.scale
-    if o.direction < 0:
-        kw["direction"] = -1
     y_core = y.view(np.float64) if complex_state else y
     t_eval_core = o.t_eval if o.t_eval is not None else _NO_T_EVAL
     try:
@@ -317,8 +306,12 @@ def solve_ivp(
                 o.t0,
                 o.t1,
                 t_eval_core,
-                o.core(events=event_args, record_dense=dense, complex_state=complex_state),
-                **kw,
+                o.core(
+                    events=event_args,
+                    record_dense=dense,
+                    rtol_components=problem.per_core_component(o.rtol_components),
+                ),
+                **problem.core_keywords(o.scale, o.direction),
             )
     except Exception:
         if not problem.failed():
