@@ -7,13 +7,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 from numba import carray
 
 from ._layout import Layout, matrix
+from ._pointwise import log_cosh_residual, sech2
 from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, shape_mismatch
 from .ridge import samples
 
@@ -21,7 +21,6 @@ __all__ = ["log_cosh"]
 
 _LAYOUT = Layout(dims=("m", "n", "s"), XT=("s", "n"), Y=("m", "s"))
 _XT, _Y = _LAYOUT.array("XT"), _LAYOUT.array("Y")
-_LOG2 = math.log(2.0)
 
 
 def _lc_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled by Numba
@@ -39,8 +38,7 @@ def _lc_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled b
             r = -Y[i, k]
             for j in range(n):
                 r += P[i, j] * XT[k, j]
-            ar = abs(r)
-            acc += (ar - _LOG2) + np.log1p(np.exp(-2.0 * ar))
+            acc += log_cosh_residual(r)
             t = np.tanh(r)
             for j in range(n):
                 grad[i, j] += t * XT[k, j]
@@ -66,8 +64,7 @@ def _lc_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by Numba
             for j in range(n):
                 r += P[i, j] * XT[k, j]
                 a += V[i, j] * XT[k, j]
-            e = np.exp(-2.0 * abs(r))
-            c = 4.0 * e / ((1.0 + e) * (1.0 + e)) * a  # sech^2(r) (V x_k)_i
+            c = sech2(r) * a  # sech^2(r) (V x_k)_i
             for j in range(n):
                 out[i, j] += c * XT[k, j]
     inv = 1.0 / s

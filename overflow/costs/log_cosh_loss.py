@@ -7,13 +7,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 from numba import carray
 
 from ._layout import Layout, vector
+from ._pointwise import log_cosh_residual, sech2
 from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, shape_mismatch
 from .squared_loss import targets
 
@@ -21,7 +21,6 @@ __all__ = ["log_cosh_loss"]
 
 _LAYOUT = Layout(dims=("m", "s"), Y=("m", "s"))
 _Y = _LAYOUT.array("Y")
-_LOG2 = math.log(2.0)
 
 
 def _lc_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled by Numba
@@ -35,8 +34,7 @@ def _lc_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - compiled b
     acc = 0.0
     for i in range(size):
         r = P[i] - Y[i]
-        ar = abs(r)
-        acc += (ar - _LOG2) + np.log1p(np.exp(-2.0 * ar))
+        acc += log_cosh_residual(r)
         grad[i] = np.tanh(r) * inv
     return acc * inv
 
@@ -51,8 +49,7 @@ def _lc_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by Numba
     Y = vector(data_, _Y)
     inv = 1.0 / n
     for i in range(size):
-        e = np.exp(-2.0 * abs(P[i] - Y[i]))
-        out[i] = 4.0 * e / ((1.0 + e) * (1.0 + e)) * V[i] * inv  # sech^2(r) V
+        out[i] = sech2(P[i] - Y[i]) * V[i] * inv  # sech^2(r) V
 
 
 _VG = _LazyCfunc(_lc_value_and_grad, VG_SIG)

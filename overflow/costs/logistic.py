@@ -14,6 +14,7 @@ import numpy as np
 from numba import carray
 
 from ._layout import Layout, matrix
+from ._pointwise import log_loss, log_loss_curvature
 from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
 
 __all__ = ["logistic"]
@@ -35,13 +36,8 @@ def _logistic_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - comp
         z = 0.0
         for j in range(n):
             z += P[j] * U[k, j]
-        e = np.exp(-abs(z))
-        if z >= 0.0:
-            acc += np.log1p(e)
-            w = e / (1.0 + e)  # sigma(-z)
-        else:
-            acc += -z + np.log1p(e)
-            w = 1.0 / (1.0 + e)
+        value, w = log_loss(z)  # w = sigma(-z)
+        acc += value
         for j in range(n):
             grad[j] -= w * U[k, j]
     inv = 1.0 / s
@@ -64,8 +60,7 @@ def _logistic_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by 
         for j in range(n):
             z += P[j] * U[k, j]
             a += V[j] * U[k, j]
-        e = np.exp(-abs(z))
-        c = e / ((1.0 + e) * (1.0 + e)) * a  # sigma(z) sigma(-z) (V u_k)
+        c = log_loss_curvature(z) * a  # sigma(z) sigma(-z) (V u_k)
         for j in range(n):
             out[j] += c * U[k, j]
     inv = 1.0 / s

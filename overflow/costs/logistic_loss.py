@@ -13,6 +13,7 @@ import numpy as np
 from numba import carray
 
 from ._layout import Layout, vector
+from ._pointwise import log_loss, log_loss_curvature
 from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
 
 __all__ = ["logistic_loss"]
@@ -32,13 +33,8 @@ def _logistic_value_and_grad(P_, m, n, grad_, data_):  # pragma: no cover - comp
     acc = 0.0
     for k in range(size):
         z = y[k] * P[k]
-        e = np.exp(-abs(z))
-        if z >= 0.0:
-            acc += np.log1p(e)
-            w = e / (1.0 + e)  # sigma(-z)
-        else:
-            acc += -z + np.log1p(e)
-            w = 1.0 / (1.0 + e)
+        value, w = log_loss(z)  # w = sigma(-z)
+        acc += value
         grad[k] = -y[k] * w * inv
     return acc * inv
 
@@ -52,8 +48,8 @@ def _logistic_hvp(P_, V_, m, n, out_, data_):  # pragma: no cover - compiled by 
     V = carray(V_, size)
     inv = 1.0 / n
     for k in range(size):
-        e = np.exp(-abs(P[k]))  # sigma(z) sigma(-z) does not depend on the label's sign
-        out[k] = e / ((1.0 + e) * (1.0 + e)) * V[k] * inv
+        # sigma(z) sigma(-z) is even in z = y P: the label's sign drops out
+        out[k] = log_loss_curvature(P[k]) * V[k] * inv
 
 
 _VG = _LazyCfunc(_logistic_value_and_grad, VG_SIG)
