@@ -218,6 +218,17 @@ def check_shape(shape: Any, name: str = "shape") -> tuple[int, int]:
     return m, n
 
 
+def check_classes(classes: Any) -> int | None:
+    """The number of classes of a softmax cost: None (read from the labels) or a positive integer."""
+    if classes is None:
+        return None
+    if isinstance(classes, (bool, np.bool_)) or not isinstance(classes, numbers.Integral):
+        raise TypeError(f"classes must be a positive integer or None, got {_v.describe(classes)}")
+    if classes < 1:
+        raise ValueError(f"classes must be a positive integer or None, got {classes!r}")
+    return int(classes)
+
+
 def check_f_star(f_star: Any) -> float | None:
     """``f_star`` as a finite float, or None."""
     if f_star is None:

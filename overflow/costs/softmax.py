@@ -9,7 +9,6 @@ overflows.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,7 @@ from numba import carray
 
 from .. import _validate as _v
 from ._layout import Layout, matrix, vector
-from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
+from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, check_classes, real_array, shape_mismatch
 
 __all__ = ["softmax_cross_entropy"]
 
@@ -112,12 +111,8 @@ def _labels(Y: Any, s: int, n: int, classes: Any) -> tuple[np.ndarray, int]:
     if isinstance(Y, np.ndarray) and Y.dtype == np.bool_:
         Y = Y.astype(np.uint8)
     Ya = real_array(Y, "Y", (1, 2), "(c, s) one-hot or (s,) integer labels")
+    classes = check_classes(classes)
     if classes is not None:
-        if isinstance(classes, (bool, np.bool_)) or not isinstance(classes, numbers.Integral):
-            raise TypeError(f"classes must be a positive integer or None, got {_v.describe(classes)}")
-        if classes < 1:
-            raise ValueError(f"classes must be a positive integer or None, got {classes!r}")
-        classes = int(classes)
         # P is (classes, n): refuse a size that cannot exist before anything of that size is made
         _v.check_memory(8 * classes * n, "classes", classes, f"P of shape ({classes}, {n})")
     if Ya.ndim == 2:

@@ -10,7 +10,6 @@ overflows or cancels.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
@@ -18,7 +17,7 @@ from numba import carray
 
 from .. import _validate as _v
 from ._layout import Layout, matrix
-from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, real_array, shape_mismatch
+from .base import HVP_SIG, VG_SIG, Cost, _LazyCfunc, check_classes, real_array, shape_mismatch
 
 __all__ = ["softmax_cross_entropy_loss"]
 
@@ -151,12 +150,8 @@ def softmax_cross_entropy_loss(labels: Any, classes: int | None = None) -> Cost:
     if isinstance(labels, np.ndarray) and labels.dtype == np.bool_:
         labels = labels.astype(np.float64)
     La = real_array(labels, "labels", (1, 2), "(s,) integer class labels or (m, s) class probabilities")
+    classes = check_classes(classes)
     if classes is not None:
-        if isinstance(classes, (bool, np.bool_)) or not isinstance(classes, numbers.Integral):
-            raise TypeError(f"classes must be a positive integer or None, got {_v.describe(classes)}")
-        if classes < 1:
-            raise ValueError(f"classes must be a positive integer or None, got {classes!r}")
-        classes = int(classes)
         _v.check_memory(8 * classes * La.shape[-1], "classes", classes, f"one output row per class ({classes})")
     if La.ndim == 1:
         T = _one_hot(La, classes)
