@@ -266,15 +266,21 @@ def check_rtol(value: object, stacklevel: int = 2) -> float:
     return rtol
 
 
-def check_t_eval(t_eval: object, t0: float, t1: float) -> np.ndarray:
-    """Strictly increasing finite times inside ``[t0, t1]`` (an empty array for None)."""
-    if t_eval is None:
-        return _NO_T_EVAL
+def _times(t_eval: object) -> np.ndarray:
+    """``t_eval`` as a 1-D float64 array (a scalar is one time); its values are the callers' to check."""
     te = _v.float_array(t_eval, "t_eval", "a 1-D array of real times", allow_bool=False)
     if te.ndim == 0:
         te = te.reshape(1)
     if te.ndim != 1:
         raise ValueError(f"t_eval must be 1-D, got shape {te.shape}")
+    return te
+
+
+def check_t_eval(t_eval: object, t0: float, t1: float) -> np.ndarray:
+    """Strictly increasing finite times inside ``[t0, t1]`` (an empty array for None)."""
+    if t_eval is None:
+        return _NO_T_EVAL
+    te = _times(t_eval)
     if te.size == 0:
         raise ValueError("t_eval is empty: pass None to save every step")
     # Fast path: strictly increasing with finite ends means every entry is finite (NaN fails every
@@ -527,11 +533,7 @@ def check_ivp_t_eval(t_eval: object, t0: float, t1: float) -> np.ndarray | None:
     for a backward run); an empty array is allowed (nothing saved), as in scipy."""
     if t_eval is None:
         return None
-    te = _v.float_array(t_eval, "t_eval", "a 1-D array of real times", allow_bool=False)
-    if te.ndim == 0:
-        te = te.reshape(1)
-    if te.ndim != 1:
-        raise ValueError(f"t_eval must be 1-D, got shape {te.shape}")
+    te = _times(t_eval)
     if te.size == 0:
         return np.ascontiguousarray(te)
     if not np.all(np.isfinite(te)):
