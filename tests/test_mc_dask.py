@@ -190,3 +190,20 @@ def test_dask_events_match_threads(net, client):
     np.testing.assert_array_equal(a.t_event, b.t_event)
     assert_mc_identical(a, b)
     assert a.params["events"][1]["name"].endswith("_weights_grow")
+
+
+def test_dask_network_on_data_matches_threads(client, tmp_path):
+    """A network on data travels with its inputs, biases and slope: the same arrays as threads, and its
+    store resumes on the threads backend."""
+    data = of.datasets.teacher_student(n_in=3, m=2, width=3, samples=20, activation="tanh", bias=True, seed=1)
+    net = of.Network(of.costs.squared_loss(data.Y), depth=2, width=4, activation="tanh", inputs=data.X, bias=True)
+    kw = dict(t_span=(0.0, 2.0), sampler=S.gaussian(0.5), chunk=8, keep_final=True, progress=False)
+    a = of.monte_carlo(net, 30, **kw)
+    b = of.monte_carlo(net, 30, backend="dask", client=client, out=tmp_path / "run", **kw)
+    assert_mc_identical(a, b)
+    assert_mc_identical(of.monte_carlo(net, 30, out=tmp_path / "run", **kw), a)
+    leaky = of.Network(
+        of.costs.squared_loss(data.Y), depth=2, width=4, activation=of.activations.leaky_relu(0.2), inputs=data.X
+    )
+    kw = dict(t_span=(0.0, 0.3), sampler=S.balanced(0.5), chunk=8, keep_final=True, progress=False)
+    assert_mc_identical(of.monte_carlo(leaky, 16, backend="dask", client=client, **kw), of.monte_carlo(leaky, 16, **kw))

@@ -5,6 +5,7 @@ backend) and as a Dask task, which is what makes the two backends agree bit for 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -81,7 +82,7 @@ class MCSpec:
         """The run's parameters as JSON-able data; two runs with equal descriptions give equal results."""
         cost = self.net.cost
         return {
-            "network": {"dims": self.net.dims, "activation": self.net.activation},
+            "network": network_description(self.net),
             "cost": {"repr": repr(cost), "shape": list(cost.shape), "sha256": cost_fingerprint(cost)},
             "sampler": self.sampler.describe(),
             "n": self.n,
@@ -106,6 +107,21 @@ class MCSpec:
     def fingerprint(self) -> str:
         """`run_fingerprint` of `describe`: what each chunk file of this run's store carries."""
         return run_fingerprint(self.describe())
+
+
+def network_description(net: Network) -> dict[str, Any]:
+    """What defines ``net``'s flow besides its cost: the dims and activation, the leaky slope of
+    leaky_relu, and on data the inputs (shape and sha256 of their bytes) and whether layers have
+    biases. Keys are added only where they apply, so runs on the identity input keep the
+    description (and the stores) they had before networks on data."""
+    out: dict[str, Any] = {"dims": net.dims, "activation": net.activation}
+    if net.activation == "leaky_relu":
+        out["leaky_slope"] = net.leaky_slope
+    if net.inputs is not None:
+        X = np.ascontiguousarray(net.inputs, dtype=np.float64)
+        out["inputs"] = {"shape": list(X.shape), "sha256": hashlib.sha256(X.tobytes()).hexdigest()}
+        out["bias"] = net.bias
+    return out
 
 
 def _json_float(x: float) -> float | str:
@@ -153,6 +169,7 @@ def run_chunk(spec: MCSpec, index: int, workers: int = 1) -> dict[str, np.ndarra
             spec.t_eval,
             options,
             workers,
+            **net._flow_arguments(),
         )
     del keep_alive
     converged = r.status == _CONVERGED
@@ -184,8 +201,8 @@ def run_chunk(spec: MCSpec, index: int, workers: int = 1) -> dict[str, np.ndarra
 def _invariant_summaries(net: Network, y0s: np.ndarray, y_final: np.ndarray) -> dict[str, np.ndarray]:
     """Invariant drift (max |C_i(end) - C_i(0)| over all entries) and the initial imbalance: trace and
     Frobenius norm of each ``C_i(0)`` and ``c = 2 tr(C^2) - tr(C)^2``, shape ``(count, N - 1)``
-    (with an activation, the per-neuron invariants' sum and norm, and ``c`` NaN; all NaN where the
-    activation has no known invariant)."""
+    (with an activation or on data, the per-neuron invariants' sum and norm, and ``c`` NaN; all NaN
+    where the network has no known invariant)."""
     count = y0s.shape[0]
     if net.depth < 2:
         empty = np.zeros((count, 0))
@@ -211,12 +228,12 @@ def _invariant_summaries(net: Network, y0s: np.ndarray, y_final: np.ndarray) -> 
         d = np.abs(b - a).reshape(count, -1).max(axis=1)
         drift = np.fmax(drift, d)
     drift[~np.all(np.isfinite(y_final), axis=1)] = np.nan
-    if net.activation is None:
+    if net.linear:
         trace = np.stack([np.trace(C, axis1=-2, axis2=-1) for C in C0], axis=1)
     else:  # per-neuron invariants: the "trace" is their sum
         trace = np.stack([C.sum(axis=-1) for C in C0], axis=1)
     fro = np.stack([np.sqrt(np.sum(C.reshape(count, -1) ** 2, axis=1)) for C in C0], axis=1)
-    c = 2.0 * fro**2 - trace**2 if net.activation is None else np.full_like(fro, np.nan)
+    c = 2.0 * fro**2 - trace**2 if net.linear else np.full_like(fro, np.nan)
     return {"invariant_drift": drift, "imbalance_trace": trace, "imbalance_fro": fro, "imbalance": c}
 
 

@@ -66,10 +66,13 @@ class MCResult:
         A run that did not reach ``gtol``: ``||grad g||`` had stopped falling, or the explicit
         method's steps were held at its stability limit (see `overflow.integrate`).
     invariant_drift : ndarray
-        ``max |C_i(t_final) - C_i(0)|`` over all entries of all invariants (definition 1).
+        ``max |C_i(t_final) - C_i(0)|`` over all entries of all invariants (definition 1); for
+        relu/leaky_relu networks and networks on data, of the per-neuron invariants
+        (`overflow.invariants`); NaN where the network conserves none known (tanh on data, ...).
     imbalance_trace, imbalance_fro, imbalance : ndarray, shape (n, N - 1)
         At the initial state: ``tr C_i``, ``||C_i||_F`` and ``c_i = 2 tr(C_i^2) - tr(C_i)^2`` (the
-        vector case's conserved ``c`` of eq. 19 at depth 2).
+        vector case's conserved ``c`` of eq. 19 at depth 2). With per-neuron invariants: their sum
+        and norm per hidden layer, and ``c`` NaN.
     final : ndarray (n, state_size) or None
         Final flat states (``keep_final=True``); ``net.unflatten`` splits them into layers.
     t_eval, loss_at : ndarray or None

@@ -38,14 +38,29 @@ class MonteCarloInterrupted(KeyboardInterrupt):
 
 
 def global_minimum(net: Network) -> float | None:
-    """``min g`` over all weights when it is known: the cost's ``f_star`` for a linear network whose
-    narrowest layer is at least ``min(m, n)`` wide (then every ``P`` is a product ``W_N ... W_1``);
-    None otherwise (a bottleneck, an activation, or a cost that does not know its minimum)."""
-    f_star = net.cost.f_star
-    m, n = net.cost.shape
-    if f_star is None or net.activation is not None or min(net.dims) < min(m, n):
+    """``min g`` over all weights when it is known, None otherwise.
+
+    Known for a linear network (no activation) whose narrowest layer is at least ``min(m, n)`` wide,
+    so that every linear map is a product ``W_N ... W_1``: on the identity input the cost's
+    ``f_star``; on data ``X`` under ``costs.squared_loss(Y)`` the least-squares residual
+    ``min_P 1/2 ||P X - Y||_F^2 / s`` (with biases, of ``P [X; 1]``: ``b_N`` makes the offset free).
+    Unknown (None) with a bottleneck, an activation (relu networks included: whether a student can
+    fit its data is not known from the network) or a cost that does not know its minimum.
+    """
+    m, n = net.dims[-1], net.dims[0]
+    if net.activation is not None or min(net.dims) < min(m, n):
         return None
-    return float(f_star)
+    if net.inputs is None:
+        return None if net.cost.f_star is None else float(net.cost.f_star)
+    from ..costs import squared_loss
+
+    spec = net.cost._spec
+    if spec is None or spec[0] is not squared_loss:
+        return None
+    Y = np.asarray(spec[1][0], dtype=float)
+    A = np.vstack([net.inputs, np.ones((1, net.inputs.shape[1]))]) if net.bias else net.inputs
+    P = np.linalg.lstsq(A.T, Y.T, rcond=None)[0].T  # min_P ||P A - Y||_F
+    return float(0.5 * np.sum((P @ A - Y) ** 2) / Y.shape[1])
 
 
 def _default_workers() -> int:
@@ -93,7 +108,10 @@ def monte_carlo(
     Parameters
     ----------
     net : Network
-        The network and cost.
+        The network and cost: linear, activated, or on data (``inputs=X``, with or without biases).
+        On data the run's fingerprint holds the inputs (a hash of their bytes), the biases, the
+        activation and its slope beside the cost (whose fingerprint holds its targets), so a store
+        of a run on other data is refused (`store.ResumeMismatch`).
     n : int
         Number of trajectories.
     t_span : (float, float)
@@ -110,7 +128,9 @@ def monte_carlo(
     (``MCResult.t_event``). A start outside the cost's domain ends its trajectory with status
     ``"domain"`` (one bad draw does not stop the run).
     sampler : overflow.samplers.Sampler, optional
-        Initial-state distribution; default ``samplers.gaussian(scale=0.3)``.
+        Initial-state distribution; default ``samplers.gaussian(scale=0.3)``. On data: gaussian,
+        uniform, orthogonal, from_array, and balanced for linear, relu and leaky_relu networks (see
+        `overflow.samplers`); imbalanced and center_stable are for the vector case on the identity input.
     seed : int
         Seed (``>= 0``) of the sampler's random blocks.
     workers : int, optional
@@ -204,13 +224,8 @@ def monte_carlo(
     dim, times = net.state_size, len(o.t_eval)
     row = 8 * (len(FIELDS) + len(event_args) + keep_final * dim + times * (1 + keep_trajectories * dim))
     check_memory(n * row, "n", n, f"the result of {n} trajectories ({format_bytes(row)} each)")
-    if project and net.activation is not None:
-        raise ValueError("project=True needs a linear network (activation=None)")
-    if net.inputs is not None:
-        raise ValueError(
-            "monte_carlo does not run networks on data (inputs=) yet: its samplers and statistics "
-            "are written for networks on the identity input"
-        )
+    if project and not net.linear:
+        raise ValueError("project=True needs a linear network (activation=None, no inputs)")
     spec = MCSpec(
         net=net,
         sampler=sampler,
