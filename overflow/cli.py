@@ -27,7 +27,16 @@ import numpy as np
 
 from . import _options as _o
 from .activations import ACTIVATIONS, Activation, leaky_relu
-from .costs import matrix_factorization, scalar, squared_loss
+from .costs import (
+    Cost,
+    huber_loss,
+    log_cosh_loss,
+    logistic_loss,
+    matrix_factorization,
+    scalar,
+    softmax_cross_entropy_loss,
+    squared_loss,
+)
 from .datasets import teacher_student
 from .integrate import ConvergenceWarning, integrate
 from .montecarlo import MonteCarloInterrupted, monte_carlo, samplers
@@ -36,6 +45,8 @@ from .montecarlo.store import chunk_file
 from .network import INIT_KINDS, Network
 
 SAMPLERS = ("gaussian", "uniform", "orthogonal", "balanced", "imbalanced", "center_stable")
+#: --loss: the costs on the network's outputs, and what each makes of the teacher's outputs.
+LOSSES = ("squared", "huber", "log-cosh", "logistic", "softmax-cross-entropy")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 SCHEDULER_TIMEOUT = 5.0  # seconds to reach a Dask scheduler before giving up
 #: The command line's defaults: the API's, except where `_options.DIFFERENCES["cli"]` says why not.
@@ -198,8 +209,8 @@ def _parser() -> _Parser:
         description="Integrate the flow of a deep network on f(P) = 1/2 ||P - T||_F^2 and print a "
         "summary. With no flags: T = diag(3, 2, 1, 0.5), depth 3, width 16, linear. With --samples S: "
         "a network W_N sigma(... sigma(W_1 X)) on S standard normal inputs X, trained by the squared "
-        "loss 1/2 ||Yhat - Y||_F^2 / S on the outputs Y of a random teacher network of the same "
-        "activation and depth (overflow.datasets.teacher_student). Exit 1 if the run does not succeed.",
+        "loss 1/2 ||Yhat - Y||_F^2 / S (or --loss) on the outputs Y of a random teacher network of the "
+        "same activation and depth (overflow.datasets.teacher_student). Exit 1 if the run does not succeed.",
     )
     _problem_args(run, vector=False)
     _data_args(run)
@@ -220,10 +231,13 @@ def _parser() -> _Parser:
         formatter_class=_Help,
         description="Integrate the flow from N random initial states (threads, or a Dask scheduler), "
         "print the summary (fractions by status, convergence-time quantiles, fraction at "
-        "the global minimum) and plot convergence time against imbalance. Ctrl-C keeps "
+        "the global minimum) and plot convergence time against imbalance. The problem is matrix "
+        "factorization, the vector case (--cost vector), or with --samples S a network on "
+        "teacher-student data (as for 'overflow run'). Ctrl-C keeps "
         "the chunks finished in --out DIR; the same command again resumes.",
     )
     _problem_args(mc, vector=True)
+    _data_args(mc)
     mc.add_argument("-n", "--n", type=_integer(1), default=1000, help="number of trajectories")
     mc.add_argument("--seed", type=_integer(0), default=0, help="seed of the starts")
     mc.add_argument("--sampler", choices=SAMPLERS, default="gaussian", help="distribution of the starts")
@@ -380,7 +394,7 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     )
     data = p.add_argument_group(
         "teacher-student data",
-        "With --samples, the cost is the squared loss to the outputs of a random teacher network with the "
+        "With --samples, the cost is a loss (--loss) on the outputs of a random teacher network with the "
         "student's activation and depth; --seed also seeds the data (its own streams).",
     )
     data.add_argument(
@@ -408,6 +422,15 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     )
     data.add_argument(
         "--bias", action="store_true", help="teacher and student layers have biases (student's start at 0)"
+    )
+    data.add_argument(
+        "--loss",
+        choices=LOSSES,
+        default=None,
+        metavar="NAME",
+        help="the cost on the outputs (default: squared): squared, huber (delta 1) and log-cosh fit the "
+        "teacher's outputs; logistic (--outputs 1) fits their signs as labels +-1; softmax-cross-entropy "
+        "(--outputs >= 2) the index of the largest output as the class",
     )
 
 
@@ -483,9 +506,11 @@ def _check_applicable(args: argparse.Namespace) -> None:
         for flag, value in (("--width", args.width), ("--widths", args.widths)):
             if value is not None:
                 raise UsageError(f"{flag} needs --depth >= 2 (a depth-1 network has no hidden layer)")
+    _check_data(args)
     if args.command == "run":
-        _check_data(args)
         return
+    if args.samples is not None and args.cost == "vector":
+        raise UsageError("--samples trains on teacher-student data; --cost vector is the scalar problem without data")
     sampler = args.sampler
     for flag, value, needs in (
         ("--c", args.c, "imbalanced"),
@@ -505,7 +530,7 @@ def _check_applicable(args: argparse.Namespace) -> None:
 
 
 def _check_data(args: argparse.Namespace) -> None:
-    """``run``'s activation and data flags: each only where it has an effect."""
+    """The activation and data flags of ``run`` and ``mc``: each only where it has an effect."""
     if args.leaky_slope is not None and args.activation != "leaky_relu":
         raise UsageError(
             f"--leaky-slope applies to --activation leaky_relu only, not to --activation {args.activation}"
@@ -516,6 +541,7 @@ def _check_data(args: argparse.Namespace) -> None:
         ("--teacher-width", args.teacher_width),
         ("--noise", args.noise),
         ("--bias", args.bias or None),
+        ("--loss", args.loss),
     )
     if args.samples is None:
         for flag, value in data_flags:
@@ -531,6 +557,15 @@ def _check_data(args: argparse.Namespace) -> None:
     if args.depth == 1 and args.teacher_width is not None:
         raise UsageError(
             "--teacher-width needs --depth >= 2 (the teacher has the student's depth, 1 has no hidden layer)"
+        )
+    outputs = 1 if args.outputs is None else args.outputs
+    if args.loss == "logistic" and outputs != 1:
+        raise UsageError(
+            f"--loss logistic needs --outputs 1 (one score per sample, labelled +-1), got --outputs {outputs}"
+        )
+    if args.loss == "softmax-cross-entropy" and outputs < 2:
+        raise UsageError(
+            f"--loss softmax-cross-entropy needs --outputs >= 2 (one score per class), got --outputs {outputs}"
         )
 
 
@@ -559,7 +594,8 @@ def _data_network(args: argparse.Namespace, activation: Activation | None) -> tu
         noise=0.0 if args.noise is None else args.noise,
         seed=args.seed,
     )
-    f = squared_loss(ts.Y)
+    loss = "squared" if args.loss is None else args.loss
+    f = _loss(loss, ts.Y)
     kw = {"activation": activation, "inputs": ts.X, "bias": args.bias}
     if args.widths is not None:
         net = Network(f, depth=depth, widths=args.widths, **kw)
@@ -569,10 +605,24 @@ def _data_network(args: argparse.Namespace, activation: Activation | None) -> tu
         net = Network(f, depth=1, **kw)
     teacher = " -> ".join(str(k) for k in ts.dims)
     what = (
-        f"teacher-student, squared loss: {ts.samples} samples, teacher {teacher}{' with biases' * ts.bias}, "
+        f"teacher-student, {loss} loss: {ts.samples} samples, teacher {teacher}{' with biases' * ts.bias}, "
         f"noise {ts.noise:g}"
     )
     return net, what
+
+
+def _loss(name: str, Y: np.ndarray) -> Cost:
+    """The cost ``--loss name`` on the teacher's outputs ``Y`` (``m x s``): regression losses fit ``Y``
+    itself, logistic its signs (``+1`` where ``Y >= 0``), softmax cross-entropy the largest output's row."""
+    if name == "squared":
+        return squared_loss(Y)
+    if name == "huber":
+        return huber_loss(Y)
+    if name == "log-cosh":
+        return log_cosh_loss(Y)
+    if name == "logistic":
+        return logistic_loss(np.where(Y >= 0.0, 1.0, -1.0))
+    return softmax_cross_entropy_loss(np.argmax(Y, axis=0), classes=Y.shape[0])
 
 
 def _network(args: argparse.Namespace) -> tuple[Network, str]:

@@ -139,3 +139,64 @@ def test_unknown_activation_lists_the_names(capsys):
     line = _one_error_line(capsys)
     assert "argument --activation: invalid choice: 'swish'" in line
     assert all(repr(name) in line for name in ACTIVATIONS)
+
+
+@pytest.mark.parametrize("loss", ["squared", "huber", "log-cosh", "logistic", "softmax-cross-entropy"])
+def test_loss_on_data_matches_the_api(loss, capsys):
+    """--loss: regression losses on the teacher's outputs, logistic on their signs, softmax
+    cross-entropy on the index of the largest; the reported losses are the API's."""
+    m = 3 if loss == "softmax-cross-entropy" else 1
+    flags = f"--samples 20 --activation tanh --outputs {m} --noise 0.3 --width 6 --t-end 2 --gtol 0 --seed 2"
+    assert main(["run", *flags.split(), "--loss", loss]) == EXIT_OK
+    rows = _report(capsys)
+    assert f"teacher-student, {loss} loss" in rows["problem"]
+    ts = teacher_student(4, m, 4, 20, 2, "tanh", False, 0.3, 2)
+    if loss == "logistic":
+        labels = np.where(ts.Y >= 0.0, 1.0, -1.0)
+        assert set(np.unique(labels)) == {-1.0, 1.0}
+        cost = of.costs.logistic_loss(labels)
+    elif loss == "softmax-cross-entropy":
+        labels = np.argmax(ts.Y, axis=0)
+        cost = of.costs.softmax_cross_entropy_loss(labels, classes=3)
+    else:
+        cost = {"squared": squared_loss, "huber": of.costs.huber_loss, "log-cosh": of.costs.log_cosh_loss}[loss](ts.Y)
+    net = of.Network(cost, depth=2, width=6, activation="tanh", inputs=ts.X)
+    Ws = net.init(seed=2, scale=0.3)
+    res = of.integrate(net, Ws, (0.0, 2.0), "auto", rtol=1e-8, atol=1e-10)
+    assert float(rows["initial loss"]) == pytest.approx(net.loss(Ws), rel=1e-6)
+    assert float(rows["final loss"]) == pytest.approx(res.final_loss, rel=1e-6)
+    assert float(rows["final loss"]) < float(rows["initial loss"])
+
+
+def test_loss_values_against_numpy(capsys):
+    """The initial logistic and softmax losses of the run against numpy formulas on the forward pass."""
+    for loss, m in (("logistic", 1), ("softmax-cross-entropy", 2)):
+        assert (
+            main(["run", "--samples", "16", "--outputs", str(m), "--loss", loss, "--t-end", "0.1", "--gtol", "0"]) == 0
+        )
+        initial = float(_report(capsys)["initial loss"])
+        ts = teacher_student(4, m, 4, 16, 2, None, False, 0.0, 0)
+        net = of.Network(squared_loss(ts.Y), depth=2, width=16, inputs=ts.X)
+        Yhat = forward(net.init(seed=0, scale=0.3), ts.X, None, False)
+        if loss == "logistic":
+            y = np.where(ts.Y >= 0, 1.0, -1.0)
+            expected = np.mean(np.log1p(np.exp(-y * Yhat)))
+        else:
+            z = Yhat - Yhat.max(axis=0)
+            logp = z - np.log(np.sum(np.exp(z), axis=0))
+            expected = -np.mean(logp[np.argmax(ts.Y, axis=0), np.arange(16)])
+        assert initial == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--loss", "huber"], "--loss needs --samples"),
+        (["--samples", "8", "--loss", "logistic", "--outputs", "3"], "--loss logistic needs --outputs 1"),
+        (["--samples", "8", "--loss", "softmax-cross-entropy"], "--loss softmax-cross-entropy needs --outputs >= 2"),
+        (["--samples", "8", "--loss", "mse"], "argument --loss: invalid choice: 'mse'"),
+    ],
+)
+def test_bad_loss_flags_are_usage_errors(argv, expected, capsys):
+    assert main(["run", *argv]) == EXIT_USAGE
+    assert expected in _one_error_line(capsys)

@@ -268,3 +268,117 @@ def test_mc_on_a_reachable_scheduler(capsys):
             == 0
         )
     assert "trajectories         8" in capsys.readouterr().out
+
+
+# -- networks on data ------------------------------------------------------------------------------
+
+DATA_MC = "--samples 24 --inputs 3 --outputs 2 --activation tanh --bias --noise 0.1 --width 5 -n 12 --t-end 2 --gtol 0"
+
+
+def _data_mc(tmp_path, extra=""):
+    return ["mc", *DATA_MC.split(), *extra.split(), "--seed", "4", "--workers", "1", "--no-progress", "--no-plot"] + [
+        "--out",
+        str(tmp_path / "run"),
+    ]
+
+
+def test_mc_on_data_is_the_api_run(capsys, tmp_path):
+    """`overflow mc --samples ...` streams the run monte_carlo makes of the same teacher-student network:
+    the same parameters (the data's fingerprint included) and bit-identical arrays."""
+    assert main(_data_mc(tmp_path)) == 0
+    out = capsys.readouterr().out
+    assert "teacher-student, squared loss: 24 samples, teacher 3 -> 4 -> 2 with biases" in out
+    assert "max invariant drift  nan" in out  # tanh conserves no per-neuron invariant
+    ts = of.datasets.teacher_student(3, 2, 4, 24, 2, "tanh", True, 0.1, 4)
+    net = of.Network(of.costs.squared_loss(ts.Y), depth=2, width=5, activation="tanh", inputs=ts.X, bias=True)
+    api = of.monte_carlo(
+        net, 12, (0.0, 2.0), "auto", rtol=1e-8, atol=1e-10, seed=4, sampler=of.samplers.gaussian(0.3), progress=False
+    )
+    stored = of.montecarlo.load(tmp_path / "run")
+    assert stored.params == api.params
+    assert "inputs" in stored.params["network"] and stored.params["network"]["bias"] is True
+    np.testing.assert_array_equal(stored.final_loss, api.final_loss)
+    np.testing.assert_array_equal(stored.nfev, api.nfev)
+
+
+@pytest.mark.parametrize(
+    "change, names",
+    [
+        ("--noise 0.2", "cost.sha256"),  # other targets
+        ("--inputs 4", "network.dims"),  # other data (and so another network)
+        ("--activation relu", "network.activation"),
+    ],
+)
+def test_mc_on_data_resumes_only_the_same_data(capsys, tmp_path, change, names):
+    assert main(_data_mc(tmp_path)) == 0
+    assert main(_data_mc(tmp_path)) == 0
+    assert "(resumed: 1 of 1 chunks were on disk)" in capsys.readouterr().out
+    argv = _data_mc(tmp_path)
+    for flag, value in zip(change.split()[::2], change.split()[1::2]):
+        i = argv.index(flag) if flag in argv else None
+        if i is None:
+            argv += [flag, value]
+        else:
+            argv[i + 1] = value
+    assert main(argv) == 2
+    line = _one_error_line(capsys)
+    assert "holds a run with other parameters" in line and names in line
+
+
+def test_mc_on_data_refuses_other_data_with_the_same_shapes(capsys, tmp_path):
+    """--seed draws other inputs of the same shape: the inputs' hash tells them apart."""
+    assert main(_data_mc(tmp_path)) == 0
+    capsys.readouterr()
+    argv = _data_mc(tmp_path)
+    argv[argv.index("--seed") + 1] = "5"
+    assert main(argv) == 2
+    line = _one_error_line(capsys)
+    assert "network.inputs.sha256" in line and "cost.sha256" in line
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--samples", "8", "--cost", "vector"], "--samples trains on teacher-student data; --cost vector"),
+        (["--bias"], "--bias needs --samples"),
+        (["--loss", "huber"], "--loss needs --samples"),
+        (["--samples", "8", "--loss", "logistic", "--outputs", "2"], "--loss logistic needs --outputs 1"),
+        (["--samples", "8", "--loss", "softmax-cross-entropy"], "--loss softmax-cross-entropy needs --outputs >= 2"),
+        (["--samples", "8", "--loss", "hinge"], "argument --loss: invalid choice: 'hinge'"),
+        (["--leaky-slope", "0.1"], "--leaky-slope applies to --activation leaky_relu only"),
+        (["--samples", "8", "--sampler", "imbalanced", "--c", "1"], "the imbalanced sampler draws the vector case"),
+        (["--samples", "8", "--sampler", "center_stable", "--eps", "0.1"], "network on data (inputs=)"),
+        (
+            ["--samples", "8", "--activation", "tanh", "--sampler", "balanced"],
+            "the balanced sampler makes the flow's invariants zero",
+        ),
+    ],
+)
+def test_mc_data_flags_that_do_not_apply_are_usage_errors(argv, expected, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["mc", "-n", "4", "--no-progress"] + argv) == 2
+    assert expected in _one_error_line(capsys)
+    assert os.listdir(tmp_path) == []
+
+
+def test_mc_balanced_relu_on_data_and_its_figure(capsys, tmp_path):
+    """balanced starts of a leaky relu student: every per-neuron invariant 0 at the start (the summary's
+    imbalance columns), and the figure drawn against the per-neuron imbalance."""
+    png = tmp_path / "mc.png"
+    argv = "mc --samples 16 --activation leaky_relu --leaky-slope 0.3 --width 4 --sampler balanced -n 6 --t-end 0.2"
+    assert (
+        main([*argv.split(), "--gtol", "0", "--out", str(tmp_path / "run"), "--plot", str(png), "--no-progress"]) == 0
+    )
+    assert "leaky_relu(0.3)" in capsys.readouterr().out
+    res = of.montecarlo.load(tmp_path / "run")
+    assert res.params["network"]["leaky_slope"] == 0.3
+    assert np.all(np.abs(res.imbalance_trace) < 1e-12) and np.all(np.abs(res.imbalance_fro) < 1e-12)
+    assert png.stat().st_size > 10_000
+
+
+def test_mc_help_lists_the_data_flags(capsys):
+    assert main(["mc", "--help"]) == 0
+    out = capsys.readouterr().out
+    for flag in ("--samples", "--activation", "--leaky-slope", "--inputs", "--outputs", "--teacher-width", "--bias"):
+        assert flag in out
+    assert "--loss" in out and "softmax-cross-entropy" in out and "teacher-student" in out

@@ -11,10 +11,17 @@ __all__ = ["plot_mc"]
 
 
 def _imbalance_axis(res: Any) -> tuple[np.ndarray, str]:
-    """The x axis: ``c`` of eq. 19 at depth 2, else the summed Frobenius norms of the ``C_i``."""
+    """The x axis: ``c`` of eq. 19 at depth 2, else the summed Frobenius norms of the ``C_i`` (or of
+    the per-neuron invariants, where ``c`` is NaN); the trajectory's index where no invariant is known
+    (tanh on data, ...)."""
     if res.imbalance.shape[1] == 1 and np.all(np.isfinite(res.imbalance)):
         return res.imbalance[:, 0], "imbalance $c = 2\\,\\mathrm{tr}(C^2) - \\mathrm{tr}(C)^2$"
-    return res.imbalance_fro.sum(axis=1), "imbalance $\\sum_i \\|C_i(0)\\|_F$"
+    fro = res.imbalance_fro.sum(axis=1)
+    if not np.any(np.isfinite(fro)):
+        return np.arange(len(res), dtype=float), "trajectory (the flow conserves no known invariant)"
+    if res.imbalance.size and np.all(np.isnan(res.imbalance)):
+        return fro, "per-neuron imbalance $\\sum_i \\|c_i(0)\\|$"
+    return fro, "imbalance $\\sum_i \\|C_i(0)\\|_F$"
 
 
 def plot_mc(res: Any, path: Any = None) -> Any:
