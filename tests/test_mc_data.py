@@ -138,6 +138,17 @@ def test_balanced_zeroes_every_per_neuron_invariant_on_the_same_function(activat
         assert all(np.all(L[..., -1] == 0.0) for L in net.unflatten(ys))
 
 
+def test_balanced_states_depend_on_seed_and_index_only():
+    """The rescaling runs on whole random blocks, so any slice of the starts is the same slice of a
+    longer draw (what makes chunks and workers irrelevant)."""
+    net = student(teacher("relu", bias=True, depth=3), "relu", bias=True, depth=3, width=5)
+    sampler = S.balanced(0.6)
+    whole = sampler.states(net, 7, 0, 520)
+    np.testing.assert_array_equal(sampler.states(net, 7, 250, 262), whole[250:262])
+    np.testing.assert_array_equal(sampler.states(net, 7, 519, 520), whole[519:])
+    np.testing.assert_array_equal(net.flatten(sampler(net, 7, 300)), whole[300])
+
+
 def test_balanced_on_linear_networks_on_data_zeroes_every_c_i():
     data = teacher("linear", bias=True)
     net = student(data, None, bias=True, depth=3, width=5)

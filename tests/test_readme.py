@@ -47,6 +47,9 @@ def test_readme_python_blocks_run_verbatim(tmp_path, monkeypatch):
     summary = ns["res"].summary()
     assert summary.fractions == {"converged": 1.0}, summary.fractions
     assert abs(summary.t_converged_quantiles[0.5] - 21.7) < 0.1, summary.t_converged_quantiles
+    # The example study: one run of 4 starts per scale, the figure written
+    assert sorted(ns["runs"]) == [0.03, 0.1, 0.3, 1.0, 3.0] and {len(r) for r in ns["runs"].values()} == {4}
+    assert (tmp_path / "scales.png").stat().st_size > 0
 
 
 def plain_signature(fn) -> str:
