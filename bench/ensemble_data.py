@@ -11,7 +11,9 @@ alternate over the repeats (best of each), so a change in the machine's load hit
 two runs must give bit-identical arrays. Besides wall-clock rates the table shows the CPU time the
 process used per trajectory and the cores it kept busy: on a machine shared with other work the
 wall-clock ratio understates the scaling, and the CPU time per trajectory tells whether two
-workers did more work per trajectory than one (they should not).
+workers did more work per trajectory than one (they should not). Linux's autogroup shares the CPUs
+between sessions, not threads: on a busy machine run it in a session of its own with a larger share,
+``setsid bash -c 'echo -20 > /proc/self/autogroup; exec python bench/ensemble_data.py'`` (root).
 """
 
 from __future__ import annotations
@@ -104,7 +106,8 @@ def main(argv=None):
     if busy < 1.8:  # e.g. Linux's autogroup shares the CPUs between sessions, not threads
         print(
             f"note: with 2 workers the OS gave this process {busy:.2f} cores: the wall-clock ratio measures the "
-            "machine's contention here, not the ensemble's scaling (rerun on an idle machine)"
+            "machine's contention here, not the ensemble's scaling (rerun on an idle machine, or in a session of "
+            "its own with a higher share: setsid bash -c 'echo -20 > /proc/self/autogroup; exec python ...')"
         )
     return ratio
 
