@@ -1,7 +1,7 @@
 """Monte Carlo on data: trajectories per second of overflow.monte_carlo on a two-layer ReLU
 teacher-student problem, 1 worker against 2, in one run (issue 18's goal: 2 workers >= 1.8x one).
 
-    python bench/ensemble_data.py                           # relu, width 32, s = 128, 64 starts, t in [0, 2]
+    python bench/ensemble_data.py                           # relu, width 32, s = 128, 128 starts, t in [0, 2]
     python bench/ensemble_data.py --activation leaky_relu --t-end 5 --n 128
 
 The data: ``datasets.teacher_student(n_in=8, m=1, width=8, samples=128, activation, seed=0)``; the
@@ -35,7 +35,7 @@ def _parse(argv=None):
     ap.add_argument("--activation", default="relu", help="the teacher's and student's activation (default relu)")
     ap.add_argument("--width", type=int, default=32, help="student width (default 32)")
     ap.add_argument("--samples", type=int, default=128, help="s (default 128)")
-    ap.add_argument("--n", type=int, default=64, help="trajectories per run (default 64)")
+    ap.add_argument("--n", type=int, default=128, help="trajectories per run (default 128)")
     ap.add_argument("--t-end", type=float, default=2.0, help="end of every trajectory's span (default 2)")
     ap.add_argument("--max-steps", type=int, default=100_000)
     ap.add_argument("--repeats", type=int, default=3)
