@@ -436,8 +436,9 @@ int of_solver_set_jacobian(of_solver* solver, of_rhs_fn jac, void* data) {
   OF_REQUIRE(solver);
   if (!solver->impl->set_jacobian(jac, data))
     return fail(OF_ERROR_ARGUMENT,
-                "of_solver_set_jacobian: a flow's solver has its Jacobian already (through the cost's hvp); only a "
-                "solver made by of_solver_create_rhs takes one");
+                "of_solver_set_jacobian: a flow's solver has its Jacobian already (through the cost's hvp, or "
+                "differences of the flow's right-hand side on data); only a solver made by of_solver_create_rhs "
+                "takes one");
   return OF_OK;
 }
 

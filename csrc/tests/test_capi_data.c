@@ -298,7 +298,12 @@ static void training_conserves_neuron_invariants(void) {
   }
 }
 
-/* The implicit methods (differenced Jacobian, no hvp), the threaded solver and of_ensemble on data. */
+static double loss_crosses(double t, const double* y, int64_t n, void* data) {
+  (void)t, (void)n;
+  return net_loss((const Net*)data, y) - 0.6;
+}
+
+/* The implicit methods (differenced Jacobian, no hvp), the threaded solver, of_ensemble and events on data. */
 static void solvers_on_data(void) {
   Net net = {2, {N_IN, 6, M}, 1, OF_TANH, 0.01, X, S, Y};
   of_flow* flow = make_flow(&net);
@@ -350,6 +355,24 @@ static void solvers_on_data(void) {
     CHECK(err <= 1e-13 && fabs(loss[k] - alone) <= 1e-13 * alone, "ensemble start %d: |y - alone| %.3g, loss %g %g", k,
           err, loss[k], alone);
     CHECK(fabs(loss[k] - net_loss(&net, finals + k * n)) <= 1e-13 * loss[k], "ensemble start %d: loss", k);
+  }
+
+  /* A terminal event on the test's own loss: the run stops where it crosses 0.6, found on the
+     interpolant (of_solver_dense there gives a state of that loss). */
+  CHECK(of_solver_create_flow(flow, OF_DOPRI5, 1e-10, 1e-13, 0.0, &solver) == OF_OK, "%s", of_last_error());
+  if (solver) {
+    CHECK(of_solver_add_event(solver, loss_crosses, &net, -1, 1) == OF_OK, "%s", of_last_error());
+    CHECK(of_solver_set_jacobian(solver, NULL, NULL) == OF_ERROR_ARGUMENT, "set_jacobian on a flow: accepted");
+    fill_start(y, n, 0.5, 7);
+    CHECK(of_solver_init(solver, 0.0, y) == OF_OK, "%s", of_last_error());
+    CHECK(of_solver_integrate(solver, INFINITY, 0.0, 0, NULL, NULL, &status) == OF_OK && status == OF_EVENT,
+          "event: status %d, %s", status, of_last_error());
+    double te = NAN;
+    int64_t count = 0;
+    CHECK(of_solver_event_times(solver, 0, &te, 1, &count) == OF_OK && count == 1, "%s", of_last_error());
+    CHECK(of_solver_dense(solver, te, y) == OF_OK, "%s", of_last_error());
+    CHECK(te > 0 && fabs(net_loss(&net, y) - 0.6) <= 1e-9, "event at t %g: loss %.12g", te, net_loss(&net, y));
+    of_solver_destroy(solver);
   }
 
   /* The C_i and their projection need the identity input. */

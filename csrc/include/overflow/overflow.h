@@ -186,7 +186,7 @@ void of_solver_destroy(of_solver* solver); /* NULL is ignored */
    on: jac(t, y, J, data) writes J = df/dy, n x n column-major (J[i + j n] = df_i/dy_j); NULL goes
    back to forward differences. jac and data must stay valid while the solver steps.
    OF_ERROR_NULL: solver. OF_ERROR_ARGUMENT: a solver on a flow (of_solver_create_flow), whose
-   Jacobian comes from the cost's hvp. */
+   Jacobian comes from the cost's hvp (or, on activated networks and data, differences). */
 int of_solver_set_jacobian(of_solver* solver, of_rhs_fn jac, void* data);
 
 /* Project the state back onto the invariant set {C_i = C_i(t0)} after every accepted step (flows of
