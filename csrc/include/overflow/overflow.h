@@ -113,8 +113,8 @@ const char* of_version(void); /* "0.1.0"; never NULL */
 
 /* A flow of `depth` layers: dims = {n, k_1, ..., k_{depth-1}, m} (dims_len must be depth + 1),
    W_i of shape dims[i] x dims[i-1], the state W_1..W_N row-major and concatenated, on the identity
-   input: P = W_N sigma(W_{N-1} ... sigma(W_1)), the cost f(P) m x n (OF_LEAKY_RELU's slope 0.01). The cost
-   (value_and_grad, optional hvp, data) must outlive the flow. *out is NULL after a failure.
+   input: P = W_N sigma(W_{N-1} ... sigma(W_1)), the cost f(P) m x n (OF_LEAKY_RELU's slope: 0.01).
+   The cost (value_and_grad, optional hvp, data) must outlive the flow. *out is NULL after a failure.
    OF_ERROR_NULL: out, dims or value_and_grad. OF_ERROR_ARGUMENT: depth < 1, dims_len != depth + 1,
    a dimension < 1, an unknown activation, sizes that overflow or a state and one right-hand
    side's workspace larger than physical memory. OF_ERROR_MEMORY. */
@@ -154,7 +154,7 @@ int of_flow_invariants(const of_flow* flow, const double* y, double* out, int64_
    ||row j of [W_i | b_i]||^2 - ||column j of W_{i+1}||^2 (incoming weights with the bias, outgoing
    without layer i+1's bias), layer by layer: sum_{i<N} k_i doubles (0 for depth 1). The flow
    conserves them (the diagonals of the C_i for linear networks without biases).
-   OF_ERROR_NULL: flow and size, or y, or out (when the size is > 0). OF_ERROR_ARGUMENT: another
+   OF_ERROR_NULL: flow, size, y, or out (when the size is > 0). OF_ERROR_ARGUMENT: another
    activation (no such invariants), out_len is not of_flow_neuron_invariants_size's number. */
 int of_flow_neuron_invariants_size(const of_flow* flow, int64_t* size);
 int of_flow_neuron_invariants(const of_flow* flow, const double* y, double* out, int64_t out_len);
