@@ -42,6 +42,14 @@ def test_status_enum_is_the_c_abis_status_codes():
     assert STATUSES == ("converged", "t_end", "event", "blowup", "domain", "max_steps", "failed", "interrupted")
 
 
+def test_activation_codes_are_the_activation_names():
+    # One name per concept: the C ABI's OF_* activation codes are overflow.activations' names.
+    codes = _c_enum("of_activation")
+    assert {name[len("OF_") :].lower() for name in codes} == set(of.activations.ACTIVATIONS)
+    assert sorted(codes.values()) == list(range(len(codes)))  # dense: OF_GELU + 1 is the first unknown code
+    assert (codes["OF_LINEAR"], codes["OF_ISRU"], codes["OF_TANH"]) == (0, 1, 2)  # the codes before issue 18
+
+
 def test_run_options_are_typed():
     o = _core.RunOptions(method="dop853", rtol=1e-8, atol=1e-10, max_steps=7, gtol=1e-3, project=True, threads=2)
     assert (o.method, o.rtol, o.atol, o.max_steps, o.gtol, o.project, o.threads) == (

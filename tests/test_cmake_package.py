@@ -42,7 +42,7 @@ def test_examples_build_against_the_installed_package(tmp_path):
         timeout=300,
     )
     subprocess.run(["cmake", "--build", str(build)], check=True, capture_output=True, env=env, timeout=600)
-    for name in ("embed_c", "embed_cpp"):
+    for name in ("embed_c", "embed_data", "embed_cpp"):
         out = subprocess.run(
             [str(build / name), str(EXAMPLES / "expected.txt")], capture_output=True, text=True, timeout=120
         )

@@ -42,6 +42,23 @@ static_assert(OF_FAILED == static_cast<int>(Status::failed), "OF_FAILED");
 static_assert(OF_INTERRUPTED == static_cast<int>(Status::interrupted), "OF_INTERRUPTED");
 static_assert(OF_STEPPED == static_cast<int>(Status::stepped), "OF_STEPPED");
 
+// The activation codes are the core's Activation values (network.hpp), like the statuses.
+static_assert(OF_LINEAR == static_cast<int>(overflow::Activation::none), "OF_LINEAR");
+static_assert(OF_ISRU == static_cast<int>(overflow::Activation::isru), "OF_ISRU");
+static_assert(OF_TANH == static_cast<int>(overflow::Activation::tanh), "OF_TANH");
+static_assert(OF_RELU == static_cast<int>(overflow::Activation::relu), "OF_RELU");
+static_assert(OF_LEAKY_RELU == static_cast<int>(overflow::Activation::leaky_relu), "OF_LEAKY_RELU");
+static_assert(OF_SIGMOID == static_cast<int>(overflow::Activation::sigmoid), "OF_SIGMOID");
+static_assert(OF_SOFTPLUS == static_cast<int>(overflow::Activation::softplus), "OF_SOFTPLUS");
+static_assert(OF_GELU == static_cast<int>(overflow::Activation::gelu), "OF_GELU");
+constexpr int32_t kLastActivation = OF_GELU;
+
+const char* activation_name(overflow::Activation a) {
+  static const char* const names[] = {"OF_LINEAR",     "OF_ISRU",    "OF_TANH",     "OF_RELU",
+                                      "OF_LEAKY_RELU", "OF_SIGMOID", "OF_SOFTPLUS", "OF_GELU"};
+  return names[static_cast<int>(a)];
+}
+
 thread_local std::string last_error;
 
 int fail(int code, std::string message) {
@@ -186,12 +203,89 @@ class SolverOn final : public AnySolver {
   overflow::Session<System> session_;
 };
 
-// sum_i k_i^2 as an int64_t (std::invalid_argument where it does not fit).
+// sum_i k_i^2 as an int64_t (std::invalid_argument where it does not fit, or on data).
 int64_t invariants_length(const of_flow* flow) {
+  if (flow->flow.on_data())
+    throw std::invalid_argument(
+        "a flow on data has no invariants C_i (they need the identity input); its per-neuron invariants "
+        "are of_flow_neuron_invariants' (for OF_LINEAR, OF_RELU, OF_LEAKY_RELU)");
   const std::size_t size = overflow::invariants_size(flow->flow.network());
   if (size > static_cast<std::size_t>(std::numeric_limits<int64_t>::max()))
     throw std::invalid_argument("the invariants' size " + std::to_string(size) + " does not fit in int64_t");
   return static_cast<int64_t>(size);
+}
+
+// sum_{i<N} k_i, the hidden neurons, for a positively homogeneous activation (std::invalid_argument
+// for another: the per-neuron differences are not conserved there). It fits: the state is larger.
+int64_t neuron_invariants_length(const of_flow* flow) {
+  const overflow::Activation a = flow->flow.activation();
+  if (a != overflow::Activation::none && a != overflow::Activation::relu && a != overflow::Activation::leaky_relu)
+    throw std::invalid_argument(std::string("the per-neuron invariants need a positively homogeneous activation "
+                                            "(OF_LINEAR, OF_RELU, OF_LEAKY_RELU), this flow's is ") +
+                                activation_name(a));
+  const overflow::Network& net = flow->flow.network();
+  int64_t size = 0;
+  for (int l = 0; l + 1 < net.depth(); ++l) size += net.rows(l);
+  return size;
+}
+
+// For hidden neuron j of layer l + 1: ||row j of [W_{l+1} | b_{l+1}]||^2 - ||column j of W_{l+2}||^2
+// (overflow/neuron_invariants.py's definition; column j < rows(l) never reaches the next bias).
+void neuron_invariants(const overflow::Network& net, const double* y, double* out) {
+  for (int l = 0; l + 1 < net.depth(); ++l) {
+    const double* layer = y + net.offset(l);
+    const double* next = y + net.offset(l + 1);
+    for (std::int64_t j = 0; j < net.rows(l); ++j) {
+      double incoming = 0.0, outgoing = 0.0;
+      for (std::int64_t c = 0; c < net.stride(l); ++c)
+        incoming += layer[j * net.stride(l) + c] * layer[j * net.stride(l) + c];
+      for (std::int64_t r = 0; r < net.rows(l + 1); ++r)
+        outgoing += next[r * net.stride(l + 1) + j] * next[r * net.stride(l + 1) + j];
+      *out++ = incoming - outgoing;
+    }
+  }
+}
+
+// OF_LEAKY_RELU's slope for of_flow_create: the Flow's default (network.hpp), Python's DEFAULT_LEAKY_SLOPE.
+constexpr double kDefaultLeakySlope = 0.01;
+
+// of_flow_create and of_flow_create_data (inputs NULL: the identity input). Checks what C adds to
+// the core's Flow, which validates the rest (samples, the slope, sizes).
+int create_flow(const std::string& fn, int32_t depth, const int64_t* dims, int64_t dims_len, int32_t activation,
+                double leaky_slope, const of_inputs* inputs, of_value_and_grad_fn value_and_grad, of_hvp_fn hvp,
+                void* data, of_flow** out) {
+  if (out == nullptr) return fail(OF_ERROR_NULL, fn + ": out is NULL");
+  *out = nullptr;
+  if (dims == nullptr) return fail(OF_ERROR_NULL, fn + ": dims is NULL");
+  if (value_and_grad == nullptr) return fail(OF_ERROR_NULL, fn + ": value_and_grad is NULL");
+  if (depth < 1) return fail(OF_ERROR_ARGUMENT, fn + ": depth must be >= 1, got " + std::to_string(depth));
+  if (dims_len != static_cast<int64_t>(depth) + 1)
+    return fail(OF_ERROR_ARGUMENT,
+                fn + ": dims must have depth + 1 = " + std::to_string(static_cast<int64_t>(depth) + 1) +
+                    " entries, got dims_len = " + std::to_string(dims_len));
+  if (activation < 0 || activation > kLastActivation)
+    return fail(OF_ERROR_ARGUMENT,
+                fn + ": unknown activation code " + std::to_string(activation) + " (OF_LINEAR ... OF_GELU)");
+  if (inputs != nullptr && inputs->X == nullptr)
+    return fail(OF_ERROR_NULL, fn + ": inputs->X is NULL (samples = " + std::to_string(inputs->samples) +
+                                   ", bias = " + std::to_string(inputs->bias) +
+                                   "); the identity input, which has no bias, is inputs = NULL");
+  if (inputs != nullptr && inputs->n_in != dims[0])
+    return fail(OF_ERROR_ARGUMENT, fn + ": inputs->n_in = " + std::to_string(inputs->n_in) +
+                                       " (the rows of X) must equal dims[0] = " + std::to_string(dims[0]));
+  return guarded(fn.c_str(), [&] {
+    overflow::Inputs in;
+    if (inputs != nullptr) in = overflow::Inputs{inputs->X, inputs->samples, inputs->bias != 0};
+    overflow::Network net(std::vector<std::int64_t>(dims, dims + dims_len), in.bias);
+    overflow::Cost cost;
+    cost.value_and_grad = value_and_grad;
+    cost.hvp = hvp;
+    cost.data = data;
+    cost.m = net.m();
+    cost.n = inputs != nullptr ? inputs->samples : net.n();
+    *out = new of_flow{overflow::Flow(net, cost, static_cast<overflow::Activation>(activation), in, leaky_slope)};
+    return OF_OK;
+  });
 }
 
 }  // namespace
@@ -208,33 +302,15 @@ const char* of_version(void) { return "0.1.0"; }
 
 int of_flow_create(int32_t depth, const int64_t* dims, int64_t dims_len, int32_t activation,
                    of_value_and_grad_fn value_and_grad, of_hvp_fn hvp, void* data, of_flow** out) {
-  OF_REQUIRE(out);
-  *out = nullptr;
-  OF_REQUIRE(dims);
-  OF_REQUIRE(value_and_grad);
-  if (depth < 1) return fail(OF_ERROR_ARGUMENT, "of_flow_create: depth must be >= 1, got " + std::to_string(depth));
-  if (dims_len != static_cast<int64_t>(depth) + 1)
-    return fail(OF_ERROR_ARGUMENT,
-                "of_flow_create: dims must have depth + 1 = " + std::to_string(static_cast<int64_t>(depth) + 1) +
-                    " entries, got dims_len = " + std::to_string(dims_len));
-  overflow::Activation act;
-  switch (activation) {
-    case OF_LINEAR: act = overflow::Activation::none; break;
-    case OF_ISRU: act = overflow::Activation::isru; break;
-    case OF_TANH: act = overflow::Activation::tanh; break;
-    default: return fail(OF_ERROR_ARGUMENT, "of_flow_create: unknown activation code " + std::to_string(activation));
-  }
-  return guarded("of_flow_create", [&] {
-    overflow::Network net(std::vector<std::int64_t>(dims, dims + dims_len));
-    overflow::Cost cost;
-    cost.value_and_grad = value_and_grad;
-    cost.hvp = hvp;
-    cost.data = data;
-    cost.m = net.m();
-    cost.n = net.n();
-    *out = new of_flow{overflow::Flow(net, cost, act)};
-    return OF_OK;
-  });
+  return create_flow("of_flow_create", depth, dims, dims_len, activation, kDefaultLeakySlope, nullptr, value_and_grad,
+                     hvp, data, out);
+}
+
+int of_flow_create_data(int32_t depth, const int64_t* dims, int64_t dims_len, int32_t activation, double leaky_slope,
+                        const of_inputs* inputs, of_value_and_grad_fn value_and_grad, of_hvp_fn hvp, void* data,
+                        of_flow** out) {
+  return create_flow("of_flow_create_data", depth, dims, dims_len, activation, leaky_slope, inputs, value_and_grad, hvp,
+                     data, out);
 }
 
 void of_flow_destroy(of_flow* flow) { delete flow; }
@@ -251,7 +327,7 @@ int of_flow_rhs(const of_flow* flow, const double* y, double* dy, double* loss) 
   OF_REQUIRE(y);
   OF_REQUIRE(dy);
   return guarded("of_flow_rhs", [&] {
-    overflow::FlowWorkspace ws(flow->flow.network());
+    overflow::FlowWorkspace ws(flow->flow);  // sized for the flow's columns (its samples on data)
     const double v = flow->flow.rhs(y, dy, ws);
     if (loss) *loss = v;
     return OF_OK;
@@ -277,6 +353,29 @@ int of_flow_invariants(const of_flow* flow, const double* y, double* out, int64_
                   "of_flow_invariants: out_len must be " + std::to_string(size) + ", got " + std::to_string(out_len));
     if (size > 0 && out == nullptr) return fail(OF_ERROR_NULL, "of_flow_invariants: out is NULL");
     overflow::invariants(flow->flow.network(), y, out);  // written in place: out_len doubles the caller has
+    return OF_OK;
+  });
+}
+
+int of_flow_neuron_invariants_size(const of_flow* flow, int64_t* size) {
+  OF_REQUIRE(flow);
+  OF_REQUIRE(size);
+  return guarded("of_flow_neuron_invariants_size", [&] {
+    *size = neuron_invariants_length(flow);
+    return OF_OK;
+  });
+}
+
+int of_flow_neuron_invariants(const of_flow* flow, const double* y, double* out, int64_t out_len) {
+  OF_REQUIRE(flow);
+  OF_REQUIRE(y);
+  return guarded("of_flow_neuron_invariants", [&]() -> int {
+    const int64_t size = neuron_invariants_length(flow);
+    if (out_len != size)
+      return fail(OF_ERROR_ARGUMENT, "of_flow_neuron_invariants: out_len must be " + std::to_string(size) + ", got " +
+                                         std::to_string(out_len));
+    if (size > 0 && out == nullptr) return fail(OF_ERROR_NULL, "of_flow_neuron_invariants: out is NULL");
+    neuron_invariants(flow->flow.network(), y, out);
     return OF_OK;
   });
 }
@@ -337,8 +436,9 @@ int of_solver_set_jacobian(of_solver* solver, of_rhs_fn jac, void* data) {
   OF_REQUIRE(solver);
   if (!solver->impl->set_jacobian(jac, data))
     return fail(OF_ERROR_ARGUMENT,
-                "of_solver_set_jacobian: a flow's solver has its Jacobian already (through the cost's hvp); only a "
-                "solver made by of_solver_create_rhs takes one");
+                "of_solver_set_jacobian: a flow's solver has its Jacobian already (through the cost's hvp, or "
+                "differences of the flow's right-hand side on data); only a solver made by of_solver_create_rhs "
+                "takes one");
   return OF_OK;
 }
 

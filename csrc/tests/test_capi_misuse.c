@@ -91,7 +91,7 @@ static void misuse_flow_create(void) {
   MISUSE(of_flow_create(2, kDims, 4, OF_LINEAR, quadratic, NULL, T4, &flow), OF_ERROR_ARGUMENT, fn, "dims_len");
   MISUSE(of_flow_create(2, kDims, -1, OF_LINEAR, quadratic, NULL, T4, &flow), OF_ERROR_ARGUMENT, fn, "dims_len");
   MISUSE(of_flow_create(2, kDims, 3, -1, quadratic, NULL, T4, &flow), OF_ERROR_ARGUMENT, fn, "activation");
-  MISUSE(of_flow_create(2, kDims, 3, 3, quadratic, NULL, T4, &flow), OF_ERROR_ARGUMENT, fn, "activation");
+  MISUSE(of_flow_create(2, kDims, 3, OF_GELU + 1, quadratic, NULL, T4, &flow), OF_ERROR_ARGUMENT, fn, "activation");
   const int64_t zero[3] = {2, 0, 2}, negative[3] = {2, -3, 2}, most[3] = {2, INT64_MIN, 2};
   MISUSE(of_flow_create(2, zero, 3, OF_LINEAR, quadratic, NULL, T4, &flow), OF_ERROR_ARGUMENT, fn, "dims[1] = 0");
   MISUSE(of_flow_create(2, negative, 3, OF_LINEAR, quadratic, NULL, T4, &flow), OF_ERROR_ARGUMENT, fn, "dims[1]");
@@ -107,6 +107,79 @@ static void misuse_flow_create(void) {
   MISUSE(of_flow_create(2, wide, 3, OF_TANH, quadratic, NULL, T4, &flow), OF_ERROR_ARGUMENT, fn, "physical memory");
   CHECK(flow == NULL, "*out not NULL after a failed of_flow_create");
   of_flow_destroy(NULL);
+}
+
+/* Networks on data: the inputs and the slope; the core's limits on sizes hold for the samples too. */
+static void misuse_flow_create_data(void) {
+  of_flow* flow = (of_flow*)&flow; /* a failure must reset it to NULL */
+  const char* fn = "of_flow_create_data";
+  double X[2 * 5] = {0.5, -1.0, 2.0, 0.1, 0.3, 1.0, 0.2, -0.4, 0.6, 0.8}; /* 2 x 5 */
+  double Y[2 * 5] = {0};
+  const of_inputs good = {X, 2, 5, 1};
+#define DATA(act_, slope_, inputs_, out_) \
+  of_flow_create_data(2, kDims, 3, (act_), (slope_), (inputs_), quadratic, NULL, Y, (out_))
+  MISUSE(DATA(OF_RELU, 0.01, &good, NULL), OF_ERROR_NULL, fn, "out");
+  MISUSE(of_flow_create_data(2, NULL, 3, OF_RELU, 0.01, &good, quadratic, NULL, Y, &flow), OF_ERROR_NULL, fn, "dims");
+  CHECK(flow == NULL, "*out not reset");
+  MISUSE(of_flow_create_data(2, kDims, 3, OF_RELU, 0.01, &good, NULL, NULL, Y, &flow), OF_ERROR_NULL, fn,
+         "value_and_grad");
+  MISUSE(of_flow_create_data(0, kDims, 1, OF_RELU, 0.01, &good, quadratic, NULL, Y, &flow), OF_ERROR_ARGUMENT, fn,
+         "depth");
+  MISUSE(of_flow_create_data(2, kDims, 2, OF_RELU, 0.01, &good, quadratic, NULL, Y, &flow), OF_ERROR_ARGUMENT, fn,
+         "dims_len");
+  MISUSE(DATA(-1, 0.01, &good, &flow), OF_ERROR_ARGUMENT, fn, "activation");
+  MISUSE(DATA(OF_GELU + 1, 0.01, &good, &flow), OF_ERROR_ARGUMENT, fn, "activation");
+  /* X NULL: with samples, with a bias (there is no bias on the identity input), or neither. */
+  const of_inputs no_x = {NULL, 2, 5, 0}, bias_no_x = {NULL, 2, 0, 1}, empty = {NULL, 0, 0, 0};
+  MISUSE(DATA(OF_RELU, 0.01, &no_x, &flow), OF_ERROR_NULL, fn, "inputs->X");
+  MISUSE(DATA(OF_RELU, 0.01, &bias_no_x, &flow), OF_ERROR_NULL, fn, "bias");
+  MISUSE(DATA(OF_RELU, 0.01, &empty, &flow), OF_ERROR_NULL, fn, "inputs = NULL");
+  const of_inputs rows = {X, 3, 5, 1}, none = {X, 2, 0, 1}, negative = {X, 2, -5, 0};
+  MISUSE(DATA(OF_RELU, 0.01, &rows, &flow), OF_ERROR_ARGUMENT, fn, "n_in");
+  MISUSE(DATA(OF_RELU, 0.01, &none, &flow), OF_ERROR_ARGUMENT, fn, "samples");
+  MISUSE(DATA(OF_RELU, 0.01, &negative, &flow), OF_ERROR_ARGUMENT, fn, "samples");
+  MISUSE(DATA(OF_LEAKY_RELU, NAN, &good, &flow), OF_ERROR_ARGUMENT, fn, "leaky_slope");
+  MISUSE(DATA(OF_LEAKY_RELU, -INFINITY, &good, &flow), OF_ERROR_ARGUMENT, fn, "leaky_slope");
+  MISUSE(DATA(OF_TANH, NAN, &good, &flow), OF_ERROR_ARGUMENT, fn, "leaky_slope"); /* finite even where unused */
+  MISUSE(DATA(OF_RELU, NAN, NULL, &flow), OF_ERROR_ARGUMENT, fn, "leaky_slope");  /* on the identity input too */
+  /* Samples whose workspace (k x samples doubles) cannot be allocated, or whose size overflows. */
+  const of_inputs huge = {X, 2, (int64_t)1 << 40, 0}, most = {X, 2, INT64_MAX, 1};
+  MISUSE(DATA(OF_RELU, 0.01, &huge, &flow), OF_ERROR_ARGUMENT, fn, "physical memory");
+  MISUSE(DATA(OF_RELU, 0.01, &most, &flow), OF_ERROR_ARGUMENT, fn, "fit");
+  CHECK(flow == NULL, "*out not NULL after a failed of_flow_create_data");
+
+  /* The invariants of a flow on data: per neuron, for homogeneous activations only. */
+  int64_t size = -1;
+  double y[17], c[8]; /* the state: 3 x (2 + 1) and 2 x (3 + 1) */
+  for (int i = 0; i < 17; ++i) y[i] = 0.1 * (i % 7) - 0.3;
+  OK(DATA(OF_TANH, 0.01, &good, &flow));
+  MISUSE(of_flow_invariants_size(flow, &size), OF_ERROR_ARGUMENT, "of_flow_invariants_size", "per-neuron");
+  MISUSE(of_flow_invariants(flow, y, c, 9), OF_ERROR_ARGUMENT, "of_flow_invariants", "of_flow_neuron_invariants");
+  MISUSE(of_flow_neuron_invariants_size(flow, &size), OF_ERROR_ARGUMENT, "of_flow_neuron_invariants_size", "OF_TANH");
+  MISUSE(of_flow_neuron_invariants(flow, y, c, 3), OF_ERROR_ARGUMENT, "of_flow_neuron_invariants", "homogeneous");
+  of_flow_destroy(flow);
+  OK(DATA(OF_LEAKY_RELU, 0.3, &good, &flow));
+  const char* nfn = "of_flow_neuron_invariants";
+  MISUSE(of_flow_neuron_invariants_size(NULL, &size), OF_ERROR_NULL, "of_flow_neuron_invariants_size", "flow");
+  MISUSE(of_flow_neuron_invariants_size(flow, NULL), OF_ERROR_NULL, "of_flow_neuron_invariants_size", "size");
+  OK(of_flow_neuron_invariants_size(flow, &size));
+  CHECK(size == 3, "neuron invariants size %lld, expected 3 (the hidden layer's width)", (long long)size);
+  MISUSE(of_flow_neuron_invariants(NULL, y, c, 3), OF_ERROR_NULL, nfn, "flow");
+  MISUSE(of_flow_neuron_invariants(flow, NULL, c, 3), OF_ERROR_NULL, nfn, "y");
+  MISUSE(of_flow_neuron_invariants(flow, y, NULL, 3), OF_ERROR_NULL, nfn, "out");
+  MISUSE(of_flow_neuron_invariants(flow, y, c, 2), OF_ERROR_ARGUMENT, nfn, "out_len");
+  MISUSE(of_flow_neuron_invariants(flow, y, c, -1), OF_ERROR_ARGUMENT, nfn, "out_len");
+  MISUSE(of_flow_neuron_invariants(flow, y, c, INT64_MAX), OF_ERROR_ARGUMENT, nfn, "out_len");
+  OK(of_flow_neuron_invariants(flow, y, c, 3));
+  of_flow_destroy(flow);
+  /* Depth 1 has no hidden neuron: none to write, out may be NULL. */
+  const int64_t one[2] = {2, 2};
+  OK(of_flow_create_data(1, one, 2, OF_RELU, 0.01, &good, quadratic, NULL, Y, &flow));
+  OK(of_flow_neuron_invariants_size(flow, &size));
+  CHECK(size == 0, "depth 1: %lld neuron invariants", (long long)size);
+  OK(of_flow_neuron_invariants(flow, y, NULL, 0));
+  of_flow_destroy(flow);
+#undef DATA
 }
 
 static void misuse_flow_queries(void) {
@@ -431,6 +504,7 @@ static void misuse_memory(void) {
 int main(void) {
   CHECK(of_version() != NULL && of_last_error() != NULL, "of_version / of_last_error returned NULL");
   misuse_flow_create();
+  misuse_flow_create_data();
   misuse_flow_queries();
   misuse_solver_create();
   misuse_before_init();

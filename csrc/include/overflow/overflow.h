@@ -48,8 +48,9 @@ enum of_error {
 /* OF_GAUSS4, OF_GAUSS6: implicit Gauss-Legendre, conserving the invariants; OF_RODAS4: L-stable Rosenbrock for
    stiff flows; OF_AUTO: OF_DOP853, switched to OF_RODAS4 where its steps are stability-limited and back
    (Python's method="auto"); OF_RADAU5: Radau IIA of order 5 (L-stable, for stiff flows; added after OF_AUTO,
-   whose code stays). These five need the flow's Jacobian: flows of linear networks whose cost has an
-   hvp (OF_AUTO needs it once it switches). */
+   whose code stays). These five need the flow's Jacobian: on linear networks on the identity input
+   it is exact through the cost's hvp, which they then need (OF_AUTO once it switches); on activated
+   networks and on data its products are central differences of the right-hand side (no hvp). */
 enum of_method {
   OF_BS3 = 0,
   OF_DOPRI5 = 1,
@@ -61,7 +62,18 @@ enum of_method {
   OF_AUTO = 7,
   OF_RADAU5 = 8
 };
-enum of_activation { OF_LINEAR = 0, OF_ISRU = 1, OF_TANH = 2 };
+/* The activation sigma between layers (the output layer is linear): the names of Python's
+   overflow.activations.ACTIVATIONS and the core's Activation (network.hpp), with equal values. */
+enum of_activation {
+  OF_LINEAR = 0,     /* x: the linear network */
+  OF_ISRU = 1,       /* x / sqrt(1 + x^2) */
+  OF_TANH = 2,       /* tanh x */
+  OF_RELU = 3,       /* max(x, 0), sigma'(0) = 0 */
+  OF_LEAKY_RELU = 4, /* x for x > 0, else leaky_slope x (sigma'(0) = leaky_slope) */
+  OF_SIGMOID = 5,    /* 1 / (1 + e^-x) */
+  OF_SOFTPLUS = 6,   /* log(1 + e^x) */
+  OF_GELU = 7        /* x Phi(x), Phi the standard normal distribution function */
+};
 
 /* How a step or an integration ended: the values of status.hpp's Status (Python: overflow._core.Status). */
 enum of_status {
@@ -79,6 +91,17 @@ enum of_status {
 typedef struct of_flow of_flow;     /* a network (dims, activation) on a cost */
 typedef struct of_solver of_solver; /* an adaptive solver on a flow or on an of_rhs_fn */
 
+/* The data a network on data is evaluated on (of_flow_create_data): X is n_in x samples, row-major,
+   one sample per column. X is read, not copied, by every right-hand side: like the cost's data it
+   is owned by the caller and must stay valid and unchanged while the flow, or a solver or
+   of_ensemble on it, is in use. */
+typedef struct of_inputs {
+  const double* X;
+  int64_t n_in;    /* the rows of X: must equal dims[0] */
+  int64_t samples; /* the columns of X, >= 1 */
+  int32_t bias;    /* nonzero: every layer has a bias, stored as the last column of [W_i | b_i] */
+} of_inputs;
+
 typedef struct of_stats {
   int64_t nfev, naccept, nreject;
 } of_stats;
@@ -89,13 +112,30 @@ const char* of_last_error(void);
 const char* of_version(void); /* "0.1.0"; never NULL */
 
 /* A flow of `depth` layers: dims = {n, k_1, ..., k_{depth-1}, m} (dims_len must be depth + 1),
-   W_i of shape dims[i] x dims[i-1], the state W_1..W_N row-major and concatenated. The cost
-   (value_and_grad, optional hvp, data) must outlive the flow. *out is NULL after a failure.
+   W_i of shape dims[i] x dims[i-1], the state W_1..W_N row-major and concatenated, on the identity
+   input: P = W_N sigma(W_{N-1} ... sigma(W_1)), the cost f(P) m x n (OF_LEAKY_RELU's slope: 0.01).
+   The cost (value_and_grad, optional hvp, data) must outlive the flow. *out is NULL after a failure.
    OF_ERROR_NULL: out, dims or value_and_grad. OF_ERROR_ARGUMENT: depth < 1, dims_len != depth + 1,
    a dimension < 1, an unknown activation, sizes that overflow or a state and one right-hand
    side's workspace larger than physical memory. OF_ERROR_MEMORY. */
 int of_flow_create(int32_t depth, const int64_t* dims, int64_t dims_len, int32_t activation,
                    of_value_and_grad_fn value_and_grad, of_hvp_fn hvp, void* data, of_flow** out);
+/* A network on data: Yhat = W_N sigma(W_{N-1} ... sigma(W_1 X + b_1 1^T) ...) + b_N 1^T, m x samples,
+   on the cost f(Yhat): value_and_grad and hvp are called with (m, n) = (dims[depth], samples).
+   dims = {n_in, k_1, ..., m} as for of_flow_create; with inputs->bias layer i is stored as
+   [W_i | b_i], dims[i] x (dims[i-1] + 1) row-major (state size sum_i k_i (k_{i-1} + 1)).
+   leaky_slope is OF_LEAKY_RELU's slope below zero (of_flow_create uses 0.01; other activations
+   ignore it, but it must be finite). inputs NULL: the identity input, as of_flow_create.
+   Every function taking an of_flow works on the result: the implicit methods and OF_AUTO need no
+   hvp there (see enum of_method), and its invariants are the per-neuron ones
+   (of_flow_neuron_invariants), not the C_i (of_flow_invariants, of_solver_set_projection).
+   OF_ERROR_NULL: out, dims, value_and_grad, or inputs->X (a bias needs data too: there is no
+   bias on the identity input). OF_ERROR_ARGUMENT: those of of_flow_create, leaky_slope not finite,
+   inputs->n_in != dims[0], inputs->samples < 1, sizes whose state and one right-hand side's
+   workspace (O(sum_i k_i samples)) exceed physical memory. OF_ERROR_MEMORY. */
+int of_flow_create_data(int32_t depth, const int64_t* dims, int64_t dims_len, int32_t activation, double leaky_slope,
+                        const of_inputs* inputs, of_value_and_grad_fn value_and_grad, of_hvp_fn hvp, void* data,
+                        of_flow** out);
 void of_flow_destroy(of_flow* flow); /* NULL is ignored */
 /* OF_ERROR_NULL: flow or size. */
 int of_flow_state_size(const of_flow* flow, int64_t* size);
@@ -103,11 +143,21 @@ int of_flow_state_size(const of_flow* flow, int64_t* size);
    OF_ERROR_NULL: flow, y or dy. OF_ERROR_MEMORY (its workspace). */
 int of_flow_rhs(const of_flow* flow, const double* y, double* dy, double* loss);
 /* Number of doubles of the invariants C_i = W_i W_i^T - W_{i+1}^T W_{i+1}: sum_i k_i^2.
-   OF_ERROR_NULL: flow or size. OF_ERROR_ARGUMENT: the number does not fit in int64_t. */
+   OF_ERROR_NULL: flow or size. OF_ERROR_ARGUMENT: the number does not fit in int64_t; a flow on
+   data (of_flow_create_data), which has per-neuron invariants instead (of_flow_neuron_invariants). */
 int of_flow_invariants_size(const of_flow* flow, int64_t* size);
 /* OF_ERROR_NULL: flow, y, or out (when the size is > 0). OF_ERROR_ARGUMENT: out_len is not
-   of_flow_invariants_size's number. */
+   of_flow_invariants_size's number; a flow on data. */
 int of_flow_invariants(const of_flow* flow, const double* y, double* out, int64_t out_len);
+/* The per-neuron invariants of a positively homogeneous activation (OF_LINEAR, OF_RELU,
+   OF_LEAKY_RELU; on data or on the identity input): for hidden neuron j of layer i = 1..N-1,
+   ||row j of [W_i | b_i]||^2 - ||column j of W_{i+1}||^2 (incoming weights with the bias, outgoing
+   without layer i+1's bias), layer by layer: sum_{i<N} k_i doubles (0 for depth 1). The flow
+   conserves them (the diagonals of the C_i for linear networks without biases).
+   OF_ERROR_NULL: flow, size, y, or out (when the size is > 0). OF_ERROR_ARGUMENT: another
+   activation (no such invariants), out_len is not of_flow_neuron_invariants_size's number. */
+int of_flow_neuron_invariants_size(const of_flow* flow, int64_t* size);
+int of_flow_neuron_invariants(const of_flow* flow, const double* y, double* out, int64_t out_len);
 
 /* A solver on a flow (which must outlive it) or on a generic right-hand side of n equations.
    max_step <= 0 or infinite: no limit. gtol > 0 stops of_solver_integrate as OF_CONVERGED once
@@ -136,11 +186,12 @@ void of_solver_destroy(of_solver* solver); /* NULL is ignored */
    on: jac(t, y, J, data) writes J = df/dy, n x n column-major (J[i + j n] = df_i/dy_j); NULL goes
    back to forward differences. jac and data must stay valid while the solver steps.
    OF_ERROR_NULL: solver. OF_ERROR_ARGUMENT: a solver on a flow (of_solver_create_flow), whose
-   Jacobian comes from the cost's hvp. */
+   Jacobian comes from the cost's hvp (or, on activated networks and data, differences). */
 int of_solver_set_jacobian(of_solver* solver, of_rhs_fn jac, void* data);
 
 /* Project the state back onto the invariant set {C_i = C_i(t0)} after every accepted step (flows of
-   linear networks; nonzero enable turns it on), from the next of_solver_init on. of_solver_projection
+   linear networks on the identity input: on others of_solver_init refuses it with OF_ERROR_ARGUMENT;
+   nonzero enable turns it on), from the next of_solver_init on. of_solver_projection
    gives the largest correction made since init. of_solver_set_projection leaves the solver
    uninitialised (the queries below answer OF_ERROR_STATE until the next of_solver_init).
    set: OF_ERROR_NULL (solver), OF_ERROR_ARGUMENT (enable on a generic right-hand side).
@@ -149,7 +200,8 @@ int of_solver_set_projection(of_solver* solver, int enable);
 int of_solver_projection(const of_solver* solver, double* max_correction);
 
 /* Starts at (t0, y0). OF_ERROR_NULL: solver or y0. OF_ERROR_ARGUMENT: t0 or an entry of y0 not
-   finite, or the cost or the right-hand side not finite there (the solver is then uninitialised).
+   finite, or the cost or the right-hand side not finite there, or projection on a flow without the
+   C_i (see of_solver_set_projection) (the solver is then uninitialised).
    OF_ERROR_MEMORY. */
 int of_solver_init(of_solver* solver, double t0, const double* y0);
 /* One adaptive step towards t_bound > t, never past it. *status: OF_STEPPED, OF_T_END (t reached
