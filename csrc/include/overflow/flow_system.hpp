@@ -25,12 +25,13 @@ class FlowSystem {
                        double* factors_out) {
     return flow_.rhs_factored(stage, base, terms, dy, factors_out, ws_);
   }
-  // out = J(y) v, the Jacobian of the right-hand side (implicit methods, "auto"): exact for linear
-  // networks (through the cost's hvp, which they need); for activated ones and on data a central difference
+  // out = J(y) v, the Jacobian of the right-hand side (implicit methods, "auto"): exact through the
+  // cost's hvp (Flow::jvp, every network; a linear network's cost must have one, as overflow.h says).
+  // For activated networks and networks on data whose cost has none, a central difference
   // (f(y + e v) - f(y - e v)) / 2e with e about eps^(1/3) relative, accurate to ~1e-10 relative,
   // as Hairer's codes difference J.
   double jvp(double t, const double* y, const double* v, double* out) {
-    if (linear()) return flow_.jvp(y, v, out, jvp_ws_);
+    if (flow_.cost().hvp != nullptr || linear()) return flow_.jvp(y, v, out, jvp_ws_);
     const std::size_t n = dim();
     double yn = 0.0, vn = 0.0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -73,7 +74,7 @@ class FlowSystem {
   const Flow& flow_;
   FlowWorkspace ws_;
   JvpWorkspace jvp_ws_;
-  std::vector<double> shifted_, minus_;  // the difference quotient's points (activated networks)
+  std::vector<double> shifted_, minus_;  // the difference quotient's points (costs without an hvp)
 };
 
 }  // namespace overflow
