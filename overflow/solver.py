@@ -11,8 +11,6 @@ from . import _core
 from . import _options as _o
 from . import _validate as _v
 from . import events as _events
-from ._options import JACOBIAN_METHODS
-from .integrate import _check_implicit
 from .network import Network
 
 _D = _o.defaults("Solver")
@@ -83,8 +81,6 @@ class Solver:
         if not isinstance(net, Network):
             raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
         method = _o.check_method(method, "Solver")
-        if method in JACOBIAN_METHODS:
-            _check_implicit(net, method)
         project = _o.check_flag(project, "project")
         if project and not net.linear:
             raise ValueError("project=True needs a linear network (activation=None, no inputs)")
