@@ -12,6 +12,7 @@ from . import _options as _o
 from . import _validate as _v
 from . import events as _events
 from ._options import AUTO_METHOD, IMPLICIT_METHODS, JACOBIAN_METHODS, METHODS, RunOptions  # noqa: F401 (re-exported)
+from .activations import is_homogeneous
 from .network import Network, _integer
 from .reduced import integrate_reduced
 from .result import Result
@@ -37,6 +38,17 @@ _check_t_span = _o.check_t_span
 _check_t_eval = _o.check_t_eval
 _RTOL_FLOOR = _o.RTOL_FLOOR
 _D = _o.defaults("integrate")
+
+
+def _check_project(net: Network, method: str) -> None:
+    """``project=True`` projects onto the invariants the core knows: the ``C_i`` of the linear network and
+    the per-neuron invariants of a positively homogeneous activation (linear, relu, leaky_relu) on data or
+    on the identity input; the reduced method's state is not the weights."""
+    if not is_homogeneous(net.activation) or method == "reduced":
+        raise ValueError(
+            "project=True needs a linear network or a positively homogeneous activation (linear, relu, leaky_relu: "
+            f"the per-neuron invariants) and a method other than 'reduced', got {net!r} with method {method!r}"
+        )
 
 
 @_o.document("integrate")
@@ -146,10 +158,8 @@ def integrate(
         raise ValueError("events are not supported with method='reduced' (its state is (z, int f'), not the weights)")
     project = _o.check_flag(project, "project")
     save_weights = _o.check_flag(save_weights, "save_weights")
-    if project and (not net.linear or method == "reduced"):
-        raise ValueError(
-            "project=True needs a linear network (activation=None, no inputs) and a method other than 'reduced'"
-        )
+    if project:
+        _check_project(net, method)
     threads = _integer(threads, "threads", minimum=1, maximum=_v.INT32_MAX)  # the core's int
 
     if method == "reduced":

@@ -238,13 +238,14 @@ def test_bad_input():
     Ws = net.init()
     with pytest.raises(ValueError, match=r"W_1\) must have shape \(3, 4\)"):
         net.flatten([W[:, :-1] for W in Ws])
+    # tanh conserves no invariant to project onto or to watch (tests/test_data_projection.py for the others)
+    with pytest.raises(ValueError, match="project=True needs a linear network or a positively homogeneous"):
+        of.integrate(net, Ws, (0, 1), project=True)
+    with pytest.raises(ValueError, match="project=True needs a linear network or a positively homogeneous"):
+        of.Solver(net, Ws, project=True)
+    with pytest.raises(ValueError, match="invariant_drift_above needs a linear network or a positively"):
+        of.integrate(net, Ws, (0, 1), events=[of.events.invariant_drift_above(1e-3)])
     linear_on_data = of.Network(loss, depth=2, width=3, inputs=X)
-    with pytest.raises(ValueError, match="project=True needs a linear network"):
-        of.integrate(linear_on_data, linear_on_data.init(), (0, 1), project=True)
-    with pytest.raises(ValueError, match="project=True needs a linear network"):
-        of.Solver(linear_on_data, linear_on_data.init(), project=True)
-    with pytest.raises(ValueError, match="invariant_drift_above needs a linear network"):
-        of.integrate(linear_on_data, linear_on_data.init(), (0, 1), events=[of.events.invariant_drift_above(1e-3)])
     with pytest.raises(ValueError, match="monte_carlo does not run networks on data"):
         of.monte_carlo(linear_on_data, n=2, t_span=(0, 1))
     X.flags.writeable = True

@@ -14,7 +14,7 @@ from .. import _options as _o
 from .. import events as _events
 from .._options import METHODS
 from .._validate import INT32_MAX, check_memory, format_bytes
-from ..integrate import ConvergenceWarning
+from ..integrate import ConvergenceWarning, _check_project
 from ..network import Network, _integer
 from . import samplers as _samplers
 from .chunkfile import ChunkError
@@ -202,8 +202,8 @@ def monte_carlo(
     dim, times = net.state_size, len(o.t_eval)
     row = 8 * (len(FIELDS) + len(event_args) + keep_final * dim + times * (1 + keep_trajectories * dim))
     check_memory(n * row, "n", n, f"the result of {n} trajectories ({format_bytes(row)} each)")
-    if project and net.activation is not None:
-        raise ValueError("project=True needs a linear network (activation=None)")
+    if project:
+        _check_project(net, method)
     if net.inputs is not None:
         raise ValueError(
             "monte_carlo does not run networks on data (inputs=) yet: its samplers and statistics "
