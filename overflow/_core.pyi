@@ -157,7 +157,17 @@ def flow_rhs(
     leaky_slope: float = 0.01,
 ) -> tuple[float, npt.NDArray[np.float64]]: ...
 def flow_jvp(
-    dims: Sequence[int], vg_address: int, hvp_address: int, data: npt.ArrayLike, y: npt.ArrayLike, v: npt.ArrayLike
+    dims: Sequence[int],
+    vg_address: int,
+    hvp_address: int,
+    data: npt.ArrayLike,
+    y: npt.ArrayLike,
+    v: npt.ArrayLike,
+    activation: str = "none",
+    *,
+    inputs: npt.ArrayLike | None = None,
+    bias: bool = False,
+    leaky_slope: float = 0.01,
 ) -> npt.NDArray[np.float64]: ...
 def flow_rhs_seconds(
     dims: Sequence[int],

@@ -711,8 +711,10 @@ _DOCS: dict[str, str] = {
         After every accepted step, move the weights back onto the invariant set
         ``{{C_i = C_i(0)}}`` by the minimal-norm Newton correction (conjugate gradients on the
         constraints' normal equations, to ~1e-15 relative), so explicit methods keep the
-        invariants at rounding level. Linear networks; each projection costs a few tens of
-        right-hand sides' worth of work.""",
+        invariants at rounding level. Linear networks, and positively homogeneous activations
+        (linear, relu, leaky_relu; on data too) with their per-neuron invariants (see
+        `overflow.invariants`); each projection costs a few tens of right-hand sides' worth of
+        work.""",
 }
 _BUILTINS = (
     ",\n        or the built-ins `overflow.events.loss_below`, ``grad_norm_below``,\n        ``invariant_drift_above``"

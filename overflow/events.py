@@ -26,6 +26,7 @@ import numba
 import numpy as np
 from numba import types
 
+from .activations import is_homogeneous
 from .costs.base import callable_name, numba_error_summary, positional_arity
 
 __all__ = ["Event", "EVENT_SIG", "loss_below", "grad_norm_below", "invariant_drift_above"]
@@ -82,7 +83,8 @@ def grad_norm_below(value: float, terminal: bool | int = True) -> Event:
 
 def invariant_drift_above(value: float, terminal: bool | int = True) -> Event:
     """Fires when ``max |C_i(t) - C_i(t0)|`` (definition 1) rises to ``value``: the integrator's error
-    has moved the invariants that far (linear networks)."""
+    has moved the invariants that far (linear networks; with a positively homogeneous activation, on
+    data too, the per-neuron invariants of `overflow.invariants`)."""
     return Event(
         "invariant_drift_above",
         _threshold(value, "invariant_drift_above"),
@@ -201,8 +203,11 @@ def prepare(events: object, n: int, network: Any = None) -> tuple[list[tuple], l
             _terminal(ev.terminal, where)
             if isinstance(ev.direction, bool) or ev.direction not in (-1, 0, 1):
                 raise ValueError(f"{where}: direction must be -1, 0 or 1, got {ev.direction!r}")
-            if ev.kind == "invariant_drift_above" and not network.linear:
-                raise ValueError(f"{where}: invariant_drift_above needs a linear network (the invariants C_i)")
+            if ev.kind == "invariant_drift_above" and not is_homogeneous(network.activation):
+                raise ValueError(
+                    f"{where}: invariant_drift_above needs a linear network or a positively homogeneous "
+                    "activation (linear, relu, leaky_relu: the per-neuron invariants)"
+                )
             out.append((ev.kind, 0, ev.value, ev.direction, ev.terminal, 0))
             continue
         if not callable(ev):

@@ -12,6 +12,7 @@ from . import _options as _o
 from . import _validate as _v
 from . import events as _events
 from ._options import AUTO_METHOD, IMPLICIT_METHODS, JACOBIAN_METHODS, METHODS, RunOptions  # noqa: F401 (re-exported)
+from .activations import is_homogeneous
 from .network import Network, _integer
 from .reduced import integrate_reduced
 from .result import Result
@@ -39,14 +40,14 @@ _RTOL_FLOOR = _o.RTOL_FLOOR
 _D = _o.defaults("integrate")
 
 
-def _check_implicit(net: Network, method: str) -> None:
-    """The Gauss-Legendre methods need the flow's exact Jacobian: linear networks on the identity input
-    only. rodas4, radau5 and ``"auto"`` also run on activated networks and on data (their
-    Jacobian-vector products by central differences of the right-hand side)."""
-    if not net.linear and method.startswith("gauss"):
-        what = f"activation={net.activation!r}" if net.inputs is None else "a network on data (inputs=)"
+def _check_project(net: Network, method: str) -> None:
+    """``project=True`` projects onto the invariants the core knows: the ``C_i`` of the linear network and
+    the per-neuron invariants of a positively homogeneous activation (linear, relu, leaky_relu) on data or
+    on the identity input; the reduced method's state is not the weights."""
+    if not is_homogeneous(net.activation) or method == "reduced":
         raise ValueError(
-            f"method {method!r} needs the flow's exact Jacobian, implemented for linear networks only ({what})"
+            "project=True needs a linear network or a positively homogeneous activation (linear, relu, leaky_relu: "
+            f"the per-neuron invariants) and a method other than 'reduced', got {net!r} with method {method!r}"
         )
 
 
@@ -95,10 +96,13 @@ def integrate(
         whatever ``rtol``; the error is estimated by step doubling. ``"rodas4"``: Hairer & Wanner's L-stable
         Rosenbrock method of order 4(3) with the same exact Jacobian, for stiff flows (large imbalance).
         ``"radau5"``: Radau IIA of order 5 (L-stable), Hairer & Wanner's radau5.f: simplified Newton with the
-        Jacobian kept across steps while it converges fast, always assembled and LU-factorised. The Gauss
-        methods need linear networks. ``"reduced"`` is exact for the vector case (depth 2, 1x1 cost):
-        DOP853 on eq. 19's two variables (z, int f'), the weights rebuilt from the u, v coordinates of section
-        3, at a cost independent of the width (there ``max_norm`` bounds ``|z|`` and ``|int f'|``).
+        Jacobian kept across steps while it converges fast, always assembled and LU-factorised. Every
+        network has this exact Jacobian (on data and with an activation: forward-over-reverse through the
+        data sweep; for relu and leaky relu the Jacobian off the kinks), so the Gauss methods also conserve
+        the per-neuron invariants of positively homogeneous activations to rounding. ``"reduced"`` is exact
+        for the vector case (depth 2, 1x1 cost): DOP853 on eq. 19's two variables (z, int f'), the weights
+        rebuilt from the u, v coordinates of section 3, at a cost independent of the width (there
+        ``max_norm`` bounds ``|z|`` and ``|int f'|``).
     {options: rtol, atol; t_eval; gtol; first_step; max_step; max_steps; max_norm; events; project}
     save_weights : bool
         False saves only times, loss and gradient norm (the final weights are always kept).
@@ -152,14 +156,10 @@ def integrate(
     )
     if event_args and method == "reduced":
         raise ValueError("events are not supported with method='reduced' (its state is (z, int f'), not the weights)")
-    if method in JACOBIAN_METHODS:
-        _check_implicit(net, method)
     project = _o.check_flag(project, "project")
     save_weights = _o.check_flag(save_weights, "save_weights")
-    if project and (not net.linear or method == "reduced"):
-        raise ValueError(
-            "project=True needs a linear network (activation=None, no inputs) and a method other than 'reduced'"
-        )
+    if project:
+        _check_project(net, method)
     threads = _integer(threads, "threads", minimum=1, maximum=_v.INT32_MAX)  # the core's int
 
     if method == "reduced":

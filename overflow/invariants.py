@@ -83,7 +83,8 @@ def invariants(Ws, activation=None):
 
       incoming weights with the bias (row ``j`` of the stored ``[W_i | b_i]``), outgoing weights without
       ``b_{i+1}`` (see `overflow.neuron_invariants`, which says why the flow of any cost conserves them);
-    - isru or tanh on the identity input with one hidden layer on one input: section 4's ``[c]``.
+    - isru or tanh on the identity input with one hidden layer on one input: section 4's ``[c]``; data
+      ``X = I_n`` without biases (``inputs=np.ones((1, 1))``) is the identity input and has them too.
 
     Other networks have no invariant this function knows, and it raises ValueError: for an activation
     that is not positively homogeneous (tanh, sigmoid, isru, softplus, gelu) on data the per-neuron
@@ -147,7 +148,7 @@ def _network_invariants(net: Network, Ws: object) -> list[np.ndarray]:
             return []
         c = neuron_invariants(layers, net.bias)
         return np.split(c, np.cumsum(net.widths)[:-1], axis=-1)
-    if net.inputs is None and net.activation in _H:
+    if _identity_input(net) and net.activation in _H:
         return invariants(layers, net.activation)
     where = "on data" if net.inputs is not None else "on the identity input"
     raise ValueError(
@@ -156,6 +157,15 @@ def _network_invariants(net: Network, Ws: object) -> list[np.ndarray]:
         "homogeneous activations do: linear, relu, leaky_relu), and section 4's a_j^2 - h(b_j) are for isru "
         "and tanh with one hidden layer on the identity input of one row"
     )
+
+
+def _identity_input(net: Network) -> bool:
+    """Whether ``net`` runs on the identity input: without inputs, or on data ``X = I_n`` without biases
+    (such as ``inputs=np.ones((1, 1))``), which is the same network and the same flow."""
+    X = net.inputs
+    if X is None:
+        return True
+    return not net.bias and X.shape[0] == X.shape[1] and np.array_equal(X, np.eye(X.shape[0]))
 
 
 def _network_layers(net: Network, Ws: object) -> list[np.ndarray]:

@@ -163,7 +163,8 @@ class Result:
           biases: the per-neuron invariants
           :math:`\lVert (W_i)_{j,:} \rVert^2 + (b_i)_j^2 - \lVert (W_{i+1})_{:,j} \rVert^2` of every hidden
           neuron (`overflow.neuron_invariants`).
-        - isru or tanh on one input with one hidden layer: section 4's ``a_j^2 - h(b_j)``.
+        - isru or tanh on one input with one hidden layer: section 4's ``a_j^2 - h(b_j)`` (on the identity
+          input, or on data ``inputs=np.ones((1, 1))`` without biases, the same flow).
 
         NaN for the other networks, which have no known invariant (tanh on data, ...); 0 at depth 1.
         """

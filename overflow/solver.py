@@ -11,8 +11,7 @@ from . import _core
 from . import _options as _o
 from . import _validate as _v
 from . import events as _events
-from ._options import JACOBIAN_METHODS
-from .integrate import _check_implicit
+from .integrate import _check_project
 from .network import Network
 
 _D = _o.defaults("Solver")
@@ -83,11 +82,9 @@ class Solver:
         if not isinstance(net, Network):
             raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
         method = _o.check_method(method, "Solver")
-        if method in JACOBIAN_METHODS:
-            _check_implicit(net, method)
         project = _o.check_flag(project, "project")
-        if project and not net.linear:
-            raise ValueError("project=True needs a linear network (activation=None, no inputs)")
+        if project:
+            _check_project(net, method)
         y0 = net.flatten(Ws)
         event_args, self._event_functions = _events.prepare(events, y0.size, net)
         # the same checks and rtol floor as integrate's, so that stepping takes integrate's steps

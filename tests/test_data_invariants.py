@@ -135,6 +135,30 @@ def test_other_activations_on_data_have_none(activation):
         of.invariants(net, layers)
 
 
+@pytest.mark.parametrize("name", ["isru", "tanh"])
+def test_one_input_of_ones_is_the_identity_input(name):
+    # inputs = [[1]] without biases is section 4's network and flow (tests/test_data_network.py): the same
+    # invariants a_j^2 - h(b_j), and the same drift report
+    cost = of.costs.matrix_factorization(np.array([[0.7, -1.3]]).T)
+    ident = of.Network(cost, depth=2, width=3, activation=name)
+    ones = of.Network(cost, depth=2, width=3, activation=name, inputs=np.ones((1, 1)))
+    Ws = ident.init(seed=2, scale=1.0)
+    np.testing.assert_array_equal(of.invariants(ones, Ws)[0], of.invariants(ident, Ws)[0])
+    a = of.integrate(ident, Ws, (0.0, 3.0), rtol=1e-9, atol=1e-12)
+    b = of.integrate(ones, Ws, (0.0, 3.0), rtol=1e-9, atol=1e-12)
+    assert b.invariant_drift == pytest.approx(a.invariant_drift, rel=1e-6, abs=1e-15)
+    assert 0.0 < b.invariant_drift < 1e-7
+    # other data on one input are not the identity: no invariant
+    for X in (2.0 * np.ones((1, 1)), np.ones((1, 3))):
+        cost = of.costs.squared_loss(np.ones((2, X.shape[1])))
+        net = of.Network(cost, depth=2, width=3, activation=name, inputs=X)
+        with pytest.raises(ValueError, match="on data"):
+            of.invariants(net, net.init())
+    with pytest.raises(ValueError, match="on data"):
+        biased = of.Network(cost, depth=2, width=3, activation=name, inputs=np.ones((1, 3)), bias=True)
+        of.invariants(biased, biased.init())
+
+
 def test_other_shapes_on_the_identity_input_have_none():
     deep = of.Network(of.costs.matrix_factorization(np.ones((2, 1))), depth=3, width=3, activation="isru")
     with pytest.raises(ValueError, match="one hidden layer on one input"):
@@ -200,11 +224,9 @@ def test_drift_is_at_the_tolerance_across_kinks(activation, depth, bias, width, 
 
 @pytest.mark.parametrize("bias", [False, True])
 def test_linear_on_data_at_rounding(bias):
-    # gauss6 needs the exact Jacobian of linear networks without data, so dop853 at rtol 1e-12:
-    # the per-neuron invariants (quadratic) then stay within a few units of rounding of their terms
+    # dop853 at rtol 1e-12: the per-neuron invariants (quadratic) stay within a few units of rounding of
+    # their terms (gauss6 conserves them at any tolerance: tests/test_data_implicit.py)
     net, layers = problem(None, 3, bias, width=4)
-    with pytest.raises(ValueError, match="gauss6"):
-        of.integrate(net, layers, (0.0, 1.0), method="gauss6")
     res = run(net, layers, t_end=5.0, rtol=1e-12, atol=1e-14)
     assert relative_move(layers, res.final_weights) > 0.1
     assert res.invariant_drift < 100 * np.finfo(float).eps * magnitude(layers)

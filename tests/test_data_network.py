@@ -203,7 +203,7 @@ def test_integrate_and_solver_on_data():
         solver.step(3.0)
     assert solver.status == "t_end"
     np.testing.assert_allclose(solver.y, res.final_state, rtol=0, atol=1e-12)
-    # the implicit methods that difference the Jacobian run on data and agree to the tolerance
+    # the implicit methods run on data (the exact Jacobian: csrc/src/data_jvp.cpp) and agree to the tolerance
     stiff = of.integrate(net, Ws, (0.0, 3.0), "rodas4", rtol=1e-8, atol=1e-11)
     assert stiff.status == "t_end" and stiff.njvp > 0
     np.testing.assert_allclose(stiff.final_state, res.final_state, rtol=0, atol=1e-5)
@@ -238,22 +238,14 @@ def test_bad_input():
     Ws = net.init()
     with pytest.raises(ValueError, match=r"W_1\) must have shape \(3, 4\)"):
         net.flatten([W[:, :-1] for W in Ws])
-    for method in ("gauss4", "gauss6"):
-        with pytest.raises(ValueError, match=r"exact Jacobian.*network on data"):
-            of.integrate(net, Ws, (0, 1), method)
-        with pytest.raises(ValueError, match=r"exact Jacobian.*network on data"):
-            of.Solver(net, Ws, method=method)
+    # tanh conserves no invariant to project onto or to watch (tests/test_data_projection.py for the others)
+    with pytest.raises(ValueError, match="project=True needs a linear network or a positively homogeneous"):
+        of.integrate(net, Ws, (0, 1), project=True)
+    with pytest.raises(ValueError, match="project=True needs a linear network or a positively homogeneous"):
+        of.Solver(net, Ws, project=True)
+    with pytest.raises(ValueError, match="invariant_drift_above needs a linear network or a positively"):
+        of.integrate(net, Ws, (0, 1), events=[of.events.invariant_drift_above(1e-3)])
     linear_on_data = of.Network(loss, depth=2, width=3, inputs=X)
-    with pytest.raises(ValueError, match="exact Jacobian"):
-        of.integrate(linear_on_data, linear_on_data.init(), (0, 1), "gauss4")
-    with pytest.raises(ValueError, match="project=True needs a linear network"):
-        of.integrate(linear_on_data, linear_on_data.init(), (0, 1), project=True)
-    with pytest.raises(ValueError, match="project=True needs a linear network"):
-        of.Solver(linear_on_data, linear_on_data.init(), project=True)
-    with pytest.raises(ValueError, match="invariant_drift_above needs a linear network"):
-        of.integrate(linear_on_data, linear_on_data.init(), (0, 1), events=[of.events.invariant_drift_above(1e-3)])
-    with pytest.raises(ValueError, match="linear networks"):
-        of.critical_point(linear_on_data, linear_on_data.init())
     X.flags.writeable = True
     X[0, 0] = 1e6  # the network keeps its own copy
     assert net.inputs[0, 0] != 1e6 and not net.inputs.flags.writeable

@@ -67,20 +67,23 @@ void register_cost(py::module_& m) {
   m.def(
       "flow_jvp",
       [](std::vector<std::int64_t> dims, std::uintptr_t vg, std::uintptr_t hvp, const CArray& data, const CArray& y,
-         const CArray& v) {
-        Network net(dims);
-        Flow flow(net, make_cost(vg, hvp, data, net.m(), net.n()));
-        require_size(y, net.state_size(), "y");
-        require_size(v, net.state_size(), "v");
-        std::vector<double> out(net.state_size());
+         const CArray& v, const std::string& activation, const py::object& inputs, bool bias, double leaky_slope) {
+        const BoundFlow bound(std::move(dims), vg, hvp, data, activation, inputs, bias, leaky_slope);
+        const Flow& flow = bound.flow();
+        require_size(y, flow.dim(), "y");
+        require_size(v, flow.dim(), "v");
+        std::vector<double> out(flow.dim());
         {
           py::gil_scoped_release release;
           flow.jvp(y.data(), v.data(), out.data());
         }
-        return to_numpy(std::move(out), {static_cast<py::ssize_t>(net.state_size())});
+        return to_numpy(std::move(out), {static_cast<py::ssize_t>(flow.dim())});
       },
       py::arg("dims"), py::arg("vg_address"), py::arg("hvp_address"), py::arg("data"), py::arg("y"), py::arg("v"),
-      "J(y) v for the Jacobian J of the flow's right-hand side (linear networks), exact through the cost's hvp.");
+      py::arg("activation") = "none", py::kw_only(), py::arg("inputs") = py::none(), py::arg("bias") = false,
+      py::arg("leaky_slope") = 0.01,
+      "J(y) v for the Jacobian J of the flow's right-hand side (any network; on data X with inputs = X), exact "
+      "through the cost's hvp.");
 
   m.def(
       "flow_rhs_seconds",

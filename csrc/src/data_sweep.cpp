@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "activation_functions.hpp"
+
 namespace overflow::detail {
 
 namespace {
@@ -19,72 +21,6 @@ using WeightsView = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
 using ConstWeightsView = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
 using BiasView = Eigen::Map<Eigen::VectorXd, 0, Eigen::InnerStride<>>;
 using ConstBiasView = Eigen::Map<const Eigen::VectorXd, 0, Eigen::InnerStride<>>;
-
-constexpr double kInvSqrt2 = 0.70710678118654752440;    // 1 / sqrt(2)
-constexpr double kInvSqrt2Pi = 0.39894228040143267794;  // 1 / sqrt(2 pi)
-
-// Each activation: value(x, slope) and derivative(a, h, slope) from the pre-activation a and
-// h = sigma(a), whichever is cheaper; slope is the leaky relu's (the others ignore it).
-struct Linear {
-  static constexpr bool identity = true;  // H_i is A_i itself: no copy, no derivative
-  static double value(double x, double) { return x; }
-  static double derivative(double, double, double) { return 1.0; }
-};
-
-struct Isru {
-  static constexpr bool identity = false;
-  static double value(double x, double) { return x / std::sqrt(1.0 + x * x); }
-  static double derivative(double a, double, double) {
-    const double r = 1.0 / std::sqrt(1.0 + a * a);
-    return r * r * r;
-  }
-};
-
-struct Tanh {
-  static constexpr bool identity = false;
-  static double value(double x, double) { return std::tanh(x); }
-  static double derivative(double, double h, double) { return 1.0 - h * h; }
-};
-
-struct Relu {
-  static constexpr bool identity = false;
-  static double value(double x, double) { return x > 0.0 ? x : 0.0; }
-  static double derivative(double a, double, double) { return a > 0.0 ? 1.0 : 0.0; }  // sigma'(0) = 0
-};
-
-struct LeakyRelu {
-  static constexpr bool identity = false;
-  static double value(double x, double slope) { return x > 0.0 ? x : slope * x; }
-  static double derivative(double a, double, double slope) { return a > 0.0 ? 1.0 : slope; }  // sigma'(0) = slope
-};
-
-// 1 / (1 + e^-x) without overflow: e^-|x| <= 1 on both sides.
-inline double logistic(double x) {
-  const double e = std::exp(-std::fabs(x));
-  const double r = 1.0 / (1.0 + e);
-  return x >= 0.0 ? r : e * r;
-}
-
-struct Sigmoid {
-  static constexpr bool identity = false;
-  static double value(double x, double) { return logistic(x); }
-  static double derivative(double, double h, double) { return h * (1.0 - h); }
-};
-
-struct Softplus {
-  static constexpr bool identity = false;
-  // log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow, full precision for large |x|.
-  static double value(double x, double) { return std::fmax(x, 0.0) + std::log1p(std::exp(-std::fabs(x))); }
-  static double derivative(double a, double, double) { return logistic(a); }
-};
-
-struct Gelu {
-  static constexpr bool identity = false;
-  static double value(double x, double) { return 0.5 * x * (1.0 + std::erf(x * kInvSqrt2)); }
-  static double derivative(double a, double, double) {
-    return 0.5 * (1.0 + std::erf(a * kInvSqrt2)) + a * kInvSqrt2Pi * std::exp(-0.5 * a * a);
-  }
-};
 
 // Products of at most this many multiply-adds are plain loops: below it Eigen's dispatch costs more
 // than the work (section 4's width-1 network on a 1 x 1 cost was 10% slower per step through it).

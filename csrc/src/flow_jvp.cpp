@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "data_jvp.hpp"
 #include "overflow/network.hpp"
 #include "small_n.hpp"
 
@@ -161,11 +162,10 @@ double jvp_kernel(const Network& net, const Cost& cost, const double* y, const d
 }  // namespace
 
 double Flow::jvp(const double* y, const double* v, double* out, JvpWorkspace& ws) const {
-  if (activation_ != Activation::none || on_data())
-    throw std::invalid_argument(
-        "the flow's Jacobian is implemented for linear networks (activation none) on the identity input");
   if (cost_.hvp == nullptr)
     throw std::invalid_argument("the flow's Jacobian needs the cost's Hessian-vector product (hvp)");
+  // The constructor's split (network.cpp): the flows of the data sweep take its tangent.
+  if (on_data() || (activation_ != Activation::none && net_.depth() > 1)) return detail::data_jvp(*this, y, v, out, ws);
   return detail::with_small_n(net_.n(),
                               [&](auto ns) { return jvp_kernel<decltype(ns)::value>(net_, cost_, y, v, out, ws); });
 }

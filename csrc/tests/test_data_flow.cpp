@@ -242,7 +242,10 @@ int main() {
       refused = true;
     }
     CHECK(refused, "a workspace sized for another flow");
-    CHECK(throws_invalid([&] { flow.jvp(y.data(), y.data(), dy.data()); }), "the exact jvp on data");
+    Cost without_hvp = on_data;
+    without_hvp.hvp = nullptr;
+    Flow no_hvp(net, without_hvp, Activation::tanh, Inputs{X.data(), 5, false});
+    CHECK(throws_invalid([&] { no_hvp.jvp(y.data(), y.data(), dy.data()); }), "the exact jvp without the cost's hvp");
   }
   return check_report("test_data_flow");
 }

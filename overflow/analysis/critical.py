@@ -5,6 +5,13 @@ Scale
 Every tolerance is multiplied by ``scale = max(1, ||P||_F)`` (``P = W_N ... W_1``) unless a
 ``scale`` is given: an absolute tolerance for products of size about one, a relative one for large
 products (``grad f``, ``grad g`` and the Hessian all grow with the size of the weights).
+
+Networks on data
+----------------
+With ``inputs=X`` (or an activation on the identity input) ``f`` is the loss on the network's output
+``Yhat`` and ``P`` stands for ``Yhat`` throughout: ``critical_of_f`` means ``grad f(Yhat) = 0`` (for
+the squared loss, the data interpolated). The activation must be twice differentiable (relu and
+leaky_relu are refused); lemma 17 is for linear networks only.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ class CriticalPoint:
     grad_norm : float
         ``||grad g(W)||_F``.
     f_grad_norm : float
-        ``||grad f(P)||_F``.
+        ``||grad f(P)||_F`` (on data ``||grad f(Yhat)||_F``).
     min_eigenvalue : float
         The smallest eigenvalue of ``Hess g(W)``.
     direction : list of ndarray or None
@@ -126,9 +133,11 @@ def lemma17_direction(net, Ws: Sequence[np.ndarray], _point: _Point | None = Non
     Raises
     ------
     ValueError
-        If the network's depth is not 2.
+        If the network is not linear or its depth is not 2.
     """
-    if _check_net(net).depth != 2:
+    if not _check_net(net).linear:
+        raise ValueError(f"lemma 17 is for linear networks (activation=None, no inputs), got {net!r}")
+    if net.depth != 2:
         raise ValueError(f"lemma 17 is for depth 2, got depth {net.depth}")
     point = _point if _point is not None else _Point(net, Ws)
     W1, W2 = point.Ws
@@ -174,11 +183,13 @@ def critical_point(
     Parameters
     ----------
     net : overflow.Network
+        A linear network, or one on data or with an activation that is twice differentiable (see the
+        module's notes on networks on data).
     Ws : list of ndarray (or a flat state)
     tol : float
         Relative tolerance; every test compares with ``tol * scale``.
     scale : float, optional
-        Default ``max(1, ||W_N ... W_1||_F)``.
+        Default ``max(1, ||W_N ... W_1||_F)`` (on data ``max(1, ||Yhat||_F)``).
     dense_limit : int
         The Hessian's smallest eigenpair comes from ``numpy.linalg.eigh`` on the dense Hessian when
         ``net.state_size <= dense_limit``, else from ``scipy.sparse.linalg.eigsh(which="SA")`` on
@@ -187,7 +198,8 @@ def critical_point(
     Raises
     ------
     ValueError
-        Wrong layer shapes, non-finite weights, a product outside the cost's domain, or a bad ``tol``.
+        Wrong layer shapes, non-finite weights, a product outside the cost's domain, a bad ``tol``, or
+        the activation relu or leaky_relu (no Hessian at the kinks).
     """
     dense_limit = _v.integer(dense_limit, "dense_limit", minimum=0)
     point, scale, thr, grad_norm = _tested_point(net, Ws, tol, scale)
@@ -203,7 +215,7 @@ def critical_point(
     else:
         kind = "degenerate"
     result = CriticalPoint(kind, grad_norm, f_grad_norm, lam, direction, scale)
-    if net.depth == 2 and kind in ("strict_saddle", "degenerate"):
+    if net.linear and net.depth == 2 and kind in ("strict_saddle", "degenerate"):
         D, curv, sigma = lemma17_direction(net, None, point)
         result.lemma17_direction, result.lemma17_curvature, result.lemma17_sigma = D, curv, sigma
     return result

@@ -17,6 +17,12 @@ They are built by the recursions ``S_{i-1} = S_i W_i``, ``dS_{i-1} = dS_i W_i + 
 (``dR_1 = 0``), so one product costs ``O(N)`` matrix multiplications and one call of ``f``'s HVP.
 The first and last terms (with ``G`` fixed) are the "second-order chain rule" term ``f'(P)[B]`` of
 the proof of lemma 17; the middle one is its ``f''(P)[A, A]``.
+
+Networks on data (``inputs=X``) and activated networks on the identity input have ``g = f(Yhat)`` with the
+output ``Yhat = W_N sigma(... sigma(W_1 X + b_1 1^T) ...) + b_N 1^T`` in place of ``P``: their products
+``Hess g[D] = -J D`` come from the core's exact Jacobian of the flow (forward-over-reverse through the data
+sweep, csrc/src/data_jvp.cpp). That needs ``sigma`` twice differentiable: relu and leaky relu are refused
+(at a kink the Hessian does not exist).
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
+from .. import _core
 from .. import _validate as _v
+from ..activations import is_smooth
 from ..network import Network
 
 __all__ = ["hessian_vector_product", "dense_hessian", "hessian_operator"]
@@ -39,10 +47,10 @@ def _check_net(net: object) -> Network:
             " (the arguments are (net, Ws): were they swapped?)" if isinstance(net, (list, tuple, np.ndarray)) else ""
         )
         raise TypeError(f"net must be an overflow.Network, got {_v.describe(net)}{hint}")
-    if not net.linear:
-        # the products below are eq. 4's W_N...W_1; an activation or data would be silently ignored
+    if not is_smooth(net.activation):
         raise ValueError(
-            f"the Hessian analyses are implemented for linear networks (activation=None, no inputs), got {net!r}"
+            f"the Hessian analyses need a twice differentiable activation (the Hessian of g does not exist at the "
+            f"kinks of relu and leaky_relu), got {net!r}"
         )
     return net
 
@@ -53,17 +61,23 @@ def _layers(net, Ws, name: str) -> list[np.ndarray]:
 
 
 def _tested_point(net, Ws: Sequence[np.ndarray], tol: float, scale: float | None) -> tuple[_Point, float, float, float]:
-    """The point, the scale of the tests (default ``max(1, ||P||_F)``), the threshold ``tol * scale``
-    and ``||grad g||_F`` there: what `critical_point` and `linearization` both start from."""
+    """The point, the scale of the tests (default ``max(1, ||P||_F)``; on data ``P`` is the output
+    ``Yhat``), the threshold ``tol * scale`` and ``||grad g||_F`` there: what `critical_point` and
+    `linearization` both start from."""
     _check_net(net)
     tol = _v.positive(tol, "tol", allow_zero=True)
     if scale is not None:
         scale = _v.positive(scale, "scale")
-    point = _Point(net, Ws)
+    point = _make_point(net, Ws)
     if scale is None:
         scale = max(1.0, float(np.linalg.norm(point.P)))
     grad_norm = float(np.linalg.norm(np.concatenate([g.ravel() for g in net.gradient(point.Ws)])))
     return point, float(scale), tol * scale, grad_norm
+
+
+def _make_point(net, Ws: Sequence[np.ndarray]) -> _Point | _SweptPoint:
+    """The point's HVP machinery: eq. 4's products for the linear network, the core's flow otherwise."""
+    return _Point(net, Ws) if _check_net(net).linear else _SweptPoint(net, Ws)
 
 
 class _Point:
@@ -116,27 +130,66 @@ class _Point:
         return out
 
 
+class _SweptPoint:
+    """A network on data or with an activation at one point: ``P`` is the output ``Yhat``, ``G = grad f(Yhat)``,
+    and ``Hess g[D] = -J D`` by the core's exact Jacobian of the flow."""
+
+    def __init__(self, net, Ws: Sequence[np.ndarray]) -> None:
+        self.net = _check_net(net)
+        self.Ws = _layers(net, Ws, "Ws")
+        self._y = net.flatten(self.Ws)
+        self.P = net.product(self.Ws)
+        value, G = net.cost.value_and_grad(self.P)
+        if not np.isfinite(value) or not np.all(np.isfinite(G)):
+            raise ValueError("the network's output Yhat is outside the cost's domain (f or grad f is not finite)")
+        self.value = float(value)
+        self.G = G
+        self._grad = [-d for d in net.unflatten(net.rhs(self._y)[1])]
+
+    def grad(self) -> list[np.ndarray]:
+        """``grad g``, one array per layer."""
+        return [g.copy() for g in self._grad]
+
+    def hvp(self, D: list[np.ndarray]) -> list[np.ndarray]:
+        net, cost = self.net, self.net.cost
+        d = np.concatenate([np.ravel(x) for x in D])
+        jd = _core.flow_jvp(
+            net.dims,
+            cost.vg_address,
+            cost.hvp_address,
+            cost.data,
+            self._y,
+            d,
+            net.activation or "none",
+            **net._flow_arguments(),
+        )
+        return [-x for x in net.unflatten(jd)]
+
+
 def hessian_vector_product(net, Ws: Sequence[np.ndarray], D: Sequence[np.ndarray]) -> list[np.ndarray]:
     """``Hess g(W)[D]``, one array per layer (exact when the cost's ``hvp`` is exact).
 
     Parameters
     ----------
     net : overflow.Network
+        A linear network, or one on data or with an activation that is twice differentiable (not relu
+        or leaky_relu).
     Ws, D : list of ndarray (or flat states)
         The point and the direction, both with ``net.shapes``.
 
     Raises
     ------
     ValueError
-        If a layer has the wrong shape or is not finite, or ``P`` is outside the cost's domain.
+        If a layer has the wrong shape or is not finite, ``P`` (on data ``Yhat``) is outside the cost's
+        domain, or the activation is relu or leaky_relu.
     """
-    point = _Point(net, Ws)
+    point = _make_point(net, Ws)
     return point.hvp(_layers(net, D, "D"))
 
 
-def hessian_operator(net, Ws: Sequence[np.ndarray], _point: _Point | None = None) -> LinearOperator:
+def hessian_operator(net, Ws: Sequence[np.ndarray], _point: _Point | _SweptPoint | None = None) -> LinearOperator:
     """``Hess g(W)`` as a symmetric ``scipy.sparse.linalg.LinearOperator`` on flat states (for ``eigsh``)."""
-    point = _point if _point is not None else _Point(net, Ws)
+    point = _point if _point is not None else _make_point(net, Ws)
     size = point.net.state_size
 
     def matvec(x: np.ndarray) -> np.ndarray:
@@ -146,7 +199,7 @@ def hessian_operator(net, Ws: Sequence[np.ndarray], _point: _Point | None = None
     return LinearOperator((size, size), matvec=matvec, rmatvec=matvec, dtype=np.float64)
 
 
-def dense_hessian(net, Ws: Sequence[np.ndarray], _point: _Point | None = None) -> np.ndarray:
+def dense_hessian(net, Ws: Sequence[np.ndarray], _point: _Point | _SweptPoint | None = None) -> np.ndarray:
     """The ``state_size x state_size`` Hessian of ``g`` in the flat-state layout, built column by
     column from HVPs and symmetrised (``(H + H^T) / 2``)."""
     size = _check_net(net).state_size

@@ -49,12 +49,15 @@ def linearization(net, Ws: Sequence[np.ndarray], tol: float = 1e-9, scale: float
     """Eigenvalues of the Jacobian ``-Hess g(W)`` of the flow at the equilibrium ``W``.
 
     The dense Hessian is formed (``state_size`` HVPs and one ``eigh``), so this is meant for
-    states of up to a few thousand entries.
+    states of up to a few thousand entries. Networks on data and activated ones take the core's exact
+    Jacobian of the flow (``scale = max(1, ||Yhat||_F)`` by default); their activation must be twice
+    differentiable.
 
     Raises
     ------
     ValueError
-        If ``||grad g(W)||_F > tol * scale`` (not an equilibrium), or on wrong layer shapes.
+        If ``||grad g(W)||_F > tol * scale`` (not an equilibrium), on wrong layer shapes, or for the
+        activations relu and leaky_relu (no Hessian at the kinks).
     """
     point, scale, thr, grad_norm = _tested_point(net, Ws, tol, scale)
     if grad_norm > thr:

@@ -12,9 +12,9 @@ import numpy as np
 
 from .. import _options as _o
 from .. import events as _events
-from .._options import JACOBIAN_METHODS, METHODS
+from .._options import METHODS
 from .._validate import INT32_MAX, check_memory, format_bytes
-from ..integrate import ConvergenceWarning, _check_implicit
+from ..integrate import ConvergenceWarning, _check_project
 from ..network import Network, _integer
 from . import samplers as _samplers
 from .chunkfile import ChunkError
@@ -199,8 +199,6 @@ def monte_carlo(
         max_norm=max_norm,
         terminal_event=_events.any_terminal(event_args),
     )
-    if method in JACOBIAN_METHODS:
-        _check_implicit(net, method)
     sampler = _samplers.gaussian(0.3) if sampler is None else sampler
     if not isinstance(sampler, _samplers.Sampler):
         raise TypeError(
@@ -224,8 +222,8 @@ def monte_carlo(
     dim, times = net.state_size, len(o.t_eval)
     row = 8 * (len(FIELDS) + len(event_args) + keep_final * dim + times * (1 + keep_trajectories * dim))
     check_memory(n * row, "n", n, f"the result of {n} trajectories ({format_bytes(row)} each)")
-    if project and not net.linear:
-        raise ValueError("project=True needs a linear network (activation=None, no inputs)")
+    if project:
+        _check_project(net, method)
     spec = MCSpec(
         net=net,
         sampler=sampler,

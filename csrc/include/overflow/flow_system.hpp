@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "overflow/detail/invariant_projection.hpp"
+#include "overflow/detail/neuron_projection.hpp"
 #include "overflow/network.hpp"
 
 namespace overflow {
@@ -25,12 +26,13 @@ class FlowSystem {
                        double* factors_out) {
     return flow_.rhs_factored(stage, base, terms, dy, factors_out, ws_);
   }
-  // out = J(y) v, the Jacobian of the right-hand side (implicit methods, "auto"): exact for linear
-  // networks (through the cost's hvp, which they need); for activated ones and on data a central difference
+  // out = J(y) v, the Jacobian of the right-hand side (implicit methods, "auto"): exact through the
+  // cost's hvp (Flow::jvp, every network; a linear network's cost must have one, as overflow.h says).
+  // For activated networks and networks on data whose cost has none, a central difference
   // (f(y + e v) - f(y - e v)) / 2e with e about eps^(1/3) relative, accurate to ~1e-10 relative,
   // as Hairer's codes difference J.
   double jvp(double t, const double* y, const double* v, double* out) {
-    if (linear()) return flow_.jvp(y, v, out, jvp_ws_);
+    if (flow_.cost().hvp != nullptr || linear()) return flow_.jvp(y, v, out, jvp_ws_);
     const std::size_t n = dim();
     double yn = 0.0, vn = 0.0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -51,29 +53,36 @@ class FlowSystem {
     for (std::size_t i = 0; i < n; ++i) out[i] = (out[i] - minus_[i]) / (2.0 * e);
     return value;
   }
-  // The invariants C_i at y, and the projection of y back onto {C_i = C0} (StepOptions::project).
+  // The invariants at y, and the projection of y back onto {invariants = C0} (StepOptions::project):
+  // the C_i of the linear network, the per-neuron invariants of a positively homogeneous activation
+  // (on data or the identity input; neuron_projection.hpp).
   void invariants(const double* y, std::vector<double>& out) const {
-    require_linear();
-    overflow::invariants(flow_.network(), y, out);
+    if (linear()) return overflow::invariants(flow_.network(), y, out);
+    require_homogeneous();
+    out.resize(neuron_invariants_size(flow_.network()));
+    neuron_invariants(flow_.network(), y, out.data());
   }
   ProjectionResult project(double* y, const double* C0) const {
-    require_linear();
-    return project_onto_invariants(flow_.network(), y, C0);
+    if (linear()) return project_onto_invariants(flow_.network(), y, C0);
+    require_homogeneous();
+    return project_onto_neuron_invariants(flow_.network(), y, C0);
   }
 
  private:
-  // The linear network of eq. 4 (identity input, no activation): the flow with an exact Jacobian
-  // and the invariants C_i.
+  // The linear network of eq. 4 (identity input, no activation): the flow with the invariants C_i.
   bool linear() const { return flow_.activation() == Activation::none && !flow_.on_data(); }
-  void require_linear() const {
-    if (!linear())
-      throw std::invalid_argument("projection onto the invariants is implemented for linear networks (no data)");
+  void require_homogeneous() const {
+    const Activation a = flow_.activation();
+    if (a != Activation::none && a != Activation::relu && a != Activation::leaky_relu)
+      throw std::invalid_argument(
+          "the flow conserves invariants only for linear networks and positively homogeneous activations (linear, "
+          "relu, leaky_relu)");
   }
 
   const Flow& flow_;
   FlowWorkspace ws_;
   JvpWorkspace jvp_ws_;
-  std::vector<double> shifted_, minus_;  // the difference quotient's points (activated networks)
+  std::vector<double> shifted_, minus_;  // the difference quotient's points (costs without an hvp)
 };
 
 }  // namespace overflow

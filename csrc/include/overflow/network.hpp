@@ -94,6 +94,9 @@ struct JvpWorkspace {
   std::vector<std::size_t> back_at;  // per layer l: where B_{l+1} (rows(l) x n) is in back
   double value = 0.0;
   bool has_point = false;
+  // Networks on data and activated ones (data_jvp.cpp): the state's forward and backward passes and
+  // the tangents, O(sum_i k_i samples); sized at the first product.
+  AlignedVector sweep;
 };
 
 // The gradient flow dW_i/dt = -(W_N...W_{i+1})^T grad f(P) (W_{i-1}...W_1)^T of g = f(W_N...W_1).
@@ -134,9 +137,10 @@ class Flow {
   double value(const double* y, FlowWorkspace& ws) const;
   // Writes P = W_N...W_1 (m x n; on data Yhat, m x samples) into out.
   void product(const double* y, double* out, FlowWorkspace& ws) const;
-  // out = J(y) v, J the Jacobian of y -> -grad g(y), exact through the cost's hvp (flow_jvp.cpp);
-  // returns g(y). Linear networks on the identity input only; throws std::invalid_argument otherwise
-  // or without an hvp.
+  // out = J(y) v, J the Jacobian of y -> -grad g(y), exact through the cost's hvp; returns g(y).
+  // Linear networks by their products (flow_jvp.cpp), activated ones and networks on data by
+  // forward-over-reverse through the data sweep (data_jvp.cpp; for relu and leaky relu the
+  // Jacobian off the kinks, sigma'' = 0). Throws std::invalid_argument without an hvp.
   double jvp(const double* y, const double* v, double* out, JvpWorkspace& ws) const;
   double jvp(const double* y, const double* v, double* out) const;  // on a workspace of its own
 

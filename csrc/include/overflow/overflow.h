@@ -48,9 +48,8 @@ enum of_error {
 /* OF_GAUSS4, OF_GAUSS6: implicit Gauss-Legendre, conserving the invariants; OF_RODAS4: L-stable Rosenbrock for
    stiff flows; OF_AUTO: OF_DOP853, switched to OF_RODAS4 where its steps are stability-limited and back
    (Python's method="auto"); OF_RADAU5: Radau IIA of order 5 (L-stable, for stiff flows; added after OF_AUTO,
-   whose code stays). These five need the flow's Jacobian: on linear networks on the identity input
-   it is exact through the cost's hvp, which they then need (OF_AUTO once it switches); on activated
-   networks and on data its products are central differences of the right-hand side (no hvp). */
+   whose code stays). These five need the flow's Jacobian, exact through the cost's hvp: a linear network's
+   cost must have one (OF_AUTO needs it once it switches); an activated one without it is differenced. */
 enum of_method {
   OF_BS3 = 0,
   OF_DOPRI5 = 1,

@@ -1,0 +1,160 @@
+// The exact Jacobian-vector product of networks on data and of activated networks on the identity input
+// (data_jvp.cpp): against central differences of the right-hand side for every activation, depths 1-4,
+// with and without biases, m != n; symmetric (<u, J v> = <J u, v>, J = -Hess g); one workspace reused
+// across states gives the products of fresh ones; FlowSystem::jvp takes it, and falls back to a
+// difference quotient for a cost without an hvp.
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "check.hpp"
+#include "overflow/flow_system.hpp"
+#include "overflow/network.hpp"
+#include "quadratic_cost.hpp"
+
+namespace {
+
+using overflow::Activation;
+using overflow::Cost;
+using overflow::Flow;
+using overflow::FlowSystem;
+using overflow::FlowWorkspace;
+using overflow::Inputs;
+using overflow::JvpWorkspace;
+using overflow::Network;
+
+constexpr Activation kAll[] = {Activation::none,       Activation::isru,    Activation::tanh,     Activation::relu,
+                               Activation::leaky_relu, Activation::sigmoid, Activation::softplus, Activation::gelu};
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+double max_abs(const std::vector<double>& a) {
+  double s = 0.0;
+  for (double x : a) s = std::fmax(s, std::fabs(x));
+  return s;
+}
+
+// (rhs(y + h v) - rhs(y - h v)) / 2h: truncation O(h^2), rounding O(eps / h).
+std::vector<double> difference(const Flow& flow, const std::vector<double>& y, const std::vector<double>& v, double h) {
+  FlowWorkspace ws(flow);
+  std::vector<double> plus(y), minus(y), dplus(y.size()), dminus(y.size()), out(y.size());
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    plus[i] += h * v[i];
+    minus[i] -= h * v[i];
+  }
+  flow.rhs(plus.data(), dplus.data(), ws);
+  flow.rhs(minus.data(), dminus.data(), ws);
+  for (std::size_t i = 0; i < y.size(); ++i) out[i] = (dplus[i] - dminus[i]) / (2 * h);
+  return out;
+}
+
+// The Jacobian along v, exact, and its distance to the difference quotient relative to its size.
+double relative_error(const Flow& flow, const std::vector<double>& y, const std::vector<double>& v,
+                      std::vector<double>& jv) {
+  jv.assign(y.size(), 0.0);
+  flow.jvp(y.data(), v.data(), jv.data());
+  const std::vector<double> fd = difference(flow, y, v, 1e-5);
+  double err = 0.0;
+  for (std::size_t i = 0; i < jv.size(); ++i) err = std::fmax(err, std::fabs(jv[i] - fd[i]));
+  return err / (1e-300 + max_abs(fd));
+}
+
+}  // namespace
+
+int main() {
+  std::mt19937_64 rng(1818);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  const double slope = 0.2;
+  const std::vector<std::vector<std::int64_t>> cases = {{3, 2}, {3, 5, 2}, {4, 6, 3, 2}, {2, 5, 4, 3, 3}};
+  const std::int64_t s = 7;
+  int checked = 0;
+  for (Activation act : kAll) {
+    for (const auto& dims : cases) {
+      for (bool bias : {false, true}) {
+        Network net(dims, bias);
+        std::vector<double> X = random_vector(static_cast<std::size_t>(net.n() * s), rng, normal);
+        std::vector<double> target = random_vector(static_cast<std::size_t>(net.m() * s), rng, normal);
+        Flow flow(net, quadratic_cost_on(target.data(), net.m(), s), act, Inputs{X.data(), s, bias}, slope);
+        const std::vector<double> y = random_vector(net.state_size(), rng, normal);
+        const std::vector<double> u = random_vector(net.state_size(), rng, normal);
+        const std::vector<double> v = random_vector(net.state_size(), rng, normal);
+        std::vector<double> ju, jv;
+        // Central differences with h = 1e-5: ~1e-10 of truncation and rounding (relu's kinks are
+        // met only within ~1e-5 of a zero pre-activation, which these draws are not).
+        const double err = relative_error(flow, y, v, jv);
+        CHECK(err < 1e-7, "activation %d depth %d bias %d: |J v - difference| = %.3e relative", static_cast<int>(act),
+              net.depth(), bias, err);
+        flow.jvp(y.data(), u.data(), (ju = std::vector<double>(y.size())).data());
+        const double a = dot(u, jv), b = dot(ju, v);
+        CHECK(std::fabs(a - b) < 1e-13 * (std::sqrt(dot(u, u) * dot(jv, jv)) + std::sqrt(dot(ju, ju) * dot(v, v))),
+              "activation %d depth %d bias %d: <u, J v> = %.17g, <J u, v> = %.17g", static_cast<int>(act), net.depth(),
+              bias, a, b);
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked == 64, "%d data cases", checked);
+
+  // The identity input with an activation (section 4's path).
+  for (Activation act : kAll) {
+    if (act == Activation::none) continue;
+    Network net({3, 4, 5, 2});
+    std::vector<double> target = random_vector(static_cast<std::size_t>(net.m() * net.n()), rng, normal);
+    Flow flow(net, quadratic_cost_on(target.data(), net.m(), net.n()), act, Inputs{}, slope);
+    const std::vector<double> y = random_vector(net.state_size(), rng, normal);
+    const std::vector<double> v = random_vector(net.state_size(), rng, normal);
+    std::vector<double> jv;
+    const double err = relative_error(flow, y, v, jv);
+    CHECK(err < 1e-7, "identity input, activation %d: |J v - difference| = %.3e relative", static_cast<int>(act), err);
+  }
+
+  // One workspace across states: what it keeps of a state is recomputed for another (and for the
+  // same buffer changed in place), so its products equal those of fresh workspaces bit for bit.
+  {
+    Network net({3, 5, 4, 2}, true);
+    std::vector<double> X = random_vector(3 * s, rng, normal), target = random_vector(2 * s, rng, normal);
+    Flow flow(net, quadratic_cost_on(target.data(), 2, s), Activation::tanh, Inputs{X.data(), s, true});
+    JvpWorkspace ws(net);
+    std::vector<double> y = random_vector(net.state_size(), rng, normal);
+    const std::vector<double> z = random_vector(net.state_size(), rng, normal);
+    const std::vector<double> v = random_vector(net.state_size(), rng, normal);
+    std::vector<double> reused(y.size()), fresh(y.size());
+    for (int round = 0; round < 3; ++round) {
+      const std::vector<double>& at = round == 1 ? z : y;
+      const double g1 = flow.jvp(at.data(), v.data(), reused.data(), ws);
+      const double g2 = flow.jvp(at.data(), v.data(), fresh.data());
+      CHECK(reused == fresh && g1 == g2, "round %d: a reused workspace's product differs from a fresh one's", round);
+    }
+    y[3] += 0.25;  // in place
+    flow.jvp(y.data(), v.data(), reused.data(), ws);
+    flow.jvp(y.data(), v.data(), fresh.data());
+    CHECK(reused == fresh, "a state changed in place: the workspace kept the old one");
+  }
+
+  // FlowSystem: the exact product with an hvp; without one, a difference quotient close to it.
+  {
+    Network net({3, 4, 2});
+    std::vector<double> X = random_vector(3 * s, rng, normal), target = random_vector(2 * s, rng, normal);
+    Cost with = quadratic_cost_on(target.data(), 2, s), without = with;
+    without.hvp = nullptr;
+    Flow exact(net, with, Activation::gelu, Inputs{X.data(), s, false});
+    Flow differenced(net, without, Activation::gelu, Inputs{X.data(), s, false});
+    FlowSystem sys_exact(exact), sys_differenced(differenced);
+    const std::vector<double> y = random_vector(net.state_size(), rng, normal);
+    const std::vector<double> v = random_vector(net.state_size(), rng, normal);
+    std::vector<double> a(y.size()), b(y.size()), c(y.size());
+    sys_exact.jvp(0.0, y.data(), v.data(), a.data());
+    exact.jvp(y.data(), v.data(), b.data());
+    CHECK(a == b, "FlowSystem::jvp is not Flow::jvp with an hvp");
+    sys_differenced.jvp(0.0, y.data(), v.data(), c.data());
+    double err = 0.0;
+    for (std::size_t i = 0; i < a.size(); ++i) err = std::fmax(err, std::fabs(a[i] - c[i]));
+    CHECK(err > 0.0 && err < 1e-7 * max_abs(a), "without an hvp: |difference - exact| = %.3e", err);
+  }
+  return check_report("test_data_jvp");
+}
