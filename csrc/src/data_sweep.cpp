@@ -191,6 +191,27 @@ void back_propagate(const double* W, const double* Z, std::int64_t r, std::int64
       ConstWeightsView(Z + j0, r, w, Eigen::OuterStride<>(s));
 }
 
+// GCC vectorises loops on 256-bit registers unless told otherwise; the activation loops (tanh's polynomial:
+// a fifth of an evaluation at width 64) run 1.5x faster on AVX-512's 512-bit ones.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512F__)
+#define OVERFLOW_WIDE_VECTORS __attribute__((noinline, target("prefer-vector-width=512")))
+#else
+#define OVERFLOW_WIDE_VECTORS
+#endif
+
+// h = sigma(a) on n entries.
+template <class Sigma>
+OVERFLOW_WIDE_VECTORS void activate(const double* __restrict a, double* __restrict h, std::int64_t n, double slope) {
+  for (std::int64_t j = 0; j < n; ++j) h[j] = Sigma::value(a[j], slope);
+}
+
+// z *= sigma'(a) (given h = sigma(a)) on n entries.
+template <class Sigma>
+OVERFLOW_WIDE_VECTORS void times_derivative(const double* __restrict a, const double* __restrict h,
+                                            double* __restrict z, std::int64_t n, double slope) {
+  for (std::int64_t j = 0; j < n; ++j) z[j] *= Sigma::derivative(a[j], h[j], slope);
+}
+
 template <class Sigma>
 struct DataSweep {
   static void check_workspace(const Flow& f, const FlowWorkspace& ws) {
@@ -223,11 +244,7 @@ struct DataSweep {
         affine(y + net.offset(i), r, net.cols(i), net.stride(i), net.bias(), input, s, j0, j1, out);
         if constexpr (!Sigma::identity) {
           if (last) return;
-          for (std::int64_t q = 0; q < r; ++q) {
-            const double* __restrict a = A + q * s;
-            double* __restrict h = H + q * s;
-            for (std::int64_t j = j0; j < j1; ++j) h[j] = Sigma::value(a[j], slope);
-          }
+          for (std::int64_t q = 0; q < r; ++q) activate<Sigma>(A + q * s + j0, H + q * s + j0, j1 - j0, slope);
         }
       });
       if (last) break;
@@ -271,10 +288,8 @@ struct DataSweep {
         back_propagate(W, Z, r, c, ld, s, j0, j1, Zn);
         if constexpr (!Sigma::identity) {
           for (std::int64_t q = 0; q < c; ++q) {
-            const double* __restrict a = ws.pre_act.data() + off + q * s;
-            const double* __restrict h = ws.prefix.data() + off + q * s;
-            double* __restrict z = Zn + q * s;
-            for (std::int64_t j = j0; j < j1; ++j) z[j] *= Sigma::derivative(a[j], h[j], slope);
+            const std::size_t at = off + static_cast<std::size_t>(q * s + j0);
+            times_derivative<Sigma>(ws.pre_act.data() + at, ws.prefix.data() + at, Zn + q * s + j0, j1 - j0, slope);
           }
         }
       });
