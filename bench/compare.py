@@ -1,8 +1,9 @@
-"""Compare overflow with its peers on the three benchmark problems, in one process.
+"""Compare overflow with its peers on the benchmark problems, in one process.
 
     python bench/compare.py                 # all problems, full repeats
     python bench/compare.py --quick         # fewer repeats
     python bench/compare.py --problems a,b  # a subset
+    python bench/compare.py --problems d --jax-python /path/to/python   # the JAX peers from another Python
     python bench/compare.py --threads 2     # BLAS / XLA threads (default 1: one core, as one
                                             #   overflow trajectory)
     python bench/compare.py --json out.json # also dump the rows
@@ -15,6 +16,9 @@ dop853; tsit5 <-> diffrax Tsit5). diffrax Dopri8 (an 8(7) Dormand-Prince pair, n
 DOP853 tableau) and numbalsoda lsoda are shown against dop853 for orientation only ("~").
 Then the cost of one RHS evaluation: FLOPs of the prefix/backprop algorithm, each variant's
 time and its % of the single-core float64 matmul peak measured in the same process.
+Problem (d) is a network on data (bench/data_network.py's flow and rhs sections: a width-64, depth-3
+tanh network on 256 samples against scipy and diffrax, and one width-128 RHS against numpy and
+jax.grad); its JAX peers run in a child process, with --jax-python where this Python lacks jax.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ import sys
 def _parse():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
-    ap.add_argument("--problems", default="a,b,c", help="comma-separated subset of a,b,c")
+    ap.add_argument("--problems", default="a,b,c,d", help="comma-separated subset of a,b,c,d (d: a network on data)")
+    ap.add_argument("--jax-python", default=None, help="the Python that runs problem (d)'s JAX peers")
     ap.add_argument("--threads", type=int, default=1, help="BLAS/XLA threads (default 1)")
     ap.add_argument("--repeats", type=int, default=None, help="override the number of repeats")
     ap.add_argument("--no-peers", action="store_true", help="overflow rows only (plus the reference)")
@@ -309,10 +314,29 @@ def rhs_report(p, peak_gflops, quick):
     return out
 
 
+def data_problem(peak_gflops):
+    """Problem (d), a network on data: bench/data_network.py's whole integrations and one RHS, the same
+    rows and goal lines as there (ratios from the best of the repeats)."""
+    import data_network
+
+    args = argparse.Namespace(quick=ARGS.quick, no_peers=ARGS.no_peers, jax_python=ARGS.jax_python, clock="wall")
+    out = {}
+    try:
+        if ARGS.threads != 1:
+            print("\n=== problem (d): skipped (run with --threads 1: its rows are one core)")
+            return out
+        print("\n=== problem (d): a network on data (bench/data_network.py)")
+        data_network.section_flow(args, out)
+        data_network.section_rhs(args, peak_gflops, out)
+    except data_network.Unavailable as exc:
+        print(f"    skipped ({exc})")
+    return out
+
+
 def main():
     names = [s.strip() for s in ARGS.problems.split(",") if s.strip()]
     for s in names:
-        if s not in pb.PROBLEMS:
+        if s not in pb.PROBLEMS and s != "d":
             sys.exit(f"unknown problem {s!r}")
     of, why = overflow_status()
     print(f"overflow: {'importable' if of else 'not importable (' + why + ')'}")
@@ -329,6 +353,9 @@ def main():
     print(f"single-core float64 matmul peak (numpy 1024x1024, 1 thread): {peak:.1f} GFLOP/s")
     everything = dict(peak_gflops=peak, threads=ARGS.threads, problems={})
     for name in names:
+        if name == "d":
+            everything["problems"][name] = data_problem(peak)
+            continue
         p = pb.problem(name)
         reps = repeats_for(name, ARGS.quick)
         ref = peers.reference(p)

@@ -108,8 +108,8 @@ def integrate(
         False saves only times, loss and gradient norm (the final weights are always kept).
     threads : int
         Threads for this one trajectory (default 1). Above 1, each right-hand side splits its
-        layer products across them (linear networks, products of at least 16,384
-        multiply-adds) and the explicit methods split their vector passes (states of at least
+        layer products across them (products of at least 16,384 multiply-adds; on data,
+        the same bits as one thread) and the explicit methods split their vector passes (states of at least
         16,384 weights); smaller work stays on the calling thread. Worth it for wide networks
         only: on 2 cores, depth 6 and width 128 (67,584 weights) ran 1.4x faster. The result
         equals the one-thread run up to the order of the error norm's sums (bitwise where nothing

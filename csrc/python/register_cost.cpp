@@ -1,11 +1,13 @@
 // Bindings that call a cost kernel or the flow's RHS once (analysis, tests, benchmarks).
 #include <chrono>
+#include <memory>
 #include <utility>
 
 #include "arrays.hpp"
 #include "bound_flow.hpp"
 #include "overflow/detail/aligned_vector.hpp"
 #include "overflow/network.hpp"
+#include "overflow/thread_team.hpp"
 #include "reference_costs.hpp"
 #include "register.hpp"
 
@@ -47,11 +49,14 @@ void register_cost(py::module_& m) {
   m.def(
       "flow_rhs",
       [](std::vector<std::int64_t> dims, std::uintptr_t vg, const CArray& data, const CArray& y,
-         const std::string& activation, const py::object& inputs, bool bias, double leaky_slope) {
+         const std::string& activation, const py::object& inputs, bool bias, double leaky_slope, int threads) {
         const BoundFlow bound(std::move(dims), vg, 0, data, activation, inputs, bias, leaky_slope);
         const Flow& flow = bound.flow();
         require_size(y, flow.dim(), "y");
-        FlowWorkspace ws(flow);
+        if (threads < 1) throw std::invalid_argument("threads must be >= 1");
+        std::unique_ptr<ThreadTeam> team;
+        if (threads > 1) team = std::make_unique<ThreadTeam>(threads);
+        FlowWorkspace ws(flow, team.get());
         std::vector<double> dy(flow.dim());
         double value;
         {
@@ -62,7 +67,9 @@ void register_cost(py::module_& m) {
       },
       py::arg("dims"), py::arg("vg_address"), py::arg("data"), py::arg("y"), py::arg("activation") = "none",
       py::kw_only(), py::arg("inputs") = py::none(), py::arg("bias") = false, py::arg("leaky_slope") = 0.01,
-      "g(y) and dy = -grad g(y) for the flow of eq. 4 (or its activated network; on data X with inputs = X).");
+      py::arg("threads") = 1,
+      "g(y) and dy = -grad g(y) for the flow of eq. 4 (or its activated network; on data X with inputs = X), the "
+      "products split across `threads` threads.");
 
   m.def(
       "flow_jvp",
@@ -88,12 +95,15 @@ void register_cost(py::module_& m) {
   m.def(
       "flow_rhs_seconds",
       [](std::vector<std::int64_t> dims, std::uintptr_t vg, const CArray& data, const CArray& y, int repeats,
-         const std::string& activation, const py::object& inputs, bool bias, double leaky_slope) {
+         const std::string& activation, const py::object& inputs, bool bias, double leaky_slope, int threads) {
         const BoundFlow bound(std::move(dims), vg, 0, data, activation, inputs, bias, leaky_slope);
         const Flow& flow = bound.flow();
         require_size(y, flow.dim(), "y");
         if (repeats < 1) throw std::invalid_argument("repeats must be >= 1");
-        FlowWorkspace ws(flow);
+        if (threads < 1) throw std::invalid_argument("threads must be >= 1");
+        std::unique_ptr<ThreadTeam> team;
+        if (threads > 1) team = std::make_unique<ThreadTeam>(threads);
+        FlowWorkspace ws(flow, team.get());
         // On cache-line aligned buffers, as the solver's stages are (numpy's need not be).
         AlignedVector state(y.data(), y.data() + y.size()), dy(flow.dim());
         py::gil_scoped_release release;
@@ -105,7 +115,8 @@ void register_cost(py::module_& m) {
       },
       py::arg("dims"), py::arg("vg_address"), py::arg("data"), py::arg("y"), py::arg("repeats"),
       py::arg("activation") = "none", py::kw_only(), py::arg("inputs") = py::none(), py::arg("bias") = false,
-      py::arg("leaky_slope") = 0.01, "Seconds per evaluation of the flow's RHS (benchmarks).");
+      py::arg("leaky_slope") = 0.01, py::arg("threads") = 1,
+      "Seconds per evaluation of the flow's RHS (benchmarks), its products split across `threads` threads.");
 
   m.def(
       "reference_cost_address",

@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include "branch_free_tanh.hpp"
+
 namespace overflow::detail {
 
 constexpr double kInvSqrt2 = 0.70710678118654752440;    // 1 / sqrt(2)
@@ -39,7 +41,7 @@ struct Isru {
 struct Tanh {
   static constexpr bool identity = false;
   static constexpr bool curved = true;
-  static double value(double x, double) { return std::tanh(x); }
+  static double value(double x, double) { return branch_free_tanh(x); }
   static double derivative(double, double h, double) { return 1.0 - h * h; }
   static double second_derivative(double, double h, double) { return -2.0 * h * (1.0 - h * h); }
 };

@@ -1,6 +1,7 @@
 // ThreadTeam: every part of every job runs exactly once, helpers that fell asleep wake up (or the
 // calling thread runs their parts), and the split work (RHS products, stepper passes) gives the
-// one-thread results: bitwise for the RHS (each entry is computed by the same loop), to rounding
+// one-thread results: bitwise for the RHS (each entry is computed by the same loop; on data, by the same
+// Eigen kernels), to rounding
 // for a whole integration (the error norm's partial sums are added in another order).
 #include <atomic>
 #include <chrono>
@@ -152,6 +153,47 @@ void check_integration() {
   }
 }
 
+// Networks on data (data_sweep.cpp): the products split by rows or sample columns on Eigen's kernel blocks,
+// so every team size gives the one-thread bits; with and without biases, the identity input's activated path.
+void check_data_rhs() {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> normal(0.0, 0.3);
+  struct Case {
+    std::vector<std::int64_t> dims;
+    std::int64_t samples;  // 0: the identity input
+    Activation activation;
+    bool bias;
+  };
+  const std::vector<Case> cases = {{{20, 64, 48, 5}, 200, Activation::tanh, false},
+                                   {{7, 33, 130, 3}, 77, Activation::relu, true},
+                                   {{3, 96, 2}, 1000, Activation::gelu, true},
+                                   {{72, 72, 72, 72}, 0, Activation::isru, false}};
+  for (const Case& k : cases) {
+    Network net(k.dims, k.bias);
+    const std::int64_t s = k.samples == 0 ? net.n() : k.samples;
+    std::vector<double> X = random_vector(static_cast<std::size_t>(net.n() * s), rng, normal);
+    std::vector<double> target = random_vector(static_cast<std::size_t>(net.m() * s), rng, normal);
+    const Inputs inputs = k.samples == 0 ? Inputs{} : Inputs{X.data(), s, k.bias};
+    Flow flow(net, quadratic_cost_on(target.data(), net.m(), s), k.activation, inputs);
+    std::vector<double> y = random_vector(net.state_size(), rng, normal), dy1(net.state_size());
+    FlowWorkspace alone(flow);
+    const double g1 = flow.rhs(y.data(), dy1.data(), alone);
+    for (int size : {2, 3}) {
+      ThreadTeam team(size);
+      FlowWorkspace split(flow, &team);
+      for (int repeat = 0; repeat < 3; ++repeat) {
+        std::vector<double> dy2(net.state_size(), -1.0);
+        const double g2 = flow.rhs(y.data(), dy2.data(), split);
+        std::size_t differ = 0;
+        for (std::size_t i = 0; i < y.size(); ++i) differ += dy1[i] != dy2[i];
+        CHECK(g1 == g2 && differ == 0,
+              "data dims[1] = %lld, team of %d: value %.17g vs %.17g, %zu of %zu entries differ",
+              static_cast<long long>(k.dims[1]), size, g1, g2, differ, y.size());
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -159,6 +201,7 @@ int main() {
   check_unstarted_parts_run_on_caller();
   check_shares();
   check_rhs();
+  check_data_rhs();
   check_integration();
   return check_report("test_thread_team");
 }

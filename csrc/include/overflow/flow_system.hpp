@@ -14,7 +14,7 @@ namespace overflow {
 
 class FlowSystem {
  public:
-  // With a team, each RHS evaluation splits its products across it (linear networks).
+  // With a team, each RHS evaluation splits its products across it.
   explicit FlowSystem(const Flow& flow, ThreadTeam* team = nullptr)
       : flow_(flow), ws_(flow, team), jvp_ws_(flow.network()) {}
   std::size_t dim() const { return flow_.dim(); }

@@ -73,8 +73,8 @@ struct FlowWorkspace {
   AlignedVector z0, z1;      // k x max(m, n) each
   AlignedVector pre_act;     // activated networks and data (data_sweep.cpp): every hidden A_i (H_i = sigma
                              // of it in `prefix`)
-  // Linear networks: the products of one evaluation are split across this team (not owned; null
-  // or a team of one: all on the calling thread).
+  // The products of one evaluation are split across this team (not owned; null or a team of one: all on
+  // the calling thread).
   ThreadTeam* team = nullptr;
   std::vector<const double*> transposed_at;     // per layer: where its transposed prefix is
   const StageCorrection* correction = nullptr;  // set for one evaluation by Flow::rhs_factored
