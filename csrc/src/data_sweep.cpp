@@ -175,6 +175,7 @@ struct DataSweep {
     double* __restrict H = ws.prefix.data();
     double* __restrict A = ws.pre_act.data();
     const double* input = f.inputs().X;  // H_{i-1}; null: the identity input
+    const double* gates = ws.gates;
     for (int i = 0; i < N; ++i) {
       const std::int64_t r = net.rows(i);
       const bool last = i + 1 == N;
@@ -184,7 +185,12 @@ struct DataSweep {
       if constexpr (Sigma::identity) {
         input = A;
       } else {
-        for (std::int64_t q = 0; q < size; ++q) H[q] = Sigma::value(A[q], slope);
+        if (gates) {  // a frozen activation pattern (activation_pattern.hpp): each entry's linear branch
+          for (std::int64_t q = 0; q < size; ++q) H[q] = gates[q] * A[q];
+          gates += size;
+        } else {
+          for (std::int64_t q = 0; q < size; ++q) H[q] = Sigma::value(A[q], slope);
+        }
         input = H;
       }
       H += size;
@@ -223,7 +229,11 @@ struct DataSweep {
       if constexpr (!Sigma::identity) {
         const double* __restrict Ap = ws.pre_act.data() + off;
         const double* __restrict Hq = ws.prefix.data() + off;
-        for (std::int64_t q = 0; q < c * s; ++q) Zn[q] *= Sigma::derivative(Ap[q], Hq[q], slope);
+        if (const double* __restrict gates = ws.gates ? ws.gates + off : nullptr) {
+          for (std::int64_t q = 0; q < c * s; ++q) Zn[q] *= gates[q];
+        } else {
+          for (std::int64_t q = 0; q < c * s; ++q) Zn[q] *= Sigma::derivative(Ap[q], Hq[q], slope);
+        }
       }
       Z = Zn;
       which ^= 1;

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "overflow/detail/activation_pattern.hpp"
 #include "overflow/detail/aligned_vector.hpp"
 #include "overflow/detail/controller.hpp"
 #include "overflow/detail/dense_output.hpp"
@@ -67,6 +68,7 @@ enum class StepOutcome {
   failed,       // step-size underflow
   not_finite,   // step-size underflow with a non-finite error estimate (a non-finite gradient?)
   interrupted,  // StepOptions::interrupted returned true; nothing changed
+  kink,         // an activation pattern could not be switched at a kink (Solver::kink_message says why)
 };
 
 namespace detail {
@@ -164,6 +166,12 @@ class Solver {
     last_rejection_ = Rejection::none;
     may_stretch_ = true;
     nfev_ = naccept_ = nreject_ = ndomain_ = njvp_ = njev_ = nlu_ = 0;  // the statistics count from this start
+    cutting_ = switch_pending_ = false;
+    stalled_switches_ = 0;
+    if constexpr (HasActivationPattern<System>::value) {
+      pattern_ = sys_.activation_pattern();
+      if (pattern_.pattern) pattern_.pattern->start(y_.data(), *pattern_.ws);
+    }
     double* f0 = visit([](auto& st) { return st.f0(); });
     value_ = visit([&](auto& st) { return st.eval_f0(sys_, t0, y_.data()); });
     ++nfev_;
@@ -189,6 +197,11 @@ class Solver {
     if (pending_accept_) {
       visit([](auto& st) { st.accept(); });
       pending_accept_ = false;
+    }
+    // The last step ended at a kink: its dense output and events have used the old pattern.
+    if (switch_pending_) {
+      switch_pending_ = false;
+      if (!switch_kink()) return StepOutcome::kink;
     }
     if (switch_to_) switch_method();
     if (h_ <= 0.0) {
@@ -228,6 +241,29 @@ class Solver {
       bool in_domain = att.in_domain;
       const bool accepted = in_domain && att.error <= 1.0;  // false for a NaN estimate too
       const double t_new = last ? t_bound : t_ + h;
+      if constexpr (HasActivationPattern<System>::value) {
+        if (accepted && pattern_.pattern && !cutting_ &&
+            !pattern_.pattern->holds(y_new_.data(), *pattern_.ws, std::holds_alternative<ExplicitRK>(stepper_))) {
+          // Some entry crossed its kink inside the step: retake the step up to the first crossing.
+          const double theta = locate_kink(h);
+          if (theta >= 1.0 - kLocateTolerance) {
+            cutting_ = true;  // at the step's end: this step stands, the switch follows it
+          } else if (theta * h >= min_step) {
+            h_before_cut_ = h;
+            h *= theta;
+            cutting_ = true;
+            continue;
+          } else {  // at the step's start: switch there and take the step again
+            if (++stalled_switches_ > kMaxStalledSwitches) {
+              kink_message_ = "the activation pattern kept switching at t = " + std::to_string(t_) +
+                              " without a step in between (" + std::to_string(kMaxStalledSwitches) + " switches)";
+              return StepOutcome::kink;
+            }
+            if (!switch_kink()) return StepOutcome::kink;
+            continue;
+          }
+        }
+      }
       dense_ready_ = !visit([](auto& st) { return st.dense_needs_stages(); });
       // Interpolants with extra stages need them before anything is read off the step; a stage
       // outside the domain rejects the step like any other.
@@ -237,6 +273,7 @@ class Solver {
       }
       if (!in_domain || !accepted) {
         ++nreject_;
+        cutting_ = false;  // a retake up to a kink that fails is located again from the smaller step
         if (last) may_stretch_ = false;
         const double h_tried = h;
         if (!in_domain) {
@@ -269,6 +306,12 @@ class Solver {
       last_rejection_ = Rejection::none;
       may_stretch_ = true;
       h_ = h * controller_.accept({att.error, h, att.newton_iterations, att.reuses_matrix});
+      if (cutting_) {  // a step cut at a kink: the next one may be as long as the one that found it
+        switch_pending_ = true;
+        cutting_ = false;
+        h_ = std::max(h_, h_before_cut_);
+      }
+      stalled_switches_ = 0;
       if (opt_.project) project_state();
       // The stiffness estimate serves "auto" and, with a gtol, the diagnosis of a run that does
       // not reach it; a step cut short to land on t_bound says nothing about the steps possible.
@@ -290,17 +333,7 @@ class Solver {
 
   // The solution at theta in [0, 1] of the last step (t_prev() + theta h_last()). Needs
   // prepare_dense() to have succeeded; valid until the next step().
-  void dense_theta(double theta, double* out) const {
-    if (const auto* rk = std::get_if<ExplicitRK>(&stepper_)) {
-      dense_output(*rk, y_prev_.data(), h_last_, theta, out);
-    } else if (const auto* gl = std::get_if<GaussLegendre>(&stepper_)) {
-      gl->dense(y_prev_.data(), h_last_, theta, out);
-    } else if (const auto* ra = std::get_if<Radau5>(&stepper_)) {
-      ra->dense(y_prev_.data(), h_last_, theta, out);
-    } else {
-      std::get<Rosenbrock>(stepper_).dense(y_prev_.data(), h_last_, theta, out);
-    }
-  }
+  void dense_theta(double theta, double* out) const { interpolate(y_prev_.data(), h_last_, theta, out); }
 
   // True when dense output over [t_prev(), t()] is available (a step was taken since init and the
   // next one has not started).
@@ -323,13 +356,19 @@ class Solver {
   double value() const { return value_; }
   double grad_norm() const { return gnorm_; }
   double max_abs() const { return max_abs_; }
-  std::int64_t nfev() const { return nfev_; }
+  // With an activation pattern, also the evaluations it made itself (gate solves, kink probes).
+  std::int64_t nfev() const { return nfev_ + (pattern_.pattern ? pattern_.pattern->evaluations() : 0); }
   std::int64_t naccept() const { return naccept_; }
   std::int64_t nreject() const { return nreject_; }
   std::int64_t ndomain() const { return ndomain_; }
   std::int64_t njvp() const { return njvp_; }
   std::int64_t njev() const { return njev_; }
   std::int64_t nlu() const { return nlu_; }
+  // Relu-family networks (activation_pattern.hpp): the kinks located and stepped to, the entries that
+  // began to slide along one, and why a step ended with StepOutcome::kink.
+  std::int64_t nkink() const { return pattern_.pattern ? pattern_.pattern->nkink() : 0; }
+  std::int64_t nslide() const { return pattern_.pattern ? pattern_.pattern->nslide() : 0; }
+  const std::string& kink_message() const { return kink_message_; }
   // Method "auto": steps accepted by the stiff method, the times of the switches (the first from the
   // explicit pair to the stiff method, then alternating), and whether the stiff method runs now.
   std::int64_t naccept_stiff() const { return naccept_stiff_; }
@@ -365,7 +404,8 @@ class Solver {
       s.gtol = opt_.gtol;
       s.stages = tab_->stages;
       s.stiff_step_cost = opt_.stiff ? stiff_step_cost() : 0.0;
-      if (switch_.to_stiff(s) && opt_.stiff) switch_to_ = opt_.stiff;
+      // Not where the right-hand side has kinks: implicit methods need it twice differentiable.
+      if (switch_.to_stiff(s) && opt_.stiff && !pattern_.pattern) switch_to_ = opt_.stiff;
     } else {
       ++naccept_stiff_;
       // rho moves slowly: while h rho is past the explicit boundary (4x the switch-back threshold)
@@ -413,6 +453,79 @@ class Solver {
     } else {
       return std::numeric_limits<double>::quiet_NaN();
     }
+  }
+
+  // The solution at theta of the step of size h from y0 just attempted (or taken).
+  void interpolate(const double* y0, double h, double theta, double* out) const {
+    if (const auto* rk = std::get_if<ExplicitRK>(&stepper_)) {
+      dense_output(*rk, y0, h, theta, out);
+    } else if (const auto* gl = std::get_if<GaussLegendre>(&stepper_)) {
+      gl->dense(y0, h, theta, out);
+    } else if (const auto* ra = std::get_if<Radau5>(&stepper_)) {
+      ra->dense(y0, h, theta, out);
+    } else {
+      std::get<Rosenbrock>(stepper_).dense(y0, h, theta, out);
+    }
+  }
+
+  // The first kink crossed in the attempted step of size h from y_ to y_new_, as the fraction theta
+  // of the step: Illinois regula falsi on the pattern's margin along the attempt's interpolant, the
+  // bracket's right end returned (just past the crossing, where the pattern records what crossed).
+  // 0: crossed at the start already. Locating to kLocateTolerance puts the step's end within rounding
+  // of the crossing: a switch an amount e off it errs by O(e^2) only, sigma being continuous.
+  double locate_kink(double h) {
+    ActivationPattern& pattern = *pattern_.pattern;
+    FlowWorkspace& ws = *pattern_.ws;
+    double f_lo = pattern.margin(y_.data(), ws);
+    if (!(f_lo > 0.0)) return 0.0;
+    double f_hi = pattern.margin(y_new_.data(), ws);
+    if (!(f_hi <= 0.0)) return 1.0;
+    bool in_domain = true;
+    if (visit([](auto& st) { return st.dense_needs_stages(); }))
+      nfev_ += visit([&](auto& st) { return st.prepare_dense(sys_, t_, y_.data(), h, in_domain); });
+    if (!in_domain) return 1.0;  // no interpolant: the switch is made at the step's end
+    probe_.resize(dim());
+    double lo = 0.0, hi = 1.0;
+    int side = 0;
+    bool recorded_hi = true;  // the pattern's last margin() was at hi
+    for (int it = 0; it < kLocateIterations && hi - lo > kLocateTolerance; ++it) {
+      double th = lo + f_lo * (hi - lo) / (f_lo - f_hi);
+      if (!(th > lo && th < hi)) th = 0.5 * (lo + hi);
+      interpolate(y_.data(), h, th, probe_.data());
+      const double f = pattern.margin(probe_.data(), ws);
+      if (f <= 0.0) {
+        hi = th;
+        f_hi = f;
+        recorded_hi = true;
+        if (side == -1) f_lo *= 0.5;
+        side = -1;
+      } else {
+        lo = th;
+        f_lo = f;
+        recorded_hi = false;
+        if (side == 1) f_hi *= 0.5;
+        side = 1;
+      }
+    }
+    if (!recorded_hi) {
+      interpolate(y_.data(), h, hi, probe_.data());
+      pattern.margin(probe_.data(), ws);
+    }
+    return hi;
+  }
+
+  // Switches the activation pattern at the current point (the kinks the last margin() found crossed)
+  // and evaluates f there afresh under the new one. False: the switch could not be made.
+  bool switch_kink() {
+    if (!pattern_.pattern->switch_at(y_.data(), *pattern_.ws)) {
+      kink_message_ = pattern_.pattern->message() + " at t = " + std::to_string(t_);
+      return false;
+    }
+    double* f0 = visit([](auto& st) { return st.f0(); });
+    value_ = visit([&](auto& st) { return st.eval_f0(sys_, t_, y_.data()); });
+    ++nfev_;
+    gnorm_ = detail::gradient_norm(sys_, y_.data(), f0, detail::norm2(f0, dim()));
+    return true;
   }
 
   // Continues from (t, y) with the tableau switch_to_: f at y again (the new stepper's slot 0;
@@ -551,6 +664,18 @@ class Solver {
   std::chrono::steady_clock::time_point last_poll_ = std::chrono::steady_clock::now();
   // Below this dimension an implicit attempt takes microseconds: the clock is read as for explicit ones.
   static constexpr std::size_t kPollEveryAttemptDim = 64;
+  // Activation patterns: the kinks' location (fraction of a step), and how many switches in a row
+  // without an accepted step end the run (a pattern that cannot settle, rather than a silent grind).
+  PatternHandle pattern_;
+  AlignedVector probe_;
+  double h_before_cut_ = 0.0;
+  bool cutting_ = false;         // the attempt under way ends at a located kink
+  bool switch_pending_ = false;  // the last step ended at a kink: switch before the next one
+  int stalled_switches_ = 0;
+  std::string kink_message_;
+  static constexpr double kLocateTolerance = 1e-10;
+  static constexpr int kLocateIterations = 64;
+  static constexpr int kMaxStalledSwitches = 64;
 };
 
 }  // namespace overflow
