@@ -50,6 +50,7 @@ void ActivationPattern::forward(const double* y, FlowWorkspace& ws) {
 void ActivationPattern::start(const double* y, FlowWorkspace& ws) {
   if (!active_) return;
   started_ = true;
+  held_ = false;
   nkink_ = nslide_ = evaluations_ = 0;
   sliding_.clear();
   candidates_.clear();
@@ -75,10 +76,8 @@ void ActivationPattern::start(const double* y, FlowWorkspace& ws) {
     rates(zero, y, dy_.data(), ws, r.data());
     for (std::size_t q = 0; q < zero.size(); ++q)
       if (r[q] > 0.0) crossed_.push_back(zero[q]);
-    if (!crossed_.empty()) {
-      switch_at(y, ws);
-      nkink_ = 0;
-    }
+    double value;
+    if (!crossed_.empty() && switch_at(y, ws, dy_.data(), value)) nkink_ = 0;
   }
   ws.gates = gates_.data();
   evaluated_at_ = nullptr;
@@ -248,11 +247,11 @@ double ActivationPattern::margin(const double* y, FlowWorkspace& ws) {
   return least;
 }
 
-bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws) {
-  if (crossed_.empty()) return true;
-  const std::vector<signed char> side0 = side_;
-  const std::vector<double> gates0 = gates_;
-  const std::vector<std::size_t> sliding0 = sliding_;
+bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws, double* dy, double& value) {
+  held_ = false;
+  previous_side_ = side_;
+  previous_gates_ = gates_;
+  previous_sliding_ = sliding_;
   std::vector<std::size_t> flipped;
   for (std::size_t k : crossed_) {
     if (side_[k] == kSliding) {  // its gate reached an end of [slope, 1]: it leaves to that side
@@ -266,11 +265,9 @@ bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws) {
   }
   std::int64_t began = 0;
   std::vector<double> r;
-  ws.gates = gates_.data();
-  for (int round = 0; round < kSettleRounds; ++round) {
-    double value;
-    if (sliding_.empty() || !solve_sliding(y, dy_.data(), value, ws)) flow_.rhs(y, dy_.data(), ws);
-    ++evaluations_;
+  bool settled = false;
+  for (int round = 0; round < kSettleRounds && !settled; ++round) {
+    value = evaluate(y, dy, ws);
     bool changed = false;
     // A sliding gate outside [slope, 1]: that entry is not held at 0, it takes the side the gate points to.
     for (std::size_t q = 0; q < sliding_.size();) {
@@ -290,7 +287,7 @@ bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws) {
     for (std::size_t k : flipped)
       if (side_[k] != kSliding) moving.push_back(k);
     r.resize(moving.size());
-    rates(moving, y, dy_.data(), ws, r.data());
+    rates(moving, y, dy, ws, r.data());
     for (std::size_t q = 0; q < moving.size(); ++q) {
       const std::size_t k = moving[q];
       if (side_[k] * r[q] < 0.0) {
@@ -301,23 +298,50 @@ bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws) {
         changed = true;
       }
     }
-    if (!changed) break;
     if (sliding_.size() > kMaxSliding) {
       message_ = "more than " + std::to_string(kMaxSliding) +
-                 " pre-activations slide along their kink at once (the activation pattern's limit)";
-      side_ = side0;
-      gates_ = gates0;
-      sliding_ = sliding0;
+                 " pre-activations slide along their kinks at once (the activation pattern's limit)";
+      side_.swap(previous_side_);
+      gates_.swap(previous_gates_);
+      sliding_.swap(previous_sliding_);
+      evaluated_at_ = nullptr;
       return false;
     }
+    settled = !changed;
   }
-  for (std::size_t k : sliding_) gates_[k] = std::clamp(gates_[k], slope_, 1.0);
+  if (!settled) value = evaluate(y, dy, ws);  // the last round changed the pattern: f under the final one
   ++nkink_;
   nslide_ += began;
   crossed_.clear();
   candidates_.clear();
   evaluated_at_ = nullptr;
   return true;
+}
+
+double ActivationPattern::evaluate(const double* y, double* dy, FlowWorkspace& ws) {
+  ws.gates = gates_.data();
+  double value;
+  if (sliding_.empty() || !solve_sliding(y, dy, value, ws)) value = flow_.rhs(y, dy, ws);
+  ++evaluations_;
+  return value;
+}
+
+void ActivationPattern::hold() {
+  if (held_) return;
+  side_.swap(previous_side_);
+  gates_.swap(previous_gates_);
+  sliding_.swap(previous_sliding_);
+  held_ = true;
+  evaluated_at_ = nullptr;
+}
+
+void ActivationPattern::release() {
+  if (!held_) return;
+  side_.swap(previous_side_);
+  gates_.swap(previous_gates_);
+  sliding_.swap(previous_sliding_);
+  held_ = false;
+  evaluated_at_ = nullptr;
 }
 
 }  // namespace overflow

@@ -166,8 +166,9 @@ class Solver {
     last_rejection_ = Rejection::none;
     may_stretch_ = true;
     nfev_ = naccept_ = nreject_ = ndomain_ = njvp_ = njev_ = nlu_ = 0;  // the statistics count from this start
-    cutting_ = switch_pending_ = false;
+    kink_pending_ = false;
     stalled_switches_ = 0;
+    dense_fraction_ = 1.0;
     if constexpr (HasActivationPattern<System>::value) {
       pattern_ = sys_.activation_pattern();
       if (pattern_.pattern) pattern_.pattern->start(y_.data(), *pattern_.ws);
@@ -198,10 +199,13 @@ class Solver {
       visit([](auto& st) { st.accept(); });
       pending_accept_ = false;
     }
-    // The last step ended at a kink: its dense output and events have used the old pattern.
-    if (switch_pending_) {
-      switch_pending_ = false;
-      if (!switch_kink()) return StepOutcome::kink;
+    // The last step ended at a kink, switched there: its dense output and events read the old
+    // pattern until now, and f under the new one is the next step's start.
+    if (kink_pending_) {
+      kink_pending_ = false;
+      double* f0 = visit([](auto& st) { return st.f0(); });
+      std::copy(f_kink_.begin(), f_kink_.end(), f0);
+      pattern_.pattern->release();
     }
     if (switch_to_) switch_method();
     if (h_ <= 0.0) {
@@ -242,26 +246,21 @@ class Solver {
       const bool accepted = in_domain && att.error <= 1.0;  // false for a NaN estimate too
       const double t_new = last ? t_bound : t_ + h;
       if constexpr (HasActivationPattern<System>::value) {
-        if (accepted && pattern_.pattern && !cutting_ &&
+        if (accepted && pattern_.pattern &&
             !pattern_.pattern->holds(y_new_.data(), *pattern_.ws, std::holds_alternative<ExplicitRK>(stepper_))) {
-          // Some entry crossed its kink inside the step: retake the step up to the first crossing.
+          // Some entry crossed its kink inside the step: the step ends at the first crossing.
           const double theta = locate_kink(h);
-          if (theta >= 1.0 - kLocateTolerance) {
-            cutting_ = true;  // at the step's end: this step stands, the switch follows it
-          } else if (theta * h >= min_step) {
-            h_before_cut_ = h;
-            h *= theta;
-            cutting_ = true;
-            continue;
-          } else {  // at the step's start: switch there and take the step again
-            if (++stalled_switches_ > kMaxStalledSwitches) {
-              kink_message_ = "the activation pattern kept switching at t = " + std::to_string(t_) +
-                              " without a step in between (" + std::to_string(kMaxStalledSwitches) + " switches)";
-              return StepOutcome::kink;
-            }
-            if (!switch_kink()) return StepOutcome::kink;
-            continue;
+          if (theta * h >= min_step) return take_step_to_kink(att, h, theta, t_new, t_bound, last);
+          // Crossed at the start already: switch there and take the step again.
+          if (++stalled_switches_ > kMaxStalledSwitches) {
+            kink_message_ = "the activation pattern kept switching at t = " + std::to_string(t_) +
+                            " without a step in between (" + std::to_string(kMaxStalledSwitches) + " switches)";
+            return StepOutcome::kink;
           }
+          double* f0 = visit([](auto& st) { return st.f0(); });
+          if (!switch_pattern(y_.data(), f0, value_)) return StepOutcome::kink;
+          gnorm_ = detail::gradient_norm(sys_, y_.data(), f0, detail::norm2(f0, dim()));
+          continue;
         }
       }
       dense_ready_ = !visit([](auto& st) { return st.dense_needs_stages(); });
@@ -273,7 +272,6 @@ class Solver {
       }
       if (!in_domain || !accepted) {
         ++nreject_;
-        cutting_ = false;  // a retake up to a kink that fails is located again from the smaller step
         if (last) may_stretch_ = false;
         const double h_tried = h;
         if (!in_domain) {
@@ -298,7 +296,7 @@ class Solver {
       have_step_ = true;
       t_prev_ = t_;
       t_ = t_new;
-      h_last_ = h;
+      h_last_ = dense_h_ = h;
       value_ = att.value_new;
       max_abs_ = att.max_abs_new;
       gnorm_ = detail::gradient_norm(sys_, y_.data(), f(), att.f_new_norm);
@@ -306,12 +304,8 @@ class Solver {
       last_rejection_ = Rejection::none;
       may_stretch_ = true;
       h_ = h * controller_.accept({att.error, h, att.newton_iterations, att.reuses_matrix});
-      if (cutting_) {  // a step cut at a kink: the next one may be as long as the one that found it
-        switch_pending_ = true;
-        cutting_ = false;
-        h_ = std::max(h_, h_before_cut_);
-      }
       stalled_switches_ = 0;
+      dense_fraction_ = 1.0;
       if (opt_.project) project_state();
       // The stiffness estimate serves "auto" and, with a gtol, the diagnosis of a run that does
       // not reach it; a step cut short to land on t_bound says nothing about the steps possible.
@@ -326,14 +320,16 @@ class Solver {
   bool prepare_dense() {
     if (dense_ready_ || !have_step_ || !pending_accept_) return dense_ready_;
     bool in_domain = true;
-    nfev_ += visit([&](auto& st) { return st.prepare_dense(sys_, t_prev_, y_prev_.data(), h_last_, in_domain); });
+    nfev_ += visit([&](auto& st) { return st.prepare_dense(sys_, t_prev_, y_prev_.data(), dense_h_, in_domain); });
     dense_ready_ = in_domain;
     return dense_ready_;
   }
 
   // The solution at theta in [0, 1] of the last step (t_prev() + theta h_last()). Needs
   // prepare_dense() to have succeeded; valid until the next step().
-  void dense_theta(double theta, double* out) const { interpolate(y_prev_.data(), h_last_, theta, out); }
+  void dense_theta(double theta, double* out) const {
+    interpolate(y_prev_.data(), dense_h_, theta * dense_fraction_, out);
+  }
 
   // True when dense output over [t_prev(), t()] is available (a step was taken since init and the
   // next one has not started).
@@ -351,6 +347,7 @@ class Solver {
   const double* y_prev() const { return y_prev_.data(); }
   // f(t, y) at the current point.
   const double* f() const {
+    if (kink_pending_) return f_kink_.data();  // the step ended at a kink, before the attempt's end
     return std::visit([&](const auto& st) { return pending_accept_ ? st.f_new() : st.f0(); }, stepper_);
   }
   double value() const { return value_; }
@@ -470,9 +467,9 @@ class Solver {
 
   // The first kink crossed in the attempted step of size h from y_ to y_new_, as the fraction theta
   // of the step: Illinois regula falsi on the pattern's margin along the attempt's interpolant, the
-  // bracket's right end returned (just past the crossing, where the pattern records what crossed).
-  // 0: crossed at the start already. Locating to kLocateTolerance puts the step's end within rounding
-  // of the crossing: a switch an amount e off it errs by O(e^2) only, sigma being continuous.
+  // bracket's right end returned (just past the crossing, where the pattern records what crossed);
+  // 0: crossed at the start already. A switch an amount e off the crossing errs by O(e^2) only (sigma
+  // is continuous), so kLocateTolerance of the step is ample.
   double locate_kink(double h) {
     ActivationPattern& pattern = *pattern_.pattern;
     FlowWorkspace& ws = *pattern_.ws;
@@ -483,6 +480,7 @@ class Solver {
     bool in_domain = true;
     if (visit([](auto& st) { return st.dense_needs_stages(); }))
       nfev_ += visit([&](auto& st) { return st.prepare_dense(sys_, t_, y_.data(), h, in_domain); });
+    dense_ready_ = in_domain;
     if (!in_domain) return 1.0;  // no interpolant: the switch is made at the step's end
     probe_.resize(dim());
     double lo = 0.0, hi = 1.0;
@@ -514,17 +512,49 @@ class Solver {
     return hi;
   }
 
-  // Switches the activation pattern at the current point (the kinks the last margin() found crossed)
-  // and evaluates f there afresh under the new one. False: the switch could not be made.
-  bool switch_kink() {
-    if (!pattern_.pattern->switch_at(y_.data(), *pattern_.ws)) {
+  // Accepts the attempt (error att.error, size h) up to its first kink at theta: the state there is
+  // the attempt's interpolant, whose error the attempt's estimate bounds (each pair's interpolant is
+  // of at least the order of its error estimator), so the attempt's stages are not wasted. The pattern
+  // switches there at once (f under the new pattern is the next step's start) but is held at the old
+  // one for this step's dense output and events, until the next step.
+  StepOutcome take_step_to_kink(const StepAttempt& att, double h, double theta, double t_new, double t_bound,
+                                bool last) {
+    const bool inside = theta < 1.0 - kLocateTolerance;
+    if (inside) interpolate(y_.data(), h, theta, y_new_.data());
+    f_kink_.resize(dim());
+    double value = 0.0;
+    if (!switch_pattern(y_new_.data(), f_kink_.data(), value)) return StepOutcome::kink;
+    pattern_.pattern->hold();
+    y_prev_.swap(y_);
+    y_.swap(y_new_);
+    pending_accept_ = kink_pending_ = have_step_ = true;
+    t_prev_ = t_;
+    t_ = inside ? t_ + theta * h : t_new;
+    h_last_ = inside ? theta * h : h;
+    dense_h_ = h;
+    dense_fraction_ = inside ? theta : 1.0;
+    value_ = value;
+    double max_abs = 0.0;
+    for (std::size_t i = 0; i < dim(); ++i) max_abs = std::max(max_abs, std::fabs(y_[i]));
+    max_abs_ = max_abs;
+    gnorm_ = detail::gradient_norm(sys_, y_.data(), f_kink_.data(), detail::norm2(f_kink_.data(), dim()));
+    ++naccept_;
+    last_rejection_ = Rejection::none;
+    may_stretch_ = true;
+    stalled_switches_ = 0;
+    // The next step as long as this attempt's error allows for its whole length.
+    h_ = h * controller_.accept({att.error, h, att.newton_iterations, att.reuses_matrix});
+    if (opt_.gtol > 0 && tab_->explicit_rk.stiffness_stage > 0 && !(last && !inside)) consider_switch(h, t_bound);
+    return StepOutcome::accepted;
+  }
+
+  // Switches the activation pattern at y (the kinks the last margin() found crossed); dy and value:
+  // f and the loss there under the new pattern. False: the switch could not be made.
+  bool switch_pattern(const double* y, double* dy, double& value) {
+    if (!pattern_.pattern->switch_at(y, *pattern_.ws, dy, value)) {
       kink_message_ = pattern_.pattern->message() + " at t = " + std::to_string(t_);
       return false;
     }
-    double* f0 = visit([](auto& st) { return st.f0(); });
-    value_ = visit([&](auto& st) { return st.eval_f0(sys_, t_, y_.data()); });
-    ++nfev_;
-    gnorm_ = detail::gradient_norm(sys_, y_.data(), f0, detail::norm2(f0, dim()));
     return true;
   }
 
@@ -667,13 +697,14 @@ class Solver {
   // Activation patterns: the kinks' location (fraction of a step), and how many switches in a row
   // without an accepted step end the run (a pattern that cannot settle, rather than a silent grind).
   PatternHandle pattern_;
-  AlignedVector probe_;
-  double h_before_cut_ = 0.0;
-  bool cutting_ = false;         // the attempt under way ends at a located kink
-  bool switch_pending_ = false;  // the last step ended at a kink: switch before the next one
+  AlignedVector probe_, f_kink_;  // a point on an attempt's interpolant; f at the kink a step ended at
+  bool kink_pending_ = false;     // the last step ended at a kink, switched there (f_kink_)
   int stalled_switches_ = 0;
+  // The last step's interpolant is the attempt of size dense_h_ over [0, dense_fraction_] (1 but
+  // for a step that ended at a kink).
+  double dense_h_ = 0.0, dense_fraction_ = 1.0;
   std::string kink_message_;
-  static constexpr double kLocateTolerance = 1e-10;
+  static constexpr double kLocateTolerance = 1e-9;
   static constexpr int kLocateIterations = 64;
   static constexpr int kMaxStalledSwitches = 64;
 };

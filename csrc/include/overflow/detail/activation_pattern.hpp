@@ -50,9 +50,14 @@ class ActivationPattern {
   // > 0 before the first crossing, <= 0 after it; records which candidates have crossed at y.
   double margin(const double* y, FlowWorkspace& ws);
   // Switches, at y, the entries the last margin() call found crossed: each takes its new side, or
-  // slides where the flow on that side pushes it back. False (nothing changed) where the sliding set
-  // would exceed kMaxSliding or its gates cannot be solved for; message() says which.
-  bool switch_at(const double* y, FlowWorkspace& ws);
+  // slides where the flow on that side pushes it back; dy and value are then the right-hand side and
+  // the loss at y under the new pattern. False (nothing changed) where the sliding set would exceed
+  // kMaxSliding; message() says so.
+  bool switch_at(const double* y, FlowWorkspace& ws, double* dy, double& value);
+  // Between hold() and release() the pattern before the last switch is evaluated: the step that ends
+  // at the switch is still read (dense output, events) after the switch is made.
+  void hold();
+  void release();
 
   // Since start(): located switches (a switch may move several entries at once), entries that began
   // to slide, and the right-hand sides evaluated beyond one per rhs() call (gate solves, probes).
@@ -67,6 +72,8 @@ class ActivationPattern {
  private:
   enum : signed char { kInactive = -1, kSliding = 0, kActive = 1 };
 
+  // The right-hand side at y under the pattern (the sliding gates solved), counted as one evaluation.
+  double evaluate(const double* y, double* dy, FlowWorkspace& ws);
   // One forward pass at y under the pattern (its pre-activations in ws.pre_act).
   void forward(const double* y, FlowWorkspace& ws);
   // The gates solved for the sliding entries at y; dy the right-hand side there. False where Newton
@@ -84,7 +91,12 @@ class ActivationPattern {
   std::vector<std::size_t> layer_at_;  // where each hidden layer's entries start (and the total at the end)
   std::vector<signed char> side_;
   std::vector<double> gates_;
-  std::vector<std::size_t> sliding_;           // the sliding entries
+  std::vector<std::size_t> sliding_;  // the sliding entries
+  // The pattern before the last switch (swapped in between hold() and release()).
+  std::vector<signed char> previous_side_;
+  std::vector<double> previous_gates_;
+  std::vector<std::size_t> previous_sliding_;
+  bool held_ = false;
   std::vector<std::size_t> candidates_;        // entries off their side at the last holds()
   std::vector<std::size_t> crossed_;           // the candidates past their switch at the last margin()
   std::vector<double> dy_, dy_probe_;                   // right-hand sides at one state
