@@ -5,7 +5,6 @@
 #include <limits>
 #include <numeric>
 
-#include "overflow/detail/dense_lu.hpp"
 
 namespace overflow {
 
@@ -13,8 +12,14 @@ namespace {
 
 // Newton on the sliding gates stops once every rate da/dt is this small against the change the
 // gates can make (their Jacobian's columns over the gate range), or after kNewtonSteps.
-constexpr double kRateTolerance = 1e-12;
+constexpr double kRateTolerance = 1e-10;
 constexpr int kNewtonSteps = 8;
+constexpr int kChordSteps = 3;  // chord iterations on a kept Jacobian before it is renewed
+// An entry has crossed once it is this far (times 1 + the largest |pre-activation| at the start) on
+// its other side, a sliding gate once this far (times 1 - slope) outside [slope, 1]: an entry just
+// switched, at 0 to rounding, is not taken to cross back at once.
+constexpr double kRoundingTolerance = 1e-12;
+constexpr double kGateTolerance = 1e-9;
 // A switch settles which crossed entries slide in at most this many rounds (each a gate solve).
 constexpr int kSettleRounds = 8;
 
@@ -35,6 +40,11 @@ ActivationPattern::ActivationPattern(const Flow& flow) : flow_(flow) {
   dy_probe_.resize(flow.dim());
 }
 
+double ActivationPattern::distance(std::size_t k, const double* A) const {
+  if (side_[k] == kSliding) return std::min(gates_[k] - slope_, 1.0 - gates_[k]) / (1.0 - slope_) + kGateTolerance;
+  return side_[k] * A[k] + slack_[k];
+}
+
 std::vector<double> ActivationPattern::sliding_gates() const {
   std::vector<double> out;
   for (std::size_t k : sliding_) out.push_back(gates_[k]);
@@ -53,12 +63,17 @@ void ActivationPattern::start(const double* y, FlowWorkspace& ws) {
   held_ = false;
   nkink_ = nslide_ = evaluations_ = 0;
   sliding_.clear();
+  jacobian_valid_ = false;
   candidates_.clear();
   crossed_.clear();
   message_.clear();
   ws.gates = nullptr;  // the activation itself: each entry's side from its sign
   flow_.value(y, ws);
   const double* A = ws.pre_act.data();
+  double largest = 0.0;
+  for (std::size_t k = 0; k < side_.size(); ++k) largest = std::max(largest, std::fabs(A[k]));
+  rounding_ = kRoundingTolerance * (1.0 + largest);
+  slack_.assign(side_.size(), rounding_);
   std::vector<std::size_t> zero;
   for (std::size_t k = 0; k < side_.size(); ++k) {
     side_[k] = A[k] > 0.0 ? kActive : kInactive;
@@ -100,46 +115,54 @@ bool ActivationPattern::solve_sliding(const double* y, double* dy, double& value
   step_.resize(p);
   base_rate_.resize(p);
   probe_rate_.resize(p);
-  jac_.resize(p * p);
   const double span = 1.0 - slope_;
   for (std::size_t k : sliding_) gates_[k] = std::clamp(gates_[k], slope_, 1.0);
+  // One sliding entry: a fresh Jacobian each time (two evaluations, and the right-hand side at the
+  // solution from them). Several: the Jacobian is kept while it serves (a chord iteration, one
+  // evaluation per iteration; within a step the state moves little), renewed when it converges slowly.
+  if (p == 1) jacobian_valid_ = false;
   for (int it = 0; it < kNewtonSteps; ++it) {
     value = flow_.rhs(y, dy, ws);
     if (it > 0) ++evaluations_;
     if (!std::isfinite(value)) return true;  // outside the cost's domain: the step is shrunk
     rates(sliding_, y, dy, ws, base_rate_.data());
-    // The rates' Jacobian in the gates, column q from one evaluation with gate q moved by half the
-    // range: exact, the right-hand side being affine in each gate.
-    double scale = 0.0, delta = 0.0;
-    for (std::size_t q = 0; q < p; ++q) {
-      const std::size_t k = sliding_[q];
-      const double lambda = gates_[k];
-      delta = lambda > slope_ + 0.5 * span ? -0.5 * span : 0.5 * span;
-      gates_[k] = lambda + delta;
-      flow_.rhs(y, dy_probe_.data(), ws);
-      ++evaluations_;
-      gates_[k] = lambda;
-      rates(sliding_, y, dy_probe_.data(), ws, probe_rate_.data());
-      for (std::size_t i = 0; i < p; ++i) {
-        jac_[q * p + i] = (probe_rate_[i] - base_rate_[i]) / delta;
-        scale = std::max(scale, std::fabs(jac_[q * p + i]) * span);
-      }
-    }
     double worst = 0.0;
     for (double r : base_rate_) worst = std::max(worst, std::fabs(r));
-    if (worst <= kRateTolerance * scale) return true;
-    for (std::size_t i = 0; i < p; ++i) step_[i] = -base_rate_[i];
-    if (p == 1) {
-      step_[0] /= jac_[0];
-    } else {
-      DenseLU lu;
-      lu.compute(jac_.data(), p);
-      lu.solve(step_.data());
+    if (jacobian_valid_ && worst <= kRateTolerance * jacobian_scale_) return true;
+    bool fresh = false;
+    double delta = 0.0;
+    if (!jacobian_valid_ || it >= kChordSteps) {
+      // Column q from one evaluation with gate q moved by half the range: exact, the right-hand side
+      // being affine in each gate.
+      jacobian_.resize(p * p);
+      jacobian_scale_ = 0.0;
+      for (std::size_t q = 0; q < p; ++q) {
+        const std::size_t k = sliding_[q];
+        const double lambda = gates_[k];
+        delta = lambda > slope_ + 0.5 * span ? -0.5 * span : 0.5 * span;
+        gates_[k] = lambda + delta;
+        flow_.rhs(y, dy_probe_.data(), ws);
+        ++evaluations_;
+        gates_[k] = lambda;
+        rates(sliding_, y, dy_probe_.data(), ws, probe_rate_.data());
+        for (std::size_t i = 0; i < p; ++i) {
+          jacobian_[q * p + i] = (probe_rate_[i] - base_rate_[i]) / delta;
+          jacobian_scale_ = std::max(jacobian_scale_, std::fabs(jacobian_[q * p + i]) * span);
+        }
+      }
+      lu_.compute(jacobian_.data(), p);
+      jacobian_valid_ = fresh = true;
+      if (worst <= kRateTolerance * jacobian_scale_) return true;
     }
+    for (std::size_t i = 0; i < p; ++i) step_[i] = -base_rate_[i];
+    lu_.solve(step_.data());
     for (double d : step_)
-      if (!std::isfinite(d)) return false;  // a singular system: the gates are not determined
+      if (!std::isfinite(d)) {  // a singular system: the gates are not determined
+        jacobian_valid_ = false;
+        return false;
+      }
     for (std::size_t q = 0; q < p; ++q) gates_[sliding_[q]] += step_[q];
-    if (p == 1) {
+    if (p == 1 && fresh) {
       // Affine in the one gate: dy at the new gate from the two evaluations made, without a third.
       const double w = step_[0] / delta;
       for (std::size_t i = 0; i < dy_probe_.size(); ++i) dy[i] += w * (dy_probe_[i] - dy[i]);
@@ -216,11 +239,7 @@ bool ActivationPattern::holds(const double* y, FlowWorkspace& ws, bool evaluated
   candidates_.clear();
   const double* A = ws.pre_act.data();
   for (std::size_t k = 0; k < side_.size(); ++k) {
-    if (side_[k] == kSliding) {
-      if (gates_[k] < slope_ || gates_[k] > 1.0) candidates_.push_back(k);
-    } else if (side_[k] * A[k] < 0.0) {
-      candidates_.push_back(k);
-    }
+    if (distance(k, A) < 0.0) candidates_.push_back(k);
   }
   return candidates_.empty();
 }
@@ -235,12 +254,10 @@ double ActivationPattern::margin(const double* y, FlowWorkspace& ws) {
   }
   ++evaluations_;
   const double* A = ws.pre_act.data();
-  const double span = 1.0 - slope_;
   double least = std::numeric_limits<double>::infinity();
   crossed_.clear();
   for (std::size_t k : candidates_) {
-    const double m =
-        side_[k] == kSliding ? std::min(gates_[k] - slope_, 1.0 - gates_[k]) / span : side_[k] * A[k];
+    const double m = distance(k, A);
     if (m <= 0.0) crossed_.push_back(k);
     least = std::min(least, m);
   }
@@ -249,6 +266,7 @@ double ActivationPattern::margin(const double* y, FlowWorkspace& ws) {
 
 bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws, double* dy, double& value) {
   held_ = false;
+  jacobian_valid_ = false;
   previous_side_ = side_;
   previous_gates_ = gates_;
   previous_sliding_ = sliding_;
@@ -276,6 +294,7 @@ bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws, double* dy
         side_[k] = gates_[k] > 1.0 ? kActive : kInactive;
         gates_[k] = gate(side_[k]);
         sliding_.erase(sliding_.begin() + static_cast<std::ptrdiff_t>(q));
+        jacobian_valid_ = false;
         changed = true;
       } else {
         ++q;
@@ -294,6 +313,7 @@ bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws, double* dy
         side_[k] = kSliding;
         gates_[k] = slope_ + 0.5 * (1.0 - slope_);
         sliding_.push_back(k);
+        jacobian_valid_ = false;
         ++began;
         changed = true;
       }
@@ -304,12 +324,16 @@ bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws, double* dy
       side_.swap(previous_side_);
       gates_.swap(previous_gates_);
       sliding_.swap(previous_sliding_);
+      jacobian_valid_ = false;
       evaluated_at_ = nullptr;
       return false;
     }
     settled = !changed;
   }
   if (!settled) value = evaluate(y, dy, ws);  // the last round changed the pattern: f under the final one
+  // An entry switched here is at its kink to within |A| (a sliding entry drifts by rounding): it has
+  // crossed back only once past that.
+  for (std::size_t k : crossed_) slack_[k] = rounding_ + 2.0 * std::fabs(ws.pre_act[k]);
   ++nkink_;
   nslide_ += began;
   crossed_.clear();
@@ -332,6 +356,7 @@ void ActivationPattern::hold() {
   gates_.swap(previous_gates_);
   sliding_.swap(previous_sliding_);
   held_ = true;
+  jacobian_valid_ = false;
   evaluated_at_ = nullptr;
 }
 
@@ -341,6 +366,7 @@ void ActivationPattern::release() {
   gates_.swap(previous_gates_);
   sliding_.swap(previous_sliding_);
   held_ = false;
+  jacobian_valid_ = false;
   evaluated_at_ = nullptr;
 }
 

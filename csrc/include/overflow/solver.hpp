@@ -168,6 +168,7 @@ class Solver {
     nfev_ = naccept_ = nreject_ = ndomain_ = njvp_ = njev_ = nlu_ = 0;  // the statistics count from this start
     kink_pending_ = false;
     stalled_switches_ = 0;
+    nforced_ = 0;
     dense_fraction_ = 1.0;
     if constexpr (HasActivationPattern<System>::value) {
       pattern_ = sys_.activation_pattern();
@@ -251,12 +252,16 @@ class Solver {
           // Some entry crossed its kink inside the step: the step ends at the first crossing.
           const double theta = locate_kink(h);
           if (theta * h >= min_step) return take_step_to_kink(att, h, theta, t_new, t_bound, last);
-          // Crossed at the start already: switch there and take the step again.
+          // Crossed at the start already. Where switches there do not settle (entries that take turns
+          // to slide on intersecting kinks), the step is taken as it is and the pattern switched at its
+          // end: its entries past their kink stay within rounding of it, as they cycled at the start.
           if (++stalled_switches_ > kMaxStalledSwitches) {
-            kink_message_ = "the activation pattern kept switching at t = " + std::to_string(t_) +
-                            " without a step in between (" + std::to_string(kMaxStalledSwitches) + " switches)";
-            return StepOutcome::kink;
+            dense_ready_ = !visit([](auto& st) { return st.dense_needs_stages(); });
+            pattern_.pattern->margin(y_new_.data(), *pattern_.ws);
+            ++nforced_;
+            return take_step_to_kink(att, h, 1.0, t_new, t_bound, last);
           }
+          // Otherwise switch there and take the step again.
           double* f0 = visit([](auto& st) { return st.f0(); });
           if (!switch_pattern(y_.data(), f0, value_)) return StepOutcome::kink;
           gnorm_ = detail::gradient_norm(sys_, y_.data(), f0, detail::norm2(f0, dim()));
@@ -706,7 +711,8 @@ class Solver {
   std::string kink_message_;
   static constexpr double kLocateTolerance = 1e-9;
   static constexpr int kLocateIterations = 64;
-  static constexpr int kMaxStalledSwitches = 64;
+  static constexpr int kMaxStalledSwitches = 4;
+  std::int64_t nforced_ = 0;
 };
 
 }  // namespace overflow

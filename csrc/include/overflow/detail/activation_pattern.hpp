@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "overflow/detail/dense_lu.hpp"
 #include "overflow/network.hpp"
 
 namespace overflow {
@@ -83,10 +84,14 @@ class ActivationPattern {
   void rates(const std::vector<std::size_t>& entries, const double* y, const double* dy, const FlowWorkspace& ws,
              double* out);
   double gate(signed char side) const { return side == kActive ? 1.0 : slope_; }
+  // Entry k's distance to its switch given the pre-activations A (margin()'s terms): < 0 past it.
+  double distance(std::size_t k, const double* A) const;
 
   const Flow& flow_;
   bool active_ = false, started_ = false;
   double slope_ = 0.0;
+  std::vector<double> slack_;  // how far past 0 each entry counts as crossed (rounding, drift while sliding)
+  double rounding_ = 0.0;      // the least slack: rounding of the pre-activations' scale at start()
   std::int64_t samples_ = 0;
   std::vector<std::size_t> layer_at_;  // where each hidden layer's entries start (and the total at the end)
   std::vector<signed char> side_;
@@ -100,7 +105,10 @@ class ActivationPattern {
   std::vector<std::size_t> candidates_;        // entries off their side at the last holds()
   std::vector<std::size_t> crossed_;           // the candidates past their switch at the last margin()
   std::vector<double> dy_, dy_probe_;                   // right-hand sides at one state
-  std::vector<double> base_rate_, probe_rate_, jac_, step_;  // the sliding gates' Newton system
+  std::vector<double> base_rate_, probe_rate_, jacobian_, step_;  // the sliding gates' Newton system
+  DenseLU lu_;
+  double jacobian_scale_ = 0.0;  // the largest change of a rate over a gate's range
+  bool jacobian_valid_ = false;  // jacobian_ and lu_ are for the current sliding set
   const double* evaluated_at_ = nullptr;       // the state of the last rhs(), which ws holds
   std::int64_t nkink_ = 0, nslide_ = 0, evaluations_ = 0;
   std::string message_;
