@@ -78,6 +78,11 @@ class Result:
     switch_times : ndarray
         ``"auto"``: the times it switched method, first to rodas4, then alternating (empty
         otherwise).
+    nkink, nslide : int
+        Relu-family networks (``"relu"``, ``"leaky_relu"``): the kinks located and stepped to (each
+        a point where pre-activations crossed 0 and the activation pattern switched), and the
+        pre-activation entries that began to slide along their kink (held at 0 by the flow from both
+        sides); 0 for other networks.
     grad_norm_min : float
         The smallest ``||grad g||`` over the accepted steps (for a run with ``gtol``).
     t_events, y_events : list of ndarray
@@ -116,6 +121,8 @@ class Result:
         self.njvp: int = sol.njvp
         self.projection: float = sol.max_projection
         self.switch_times: np.ndarray = sol.switch_times
+        self.nkink: int = sol.nkink
+        self.nslide: int = sol.nslide
         self.grad_norm_min: float = sol.grad_norm_min
         self.method_steps: dict[str, int] = dict(sol.method_steps)
         self.t_events: list[np.ndarray] = list(sol.t_events)

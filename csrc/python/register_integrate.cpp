@@ -89,7 +89,7 @@ void register_integrate(py::module_& m) {
       m, "Solution", py::dynamic_attr(),
       "One run's result (read-only): t, states, loss, grad_norm, final_state, t_final, "
       "final_loss, final_grad_norm, status (a Status), message, nfev, naccept, nreject, "
-      "ndomain, njvp, njev, nlu, max_projection, nvalue, naccept_stiff, method_steps, switch_times, "
+      "ndomain, njvp, njev, nlu, max_projection, nvalue, naccept_stiff, nkink, nslide, method_steps, switch_times, "
       "grad_norm_min, t_events, y_events, stalled; with RunOptions.record_dense dense_t, dense_nodes, "
       "dense_degree (empty and 0 without).")
       .def("__setattr__", [](py::handle, py::str name, py::handle) { read_only(name); })

@@ -25,8 +25,8 @@ inline py::object status_str(Status status) {
   return (*names)[static_cast<std::size_t>(status)];
 }
 
-// The statistics since init (nfev, naccept, nreject, njvp, njev, nlu, naccept_stiff, switch_times,
-// method_now), in the core's time: a caller in other coordinates maps switch_times itself.
+// The statistics since init (nfev, naccept, nreject, njvp, njev, nlu, naccept_stiff, nkink, nslide,
+// switch_times, method_now), in the core's time: a caller in other coordinates maps switch_times itself.
 template <class System>
 py::dict solver_stats(const Solver<System>& solver) {
   py::dict d;
@@ -37,6 +37,8 @@ py::dict solver_stats(const Solver<System>& solver) {
   d["njev"] = solver.njev();
   d["nlu"] = solver.nlu();
   d["naccept_stiff"] = solver.naccept_stiff();
+  d["nkink"] = solver.nkink();
+  d["nslide"] = solver.nslide();
   d["switch_times"] = solver.switch_times();
   d["method_now"] = solver.current_tableau().name;
   return d;

@@ -43,6 +43,8 @@ inline py::object to_python(Solution&& sol, std::size_t dim, bool save_states, c
   d["max_projection"] = sol.max_projection;
   d["nvalue"] = sol.nvalue;
   d["naccept_stiff"] = sol.naccept_stiff;
+  d["nkink"] = sol.nkink;
+  d["nslide"] = sol.nslide;
   py::dict steps;  // accepted steps by method
   steps[py::str(tab.name)] = sol.naccept - sol.naccept_stiff;
   if (stiff) steps[py::str(stiff->name)] = sol.naccept_stiff;

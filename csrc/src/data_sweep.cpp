@@ -169,6 +169,7 @@ struct DataSweep {
     double* H = ws.prefix.data();
     double* A = ws.pre_act.data();
     const double* input = f.inputs().X;  // H_{i-1}; null: the identity input
+    const double* gates = ws.gates;
     for (int i = 0; i < N; ++i) {
       const std::int64_t r = net.rows(i);
       const bool last = i + 1 == N;
@@ -178,7 +179,12 @@ struct DataSweep {
         affine(y + net.offset(i), r, net.cols(i), net.stride(i), net.bias(), input, s, j0, j1, out);
         if constexpr (!Sigma::identity) {
           if (last) return;
-          for (std::int64_t q = 0; q < r; ++q) activate<Sigma>(A + q * s + j0, H + q * s + j0, j1 - j0, slope);
+          if (gates) {  // a frozen activation pattern (activation_pattern.hpp): each entry's linear branch
+            for (std::int64_t q = 0; q < r; ++q)
+              for (std::int64_t j = q * s + j0; j < q * s + j1; ++j) H[j] = gates[j] * A[j];
+          } else {
+            for (std::int64_t q = 0; q < r; ++q) activate<Sigma>(A + q * s + j0, H + q * s + j0, j1 - j0, slope);
+          }
         }
       });
       if (last) break;
@@ -186,6 +192,7 @@ struct DataSweep {
       const std::int64_t size = r * s;
       H += size;
       A += size;
+      if (gates) gates += size;
     }
     return ws.z0.data();
   }
@@ -218,12 +225,17 @@ struct DataSweep {
       if (i == 0) break;
       double* Zn = zbuf[which];
       // Each share of sample columns: W^T Z, then sigma'(A_{i-1}) on those columns while they are in cache.
+      const double* layer_gates = ws.gates ? ws.gates + off : nullptr;  // a frozen pattern: sigma' = gates
       split(ws.team, r * c * s, s, kColumnGrain, [&](std::int64_t j0, std::int64_t j1) {
         back_propagate(W, Z, r, c, ld, s, j0, j1, Zn);
         if constexpr (!Sigma::identity) {
           for (std::int64_t q = 0; q < c; ++q) {
             const std::size_t at = off + static_cast<std::size_t>(q * s + j0);
-            times_derivative<Sigma>(ws.pre_act.data() + at, ws.prefix.data() + at, Zn + q * s + j0, j1 - j0, slope);
+            if (layer_gates) {
+              for (std::int64_t j = q * s + j0; j < q * s + j1; ++j) Zn[j] *= layer_gates[j];
+            } else {
+              times_derivative<Sigma>(ws.pre_act.data() + at, ws.prefix.data() + at, Zn + q * s + j0, j1 - j0, slope);
+            }
           }
         }
       });

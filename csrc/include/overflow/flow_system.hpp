@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "overflow/detail/activation_pattern.hpp"
 #include "overflow/detail/invariant_projection.hpp"
 #include "overflow/detail/neuron_projection.hpp"
 #include "overflow/network.hpp"
@@ -16,10 +17,14 @@ class FlowSystem {
  public:
   // With a team, each RHS evaluation splits its products across it.
   explicit FlowSystem(const Flow& flow, ThreadTeam* team = nullptr)
-      : flow_(flow), ws_(flow, team), jvp_ws_(flow.network()) {}
+      : flow_(flow), ws_(flow, team), jvp_ws_(flow.network()), pattern_(flow) {}
   std::size_t dim() const { return flow_.dim(); }
   // dy = -grad g(y); returns the loss g(y) (non-finite outside the cost's domain).
-  double eval(double /*t*/, const double* y, double* dy) { return flow_.rhs(y, dy, ws_); }
+  double eval(double /*t*/, const double* y, double* dy) {
+    return pattern_.active() ? pattern_.rhs(y, dy, ws_) : flow_.rhs(y, dy, ws_);
+  }
+  // Relu-family networks: the activation pattern the Solver switches at the kinks (null elsewhere).
+  PatternHandle activation_pattern() { return {pattern_.active() ? &pattern_ : nullptr, &ws_}; }
   // Factored stage inputs (stage_factors.hpp): the linear network's inner layers.
   FactorLayout factor_layout() const { return flow_.factor_layout(); }
   double eval_factored(double /*t*/, const double* stage, const double* base, const StageTerms& terms, double* dy,
@@ -83,6 +88,7 @@ class FlowSystem {
   FlowWorkspace ws_;
   JvpWorkspace jvp_ws_;
   std::vector<double> shifted_, minus_;  // the difference quotient's points (costs without an hvp)
+  ActivationPattern pattern_;
 };
 
 }  // namespace overflow

@@ -47,6 +47,9 @@ struct Solution {
   // Method "auto": steps accepted by the stiff method and the times of the switches.
   std::int64_t naccept_stiff = 0;
   std::vector<double> switch_times;
+  // Relu-family networks: the kinks located and stepped to (activation-pattern switches) and the
+  // pre-activation entries that began to slide along one (activation_pattern.hpp).
+  std::int64_t nkink = 0, nslide = 0;
   // With a gtol that was not reached: the smallest ||grad g|| of the accepted steps, and whether it
   // had stalled (no halving over the last half of the steps, at least 20 of them, or an explicit
   // method's steps held at its stability limit).
@@ -266,6 +269,7 @@ RunEnd advance(Solver<System>& solver, EventSet<System>& events, double t1, cons
       if (solver.underflow_step() <= opt.min_step) where += ": a smaller step would be below min_step";
       switch (outcome) {
         case StepOutcome::interrupted: return stop(Status::interrupted, "interrupted");
+        case StepOutcome::kink: return stop(Status::failed, solver.kink_message());
         case StepOutcome::domain:
           return stop(Status::domain, "the cost left its domain and the step could not be shrunk back into it" + where);
         case StepOutcome::not_finite:
@@ -373,6 +377,8 @@ Solution integrate(Solver<System>& solver, double t0, double t1, const double* y
     sol.nvalue = end.nvalue;
     sol.naccept_stiff = solver.naccept_stiff();
     sol.switch_times = solver.switch_times();
+    sol.nkink = solver.nkink();
+    sol.nslide = solver.nslide();
     sol.grad_norm_min = end.grad_norm_min;
     sol.stalled = end.stalled;
     sol.t_events = end.t_events;

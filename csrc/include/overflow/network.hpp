@@ -73,6 +73,9 @@ struct FlowWorkspace {
   AlignedVector z0, z1;      // k x max(m, n) each
   AlignedVector pre_act;     // activated networks and data (data_sweep.cpp): every hidden A_i (H_i = sigma
                              // of it in `prefix`)
+  // Not null (relu-family networks under a frozen activation pattern, activation_pattern.hpp): one gate
+  // per entry of pre_act, and the data sweep takes H_i = gates * A_i and sigma'(A_i) = gates instead of sigma.
+  const double* gates = nullptr;
   // The products of one evaluation are split across this team (not owned; null or a team of one: all on
   // the calling thread).
   ThreadTeam* team = nullptr;

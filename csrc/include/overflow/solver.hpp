@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "overflow/detail/activation_pattern.hpp"
 #include "overflow/detail/aligned_vector.hpp"
 #include "overflow/detail/controller.hpp"
 #include "overflow/detail/dense_output.hpp"
@@ -67,6 +68,7 @@ enum class StepOutcome {
   failed,       // step-size underflow
   not_finite,   // step-size underflow with a non-finite error estimate (a non-finite gradient?)
   interrupted,  // StepOptions::interrupted returned true; nothing changed
+  kink,         // an activation pattern could not be switched at a kink (Solver::kink_message says why)
 };
 
 namespace detail {
@@ -164,6 +166,14 @@ class Solver {
     last_rejection_ = Rejection::none;
     may_stretch_ = true;
     nfev_ = naccept_ = nreject_ = ndomain_ = njvp_ = njev_ = nlu_ = 0;  // the statistics count from this start
+    kink_pending_ = false;
+    stalled_switches_ = 0;
+    nforced_ = 0;
+    dense_fraction_ = 1.0;
+    if constexpr (HasActivationPattern<System>::value) {
+      pattern_ = sys_.activation_pattern();
+      if (pattern_.pattern) pattern_.pattern->start(y_.data(), *pattern_.ws);
+    }
     double* f0 = visit([](auto& st) { return st.f0(); });
     value_ = visit([&](auto& st) { return st.eval_f0(sys_, t0, y_.data()); });
     ++nfev_;
@@ -189,6 +199,14 @@ class Solver {
     if (pending_accept_) {
       visit([](auto& st) { st.accept(); });
       pending_accept_ = false;
+    }
+    // The last step ended at a kink, switched there: its dense output and events read the old
+    // pattern until now, and f under the new one is the next step's start.
+    if (kink_pending_) {
+      kink_pending_ = false;
+      double* f0 = visit([](auto& st) { return st.f0(); });
+      std::copy(f_kink_.begin(), f_kink_.end(), f0);
+      pattern_.pattern->release();
     }
     if (switch_to_) switch_method();
     if (h_ <= 0.0) {
@@ -228,6 +246,28 @@ class Solver {
       bool in_domain = att.in_domain;
       const bool accepted = in_domain && att.error <= 1.0;  // false for a NaN estimate too
       const double t_new = last ? t_bound : t_ + h;
+      if constexpr (HasActivationPattern<System>::value) {
+        if (accepted && pattern_.pattern &&
+            !pattern_.pattern->holds(y_new_.data(), *pattern_.ws, std::holds_alternative<ExplicitRK>(stepper_))) {
+          // Some entry crossed its kink inside the step: the step ends at the first crossing.
+          const double theta = locate_kink(h);
+          if (theta * h >= min_step) return take_step_to_kink(att, h, theta, t_new, t_bound, last);
+          // Crossed at the start already. Where switches there do not settle (entries that take turns
+          // to slide on intersecting kinks), the step is taken as it is and the pattern switched at its
+          // end: its entries past their kink stay within rounding of it, as they cycled at the start.
+          if (++stalled_switches_ > kMaxStalledSwitches) {
+            dense_ready_ = !visit([](auto& st) { return st.dense_needs_stages(); });
+            pattern_.pattern->margin(y_new_.data(), *pattern_.ws);
+            ++nforced_;
+            return take_step_to_kink(att, h, 1.0, t_new, t_bound, last);
+          }
+          // Otherwise switch there and take the step again.
+          double* f0 = visit([](auto& st) { return st.f0(); });
+          if (!switch_pattern(y_.data(), f0, value_)) return StepOutcome::kink;
+          gnorm_ = detail::gradient_norm(sys_, y_.data(), f0, detail::norm2(f0, dim()));
+          continue;
+        }
+      }
       dense_ready_ = !visit([](auto& st) { return st.dense_needs_stages(); });
       // Interpolants with extra stages need them before anything is read off the step; a stage
       // outside the domain rejects the step like any other.
@@ -261,7 +301,7 @@ class Solver {
       have_step_ = true;
       t_prev_ = t_;
       t_ = t_new;
-      h_last_ = h;
+      h_last_ = dense_h_ = h;
       value_ = att.value_new;
       max_abs_ = att.max_abs_new;
       gnorm_ = detail::gradient_norm(sys_, y_.data(), f(), att.f_new_norm);
@@ -269,6 +309,8 @@ class Solver {
       last_rejection_ = Rejection::none;
       may_stretch_ = true;
       h_ = h * controller_.accept({att.error, h, att.newton_iterations, att.reuses_matrix});
+      stalled_switches_ = 0;
+      dense_fraction_ = 1.0;
       if (opt_.project) project_state();
       // The stiffness estimate serves "auto" and, with a gtol, the diagnosis of a run that does
       // not reach it; a step cut short to land on t_bound says nothing about the steps possible.
@@ -283,7 +325,7 @@ class Solver {
   bool prepare_dense() {
     if (dense_ready_ || !have_step_ || !pending_accept_) return dense_ready_;
     bool in_domain = true;
-    nfev_ += visit([&](auto& st) { return st.prepare_dense(sys_, t_prev_, y_prev_.data(), h_last_, in_domain); });
+    nfev_ += visit([&](auto& st) { return st.prepare_dense(sys_, t_prev_, y_prev_.data(), dense_h_, in_domain); });
     dense_ready_ = in_domain;
     return dense_ready_;
   }
@@ -291,15 +333,7 @@ class Solver {
   // The solution at theta in [0, 1] of the last step (t_prev() + theta h_last()). Needs
   // prepare_dense() to have succeeded; valid until the next step().
   void dense_theta(double theta, double* out) const {
-    if (const auto* rk = std::get_if<ExplicitRK>(&stepper_)) {
-      dense_output(*rk, y_prev_.data(), h_last_, theta, out);
-    } else if (const auto* gl = std::get_if<GaussLegendre>(&stepper_)) {
-      gl->dense(y_prev_.data(), h_last_, theta, out);
-    } else if (const auto* ra = std::get_if<Radau5>(&stepper_)) {
-      ra->dense(y_prev_.data(), h_last_, theta, out);
-    } else {
-      std::get<Rosenbrock>(stepper_).dense(y_prev_.data(), h_last_, theta, out);
-    }
+    interpolate(y_prev_.data(), dense_h_, theta * dense_fraction_, out);
   }
 
   // True when dense output over [t_prev(), t()] is available (a step was taken since init and the
@@ -318,18 +352,25 @@ class Solver {
   const double* y_prev() const { return y_prev_.data(); }
   // f(t, y) at the current point.
   const double* f() const {
+    if (kink_pending_) return f_kink_.data();  // the step ended at a kink, before the attempt's end
     return std::visit([&](const auto& st) { return pending_accept_ ? st.f_new() : st.f0(); }, stepper_);
   }
   double value() const { return value_; }
   double grad_norm() const { return gnorm_; }
   double max_abs() const { return max_abs_; }
-  std::int64_t nfev() const { return nfev_; }
+  // With an activation pattern, also the evaluations it made itself (gate solves, kink probes).
+  std::int64_t nfev() const { return nfev_ + (pattern_.pattern ? pattern_.pattern->evaluations() : 0); }
   std::int64_t naccept() const { return naccept_; }
   std::int64_t nreject() const { return nreject_; }
   std::int64_t ndomain() const { return ndomain_; }
   std::int64_t njvp() const { return njvp_; }
   std::int64_t njev() const { return njev_; }
   std::int64_t nlu() const { return nlu_; }
+  // Relu-family networks (activation_pattern.hpp): the kinks located and stepped to, the entries that
+  // began to slide along one, and why a step ended with StepOutcome::kink.
+  std::int64_t nkink() const { return pattern_.pattern ? pattern_.pattern->nkink() : 0; }
+  std::int64_t nslide() const { return pattern_.pattern ? pattern_.pattern->nslide() : 0; }
+  const std::string& kink_message() const { return kink_message_; }
   // Method "auto": steps accepted by the stiff method, the times of the switches (the first from the
   // explicit pair to the stiff method, then alternating), and whether the stiff method runs now.
   std::int64_t naccept_stiff() const { return naccept_stiff_; }
@@ -365,7 +406,8 @@ class Solver {
       s.gtol = opt_.gtol;
       s.stages = tab_->stages;
       s.stiff_step_cost = opt_.stiff ? stiff_step_cost() : 0.0;
-      if (switch_.to_stiff(s) && opt_.stiff) switch_to_ = opt_.stiff;
+      // Not where the right-hand side has kinks: implicit methods need it twice differentiable.
+      if (switch_.to_stiff(s) && opt_.stiff && !pattern_.pattern) switch_to_ = opt_.stiff;
     } else {
       ++naccept_stiff_;
       // rho moves slowly: while h rho is past the explicit boundary (4x the switch-back threshold)
@@ -413,6 +455,112 @@ class Solver {
     } else {
       return std::numeric_limits<double>::quiet_NaN();
     }
+  }
+
+  // The solution at theta of the step of size h from y0 just attempted (or taken).
+  void interpolate(const double* y0, double h, double theta, double* out) const {
+    if (const auto* rk = std::get_if<ExplicitRK>(&stepper_)) {
+      dense_output(*rk, y0, h, theta, out);
+    } else if (const auto* gl = std::get_if<GaussLegendre>(&stepper_)) {
+      gl->dense(y0, h, theta, out);
+    } else if (const auto* ra = std::get_if<Radau5>(&stepper_)) {
+      ra->dense(y0, h, theta, out);
+    } else {
+      std::get<Rosenbrock>(stepper_).dense(y0, h, theta, out);
+    }
+  }
+
+  // The first kink crossed in the attempted step of size h from y_ to y_new_, as the fraction theta
+  // of the step: Illinois regula falsi on the pattern's margin along the attempt's interpolant, the
+  // bracket's right end returned (just past the crossing, where the pattern records what crossed);
+  // 0: crossed at the start already. A switch an amount e off the crossing errs by O(e^2) only (sigma
+  // is continuous), so kLocateTolerance of the step is ample.
+  double locate_kink(double h) {
+    ActivationPattern& pattern = *pattern_.pattern;
+    FlowWorkspace& ws = *pattern_.ws;
+    double f_lo = pattern.margin(y_.data(), ws);
+    if (!(f_lo > 0.0)) return 0.0;
+    double f_hi = pattern.margin(y_new_.data(), ws);
+    if (!(f_hi <= 0.0)) return 1.0;
+    bool in_domain = true;
+    if (visit([](auto& st) { return st.dense_needs_stages(); }))
+      nfev_ += visit([&](auto& st) { return st.prepare_dense(sys_, t_, y_.data(), h, in_domain); });
+    dense_ready_ = in_domain;
+    if (!in_domain) return 1.0;  // no interpolant: the switch is made at the step's end
+    probe_.resize(dim());
+    double lo = 0.0, hi = 1.0;
+    int side = 0;
+    bool recorded_hi = true;  // the pattern's last margin() was at hi
+    for (int it = 0; it < kLocateIterations && hi - lo > kLocateTolerance; ++it) {
+      double th = lo + f_lo * (hi - lo) / (f_lo - f_hi);
+      if (!(th > lo && th < hi)) th = 0.5 * (lo + hi);
+      interpolate(y_.data(), h, th, probe_.data());
+      const double f = pattern.margin(probe_.data(), ws);
+      if (f <= 0.0) {
+        hi = th;
+        f_hi = f;
+        recorded_hi = true;
+        if (side == -1) f_lo *= 0.5;
+        side = -1;
+      } else {
+        lo = th;
+        f_lo = f;
+        recorded_hi = false;
+        if (side == 1) f_hi *= 0.5;
+        side = 1;
+      }
+    }
+    if (!recorded_hi) {
+      interpolate(y_.data(), h, hi, probe_.data());
+      pattern.margin(probe_.data(), ws);
+    }
+    return hi;
+  }
+
+  // Accepts the attempt (error att.error, size h) up to its first kink at theta: the state there is
+  // the attempt's interpolant, whose error the attempt's estimate bounds (each pair's interpolant is
+  // of at least the order of its error estimator), so the attempt's stages are not wasted. The pattern
+  // switches there at once (f under the new pattern is the next step's start) but is held at the old
+  // one for this step's dense output and events, until the next step.
+  StepOutcome take_step_to_kink(const StepAttempt& att, double h, double theta, double t_new, double t_bound,
+                                bool last) {
+    const bool inside = theta < 1.0 - kLocateTolerance;
+    if (inside) interpolate(y_.data(), h, theta, y_new_.data());
+    f_kink_.resize(dim());
+    double value = 0.0;
+    if (!switch_pattern(y_new_.data(), f_kink_.data(), value)) return StepOutcome::kink;
+    pattern_.pattern->hold();
+    y_prev_.swap(y_);
+    y_.swap(y_new_);
+    pending_accept_ = kink_pending_ = have_step_ = true;
+    t_prev_ = t_;
+    t_ = inside ? t_ + theta * h : t_new;
+    h_last_ = inside ? theta * h : h;
+    dense_h_ = h;
+    dense_fraction_ = inside ? theta : 1.0;
+    value_ = value;
+    double max_abs = 0.0;
+    for (std::size_t i = 0; i < dim(); ++i) max_abs = std::max(max_abs, std::fabs(y_[i]));
+    max_abs_ = max_abs;
+    gnorm_ = detail::gradient_norm(sys_, y_.data(), f_kink_.data(), detail::norm2(f_kink_.data(), dim()));
+    ++naccept_;
+    last_rejection_ = Rejection::none;
+    may_stretch_ = true;
+    stalled_switches_ = 0;
+    // The next step as long as this attempt's error allows for its whole length.
+    h_ = h * controller_.accept({att.error, h, att.newton_iterations, att.reuses_matrix});
+    if (opt_.gtol > 0 && tab_->explicit_rk.stiffness_stage > 0 && !(last && !inside)) consider_switch(h, t_bound);
+    return StepOutcome::accepted;
+  }
+
+  // Switches the activation pattern at y (the kinks the last margin() found crossed); dy and value:
+  // f and the loss there under the new pattern. False: the switch could not be made.
+  bool switch_pattern(const double* y, double* dy, double& value) {
+    if (!pattern_.pattern->switch_at(y, *pattern_.ws, dy, value)) {
+      kink_message_ = pattern_.pattern->message() + " at t = " + std::to_string(t_);
+      return false;
+    }
+    return true;
   }
 
   // Continues from (t, y) with the tableau switch_to_: f at y again (the new stepper's slot 0;
@@ -551,6 +699,20 @@ class Solver {
   std::chrono::steady_clock::time_point last_poll_ = std::chrono::steady_clock::now();
   // Below this dimension an implicit attempt takes microseconds: the clock is read as for explicit ones.
   static constexpr std::size_t kPollEveryAttemptDim = 64;
+  // Activation patterns: the kinks' location (fraction of a step), and how many switches in a row
+  // without an accepted step end the run (a pattern that cannot settle, rather than a silent grind).
+  PatternHandle pattern_;
+  AlignedVector probe_, f_kink_;  // a point on an attempt's interpolant; f at the kink a step ended at
+  bool kink_pending_ = false;     // the last step ended at a kink, switched there (f_kink_)
+  int stalled_switches_ = 0;
+  // The last step's interpolant is the attempt of size dense_h_ over [0, dense_fraction_] (1 but
+  // for a step that ended at a kink).
+  double dense_h_ = 0.0, dense_fraction_ = 1.0;
+  std::string kink_message_;
+  static constexpr double kLocateTolerance = 1e-9;
+  static constexpr int kLocateIterations = 64;
+  static constexpr int kMaxStalledSwitches = 4;
+  std::int64_t nforced_ = 0;
 };
 
 }  // namespace overflow

@@ -29,6 +29,10 @@
 //       quantities the exact flow conserves: the invariant_drift_above event reads them.
 //   ProjectionResult project(double* y, const double* C0) const;
 //       moves y back onto {invariants = C0} after each step (StepOptions::project).
+//   PatternHandle activation_pattern();
+//       a right-hand side that is smooth between switches of a pattern (relu-family networks,
+//       detail/activation_pattern.hpp): the Solver freezes it for each step, cuts a step at the first
+//       switch it finds on the dense output and switches there (a null pattern: none).
 //   double gradient_norm(const double* y, const double* dy) const;
 //       ||grad g|| where the state is not the weights themselves (gtol, the grad_norm outputs);
 //       by default it is ||dy||.
@@ -90,6 +94,11 @@ struct HasProject : std::false_type {};
 template <class S>
 struct HasProject<S, std::void_t<decltype(std::declval<S&>().project(
                          static_cast<double*>(nullptr), static_cast<const double*>(nullptr)))>> : std::true_type {};
+
+template <class S, class = void>
+struct HasActivationPattern : std::false_type {};
+template <class S>
+struct HasActivationPattern<S, std::void_t<decltype(std::declval<S&>().activation_pattern())>> : std::true_type {};
 
 template <class S, class = void>
 struct HasGradientNorm : std::false_type {};

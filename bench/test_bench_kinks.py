@@ -1,0 +1,33 @@
+"""pytest-benchmark: the kink problem of bench/kinks.py (a width-8, depth-3 student on 40 teacher-student
+samples, t in [0, 5], rtol 1e-6), overflow's dop853 against scipy's DOP853 for leaky relu, relu and
+tanh. Timings are recorded, never asserted; the asserts check the final state against scipy at rtol
+1e-12 and that overflow needs fewer evaluations than scipy where the flow has kinks.
+
+    pytest bench/test_bench_kinks.py --benchmark-disable   # run each once, as a correctness check
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kinks
+
+
+@pytest.mark.parametrize("activation", kinks.ACTIVATIONS)
+def test_kinks_overflow(benchmark, activation):
+    net, data, layers = kinks.problem(activation)
+    out = benchmark.pedantic(lambda: kinks.run_overflow(net, layers), rounds=3, iterations=1, warmup_rounds=1)
+    ref = kinks.run_scipy(net, data, layers, activation, 1e-12, 1e-14)["y"]
+    err = float(np.max(np.abs(out["y"] - ref)) / np.max(np.abs(ref)))
+    benchmark.extra_info.update(nfev=out["nfev"], nkink=out["nkink"], nslide=out["nslide"], error=err)
+    assert err < 1e-4
+    if activation != "tanh":
+        assert out["nkink"] > 0
+        assert out["nfev"] * 5 < kinks.run_scipy(net, data, layers, activation)["nfev"]
+    else:
+        assert out["nkink"] == 0

@@ -1,0 +1,124 @@
+// The activation pattern of a relu-family network (relu, leaky_relu): which side of its kink every
+// hidden pre-activation entry is on. The flow's right-hand side jumps where an entry crosses 0, and an
+// adaptive step that straddles a crossing collapses there; under a pattern frozen for a step, each
+// entry takes its side's linear branch (sigma(a) = g a, sigma'(a) = g with the gate g = 1 or the slope),
+// the right-hand side is smooth inside the step, and the Solver (solver.hpp) cuts the step at the
+// first crossing, located on the dense output, and switches the pattern there.
+//
+// Sliding (Filippov): where the flow on both sides pushes an entry back to 0, it stays there. Its gate
+// is then lambda in [slope, 1], chosen at every evaluation so that da/dt = 0 for all sliding entries;
+// the right-hand side is multilinear in the gates (affine in each one: the entry's pre-activation is 0,
+// so only the backward pass reads its gate), so Newton with a Jacobian from one evaluation per
+// sliding gate converges in one step for a single sliding entry and in a few otherwise. An entry
+// leaves sliding when its lambda reaches 1 or the slope, to that side.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "overflow/detail/dense_lu.hpp"
+#include "overflow/network.hpp"
+
+namespace overflow {
+
+class ActivationPattern {
+ public:
+  // At most this many entries slide at once: each evaluation solves for their gates (about
+  // sliding + 1 right-hand sides), so a larger set is reported instead of ground through.
+  static constexpr std::size_t kMaxSliding = 32;
+
+  // For any flow; active() only for relu and leaky_relu (the other activations are smooth). Every
+  // call evaluates with the caller's workspace ws, whose gates it sets; until start() rhs() evaluates
+  // the activation itself.
+  explicit ActivationPattern(const Flow& flow);
+
+  bool active() const { return active_; }
+
+  // At the start of a run: every entry's side from the sign of its pre-activation at y (an entry at
+  // exactly 0 is switched like a crossing), nothing sliding, the counts at 0.
+  void start(const double* y, FlowWorkspace& ws);
+
+  // The right-hand side under the pattern (the sliding gates solved at y); returns the loss.
+  double rhs(const double* y, double* dy, FlowWorkspace& ws);
+
+  // After an accepted step ending at y (whose evaluation, when `evaluated`, was the last one made
+  // with ws): true when every entry is still on its side and every sliding gate inside [slope, 1].
+  // Otherwise the entries that are not are the candidates that margin() watches.
+  bool holds(const double* y, FlowWorkspace& ws, bool evaluated);
+  // How far the candidates are from their switch at y, the least of: each entry's pre-activation
+  // times its side, each sliding gate's distance to the nearer end of [slope, 1] over 1 - slope.
+  // > 0 before the first crossing, <= 0 after it; records which candidates have crossed at y.
+  double margin(const double* y, FlowWorkspace& ws);
+  // Switches, at y, the entries the last margin() call found crossed: each takes its new side, or
+  // slides where the flow on that side pushes it back; dy and value are then the right-hand side and
+  // the loss at y under the new pattern. False (nothing changed) where the sliding set would exceed
+  // kMaxSliding; message() says so.
+  bool switch_at(const double* y, FlowWorkspace& ws, double* dy, double& value);
+  // Between hold() and release() the pattern before the last switch is evaluated: the step that ends
+  // at the switch is still read (dense output, events) after the switch is made.
+  void hold();
+  void release();
+
+  // Since start(): located switches (a switch may move several entries at once), entries that began
+  // to slide, and the right-hand sides evaluated beyond one per rhs() call (gate solves, probes).
+  std::int64_t nkink() const { return nkink_; }
+  std::int64_t nslide() const { return nslide_; }
+  std::int64_t evaluations() const { return evaluations_; }
+  std::size_t sliding() const { return sliding_.size(); }
+  // The gates of the entries sliding now (lambda, in [slope, 1]).
+  std::vector<double> sliding_gates() const;
+  const std::string& message() const { return message_; }
+
+ private:
+  enum : signed char { kInactive = -1, kSliding = 0, kActive = 1 };
+
+  // The right-hand side at y under the pattern (the sliding gates solved), counted as one evaluation.
+  double evaluate(const double* y, double* dy, FlowWorkspace& ws);
+  // One forward pass at y under the pattern (its pre-activations in ws.pre_act).
+  void forward(const double* y, FlowWorkspace& ws);
+  // The gates solved for the sliding entries at y; dy the right-hand side there. False where Newton
+  // did not converge.
+  bool solve_sliding(const double* y, double* dy, double& value, FlowWorkspace& ws);
+  // da/dt at the given entries along dy (forward tangent pass over their sample columns only).
+  void rates(const std::vector<std::size_t>& entries, const double* y, const double* dy, const FlowWorkspace& ws,
+             double* out);
+  double gate(signed char side) const { return side == kActive ? 1.0 : slope_; }
+  // Entry k's distance to its switch given the pre-activations A (margin()'s terms): < 0 past it.
+  double distance(std::size_t k, const double* A) const;
+
+  const Flow& flow_;
+  bool active_ = false, started_ = false;
+  double slope_ = 0.0;
+  std::vector<double> slack_;  // how far past 0 each entry counts as crossed (rounding, drift while sliding)
+  double rounding_ = 0.0;      // the least slack: rounding of the pre-activations' scale at start()
+  std::int64_t samples_ = 0;
+  std::vector<std::size_t> layer_at_;  // where each hidden layer's entries start (and the total at the end)
+  std::vector<signed char> side_;
+  std::vector<double> gates_;
+  std::vector<std::size_t> sliding_;  // the sliding entries
+  // The pattern before the last switch (swapped in between hold() and release()).
+  std::vector<signed char> previous_side_;
+  std::vector<double> previous_gates_;
+  std::vector<std::size_t> previous_sliding_;
+  bool held_ = false;
+  std::vector<std::size_t> candidates_;        // entries off their side at the last holds()
+  std::vector<std::size_t> crossed_;           // the candidates past their switch at the last margin()
+  std::vector<double> dy_, dy_probe_;                   // right-hand sides at one state
+  std::vector<double> base_rate_, probe_rate_, jacobian_, step_;  // the sliding gates' Newton system
+  DenseLU lu_;
+  double jacobian_scale_ = 0.0;  // the largest change of a rate over a gate's range
+  bool jacobian_valid_ = false;  // jacobian_ and lu_ are for the current sliding set
+  const double* evaluated_at_ = nullptr;       // the state of the last rhs(), which ws holds
+  std::int64_t nkink_ = 0, nslide_ = 0, evaluations_ = 0;
+  std::string message_;
+};
+
+// What a System with an activation pattern (FlowSystem) hands the Solver: the pattern and the
+// workspace the system evaluates with (null pattern: a smooth activation, nothing to switch).
+struct PatternHandle {
+  ActivationPattern* pattern = nullptr;
+  FlowWorkspace* ws = nullptr;
+};
+
+}  // namespace overflow
