@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "overflow/detail/neuron_projection.hpp"
 #include "overflow/detail/sizes.hpp"
 #include "overflow/ensemble.hpp"
 #include "overflow/flow_system.hpp"
@@ -223,27 +224,7 @@ int64_t neuron_invariants_length(const of_flow* flow) {
     throw std::invalid_argument(std::string("the per-neuron invariants need a positively homogeneous activation "
                                             "(OF_LINEAR, OF_RELU, OF_LEAKY_RELU), this flow's is ") +
                                 activation_name(a));
-  const overflow::Network& net = flow->flow.network();
-  int64_t size = 0;
-  for (int l = 0; l + 1 < net.depth(); ++l) size += net.rows(l);
-  return size;
-}
-
-// For hidden neuron j of layer l + 1: ||row j of [W_{l+1} | b_{l+1}]||^2 - ||column j of W_{l+2}||^2
-// (overflow/neuron_invariants.py's definition; column j < rows(l) never reaches the next bias).
-void neuron_invariants(const overflow::Network& net, const double* y, double* out) {
-  for (int l = 0; l + 1 < net.depth(); ++l) {
-    const double* layer = y + net.offset(l);
-    const double* next = y + net.offset(l + 1);
-    for (std::int64_t j = 0; j < net.rows(l); ++j) {
-      double incoming = 0.0, outgoing = 0.0;
-      for (std::int64_t c = 0; c < net.stride(l); ++c)
-        incoming += layer[j * net.stride(l) + c] * layer[j * net.stride(l) + c];
-      for (std::int64_t r = 0; r < net.rows(l + 1); ++r)
-        outgoing += next[r * net.stride(l + 1) + j] * next[r * net.stride(l + 1) + j];
-      *out++ = incoming - outgoing;
-    }
-  }
+  return static_cast<int64_t>(overflow::neuron_invariants_size(flow->flow.network()));
 }
 
 // OF_LEAKY_RELU's slope for of_flow_create: the Flow's default (network.hpp), Python's DEFAULT_LEAKY_SLOPE.
@@ -375,7 +356,7 @@ int of_flow_neuron_invariants(const of_flow* flow, const double* y, double* out,
       return fail(OF_ERROR_ARGUMENT, "of_flow_neuron_invariants: out_len must be " + std::to_string(size) + ", got " +
                                          std::to_string(out_len));
     if (size > 0 && out == nullptr) return fail(OF_ERROR_NULL, "of_flow_neuron_invariants: out is NULL");
-    neuron_invariants(flow->flow.network(), y, out);
+    overflow::neuron_invariants(flow->flow.network(), y, out);
     return OF_OK;
   });
 }
