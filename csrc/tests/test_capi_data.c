@@ -375,7 +375,7 @@ static void solvers_on_data(void) {
     of_solver_destroy(solver);
   }
 
-  /* The C_i and their projection need the identity input. */
+  /* The C_i need the identity input; the projection needs conserved invariants, which tanh has not. */
   int64_t size = 0;
   CHECK(of_flow_invariants_size(flow, &size) == OF_ERROR_ARGUMENT &&
             strstr(of_last_error(), "of_flow_neuron_invariants") != NULL,
@@ -384,7 +384,7 @@ static void solvers_on_data(void) {
   if (solver) {
     CHECK(of_solver_set_projection(solver, 1) == OF_OK, "%s", of_last_error());
     fill_start(y, n, 0.5, 7);
-    CHECK(of_solver_init(solver, 0.0, y) == OF_ERROR_ARGUMENT && strstr(of_last_error(), "projection") != NULL,
+    CHECK(of_solver_init(solver, 0.0, y) == OF_ERROR_ARGUMENT && strstr(of_last_error(), "invariants") != NULL,
           "projection on data: %s", of_last_error());
     of_solver_destroy(solver);
   }
