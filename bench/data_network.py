@@ -31,6 +31,13 @@ environment variable OVERFLOW_BENCH_JAX_PYTHON, else this Python), so that a Pyt
 diffrax but without overflow can serve; a peer that cannot run is skipped with the reason. RHS times
 are the best of the rounds; integrations give the median and the best of the repeats, and the ratios
 (peer time / overflow time) use the best of each. Compilation and JIT warm-up are never timed.
+
+On a machine shared with other sessions, Linux's autogroup shares the cores between sessions, not
+threads: run it in a session of its own for wall times that mean something (and for a second core),
+
+    setsid bash -c 'echo -20 > /proc/self/autogroup; exec python bench/data_network.py'
+
+or time the process's CPU with ``--clock cpu`` (the one-thread rows only).
 """
 
 from __future__ import annotations
