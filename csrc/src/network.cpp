@@ -212,6 +212,12 @@ Flow::Flow(const Network& net, const Cost& cost, Activation activation, const In
   }
   if (factor_layout_.size == 0) {
     factor_layout_.full.clear();
+    // Above the compiled small n the row sweep runs as run-time loops, 3-12x slower than the data
+    // sweep's GEMMs on X = I (bench/README.md, networks on data); the results agree to rounding.
+    if (!detail::with_small_n(net.n(), [](auto ns) { return decltype(ns)::value != 0; })) {
+      detail::select_data_sweep(Activation::none, rhs_kernel_, product_kernel_);
+      corrected_kernel_ = nullptr;
+    }
     return;
   }
   if (covered < net.state_size()) factor_layout_.full.emplace_back(covered, net.state_size());
