@@ -90,6 +90,10 @@ class Solution:
     @property
     def naccept_stiff(self) -> int: ...
     @property
+    def nkink(self) -> int: ...
+    @property
+    def nslide(self) -> int: ...
+    @property
     def method_steps(self) -> dict[str, int]: ...
     @property
     def switch_times(self) -> npt.NDArray[np.float64]: ...
@@ -285,6 +289,8 @@ class _Stats(TypedDict):
     nreject: int
     njvp: int
     naccept_stiff: int
+    nkink: int
+    nslide: int
     switch_times: list[float]
     method_now: str
 
@@ -334,6 +340,8 @@ class _RhsStats(TypedDict):
     njev: int
     nlu: int
     naccept_stiff: int
+    nkink: int
+    nslide: int
     switch_times: list[float]
     method_now: str
 

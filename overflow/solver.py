@@ -56,7 +56,8 @@ class Solver:
         ``g`` and ``||grad g||_F`` at ``t``.
     stats : dict
         ``nfev``, ``naccept``, ``nreject``, ``njvp`` so far; ``naccept_stiff``, ``switch_times``
-        and ``method_now`` for ``"auto"``.
+        and ``method_now`` for ``"auto"``; ``nkink`` and ``nslide`` (relu-family networks, as
+        `Result`'s).
     status : str
         ``"ready"`` after construction, then what the last step returned: ``"stepped"``,
         ``"t_end"`` (``t_bound`` reached), ``"event"`` (a terminal event occurred in the step),

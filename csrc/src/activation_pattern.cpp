@@ -5,7 +5,6 @@
 #include <limits>
 #include <numeric>
 
-
 namespace overflow {
 
 namespace {
@@ -186,15 +185,15 @@ void ActivationPattern::rates(const std::vector<std::size_t>& entries, const dou
   auto layer = [&](std::size_t k) {
     return static_cast<int>(std::upper_bound(layer_at_.begin(), layer_at_.end(), k) - layer_at_.begin()) - 1;
   };
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return column(entries[a]) < column(entries[b]);
-  });
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return column(entries[a]) < column(entries[b]); });
   std::vector<double> da, da_prev;
   for (std::size_t first = 0; first < order.size();) {
     const std::int64_t col = column(entries[order[first]]);
     std::size_t last = first;
     int top = 0;
-    while (last < order.size() && column(entries[order[last]]) == col) top = std::max(top, layer(entries[order[last++]]));
+    while (last < order.size() && column(entries[order[last]]) == col)
+      top = std::max(top, layer(entries[order[last++]]));
     for (int i = 0; i <= top; ++i) {
       const std::int64_t r = net.rows(i), c = net.cols(i), ld = net.stride(i);
       const double* W = y + net.offset(i);
@@ -212,7 +211,8 @@ void ActivationPattern::rates(const std::vector<std::size_t>& entries, const dou
           const double* H = ws.prefix.data() + layer_at_[static_cast<std::size_t>(i - 1)];
           const double* G = gates_.data() + layer_at_[static_cast<std::size_t>(i - 1)];
           for (std::int64_t q = 0; q < c; ++q)
-            sum += dW[j * ld + q] * H[q * s + col] + W[j * ld + q] * G[q * s + col] * da_prev[static_cast<std::size_t>(q)];
+            sum +=
+                dW[j * ld + q] * H[q * s + col] + W[j * ld + q] * G[q * s + col] * da_prev[static_cast<std::size_t>(q)];
         }
         da[static_cast<std::size_t>(j)] = sum;
       }

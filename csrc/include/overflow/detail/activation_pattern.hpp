@@ -102,14 +102,14 @@ class ActivationPattern {
   std::vector<double> previous_gates_;
   std::vector<std::size_t> previous_sliding_;
   bool held_ = false;
-  std::vector<std::size_t> candidates_;        // entries off their side at the last holds()
-  std::vector<std::size_t> crossed_;           // the candidates past their switch at the last margin()
-  std::vector<double> dy_, dy_probe_;                   // right-hand sides at one state
+  std::vector<std::size_t> candidates_;  // entries off their side at the last holds()
+  std::vector<std::size_t> crossed_;     // the candidates past their switch at the last margin()
+  std::vector<double> dy_, dy_probe_;    // right-hand sides at one state
   std::vector<double> base_rate_, probe_rate_, jacobian_, step_;  // the sliding gates' Newton system
   DenseLU lu_;
-  double jacobian_scale_ = 0.0;  // the largest change of a rate over a gate's range
-  bool jacobian_valid_ = false;  // jacobian_ and lu_ are for the current sliding set
-  const double* evaluated_at_ = nullptr;       // the state of the last rhs(), which ws holds
+  double jacobian_scale_ = 0.0;           // the largest change of a rate over a gate's range
+  bool jacobian_valid_ = false;           // jacobian_ and lu_ are for the current sliding set
+  const double* evaluated_at_ = nullptr;  // the state of the last rhs(), which ws holds
   std::int64_t nkink_ = 0, nslide_ = 0, evaluations_ = 0;
   std::string message_;
 };
