@@ -200,3 +200,14 @@ def test_loss_values_against_numpy(capsys):
 def test_bad_loss_flags_are_usage_errors(argv, expected, capsys):
     assert main(["run", *argv]) == EXIT_USAGE
     assert expected in _one_error_line(capsys)
+
+
+def test_issue_relu_example_steps_through_its_kinks(capsys):
+    """The issue's `overflow run --activation relu --samples 256` (its 16-wide student on a 4 -> 4 -> 1
+    teacher): before the kinks were located it spent its 100,000 steps grinding at them; now t = 100 takes
+    about a thousand steps, each ending at a located kink."""
+    argv = ["run", "--activation", "relu", "--samples", "256", "--t-end", "100", "--gtol", "0", "--max-steps", "5000"]
+    assert main(argv) == EXIT_OK
+    rows = _report(capsys)
+    assert rows["status"].startswith("t_end"), rows
+    assert float(rows["final loss"]) < 0.01 * float(rows["initial loss"])
