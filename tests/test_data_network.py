@@ -245,7 +245,6 @@ def test_bad_input():
         of.Solver(net, Ws, project=True)
     with pytest.raises(ValueError, match="invariant_drift_above needs a linear network or a positively"):
         of.integrate(net, Ws, (0, 1), events=[of.events.invariant_drift_above(1e-3)])
-    linear_on_data = of.Network(loss, depth=2, width=3, inputs=X)
     X.flags.writeable = True
     X[0, 0] = 1e6  # the network keeps its own copy
     assert net.inputs[0, 0] != 1e6 and not net.inputs.flags.writeable

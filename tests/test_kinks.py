@@ -47,6 +47,23 @@ def test_leaky_relu_matches_scipy_in_far_fewer_evaluations(samples, seed):
     assert res.nfev * 3 < plain.nfev
 
 
+@pytest.mark.parametrize("method", ["dop853", "gauss6"])
+def test_a_crossing_that_comes_back_inside_a_step_is_located(method):
+    """Depth 3, width 8 on 40 samples: at rtol 1e-6 some pre-activations cross their kink and come back
+    inside one step, where the step's end is on their side again. Taken as a whole, such a step ran on the
+    wrong branch (4e-3 off scipy); the stages that saw the entry cross send the step to the crossing."""
+    data = of.datasets.teacher_student(4, width=4, samples=40, activation="relu", seed=0)
+    net = of.Network(of.costs.squared_loss(data.Y), depth=3, width=8, activation="leaky_relu", inputs=data.X)
+    layers = net.init(seed=1, scale=0.5)
+    fun = flat_rhs(data.X, data.Y, "leaky_relu", False, net.shapes)
+    want = solve_ivp(fun, (0.0, 5.0), net.flatten(layers), method="DOP853", rtol=1e-11, atol=1e-13).y[:, -1]
+    rtol = 1e-6
+    res = of.integrate(net, layers, (0.0, 5.0), method=method, rtol=rtol, atol=1e-3 * rtol)
+    assert res.status == "t_end", res.message
+    assert res.nkink > 0 and res.nslide == 0
+    assert np.max(np.abs(res.final_state - want)) <= 10 * rtol * np.max(np.abs(want))
+
+
 def crossing_times(net, data, layers, activation, t_end):
     """scipy's times where a hidden pre-activation entry changes sign (events on the numpy forward pass)."""
     fun = flat_rhs(data.X, data.Y, activation, False, net.shapes)

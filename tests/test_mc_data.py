@@ -196,10 +196,31 @@ def test_from_array_on_data():
         mc(net, 5, t_span=(0.0, 1.0), sampler=S.from_array(states[:, :-4]))
 
 
-def test_project_is_refused_on_data():
-    net = student(teacher("linear"), None)
-    with pytest.raises(ValueError, match=r"project=True needs a linear network \(activation=None, no inputs\)"):
-        mc(net, 4, t_span=(0.0, 1.0), project=True)
+def test_project_keeps_relu_invariants_on_data_and_refuses_tanh():
+    """project=True on data: a relu network's per-neuron invariants (overflow.invariants) stay at rounding
+    through its kinks, where the same runs without it drift at their tolerance; tanh conserves none."""
+    data = teacher("relu", bias=True)
+    net = student(data, "relu", bias=True)
+    sampler = S.gaussian(0.7)
+    kw = dict(t_span=(0.0, 1.0), sampler=sampler, seed=4, keep_final=True, method="dopri5", rtol=1e-6, atol=1e-9)
+    free, projected = mc(net, 8, **kw), mc(net, 8, project=True, **kw)
+    y0 = sampler.states(net, 4, 0, 8)
+    c0 = of.invariants(net, y0)
+    size = np.max(np.sum(y0**2, axis=1))
+
+    def drift(res):
+        return np.max([np.abs(b - a).max(axis=1) for a, b in zip(c0, of.invariants(net, res.final))], axis=0)
+
+    assert np.max(drift(projected)) < 1e-13 * size
+    assert np.min(drift(free)) > 1e-10 * size
+    np.testing.assert_allclose(projected.invariant_drift, drift(projected), rtol=0, atol=1e-14 * size)
+    # still the flow: each trajectory within the tolerance of the unprojected one, which crossed kinks
+    np.testing.assert_allclose(projected.final, free.final, rtol=0, atol=10 * kw["rtol"] * np.max(np.abs(free.final)))
+    assert of.integrate(net, y0[0], (0.0, 1.0), method="dopri5", rtol=1e-6, atol=1e-9).nkink > 0
+    tanh = student(teacher("tanh"), "tanh")
+    match = r"project=True needs a linear network or a positively homogeneous activation \(linear, relu, leaky_relu"
+    with pytest.raises(ValueError, match=match):
+        mc(tanh, 4, t_span=(0.0, 1.0), project=True)
 
 
 # -- the global minimum ----------------------------------------------------------------------------

@@ -35,6 +35,7 @@ ActivationPattern::ActivationPattern(const Flow& flow) : flow_(flow) {
     layer_at_.push_back(layer_at_.back() + static_cast<std::size_t>(net.rows(i) * samples_));
   side_.assign(layer_at_.back(), kActive);
   gates_.assign(layer_at_.back(), 1.0);
+  stage_marked_.assign(layer_at_.back(), 0);
   dy_.resize(flow.dim());
   dy_probe_.resize(flow.dim());
 }
@@ -66,6 +67,7 @@ void ActivationPattern::start(const double* y, FlowWorkspace& ws) {
   candidates_.clear();
   crossed_.clear();
   message_.clear();
+  watch_step();
   ws.gates = nullptr;  // the activation itself: each entry's side from its sign
   flow_.value(y, ws);
   const double* A = ws.pre_act.data();
@@ -97,7 +99,7 @@ void ActivationPattern::start(const double* y, FlowWorkspace& ws) {
   evaluated_at_ = nullptr;
 }
 
-double ActivationPattern::rhs(const double* y, double* dy, FlowWorkspace& ws) {
+double ActivationPattern::rhs(const double* y, double* dy, FlowWorkspace& ws, bool watch) {
   if (!started_) {
     ws.gates = nullptr;
     return flow_.rhs(y, dy, ws);
@@ -106,7 +108,21 @@ double ActivationPattern::rhs(const double* y, double* dy, FlowWorkspace& ws) {
   double value;
   if (sliding_.empty() || !solve_sliding(y, dy, value, ws)) value = flow_.rhs(y, dy, ws);
   evaluated_at_ = y;
+  if (watch) {  // the forward pass's pre-activations are there already: one comparison per entry
+    const double* A = ws.pre_act.data();
+    for (std::size_t k = 0; k < side_.size(); ++k)
+      if (distance(k, A) < 0.0 && !stage_marked_[k]) {
+        stage_marked_[k] = 1;
+        stage_crossed_.push_back(k);
+      }
+  }
   return value;
+}
+
+void ActivationPattern::watch_step() {
+  for (std::size_t k : stage_crossed_) stage_marked_[k] = 0;
+  stage_crossed_.clear();
+  returned_ = false;
 }
 
 bool ActivationPattern::solve_sliding(const double* y, double* dy, double& value, FlowWorkspace& ws) {
@@ -232,7 +248,7 @@ bool ActivationPattern::holds(const double* y, FlowWorkspace& ws, bool evaluated
     if (sliding_.empty()) {
       forward(y, ws);
     } else {
-      rhs(y, dy_.data(), ws);
+      rhs(y, dy_.data(), ws, false);
       ++evaluations_;
     }
   }
@@ -241,14 +257,21 @@ bool ActivationPattern::holds(const double* y, FlowWorkspace& ws, bool evaluated
   for (std::size_t k = 0; k < side_.size(); ++k) {
     if (distance(k, A) < 0.0) candidates_.push_back(k);
   }
-  return candidates_.empty();
+  const bool ends_held = candidates_.empty();
+  returned_ = false;
+  for (std::size_t k : stage_crossed_)
+    if (!(distance(k, A) < 0.0)) {
+      candidates_.push_back(k);
+      returned_ = true;
+    }
+  return ends_held;
 }
 
 double ActivationPattern::margin(const double* y, FlowWorkspace& ws) {
   bool gates_needed = false;
   for (std::size_t k : candidates_) gates_needed = gates_needed || side_[k] == kSliding;
   if (gates_needed) {
-    rhs(y, dy_.data(), ws);
+    rhs(y, dy_.data(), ws, false);
   } else {
     forward(y, ws);
   }

@@ -52,9 +52,10 @@ class FlowSystem {
     shifted_.resize(n);
     minus_.resize(n);
     for (std::size_t i = 0; i < n; ++i) shifted_[i] = y[i] - e * v[i];
-    eval(t, shifted_.data(), minus_.data());
+    // Points off the step's stages: no crossings recorded there (ActivationPattern::watch_step).
+    unwatched_eval(shifted_.data(), minus_.data());
     for (std::size_t i = 0; i < n; ++i) shifted_[i] = y[i] + e * v[i];
-    const double value = eval(t, shifted_.data(), out);
+    const double value = unwatched_eval(shifted_.data(), out);
     for (std::size_t i = 0; i < n; ++i) out[i] = (out[i] - minus_[i]) / (2.0 * e);
     return value;
   }
@@ -75,6 +76,9 @@ class FlowSystem {
 
  private:
   // The linear network of eq. 4 (identity input, no activation): the flow with the invariants C_i.
+  double unwatched_eval(const double* y, double* dy) {
+    return pattern_.active() ? pattern_.rhs(y, dy, ws_, false) : flow_.rhs(y, dy, ws_);
+  }
   bool linear() const { return flow_.activation() == Activation::none && !flow_.on_data(); }
   void require_homogeneous() const {
     const Activation a = flow_.activation();

@@ -2,6 +2,7 @@
 // integrate() drives it to a final time; embedding programs (the C ABI, overflow.Solver) drive it
 // step by step between their own events.
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -237,20 +238,32 @@ class Solver {
         last = true;
       }
       if (!(h >= min_step)) return underflow(h);
+      if constexpr (HasActivationPattern<System>::value) {
+        if (pattern_.pattern) pattern_.pattern->watch_step();
+      }
       const StepAttempt att =
           visit([&](auto& st) { return st.attempt(sys_, t_, y_.data(), h, tolerance(), y_new_.data()); });
-      nfev_ += att.nfev;
-      njvp_ += att.njvp;
-      njev_ += att.njev;
-      nlu_ += att.nlu;
+      count_attempt(att);
       bool in_domain = att.in_domain;
       const bool accepted = in_domain && att.error <= 1.0;  // false for a NaN estimate too
       const double t_new = last ? t_bound : t_ + h;
+      // (locate_kink() may compute the interpolant's extra stages.)
+      dense_ready_ = !visit([](auto& st) { return st.dense_needs_stages(); });
       if constexpr (HasActivationPattern<System>::value) {
-        if (accepted && pattern_.pattern &&
-            !pattern_.pattern->holds(y_new_.data(), *pattern_.ws, std::holds_alternative<ExplicitRK>(stepper_))) {
-          // Some entry crossed its kink inside the step: the step ends at the first crossing.
-          const double theta = locate_kink(h);
+        const bool ends_held =
+            !accepted || !pattern_.pattern ||
+            pattern_.pattern->holds(y_new_.data(), *pattern_.ws, std::holds_alternative<ExplicitRK>(stepper_));
+        if (accepted && pattern_.pattern && ends_held && pattern_.pattern->returned()) {
+          // An entry crossed at a stage and is back at the end: a crossing there and back again on the
+          // interpolant ends the step at its first crossing; a stage alone off the solution does not.
+          const double theta = locate_kink(h, true);
+          if (theta > 0.0 && theta * h >= min_step) return take_step_to_kink(att, h, theta, t_new, t_bound, last);
+        }
+        if (!ends_held) {
+          // Some entry crossed its kink inside the step: the step ends at the first crossing (at its
+          // end where the margin there disagrees with holds(), as without a scan).
+          double theta = locate_kink(h, pattern_.pattern->returned());
+          if (theta < 0.0) theta = 1.0;
           if (theta * h >= min_step) return take_step_to_kink(att, h, theta, t_new, t_bound, last);
           // Crossed at the start already. Where switches there do not settle (entries that take turns
           // to slide on intersecting kinks), the step is taken as it is and the pattern switched at its
@@ -268,7 +281,6 @@ class Solver {
           continue;
         }
       }
-      dense_ready_ = !visit([](auto& st) { return st.dense_needs_stages(); });
       // Interpolants with extra stages need them before anything is read off the step; a stage
       // outside the domain rejects the step like any other.
       if (accepted && !dense_ready_ && dense_before <= t_new) {
@@ -474,23 +486,48 @@ class Solver {
   // of the step: Illinois regula falsi on the pattern's margin along the attempt's interpolant, the
   // bracket's right end returned (just past the crossing, where the pattern records what crossed);
   // 0: crossed at the start already. A switch an amount e off the crossing errs by O(e^2) only (sigma
-  // is continuous), so kLocateTolerance of the step is ample.
-  double locate_kink(double h) {
+  // is continuous), so kLocateTolerance of the step is ample. With `scan` (an entry crossed at a stage
+  // and came back), the bracket is the first of the probe_nodes() where the margin is <= 0; -1: none
+  // there, nor at the step's end (no crossing found: the step stands).
+  double locate_kink(double h, bool scan) {
     ActivationPattern& pattern = *pattern_.pattern;
     FlowWorkspace& ws = *pattern_.ws;
     double f_lo = pattern.margin(y_.data(), ws);
     if (!(f_lo > 0.0)) return 0.0;
-    double f_hi = pattern.margin(y_new_.data(), ws);
-    if (!(f_hi <= 0.0)) return 1.0;
+    double f_hi = 0.0;
+    if (!scan) {
+      f_hi = pattern.margin(y_new_.data(), ws);
+      if (!(f_hi <= 0.0)) return 1.0;
+    }
     bool in_domain = true;
     if (visit([](auto& st) { return st.dense_needs_stages(); }))
       nfev_ += visit([&](auto& st) { return st.prepare_dense(sys_, t_, y_.data(), h, in_domain); });
     dense_ready_ = in_domain;
-    if (!in_domain) return 1.0;  // no interpolant: the switch is made at the step's end
+    if (!in_domain) return scan ? -1.0 : 1.0;  // no interpolant: the switch is made at the step's end
     probe_.resize(dim());
     double lo = 0.0, hi = 1.0;
-    int side = 0;
     bool recorded_hi = true;  // the pattern's last margin() was at hi
+    if (scan) {
+      recorded_hi = false;
+      for (double th : probe_nodes()) {
+        interpolate(y_.data(), h, th, probe_.data());
+        const double f = pattern.margin(probe_.data(), ws);
+        if (f <= 0.0) {
+          hi = th;
+          f_hi = f;
+          recorded_hi = true;
+          break;
+        }
+        lo = th;
+        f_lo = f;
+      }
+      if (!recorded_hi) {  // no node past a switch: the step's end may be (a candidate that holds() saw)
+        f_hi = pattern.margin(y_new_.data(), ws);
+        if (!(f_hi <= 0.0)) return -1.0;
+        recorded_hi = true;
+      }
+    }
+    int side = 0;
     for (int it = 0; it < kLocateIterations && hi - lo > kLocateTolerance; ++it) {
       double th = lo + f_lo * (hi - lo) / (f_lo - f_hi);
       if (!(th > lo && th < hi)) th = 0.5 * (lo + hi);
@@ -517,6 +554,17 @@ class Solver {
     return hi;
   }
 
+  // Where locate_kink() looks for a crossing that came back: the stages' nodes inside the step (where
+  // the evaluations saw it) and the quarter points (for methods with few stages), ascending.
+  std::vector<double> probe_nodes() const {
+    std::vector<double> nodes = {0.25, 0.5, 0.75};
+    for (double c : tab_->c)
+      if (c > 0.0 && c < 1.0) nodes.push_back(c);
+    std::sort(nodes.begin(), nodes.end());
+    nodes.erase(std::unique(nodes.begin(), nodes.end(), [](double a, double b) { return b - a < 1e-3; }), nodes.end());
+    return nodes;
+  }
+
   // Accepts the attempt (error att.error, size h) up to its first kink at theta: the state there is
   // the attempt's interpolant, whose error the attempt's estimate bounds (each pair's interpolant is
   // of at least the order of its error estimator), so the attempt's stages are not wasted. The pattern
@@ -525,7 +573,11 @@ class Solver {
   StepOutcome take_step_to_kink(const StepAttempt& att, double h, double theta, double t_new, double t_bound,
                                 bool last) {
     const bool inside = theta < 1.0 - kLocateTolerance;
-    if (inside) interpolate(y_.data(), h, theta, y_new_.data());
+    // Gauss: the step is retaken up to the crossing, so that it conserves the invariants to rounding (as
+    // every Gauss step does) and keeps the method's order, which its interpolant (order 5 for gauss6) lacks.
+    const bool retaken = inside && tab_->scheme == Tableau::Scheme::gauss && retake_to_kink(h, theta * h);
+    if (inside && !retaken) interpolate(y_.data(), h, theta, y_new_.data());
+    project_kink_state(inside && !retaken);
     f_kink_.resize(dim());
     double value = 0.0;
     if (!switch_pattern(y_new_.data(), f_kink_.data(), value)) return StepOutcome::kink;
@@ -536,8 +588,8 @@ class Solver {
     t_prev_ = t_;
     t_ = inside ? t_ + theta * h : t_new;
     h_last_ = inside ? theta * h : h;
-    dense_h_ = h;
-    dense_fraction_ = inside ? theta : 1.0;
+    dense_h_ = retaken ? theta * h : h;
+    dense_fraction_ = inside && !retaken ? theta : 1.0;
     value_ = value;
     double max_abs = 0.0;
     for (std::size_t i = 0; i < dim(); ++i) max_abs = std::max(max_abs, std::fabs(y_[i]));
@@ -579,6 +631,40 @@ class Solver {
     switch_.switched();
     switch_times_.push_back(t_);
     stiff_rho_ = 0.0;  // estimated afresh at the stiff method's first step
+  }
+
+  // The Gauss step from y_ of size h_kink (to the crossing the attempt of size h found) into y_new_;
+  // true when it converged. Otherwise the attempt of size h is made again: its stages are the interpolant's.
+  bool retake_to_kink(double h, double h_kink) {
+    const StepAttempt re =
+        visit([&](auto& st) { return st.attempt(sys_, t_, y_.data(), h_kink, tolerance(), y_new_.data()); });
+    count_attempt(re);
+    if (re.in_domain && std::isfinite(re.error)) return true;
+    count_attempt(visit([&](auto& st) { return st.attempt(sys_, t_, y_.data(), h, tolerance(), y_new_.data()); }));
+    return false;
+  }
+  void count_attempt(const StepAttempt& att) {
+    nfev_ += att.nfev;
+    njvp_ += att.njvp;
+    njev_ += att.njev;
+    nlu_ += att.nlu;
+  }
+
+  // The state a step ends at a kink with (y_new_, before f is evaluated there under the new pattern):
+  // project=True moves it onto the invariants at t0 like any step's end. A Gauss step that could not be
+  // retaken to the crossing ends on its interpolant, which is moved onto the invariants at the step's
+  // start (which the Gauss step kept to rounding).
+  void project_kink_state(bool interpolated) {
+    if constexpr (HasProject<System>::value) {
+      if (opt_.project) {
+        max_projection_ = std::max(max_projection_, sys_.project(y_new_.data(), invariants0_.data()).size);
+      } else if (interpolated && tab_->scheme == Tableau::Scheme::gauss) {
+        sys_.invariants(y_.data(), kink_invariants_);
+        sys_.project(y_new_.data(), kink_invariants_.data());
+      }
+    } else {
+      (void)interpolated;
+    }
   }
 
   void project_state() {
@@ -686,7 +772,7 @@ class Solver {
   AlignedVector y_, y_prev_, y_new_;
   double t_ = 0.0, t_prev_ = 0.0, h_ = 0.0, h_last_ = 0.0, underflow_h_ = 0.0;
   double value_ = 0.0, gnorm_ = 0.0, max_abs_ = 0.0, max_projection_ = 0.0;
-  std::vector<double> invariants0_;
+  std::vector<double> invariants0_, kink_invariants_;  // at t0 (project=True); at a Gauss step's start
   MethodSwitch switch_;
   const Tableau* switch_to_ = nullptr;  // set: switch before the next step
   std::vector<double> switch_times_, radius_probe_, radius_image_;

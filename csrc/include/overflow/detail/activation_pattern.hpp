@@ -39,13 +39,22 @@ class ActivationPattern {
   // exactly 0 is switched like a crossing), nothing sliding, the counts at 0.
   void start(const double* y, FlowWorkspace& ws);
 
-  // The right-hand side under the pattern (the sliding gates solved at y); returns the loss.
-  double rhs(const double* y, double* dy, FlowWorkspace& ws);
+  // The right-hand side under the pattern (the sliding gates solved at y); returns the loss. With
+  // `watch`, an entry past its switch at y (beyond its slack) is recorded for returned().
+  double rhs(const double* y, double* dy, FlowWorkspace& ws, bool watch = true);
+
+  // Before each attempted step: forgets the entries its evaluations found past their switch. A step's
+  // stages (its evaluations) can see an entry cross and come back before the step's end, which holds()
+  // alone would miss: the step would run on the wrong branch.
+  void watch_step();
 
   // After an accepted step ending at y (whose evaluation, when `evaluated`, was the last one made
   // with ws): true when every entry is still on its side and every sliding gate inside [slope, 1].
-  // Otherwise the entries that are not are the candidates that margin() watches.
+  // Otherwise the entries that are not are the candidates that margin() watches. The entries an
+  // evaluation since watch_step() found past their switch but back on their side at y are candidates too.
   bool holds(const double* y, FlowWorkspace& ws, bool evaluated);
+  // Whether the last holds() found such entries (a crossing that came back inside the step?).
+  bool returned() const { return returned_; }
   // How far the candidates are from their switch at y, the least of: each entry's pre-activation
   // times its side, each sliding gate's distance to the nearer end of [slope, 1] over 1 - slope.
   // > 0 before the first crossing, <= 0 after it; records which candidates have crossed at y.
@@ -110,6 +119,10 @@ class ActivationPattern {
   double jacobian_scale_ = 0.0;           // the largest change of a rate over a gate's range
   bool jacobian_valid_ = false;           // jacobian_ and lu_ are for the current sliding set
   const double* evaluated_at_ = nullptr;  // the state of the last rhs(), which ws holds
+  // The entries past their switch at an evaluation since watch_step() (each once: stage_marked_).
+  std::vector<std::size_t> stage_crossed_;
+  std::vector<char> stage_marked_;
+  bool returned_ = false;
   std::int64_t nkink_ = 0, nslide_ = 0, evaluations_ = 0;
   std::string message_;
 };
