@@ -36,10 +36,10 @@ def test_gauss_conserves_the_invariants_across_kinks(method, activation, depth, 
     res = of.integrate(net, layers, (0.0, 2.0), method=method, rtol=rtol, atol=1e-2 * rtol, max_steps=20_000)
     assert res.status == "t_end", res.message
     assert kinks_crossed(net, res.weights) > 0 and res.nkink > 0
-    # every step ends at its first kink: a step cut there is a Gauss step retaken to the crossing
+    # a step cut at a kink is a Gauss step retaken to the crossing: the invariants stay at rounding
     assert res.invariant_drift < 1e-12 * magnitude(layers)
     assert relative_move(layers, res.final_weights) > 0.1
-    # and the flow to the tolerance (as test_trajectories_against_scipy): dop853 far tighter
+    # and it is the flow to the tolerance (as in test_trajectories_against_scipy), against dop853 far tighter
     ref = of.integrate(net, layers, (0.0, 2.0), method="dop853", rtol=1e-11, atol=1e-13, max_steps=20_000)
     assert res.nkink == ref.nkink
     scale = np.max(np.abs(ref.final_state))
