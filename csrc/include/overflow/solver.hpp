@@ -169,7 +169,6 @@ class Solver {
     nfev_ = naccept_ = nreject_ = ndomain_ = njvp_ = njev_ = nlu_ = 0;  // the statistics count from this start
     kink_pending_ = false;
     stalled_switches_ = 0;
-    nforced_ = 0;
     dense_fraction_ = 1.0;
     if constexpr (HasActivationPattern<System>::value) {
       pattern_ = sys_.activation_pattern();
@@ -271,7 +270,6 @@ class Solver {
           if (++stalled_switches_ > kMaxStalledSwitches) {
             dense_ready_ = !visit([](auto& st) { return st.dense_needs_stages(); });
             pattern_.pattern->margin(y_new_.data(), *pattern_.ws);
-            ++nforced_;
             return take_step_to_kink(att, h, 1.0, t_new, t_bound, last);
           }
           // Otherwise switch there and take the step again.
@@ -798,7 +796,6 @@ class Solver {
   static constexpr double kLocateTolerance = 1e-9;
   static constexpr int kLocateIterations = 64;
   static constexpr int kMaxStalledSwitches = 4;
-  std::int64_t nforced_ = 0;
 };
 
 }  // namespace overflow
