@@ -259,8 +259,9 @@ class Solver {
           if (theta > 0.0 && theta * h >= min_step) return take_step_to_kink(att, h, theta, t_new, t_bound, last);
         }
         if (!ends_held) {
-          // Some entry crossed its kink inside the step: the step ends at the first crossing (at its
-          // end where the margin there disagrees with holds(), as without a scan).
+          // Some entry crossed its kink inside the step: the step ends at the first crossing. Entries
+          // that crossed at a stage and came back are watched too, with the scan, so that the first
+          // crossing is theirs where it comes first (the step's end where its margin disagrees with holds()).
           double theta = locate_kink(h, pattern_.pattern->returned());
           if (theta < 0.0) theta = 1.0;
           if (theta * h >= min_step) return take_step_to_kink(att, h, theta, t_new, t_bound, last);
