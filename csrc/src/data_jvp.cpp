@@ -20,25 +20,12 @@
 #include <string>
 
 #include "activation_functions.hpp"
+#include "layer_views.hpp"
 #include "overflow/detail/sizes.hpp"
 
 namespace overflow::detail {
 
 namespace {
-
-using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using MatrixView = Eigen::Map<RowMatrix>;
-using ConstMatrixView = Eigen::Map<const RowMatrix>;
-// A layer's weights W_i inside its stored rows [W_i | b_i] (row stride cols + 1 with a bias), and
-// the bias column b_i.
-using WeightsView = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
-using ConstWeightsView = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
-using BiasView = Eigen::Map<Eigen::VectorXd, 0, Eigen::InnerStride<>>;
-using ConstBiasView = Eigen::Map<const Eigen::VectorXd, 0, Eigen::InnerStride<>>;
-
-// Products of at most this many multiply-adds are coefficient loops: below it GEMM's dispatch
-// costs more than the work (as in data_sweep.cpp).
-constexpr std::int64_t kLoopProduct = 64;
 
 // dst = alpha a b, or dst += alpha a b.
 template <class Dst, class Lhs, class Rhs>

@@ -1,7 +1,6 @@
 // Projection of a state back onto the invariant set {C_i(W) = C_i(0)} (definition 1): Gauss-Newton
-// on the constraints with the minimal-norm correction (the pseudo-inverse of their Jacobian Jc
-// applied to C(W) - C0), computed matrix-free by CGLS; a step that does not reduce the residual
-// is undone.
+// on the constraints with the minimal-norm correction (minimal_norm_newton.hpp), here the C_i's
+// residual and the products Jc D and Jc^T L.
 #include "overflow/detail/invariant_projection.hpp"
 
 #include <Eigen/Dense>
@@ -9,6 +8,8 @@
 #include <cmath>
 #include <limits>
 #include <vector>
+
+#include "minimal_norm_newton.hpp"
 
 namespace overflow {
 
@@ -20,15 +21,26 @@ using MutMap = Eigen::Map<Mat>;
 // One symmetric k_i x k_i matrix per invariant.
 using Sym = std::vector<Mat>;
 
-double dot(const Sym& a, const Sym& b) {
-  double s = 0.0;
-  for (std::size_t i = 0; i < a.size(); ++i) s += a[i].cwiseProduct(b[i]).sum();
-  return s;
-}
-
 struct Constraints {
   const Network& net;
   const double* y;
+
+  // The residual: one symmetric matrix per invariant.
+  static double dot(const Sym& a, const Sym& b) {
+    double s = 0.0;
+    for (std::size_t i = 0; i < a.size(); ++i) s += a[i].cwiseProduct(b[i]).sum();
+    return s;
+  }
+  static double max_abs(const Sym& r) {
+    double m = 0.0;
+    for (const auto& c : r) m = std::max(m, c.cwiseAbs().maxCoeff());
+    return m;
+  }
+  static double entries(const Sym& r) {
+    double e = 0.0;
+    for (const auto& c : r) e += static_cast<double>(c.size());
+    return e;
+  }
   Map W(int l) const { return Map(y + net.offset(l), net.rows(l), net.cols(l)); }
   int count() const { return net.depth() - 1; }
 
@@ -70,66 +82,15 @@ struct Constraints {
 
 ProjectionResult project_onto_invariants(const Network& net, double* y, const double* C0, double tolerance,
                                          int max_newton) {
-  ProjectionResult result;
-  if (net.depth() < 2) return result;
-  std::vector<double> start(y, y + net.state_size()), before = start;
-  double scale = 1.0;
-  {
-    std::size_t total = 0;
-    for (int l = 0; l + 1 < net.depth(); ++l) total += static_cast<std::size_t>(net.rows(l) * net.rows(l));
-    double c0 = 0.0;
-    for (std::size_t i = 0; i < total; ++i) c0 = std::max(c0, std::fabs(C0[i]));
-    double wmax = 0.0;
-    for (std::size_t i = 0; i < net.state_size(); ++i) wmax = std::max(wmax, std::fabs(y[i]));
-    scale = std::max({1.0, c0, wmax * wmax});
-  }
-  double previous = std::numeric_limits<double>::infinity();
-  for (int it = 0; it < max_newton; ++it) {
-    Constraints c{net, y};
-    const Sym r = c.residual(C0);
-    double rmax = 0.0;
-    for (const auto& m : r) rmax = std::max(rmax, m.cwiseAbs().maxCoeff());
-    if (!(rmax < previous)) {  // Newton stopped helping (or the residual is not finite): undo that step
-      if (it > 0) std::copy(before.begin(), before.end(), y);
-      break;
-    }
-    result.residual = rmax;
-    previous = rmax;
-    if (rmax <= tolerance * scale) break;
-    // CGLS: the minimal-norm least-squares x of Jc x = r, so that constraints that are dependent
-    // (C_i is k x k but may have rank 2, as in the vector case) or slightly inconsistent are fine.
-    std::vector<double> x(net.state_size(), 0.0), p = c.transpose_apply(r), q = p;
-    Sym s = r;
-    double gamma = 0.0;
-    for (double v : q) gamma += v * v;
-    // Stop once the linearised residual's RMS entry is at the target (what this Newton step needs),
-    // or the normal equations are solved to 1e-12 (dependent or inconsistent constraints: no lower
-    // residual exists).
-    double entries = 0.0;
-    for (const auto& m : r) entries += static_cast<double>(m.size());
-    const double target_sq = tolerance * scale * tolerance * scale * entries, stop = gamma * 1e-24;
-    for (int k = 0; k < 500 && gamma > stop && dot(s, s) > target_sq; ++k) {
-      const Sym t = c.apply(p);
-      const double tt = dot(t, t);
-      if (!(tt > 0)) break;
-      const double alpha = gamma / tt;
-      for (std::size_t i = 0; i < x.size(); ++i) x[i] += alpha * p[i];
-      for (std::size_t i = 0; i < s.size(); ++i) s[i] -= alpha * t[i];
-      q = c.transpose_apply(s);
-      double gamma_new = 0.0;
-      for (double v : q) gamma_new += v * v;
-      for (std::size_t i = 0; i < p.size(); ++i) p[i] = q[i] + (gamma_new / gamma) * p[i];
-      gamma = gamma_new;
-      ++result.cg_iterations;
-    }
-    before.assign(y, y + net.state_size());
-    for (std::size_t i = 0; i < x.size(); ++i) y[i] -= x[i];
-    ++result.newton_iterations;
-  }
-  double size = 0.0;
-  for (std::size_t i = 0; i < net.state_size(); ++i) size = std::max(size, std::fabs(y[i] - start[i]));
-  result.size = size;
-  return result;
+  if (net.depth() < 2) return {};
+  std::size_t total = 0;
+  for (int l = 0; l + 1 < net.depth(); ++l) total += static_cast<std::size_t>(net.rows(l) * net.rows(l));
+  double c0 = 0.0;
+  for (std::size_t i = 0; i < total; ++i) c0 = std::max(c0, std::fabs(C0[i]));
+  double wmax = 0.0;
+  for (std::size_t i = 0; i < net.state_size(); ++i) wmax = std::max(wmax, std::fabs(y[i]));
+  const double scale = std::max({1.0, c0, wmax * wmax});
+  return detail::minimal_norm_newton<Constraints>(net, y, C0, tolerance * scale, max_newton);
 }
 
 }  // namespace overflow

@@ -11,19 +11,24 @@
 #include <limits>
 #include <vector>
 
+#include "minimal_norm_newton.hpp"
+
 namespace overflow {
 
 namespace {
 
-double dot(const std::vector<double>& a, const std::vector<double>& b) {
-  double s = 0.0;
-  for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
-  return s;
-}
-
 struct NeuronConstraints {
   const Network& net;
   const double* y;
+
+  // The residual: one value per hidden neuron.
+  static double dot(const std::vector<double>& a, const std::vector<double>& b) { return detail::dot(a, b); }
+  static double max_abs(const std::vector<double>& r) {
+    double m = 0.0;
+    for (double v : r) m = std::max(m, std::fabs(v));
+    return m;
+  }
+  static double entries(const std::vector<double>& r) { return static_cast<double>(r.size()); }
 
   int hidden_layers() const { return net.depth() - 1; }
   const double* row(const double* state, int l, std::int64_t j) const {
@@ -96,54 +101,12 @@ void neuron_invariants(const Network& net, const double* y, double* out) {
 
 ProjectionResult project_onto_neuron_invariants(const Network& net, double* y, const double* c0, double tolerance,
                                                 int max_newton) {
-  ProjectionResult result;
   const std::size_t count = neuron_invariants_size(net);
-  if (count == 0) return result;
-  const std::vector<double> start(y, y + net.state_size());
-  std::vector<double> before = start;
+  if (count == 0) return {};
   double scale = 1.0;
   for (std::size_t i = 0; i < count; ++i) scale = std::max(scale, std::fabs(c0[i]));
   for (std::size_t i = 0; i < net.state_size(); ++i) scale = std::max(scale, y[i] * y[i]);
-  const double target = tolerance * scale;
-  double previous = std::numeric_limits<double>::infinity();
-  for (int it = 0; it < max_newton; ++it) {
-    const NeuronConstraints c{net, y};
-    const std::vector<double> r = c.residual(c0);
-    double rmax = 0.0;
-    for (double v : r) rmax = std::max(rmax, std::fabs(v));
-    if (!(rmax < previous)) {  // Newton stopped helping (or the residual is not finite): undo that step
-      if (it > 0) std::copy(before.begin(), before.end(), y);
-      break;
-    }
-    result.residual = rmax;
-    previous = rmax;
-    if (rmax <= target) break;
-    // CGLS: the minimal-norm least-squares x of Jc x = r (a neuron with no weights has a zero row).
-    std::vector<double> x(net.state_size(), 0.0), p = c.transpose_apply(r), q = p;
-    std::vector<double> s = r;
-    double gamma = dot(q, q);
-    const double target_sq = target * target * static_cast<double>(count), stop = gamma * 1e-24;
-    for (int k = 0; k < 500 && gamma > stop && dot(s, s) > target_sq; ++k) {
-      const std::vector<double> t = c.apply(p);
-      const double tt = dot(t, t);
-      if (!(tt > 0)) break;
-      const double alpha = gamma / tt;
-      for (std::size_t i = 0; i < x.size(); ++i) x[i] += alpha * p[i];
-      for (std::size_t i = 0; i < s.size(); ++i) s[i] -= alpha * t[i];
-      q = c.transpose_apply(s);
-      const double gamma_new = dot(q, q);
-      for (std::size_t i = 0; i < p.size(); ++i) p[i] = q[i] + (gamma_new / gamma) * p[i];
-      gamma = gamma_new;
-      ++result.cg_iterations;
-    }
-    before.assign(y, y + net.state_size());
-    for (std::size_t i = 0; i < x.size(); ++i) y[i] -= x[i];
-    ++result.newton_iterations;
-  }
-  double size = 0.0;
-  for (std::size_t i = 0; i < net.state_size(); ++i) size = std::max(size, std::fabs(y[i] - start[i]));
-  result.size = size;
-  return result;
+  return detail::minimal_norm_newton<NeuronConstraints>(net, y, c0, tolerance * scale, max_newton);
 }
 
 }  // namespace overflow
