@@ -755,6 +755,8 @@ def _run(args: argparse.Namespace) -> int:
             + (f"; switched at t = {', '.join(f'{t:.4g}' for t in res.switch_times)}" if len(res.switch_times) else ""),
         ),
         ("nfev", f"{res.nfev}"),
+        # relu-family networks on data: the kinks the steps ended at and the entries held at 0
+        *([("kinks", f"{res.nkink} located, {res.nslide} entries slid")] if res.nkink or res.nslide else []),
         ("invariant drift", f"{res.invariant_drift:.3e}"),
         ("wall time", f"{wall * 1e3:.3f} ms"),
     ]

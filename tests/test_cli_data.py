@@ -31,7 +31,7 @@ def _one_error_line(capsys) -> str:
     return lines[0]
 
 
-# (flags, the same problem through the API): sizes small and times short, since ReLU flows grind at kinks
+# (flags, the same problem through the API): sizes small and times short
 CASES = {
     "relu": (
         "--activation relu --samples 32 --inputs 3 --teacher-width 2 --width 8 --t-end 2 --seed 3",
@@ -211,3 +211,6 @@ def test_issue_relu_example_steps_through_its_kinks(capsys):
     rows = _report(capsys)
     assert rows["status"].startswith("t_end"), rows
     assert float(rows["final loss"]) < 0.01 * float(rows["initial loss"])
+    # every located kink ends an accepted step
+    located = int(rows["kinks"].split()[0])
+    assert 0 < located <= int(rows["steps"].split()[0]), rows
