@@ -14,6 +14,8 @@ import textwrap
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -47,8 +49,13 @@ def test_readme_python_blocks_run_verbatim(tmp_path, monkeypatch):
     summary = ns["res"].summary()
     assert summary.fractions == {"converged": 1.0}, summary.fractions
     assert abs(summary.t_converged_quantiles[0.5] - 21.7) < 0.1, summary.t_converged_quantiles
-    # The example study: one run of 4 starts per scale, the figure written
-    assert sorted(ns["runs"]) == [0.03, 0.1, 0.3, 1.0, 3.0] and {len(r) for r in ns["runs"].values()} == {4}
+    # The example study: 32 starts per scale, the figure written, and the text's numbers: the share of
+    # starts reaching the target at scales 0.1 and 3, and the final loss at scale 3 ten times scale 0.1's
+    runs = ns["runs"]
+    assert sorted(runs) == [0.03, 0.1, 0.3, 1.0, 3.0] and {len(r) for r in runs.values()} == {32}
+    reached = {scale: np.mean(np.isfinite(r.t_event[:, 0])) for scale, r in runs.items()}
+    assert round(100 * reached[0.1]) == 84 and reached[3.0] == 0.0, reached
+    assert np.median(runs[3.0].final_loss) > 10 * np.median(runs[0.1].final_loss)
     assert (tmp_path / "scales.png").stat().st_size > 0
 
 
