@@ -484,8 +484,9 @@ class Solver {
   // The first kink crossed in the attempted step of size h from y_ to y_new_, as the fraction theta
   // of the step: Illinois regula falsi on the pattern's margin along the attempt's interpolant, the
   // bracket's right end returned (just past the crossing, where the pattern records what crossed);
-  // 0: crossed at the start already. A switch an amount e off the crossing errs by O(e^2) only (sigma
-  // is continuous), so kLocateTolerance of the step is ample. With `scan` (an entry crossed at a stage
+  // 0: crossed at the start already. A switch a fraction e of the step past the crossing runs the old
+  // branch for e h: an error of e h times the jump of f there, so kLocateTolerance (1e-9) of the step
+  // stays below any tolerance the steps are taken at. With `scan` (an entry crossed at a stage
   // and came back), the bracket is the first of the probe_nodes() where the margin is <= 0; -1: none
   // there, nor at the step's end (no crossing found: the step stands).
   double locate_kink(double h, bool scan) {
