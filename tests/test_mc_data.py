@@ -68,9 +68,13 @@ def test_each_trajectory_is_integrate_from_its_start(case):
         assert res.t_final[i] == one.t_final
         assert res.final_grad_norm[i] == one.final_grad_norm
         assert (res.nfev[i], res.naccept[i], res.nreject[i]) == (one.nfev, one.naccept, one.nreject)
+        assert (res.nkink[i], res.nslide[i]) == (one.nkink, one.nslide)
         np.testing.assert_array_equal(res.final[i], net.flatten(one.final_weights))
         np.testing.assert_array_equal(res.loss_at[i, : len(one.t)], one.loss)
     assert np.all(res.final_loss < res.loss_at[:, 0])  # the flow lowers the loss from every start
+    # kinks only where the activation has them (and the relu cases do cross some)
+    has_kinks = getattr(net.activation, "name", net.activation) in ("relu", "leaky_relu")
+    assert (res.nkink.sum() > 0) == has_kinks and (res.nslide.sum() == 0 or has_kinks)
 
 
 def test_workers_and_chunks_do_not_change_the_numbers(case):

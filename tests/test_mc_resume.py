@@ -344,3 +344,30 @@ def test_chunks_of_an_older_store_without_the_later_fields(tmp_path):
         assert res.naccept_stiff.dtype == np.int64 and not np.any(res.naccept_stiff[:20])
         assert res.stalled.dtype == bool
     np.testing.assert_array_equal(again.naccept_stiff[20:], full.naccept_stiff[20:])
+
+
+def test_chunks_written_before_the_kink_counts_load_and_resume(tmp_path):
+    """A store of the current format whose chunks (headers, checksums) predate nkink and nslide
+    loads without a warning, those two columns zeros, and a resumed run adds chunks that hold them."""
+    from overflow.montecarlo.chunkfile import read_chunk, write_chunk
+    from overflow.montecarlo.store import chunk_file
+
+    ts = of.datasets.teacher_student(n_in=2, m=1, width=2, samples=12, activation="relu", seed=0)
+    net = of.Network(of.costs.squared_loss(ts.Y), depth=2, width=3, activation="relu", inputs=ts.X)
+    kw = dict(t_span=(0.0, 1.0), chunk=4, progress=False, method="dopri5")
+    full = of.monte_carlo(net, 8, out=tmp_path, **kw)
+    assert full.nkink.sum() > 0
+    for index in range(2):
+        path = chunk_file(tmp_path, index)
+        arrays, header = read_chunk(path)
+        older = {k: v for k, v in arrays.items() if k not in ("nkink", "nslide")}
+        with open(path, "wb") as fh:
+            write_chunk(fh, older, header["run"], index, header["start"], header["stop"])
+    chunk_file(tmp_path, 1).unlink()  # resumed: chunk 1 is computed again, with the counts
+    again = of.monte_carlo(net, 8, out=tmp_path, **kw)
+    loaded = of.montecarlo.load(tmp_path)
+    for res in (again, loaded):
+        np.testing.assert_array_equal(res.final_loss, full.final_loss)
+        assert res.nkink.dtype == np.int64 and not np.any(res.nkink[:4]) and not np.any(res.nslide[:4])
+        np.testing.assert_array_equal(res.nkink[4:], full.nkink[4:])
+        np.testing.assert_array_equal(res.nslide[4:], full.nslide[4:])

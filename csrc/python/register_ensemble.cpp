@@ -18,7 +18,7 @@ namespace {
 
 struct EnsembleArrays {
   py::array status;  // Status codes (int8); -1: never started (an interrupted run)
-  py::array t_final, final_loss, final_grad_norm, nfev, naccept, nreject, naccept_stiff, stalled;
+  py::array t_final, final_loss, final_grad_norm, nfev, naccept, nreject, naccept_stiff, nkink, nslide, stalled;
   py::array event_first;  // (count, events): each event's first crossing, NaN for none
   py::array final_state, loss_at, states_at;
   bool interrupted = false;
@@ -60,6 +60,8 @@ EnsembleArrays integrate_ensemble(std::vector<std::int64_t> dims, std::uintptr_t
   out.naccept = to_numpy(std::move(r.naccept), {n});
   out.nreject = to_numpy(std::move(r.nreject), {n});
   out.naccept_stiff = to_numpy(std::move(r.naccept_stiff), {n});
+  out.nkink = to_numpy(std::move(r.nkink), {n});
+  out.nslide = to_numpy(std::move(r.nslide), {n});
   out.stalled = to_numpy(std::move(r.stalled), {n});
   out.event_first = to_numpy(std::move(r.event_first), {n, static_cast<py::ssize_t>(opt.events.size())});
   out.final_state = to_numpy(std::move(r.final_state), {n, d});
@@ -82,6 +84,8 @@ void register_ensemble(py::module_& m) {
       .def_readonly("naccept", &E::naccept)
       .def_readonly("nreject", &E::nreject)
       .def_readonly("naccept_stiff", &E::naccept_stiff)
+      .def_readonly("nkink", &E::nkink, "kinks located (relu-family networks on data; 0 otherwise)")
+      .def_readonly("nslide", &E::nslide, "pre-activation entries that began to slide along a kink")
       .def_readonly("stalled", &E::stalled)
       .def_readonly("event_first", &E::event_first, "(count, events): each event's first crossing (NaN: none)")
       .def_readonly("final_state", &E::final_state)

@@ -130,6 +130,8 @@ class AnySolver {
   virtual double loss() const = 0;
   virtual double grad_norm() const = 0;
   virtual of_stats stats() const = 0;
+  virtual int64_t nkink() const = 0;
+  virtual int64_t nslide() const = 0;
   virtual bool is_flow() const = 0;
   virtual void set_project(bool on) = 0;
   virtual double projection() const = 0;
@@ -188,6 +190,8 @@ class SolverOn final : public AnySolver {
     if constexpr (std::is_same<System, overflow::GenericSystem>::value) nfev += sys_.difference_evaluations();
     return of_stats{nfev, solver().naccept(), solver().nreject()};
   }
+  int64_t nkink() const override { return solver().nkink(); }
+  int64_t nslide() const override { return solver().nslide(); }
   bool is_flow() const override { return std::is_same<System, overflow::FlowSystem>::value; }
   void set_project(bool on) override { session_.set_project(on); }
   double projection() const override { return solver().max_projection(); }
@@ -551,6 +555,14 @@ int of_solver_stats(const of_solver* solver, of_stats* stats) {
   OF_REQUIRE(stats);
   OF_REQUIRE_INIT(solver);
   *stats = solver->impl->stats();
+  return OF_OK;
+}
+
+int of_solver_kinks(const of_solver* solver, int64_t* nkink, int64_t* nslide) {
+  OF_REQUIRE(solver);
+  OF_REQUIRE_INIT(solver);
+  if (nkink) *nkink = solver->impl->nkink();
+  if (nslide) *nslide = solver->impl->nslide();
   return OF_OK;
 }
 

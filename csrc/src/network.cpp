@@ -167,6 +167,9 @@ Flow::Flow(const Network& net, const Cost& cost, Activation activation, const In
   if (cost.value_and_grad == nullptr) throw std::invalid_argument("cost.value_and_grad is null");
   if (!std::isfinite(leaky_slope))
     throw std::invalid_argument("leaky_slope = " + std::to_string(leaky_slope) + ": must be finite");
+  // Below 0 sigma would not be monotone, and the per-neuron invariants need sigma(c x) = c sigma(x), c >= 0.
+  if (activation == Activation::leaky_relu && leaky_slope < 0.0)
+    throw std::invalid_argument("leaky_slope = " + std::to_string(leaky_slope) + ": must be >= 0");
   if (inputs.X == nullptr && (inputs.samples != 0 || inputs.bias))
     throw std::invalid_argument("inputs: samples or a bias without data X (biases need inputs)");
   if (inputs.bias != net.bias()) {

@@ -215,6 +215,7 @@ static void linear_on_data_is_regression(void) {
 typedef struct {
   double last;
   int64_t saves, increases;
+  int64_t nkink, nslide; /* of_solver_kinks at the end */
 } LossTrace;
 
 static int trace_loss(double t, const double* y, double loss, void* user) {
@@ -227,7 +228,7 @@ static int trace_loss(double t, const double* y, double loss, void* user) {
 }
 
 /* Integrates the flow from y over [0, t_end] (at most 20,000 steps: a run that grinds fails instead of
-   hanging); returns the final loss, y the final state. */
+   hanging); returns the final loss, y the final state (and with a trace, the kinks met). */
 static double integrate(of_flow* flow, int32_t method, double rtol, double t_end, double* y, LossTrace* trace) {
   of_solver* solver = NULL;
   int32_t status = -1;
@@ -239,14 +240,14 @@ static double integrate(of_flow* flow, int32_t method, double rtol, double t_end
         of_last_error());
   CHECK(status == OF_T_END, "method %d: status %d", method, status);
   CHECK(of_solver_state(solver, y) == OF_OK && of_solver_loss(solver, &loss) == OF_OK, "%s", of_last_error());
+  if (trace) CHECK(of_solver_kinks(solver, &trace->nkink, &trace->nslide) == OF_OK, "%s", of_last_error());
   of_solver_destroy(solver);
   return loss;
 }
 
 /* Training decreases the loss, and the per-neuron invariants of a homogeneous activation stay. */
 static void training_conserves_neuron_invariants(void) {
-  /* relu's pre-activations can slide along 0, where an explicit method grinds (issue 18's kinks):
-     this start crosses kinks without sliding (about 2,000 evaluations). */
+  /* Relu-family steps end at the kinks (of_solver_kinks counts them); the others have none. */
   const struct {
     int activation, depth, bias, seed;
     int64_t dims[4];
@@ -278,13 +279,16 @@ static void training_conserves_neuron_invariants(void) {
             "tanh has no per-neuron invariants: %s", of_last_error());
     }
     const double initial = net_loss(&net, y);
-    LossTrace trace = {0.0, 0, 0};
+    LossTrace trace = {0.0, 0, 0, -1, -1};
     const double final = integrate(flow, OF_DOPRI5, 1e-10, 4.0, y, &trace);
     /* A gradient flow's loss never increases; the run must also have trained. */
     CHECK(trace.saves > 10 && trace.increases == 0, "%s: %lld of %lld saved losses increased", what,
           (long long)trace.increases, (long long)trace.saves);
     CHECK(final < 0.8 * initial, "%s: loss %.6g -> %.6g", what, initial, final);
     CHECK(fabs(final - net_loss(&net, y)) <= 1e-13 * final, "%s: the solver's loss is not the state's", what);
+    const int kinked = net.activation == OF_RELU || net.activation == OF_LEAKY_RELU;
+    CHECK(kinked ? trace.nkink > 0 && trace.nslide >= 0 : trace.nkink == 0 && trace.nslide == 0,
+          "%s: %lld kinks, %lld slid", what, (long long)trace.nkink, (long long)trace.nslide);
     own_neuron_invariants(&net, y, c1);
     double drift = 0.0;
     for (int64_t j = 0; j < neurons; ++j) drift = fmax(drift, fabs(c1[j] - c0[j]));
@@ -292,8 +296,8 @@ static void training_conserves_neuron_invariants(void) {
       CHECK(drift <= 1e-9, "%s: per-neuron invariants drifted by %.3g", what, drift);
     else /* the same check fails where they are not invariants */
       CHECK(drift > 1e-3, "%s: per-neuron differences moved only %.3g", what, drift);
-    printf("%-10s loss %.6f -> %.6f, %lld saves, per-neuron drift %.2e\n", what, initial, final, (long long)trace.saves,
-           drift);
+    printf("%-10s loss %.6f -> %.6f, %lld saves, %lld kinks, per-neuron drift %.2e\n", what, initial, final,
+           (long long)trace.saves, (long long)trace.nkink, drift);
     of_flow_destroy(flow);
   }
 }
@@ -391,6 +395,55 @@ static void solvers_on_data(void) {
   of_flow_destroy(flow);
 }
 
+/* of_solver_set_projection keeps the per-neuron invariants to rounding on relu-family networks, on
+   data and on the identity input, where the same run without it drifts by the integration's error.
+   A negative leaky slope is refused. */
+static void projection_keeps_neuron_invariants(void) {
+  const Net nets[] = {{2, {N_IN, 6, M}, 1, OF_RELU, 0.0, X, S, Y},
+                      {3, {3, 4, 3, M}, 0, OF_LEAKY_RELU, 0.1, IDENTITY, 3, Y}};
+  for (size_t c = 0; c < sizeof nets / sizeof nets[0]; ++c) {
+    const Net* net = &nets[c];
+    of_flow* flow = make_flow(net);
+    if (!flow) continue;
+    const int64_t n = state_size(net);
+    double y0[MAXDIM], y[MAXDIM], c0[MAXW * 2], c1[MAXW * 2];
+    fill_start(y0, n, 0.5, 5);
+    const int64_t neurons = own_neuron_invariants(net, y0, c0);
+    double drift[2] = {0.0, 0.0}, largest = 0.0;
+    for (int project = 0; project < 2; ++project) {
+      of_solver* solver = NULL;
+      int32_t status = -1;
+      CHECK(of_solver_create_flow(flow, OF_DOPRI5, 1e-5, 1e-8, 0.0, &solver) == OF_OK, "%s", of_last_error());
+      if (!solver) continue;
+      CHECK(of_solver_set_projection(solver, project) == OF_OK, "%s", of_last_error());
+      memcpy(y, y0, (size_t)n * sizeof(double));
+      CHECK(of_solver_init(solver, 0.0, y) == OF_OK, "%s", of_last_error());
+      CHECK(of_solver_integrate(solver, 3.0, 0.0, 20000, NULL, NULL, &status) == OF_OK && status == OF_T_END,
+            "status %d: %s", status, of_last_error());
+      CHECK(of_solver_state(solver, y) == OF_OK, "%s", of_last_error());
+      double correction = -1.0;
+      CHECK(of_solver_projection(solver, &correction) == OF_OK && (project ? correction > 0.0 : correction == 0.0),
+            "%s, project %d: largest correction %g", kNames[net->activation], project, correction);
+      of_solver_destroy(solver);
+      own_neuron_invariants(net, y, c1);
+      for (int64_t j = 0; j < neurons; ++j) {
+        drift[project] = fmax(drift[project], fabs(c1[j] - c0[j]));
+        largest = fmax(largest, fabs(c0[j]));
+      }
+    }
+    CHECK(drift[1] <= 1e-13 * (1.0 + largest) && drift[0] > 1e3 * drift[1],
+          "%s: per-neuron drift %.3g with projection, %.3g without", kNames[net->activation], drift[1], drift[0]);
+    of_flow_destroy(flow);
+  }
+  of_flow* flow = NULL;
+  const int64_t dims[3] = {N_IN, 4, M};
+  const of_inputs inputs = {X, N_IN, S, 0};
+  CHECK(of_flow_create_data(2, dims, 3, OF_LEAKY_RELU, -0.1, &inputs, squared_loss, NULL, Y, &flow) ==
+                OF_ERROR_ARGUMENT &&
+            flow == NULL && strstr(of_last_error(), "leaky_slope") != NULL,
+        "a negative leaky slope: %s", of_last_error());
+}
+
 int main(void) {
   for (int c = 0; c < N_IN; ++c)
     for (int a = 0; a < S; ++a) X[c * S + a] = sin(0.9 * a + 2.1 * c + 0.3) + 0.25 * c;
@@ -401,6 +454,7 @@ int main(void) {
   linear_on_data_is_regression();
   training_conserves_neuron_invariants();
   solvers_on_data();
+  projection_keeps_neuron_invariants();
   printf("test_capi_data: %s (%d failures)\n", failures ? "FAILED" : "passed", failures);
   return failures ? 1 : 0;
 }

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from .chunks import FIELDS, LATER_FIELDS
+from .chunks import FIELDS, HEADER_FIELDS, LATER_FIELDS
 
 __all__ = ["ChunkError", "FORMAT", "check_chunk", "check_legacy_chunk", "read_chunk", "write_chunk"]
 
@@ -102,7 +102,7 @@ def check_chunk(
             f"holds chunk {header['index']} (trajectories {header['start']} to "
             f"{header['stop'] - 1}), not chunk {index} ({start} to {stop - 1})",
         )
-    _check_rows(path, arrays, stop - start, FIELDS)
+    _check_rows(path, arrays, stop - start, HEADER_FIELDS)
 
 
 def check_legacy_chunk(path: str | os.PathLike[str], arrays: dict[str, np.ndarray], start: int, stop: int) -> None:

@@ -18,7 +18,7 @@ from ..result import STATUS_NAMES  # noqa: F401 (re-exported: montecarlo.result 
 from .fingerprint import cost_fingerprint, run_fingerprint
 from .samplers import Sampler
 
-__all__ = ["MCSpec", "run_chunk", "chunk_bounds", "FIELDS", "LATER_FIELDS", "with_later_fields"]
+__all__ = ["MCSpec", "run_chunk", "chunk_bounds", "FIELDS", "LATER_FIELDS", "HEADER_FIELDS", "with_later_fields"]
 
 #: The per-trajectory arrays of a chunk (and of `MCResult`), always present.
 FIELDS = (
@@ -36,9 +36,13 @@ FIELDS = (
     "imbalance",
     "naccept_stiff",
     "stalled",
+    "nkink",
+    "nslide",
 )
 #: Fields added after the first stores were written: absent from an older store, read as zeros.
-LATER_FIELDS = ("naccept_stiff", "stalled")
+LATER_FIELDS = ("naccept_stiff", "stalled", "nkink", "nslide")
+#: The fields every chunk with a header holds (store format 2 began before nkink and nslide).
+HEADER_FIELDS = tuple(f for f in FIELDS if f not in ("nkink", "nslide"))
 
 
 def with_later_fields(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -184,6 +188,8 @@ def run_chunk(spec: MCSpec, index: int, workers: int = 1) -> dict[str, np.ndarra
         "nreject": r.nreject,
         "naccept_stiff": r.naccept_stiff,
         "stalled": r.stalled.astype(bool),
+        "nkink": r.nkink,
+        "nslide": r.nslide,
         "interrupted": np.array(r.interrupted),
     }
     out.update(_invariant_summaries(net, y0s, r.final_state))

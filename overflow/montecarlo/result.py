@@ -62,6 +62,10 @@ class MCResult:
         those made only to report the loss at ``t_eval``.
     naccept_stiff : ndarray of int64
         ``method="auto"``: the steps taken by the stiff method (rodas4); 0 otherwise.
+    nkink, nslide : ndarray of int64
+        As `Result.nkink` and `Result.nslide`: on relu-family networks on data, the kinks located and
+        the pre-activation entries that began to slide along one; 0 otherwise (and in a store written
+        before these fields existed).
     stalled : ndarray of bool
         A run that did not reach ``gtol``: ``||grad g||`` had stopped falling, or the explicit
         method's steps were held at its stability limit (see `overflow.integrate`).

@@ -29,6 +29,7 @@ struct EnsembleResult {
   std::vector<double> t_final, final_loss, final_grad_norm;
   std::vector<std::int64_t> nfev, naccept, nreject;
   std::vector<std::int64_t> naccept_stiff;  // method "auto": steps of the stiff method
+  std::vector<std::int64_t> nkink, nslide;  // relu-family networks on data: as Solution's
   std::vector<std::int8_t> stalled;         // a gtol not reached: ||grad g|| had stalled (Solution)
   std::vector<double> event_first;          // count x events: each event's first crossing (NaN: none)
   std::vector<double> final_state;          // count x dim
@@ -54,7 +55,7 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
   const std::size_t E = options.events.size();
   {  // The result's arrays, checked before they are allocated (sizes.hpp).
     const std::string what = "the results of " + std::to_string(count) + " trajectories";
-    std::size_t per = 8 + E;  // per trajectory: the scalars, the events, then final_state, loss_at, states_at
+    std::size_t per = 10 + E;  // per trajectory: the scalars, the events, then final_state, loss_at, states_at
     for (std::size_t part : {dim, T, eopt.keep_states ? checked_mul(T, dim, what) : 0})
       if (!size_add(per, part, per)) throw std::invalid_argument(what + " do not fit in a size");
     check_memory(checked_mul(count, per, what), what);
@@ -69,6 +70,8 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
   res.naccept.assign(count, 0);
   res.nreject.assign(count, 0);
   res.naccept_stiff.assign(count, 0);
+  res.nkink.assign(count, 0);
+  res.nslide.assign(count, 0);
   res.stalled.assign(count, 0);
   res.event_first.assign(count * E, nan);
   res.final_state.assign(count * dim, nan);
@@ -99,6 +102,8 @@ EnsembleResult integrate_ensemble(MakeSystem make_system, const Tableau& tab, do
     res.naccept[i] = sol.naccept;
     res.nreject[i] = sol.nreject;
     res.naccept_stiff[i] = sol.naccept_stiff;
+    res.nkink[i] = sol.nkink;
+    res.nslide[i] = sol.nslide;
     res.stalled[i] = sol.stalled ? 1 : 0;
     for (std::size_t e = 0; e < E && e < sol.t_events.size(); ++e)
       if (!sol.t_events[e].empty()) res.event_first[i * E + e] = sol.t_events[e].front();

@@ -117,9 +117,9 @@ enum class Activation { none, isru, tanh, relu, leaky_relu, sigmoid, softplus, g
 class Flow {
  public:
   // Throws std::invalid_argument on a shape mismatch (the cost is m x samples on data, m x n
-  // otherwise), a bias without data, a non-finite leaky slope, or a data workspace larger than
-  // the machine's memory. On data: Yhat = W_N sigma(W_{N-1} ... sigma(W_1 X + b_1 1^T) ...) + b_N 1^T.
-  // Without: P = W_N sigma(W_{N-1} ... sigma(W_1)), the identity input.
+  // otherwise), a bias without data, a non-finite leaky slope (or a negative one for leaky_relu), or
+  // a data workspace larger than the machine's memory. On data: Yhat = W_N sigma(W_{N-1} ... sigma(W_1 X + b_1 1^T)
+  // ...) + b_N 1^T. Without: P = W_N sigma(W_{N-1} ... sigma(W_1)), the identity input.
   Flow(const Network& net, const Cost& cost, Activation activation = Activation::none, const Inputs& inputs = {},
        double leaky_slope = 0.01);
 

@@ -123,15 +123,16 @@ int of_flow_create(int32_t depth, const int64_t* dims, int64_t dims_len, int32_t
    on the cost f(Yhat): value_and_grad and hvp are called with (m, n) = (dims[depth], samples).
    dims = {n_in, k_1, ..., m} as for of_flow_create; with inputs->bias layer i is stored as
    [W_i | b_i], dims[i] x (dims[i-1] + 1) row-major (state size sum_i k_i (k_{i-1} + 1)).
-   leaky_slope is OF_LEAKY_RELU's slope below zero (of_flow_create uses 0.01; other activations
-   ignore it, but it must be finite). inputs NULL: the identity input, as of_flow_create.
+   leaky_slope is OF_LEAKY_RELU's slope below zero, >= 0 (of_flow_create uses 0.01; other
+   activations ignore it, but it must be finite). inputs NULL: the identity input, as of_flow_create.
    Every function taking an of_flow works on the result: the implicit methods and OF_AUTO need no
    hvp there (see enum of_method), and its invariants are the per-neuron ones
-   (of_flow_neuron_invariants), not the C_i (of_flow_invariants, of_solver_set_projection).
-   OF_ERROR_NULL: out, dims, value_and_grad, or inputs->X (a bias needs data too: there is no
-   bias on the identity input). OF_ERROR_ARGUMENT: those of of_flow_create, leaky_slope not finite,
-   inputs->n_in != dims[0], inputs->samples < 1, sizes whose state and one right-hand side's
-   workspace (O(sum_i k_i samples)) exceed physical memory. OF_ERROR_MEMORY. */
+   (of_flow_neuron_invariants, which of_solver_set_projection keeps), not the C_i
+   (of_flow_invariants). OF_ERROR_NULL: out, dims, value_and_grad, or inputs->X (a bias needs data
+   too: there is no bias on the identity input). OF_ERROR_ARGUMENT: those of of_flow_create,
+   leaky_slope not finite (or < 0 for OF_LEAKY_RELU), inputs->n_in != dims[0], inputs->samples < 1,
+   sizes whose state and one right-hand side's workspace (O(sum_i k_i samples)) exceed physical
+   memory. OF_ERROR_MEMORY. */
 int of_flow_create_data(int32_t depth, const int64_t* dims, int64_t dims_len, int32_t activation, double leaky_slope,
                         const of_inputs* inputs, of_value_and_grad_fn value_and_grad, of_hvp_fn hvp, void* data,
                         of_flow** out);
@@ -185,12 +186,14 @@ void of_solver_destroy(of_solver* solver); /* NULL is ignored */
    on: jac(t, y, J, data) writes J = df/dy, n x n column-major (J[i + j n] = df_i/dy_j); NULL goes
    back to forward differences. jac and data must stay valid while the solver steps.
    OF_ERROR_NULL: solver. OF_ERROR_ARGUMENT: a solver on a flow (of_solver_create_flow), whose
-   Jacobian comes from the cost's hvp (or, on activated networks and data, differences). */
+   Jacobian comes from the cost's hvp (or, on activated networks and data without one, differences). */
 int of_solver_set_jacobian(of_solver* solver, of_rhs_fn jac, void* data);
 
-/* Project the state back onto the invariant set {C_i = C_i(t0)} after every accepted step (flows of
-   linear networks on the identity input: on others of_solver_init refuses it with OF_ERROR_ARGUMENT;
-   nonzero enable turns it on), from the next of_solver_init on. of_solver_projection
+/* Project the state back onto the invariant set after every accepted step (nonzero enable turns it
+   on), from the next of_solver_init on: {C_i = C_i(t0)} for linear networks on the identity input,
+   the per-neuron invariants (of_flow_neuron_invariants) for OF_LINEAR, OF_RELU and OF_LEAKY_RELU on
+   data or relu-family networks on the identity input; on other flows of_solver_init refuses it with
+   OF_ERROR_ARGUMENT. of_solver_projection
    gives the largest correction made since init. of_solver_set_projection leaves the solver
    uninitialised (the queries below answer OF_ERROR_STATE until the next of_solver_init).
    set: OF_ERROR_NULL (solver), OF_ERROR_ARGUMENT (enable on a generic right-hand side).
@@ -257,6 +260,12 @@ int of_solver_loss(const of_solver* solver, double* loss);
 /* ||f(t, y)||_2 at the current point: ||grad g|| for a flow. */
 int of_solver_grad_norm(const of_solver* solver, double* grad_norm);
 int of_solver_stats(const of_solver* solver, of_stats* stats);
+/* Relu-family networks on data (OF_RELU, OF_LEAKY_RELU): the kinks located since of_solver_init
+   (points where pre-activations crossed 0 and the activation pattern switched; each step ends at
+   the first) and the pre-activation entries that began to slide along their kink (held at 0 by the
+   flow from both sides); both 0 on other flows and generic right-hand sides. Either output may be
+   NULL. OF_ERROR_NULL: solver. OF_ERROR_STATE: before of_solver_init. */
+int of_solver_kinks(const of_solver* solver, int64_t* nkink, int64_t* nslide);
 
 /* Integrates the flow from each row of y0s (count x state size) over [t0, t1] on `workers`
    threads (<= 0: one per hardware thread). Per trajectory: status (of_status codes), t_final,
