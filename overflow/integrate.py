@@ -135,6 +135,19 @@ def integrate(
     -----
     ConvergenceWarning
         When ``gtol`` was given and not reached.
+
+    Notes
+    -----
+    **Kinks.** With ``"relu"`` and ``"leaky_relu"`` the right-hand side jumps where a pre-activation
+    ``(W_i H_{i-1})_{jc}`` crosses 0. Every method steps with the activation pattern (which side of 0
+    each entry is on) frozen at the step's start, so the right-hand side is smooth inside a step; the
+    first crossing is located on the step's interpolant (including a crossing that returns before the
+    step ends, caught at the stages) and the step ends there, where the pattern switches. An entry
+    that the flow pushes back towards 0 from both sides slides along it (Filippov): its gate
+    ``lambda`` in ``[alpha, 1]`` (``alpha`` the leaky slope, 0 for relu) is solved at every evaluation
+    so that the entry stays at 0, and it leaves to the side its gate reaches. ``Result.nkink`` and
+    ``Result.nslide`` count both; at most 32 entries may slide at once (beyond that the run stops with
+    status ``"failed"`` and a message saying so).
     """
     if not isinstance(net, Network):
         raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")
