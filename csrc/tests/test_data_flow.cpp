@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "check.hpp"
+#include "flow_differences.hpp"
 #include "overflow/network.hpp"
 #include "quadratic_cost.hpp"
 
@@ -62,24 +63,6 @@ std::vector<double> output_by_loops(const Network& net, const double* y, const d
     H = std::move(A);
   }
   return H;
-}
-
-// max_i |dy_i + dg/dy_i| with dg/dy_i by central differences of Flow::value; max_ref gets max |dg/dy_i|.
-double fd_error(const Flow& flow, FlowWorkspace& ws, const std::vector<double>& y, const std::vector<double>& dy,
-                double& max_ref) {
-  double max_err = 0.0;
-  std::vector<double> yp, ym;
-  for (std::size_t i = 0; i < y.size(); ++i) {
-    yp = y;
-    ym = y;
-    const double h = 1e-5 * (1.0 + std::fabs(y[i]));
-    yp[i] += h;
-    ym[i] -= h;
-    const double fd = (flow.value(yp.data(), ws) - flow.value(ym.data(), ws)) / (2 * h);
-    max_err = std::fmax(max_err, std::fabs(-dy[i] - fd));
-    max_ref = std::fmax(max_ref, std::fabs(fd));
-  }
-  return max_err;
 }
 
 // 1/2 ||P X - Y||_F^2 on P (m x n): the regression cost of a linear network, data = {X (n x s), Y (m x s), s}.

@@ -7,28 +7,11 @@
 #include <vector>
 
 #include "check.hpp"
+#include "flow_differences.hpp"
 #include "overflow/network.hpp"
 #include "quadratic_cost.hpp"
 
 namespace {
-
-// max_i |dy_i + dg/dy_i|, dg/dy_i by central differences of Flow::value; max_ref gets max |dg/dy_i|.
-double fd_error(const overflow::Flow& flow, overflow::FlowWorkspace& ws, const std::vector<double>& y,
-                const std::vector<double>& dy, double& max_ref) {
-  double max_err = 0.0;
-  std::vector<double> yp, ym;
-  for (std::size_t i = 0; i < y.size(); ++i) {
-    yp = y;
-    ym = y;
-    const double h = 1e-5 * (1.0 + std::fabs(y[i]));
-    yp[i] += h;
-    ym[i] -= h;
-    const double fd = (flow.value(yp.data(), ws) - flow.value(ym.data(), ws)) / (2 * h);
-    max_err = std::fmax(max_err, std::fabs(-dy[i] - fd));
-    max_ref = std::fmax(max_ref, std::fabs(fd));
-  }
-  return max_err;
-}
 
 // Flow::jvp against central differences of the right-hand side, and its workspace's cache of the
 // state's own products: a state changed in place, or changed back, gives the products of a fresh
