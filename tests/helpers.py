@@ -6,6 +6,8 @@ Nothing here calls the C++ core: these are the oracles the core is checked again
 
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
 from scipy.integrate import solve_ivp
 
@@ -180,3 +182,19 @@ def wait_for_first_chunk(proc, out, timeout=120.0, poll=0.02):
         assert proc.poll() is None, proc.communicate()
         time.sleep(poll)
     assert any(out.glob("chunk_*.npz")), f"no chunk was written within {timeout:g} s"
+
+
+def assert_kernels_answer_nan_on(cost, m, n):
+    """Called through the raw C ABI with a shape ``(m, n)`` other than ``cost``'s data describes, the
+    cost's value_and_grad answers NaN and both kernels fill their output with NaN."""
+    dp = ctypes.POINTER(ctypes.c_double)
+    P = np.ones(m * n)
+    out = np.zeros(m * n)
+    vg = ctypes.CFUNCTYPE(ctypes.c_double, dp, ctypes.c_int64, ctypes.c_int64, dp, dp)(cost.vg_address)
+    hvp = ctypes.CFUNCTYPE(None, dp, dp, ctypes.c_int64, ctypes.c_int64, dp, dp)(cost.hvp_address)
+    ptr = lambda a: a.ctypes.data_as(dp)  # noqa: E731
+    assert np.isnan(vg(ptr(P), m, n, ptr(out), ptr(cost.data)))
+    assert np.all(np.isnan(out))
+    out[:] = 0.0
+    hvp(ptr(P), ptr(P), m, n, ptr(out), ptr(cost.data))
+    assert np.all(np.isnan(out))

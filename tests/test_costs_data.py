@@ -5,11 +5,11 @@ the kernels, pickling, and one integration of the flow each."""
 
 from __future__ import annotations
 
-import ctypes
 import pickle
 
 import numpy as np
 import pytest
+from helpers import assert_kernels_answer_nan_on
 
 import overflow as of
 from overflow.costs.log_cosh import log_cosh
@@ -19,7 +19,6 @@ from overflow.costs.ridge import ridge
 from overflow.costs.softmax import softmax_cross_entropy
 
 SEEDS = [0, 1, 2]
-DP = ctypes.POINTER(ctypes.c_double)
 
 
 # --------------------------------------------------------------------------------------------
@@ -276,17 +275,7 @@ def test_kernel_shape_guard_returns_nan(kind):
     """Called through the raw C ABI with (m, n) not matching data, the kernels answer NaN."""
     cost, _ = make(kind, 0)
     m, n = cost.shape
-    mm, nn = m + 1, n + 2
-    P = np.ones(mm * nn)
-    out = np.zeros(mm * nn)
-    vg = ctypes.CFUNCTYPE(ctypes.c_double, DP, ctypes.c_int64, ctypes.c_int64, DP, DP)(cost.vg_address)
-    hvp = ctypes.CFUNCTYPE(None, DP, DP, ctypes.c_int64, ctypes.c_int64, DP, DP)(cost.hvp_address)
-    ptr = lambda a: a.ctypes.data_as(DP)  # noqa: E731
-    assert np.isnan(vg(ptr(P), mm, nn, ptr(out), ptr(cost.data)))
-    assert np.all(np.isnan(out))
-    out[:] = 0.0
-    hvp(ptr(P), ptr(P), mm, nn, ptr(out), ptr(cost.data))
-    assert np.all(np.isnan(out))
+    assert_kernels_answer_nan_on(cost, m + 1, n + 2)
 
 
 @pytest.mark.parametrize("kind", KINDS)

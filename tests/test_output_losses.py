@@ -6,19 +6,18 @@ the data layout, pickling, and one flow of today's network on each."""
 
 from __future__ import annotations
 
-import ctypes
 import importlib
 import math
 import pickle
 
 import numpy as np
 import pytest
+from helpers import assert_kernels_answer_nan_on
 from scipy.special import expit, logsumexp, softmax
 
 import overflow as of
 from overflow.costs import huber_loss, log_cosh_loss, logistic_loss, softmax_cross_entropy_loss, squared_loss
 
-DP = ctypes.POINTER(ctypes.c_double)
 KINDS = ["squared", "logistic", "softmax", "softmax_soft", "huber", "log_cosh"]
 SEEDS = [0, 1, 2]
 DELTA = 0.7
@@ -379,16 +378,7 @@ def test_kernel_shape_guard_returns_nan(kind):
     cost, _, _ = make(kind, 0)
     m, s = cost.shape
     for mm, nn in ((m + 1, s), (m, s + 2), (s, m)):
-        P = np.ones(mm * nn)
-        out = np.zeros(mm * nn)
-        vg = ctypes.CFUNCTYPE(ctypes.c_double, DP, ctypes.c_int64, ctypes.c_int64, DP, DP)(cost.vg_address)
-        hvp = ctypes.CFUNCTYPE(None, DP, DP, ctypes.c_int64, ctypes.c_int64, DP, DP)(cost.hvp_address)
-        ptr = lambda a: a.ctypes.data_as(DP)  # noqa: E731
-        assert np.isnan(vg(ptr(P), mm, nn, ptr(out), ptr(cost.data)))
-        assert np.all(np.isnan(out))
-        out[:] = 0.0
-        hvp(ptr(P), ptr(P), mm, nn, ptr(out), ptr(cost.data))
-        assert np.all(np.isnan(out))
+        assert_kernels_answer_nan_on(cost, mm, nn)
 
 
 # --------------------------------------------------------------------------------------------
