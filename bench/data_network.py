@@ -23,8 +23,10 @@ seed 0; student ``Network.init(seed=1, scale=1)``), the squared loss 1/2 ||Yhat 
   final loss, max |y - y_ref| against overflow dop853 at rtol 1e-12, atol 1e-14;
 - identity: no ``inputs=`` (the identity input), width 128, depth 4, matrix factorisation of a
   128 x 128 target: tanh and isru (the data sweep's GEMMs) against the linear network (its own kernels);
-- threads: width 256, depth 4 (dims 64, 256, 256, 256, 16), s = 1024, tanh: one RHS with
-  ``threads=1`` and ``threads=2``.
+- threads: width 256, depth 4 (dims 64, 256, 256, 256, 16), s = 1024, tanh: one RHS, one exact
+  Jacobian-vector product (at a state whose passes are made, as a Krylov solve's products share them;
+  ``_core.flow_jvp_seconds``) and a whole rodas4 integration (t in [0, 0.25], rtol 1e-6, atol 1e-8,
+  matrix-free: its stages' Krylov spaces are jvps) with ``threads=1`` and ``threads=2``.
 
 The JAX peers run in a child process (bench/data_network_jax.py) with ``--jax-python`` (default: the
 environment variable OVERFLOW_BENCH_JAX_PYTHON, else this Python), so that a Python with jax and
@@ -69,6 +71,7 @@ FLOW_PROBLEM = dict(n_in=16, m=4, width=64, depth=3, samples=256, activation="ta
 FLOW_RUN = dict(t1=200.0, rtol=1e-8, atol=1e-10)
 IDENTITY_PROBLEM = dict(n=128, width=128, depth=4)
 THREADS_PROBLEM = dict(n_in=64, m=16, width=256, depth=4, samples=1024, activation="tanh")
+THREADS_RUN = dict(method="rodas4", t1=0.25, rtol=1e-6, atol=1e-8)
 SECTIONS = ("rhs", "flow", "identity", "threads")
 
 # overflow method -> [(peer, peer method, same tableau?)]
@@ -178,6 +181,25 @@ def overflow_rhs_seconds(net, y, activation, inputs, rounds, threads=1, clock=No
     del of
     n = max(1, int(0.005 / max(one, 1e-7)))
     return min(batch(n) for _ in range(rounds))
+
+
+def overflow_jvp_seconds(net, y, v, inputs, threads):
+    """The core's mean time per exact Jacobian-vector product J(y) v over a batch (about 50 ms of products) at
+    a state whose forward and backward passes are made, as the products of one implicit step share them."""
+    from overflow import _core
+
+    c = net.cost
+
+    def batch(n):
+        return _core.flow_jvp_seconds(
+            net.dims, c.vg_address, c.hvp_address, c.data, y, v, n, net.activation, inputs=inputs, threads=threads
+        )
+
+    try:
+        one = batch(1)
+    except (AttributeError, TypeError) as exc:
+        raise Unavailable(f"this overflow has no flow_jvp_seconds with threads= ({exc})") from exc
+    return batch(max(1, int(0.05 / max(one, 1e-7))))
 
 
 def best_seconds(fn, rounds, inner=None):
@@ -416,26 +438,57 @@ def section_identity(args, out):
 
 def section_threads(args, out):
     p = data_problem(**THREADS_PROBLEM)
-    y = p["net"].flatten(p["Ws"])
+    net, X = p["net"], p["X"]
+    y = net.flatten(p["Ws"])
+    v = np.random.default_rng(2).standard_normal(y.size)
     rounds = 10 if args.quick else 30
+    flow_rounds = 1 if args.quick else 3
+    method, t1, rtol, atol = (THREADS_RUN[k] for k in ("method", "t1", "rtol", "atol"))
+    run = dict(method=method, rtol=rtol, atol=atol, t_eval=[t1])
     flops = gemm_flops(p["dims"], THREADS_PROBLEM["samples"])
     print(
         f"\n=== thread team: dims {p['dims']}, s = {THREADS_PROBLEM['samples']}, tanh ({flops / 1e6:.0f} MFLOP), "
         "wall time, the two settings alternated round by round"
     )
-    times = {}
+    of = _overflow()
+    times = {}  # (row, threads) -> best seconds
+    finals = {}
+
+    def keep(row, threads, seconds):
+        times[row, threads] = min(times.get((row, threads), np.inf), seconds)
+
     try:
-        for _ in range(rounds):
+        for k in range(rounds):
             for threads in (1, 2):
-                t = overflow_rhs_seconds(p["net"], y, "tanh", p["X"], 1, threads, time.perf_counter)
-                times[threads] = min(times.get(threads, np.inf), t)
+                keep("rhs", threads, overflow_rhs_seconds(net, y, "tanh", X, 1, threads, time.perf_counter))
+                keep("jvp", threads, overflow_jvp_seconds(net, y, v, X, threads))
+                if k < flow_rounds:
+                    tic = time.perf_counter()
+                    res = of.integrate(net, p["Ws"], (0.0, t1), threads=threads, **run)
+                    keep(method, threads, time.perf_counter() - tic)
+                    finals[threads] = (np.asarray(res.final_state), int(res.nfev), int(res.njvp))
     except Unavailable as exc:
         print(f"    threads=2: skipped ({exc})")
-    for threads, t in times.items():
-        print(f"    threads={threads}  {t * 1e3:9.3f} ms/eval  {flops / t / 1e9:7.2f} GFLOP/s")
-    if len(times) == 2:
-        print(f"    speedup threads=2 / threads=1: {times[1] / times[2]:.2f}x (2 cores)")
-    out["threads"] = dict(dims=p["dims"], samples=THREADS_PROBLEM["samples"], seconds=times)
+    units = dict(rhs="ms/eval", jvp="ms/jvp", **{method: "ms"})
+    for row in ("rhs", "jvp", method):
+        for threads in (1, 2):
+            if (row, threads) in times:
+                t = times[row, threads]
+                rate = f"  {flops / t / 1e9:7.2f} GFLOP/s" if row == "rhs" else ""
+                print(f"    {row:6s} threads={threads} {t * 1e3:11.3f} {units[row]}{rate}")
+        if (row, 1) in times and (row, 2) in times:
+            print(f"    {row:6s} speedup threads=2 / threads=1: {times[row, 1] / times[row, 2]:.2f}x (2 cores)")
+    if len(finals) == 2:
+        (y1, nfev, njvp), (y2, _, _) = finals[1], finals[2]
+        same = "the same bits" if np.array_equal(y1, y2) else f"max |diff| {np.max(np.abs(y1 - y2)):.2e}"
+        print(f"    {method} t in [0, {t1:g}], rtol {rtol:g}, atol {atol:g}: nfev {nfev}, njvp {njvp}")
+        print(f"    {method} threads=2 against threads=1: {same}")
+    out["threads"] = dict(
+        dims=p["dims"],
+        samples=THREADS_PROBLEM["samples"],
+        run=THREADS_RUN,
+        seconds={f"{row} threads={threads}": t for (row, threads), t in times.items()},
+    )
 
 
 def main(argv=None):

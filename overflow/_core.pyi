@@ -159,6 +159,7 @@ def flow_rhs(
     inputs: npt.ArrayLike | None = None,
     bias: bool = False,
     leaky_slope: float = 0.01,
+    threads: int = 1,
 ) -> tuple[float, npt.NDArray[np.float64]]: ...
 def flow_jvp(
     dims: Sequence[int],
@@ -172,6 +173,7 @@ def flow_jvp(
     inputs: npt.ArrayLike | None = None,
     bias: bool = False,
     leaky_slope: float = 0.01,
+    threads: int = 1,
 ) -> npt.NDArray[np.float64]: ...
 def flow_rhs_seconds(
     dims: Sequence[int],
@@ -184,6 +186,22 @@ def flow_rhs_seconds(
     inputs: npt.ArrayLike | None = None,
     bias: bool = False,
     leaky_slope: float = 0.01,
+    threads: int = 1,
+) -> float: ...
+def flow_jvp_seconds(
+    dims: Sequence[int],
+    vg_address: int,
+    hvp_address: int,
+    data: npt.ArrayLike,
+    y: npt.ArrayLike,
+    v: npt.ArrayLike,
+    repeats: int,
+    activation: str = "none",
+    *,
+    inputs: npt.ArrayLike | None = None,
+    bias: bool = False,
+    leaky_slope: float = 0.01,
+    threads: int = 1,
 ) -> float: ...
 def reference_cost_address(name: str) -> int: ...
 def invariants(dims: Sequence[int], y: npt.ArrayLike) -> npt.NDArray[np.float64]: ...

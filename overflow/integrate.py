@@ -109,11 +109,13 @@ def integrate(
     threads : int
         Threads for this one trajectory (default 1). Above 1, each right-hand side splits its
         layer products across them (products of at least 16,384 multiply-adds; on data,
-        the same bits as one thread) and the explicit methods split their vector passes (states of at least
-        16,384 weights); smaller work stays on the calling thread. Worth it for wide networks
+        the same bits as one thread), so does each exact Jacobian-vector product of the implicit
+        methods on data (the same bits too), and the explicit methods split their vector passes (states
+        of at least 16,384 weights); smaller work stays on the calling thread. Worth it for wide networks
         only: on 2 cores, depth 6 and width 128 (67,584 weights) ran 1.4x faster. The result
         equals the one-thread run up to the order of the error norm's sums (bitwise where nothing
-        is split). The team needs free cores: a share a helper thread has not started when the
+        is split, and for rodas4 and radau5 on data, whose own linear algebra stays on the calling
+        thread). The team needs free cores: a share a helper thread has not started when the
         calling thread is done with its own runs on the calling thread, but one preempted midway
         is waited for, so with the other core busy (another process, or OpenBLAS's pool, which
         spins for ~0.1 s after a multi-threaded BLAS call; ``OPENBLAS_NUM_THREADS=1`` avoids

@@ -67,7 +67,7 @@ void neg_mul_nt2(double* __restrict out, const double* X, const double* A, const
 
 }  // namespace
 
-JvpWorkspace::JvpWorkspace(const Network& net) {
+JvpWorkspace::JvpWorkspace(const Network& net, ThreadTeam* team_) : team(team_) {
   const auto n = static_cast<std::size_t>(net.n());
   std::size_t prefixes = 0, widest = static_cast<std::size_t>(net.m());
   back_at.assign(static_cast<std::size_t>(net.depth()), 0);

@@ -2,7 +2,8 @@
 // (data_jvp.cpp): against central differences of the right-hand side for every activation, depths 1-4,
 // with and without biases, m != n; symmetric (<u, J v> = <J u, v>, J = -Hess g); one workspace reused
 // across states gives the products of fresh ones; FlowSystem::jvp takes it, and falls back to a
-// difference quotient for a cost without an hvp.
+// difference quotient for a cost without an hvp; on a thread team the products are the same bits as on
+// the calling thread alone (CI also runs this under ThreadSanitizer).
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -11,6 +12,7 @@
 #include "check.hpp"
 #include "overflow/flow_system.hpp"
 #include "overflow/network.hpp"
+#include "overflow/thread_team.hpp"
 #include "quadratic_cost.hpp"
 
 namespace {
@@ -23,6 +25,7 @@ using overflow::FlowWorkspace;
 using overflow::Inputs;
 using overflow::JvpWorkspace;
 using overflow::Network;
+using overflow::ThreadTeam;
 
 constexpr Activation kAll[] = {Activation::none,       Activation::isru,    Activation::tanh,     Activation::relu,
                                Activation::leaky_relu, Activation::sigmoid, Activation::softplus, Activation::gelu};
@@ -155,6 +158,38 @@ int main() {
     double err = 0.0;
     for (std::size_t i = 0; i < a.size(); ++i) err = std::fmax(err, std::fabs(a[i] - c[i]));
     CHECK(err > 0.0 && err < 1e-7 * max_abs(a), "without an hvp: |difference - exact| = %.3e", err);
+  }
+  // A thread team: every product here is above its threshold (the smallest, 5 x 48 x 200 multiply-adds), and
+  // the shares start on the kernels' blocks, so each entry is summed as on one thread: the same bits for any
+  // team size, through Flow::jvp and FlowSystem::jvp alike (a share off the blocks, or a sum split across
+  // threads, would differ in the last bits).
+  {
+    const std::int64_t samples = 200;
+    Network net({20, 64, 48, 5}, true);
+    std::vector<double> X = random_vector(static_cast<std::size_t>(20 * samples), rng, normal);
+    std::vector<double> target = random_vector(static_cast<std::size_t>(5 * samples), rng, normal);
+    for (Activation act : {Activation::none, Activation::tanh, Activation::relu, Activation::gelu}) {
+      Flow flow(net, quadratic_cost_on(target.data(), 5, samples), act, Inputs{X.data(), samples, true});
+      std::vector<double> y = random_vector(net.state_size(), rng, normal);
+      for (double& w : y) w *= 0.2;
+      const std::vector<double> v = random_vector(net.state_size(), rng, normal);
+      std::vector<double> alone(y.size()), shared(y.size());
+      JvpWorkspace ws(net);
+      const double g = flow.jvp(y.data(), v.data(), alone.data(), ws);
+      for (int size : {2, 3}) {
+        ThreadTeam team(size);
+        JvpWorkspace team_ws(net, &team);
+        for (int round = 0; round < 2; ++round) {  // the state's passes made, then kept
+          const double gt = flow.jvp(y.data(), v.data(), shared.data(), team_ws);
+          CHECK(shared == alone && gt == g, "activation %d, a team of %d (round %d): not the one-thread product",
+                static_cast<int>(act), size, round);
+        }
+        FlowSystem sys(flow, &team);
+        sys.jvp(0.0, y.data(), v.data(), shared.data());
+        CHECK(shared == alone, "activation %d, FlowSystem on a team of %d: not the one-thread product",
+              static_cast<int>(act), size);
+      }
+    }
   }
   return check_report("test_data_jvp");
 }

@@ -15,9 +15,9 @@ namespace overflow {
 
 class FlowSystem {
  public:
-  // With a team, each RHS evaluation splits its products across it.
+  // With a team, each RHS evaluation and each exact Jacobian-vector product splits its products across it.
   explicit FlowSystem(const Flow& flow, ThreadTeam* team = nullptr)
-      : flow_(flow), ws_(flow, team), jvp_ws_(flow.network()), pattern_(flow) {}
+      : flow_(flow), ws_(flow, team), jvp_ws_(flow.network(), team), pattern_(flow) {}
   std::size_t dim() const { return flow_.dim(); }
   // dy = -grad g(y); returns the loss g(y) (non-finite outside the cost's domain).
   double eval(double /*t*/, const double* y, double* dy) {

@@ -88,7 +88,7 @@ struct FlowWorkspace {
 // Scratch for Flow::jvp: the prefixes and their derivatives along v, and the propagated gradient
 // and its derivative (two of each, swapped layer by layer). Allocated once.
 struct JvpWorkspace {
-  explicit JvpWorkspace(const Network& net);
+  explicit JvpWorkspace(const Network& net, ThreadTeam* team = nullptr);
   std::vector<double> prefix, dprefix, dgrad, dnext;
   std::vector<const double*> at, dat;  // per layer: where its prefix and its derivative are
   // What depends on the state alone (the prefixes, every layer's back-propagated gradient B and
@@ -100,6 +100,9 @@ struct JvpWorkspace {
   // Networks on data and activated ones (data_jvp.cpp): the state's forward and backward passes and
   // the tangents, O(sum_i k_i samples); sized at the first product.
   AlignedVector sweep;
+  // The data sweep's products (data_jvp.cpp) are split across this team (not owned; null or a team of one:
+  // all on the calling thread), the same bits for any size.
+  ThreadTeam* team = nullptr;
 };
 
 // The gradient flow dW_i/dt = -(W_N...W_{i+1})^T grad f(P) (W_{i-1}...W_1)^T of g = f(W_N...W_1).
