@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "check.hpp"
+#include "data_cases.hpp"
 #include "flow_differences.hpp"
 #include "overflow/network.hpp"
 #include "quadratic_cost.hpp"
@@ -21,9 +22,6 @@ using overflow::Flow;
 using overflow::FlowWorkspace;
 using overflow::Inputs;
 using overflow::Network;
-
-constexpr Activation kAll[] = {Activation::none,       Activation::isru,    Activation::tanh,     Activation::relu,
-                               Activation::leaky_relu, Activation::sigmoid, Activation::softplus, Activation::gelu};
 
 // sigma written out again, independently of the core's kernels.
 double sigma(Activation a, double x, double slope) {
@@ -111,44 +109,36 @@ int main() {
   const double slope = 0.2;  // a leaky slope other than the default, so that it is seen to be used
 
   // Every activation, depths 1-4, with and without biases, n != m (and widths that differ).
-  const std::vector<std::vector<std::int64_t>> cases = {{3, 2}, {3, 5, 2}, {4, 6, 3, 2}, {2, 5, 4, 3, 3}};
-  const std::int64_t s = 7;
-  int checked = 0;
-  for (Activation act : kAll) {
-    for (const auto& dims : cases) {
-      for (bool bias : {false, true}) {
-        Network net(dims, bias);
-        std::vector<double> X = random_vector(static_cast<std::size_t>(net.n() * s), rng, normal);
-        std::vector<double> target = random_vector(static_cast<std::size_t>(net.m() * s), rng, normal);
-        Flow flow(net, quadratic_cost_on(target.data(), net.m(), s), act, Inputs{X.data(), s, bias}, slope);
-        FlowWorkspace ws(flow);
-        std::vector<double> y = random_vector(net.state_size(), rng, normal), dy(net.state_size());
-        std::vector<double> out(static_cast<std::size_t>(net.m() * s));
-        flow.product(y.data(), out.data(), ws);
-        const std::vector<double> ref = output_by_loops(net, y.data(), X.data(), s, act, slope);
-        double out_err = 0.0, out_scale = 0.0;
-        for (std::size_t i = 0; i < out.size(); ++i) {
-          out_err = std::fmax(out_err, std::fabs(out[i] - ref[i]));
-          out_scale = std::fmax(out_scale, std::fabs(ref[i]));
-        }
-        CHECK(out_err < 1e-13 * (1.0 + out_scale), "activation %d depth %d bias %d: |Yhat - loops| = %.3e",
-              static_cast<int>(act), net.depth(), bias, out_err);
-        const double g = flow.rhs(y.data(), dy.data(), ws);
-        CHECK(std::fabs(g - flow.value(y.data(), ws)) <= 1e-14 * (1 + std::fabs(g)), "value mismatch");
-        double max_ref = 0.0;
-        const double max_err = fd_error(flow, ws, y, dy, max_ref);
-        // Central differences: truncation O(h^2 g''') plus rounding O(eps g / h). Relu's kinks are
-        // met only where a pre-activation is within ~1e-5 of 0, which these draws are not.
-        CHECK(max_err < 1e-7 * (1.0 + max_ref), "activation %d depth %d bias %d: max |dy + fd| = %.3e (scale %.3e)",
-              static_cast<int>(act), net.depth(), bias, max_err, max_ref);
-        ++checked;
-      }
+  const int checked = for_each_data_case(rng, slope, [&](const Flow& flow, const std::vector<double>& X) {
+    const Network& net = flow.network();
+    const Activation act = flow.activation();
+    const bool bias = net.bias();
+    const std::int64_t s = flow.columns();
+    FlowWorkspace ws(flow);
+    std::vector<double> y = random_vector(net.state_size(), rng, normal), dy(net.state_size());
+    std::vector<double> out(static_cast<std::size_t>(net.m() * s));
+    flow.product(y.data(), out.data(), ws);
+    const std::vector<double> ref = output_by_loops(net, y.data(), X.data(), s, act, slope);
+    double out_err = 0.0, out_scale = 0.0;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      out_err = std::fmax(out_err, std::fabs(out[i] - ref[i]));
+      out_scale = std::fmax(out_scale, std::fabs(ref[i]));
     }
-  }
+    CHECK(out_err < 1e-13 * (1.0 + out_scale), "activation %d depth %d bias %d: |Yhat - loops| = %.3e",
+          static_cast<int>(act), net.depth(), bias, out_err);
+    const double g = flow.rhs(y.data(), dy.data(), ws);
+    CHECK(std::fabs(g - flow.value(y.data(), ws)) <= 1e-14 * (1 + std::fabs(g)), "value mismatch");
+    double max_ref = 0.0;
+    const double max_err = fd_error(flow, ws, y, dy, max_ref);
+    // Central differences: truncation O(h^2 g''') plus rounding O(eps g / h). Relu's kinks are
+    // met only where a pre-activation is within ~1e-5 of 0, which these draws are not.
+    CHECK(max_err < 1e-7 * (1.0 + max_ref), "activation %d depth %d bias %d: max |dy + fd| = %.3e (scale %.3e)",
+          static_cast<int>(act), net.depth(), bias, max_err, max_ref);
+  });
   CHECK(checked == 64, "%d data cases", checked);
 
   // The identity input (no data) with every activation goes through the same kernels.
-  for (Activation act : kAll) {
+  for (Activation act : kAllActivations) {
     if (act == Activation::none) continue;  // the linear network's own kernels (test_flow_rhs)
     for (const std::vector<std::int64_t>& dims : std::vector<std::vector<std::int64_t>>{{3, 4, 2}, {2, 3, 5, 4}}) {
       Network net(dims);
@@ -172,7 +162,7 @@ int main() {
 
   // Linear activation on data X with the squared loss 1/2 ||Yhat - Y||^2 is the linear network on
   // the regression cost 1/2 ||P X - Y||^2: the same value and RHS to rounding.
-  for (const auto& dims : cases) {
+  for (const auto& dims : kDataCaseDims) {
     const std::int64_t samples = 9;
     Network net(dims);
     Regression reg;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "check.hpp"
+#include "data_cases.hpp"
 #include "overflow/flow_system.hpp"
 #include "overflow/network.hpp"
 #include "overflow/thread_team.hpp"
@@ -26,9 +27,6 @@ using overflow::Inputs;
 using overflow::JvpWorkspace;
 using overflow::Network;
 using overflow::ThreadTeam;
-
-constexpr Activation kAll[] = {Activation::none,       Activation::isru,    Activation::tanh,     Activation::relu,
-                               Activation::leaky_relu, Activation::sigmoid, Activation::softplus, Activation::gelu};
 
 double dot(const std::vector<double>& a, const std::vector<double>& b) {
   double s = 0.0;
@@ -73,38 +71,26 @@ int main() {
   std::mt19937_64 rng(1818);
   std::normal_distribution<double> normal(0.0, 1.0);
   const double slope = 0.2;
-  const std::vector<std::vector<std::int64_t>> cases = {{3, 2}, {3, 5, 2}, {4, 6, 3, 2}, {2, 5, 4, 3, 3}};
-  const std::int64_t s = 7;
-  int checked = 0;
-  for (Activation act : kAll) {
-    for (const auto& dims : cases) {
-      for (bool bias : {false, true}) {
-        Network net(dims, bias);
-        std::vector<double> X = random_vector(static_cast<std::size_t>(net.n() * s), rng, normal);
-        std::vector<double> target = random_vector(static_cast<std::size_t>(net.m() * s), rng, normal);
-        Flow flow(net, quadratic_cost_on(target.data(), net.m(), s), act, Inputs{X.data(), s, bias}, slope);
-        const std::vector<double> y = random_vector(net.state_size(), rng, normal);
-        const std::vector<double> u = random_vector(net.state_size(), rng, normal);
-        const std::vector<double> v = random_vector(net.state_size(), rng, normal);
-        std::vector<double> ju, jv;
-        // Central differences with h = 1e-5: ~1e-10 of truncation and rounding (relu's kinks are
-        // met only within ~1e-5 of a zero pre-activation, which these draws are not).
-        const double err = relative_error(flow, y, v, jv);
-        CHECK(err < 1e-7, "activation %d depth %d bias %d: |J v - difference| = %.3e relative", static_cast<int>(act),
-              net.depth(), bias, err);
-        flow.jvp(y.data(), u.data(), (ju = std::vector<double>(y.size())).data());
-        const double a = dot(u, jv), b = dot(ju, v);
-        CHECK(std::fabs(a - b) < 1e-13 * (std::sqrt(dot(u, u) * dot(jv, jv)) + std::sqrt(dot(ju, ju) * dot(v, v))),
-              "activation %d depth %d bias %d: <u, J v> = %.17g, <J u, v> = %.17g", static_cast<int>(act), net.depth(),
-              bias, a, b);
-        ++checked;
-      }
-    }
-  }
+  const std::int64_t s = kDataCaseSamples;
+  const int checked = for_each_data_case(rng, slope, [&](const Flow& flow, const std::vector<double>&) {
+    const int act = static_cast<int>(flow.activation()), depth = flow.network().depth(), bias = flow.network().bias();
+    const std::vector<double> y = random_vector(flow.dim(), rng, normal);
+    const std::vector<double> u = random_vector(flow.dim(), rng, normal);
+    const std::vector<double> v = random_vector(flow.dim(), rng, normal);
+    std::vector<double> ju, jv;
+    // Central differences with h = 1e-5: ~1e-10 of truncation and rounding (relu's kinks are
+    // met only within ~1e-5 of a zero pre-activation, which these draws are not).
+    const double err = relative_error(flow, y, v, jv);
+    CHECK(err < 1e-7, "activation %d depth %d bias %d: |J v - difference| = %.3e relative", act, depth, bias, err);
+    flow.jvp(y.data(), u.data(), (ju = std::vector<double>(y.size())).data());
+    const double a = dot(u, jv), b = dot(ju, v);
+    CHECK(std::fabs(a - b) < 1e-13 * (std::sqrt(dot(u, u) * dot(jv, jv)) + std::sqrt(dot(ju, ju) * dot(v, v))),
+          "activation %d depth %d bias %d: <u, J v> = %.17g, <J u, v> = %.17g", act, depth, bias, a, b);
+  });
   CHECK(checked == 64, "%d data cases", checked);
 
   // The identity input with an activation (section 4's path).
-  for (Activation act : kAll) {
+  for (Activation act : kAllActivations) {
     if (act == Activation::none) continue;
     Network net({3, 4, 5, 2});
     std::vector<double> target = random_vector(static_cast<std::size_t>(net.m() * net.n()), rng, normal);
