@@ -13,10 +13,9 @@ namespace {
 constexpr double kRateTolerance = 1e-10;
 constexpr int kNewtonSteps = 8;
 // An entry has crossed once it is this far (times 1 + the largest |pre-activation| at the start) on
-// its other side, a sliding gate once this far (times 1 - slope) outside [slope, 1]: an entry just
-// switched, at 0 to rounding, is not taken to cross back at once.
+// its other side (a sliding gate: activation_pattern.hpp's kGateTolerance): an entry just switched,
+// at 0 to rounding, is not taken to cross back at once.
 constexpr double kRoundingTolerance = 1e-12;
-constexpr double kGateTolerance = 1e-9;
 // A switch settles which crossed entries slide in at most this many rounds (each a gate solve).
 constexpr int kSettleRounds = 8;
 
@@ -36,11 +35,6 @@ ActivationPattern::ActivationPattern(const Flow& flow) : flow_(flow), columns_(f
   stage_marked_.assign(layer_at_.back(), 0);
   dy_.resize(flow.dim());
   lambda_ = gates_;
-}
-
-double ActivationPattern::distance(std::size_t k, const double* A) const {
-  if (side_[k] == kSliding) return std::min(lambda_[k] - slope_, 1.0 - lambda_[k]) / (1.0 - slope_) + kGateTolerance;
-  return side_[k] * A[k] + slack_[k];
 }
 
 std::vector<double> ActivationPattern::sliding_gates() const {
@@ -108,11 +102,24 @@ double ActivationPattern::rhs(const double* y, double* dy, FlowWorkspace& ws, bo
   evaluated_at_ = y;
   if (watch) {  // the forward pass's pre-activations are there already: one comparison per entry
     const double* A = ws.pre_act.data();
-    for (std::size_t k = 0; k < side_.size(); ++k)
+    auto mark = [&](std::size_t k) {
       if (distance(k, A) < 0.0 && !stage_marked_[k]) {
         stage_marked_[k] = 1;
         stage_crossed_.push_back(k);
       }
+    };
+    // Blocks of entries compared branch-free (vectorised), a block rescanned only where one has crossed. A
+    // sliding entry (side 0, slack > 0) never counts here: its gate is checked after.
+    constexpr std::size_t kBlock = 64;
+    const std::size_t n = side_.size();
+    for (std::size_t b = 0; b < n; b += kBlock) {
+      const std::size_t e = std::min(n, b + kBlock);
+      std::int64_t crossed = 0;
+      for (std::size_t k = b; k < e; ++k) crossed += side_[k] * A[k] + slack_[k] < 0.0 ? 1 : 0;
+      if (crossed > 0)
+        for (std::size_t k = b; k < e; ++k) mark(k);
+    }
+    for (std::size_t k : sliding_) mark(k);
   }
   return value;
 }
@@ -128,21 +135,21 @@ bool ActivationPattern::solve_sliding(const double* y, double* dy, double& value
   step_.resize(p);
   base_rate_.resize(p);
   jacobian_.resize(p * p);
-  // The backward gates: the forward ones (gates_) off the sliding entries, their solved lambdas (kept from the
-  // last solve as the first guess) on them.
-  for (std::size_t q = 0; q < p; ++q) step_[q] = std::clamp(lambda_[sliding_[q]], slope_, 1.0);
-  lambda_ = gates_;
-  for (std::size_t q = 0; q < p; ++q) lambda_[sliding_[q]] = step_[q];
+  solved_.resize(p);
   // One whole evaluation with the sliding entries' backward gates at their forward gates; the Newton iterations
-  // then move only their sample columns' backward passes (sliding_jacobian.hpp), with the exact Jacobian.
+  // then move only their sample columns' backward passes (sliding_jacobian.hpp), with the exact Jacobian. The
+  // first guess: the lambdas of the last solve (lambda_ is gates_ off the sliding entries).
   value = flow_.rhs(y, dy, ws);
   if (!std::isfinite(value)) return true;  // outside the cost's domain: the step is shrunk
   const double span = 1.0 - slope_;
-  solved_ = gates_;  // the backward gates dy is for
+  for (std::size_t q = 0; q < p; ++q) {
+    solved_[q] = gates_[sliding_[q]];  // the backward gates dy is for
+    lambda_[sliding_[q]] = std::clamp(lambda_[sliding_[q]], slope_, 1.0);
+  }
   double scale = 0.0;
   for (int it = 0; it < kNewtonSteps; ++it) {
-    columns_.regate(sliding_, y, solved_.data(), lambda_.data(), ws, dy);
-    for (std::size_t k : sliding_) solved_[k] = lambda_[k];
+    columns_.regate(sliding_, y, lambda_.data(), solved_.data(), ws, dy);
+    for (std::size_t q = 0; q < p; ++q) solved_[q] = lambda_[sliding_[q]];
     columns_.rates(sliding_, y, dy, gates_.data(), ws, base_rate_.data());
     double worst = 0.0;
     for (double r : base_rate_) worst = std::max(worst, std::fabs(r));
@@ -158,7 +165,7 @@ bool ActivationPattern::solve_sliding(const double* y, double* dy, double& value
       if (!std::isfinite(d)) return false;  // a singular system: the gates are not determined
     for (std::size_t q = 0; q < p; ++q) lambda_[sliding_[q]] += step_[q];
   }
-  columns_.regate(sliding_, y, solved_.data(), lambda_.data(), ws, dy);
+  columns_.regate(sliding_, y, lambda_.data(), solved_.data(), ws, dy);
   return true;
 }
 

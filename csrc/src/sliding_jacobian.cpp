@@ -43,7 +43,7 @@ double SlidingColumns::gram(int i, std::int64_t c, std::int64_t c2, const FlowWo
 }
 
 void SlidingColumns::backward_column(std::int64_t c, const double* y, const double* L, const FlowWorkspace& ws,
-                                     double* Z) const {
+                                     double* Z, const std::vector<std::size_t>& entries, const double* from) {
   const Network& net = flow_.network();
   const std::int64_t s = s_;
   const int N = net.depth();
@@ -56,11 +56,17 @@ void SlidingColumns::backward_column(std::int64_t c, const double* y, const doub
     const double* Zi = Z + z_at_[static_cast<std::size_t>(i)];
     double* Zp = Z + z_at_[static_cast<std::size_t>(i - 1)];
     const double* G = L + layer_at_[static_cast<std::size_t>(i - 1)];
+    raw_.resize(static_cast<std::size_t>(cols));
     for (std::int64_t q = 0; q < cols; ++q) {
       double sum = 0.0;
       for (std::int64_t r = 0; r < rows; ++r) sum += W[r * ld + q] * Zi[r];
+      raw_[static_cast<std::size_t>(q)] = sum;
       Zp[q] = G[q * s + c] * sum;
     }
+    if (from == nullptr) continue;
+    for (std::size_t e = 0; e < entries.size(); ++e)
+      if (column(entries[e]) == c && layer(entries[e]) == i - 1)
+        Zp[row(entries[e])] = from[e] * raw_[static_cast<std::size_t>(row(entries[e]))];
   }
 }
 
@@ -102,14 +108,14 @@ void SlidingColumns::rates(const std::vector<std::size_t>& entries, const double
   }
 }
 
-void SlidingColumns::regate(const std::vector<std::size_t>& entries, const double* y, const double* from,
-                            const double* to, const FlowWorkspace& ws, double* dy) {
+void SlidingColumns::regate(const std::vector<std::size_t>& entries, const double* y, const double* L,
+                            const double* from, const FlowWorkspace& ws, double* dy) {
   const Network& net = flow_.network();
   const std::int64_t s = s_;
   const double* X = flow_.inputs().X;
   for (std::int64_t col : columns_of(entries)) {
-    backward_column(col, y, from, ws, z_from_.data());
-    backward_column(col, y, to, ws, z_to_.data());
+    backward_column(col, y, L, ws, z_from_.data(), entries, from);
+    backward_column(col, y, L, ws, z_to_.data());
     for (int i = 0; i < net.depth(); ++i) {
       const std::int64_t r = net.rows(i), c = net.cols(i), ld = net.stride(i);
       const double* H = i == 0 ? X : ws.prefix.data() + layer_at_[static_cast<std::size_t>(i - 1)];
@@ -134,7 +140,7 @@ void SlidingColumns::jacobian(const std::vector<std::size_t>& entries, const dou
   const Network& net = flow_.network();
   const std::int64_t s = s_;
   const std::size_t p = entries.size();
-  const std::vector<std::int64_t> targets = columns_of(entries);
+  targets_ = columns_of(entries);
   for (std::size_t q = 0; q < p; ++q) {
     const std::size_t l = entries[q];
     const std::int64_t c = column(l), jl = row(l);
@@ -163,7 +169,7 @@ void SlidingColumns::jacobian(const std::vector<std::size_t>& entries, const dou
       }
     }
     // The tangent of each target column c2 along d(dy)/d lambda_l: rank-one terms in the layers up to il.
-    for (std::int64_t c2 : targets) {
+    for (std::int64_t c2 : targets_) {
       int top = 0;
       for (std::size_t k : entries)
         if (column(k) == c2) top = std::max(top, layer(k));

@@ -127,7 +127,9 @@ int check_case(const Case& cs, std::mt19937& rng) {
     CHECK(std::fabs(ws.pre_act[k]) < 1e-13, "pre-activation %g at entry %zu", ws.pre_act[k], k);
   // regate: from the forward gates to L, against the whole right-hand side under L.
   std::vector<double> regated = dy_forward;
-  columns.regate(entries, y.data(), F.data(), L.data(), ws, regated.data());
+  std::vector<double> from;
+  for (std::size_t k : entries) from.push_back(F[k]);
+  columns.regate(entries, y.data(), L.data(), from.data(), ws, regated.data());
   ws.gates = L.data();
   flow.rhs(y.data(), dy.data(), ws);
   double largest = 0.0, err = 0.0, moved = 0.0;

@@ -14,6 +14,7 @@
 // Jacobian on those columns alone (sliding_jacobian.hpp), converged in one step for one hidden layer
 // and in a few otherwise. An entry leaves sliding when its lambda reaches 1 or the slope, to that side.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -96,8 +97,14 @@ class ActivationPattern {
   void rates(const std::vector<std::size_t>& entries, const double* y, const double* dy, const FlowWorkspace& ws,
              double* out);
   double gate(signed char side) const { return side == kActive ? 1.0 : slope_; }
+  // A sliding gate has crossed once this far (times 1 - slope) outside [slope, 1].
+  static constexpr double kGateTolerance = 1e-9;
   // Entry k's distance to its switch given the pre-activations A (margin()'s terms): < 0 past it.
-  double distance(std::size_t k, const double* A) const;
+  // Inline: every evaluation compares every entry.
+  double distance(std::size_t k, const double* A) const {
+    if (side_[k] == kSliding) return std::min(lambda_[k] - slope_, 1.0 - lambda_[k]) / (1.0 - slope_) + kGateTolerance;
+    return side_[k] * A[k] + slack_[k];
+  }
 
   const Flow& flow_;
   bool active_ = false, started_ = false;

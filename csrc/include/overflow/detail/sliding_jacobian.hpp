@@ -31,10 +31,10 @@ class SlidingColumns {
   void rates(const std::vector<std::size_t>& entries, const double* y, const double* dy, const double* F,
              const FlowWorkspace& ws, double* out);
 
-  // dy, the right-hand side at y under backward gates `from` (ws from that evaluation: its H and grad f), becomes
-  // the right-hand side under backward gates `to`, which differ from `from` only at `entries`: the backward pass
-  // of their sample columns again, whole gradients untouched elsewhere.
-  void regate(const std::vector<std::size_t>& entries, const double* y, const double* from, const double* to,
+  // dy, the right-hand side at y under the backward gates L except at the entries, whose gates were from[e]
+  // (ws from that evaluation: its H and grad f), becomes the right-hand side under L: the backward pass of
+  // the entries' sample columns again, whole gradients untouched elsewhere.
+  void regate(const std::vector<std::size_t>& entries, const double* y, const double* L, const double* from,
               const FlowWorkspace& ws, double* dy);
 
   // jacobian[q p + i] = d r_i / d lambda_q (p = entries.size(), r the rates above, lambda the entries' backward
@@ -47,8 +47,10 @@ class SlidingColumns {
   std::int64_t column(std::size_t k) const { return static_cast<std::int64_t>(k % static_cast<std::size_t>(s_)); }
 
  private:
-  // Z_i[:, c] for every layer i (at z_at_[i]) under backward gates L.
-  void backward_column(std::int64_t c, const double* y, const double* L, const FlowWorkspace& ws, double* Z) const;
+  // Z_i[:, c] for every layer i (at z_at_[i]) under backward gates L, except that the entries in column c take
+  // the gates `from` (one per entry) where that is not null.
+  void backward_column(std::int64_t c, const double* y, const double* L, const FlowWorkspace& ws, double* Z,
+                       const std::vector<std::size_t>& entries = {}, const double* from = nullptr);
   // g_i(c, c') = H_{i-1}[:, c] . H_{i-1}[:, c'] (+ 1 with biases); H_{-1} = X (the identity input: e_c . e_c').
   double gram(int i, std::int64_t c, std::int64_t c2, const FlowWorkspace& ws) const;
   // The distinct sample columns of the entries, ascending.
@@ -58,8 +60,8 @@ class SlidingColumns {
   std::vector<std::size_t> layer_at_;  // where each hidden layer's entries start (and the total at the end)
   std::int64_t s_ = 0;
   std::vector<std::size_t> z_at_;  // where layer i's column starts in a stacked column of Z (size: the total)
-  std::vector<double> z_from_, z_to_, dz_, u_, u_prev_;
-  std::vector<std::int64_t> columns_;
+  std::vector<double> z_from_, z_to_, dz_, u_, u_prev_, raw_;
+  std::vector<std::int64_t> columns_, targets_;
 };
 
 }  // namespace overflow::detail
