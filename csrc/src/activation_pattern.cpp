@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <numeric>
 
 namespace overflow {
 
@@ -13,18 +12,16 @@ namespace {
 // gates can make (their Jacobian's columns over the gate range), or after kNewtonSteps.
 constexpr double kRateTolerance = 1e-10;
 constexpr int kNewtonSteps = 8;
-constexpr int kChordSteps = 3;  // chord iterations on a kept Jacobian before it is renewed
 // An entry has crossed once it is this far (times 1 + the largest |pre-activation| at the start) on
-// its other side, a sliding gate once this far (times 1 - slope) outside [slope, 1]: an entry just
-// switched, at 0 to rounding, is not taken to cross back at once.
+// its other side (a sliding gate: activation_pattern.hpp's kGateTolerance): an entry just switched,
+// at 0 to rounding, is not taken to cross back at once.
 constexpr double kRoundingTolerance = 1e-12;
-constexpr double kGateTolerance = 1e-9;
 // A switch settles which crossed entries slide in at most this many rounds (each a gate solve).
 constexpr int kSettleRounds = 8;
 
 }  // namespace
 
-ActivationPattern::ActivationPattern(const Flow& flow) : flow_(flow) {
+ActivationPattern::ActivationPattern(const Flow& flow) : flow_(flow), columns_(flow) {
   active_ = flow.activation() == Activation::relu || flow.activation() == Activation::leaky_relu;
   if (!active_) return;
   slope_ = flow.activation() == Activation::relu ? 0.0 : flow.leaky_slope();
@@ -37,17 +34,12 @@ ActivationPattern::ActivationPattern(const Flow& flow) : flow_(flow) {
   gates_.assign(layer_at_.back(), 1.0);
   stage_marked_.assign(layer_at_.back(), 0);
   dy_.resize(flow.dim());
-  dy_probe_.resize(flow.dim());
-}
-
-double ActivationPattern::distance(std::size_t k, const double* A) const {
-  if (side_[k] == kSliding) return std::min(gates_[k] - slope_, 1.0 - gates_[k]) / (1.0 - slope_) + kGateTolerance;
-  return side_[k] * A[k] + slack_[k];
+  lambda_ = gates_;
 }
 
 std::vector<double> ActivationPattern::sliding_gates() const {
   std::vector<double> out;
-  for (std::size_t k : sliding_) out.push_back(gates_[k]);
+  for (std::size_t k : sliding_) out.push_back(lambda_[k]);
   return out;
 }
 
@@ -63,7 +55,6 @@ void ActivationPattern::start(const double* y, FlowWorkspace& ws) {
   held_ = false;
   nkink_ = nslide_ = evaluations_ = 0;
   sliding_.clear();
-  jacobian_valid_ = false;
   candidates_.clear();
   crossed_.clear();
   message_.clear();
@@ -81,6 +72,7 @@ void ActivationPattern::start(const double* y, FlowWorkspace& ws) {
     gates_[k] = gate(side_[k]);
     if (A[k] == 0.0) zero.push_back(k);
   }
+  lambda_ = gates_;
   ++evaluations_;
   // An entry at exactly 0 starts inactive (sigma'(0) = slope); where the flow moves it up at once, it
   // is switched as a crossing (and may slide).
@@ -110,11 +102,24 @@ double ActivationPattern::rhs(const double* y, double* dy, FlowWorkspace& ws, bo
   evaluated_at_ = y;
   if (watch) {  // the forward pass's pre-activations are there already: one comparison per entry
     const double* A = ws.pre_act.data();
-    for (std::size_t k = 0; k < side_.size(); ++k)
+    auto mark = [&](std::size_t k) {
       if (distance(k, A) < 0.0 && !stage_marked_[k]) {
         stage_marked_[k] = 1;
         stage_crossed_.push_back(k);
       }
+    };
+    // Blocks of entries compared branch-free (vectorised), a block rescanned only where one has crossed. A
+    // sliding entry (side 0, slack > 0) never counts here: its gate is checked after.
+    constexpr std::size_t kBlock = 64;
+    const std::size_t n = side_.size();
+    for (std::size_t b = 0; b < n; b += kBlock) {
+      const std::size_t e = std::min(n, b + kBlock);
+      std::int64_t crossed = 0;
+      for (std::size_t k = b; k < e; ++k) crossed += side_[k] * A[k] + slack_[k] < 0.0 ? 1 : 0;
+      if (crossed > 0)
+        for (std::size_t k = b; k < e; ++k) mark(k);
+    }
+    for (std::size_t k : sliding_) mark(k);
   }
   return value;
 }
@@ -129,118 +134,44 @@ bool ActivationPattern::solve_sliding(const double* y, double* dy, double& value
   const std::size_t p = sliding_.size();
   step_.resize(p);
   base_rate_.resize(p);
-  probe_rate_.resize(p);
+  jacobian_.resize(p * p);
+  solved_.resize(p);
+  // One whole evaluation with the sliding entries' backward gates at their forward gates; the Newton iterations
+  // then move only their sample columns' backward passes (sliding_jacobian.hpp), with the exact Jacobian. The
+  // first guess: the lambdas of the last solve (lambda_ is gates_ off the sliding entries).
+  value = flow_.rhs(y, dy, ws);
+  if (!std::isfinite(value)) return true;  // outside the cost's domain: the step is shrunk
   const double span = 1.0 - slope_;
-  for (std::size_t k : sliding_) gates_[k] = std::clamp(gates_[k], slope_, 1.0);
-  // One sliding entry: a fresh Jacobian each time (two evaluations, and the right-hand side at the
-  // solution from them). Several: the Jacobian is kept while it serves (a chord iteration, one
-  // evaluation per iteration; within a step the state moves little), renewed when it converges slowly.
-  if (p == 1) jacobian_valid_ = false;
+  for (std::size_t q = 0; q < p; ++q) {
+    solved_[q] = gates_[sliding_[q]];  // the backward gates dy is for
+    lambda_[sliding_[q]] = std::clamp(lambda_[sliding_[q]], slope_, 1.0);
+  }
+  double scale = 0.0;
   for (int it = 0; it < kNewtonSteps; ++it) {
-    value = flow_.rhs(y, dy, ws);
-    if (it > 0) ++evaluations_;
-    if (!std::isfinite(value)) return true;  // outside the cost's domain: the step is shrunk
-    rates(sliding_, y, dy, ws, base_rate_.data());
+    columns_.regate(sliding_, y, lambda_.data(), solved_.data(), ws, dy);
+    for (std::size_t q = 0; q < p; ++q) solved_[q] = lambda_[sliding_[q]];
+    columns_.rates(sliding_, y, dy, gates_.data(), ws, base_rate_.data());
     double worst = 0.0;
     for (double r : base_rate_) worst = std::max(worst, std::fabs(r));
-    if (jacobian_valid_ && worst <= kRateTolerance * jacobian_scale_) return true;
-    bool fresh = false;
-    double delta = 0.0;
-    if (!jacobian_valid_ || it >= kChordSteps) {
-      // Column q from one evaluation with gate q moved by half the range: exact, the right-hand side
-      // being affine in each gate.
-      jacobian_.resize(p * p);
-      jacobian_scale_ = 0.0;
-      for (std::size_t q = 0; q < p; ++q) {
-        const std::size_t k = sliding_[q];
-        const double lambda = gates_[k];
-        delta = lambda > slope_ + 0.5 * span ? -0.5 * span : 0.5 * span;
-        gates_[k] = lambda + delta;
-        flow_.rhs(y, dy_probe_.data(), ws);
-        ++evaluations_;
-        gates_[k] = lambda;
-        rates(sliding_, y, dy_probe_.data(), ws, probe_rate_.data());
-        for (std::size_t i = 0; i < p; ++i) {
-          jacobian_[q * p + i] = (probe_rate_[i] - base_rate_[i]) / delta;
-          jacobian_scale_ = std::max(jacobian_scale_, std::fabs(jacobian_[q * p + i]) * span);
-        }
-      }
-      lu_.compute(jacobian_.data(), p);
-      jacobian_valid_ = fresh = true;
-      if (worst <= kRateTolerance * jacobian_scale_) return true;
-    }
+    if (it > 0 && worst <= kRateTolerance * scale) return true;
+    columns_.jacobian(sliding_, y, gates_.data(), lambda_.data(), ws, jacobian_.data());
+    scale = 0.0;
+    for (double d : jacobian_) scale = std::max(scale, std::fabs(d) * span);
+    if (worst <= kRateTolerance * scale) return true;
+    lu_.compute(jacobian_.data(), p);
     for (std::size_t i = 0; i < p; ++i) step_[i] = -base_rate_[i];
     lu_.solve(step_.data());
     for (double d : step_)
-      if (!std::isfinite(d)) {  // a singular system: the gates are not determined
-        jacobian_valid_ = false;
-        return false;
-      }
-    for (std::size_t q = 0; q < p; ++q) gates_[sliding_[q]] += step_[q];
-    if (p == 1 && fresh) {
-      // Affine in the one gate: dy at the new gate from the two evaluations made, without a third.
-      const double w = step_[0] / delta;
-      for (std::size_t i = 0; i < dy_probe_.size(); ++i) dy[i] += w * (dy_probe_[i] - dy[i]);
-      return true;
-    }
+      if (!std::isfinite(d)) return false;  // a singular system: the gates are not determined
+    for (std::size_t q = 0; q < p; ++q) lambda_[sliding_[q]] += step_[q];
   }
-  value = flow_.rhs(y, dy, ws);
-  ++evaluations_;
+  columns_.regate(sliding_, y, lambda_.data(), solved_.data(), ws, dy);
   return true;
 }
 
 void ActivationPattern::rates(const std::vector<std::size_t>& entries, const double* y, const double* dy,
                               const FlowWorkspace& ws, double* out) {
-  const Network& net = flow_.network();
-  const std::int64_t s = samples_;
-  const double* X = flow_.inputs().X;
-  // The entries by sample column: one tangent pass per column, through the layers up to the deepest.
-  std::vector<std::size_t> order(entries.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  auto column = [&](std::size_t k) { return static_cast<std::int64_t>(k % static_cast<std::size_t>(s)); };
-  auto layer = [&](std::size_t k) {
-    return static_cast<int>(std::upper_bound(layer_at_.begin(), layer_at_.end(), k) - layer_at_.begin()) - 1;
-  };
-  std::sort(order.begin(), order.end(),
-            [&](std::size_t a, std::size_t b) { return column(entries[a]) < column(entries[b]); });
-  std::vector<double> da, da_prev;
-  for (std::size_t first = 0; first < order.size();) {
-    const std::int64_t col = column(entries[order[first]]);
-    std::size_t last = first;
-    int top = 0;
-    while (last < order.size() && column(entries[order[last]]) == col)
-      top = std::max(top, layer(entries[order[last++]]));
-    for (int i = 0; i <= top; ++i) {
-      const std::int64_t r = net.rows(i), c = net.cols(i), ld = net.stride(i);
-      const double* W = y + net.offset(i);
-      const double* dW = dy + net.offset(i);
-      da.assign(static_cast<std::size_t>(r), 0.0);
-      for (std::int64_t j = 0; j < r; ++j) {
-        double sum = net.bias() ? dW[j * ld + c] : 0.0;
-        if (i == 0) {
-          if (X == nullptr) {
-            sum += dW[j * ld + col];  // the identity input: its column col is e_col
-          } else {
-            for (std::int64_t q = 0; q < c; ++q) sum += dW[j * ld + q] * X[q * s + col];
-          }
-        } else {
-          const double* H = ws.prefix.data() + layer_at_[static_cast<std::size_t>(i - 1)];
-          const double* G = gates_.data() + layer_at_[static_cast<std::size_t>(i - 1)];
-          for (std::int64_t q = 0; q < c; ++q)
-            sum +=
-                dW[j * ld + q] * H[q * s + col] + W[j * ld + q] * G[q * s + col] * da_prev[static_cast<std::size_t>(q)];
-        }
-        da[static_cast<std::size_t>(j)] = sum;
-      }
-      for (std::size_t e = first; e < last; ++e) {
-        const std::size_t k = entries[order[e]];
-        if (layer(k) == i)
-          out[order[e]] = da[(k - layer_at_[static_cast<std::size_t>(i)]) / static_cast<std::size_t>(s)];
-      }
-      da_prev.swap(da);
-    }
-    first = last;
-  }
+  columns_.rates(entries, y, dy, gates_.data(), ws, out);
 }
 
 bool ActivationPattern::holds(const double* y, FlowWorkspace& ws, bool evaluated) {
@@ -289,20 +220,20 @@ double ActivationPattern::margin(const double* y, FlowWorkspace& ws) {
 
 bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws, double* dy, double& value) {
   held_ = false;
-  jacobian_valid_ = false;
   previous_side_ = side_;
   previous_gates_ = gates_;
+  previous_lambda_ = lambda_;
   previous_sliding_ = sliding_;
   std::vector<std::size_t> flipped;
   for (std::size_t k : crossed_) {
     if (side_[k] == kSliding) {  // its gate reached an end of [slope, 1]: it leaves to that side
-      side_[k] = gates_[k] >= 1.0 ? kActive : kInactive;
+      side_[k] = lambda_[k] >= 1.0 ? kActive : kInactive;
       sliding_.erase(std::find(sliding_.begin(), sliding_.end(), k));
     } else {
       side_[k] = side_[k] == kActive ? kInactive : kActive;
       flipped.push_back(k);
     }
-    gates_[k] = gate(side_[k]);
+    gates_[k] = lambda_[k] = gate(side_[k]);
   }
   std::int64_t began = 0;
   std::vector<double> r;
@@ -313,11 +244,10 @@ bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws, double* dy
     // A sliding gate outside [slope, 1]: that entry is not held at 0, it takes the side the gate points to.
     for (std::size_t q = 0; q < sliding_.size();) {
       const std::size_t k = sliding_[q];
-      if (gates_[k] < slope_ || gates_[k] > 1.0) {
-        side_[k] = gates_[k] > 1.0 ? kActive : kInactive;
-        gates_[k] = gate(side_[k]);
+      if (lambda_[k] < slope_ || lambda_[k] > 1.0) {
+        side_[k] = lambda_[k] > 1.0 ? kActive : kInactive;
+        gates_[k] = lambda_[k] = gate(side_[k]);
         sliding_.erase(sliding_.begin() + static_cast<std::ptrdiff_t>(q));
-        jacobian_valid_ = false;
         changed = true;
       } else {
         ++q;
@@ -334,9 +264,8 @@ bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws, double* dy
       const std::size_t k = moving[q];
       if (side_[k] * r[q] < 0.0) {
         side_[k] = kSliding;
-        gates_[k] = slope_ + 0.5 * (1.0 - slope_);
+        gates_[k] = lambda_[k] = slope_ + 0.5 * (1.0 - slope_);
         sliding_.push_back(k);
-        jacobian_valid_ = false;
         ++began;
         changed = true;
       }
@@ -347,7 +276,7 @@ bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws, double* dy
       side_.swap(previous_side_);
       gates_.swap(previous_gates_);
       sliding_.swap(previous_sliding_);
-      jacobian_valid_ = false;
+      lambda_.swap(previous_lambda_);
       evaluated_at_ = nullptr;
       return false;
     }
@@ -378,8 +307,8 @@ void ActivationPattern::hold() {
   side_.swap(previous_side_);
   gates_.swap(previous_gates_);
   sliding_.swap(previous_sliding_);
+  lambda_.swap(previous_lambda_);
   held_ = true;
-  jacobian_valid_ = false;
   evaluated_at_ = nullptr;
 }
 
@@ -388,8 +317,8 @@ void ActivationPattern::release() {
   side_.swap(previous_side_);
   gates_.swap(previous_gates_);
   sliding_.swap(previous_sliding_);
+  lambda_.swap(previous_lambda_);
   held_ = false;
-  jacobian_valid_ = false;
   evaluated_at_ = nullptr;
 }
 

@@ -6,26 +6,30 @@
 // first crossing, located on the dense output, and switches the pattern there.
 //
 // Sliding (Filippov): where the flow on both sides pushes an entry back to 0, it stays there. Its gate
-// is then lambda in [slope, 1], chosen at every evaluation so that da/dt = 0 for all sliding entries;
-// the right-hand side is multilinear in the gates (affine in each one: the entry's pre-activation is 0,
-// so only the backward pass reads its gate), so Newton with a Jacobian from one evaluation per
-// sliding gate converges in one step for a single sliding entry and in a few otherwise. An entry
-// leaves sliding when its lambda reaches 1 or the slope, to that side.
+// is then lambda in [slope, 1], chosen at every evaluation so that da/dt = 0 for all sliding entries.
+// Its pre-activation a is 0 to the kink tolerance, so its forward term lambda a is negligible: the
+// forward pass holds it at the middle of [slope, 1] (gates_) and lambda is the entry's backward gate
+// alone (lambda_). The right-hand side is then multilinear in the lambdas, affine in each, and moves
+// only in the sliding entries' sample columns: one whole evaluation, then Newton with the exact
+// Jacobian on those columns alone (sliding_jacobian.hpp), converged in one step for one hidden layer
+// and in a few otherwise. An entry leaves sliding when its lambda reaches 1 or the slope, to that side.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "overflow/detail/dense_lu.hpp"
+#include "overflow/detail/sliding_jacobian.hpp"
 #include "overflow/network.hpp"
 
 namespace overflow {
 
 class ActivationPattern {
  public:
-  // At most this many entries slide at once: each evaluation solves for their gates (about
-  // sliding + 1 right-hand sides), so a larger set is reported instead of ground through.
+  // At most this many entries slide at once: each evaluation solves for their gates (a p x p system
+  // and O(p^2) column passes), so a larger set is reported instead of ground through.
   static constexpr std::size_t kMaxSliding = 32;
 
   // For any flow; active() only for relu and leaky_relu (the other activations are smooth). Every
@@ -70,7 +74,7 @@ class ActivationPattern {
   void release();
 
   // Since start(): located switches (a switch may move several entries at once), entries that began
-  // to slide, and the right-hand sides evaluated beyond one per rhs() call (gate solves, probes).
+  // to slide, and the right-hand sides evaluated beyond one per rhs() call (the step's ends, switches).
   std::int64_t nkink() const { return nkink_; }
   std::int64_t nslide() const { return nslide_; }
   std::int64_t evaluations() const { return evaluations_; }
@@ -93,8 +97,14 @@ class ActivationPattern {
   void rates(const std::vector<std::size_t>& entries, const double* y, const double* dy, const FlowWorkspace& ws,
              double* out);
   double gate(signed char side) const { return side == kActive ? 1.0 : slope_; }
+  // A sliding gate has crossed once this far (times 1 - slope) outside [slope, 1].
+  static constexpr double kGateTolerance = 1e-9;
   // Entry k's distance to its switch given the pre-activations A (margin()'s terms): < 0 past it.
-  double distance(std::size_t k, const double* A) const;
+  // Inline: every evaluation compares every entry.
+  double distance(std::size_t k, const double* A) const {
+    if (side_[k] == kSliding) return std::min(lambda_[k] - slope_, 1.0 - lambda_[k]) / (1.0 - slope_) + kGateTolerance;
+    return side_[k] * A[k] + slack_[k];
+  }
 
   const Flow& flow_;
   bool active_ = false, started_ = false;
@@ -103,21 +113,22 @@ class ActivationPattern {
   double rounding_ = 0.0;      // the least slack: rounding of the pre-activations' scale at start()
   std::int64_t samples_ = 0;
   std::vector<std::size_t> layer_at_;  // where each hidden layer's entries start (and the total at the end)
+  detail::SlidingColumns columns_;     // the sliding gates' system, column by column
   std::vector<signed char> side_;
-  std::vector<double> gates_;
+  std::vector<double> gates_;         // per entry: its forward gate (the middle of [slope, 1] where it slides)
+  std::vector<double> lambda_;        // per entry: its backward gate (gates_ except where it slides)
   std::vector<std::size_t> sliding_;  // the sliding entries
   // The pattern before the last switch (swapped in between hold() and release()).
   std::vector<signed char> previous_side_;
-  std::vector<double> previous_gates_;
+  std::vector<double> previous_gates_, previous_lambda_;
   std::vector<std::size_t> previous_sliding_;
   bool held_ = false;
-  std::vector<std::size_t> candidates_;  // entries off their side at the last holds()
-  std::vector<std::size_t> crossed_;     // the candidates past their switch at the last margin()
-  std::vector<double> dy_, dy_probe_;    // right-hand sides at one state
-  std::vector<double> base_rate_, probe_rate_, jacobian_, step_;  // the sliding gates' Newton system
+  std::vector<std::size_t> candidates_;              // entries off their side at the last holds()
+  std::vector<std::size_t> crossed_;                 // the candidates past their switch at the last margin()
+  std::vector<double> dy_;                           // a right-hand side at one state
+  std::vector<double> base_rate_, jacobian_, step_;  // the sliding gates' Newton system
+  std::vector<double> solved_;                       // the backward gates dy is for, during a solve
   DenseLU lu_;
-  double jacobian_scale_ = 0.0;           // the largest change of a rate over a gate's range
-  bool jacobian_valid_ = false;           // jacobian_ and lu_ are for the current sliding set
   const double* evaluated_at_ = nullptr;  // the state of the last rhs(), which ws holds
   // The entries past their switch at an evaluation since watch_step() (each once: stage_marked_).
   std::vector<std::size_t> stage_crossed_;
