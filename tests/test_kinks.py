@@ -195,3 +195,28 @@ def test_solver_stats_count_kinks():
     res = of.integrate(net, layers, (0.0, 2.0), method="dop853")
     assert solver.stats["nkink"] == res.nkink > 0
     assert solver.stats["nslide"] == res.nslide
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_a_leaky_slope_above_one_matches_scipy(seed):
+    """sigma(x) = x above 0 and 2x below is still positively homogeneous: its kinks are located like
+    relu's, with the gates' range [1, 2] the other way round (scipy grinds through them, 10x the
+    evaluations)."""
+    act = of.activations.leaky_relu(2.0)
+    net, data, layers = teacher_student(act, seed=seed)
+    ref = reference(net, data, layers, act, 2.0)
+    rtol = 1e-6
+    res = of.integrate(net, layers, (0.0, 2.0), method="dop853", rtol=rtol, atol=1e-9)
+    assert res.status == "t_end" and res.nkink > 0
+    assert np.max(np.abs(res.final_state - ref.y[:, -1])) <= 100 * rtol * np.max(np.abs(ref.y[:, -1]))
+    assert res.nfev * 5 < ref.nfev
+
+
+def test_a_leaky_slope_of_one_has_no_kinks():
+    """leaky_relu(1) is the identity: no pattern, no kinks, the linear network's flow."""
+    net, data, layers = teacher_student(of.activations.leaky_relu(1.0))
+    res = of.integrate(net, layers, (0.0, 2.0), method="dop853", rtol=1e-10, atol=1e-12)
+    linear = of.Network(net.cost, depth=2, width=4, activation=None, inputs=data.X)
+    ref = of.integrate(linear, layers, (0.0, 2.0), method="dop853", rtol=1e-10, atol=1e-12)
+    assert res.nkink == 0 and res.nslide == 0
+    assert np.max(np.abs(res.final_state - ref.final_state)) <= 1e-8 * np.max(np.abs(ref.final_state))

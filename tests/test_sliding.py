@@ -13,13 +13,13 @@ from scipy.integrate import solve_ivp
 import overflow as of
 
 
-def sliding_student(activation):
+def sliding_student(activation, seed=0):
     """``(net, data, layers)``: a width-16 student on 16 samples of a width-4 teacher (n_in = 4, m = 1);
-    one hidden entry begins to slide at t = 0.3494 (relu) or 0.3439 (leaky relu) and still slides 0.05
-    later."""
-    data = of.datasets.teacher_student(4, m=1, width=4, samples=16, activation=activation, seed=0)
+    one hidden entry begins to slide at t = 0.3494 (relu, seed 0), 0.3439 (leaky relu, seed 0) or 0.5242
+    (leaky slope 2, seed 7) and still slides 0.05 later."""
+    data = of.datasets.teacher_student(4, m=1, width=4, samples=16, activation=activation, seed=seed)
     net = of.Network(of.costs.squared_loss(data.Y), depth=2, width=16, activation=activation, inputs=data.X)
-    return net, data, net.init(seed=0)
+    return net, data, net.init(seed=seed)
 
 
 def entry_rate(layers, X, Y, entry, gate, slope):
@@ -36,19 +36,26 @@ def entry_rate(layers, X, Y, entry, gate, slope):
     return (dW1 @ X[:, col])[row]
 
 
-@pytest.mark.parametrize("activation,t_end", [("relu", 0.4), ("leaky_relu", 0.394)])
-def test_sliding_entry_matches_the_chattering_limit(activation, t_end):
-    net, data, layers = sliding_student(activation)
-    slope = 0.0 if activation == "relu" else 0.01  # the registry's leaky slope, which the oracle uses
+# The slopes are the registry's (relu 0, leaky relu 0.01), which the oracle uses too; a slope above 1
+# turns the gates' range round ([1, 2]).
+@pytest.mark.parametrize(
+    "activation,slope,seed,t_end",
+    [("relu", 0.0, 0, 0.4), ("leaky_relu", 0.01, 0, 0.394), (of.activations.leaky_relu(2.0), 2.0, 7, 0.5742)],
+    ids=["relu", "leaky_relu", "slope_2"],
+)
+def test_sliding_entry_matches_the_chattering_limit(activation, slope, seed, t_end):
+    net, data, layers = sliding_student(activation, seed)
     rtol, atol = 1e-10, 1e-12
     res = of.integrate(net, layers, (0.0, t_end), method="dop853", rtol=rtol, atol=atol)
     assert res.status == "t_end", res.message
     assert res.nkink > 0 and res.nslide >= 1
     # scipy's steps straddle the kink over and over while the entry slides: each keeps its local error to
     # its tolerance, and its state is within 10x that of the Filippov one (measured over 0.05 of sliding:
-    # relu 1e-7 off at rtol 1e-8 and 4e-10 at 1e-10; leaky relu 6e-9 at 1e-8). Overflow's own error at
-    # rtol 1e-10 is far below, so the two agree to 1e-6 (scale ~1). The gates solved on a Jacobian scaled
-    # by 0.4 or -1 (Newton does not converge) leave the relu state 2.3e-4 off.
+    # relu 1e-7 off at rtol 1e-8 and 4e-10 at 1e-10; leaky relu 6e-9 at 1e-8; slope 2 1.9e-7 at 1e-8).
+    # Overflow's own error at rtol 1e-10 is far below, so the two agree to 1e-6 (scale ~1). The gates
+    # solved on a Jacobian scaled by 0.4 or -1 (Newton does not converge) leave the relu state 2.3e-4
+    # off, and the slope-2 state misses the bound with its gates' range taken as [slope, 1] (as before
+    # activation_pattern.hpp's side_fraction turned it round).
     fun = flat_rhs(data.X, data.Y, activation, False, net.shapes)
     ref = solve_ivp(fun, (0.0, t_end), net.flatten(layers), method="DOP853", rtol=1e-8, atol=1e-10)
     assert ref.status == 0
@@ -63,6 +70,6 @@ def test_sliding_entry_matches_the_chattering_limit(activation, t_end):
     second = np.partition(np.abs(A1).ravel(), 1)[1]
     assert second > 1e-4, "only one entry is at its kink"
     # ... because the flow pushes it back from both sides: da/dt < 0 with the gate 1 and > 0 with the slope,
-    # so the Filippov gate lambda with da/dt = 0 lies in [slope, 1].
+    # so the Filippov gate lambda with da/dt = 0 lies between the slope and 1.
     rate = [entry_rate(final, data.X, data.Y, (row, col), gate, slope) for gate in (1.0, slope)]
     assert rate[0] < 0.0 < rate[1]

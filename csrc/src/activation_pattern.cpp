@@ -22,9 +22,10 @@ constexpr int kSettleRounds = 8;
 }  // namespace
 
 ActivationPattern::ActivationPattern(const Flow& flow) : flow_(flow), columns_(flow) {
-  active_ = flow.activation() == Activation::relu || flow.activation() == Activation::leaky_relu;
-  if (!active_) return;
   slope_ = flow.activation() == Activation::relu ? 0.0 : flow.leaky_slope();
+  // A leaky slope of 1 is the identity: no kinks.
+  active_ = flow.activation() == Activation::relu || (flow.activation() == Activation::leaky_relu && slope_ != 1.0);
+  if (!active_) return;
   const Network& net = flow.network();
   samples_ = flow.columns();
   layer_at_.assign(1, 0);
@@ -141,10 +142,10 @@ bool ActivationPattern::solve_sliding(const double* y, double* dy, double& value
   // first guess: the lambdas of the last solve (lambda_ is gates_ off the sliding entries).
   value = flow_.rhs(y, dy, ws);
   if (!std::isfinite(value)) return true;  // outside the cost's domain: the step is shrunk
-  const double span = 1.0 - slope_;
+  const double span = std::fabs(1.0 - slope_);
   for (std::size_t q = 0; q < p; ++q) {
     solved_[q] = gates_[sliding_[q]];  // the backward gates dy is for
-    lambda_[sliding_[q]] = std::clamp(lambda_[sliding_[q]], slope_, 1.0);
+    lambda_[sliding_[q]] = std::clamp(lambda_[sliding_[q]], std::min(slope_, 1.0), std::max(slope_, 1.0));
   }
   double scale = 0.0;
   for (int it = 0; it < kNewtonSteps; ++it) {
@@ -226,8 +227,8 @@ bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws, double* dy
   previous_sliding_ = sliding_;
   std::vector<std::size_t> flipped;
   for (std::size_t k : crossed_) {
-    if (side_[k] == kSliding) {  // its gate reached an end of [slope, 1]: it leaves to that side
-      side_[k] = lambda_[k] >= 1.0 ? kActive : kInactive;
+    if (side_[k] == kSliding) {  // its gate reached an end of its range: it leaves to that side
+      side_[k] = side_fraction(lambda_[k]) >= 0.5 ? kActive : kInactive;
       sliding_.erase(std::find(sliding_.begin(), sliding_.end(), k));
     } else {
       side_[k] = side_[k] == kActive ? kInactive : kActive;
@@ -244,8 +245,9 @@ bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws, double* dy
     // A sliding gate outside [slope, 1]: that entry is not held at 0, it takes the side the gate points to.
     for (std::size_t q = 0; q < sliding_.size();) {
       const std::size_t k = sliding_[q];
-      if (lambda_[k] < slope_ || lambda_[k] > 1.0) {
-        side_[k] = lambda_[k] > 1.0 ? kActive : kInactive;
+      const double fraction = side_fraction(lambda_[k]);
+      if (fraction < 0.0 || fraction > 1.0) {
+        side_[k] = fraction > 1.0 ? kActive : kInactive;
         gates_[k] = lambda_[k] = gate(side_[k]);
         sliding_.erase(sliding_.begin() + static_cast<std::ptrdiff_t>(q));
         changed = true;

@@ -6,7 +6,8 @@
 // first crossing, located on the dense output, and switches the pattern there.
 //
 // Sliding (Filippov): where the flow on both sides pushes an entry back to 0, it stays there. Its gate
-// is then lambda in [slope, 1], chosen at every evaluation so that da/dt = 0 for all sliding entries.
+// is then lambda in [slope, 1] (the range between the two gates: a leaky slope may exceed 1, and a
+// slope of 1 has no kinks), chosen at every evaluation so that da/dt = 0 for all sliding entries.
 // Its pre-activation a is 0 to the kink tolerance, so its forward term lambda a is negligible: the
 // forward pass holds it at the middle of [slope, 1] (gates_) and lambda is the entry's backward gate
 // alone (lambda_). The right-hand side is then multilinear in the lambdas, affine in each, and moves
@@ -97,12 +98,18 @@ class ActivationPattern {
   void rates(const std::vector<std::size_t>& entries, const double* y, const double* dy, const FlowWorkspace& ws,
              double* out);
   double gate(signed char side) const { return side == kActive ? 1.0 : slope_; }
-  // A sliding gate has crossed once this far (times 1 - slope) outside [slope, 1].
+  // Where a sliding gate lies between the inactive side's (0: the slope) and the active side's (1): the
+  // slope may exceed 1, so "inside" is 0 <= fraction <= 1, not slope <= lambda <= 1.
+  double side_fraction(double lambda) const { return (lambda - slope_) / (1.0 - slope_); }
+  // A sliding gate has crossed once this far (as a fraction of |1 - slope|) outside its range.
   static constexpr double kGateTolerance = 1e-9;
   // Entry k's distance to its switch given the pre-activations A (margin()'s terms): < 0 past it.
   // Inline: every evaluation compares every entry.
   double distance(std::size_t k, const double* A) const {
-    if (side_[k] == kSliding) return std::min(lambda_[k] - slope_, 1.0 - lambda_[k]) / (1.0 - slope_) + kGateTolerance;
+    if (side_[k] == kSliding) {
+      const double f = side_fraction(lambda_[k]);
+      return std::min(f, 1.0 - f) + kGateTolerance;
+    }
     return side_[k] * A[k] + slack_[k];
   }
 
