@@ -73,3 +73,15 @@ def test_sliding_entry_matches_the_chattering_limit(activation, slope, seed, t_e
     # so the Filippov gate lambda with da/dt = 0 lies between the slope and 1.
     rate = [entry_rate(final, data.X, data.Y, (row, col), gate, slope) for gate in (1.0, slope)]
     assert rate[0] < 0.0 < rate[1]
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_gauss6_keeps_the_per_neuron_invariants_while_an_entry_slides(activation):
+    """A sliding entry's forward value is lambda a (a ~ 0, its gate lambda), as its backward gate: the
+    per-neuron invariants' derivative, sum_c (lambda a g - lambda a g), is then 0, and gauss6 keeps
+    them to rounding across the kinks and the sliding."""
+    net, data, layers = sliding_student(activation)
+    res = of.integrate(net, layers, (0.0, 1.0), method="gauss6", rtol=1e-8, atol=1e-10)
+    assert res.status == "t_end" and res.nkink > 0 and res.nslide >= 1
+    scale = max(float(np.max(np.abs(c))) for c in of.invariants(net, layers))
+    assert res.invariant_drift <= 1e-13 * max(1.0, scale)

@@ -137,16 +137,19 @@ bool ActivationPattern::solve_sliding(const double* y, double* dy, double& value
   base_rate_.resize(p);
   jacobian_.resize(p * p);
   solved_.resize(p);
-  // One whole evaluation with the sliding entries' backward gates at their forward gates; the Newton iterations
-  // then move only their sample columns' backward passes (sliding_jacobian.hpp), with the exact Jacobian. The
-  // first guess: the lambdas of the last solve (lambda_ is gates_ off the sliding entries).
-  value = flow_.rhs(y, dy, ws);
-  if (!std::isfinite(value)) return true;  // outside the cost's domain: the step is shrunk
+  // One whole evaluation with both gates of the sliding entries at the lambdas of the last solve (the first
+  // guess); the Newton iterations then move only their backward gates and sample columns (sliding_jacobian.hpp),
+  // with the exact Jacobian. The forward gates stay at the last lambdas: h = lambda a on a sliding entry is what
+  // conserves the per-neuron invariants (lambda a (W^T Z) on both sides of their derivative), here up to the
+  // change of lambda since the last solve times a, which is 0 to the kink tolerance.
   const double span = std::fabs(1.0 - slope_);
   for (std::size_t q = 0; q < p; ++q) {
-    solved_[q] = gates_[sliding_[q]];  // the backward gates dy is for
-    lambda_[sliding_[q]] = std::clamp(lambda_[sliding_[q]], std::min(slope_, 1.0), std::max(slope_, 1.0));
+    const std::size_t k = sliding_[q];
+    lambda_[k] = std::clamp(lambda_[k], std::min(slope_, 1.0), std::max(slope_, 1.0));
+    solved_[q] = gates_[k] = lambda_[k];  // the backward gates dy is for
   }
+  value = flow_.rhs(y, dy, ws);
+  if (!std::isfinite(value)) return true;  // outside the cost's domain: the step is shrunk
   double scale = 0.0;
   for (int it = 0; it < kNewtonSteps; ++it) {
     columns_.regate(sliding_, y, lambda_.data(), solved_.data(), ws, dy);

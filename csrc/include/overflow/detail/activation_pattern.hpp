@@ -8,9 +8,10 @@
 // Sliding (Filippov): where the flow on both sides pushes an entry back to 0, it stays there. Its gate
 // is then lambda in [slope, 1] (the range between the two gates: a leaky slope may exceed 1, and a
 // slope of 1 has no kinks), chosen at every evaluation so that da/dt = 0 for all sliding entries.
-// Its pre-activation a is 0 to the kink tolerance, so its forward term lambda a is negligible: the
-// forward pass holds it at the middle of [slope, 1] (gates_) and lambda is the entry's backward gate
-// alone (lambda_). The right-hand side is then multilinear in the lambdas, affine in each, and moves
+// Its pre-activation a is 0 to the kink tolerance, so its forward term lambda a barely moves with lambda:
+// each solve holds the forward gate (gates_) at the last solve's lambda, which keeps the per-neuron
+// invariants (they need h = lambda a where the backward gate is lambda), and solves for the backward
+// gate (lambda_). The right-hand side is then multilinear in the lambdas, affine in each, and moves
 // only in the sliding entries' sample columns: one whole evaluation, then Newton with the exact
 // Jacobian on those columns alone (sliding_jacobian.hpp), converged in one step for one hidden layer
 // and in a few otherwise. An entry leaves sliding when its lambda reaches 1 or the slope, to that side.
@@ -122,7 +123,7 @@ class ActivationPattern {
   std::vector<std::size_t> layer_at_;  // where each hidden layer's entries start (and the total at the end)
   detail::SlidingColumns columns_;     // the sliding gates' system, column by column
   std::vector<signed char> side_;
-  std::vector<double> gates_;         // per entry: its forward gate (the middle of [slope, 1] where it slides)
+  std::vector<double> gates_;         // per entry: its forward gate (the last solved lambda where it slides)
   std::vector<double> lambda_;        // per entry: its backward gate (gates_ except where it slides)
   std::vector<std::size_t> sliding_;  // the sliding entries
   // The pattern before the last switch (swapped in between hold() and release()).
