@@ -93,6 +93,14 @@ void activate(double* __restrict A, double* __restrict D1, double* __restrict C,
   }
 }
 
+// The same under an activation pattern's gates G (relu-family): H = G A, D1 = G.
+void activate_gated(double* __restrict A, double* __restrict D1, const double* __restrict G, std::size_t n) {
+  for (std::size_t q = 0; q < n; ++q) {
+    D1[q] = G[q];
+    A[q] *= G[q];
+  }
+}
+
 // On n entries, given B in Z: C = B * sigma''(A) (curved sigma), then Z = B * sigma'(A).
 template <class Sigma>
 void back_activate(const double* __restrict D1, double* __restrict C, double* __restrict Z, std::size_t n) {
@@ -198,7 +206,10 @@ struct DataJvp {
         if constexpr (!Sigma::identity) {
           if (last) return;
           for_each_row(r, s, j0, j1, [&](std::size_t q, std::size_t n) {
-            activate<Sigma>(A + q, g.D1 + at + q, Sigma::curved ? g.C + at + q : nullptr, n, slope);
+            if (!Sigma::curved && ws.gates != nullptr)
+              activate_gated(A + q, g.D1 + at + q, ws.gates + at + q, n);
+            else
+              activate<Sigma>(A + q, g.D1 + at + q, Sigma::curved ? g.C + at + q : nullptr, n, slope);
           });
         }
       });
@@ -208,6 +219,10 @@ struct DataJvp {
     }
     ws.value = f.cost().value_and_grad(g.Yhat, m, s, g.Z + g.hidden, f.cost().data);
     std::copy(y, y + net.state_size(), ws.point.begin());
+    if (ws.gates != nullptr)
+      ws.point_gates.assign(ws.gates, ws.gates + g.hidden);
+    else
+      ws.point_gates.clear();
     ws.has_point = true;
     if (!(ws.value - ws.value == 0.0)) return ws.value;
     // Backward: B_{l-1} = W_l^T Z_l into Z_{l-1}'s place, then Z_{l-1} = B * sigma', C = B * sigma''.
@@ -236,8 +251,13 @@ struct DataJvp {
     const int N = net.depth();
     const bool bias = net.bias();
     const Segments g = segments<Sigma>(f, ws);
-    // Compared bit for bit, so a state changed in place in the same buffer is recomputed.
-    if (!ws.has_point || std::memcmp(y, ws.point.data(), net.state_size() * sizeof(double)) != 0)
+    // Compared bit for bit, so a state changed in place in the same buffer is recomputed (and so are the
+    // gates of an activation pattern, switched or re-solved at the same state).
+    const bool same_gates = ws.gates == nullptr
+                                ? ws.point_gates.empty()
+                                : ws.point_gates.size() == g.hidden &&
+                                      std::memcmp(ws.gates, ws.point_gates.data(), g.hidden * sizeof(double)) == 0;
+    if (!ws.has_point || !same_gates || std::memcmp(y, ws.point.data(), net.state_size() * sizeof(double)) != 0)
       prepare_point(f, y, g, ws);
     if (!(ws.value - ws.value == 0.0)) {  // outside the cost's domain: no Jacobian
       std::fill(out, out + net.state_size(), std::numeric_limits<double>::quiet_NaN());

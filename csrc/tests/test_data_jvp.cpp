@@ -125,6 +125,49 @@ int main() {
     CHECK(reused == fresh, "a state changed in place: the workspace kept the old one");
   }
 
+  // Under an activation pattern's gates (relu-family: sigma(a) = gate a, sigma' = gate, whatever the sign of
+  // a), the product is the derivative of the right-hand side under the same gates; the same state with other
+  // gates is recomputed, not taken from the workspace's kept point.
+  for (Activation act : {Activation::relu, Activation::leaky_relu}) {
+    Network net({3, 5, 4, 2}, true);
+    std::vector<double> X = random_vector(3 * s, rng, normal), target = random_vector(2 * s, rng, normal);
+    Flow flow(net, quadratic_cost_on(target.data(), 2, s), act, Inputs{X.data(), s, true}, slope);
+    const std::size_t hidden = static_cast<std::size_t>((5 + 4) * s);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    std::vector<double> gates(hidden), other(hidden);
+    for (std::size_t k = 0; k < hidden; ++k) {
+      gates[k] = unit(rng) < 0.5 ? 1.0 : slope;      // many entries on the branch their sign does not give
+      other[k] = slope + (1.0 - slope) * unit(rng);  // sliding-like gates inside the range
+    }
+    const std::vector<double> y = random_vector(net.state_size(), rng, normal);
+    const std::vector<double> v = random_vector(net.state_size(), rng, normal);
+    JvpWorkspace jws(net);
+    FlowWorkspace ws(flow);
+    std::vector<double> jv(y.size()), plus(y), minus(y), dplus(y.size()), dminus(y.size());
+    const double h = 1e-5;
+    for (const std::vector<double>* G : {&gates, &other}) {
+      jws.gates = G->data();
+      ws.gates = G->data();
+      flow.jvp(y.data(), v.data(), jv.data(), jws);
+      for (std::size_t i = 0; i < y.size(); ++i) {
+        plus[i] = y[i] + h * v[i];
+        minus[i] = y[i] - h * v[i];
+      }
+      flow.rhs(plus.data(), dplus.data(), ws);
+      flow.rhs(minus.data(), dminus.data(), ws);
+      double err = 0.0, scale = 0.0;
+      for (std::size_t i = 0; i < y.size(); ++i) {
+        const double fd = (dplus[i] - dminus[i]) / (2 * h);
+        err = std::fmax(err, std::fabs(jv[i] - fd));
+        scale = std::fmax(scale, std::fabs(fd));
+      }
+      // Under fixed gates the right-hand side is a polynomial in y: central differences are exact to
+      // O(h^2) times its third derivatives, ~1e-10 here.
+      CHECK(err < 1e-7 * scale, "activation %d, %s gates: |J v - difference| = %.3e (scale %.3e)",
+            static_cast<int>(act), G == &gates ? "branch" : "fractional", err, scale);
+    }
+  }
+
   // FlowSystem: the exact product with an hvp; without one, a difference quotient close to it.
   {
     Network net({3, 4, 2});

@@ -37,6 +37,9 @@ class FlowSystem {
   // (f(y + e v) - f(y - e v)) / 2e with e about eps^(1/3) relative, accurate to ~1e-10 relative,
   // as Hairer's codes difference J.
   double jvp(double t, const double* y, const double* v, double* out) {
+    // Under an activation pattern the product takes its gates: at a kink just switched, or for an entry
+    // sliding along one, the sign of the pre-activation (about 0 there) does not say which branch is taken.
+    jvp_ws_.gates = pattern_.active() ? pattern_.backward_gates() : nullptr;
     if (flow_.cost().hvp != nullptr || linear()) return flow_.jvp(y, v, out, jvp_ws_);
     const std::size_t n = dim();
     double yn = 0.0, vn = 0.0;

@@ -103,6 +103,11 @@ struct JvpWorkspace {
   // The data sweep's products (data_jvp.cpp) are split across this team (not owned; null or a team of one:
   // all on the calling thread), the same bits for any size.
   ThreadTeam* team = nullptr;
+  // Relu-family networks stepping under an activation pattern (activation_pattern.hpp): its gates, one per
+  // hidden entry, for sigma' (and sigma(a) = gate a), as the right-hand side takes them; null: from the
+  // sign of each pre-activation. point_gates: the gates the kept point was made with.
+  const double* gates = nullptr;
+  std::vector<double> point_gates;
 };
 
 // The gradient flow dW_i/dt = -(W_N...W_{i+1})^T grad f(P) (W_{i-1}...W_1)^T of g = f(W_N...W_1).

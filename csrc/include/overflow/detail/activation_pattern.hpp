@@ -81,6 +81,8 @@ class ActivationPattern {
   std::int64_t nslide() const { return nslide_; }
   std::int64_t evaluations() const { return evaluations_; }
   std::size_t sliding() const { return sliding_.size(); }
+  // The backward gates (sigma' of every hidden entry) the right-hand side steps under; null before start().
+  const double* backward_gates() const { return started_ ? lambda_.data() : nullptr; }
   // The gates of the entries sliding now (lambda, in [slope, 1]).
   std::vector<double> sliding_gates() const;
   const std::string& message() const { return message_; }
