@@ -13,6 +13,16 @@
 
 namespace overflow::python {
 
+namespace {
+
+// The team a binding's products split across: none for one thread (all on the calling thread).
+std::unique_ptr<ThreadTeam> team_of(int threads) {
+  if (threads < 1) throw std::invalid_argument("threads must be >= 1");
+  return threads > 1 ? std::make_unique<ThreadTeam>(threads) : nullptr;
+}
+
+}  // namespace
+
 void register_cost(py::module_& m) {
   m.def(
       "cost_value_and_grad",
@@ -53,9 +63,7 @@ void register_cost(py::module_& m) {
         const BoundFlow bound(std::move(dims), vg, 0, data, activation, inputs, bias, leaky_slope);
         const Flow& flow = bound.flow();
         require_size(y, flow.dim(), "y");
-        if (threads < 1) throw std::invalid_argument("threads must be >= 1");
-        std::unique_ptr<ThreadTeam> team;
-        if (threads > 1) team = std::make_unique<ThreadTeam>(threads);
+        const std::unique_ptr<ThreadTeam> team = team_of(threads);
         FlowWorkspace ws(flow, team.get());
         std::vector<double> dy(flow.dim());
         double value;
@@ -80,9 +88,7 @@ void register_cost(py::module_& m) {
         const Flow& flow = bound.flow();
         require_size(y, flow.dim(), "y");
         require_size(v, flow.dim(), "v");
-        if (threads < 1) throw std::invalid_argument("threads must be >= 1");
-        std::unique_ptr<ThreadTeam> team;
-        if (threads > 1) team = std::make_unique<ThreadTeam>(threads);
+        const std::unique_ptr<ThreadTeam> team = team_of(threads);
         JvpWorkspace ws(flow.network(), team.get());
         std::vector<double> out(flow.dim());
         {
@@ -107,9 +113,7 @@ void register_cost(py::module_& m) {
         require_size(y, flow.dim(), "y");
         require_size(v, flow.dim(), "v");
         if (repeats < 1) throw std::invalid_argument("repeats must be >= 1");
-        if (threads < 1) throw std::invalid_argument("threads must be >= 1");
-        std::unique_ptr<ThreadTeam> team;
-        if (threads > 1) team = std::make_unique<ThreadTeam>(threads);
+        const std::unique_ptr<ThreadTeam> team = team_of(threads);
         JvpWorkspace ws(flow.network(), team.get());
         AlignedVector state(y.data(), y.data() + y.size()), direction(v.data(), v.data() + v.size()), out(flow.dim());
         py::gil_scoped_release release;
@@ -135,9 +139,7 @@ void register_cost(py::module_& m) {
         const Flow& flow = bound.flow();
         require_size(y, flow.dim(), "y");
         if (repeats < 1) throw std::invalid_argument("repeats must be >= 1");
-        if (threads < 1) throw std::invalid_argument("threads must be >= 1");
-        std::unique_ptr<ThreadTeam> team;
-        if (threads > 1) team = std::make_unique<ThreadTeam>(threads);
+        const std::unique_ptr<ThreadTeam> team = team_of(threads);
         FlowWorkspace ws(flow, team.get());
         // On cache-line aligned buffers, as the solver's stages are (numpy's need not be).
         AlignedVector state(y.data(), y.data() + y.size()), dy(flow.dim());
