@@ -278,11 +278,7 @@ bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws, double* dy
     if (sliding_.size() > kMaxSliding) {
       message_ = "more than " + std::to_string(kMaxSliding) +
                  " pre-activations slide along their kinks at once (the activation pattern's limit)";
-      side_.swap(previous_side_);
-      gates_.swap(previous_gates_);
-      sliding_.swap(previous_sliding_);
-      lambda_.swap(previous_lambda_);
-      evaluated_at_ = nullptr;
+      swap_previous();
       return false;
     }
     settled = !changed;
@@ -307,24 +303,24 @@ double ActivationPattern::evaluate(const double* y, double* dy, FlowWorkspace& w
   return value;
 }
 
-void ActivationPattern::hold() {
-  if (held_) return;
+void ActivationPattern::swap_previous() {
   side_.swap(previous_side_);
   gates_.swap(previous_gates_);
   sliding_.swap(previous_sliding_);
   lambda_.swap(previous_lambda_);
+  evaluated_at_ = nullptr;  // ws no longer holds an evaluation under the pattern in force
+}
+
+void ActivationPattern::hold() {
+  if (held_) return;
+  swap_previous();
   held_ = true;
-  evaluated_at_ = nullptr;
 }
 
 void ActivationPattern::release() {
   if (!held_) return;
-  side_.swap(previous_side_);
-  gates_.swap(previous_gates_);
-  sliding_.swap(previous_sliding_);
-  lambda_.swap(previous_lambda_);
+  swap_previous();
   held_ = false;
-  evaluated_at_ = nullptr;
 }
 
 }  // namespace overflow

@@ -115,6 +115,8 @@ class ActivationPattern {
     }
     return side_[k] * A[k] + slack_[k];
   }
+  // The pattern in force and the one before the last switch trade places (hold(), release(), a failed switch).
+  void swap_previous();
 
   const Flow& flow_;
   bool active_ = false, started_ = false;
