@@ -505,13 +505,16 @@ class Solver {
     dense_ready_ = in_domain;
     if (!in_domain) return scan ? -1.0 : 1.0;  // no interpolant: the switch is made at the step's end
     probe_.resize(dim());
+    auto margin_at = [&](double th) {  // the margin on the interpolant at the fraction th of the step
+      interpolate(y_.data(), h, th, probe_.data());
+      return pattern.margin(probe_.data(), ws);
+    };
     double lo = 0.0, hi = 1.0;
     bool recorded_hi = true;  // the pattern's last margin() was at hi
     if (scan) {
       recorded_hi = false;
       for (double th : probe_nodes()) {
-        interpolate(y_.data(), h, th, probe_.data());
-        const double f = pattern.margin(probe_.data(), ws);
+        const double f = margin_at(th);
         if (f <= 0.0) {
           hi = th;
           f_hi = f;
@@ -531,8 +534,7 @@ class Solver {
     for (int it = 0; it < kLocateIterations && hi - lo > kLocateTolerance; ++it) {
       double th = lo + f_lo * (hi - lo) / (f_lo - f_hi);
       if (!(th > lo && th < hi)) th = 0.5 * (lo + hi);
-      interpolate(y_.data(), h, th, probe_.data());
-      const double f = pattern.margin(probe_.data(), ws);
+      const double f = margin_at(th);
       if (f <= 0.0) {
         hi = th;
         f_hi = f;
@@ -547,10 +549,7 @@ class Solver {
         side = 1;
       }
     }
-    if (!recorded_hi) {
-      interpolate(y_.data(), h, hi, probe_.data());
-      pattern.margin(probe_.data(), ws);
-    }
+    if (!recorded_hi) margin_at(hi);  // the pattern records what has crossed at the returned end
     return hi;
   }
 
