@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace overflow {
@@ -54,6 +55,7 @@ void ActivationPattern::start(const double* y, FlowWorkspace& ws) {
   if (!active_) return;
   started_ = true;
   held_ = false;
+  changed();
   nkink_ = nslide_ = evaluations_ = 0;
   sliding_.clear();
   candidates_.clear();
@@ -289,6 +291,7 @@ bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws, double* dy
   for (std::size_t k : crossed_) slack_[k] = rounding_ + 2.0 * std::fabs(ws.pre_act[k]);
   ++nkink_;
   nslide_ += began;
+  changed();
   crossed_.clear();
   candidates_.clear();
   evaluated_at_ = nullptr;
@@ -309,6 +312,7 @@ void ActivationPattern::swap_previous() {
   sliding_.swap(previous_sliding_);
   lambda_.swap(previous_lambda_);
   evaluated_at_ = nullptr;  // ws no longer holds an evaluation under the pattern in force
+  changed();
 }
 
 void ActivationPattern::hold() {
@@ -321,6 +325,57 @@ void ActivationPattern::release() {
   if (!held_) return;
   swap_previous();
   held_ = false;
+}
+
+const double* ActivationPattern::jacobian_gates(const double* y, FlowWorkspace& ws) {
+  if (sliding_.empty()) return backward_gates();
+  const std::size_t n = flow_.dim(), p = sliding_.size();
+  if (point_version_ == version_ && point_ws_ == &ws &&
+      std::memcmp(point_y_.data(), y, n * sizeof(double)) == 0)
+    return point_gates_.data();
+  // The solve moves the forward gates and lambdas of the sliding entries: put back after, so that the
+  // step's own evaluations do not depend on where its Jacobian was taken.
+  std::vector<double> forward(p), backward(p);
+  for (std::size_t q = 0; q < p; ++q) {
+    forward[q] = gates_[sliding_[q]];
+    backward[q] = lambda_[sliding_[q]];
+  }
+  point_y_.assign(y, y + n);
+  point_dy_.resize(n);
+  double value;
+  ws.gates = gates_.data();
+  if (!solve_sliding(y, point_dy_.data(), value, ws)) flow_.rhs(y, point_dy_.data(), ws);
+  ++evaluations_;
+  point_gates_ = lambda_;
+  for (std::size_t q = 0; q < p; ++q) {
+    gates_[sliding_[q]] = forward[q];
+    lambda_[sliding_[q]] = backward[q];
+  }
+  point_jacobian_.resize(p * p);
+  columns_.jacobian(sliding_, y, point_gates_.data(), point_gates_.data(), ws, point_jacobian_.data());
+  point_lu_.compute(point_jacobian_.data(), p);
+  const std::size_t size = columns_.column_size();
+  point_dz_.resize(p * size);
+  for (std::size_t q = 0; q < p; ++q)
+    columns_.gate_column(sliding_[q], y, point_gates_.data(), ws, point_dz_.data() + q * size);
+  point_ws_ = &ws;
+  point_version_ = version_;
+  return point_gates_.data();
+}
+
+void ActivationPattern::add_sliding_jvp(const double* v, double* jv) {
+  const std::size_t p = sliding_.size();
+  if (p == 0 || point_version_ != version_) return;
+  point_rate_.resize(p);
+  columns_.rate_jvp(sliding_, point_y_.data(), v, point_dy_.data(), jv, point_gates_.data(), *point_ws_,
+                    point_rate_.data());
+  point_lu_.solve(point_rate_.data());  // -w: the gates move by -r_lambda^{-1} r_y v
+  for (double w : point_rate_)
+    if (!std::isfinite(w)) return;  // r_lambda singular: the gates are not determined by y there
+  const std::size_t size = columns_.column_size();
+  // d dy / d lambda_q = -sum_i dz_i [H; 1]^T, times w_q = -point_rate_[q].
+  for (std::size_t q = 0; q < p; ++q)
+    columns_.add_outer(columns_.column(sliding_[q]), point_dz_.data() + q * size, point_rate_[q], *point_ws_, jv);
 }
 
 }  // namespace overflow

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -19,6 +20,7 @@ class FlowSystem {
   explicit FlowSystem(const Flow& flow, ThreadTeam* team = nullptr)
       : flow_(flow), ws_(flow, team), jvp_ws_(flow.network(), team), pattern_(flow) {}
   std::size_t dim() const { return flow_.dim(); }
+  const Flow& flow() const { return flow_; }
   // dy = -grad g(y); returns the loss g(y) (non-finite outside the cost's domain).
   double eval(double /*t*/, const double* y, double* dy) {
     return pattern_.active() ? pattern_.rhs(y, dy, ws_) : flow_.rhs(y, dy, ws_);
@@ -39,8 +41,21 @@ class FlowSystem {
   double jvp(double t, const double* y, const double* v, double* out) {
     // Under an activation pattern the product takes its gates: at a kink just switched, or for an entry
     // sliding along one, the sign of the pre-activation (about 0 there) does not say which branch is taken.
-    jvp_ws_.gates = pattern_.active() ? pattern_.backward_gates() : nullptr;
-    if (flow_.cost().hvp != nullptr || linear()) return flow_.jvp(y, v, out, jvp_ws_);
+    // Sliding gates are solved at y (their own workspace: the step's evaluations keep ws_), and their
+    // dependence on y is added (ActivationPattern::add_sliding_jvp).
+    const bool exact = flow_.cost().hvp != nullptr || linear();
+    const bool sliding = exact && pattern_.active() && pattern_.sliding() > 0;
+    if (sliding) {
+      if (!jacobian_ws_) jacobian_ws_ = std::make_unique<FlowWorkspace>(flow_, ws_.team);
+      jvp_ws_.gates = pattern_.jacobian_gates(y, *jacobian_ws_);
+    } else {
+      jvp_ws_.gates = pattern_.active() ? pattern_.backward_gates() : nullptr;
+    }
+    if (exact) {
+      const double value = flow_.jvp(y, v, out, jvp_ws_);
+      if (sliding) pattern_.add_sliding_jvp(v, out);
+      return value;
+    }
     const std::size_t n = dim();
     double yn = 0.0, vn = 0.0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -96,6 +111,7 @@ class FlowSystem {
   JvpWorkspace jvp_ws_;
   std::vector<double> shifted_, minus_;  // the difference quotient's points (costs without an hvp)
   ActivationPattern pattern_;
+  std::unique_ptr<FlowWorkspace> jacobian_ws_;  // the sliding gates' solve at a Jacobian's state, made when first needed
 };
 
 }  // namespace overflow

@@ -83,6 +83,14 @@ class ActivationPattern {
   std::size_t sliding() const { return sliding_.size(); }
   // The backward gates (sigma' of every hidden entry) the right-hand side steps under; null before start().
   const double* backward_gates() const { return started_ ? lambda_.data() : nullptr; }
+  // The gates the Jacobian at y is taken under: backward_gates(), with the sliding gates solved at y (in ws, a
+  // workspace of the caller's other than the one rhs() is given: an evaluation at y). The pattern's own
+  // state is left as it was; the solve is kept for add_sliding_jvp() until y or the pattern changes.
+  const double* jacobian_gates(const double* y, FlowWorkspace& ws);
+  // jv, the Jacobian-vector product at the last jacobian_gates() state under those gates held, gains the part
+  // through the sliding gates' dependence on y: they solve r(y, lambda) = 0, so they move by
+  // w = -r_lambda^{-1} r_y v, and the right-hand side by its derivative in them times w (sliding_jacobian.hpp).
+  void add_sliding_jvp(const double* v, double* jv);
   // The gates of the entries sliding now (lambda, in [slope, 1]).
   std::vector<double> sliding_gates() const;
   const std::string& message() const { return message_; }
@@ -148,6 +156,14 @@ class ActivationPattern {
   bool returned_ = false;
   std::int64_t nkink_ = 0, nslide_ = 0, evaluations_ = 0;
   std::string message_;
+  // jacobian_gates()' solve: the state, the pattern's version then (changed() counts start, switches and
+  // swaps), the right-hand side and the gates there, the workspace with its evaluation, r_lambda's LU and
+  // the derivatives of Z in each sliding gate (gate_column, one column_size() block per sliding entry).
+  void changed() { ++version_; }
+  std::uint64_t version_ = 0, point_version_ = ~std::uint64_t{0};
+  std::vector<double> point_y_, point_dy_, point_gates_, point_dz_, point_jacobian_, point_rate_;
+  const FlowWorkspace* point_ws_ = nullptr;
+  DenseLU point_lu_;
 };
 
 // What a System with an activation pattern (FlowSystem) hands the Solver: the pattern and the

@@ -42,6 +42,21 @@ class SlidingColumns {
   void jacobian(const std::vector<std::size_t>& entries, const double* y, const double* F, const double* L,
                 const FlowWorkspace& ws, double* jacobian);
 
+  // The sliding gates' share of the Jacobian (activation_pattern.hpp's add_sliding_jvp): the gates solve
+  // r(y, lambda) = 0, so along v they move by -r_lambda^{-1} r_y v, with
+  //   r_y v = d^2 a [v, dy] + da . (J v)  (J v the product under the gates held, dy the right-hand side).
+  // out[e] = r_y v at each entry: a forward pass over its sample column carrying the tangents along v, dy and
+  // J v and the mixed second one along v and dy (a is multilinear in the layers under the gates F).
+  void rate_jvp(const std::vector<std::size_t>& entries, const double* y, const double* v, const double* dy,
+                const double* jv, const double* F, const FlowWorkspace& ws, double* out);
+
+  // dz (column_size()) = d Z[:, c] / d lambda at a sliding entry of sample column c, layer by layer (0 above
+  // its layer), under the backward gates L: d dy / d lambda = -sum_i dz_i [H_{i-1}[:, c]; 1]^T (add_outer).
+  void gate_column(std::size_t entry, const double* y, const double* L, const FlowWorkspace& ws, double* dz);
+  // dy += scale sum_i dz_i [H_{i-1}[:, c]; 1]^T over the layers, dz stacked as gate_column's.
+  void add_outer(std::int64_t c, const double* dz, double scale, const FlowWorkspace& ws, double* dy) const;
+  std::size_t column_size() const { return z_at_.back(); }
+
   int layer(std::size_t k) const;
   std::int64_t row(std::size_t k) const;
   std::int64_t column(std::size_t k) const { return static_cast<std::int64_t>(k % static_cast<std::size_t>(s_)); }
@@ -60,7 +75,10 @@ class SlidingColumns {
   std::vector<std::size_t> layer_at_;  // where each hidden layer's entries start (and the total at the end)
   std::int64_t s_ = 0;
   std::vector<std::size_t> z_at_;  // where layer i's column starts in a stacked column of Z (size: the total)
+  // The column's value of layer i's input at sample c (X, the identity input's e_c, or H_{i-1} = ws.prefix).
+  double input(int i, std::int64_t q, std::int64_t c, const FlowWorkspace& ws) const;
   std::vector<double> z_from_, z_to_, dz_, u_, u_prev_, raw_;
+  std::vector<double> tangents_, tangents_prev_;  // rate_jvp's four tangents per row, interleaved
   std::vector<std::int64_t> columns_, targets_;
 };
 
