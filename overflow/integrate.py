@@ -149,7 +149,10 @@ def integrate(
     ``lambda`` in ``[alpha, 1]`` (``alpha`` the leaky slope, 0 for relu) is solved at every evaluation
     so that the entry stays at 0, and it leaves to the side its gate reaches. ``Result.nkink`` and
     ``Result.nslide`` count both; at most 32 entries may slide at once (beyond that the run stops with
-    status ``"failed"`` and a message saying so).
+    status ``"failed"`` and a message saying so). The implicit methods' Jacobian is that of the frozen
+    pattern's right-hand side, with the sliding gates' own dependence on the state (they keep their
+    entries at 0 wherever the state moves), so ``"rodas4"``, ``"radau5"`` and ``"auto"``'s switch to
+    rodas4 near a minimum keep their order through sliding.
     """
     if not isinstance(net, Network):
         raise TypeError(f"net must be an overflow.Network, got {type(net).__name__}")

@@ -114,10 +114,10 @@ def test_integration_on_a_team_agrees_to_rounding(method):
     assert one.loss[-1] < one.loss[0]
 
 
-@pytest.mark.parametrize("method", ["rodas4", "radau5"])
+@pytest.mark.parametrize("method", ["rodas4", "radau5", "gauss6"])
 def test_implicit_integration_on_a_team_is_the_same_bits(method):
-    # 336 weights: rodas4 solves its stages matrix-free (a Krylov space of jvps), radau5 assembles J from 336
-    # jvps; every product of the RHS and the jvp is above the team's threshold (the smallest, W_3 on 1,024
+    # 336 weights: rodas4 solves its stages matrix-free (a Krylov space of jvps), radau5 and gauss6 assemble J
+    # from 336 jvps; every product of the RHS and the jvp is above the team's threshold (the smallest, W_3 on 1,024
     # samples, exactly at it). The stepper's own linear algebra stays on the calling thread: nothing is
     # summed in another order, so the trajectories are the same bits, not only the same to rounding.
     ts = of.datasets.teacher_student(n_in=4, m=1, width=4, samples=1024, depth=2, activation="tanh", seed=0)
@@ -132,3 +132,27 @@ def test_implicit_integration_on_a_team_is_the_same_bits(method):
     assert np.array_equal(one.t, two.t)
     assert np.array_equal(one.final_state, two.final_state)
     assert one.loss[-1] < 0.9 * one.loss[0]
+
+
+@pytest.mark.parametrize("method", ["rodas4", "radau5"])
+def test_relu_integration_through_sliding_on_a_team_is_the_same_bits(method):
+    # Width 64 on 128 samples: the first layer's products are above the team's threshold; an entry slides
+    # from t = 10 or so. The kinks' margins, the sliding gates' solves and their share of the Jacobian
+    # (ActivationPattern) run on the calling thread, on products the team computed: the same bits for any
+    # team.
+    ts = of.datasets.teacher_student(n_in=4, m=1, width=4, samples=128, activation="relu", seed=0)
+    net = of.Network(of.costs.squared_loss(ts.Y), depth=2, width=64, activation="relu", inputs=ts.X)
+    Ws = net.init(seed=0, scale=0.3)
+    one, two = (
+        of.integrate(net, Ws, t_span=(0.0, 12.0), method=method, rtol=1e-6, atol=1e-8, threads=threads)
+        for threads in (1, 2)
+    )
+    assert one.status == "t_end" and one.nslide > 0 and one.njvp > 0
+    assert (one.nfev, one.njvp, one.naccept, one.nkink, one.nslide) == (
+        two.nfev,
+        two.njvp,
+        two.naccept,
+        two.nkink,
+        two.nslide,
+    )
+    assert np.array_equal(one.final_state, two.final_state)

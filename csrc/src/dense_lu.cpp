@@ -82,15 +82,17 @@ struct SmallLU {
   }
 };
 
-// One factorisation of either size class; the Eigen path keeps a scratch vector so that a solve
-// allocates nothing there either.
+// One factorisation of either size class; the Eigen path keeps scratch vectors so that a solve
+// allocates nothing there either, and solves in them, not in place in b: Eigen's vectorised
+// triangular solves peel to the alignment of their vector, so their sums (and results, to
+// rounding) would depend on where b happens to be allocated, and runs would not repeat bit for bit.
 template <class T>
 struct Factorisation {
   using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
   using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
   SmallLU<T> small;
   Eigen::PartialPivLU<Matrix> large;
-  mutable Vector scratch;
+  mutable Vector scratch, solution;
   bool is_small = true;
   bool singular = false;
 
@@ -100,6 +102,7 @@ struct Factorisation {
     const auto k = static_cast<Eigen::Index>(n);
     large.compute(Eigen::Map<const Matrix>(M, k, k));
     scratch.resize(k);
+    solution.resize(k);
     // Eigen skips a zero pivot and returns a finite x; both paths give a singular M a non-finite x.
     singular = (large.matrixLU().diagonal().array() == T(0.0)).any();
   }
@@ -112,7 +115,8 @@ struct Factorisation {
       return;
     }
     scratch = x;
-    x = large.solve(scratch);
+    solution.noalias() = large.solve(scratch);
+    x = solution;
   }
 };
 

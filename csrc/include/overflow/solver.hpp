@@ -417,8 +417,8 @@ class Solver {
       s.gtol = opt_.gtol;
       s.stages = tab_->stages;
       s.stiff_step_cost = opt_.stiff ? stiff_step_cost() : 0.0;
-      // Not where the right-hand side has kinks: implicit methods need it twice differentiable.
-      if (switch_.to_stiff(s) && opt_.stiff && !pattern_.pattern) switch_to_ = opt_.stiff;
+      // Kinks too: under the frozen pattern the flow is smooth, and its Jacobian carries the sliding gates.
+      if (switch_.to_stiff(s) && opt_.stiff) switch_to_ = opt_.stiff;
     } else {
       ++naccept_stiff_;
       // rho moves slowly: while h rho is past the explicit boundary (4x the switch-back threshold)
