@@ -27,14 +27,10 @@ ActivationPattern::ActivationPattern(const Flow& flow) : flow_(flow), columns_(f
   // A leaky slope of 1 is the identity: no kinks.
   active_ = flow.activation() == Activation::relu || (flow.activation() == Activation::leaky_relu && slope_ != 1.0);
   if (!active_) return;
-  const Network& net = flow.network();
-  samples_ = flow.columns();
-  layer_at_.assign(1, 0);
-  for (int i = 0; i + 1 < net.depth(); ++i)
-    layer_at_.push_back(layer_at_.back() + static_cast<std::size_t>(net.rows(i) * samples_));
-  side_.assign(layer_at_.back(), kActive);
-  gates_.assign(layer_at_.back(), 1.0);
-  stage_marked_.assign(layer_at_.back(), 0);
+  const std::size_t hidden = columns_.hidden_entries();
+  side_.assign(hidden, kActive);
+  gates_.assign(hidden, 1.0);
+  stage_marked_.assign(hidden, 0);
   dy_.resize(flow.dim());
   lambda_ = gates_;
 }

@@ -42,31 +42,36 @@ double SlidingColumns::gram(int i, std::int64_t c, std::int64_t c2, const FlowWo
   return sum;
 }
 
+void SlidingColumns::propagate(int i, std::int64_t c, const double* y, const double* L, double* Z) {
+  const Network& net = flow_.network();
+  const std::int64_t rows = net.rows(i), cols = net.cols(i), ld = net.stride(i);
+  const double* W = y + net.offset(i);
+  const double* Zi = Z + z_at_[static_cast<std::size_t>(i)];
+  double* Zp = Z + z_at_[static_cast<std::size_t>(i - 1)];
+  const double* G = L + layer_at_[static_cast<std::size_t>(i - 1)];
+  raw_.resize(static_cast<std::size_t>(cols));
+  for (std::int64_t q = 0; q < cols; ++q) {
+    double sum = 0.0;
+    for (std::int64_t r = 0; r < rows; ++r) sum += W[r * ld + q] * Zi[r];
+    raw_[static_cast<std::size_t>(q)] = sum;
+    Zp[q] = G[q * s_ + c] * sum;
+  }
+}
+
 void SlidingColumns::backward_column(std::int64_t c, const double* y, const double* L, const FlowWorkspace& ws,
                                      double* Z, const std::vector<std::size_t>& entries, const double* from) {
   const Network& net = flow_.network();
-  const std::int64_t s = s_;
   const int N = net.depth();
   for (std::int64_t r = 0; r < net.m(); ++r)
     Z[z_at_[static_cast<std::size_t>(N - 1)] + static_cast<std::size_t>(r)] =
-        ws.grad[static_cast<std::size_t>(r * s + c)];
+        ws.grad[static_cast<std::size_t>(r * s_ + c)];
   for (int i = N - 1; i >= 1; --i) {
-    const std::int64_t rows = net.rows(i), cols = net.cols(i), ld = net.stride(i);
-    const double* W = y + net.offset(i);
-    const double* Zi = Z + z_at_[static_cast<std::size_t>(i)];
-    double* Zp = Z + z_at_[static_cast<std::size_t>(i - 1)];
-    const double* G = L + layer_at_[static_cast<std::size_t>(i - 1)];
-    raw_.resize(static_cast<std::size_t>(cols));
-    for (std::int64_t q = 0; q < cols; ++q) {
-      double sum = 0.0;
-      for (std::int64_t r = 0; r < rows; ++r) sum += W[r * ld + q] * Zi[r];
-      raw_[static_cast<std::size_t>(q)] = sum;
-      Zp[q] = G[q * s + c] * sum;
-    }
+    propagate(i, c, y, L, Z);
     if (from == nullptr) continue;
     for (std::size_t e = 0; e < entries.size(); ++e)
       if (column(entries[e]) == c && layer(entries[e]) == i - 1)
-        Zp[row(entries[e])] = from[e] * raw_[static_cast<std::size_t>(row(entries[e]))];
+        Z[z_at_[static_cast<std::size_t>(i - 1)] + static_cast<std::size_t>(row(entries[e]))] =
+            from[e] * raw_[static_cast<std::size_t>(row(entries[e]))];
   }
 }
 
@@ -143,7 +148,6 @@ void SlidingColumns::add_outer(std::int64_t col, const double* dz, double scale,
 void SlidingColumns::gate_column(std::size_t entry, const double* y, const double* L, const FlowWorkspace& ws,
                                  double* dz) {
   const Network& net = flow_.network();
-  const std::int64_t s = s_;
   const std::int64_t c = column(entry), jl = row(entry);
   const int il = layer(entry);
   // The gate's own entry, (W_{il+1}^T Z_{il+1}[:, c])[jl], then down through W^T and the backward gates.
@@ -157,18 +161,7 @@ void SlidingColumns::gate_column(std::size_t entry, const double* y, const doubl
     std::fill(dz, dz + column_size(), 0.0);
     dz[z_at_[static_cast<std::size_t>(il)] + static_cast<std::size_t>(jl)] = sum;
   }
-  for (int i = il; i >= 1; --i) {
-    const std::int64_t rows = net.rows(i), cols = net.cols(i), ld = net.stride(i);
-    const double* W = y + net.offset(i);
-    const double* dZi = dz + z_at_[static_cast<std::size_t>(i)];
-    double* dZp = dz + z_at_[static_cast<std::size_t>(i - 1)];
-    const double* G = L + layer_at_[static_cast<std::size_t>(i - 1)];
-    for (std::int64_t k = 0; k < cols; ++k) {
-      double sum = 0.0;
-      for (std::int64_t r = 0; r < rows; ++r) sum += W[r * ld + k] * dZi[r];
-      dZp[k] = G[k * s + c] * sum;
-    }
-  }
+  for (int i = il; i >= 1; --i) propagate(i, c, y, L, dz);
 }
 
 void SlidingColumns::jacobian(const std::vector<std::size_t>& entries, const double* y, const double* F,

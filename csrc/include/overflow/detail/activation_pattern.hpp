@@ -131,8 +131,6 @@ class ActivationPattern {
   double slope_ = 0.0;
   std::vector<double> slack_;  // how far past 0 each entry counts as crossed (rounding, drift while sliding)
   double rounding_ = 0.0;      // the least slack: rounding of the pre-activations' scale at start()
-  std::int64_t samples_ = 0;
-  std::vector<std::size_t> layer_at_;  // where each hidden layer's entries start (and the total at the end)
   detail::SlidingColumns columns_;     // the sliding gates' system, column by column
   std::vector<signed char> side_;
   std::vector<double> gates_;         // per entry: its forward gate (the last solved lambda where it slides)

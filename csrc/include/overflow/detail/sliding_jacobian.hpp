@@ -56,6 +56,8 @@ class SlidingColumns {
   // dy += scale sum_i dz_i [H_{i-1}[:, c]; 1]^T over the layers, dz stacked as gate_column's.
   void add_outer(std::int64_t c, const double* dz, double scale, const FlowWorkspace& ws, double* dy) const;
   std::size_t column_size() const { return z_at_.back(); }
+  // The hidden pre-activation entries, every layer's rows x samples (the activation pattern's size).
+  std::size_t hidden_entries() const { return layer_at_.back(); }
 
   int layer(std::size_t k) const;
   std::int64_t row(std::size_t k) const;
@@ -66,6 +68,8 @@ class SlidingColumns {
   // the gates `from` (one per entry) where that is not null.
   void backward_column(std::int64_t c, const double* y, const double* L, const FlowWorkspace& ws, double* Z,
                        const std::vector<std::size_t>& entries = {}, const double* from = nullptr);
+  // Z_{i-1}[:, c] = (W_i^T Z_i[:, c]) * L_{i-1}[:, c] in a stacked column (raw_: before the gates).
+  void propagate(int i, std::int64_t c, const double* y, const double* L, double* Z);
   // g_i(c, c') = H_{i-1}[:, c] . H_{i-1}[:, c'] (+ 1 with biases); H_{-1} = X (the identity input: e_c . e_c').
   double gram(int i, std::int64_t c, std::int64_t c2, const FlowWorkspace& ws) const;
   // The distinct sample columns of the entries, ascending.
