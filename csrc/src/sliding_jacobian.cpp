@@ -20,6 +20,13 @@ int SlidingColumns::layer(std::size_t k) const {
   return static_cast<int>(std::upper_bound(layer_at_.begin(), layer_at_.end(), k) - layer_at_.begin()) - 1;
 }
 
+int SlidingColumns::top_layer(const std::vector<std::size_t>& entries, std::int64_t c) const {
+  int top = 0;
+  for (std::size_t k : entries)
+    if (column(k) == c) top = std::max(top, layer(k));
+  return top;
+}
+
 std::int64_t SlidingColumns::row(std::size_t k) const {
   return static_cast<std::int64_t>((k - layer_at_[static_cast<std::size_t>(layer(k))]) / static_cast<std::size_t>(s_));
 }
@@ -81,9 +88,7 @@ void SlidingColumns::rates(const std::vector<std::size_t>& entries, const double
   const std::int64_t s = s_;
   const double* X = flow_.inputs().X;
   for (std::int64_t col : columns_of(entries)) {
-    int top = 0;
-    for (std::size_t k : entries)
-      if (column(k) == col) top = std::max(top, layer(k));
+    const int top = top_layer(entries, col);
     for (int i = 0; i <= top; ++i) {
       const std::int64_t r = net.rows(i), c = net.cols(i), ld = net.stride(i);
       const double* W = y + net.offset(i);
@@ -177,9 +182,7 @@ void SlidingColumns::jacobian(const std::vector<std::size_t>& entries, const dou
     gate_column(l, y, L, ws, dz_.data());
     // The tangent of each target column c2 along d(dy)/d lambda_l: rank-one terms in the layers up to il.
     for (std::int64_t c2 : targets_) {
-      int top = 0;
-      for (std::size_t k : entries)
-        if (column(k) == c2) top = std::max(top, layer(k));
+      const int top = top_layer(entries, c2);
       for (int i = 0; i <= top; ++i) {
         const std::int64_t r = net.rows(i), cols = net.cols(i), ld = net.stride(i);
         const double* W = y + net.offset(i);
@@ -218,9 +221,7 @@ void SlidingColumns::rate_jvp(const std::vector<std::size_t>& entries, const dou
   // Per row of a layer: the tangents of a along v, dy and jv, then the mixed one along v and dy.
   constexpr int kV = 0, kD = 1, kJ = 2, kVD = 3;
   for (std::int64_t col : columns_of(entries)) {
-    int top = 0;
-    for (std::size_t k : entries)
-      if (column(k) == col) top = std::max(top, layer(k));
+    const int top = top_layer(entries, col);
     for (int i = 0; i <= top; ++i) {
       const std::int64_t r = net.rows(i), c = net.cols(i), ld = net.stride(i);
       const std::size_t o = net.offset(i);

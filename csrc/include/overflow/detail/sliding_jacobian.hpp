@@ -72,6 +72,8 @@ class SlidingColumns {
   void propagate(int i, std::int64_t c, const double* y, const double* L, double* Z);
   // g_i(c, c') = H_{i-1}[:, c] . H_{i-1}[:, c'] (+ 1 with biases); H_{-1} = X (the identity input: e_c . e_c').
   double gram(int i, std::int64_t c, std::int64_t c2, const FlowWorkspace& ws) const;
+  // The highest layer of the entries in sample column c (a forward pass over c stops there).
+  int top_layer(const std::vector<std::size_t>& entries, std::int64_t c) const;
   // The distinct sample columns of the entries, ascending.
   const std::vector<std::int64_t>& columns_of(const std::vector<std::size_t>& entries);
 
