@@ -326,8 +326,7 @@ void ActivationPattern::release() {
 const double* ActivationPattern::jacobian_gates(const double* y, FlowWorkspace& ws) {
   if (sliding_.empty()) return backward_gates();
   const std::size_t n = flow_.dim(), p = sliding_.size();
-  if (point_version_ == version_ && point_ws_ == &ws &&
-      std::memcmp(point_y_.data(), y, n * sizeof(double)) == 0)
+  if (point_version_ == version_ && point_ws_ == &ws && std::memcmp(point_y_.data(), y, n * sizeof(double)) == 0)
     return point_gates_.data();
   // The solve moves the forward gates and lambdas of the sliding entries: put back after, so that the
   // step's own evaluations do not depend on where its Jacobian was taken.

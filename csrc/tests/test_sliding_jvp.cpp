@@ -38,7 +38,8 @@ std::vector<double> teacher_outputs(const std::vector<double>& X, std::int64_t n
   for (std::int64_t c = 0; c < s; ++c)
     for (std::int64_t j = 0; j < k; ++j) {
       double a = 0.0;
-      for (std::int64_t q = 0; q < n; ++q) a += W1[static_cast<std::size_t>(j * n + q)] * X[static_cast<std::size_t>(q * s + c)];
+      for (std::int64_t q = 0; q < n; ++q)
+        a += W1[static_cast<std::size_t>(j * n + q)] * X[static_cast<std::size_t>(q * s + c)];
       Y[static_cast<std::size_t>(c)] += W2[static_cast<std::size_t>(j)] * std::max(a, 0.0);
     }
   return Y;
@@ -123,9 +124,9 @@ std::size_t check_case(const Case& cs, std::size_t want, std::mt19937& rng) {
 int main() {
   std::mt19937 rng(11);
   const std::vector<Case> cases = {
-      {{3, 8, 1}, false, Activation::relu, 0.0},         {{3, 8, 1}, true, Activation::relu, 0.0},
-      {{3, 8, 1}, false, Activation::leaky_relu, 0.01},  {{3, 8, 1}, true, Activation::leaky_relu, 2.0},
-      {{3, 6, 5, 1}, false, Activation::relu, 0.0},      {{3, 6, 5, 1}, true, Activation::leaky_relu, 0.01},
+      {{3, 8, 1}, false, Activation::relu, 0.0},        {{3, 8, 1}, true, Activation::relu, 0.0},
+      {{3, 8, 1}, false, Activation::leaky_relu, 0.01}, {{3, 8, 1}, true, Activation::leaky_relu, 2.0},
+      {{3, 6, 5, 1}, false, Activation::relu, 0.0},     {{3, 6, 5, 1}, true, Activation::leaky_relu, 0.01},
   };
   int checked = 0, several = 0;
   for (const Case& cs : cases)

@@ -111,7 +111,8 @@ class FlowSystem {
   JvpWorkspace jvp_ws_;
   std::vector<double> shifted_, minus_;  // the difference quotient's points (costs without an hvp)
   ActivationPattern pattern_;
-  std::unique_ptr<FlowWorkspace> jacobian_ws_;  // the sliding gates' solve at a Jacobian's state, made when first needed
+  // The sliding gates' solve at a Jacobian's state (made when first needed).
+  std::unique_ptr<FlowWorkspace> jacobian_ws_;
 };
 
 }  // namespace overflow

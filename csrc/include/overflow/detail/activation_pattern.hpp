@@ -129,9 +129,9 @@ class ActivationPattern {
   const Flow& flow_;
   bool active_ = false, started_ = false;
   double slope_ = 0.0;
-  std::vector<double> slack_;  // how far past 0 each entry counts as crossed (rounding, drift while sliding)
-  double rounding_ = 0.0;      // the least slack: rounding of the pre-activations' scale at start()
-  detail::SlidingColumns columns_;     // the sliding gates' system, column by column
+  std::vector<double> slack_;       // how far past 0 each entry counts as crossed (rounding, drift while sliding)
+  double rounding_ = 0.0;           // the least slack: rounding of the pre-activations' scale at start()
+  detail::SlidingColumns columns_;  // the sliding gates' system, column by column
   std::vector<signed char> side_;
   std::vector<double> gates_;         // per entry: its forward gate (the last solved lambda where it slides)
   std::vector<double> lambda_;        // per entry: its backward gate (gates_ except where it slides)
