@@ -244,19 +244,24 @@ bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws, double* dy
     value = evaluate(y, dy, ws);
     bool changed = false;
     // A sliding gate outside [slope, 1]: that entry is not held at 0, it takes the side the gate points to.
-    for (std::size_t q = 0; q < sliding_.size();) {
-      const std::size_t k = sliding_[q];
-      const double fraction = side_fraction(lambda_[k]);
-      if (fraction < 0.0 || fraction > 1.0) {
-        side_[k] = fraction > 1.0 ? kActive : kInactive;
-        gates_[k] = lambda_[k] = gate(side_[k]);
-        sliding_.erase(sliding_.begin() + static_cast<std::ptrdiff_t>(q));
-        changed = true;
-      } else {
-        ++q;
-      }
+    // One at a time, the farthest out first (the others' gates move once it has left), and it stays a
+    // candidate to slide again below (where the flow on that side pushes it back, it was not the one to go).
+    std::size_t worst = sliding_.size();
+    double farthest = 0.0;
+    for (std::size_t q = 0; q < sliding_.size(); ++q) {
+      const double fraction = side_fraction(lambda_[sliding_[q]]);
+      const double out = std::max(-fraction, fraction - 1.0);
+      if (out > farthest) farthest = out, worst = q;
     }
-    if (changed) continue;
+    if (worst < sliding_.size()) {
+      const std::size_t k = sliding_[worst];
+      side_[k] = side_fraction(lambda_[k]) > 1.0 ? kActive : kInactive;
+      gates_[k] = lambda_[k] = gate(side_[k]);
+      sliding_.erase(sliding_.begin() + static_cast<std::ptrdiff_t>(worst));
+      if (std::find(flipped.begin(), flipped.end(), k) == flipped.end()) flipped.push_back(k);
+      if (std::find(crossed_.begin(), crossed_.end(), k) == crossed_.end()) crossed_.push_back(k);
+      continue;
+    }
     // A flipped entry that the flow on its new side pushes back across 0 slides.
     std::vector<std::size_t> moving;
     for (std::size_t k : flipped)

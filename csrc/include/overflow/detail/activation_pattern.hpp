@@ -15,6 +15,9 @@
 // only in the sliding entries' sample columns: one whole evaluation, then Newton with the exact
 // Jacobian on those columns alone (sliding_jacobian.hpp), converged in one step for one hidden layer
 // and in a few otherwise. An entry leaves sliding when its lambda reaches 1 or the slope, to that side.
+// Where an entry begins to slide and the solve puts other gates out of their range, those leave one at a
+// time, the farthest out first, each then a candidate to slide again (a box-constrained solve by active
+// sets): leaving all at once, for good, made two entries push each other out switch after switch.
 #pragma once
 #include <algorithm>
 #include <cstddef>
