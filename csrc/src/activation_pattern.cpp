@@ -17,8 +17,9 @@ constexpr int kNewtonSteps = 8;
 // its other side (a sliding gate: activation_pattern.hpp's kGateTolerance): an entry just switched,
 // at 0 to rounding, is not taken to cross back at once.
 constexpr double kRoundingTolerance = 1e-12;
-// A switch settles which crossed entries slide in at most this many rounds (each a gate solve).
-constexpr int kSettleRounds = 8;
+// A switch settles which crossed entries slide in at most this many rounds (each a gate solve): gates
+// pushed out of their range leave one per round.
+constexpr int kSettleRounds = 2 * static_cast<int>(ActivationPattern::kMaxSliding) + 8;
 
 }  // namespace
 
@@ -51,7 +52,7 @@ void ActivationPattern::start(const double* y, FlowWorkspace& ws) {
   if (!active_) return;
   started_ = true;
   held_ = false;
-  changed();
+  count_change();
   nkink_ = nslide_ = evaluations_ = 0;
   sliding_.clear();
   candidates_.clear();
@@ -292,7 +293,7 @@ bool ActivationPattern::switch_at(const double* y, FlowWorkspace& ws, double* dy
   for (std::size_t k : crossed_) slack_[k] = rounding_ + 2.0 * std::fabs(ws.pre_act[k]);
   ++nkink_;
   nslide_ += began;
-  changed();
+  count_change();
   crossed_.clear();
   candidates_.clear();
   evaluated_at_ = nullptr;
@@ -313,7 +314,7 @@ void ActivationPattern::swap_previous() {
   sliding_.swap(previous_sliding_);
   lambda_.swap(previous_lambda_);
   evaluated_at_ = nullptr;  // ws no longer holds an evaluation under the pattern in force
-  changed();
+  count_change();
 }
 
 void ActivationPattern::hold() {

@@ -157,10 +157,10 @@ class ActivationPattern {
   bool returned_ = false;
   std::int64_t nkink_ = 0, nslide_ = 0, evaluations_ = 0;
   std::string message_;
-  // jacobian_gates()' solve: the state, the pattern's version then (changed() counts start, switches and
-  // swaps), the right-hand side and the gates there, the workspace with its evaluation, r_lambda's LU and
-  // the derivatives of Z in each sliding gate (gate_column, one column_size() block per sliding entry).
-  void changed() { ++version_; }
+  // jacobian_gates()' solve: the state, the pattern's version then (count_change() counts start, switches
+  // and swaps), the right-hand side and the gates there, the workspace with its evaluation, r_lambda's LU
+  // and the derivatives of Z in each sliding gate (gate_column, one column_size() block per sliding entry).
+  void count_change() { ++version_; }
   std::uint64_t version_ = 0, point_version_ = ~std::uint64_t{0};
   std::vector<double> point_y_, point_dy_, point_gates_, point_dz_, point_jacobian_, point_rate_;
   const FlowWorkspace* point_ws_ = nullptr;
