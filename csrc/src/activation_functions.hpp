@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "branch_free_tanh.hpp"
+#include "branch_free_math.hpp"
 
 namespace overflow::detail {
 
@@ -62,9 +62,9 @@ struct LeakyRelu {
   static double second_derivative(double, double, double) { return 0.0; }
 };
 
-// 1 / (1 + e^-x) without overflow: e^-|x| <= 1 on both sides.
+// 1 / (1 + e^-x) without overflow: e^-|x| <= 1 on both sides; branch-free, so that its loops vectorise.
 inline double logistic(double x) {
-  const double e = std::exp(-std::fabs(x));
+  const double e = branch_free_exp_minus(std::fabs(x));
   const double r = 1.0 / (1.0 + e);
   return x >= 0.0 ? r : e * r;
 }
@@ -93,10 +93,10 @@ struct Gelu {
   static constexpr bool curved = true;
   static double value(double x, double) { return 0.5 * x * (1.0 + std::erf(x * kInvSqrt2)); }
   static double derivative(double a, double, double) {
-    return 0.5 * (1.0 + std::erf(a * kInvSqrt2)) + a * kInvSqrt2Pi * std::exp(-0.5 * a * a);
+    return 0.5 * (1.0 + std::erf(a * kInvSqrt2)) + a * kInvSqrt2Pi * branch_free_exp_minus(0.5 * a * a);
   }
   static double second_derivative(double a, double, double) {  // phi(a) (2 - a^2)
-    return kInvSqrt2Pi * std::exp(-0.5 * a * a) * (2.0 - a * a);
+    return kInvSqrt2Pi * branch_free_exp_minus(0.5 * a * a) * (2.0 - a * a);
   }
 };
 
