@@ -352,13 +352,11 @@ const double* ActivationPattern::jacobian_gates(const double* y, FlowWorkspace& 
     gates_[sliding_[q]] = forward[q];
     lambda_[sliding_[q]] = backward[q];
   }
-  point_jacobian_.resize(p * p);
-  columns_.jacobian(sliding_, y, point_gates_.data(), point_gates_.data(), ws, point_jacobian_.data());
-  point_lu_.compute(point_jacobian_.data(), p);
-  const std::size_t size = columns_.column_size();
-  point_dz_.resize(p * size);
-  for (std::size_t q = 0; q < p; ++q)
-    columns_.gate_column(sliding_[q], y, point_gates_.data(), ws, point_dz_.data() + q * size);
+  // r_lambda there (in the solve's scratch: the LU keeps its own copy), and the gate columns it is made from.
+  jacobian_.resize(p * p);
+  point_dz_.resize(p * columns_.column_size());
+  columns_.jacobian(sliding_, y, point_gates_.data(), point_gates_.data(), ws, jacobian_.data(), point_dz_.data());
+  point_lu_.compute(jacobian_.data(), p);
   point_ws_ = &ws;
   point_version_ = version_;
   return point_gates_.data();

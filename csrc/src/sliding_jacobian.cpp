@@ -170,7 +170,7 @@ void SlidingColumns::gate_column(std::size_t entry, const double* y, const doubl
 }
 
 void SlidingColumns::jacobian(const std::vector<std::size_t>& entries, const double* y, const double* F,
-                              const double* L, const FlowWorkspace& ws, double* jacobian) {
+                              const double* L, const FlowWorkspace& ws, double* jacobian, double* columns) {
   const Network& net = flow_.network();
   const std::int64_t s = s_;
   const std::size_t p = entries.size();
@@ -179,7 +179,8 @@ void SlidingColumns::jacobian(const std::vector<std::size_t>& entries, const dou
     const std::size_t l = entries[q];
     const std::int64_t c = column(l);
     const int il = layer(l);
-    gate_column(l, y, L, ws, dz_.data());
+    double* dz = columns != nullptr ? columns + q * column_size() : dz_.data();
+    gate_column(l, y, L, ws, dz);
     // The tangent of each target column c2 along d(dy)/d lambda_l: rank-one terms in the layers up to il.
     for (std::int64_t c2 : targets_) {
       const int top = top_layer(entries, c2);
@@ -187,7 +188,7 @@ void SlidingColumns::jacobian(const std::vector<std::size_t>& entries, const dou
         const std::int64_t r = net.rows(i), cols = net.cols(i), ld = net.stride(i);
         const double* W = y + net.offset(i);
         const double g = i <= il ? gram(i, c, c2, ws) : 0.0;
-        const double* dZi = dz_.data() + z_at_[static_cast<std::size_t>(i)];
+        const double* dZi = dz + z_at_[static_cast<std::size_t>(i)];
         u_.assign(static_cast<std::size_t>(r), 0.0);
         for (std::int64_t j = 0; j < r; ++j) {
           double sum = i <= il ? -dZi[j] * g : 0.0;

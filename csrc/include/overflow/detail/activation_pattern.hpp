@@ -162,7 +162,7 @@ class ActivationPattern {
   // and the derivatives of Z in each sliding gate (gate_column, one column_size() block per sliding entry).
   void count_change() { ++version_; }
   std::uint64_t version_ = 0, point_version_ = ~std::uint64_t{0};
-  std::vector<double> point_y_, point_dy_, point_gates_, point_dz_, point_jacobian_, point_rate_;
+  std::vector<double> point_y_, point_dy_, point_gates_, point_dz_, point_rate_;
   const FlowWorkspace* point_ws_ = nullptr;
   DenseLU point_lu_;
 };

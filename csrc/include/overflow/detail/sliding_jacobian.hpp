@@ -38,9 +38,10 @@ class SlidingColumns {
               const FlowWorkspace& ws, double* dy);
 
   // jacobian[q p + i] = d r_i / d lambda_q (p = entries.size(), r the rates above, lambda the entries' backward
-  // gates in L) at y, with ws from an evaluation at y.
+  // gates in L) at y, with ws from an evaluation at y. With `columns` (p column_size() blocks), each entry's
+  // gate_column, which the Jacobian is made from, is kept there.
   void jacobian(const std::vector<std::size_t>& entries, const double* y, const double* F, const double* L,
-                const FlowWorkspace& ws, double* jacobian);
+                const FlowWorkspace& ws, double* jacobian, double* columns = nullptr);
 
   // The sliding gates' share of the Jacobian (activation_pattern.hpp's add_sliding_jvp): the gates solve
   // r(y, lambda) = 0, so along v they move by -r_lambda^{-1} r_y v, with
